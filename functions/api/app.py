@@ -1,0 +1,170 @@
+"""API Gateway handler: Kestra's flow, trigger, execution and log routes. Parse, call the domain, shape."""
+
+import json
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.logging import correlation_paths
+from backfill_core import backfill_service, searches
+from backfill_core.api_models import TriggerRef, TriggerUpdate
+from backfill_core.errors import DomainError, Invalid
+from backfill_core.flows import parse_flow
+from backfill_core.kestra_json import flow_json
+from backfill_core.repositories import flows_repository
+from backfill_core.settings import settings
+
+logger = Logger(service="api")
+# Every route answers with and without the tenant segment, as Kestra's do.
+app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/api/v1/main", "/api/v1"])
+
+
+def _tenant() -> str:
+    return settings().tenant
+
+
+def _message(status: int, message: str) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps({"message": message}))
+
+
+@app.exception_handler(DomainError)
+def _domain_error(exc: DomainError) -> Response:
+    return _message(exc.status_code, exc.message)
+
+
+@app.exception_handler(RequestValidationError)
+def _validation_error(exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return _message(HTTPStatus.BAD_REQUEST, "Request body is not valid JSON")
+    parts = []
+    for error in errors:
+        location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(location) or "body"
+        parts.append(f"{field}: {error.get('msg', 'is invalid')}")
+    return _message(HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(parts))
+
+
+@app.not_found
+def _not_found(exc: NotFoundError) -> Response:
+    event = app.current_event
+    return _message(HTTPStatus.NOT_FOUND, f"No route for {event.http_method} {event.path}")
+
+
+def _yaml_body() -> str:
+    body = app.current_event.decoded_body
+    if not body or not body.strip():
+        raise Invalid("body: a flow in YAML is required (Content-Type: application/x-yaml)")
+    return body
+
+
+# Flows
+
+
+@app.post("/flows")
+def create_flow():
+    source = _yaml_body()
+    return flow_json(flows_repository.create(_tenant(), parse_flow(source), source))
+
+
+@app.get("/flows/<namespace>/<flow_id>")
+def get_flow(namespace: str, flow_id: str):
+    return flow_json(flows_repository.get(_tenant(), namespace, flow_id))
+
+
+@app.get("/flows/<namespace>")
+def list_flows(namespace: str):
+    return [flow_json(stored) for stored in flows_repository.list_flows(_tenant(), namespace)]
+
+
+@app.put("/flows/<namespace>/<flow_id>")
+def update_flow(namespace: str, flow_id: str):
+    source = _yaml_body()
+    flow = parse_flow(source)
+    if (flow.namespace, flow.id) != (namespace, flow_id):
+        raise Invalid(f"id: the YAML is flow {flow.namespace}.{flow.id}, the path is {namespace}.{flow_id}")
+    return flow_json(flows_repository.update(_tenant(), flow, source))
+
+
+@app.delete("/flows/<namespace>/<flow_id>")
+def delete_flow(namespace: str, flow_id: str):
+    flows_repository.delete(_tenant(), namespace, flow_id)
+    return Response(status_code=HTTPStatus.NO_CONTENT, content_type="application/json", body="")
+
+
+# Triggers and their backfills
+
+
+def _trigger(ref: TriggerRef) -> dict:
+    return searches.trigger_context(_tenant(), ref.namespace, ref.flow_id, ref.trigger_id)
+
+
+@app.put("/triggers")
+def create_backfill(body: TriggerUpdate):
+    backfill_service.create_backfill(_tenant(), body, body.backfill)
+    return _trigger(body)
+
+
+@app.put("/triggers/backfill/pause")
+def pause_backfill(body: TriggerRef):
+    backfill_service.pause(_tenant(), body)
+    return _trigger(body)
+
+
+@app.put("/triggers/backfill/unpause")
+def unpause_backfill(body: TriggerRef):
+    backfill_service.unpause(_tenant(), body)
+    return _trigger(body)
+
+
+@app.post("/triggers/backfill/delete")
+def delete_backfill(body: TriggerRef):
+    backfill_service.delete(_tenant(), body)
+    return _trigger(body)
+
+
+@app.get("/triggers/search")
+def search_triggers(
+    namespace: Annotated[str | None, Query()] = None,
+    flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter name
+    page: Annotated[int, Query()] = 1,
+    size: Annotated[int, Query()] = 25,
+):
+    return searches.search_triggers(_tenant(), namespace, flowId, page, size)
+
+
+# Executions and logs
+
+
+@app.get("/executions/search")
+def search_executions(
+    namespace: Annotated[str | None, Query()] = None,
+    flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter name
+    state: Annotated[list[str] | None, Query()] = None,
+    labels: Annotated[list[str] | None, Query()] = None,
+    page: Annotated[int, Query()] = 1,
+    size: Annotated[int, Query()] = 25,
+    sort: Annotated[str | None, Query()] = None,
+):
+    return searches.search_executions(
+        _tenant(), namespace, flowId, state or [], labels or [], page, size, sort
+    )
+
+
+@app.get("/executions/<execution_id>")
+def get_execution(execution_id: str):
+    return searches.execution(execution_id)
+
+
+@app.get("/logs/<execution_id>")
+def get_logs(execution_id: str):
+    return searches.execution_logs(execution_id)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+def lambda_handler(event: dict, context) -> dict:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Kestra-compatible schedule backfills: the domain and data access shared by every function."""

@@ -1,0 +1,59 @@
+"""Request bodies of Kestra's trigger API, validated at the boundary."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from .models import Label
+
+LABELS_SHAPE = "labels must be a list of {key, value} objects or a map of key to value"
+
+
+def normalize_labels(value: Any) -> list[Label]:
+    """Kestra takes labels as a list of {key, value}; a {key: value} map is accepted too."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        items = [{"key": k, "value": v} for k, v in value.items()]
+    elif isinstance(value, list) and all(isinstance(i, dict) for i in value):
+        items = value
+    else:
+        raise ValueError(LABELS_SHAPE)
+    labels = []
+    for item in items:
+        if set(item) - {"key", "value"} or not isinstance(item.get("key"), str) or not item["key"]:
+            raise ValueError(LABELS_SHAPE)
+        raw = item.get("value")
+        if isinstance(raw, dict | list) or raw is None:
+            raise ValueError(f"label '{item['key']}' needs a string value")
+        labels.append(Label(key=item["key"], value=str(raw).lower() if isinstance(raw, bool) else str(raw)))
+    return labels
+
+
+class BackfillRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    start: datetime
+    end: datetime | None = None
+    inputs: dict[str, Any] | None = None
+    labels: list[Label] = Field(default_factory=list)
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> list[Label]:
+        return normalize_labels(value)
+
+
+class TriggerRef(BaseModel):
+    """The body of pause, unpause and delete: which trigger's backfill."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    namespace: str = Field(min_length=1)
+    flow_id: str = Field(min_length=1, alias="flowId")
+    trigger_id: str = Field(min_length=1, alias="triggerId")
+
+
+class TriggerUpdate(TriggerRef):
+    """Kestra's PUT /triggers body: the trigger, with the backfill to create."""
+
+    backfill: BackfillRequest

@@ -1,0 +1,186 @@
+"""Backfill use cases: create, pause, unpause, delete, and the executor's claim and finish of a slot.
+
+Every change is a pure transition from backfill_state applied with a conditional write; the slots it
+dispatches are sent after the write, so a crash in between leaves them PENDING for the watchdog.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from . import backfill_state, work_queue
+from .api_models import BackfillRequest, TriggerRef
+from .errors import BadRequest, ConcurrentUpdate, Invalid, NotFound
+from .flows import Flow
+from .ids import new_id
+from .kestra_time import format_date, now
+from .models import Backfill, SlotMessage
+from .repositories import flows_repository, triggers_repository
+from .repositories.triggers_repository import TriggerKey
+from .settings import settings
+
+NO_BACKFILL = "No backfill found"
+
+
+def schedule_trigger(tenant: str, namespace: str, flow_id: str, trigger_id: str):
+    """The flow and its Schedule trigger, or 404/422 naming what is missing."""
+    stored = flows_repository.get(tenant, namespace, flow_id)
+    trigger = stored.flow.trigger(trigger_id)
+    if trigger is None:
+        raise NotFound(f"Trigger not found: triggerId '{trigger_id}' is not a trigger of flow {namespace}.{flow_id}")
+    if not trigger.is_schedule:
+        raise Invalid(
+            f"triggerId: trigger '{trigger_id}' is a {trigger.type}; only Schedule triggers can be backfilled"
+        )
+    return stored, trigger
+
+
+def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Backfill:
+    stored, trigger = schedule_trigger(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    created = now()
+    start = _aware(request.start)
+    end = _aware(request.end) if request.end is not None else created
+    if request.end is not None and end > created:
+        raise Invalid(f"backfill.end: {format_date(end)} is in the future; a backfill replays the past")
+    if start > end:
+        raise Invalid(f"backfill.start: {format_date(start)} is after backfill.end {format_date(end)}")
+    schedule = trigger.schedule()
+    first = schedule.slots(start, end, 1)
+    if not first:
+        raise Invalid(
+            f"backfill.start: no slot of cron '{trigger.cron}' ({trigger.timezone}) lies between "
+            f"{format_date(start)} and {format_date(end)}"
+        )
+    backfill = Backfill(
+        id=new_id(),
+        tenant=tenant,
+        namespace=ref.namespace,
+        flow_id=ref.flow_id,
+        trigger_id=ref.trigger_id,
+        trigger_type=trigger.type,
+        cron=trigger.cron,
+        timezone=trigger.timezone,
+        with_seconds=trigger.with_seconds,
+        start=start,
+        end=end,
+        inputs=merged_inputs(stored.flow, trigger.inputs, request.inputs),
+        labels=request.labels,
+        concurrency=min(settings().default_concurrency, settings().max_concurrency),
+        cursor=first[0],
+        previous_next_execution_date=schedule.next_after(created),
+        created=created,
+        updated=created,
+    )
+    backfill, to_send = backfill_state.fill_window(backfill, created)
+    triggers_repository.create_backfill(backfill)
+    _send(backfill, to_send)
+    return backfill
+
+
+def merged_inputs(flow: Flow, trigger_inputs: dict[str, Any] | None, backfill_inputs: dict[str, Any] | None):
+    """Flow defaults, overlaid by the trigger's inputs, overlaid by the backfill's (Kestra's order)."""
+    return {**flow.input_defaults(), **(trigger_inputs or {}), **(backfill_inputs or {})}
+
+
+def active_backfill(key: TriggerKey) -> Backfill | None:
+    backfill_id = triggers_repository.active_backfill_id(key)
+    return triggers_repository.get_backfill(key, backfill_id) if backfill_id else None
+
+
+def pause(tenant: str, ref: TriggerRef) -> Backfill:
+    return _change_active(tenant, ref, lambda b, at: (backfill_state.pause(b, at), []))
+
+
+def unpause(tenant: str, ref: TriggerRef) -> Backfill:
+    return _change_active(tenant, ref, backfill_state.unpause)
+
+
+def delete(tenant: str, ref: TriggerRef) -> Backfill:
+    return _change_active(tenant, ref, lambda b, at: (backfill_state.cancel(b, at), []))
+
+
+def claim_slot(message: SlotMessage) -> tuple[Backfill | None, backfill_state.Claim]:
+    key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
+    decision = backfill_state.Claim.DROP
+
+    def transition(b: Backfill, at: datetime):
+        nonlocal decision
+        b, decision = backfill_state.claim(b, message.date, at)
+        return b, []
+
+    backfill = _change(key, message.backfill_id, transition)
+    return backfill, decision if backfill else backfill_state.Claim.DROP
+
+
+def finish_slot(message: SlotMessage, succeeded: bool) -> Backfill | None:
+    key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
+    return _change(key, message.backfill_id, lambda b, at: backfill_state.finish(b, message.date, succeeded, at))
+
+
+def resend_stale_slots() -> int:
+    """The watchdog: re-send PENDING slots whose message was lost. Returns how many were sent."""
+    sent = 0
+    for running in triggers_repository.running_backfills():
+        counted: list[datetime] = []
+
+        def transition(b: Backfill, at: datetime, counted=counted):
+            b, stale = backfill_state.stale_pending(b, at, settings().pending_resend_seconds)
+            counted[:] = stale
+            return b, stale
+
+        _change(triggers_repository.key_of(running), running.id, transition)
+        sent += len(counted)
+    return sent
+
+
+Transition = Callable[[Backfill, datetime], tuple[Backfill, list[datetime]]]
+
+
+def _change_active(tenant: str, ref: TriggerRef, transition: Transition) -> Backfill:
+    key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    flows_repository.get(tenant, ref.namespace, ref.flow_id)
+    backfill_id = triggers_repository.active_backfill_id(key)
+    changed = _change(key, backfill_id, transition) if backfill_id else None
+    if changed is None:
+        raise BadRequest(NO_BACKFILL)
+    return changed
+
+
+def _change(key: TriggerKey, backfill_id: str, transition: Transition) -> Backfill | None:
+    """Read, transition, conditional write, then send; retried when another writer got there first."""
+    for _ in range(50):
+        current = triggers_repository.get_backfill(key, backfill_id)
+        if current is None:
+            return None
+        updated, to_send = transition(current, now())
+        if updated == current:
+            return current
+        try:
+            saved = triggers_repository.save_backfill(updated, current)
+        except ConcurrentUpdate:
+            continue
+        _send(saved, to_send)
+        return saved
+    raise ConcurrentUpdate(f"backfill {backfill_id} is changing too fast; giving up after 50 tries")
+
+
+def _send(backfill: Backfill, slots: list[datetime]) -> None:
+    if slots:
+        work_queue.send(
+            [
+                SlotMessage(
+                    tenant=backfill.tenant,
+                    namespace=backfill.namespace,
+                    flow_id=backfill.flow_id,
+                    trigger_id=backfill.trigger_id,
+                    backfill_id=backfill.id,
+                    date=slot,
+                )
+                for slot in slots
+            ]
+        )
+
+
+def _aware(moment: datetime) -> datetime:
+    """A request date without an offset is taken as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,122 @@
+"""The backfill state machine, as pure transitions: Backfill in, Backfill and the slots to send out.
+
+The service applies each transition with a conditional write on the record's version, so two writers
+never both move the cursor; these functions never touch AWS.
+"""
+
+from datetime import datetime
+from enum import StrEnum
+
+from .cron_slots import CronSchedule
+from .kestra_time import from_storage_key, storage_key
+from .models import Backfill, BackfillStatus, InflightSlot, SlotState
+
+
+class Claim(StrEnum):
+    RUN = "RUN"  # run (or resume) the slot's execution
+    PARK = "PARK"  # the backfill is paused: keep the slot for unpause, run nothing
+    DROP = "DROP"  # nothing to do: the slot finished, was cancelled, or this message is a stale copy
+
+
+def schedule_of(backfill: Backfill) -> CronSchedule:
+    return CronSchedule(backfill.cron, backfill.timezone, backfill.with_seconds)
+
+
+def fill_window(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
+    """Dispatch slots from the cursor until `concurrency` slots are in flight; finish when all are done."""
+    b = backfill.model_copy(deep=True)
+    if b.status != BackfillStatus.RUNNING or b.paused:
+        return b, []
+    free = b.concurrency - len(b.inflight)
+    sent: list[datetime] = []
+    if free > 0 and b.cursor is not None:
+        upcoming = schedule_of(b).slots(b.cursor, b.end, free + 1)
+        sent = upcoming[:free]
+        b.cursor = upcoming[free] if len(upcoming) > free else None
+        for slot in sent:
+            b.inflight[storage_key(slot)] = InflightSlot(state=SlotState.PENDING, since=now)
+        b.dispatched += len(sent)
+    if b.cursor is None and not b.inflight:
+        b.status = BackfillStatus.SUCCEEDED
+    if sent or b.status != backfill.status:
+        b.updated = now
+    return b, sent
+
+
+def claim(backfill: Backfill, slot: datetime, now: datetime) -> tuple[Backfill, Claim]:
+    """What an executor holding this slot's message may do; a PENDING slot becomes RUNNING or PARKED."""
+    b = backfill.model_copy(deep=True)
+    entry = b.inflight.get(storage_key(slot))
+    if entry is None or entry.state == SlotState.PARKED:
+        return b, Claim.DROP
+    if entry.state == SlotState.RUNNING:
+        return b, Claim.RUN  # a redelivery after a crash, or a duplicate: the execution's lease decides
+    if b.paused:
+        entry.state, entry.since, b.updated = SlotState.PARKED, now, now
+        return b, Claim.PARK
+    entry.state, entry.since, b.updated = SlotState.RUNNING, now, now
+    return b, Claim.RUN
+
+
+def finish(backfill: Backfill, slot: datetime, succeeded: bool, now: datetime) -> tuple[Backfill, list[datetime]]:
+    """Count a finished slot once, then refill the window."""
+    b = backfill.model_copy(deep=True)
+    if b.inflight.pop(storage_key(slot), None) is None:
+        return b, []
+    if succeeded:
+        b.succeeded += 1
+    else:
+        b.failed += 1
+    b.updated = now
+    return fill_window(b, now)
+
+
+def pause(backfill: Backfill, now: datetime) -> Backfill:
+    b = backfill.model_copy(deep=True)
+    b.paused, b.updated = True, now
+    return b
+
+
+def unpause(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
+    """Re-send the parked slots first, then continue from the cursor."""
+    b = backfill.model_copy(deep=True)
+    b.paused, b.updated = False, now
+    parked = sorted(k for k, v in b.inflight.items() if v.state == SlotState.PARKED)
+    for key in parked:
+        b.inflight[key] = InflightSlot(state=SlotState.PENDING, since=now)
+    b, more = fill_window(b, now)
+    return b, [from_storage_key(k) for k in parked] + more
+
+
+def cancel(backfill: Backfill, now: datetime) -> Backfill:
+    """Stop dispatch and cancel what waits; running executions finish and are counted then."""
+    b = backfill.model_copy(deep=True)
+    waiting = [k for k, v in b.inflight.items() if v.state != SlotState.RUNNING]
+    for key in waiting:
+        del b.inflight[key]
+    b.cancelled += len(waiting)
+    b.status, b.cursor, b.updated = BackfillStatus.CANCELLED, None, now
+    return b
+
+
+def stale_pending(backfill: Backfill, now: datetime, older_than_seconds: float) -> tuple[Backfill, list[datetime]]:
+    """PENDING slots whose message seems lost (a crash between the write and the send): send again."""
+    b = backfill.model_copy(deep=True)
+    if b.paused or b.finished:
+        return b, []
+    stale = sorted(
+        k
+        for k, v in b.inflight.items()
+        if v.state == SlotState.PENDING and (now - v.since).total_seconds() >= older_than_seconds
+    )
+    for key in stale:
+        b.inflight[key].since = now
+    return b, [from_storage_key(k) for k in stale]
+
+
+def current_date(backfill: Backfill) -> datetime | None:
+    """Kestra's backfill.currentDate: the oldest slot that has not started yet."""
+    waiting = [from_storage_key(k) for k, v in backfill.inflight.items() if v.state != SlotState.RUNNING]
+    if backfill.cursor is not None:
+        waiting.append(backfill.cursor)
+    return min(waiting) if waiting else None

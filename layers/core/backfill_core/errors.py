@@ -1,0 +1,33 @@
+"""Typed domain errors; the API shapes each into Kestra's `{"message": ...}` with its status code."""
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class BadRequest(DomainError):
+    status_code = 400
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Conflict(DomainError):
+    status_code = 409
+
+
+class Invalid(DomainError):
+    status_code = 422
+
+
+class ConcurrentUpdate(Exception):
+    """A conditional write lost a race; the caller re-reads and tries again."""
+
+
+class SlotBusy(Exception):
+    """Another live attempt owns this execution; the message is retried after its visibility timeout."""

@@ -1,0 +1,87 @@
+"""Runs a flow's tasks, in order, for one attempt of one execution, and records what happened."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from .flows import Flow
+from .ids import new_id
+from .kestra_time import format_date, iso_duration, now
+from .models import Execution, State, StateHistory, TaskRun, TaskRunAttempt
+from .tasks import run_task
+from .templating import TemplateRenderError, render_properties
+
+TERMINAL_STATES = ("SUCCESS", "FAILED", "KILLED", "CANCELLED")
+
+LogWriter = Callable[[TaskRun, str, str], None]
+"""Receives (task run, level, message) for each log line."""
+
+
+def transition(state: State, new_state: str, at: datetime) -> State:
+    """A state with one more history entry; terminal states also get endDate and duration."""
+    histories = [*state.histories, StateHistory(state=new_state, date=at)]
+    start = histories[0].date
+    terminal = new_state in TERMINAL_STATES
+    return State(
+        current=new_state,
+        histories=histories,
+        start_date=start,
+        end_date=at if terminal else None,
+        duration=iso_duration(at - start) if terminal else None,
+    )
+
+
+def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]:
+    """The template variables of DESIGN.md: trigger, execution, flow, inputs, labels."""
+    return {
+        "trigger": dict(execution.trigger.variables),
+        "execution": {
+            "id": execution.id,
+            "startDate": format_date(execution.state.start_date),
+            "state": execution.state.current,
+        },
+        "flow": {"id": flow.id, "namespace": flow.namespace, "revision": revision, "tenantId": execution.tenant_id},
+        "inputs": dict(execution.inputs),
+        "labels": {label.key: label.value for label in execution.labels},
+    }
+
+
+def run_flow(
+    flow: Flow,
+    revision: int,
+    execution: Execution,
+    log: LogWriter,
+    save: Callable[[Execution], None],
+    budget_seconds: Callable[[], float],
+) -> Execution:
+    """Run every task in order, stopping at the first failure; `save` persists progress after each task."""
+    context = variables(flow, revision, execution)
+    failed = False
+    for task in flow.tasks:
+        started = now()
+        task_run = TaskRun(
+            id=new_id(),
+            execution_id=execution.id,
+            namespace=execution.namespace,
+            flow_id=execution.flow_id,
+            task_id=task.id,
+            state=transition(State(current="CREATED", histories=[StateHistory(state="CREATED", date=started)]),
+                             "RUNNING", started),
+        )
+        execution.task_run_list.append(task_run)
+        try:
+            rendered = render_properties(task.properties(), context)
+            outcome = run_task(task.type, rendered, lambda level, msg, tr=task_run: log(tr, level, msg), budget_seconds())
+            succeeded, outputs = outcome.succeeded, outcome.outputs
+        except TemplateRenderError as exc:
+            log(task_run, "ERROR", str(exc))
+            succeeded, outputs = False, {}
+        task_run.state = transition(task_run.state, "SUCCESS" if succeeded else "FAILED", now())
+        task_run.outputs = outputs
+        task_run.attempts = [TaskRunAttempt(state=task_run.state)]
+        save(execution)
+        if not succeeded:
+            failed = True
+            break
+    execution.state = transition(execution.state, "FAILED" if failed else "SUCCESS", now())
+    return execution

@@ -1,0 +1,127 @@
+"""Kestra flows: parsed from YAML, validated at registration so that nothing fails later for a typo."""
+
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .cron_slots import CronError, CronSchedule
+from .errors import Invalid
+from .tasks import SUPPORTED_TASK_TYPES, validate_task
+
+SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
+
+ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
+NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+
+
+class TaskSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(pattern=ID_PATTERN)
+    type: str
+
+    def properties(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TriggerSpec(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    id: str = Field(pattern=ID_PATTERN)
+    type: str
+    cron: str | None = None
+    timezone: str = "UTC"
+    with_seconds: bool = Field(default=False, alias="withSeconds")
+    inputs: dict[str, Any] | None = None
+    disabled: bool = False
+
+    @property
+    def is_schedule(self) -> bool:
+        return self.type in SCHEDULE_TYPES
+
+    def schedule(self) -> CronSchedule:
+        return CronSchedule(self.cron or "", self.timezone, self.with_seconds)
+
+    def to_kestra(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class InputSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str = "STRING"
+    defaults: Any = None
+    required: bool = True
+
+
+class Flow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(pattern=ID_PATTERN)
+    namespace: str = Field(pattern=NAMESPACE_PATTERN)
+    tasks: list[TaskSpec] = Field(min_length=1)
+    triggers: list[TriggerSpec] = []
+    inputs: list[InputSpec] = []
+    labels: dict[str, Any] | list[dict[str, Any]] | None = None
+    description: str | None = None
+    disabled: bool = False
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_task_ids(cls, tasks: list[TaskSpec]) -> list[TaskSpec]:
+        seen: set[str] = set()
+        for task in tasks:
+            if task.id in seen:
+                raise ValueError(f"task id '{task.id}' is used twice")
+            seen.add(task.id)
+        return tasks
+
+    def trigger(self, trigger_id: str) -> TriggerSpec | None:
+        return next((t for t in self.triggers if t.id == trigger_id), None)
+
+    def input_defaults(self) -> dict[str, Any]:
+        return {i.id: i.defaults for i in self.inputs if i.defaults is not None}
+
+
+def parse_flow(source: str) -> Flow:
+    """Parse and validate a flow's YAML; every problem is an Invalid (422) naming the field."""
+    try:
+        document = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise Invalid(f"Flow YAML does not parse: {exc}") from exc
+    if not isinstance(document, dict):
+        raise Invalid("Flow YAML must be a mapping with id, namespace and tasks")
+    try:
+        flow = Flow.model_validate(document)
+    except ValidationError as exc:
+        raise Invalid(describe_validation_error(exc)) from exc
+    for task in flow.tasks:
+        if task.type not in SUPPORTED_TASK_TYPES:
+            raise Invalid(
+                f"tasks[{task.id}].type: task type '{task.type}' is not supported; "
+                f"supported types are {', '.join(SUPPORTED_TASK_TYPES)}"
+            )
+        problem = validate_task(task.type, task.properties())
+        if problem:
+            raise Invalid(f"tasks[{task.id}].{problem}")
+    seen: set[str] = set()
+    for trigger in flow.triggers:
+        if trigger.id in seen:
+            raise Invalid(f"triggers[{trigger.id}].id: trigger id '{trigger.id}' is used twice")
+        seen.add(trigger.id)
+        if trigger.is_schedule:
+            if not trigger.cron:
+                raise Invalid(f"triggers[{trigger.id}].cron: a Schedule trigger needs a cron")
+            try:
+                trigger.schedule()
+            except CronError as exc:
+                field = "timezone" if str(exc).startswith("timezone") else "cron"
+                raise Invalid(f"triggers[{trigger.id}].{field}: {exc}") from exc
+    return flow
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each starting with the dotted path of the field."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"]) or "body"
+        lines.append(f"{path}: {error['msg']}")
+    return "; ".join(lines)

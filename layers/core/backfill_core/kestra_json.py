@@ -1,0 +1,73 @@
+"""Kestra's JSON for flows and triggers, derived from our records."""
+
+from datetime import datetime
+from typing import Any
+
+import yaml
+
+from .backfill_state import current_date
+from .flows import TriggerSpec
+from .kestra_time import format_date
+from .models import Backfill
+from .repositories.flows_repository import StoredFlow
+
+
+def flow_json(stored: StoredFlow) -> dict[str, Any]:
+    document = yaml.safe_load(stored.source)
+    return {
+        **document,
+        "revision": stored.revision,
+        "tenantId": stored.tenant,
+        "deleted": False,
+        "updated": stored.updated,
+        "source": stored.source,
+    }
+
+
+def backfill_json(backfill: Backfill) -> dict[str, Any]:
+    """Kestra's Backfill object; our extra fields (id, status, counts) sit beside Kestra's."""
+    return {
+        "start": format_date(backfill.start),
+        "end": format_date(backfill.end),
+        "currentDate": format_date(current_date(backfill) or backfill.end),
+        "paused": backfill.paused,
+        "inputs": backfill.inputs,
+        "labels": [label.to_json() for label in backfill.labels],
+        "previousNextExecutionDate": format_date(backfill.previous_next_execution_date),
+        "id": backfill.id,
+        "status": backfill.status.value,
+        "concurrency": backfill.concurrency,
+        "dispatched": backfill.dispatched,
+        "running": len([s for s in backfill.inflight.values() if s.state == "RUNNING"]),
+        "succeeded": backfill.succeeded,
+        "failed": backfill.failed,
+        "cancelled": backfill.cancelled,
+    }
+
+
+def trigger_json(
+    stored: StoredFlow, trigger: TriggerSpec, backfill: Backfill | None, at: datetime
+) -> dict[str, Any]:
+    """Kestra's Trigger (trigger context) JSON. `date` is the last slot due, `nextExecutionDate` the next."""
+    schedule = trigger.schedule() if trigger.is_schedule else None
+    return {
+        "tenantId": stored.tenant,
+        "namespace": stored.flow.namespace,
+        "flowId": stored.flow.id,
+        "triggerId": trigger.id,
+        "date": format_date(schedule.previous_before(at)) if schedule else None,
+        "nextExecutionDate": format_date(schedule.next_after(at)) if schedule else None,
+        "backfill": backfill_json(backfill) if backfill else None,
+        "executionId": None,
+        "updatedDate": format_date(backfill.updated) if backfill else None,
+        "evaluateRunningDate": None,
+        "workerId": None,
+        "stopAfter": None,
+        "disabled": trigger.disabled or stored.flow.disabled,
+    }
+
+
+def trigger_search_entry(
+    stored: StoredFlow, trigger: TriggerSpec, backfill: Backfill | None, at: datetime
+) -> dict[str, Any]:
+    return {"abstractTrigger": trigger.to_kestra(), "triggerContext": trigger_json(stored, trigger, backfill, at)}

@@ -1,0 +1,144 @@
+"""Records kept in DynamoDB and carried on the queue, with Kestra's JSON names (camelCase)."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic.alias_generators import to_camel
+
+from .kestra_time import format_date
+
+
+class KestraModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+    @field_serializer("*", when_used="json")
+    def _dates(self, value: Any) -> Any:
+        return format_date(value) if isinstance(value, datetime) else value
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+class Label(KestraModel):
+    key: str = Field(min_length=1)
+    value: str
+
+
+class SlotState(StrEnum):
+    PENDING = "PENDING"  # dispatched: its message is on the queue
+    RUNNING = "RUNNING"  # an executor claimed it
+    PARKED = "PARKED"  # its message arrived while the backfill was paused
+
+
+class BackfillStatus(StrEnum):
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    CANCELLED = "CANCELLED"
+
+
+class InflightSlot(KestraModel):
+    state: SlotState
+    since: datetime
+
+
+class Backfill(KestraModel):
+    """One backfill of one trigger: its request, its cursor and the slots in flight."""
+
+    id: str
+    tenant: str
+    namespace: str
+    flow_id: str
+    trigger_id: str
+    trigger_type: str
+    cron: str
+    timezone: str
+    with_seconds: bool = False
+    start: datetime
+    end: datetime
+    inputs: dict[str, Any] = {}
+    labels: list[Label] = []
+    concurrency: int = 1
+    cursor: datetime | None  # the oldest slot not yet dispatched; None when every slot is dispatched
+    paused: bool = False
+    status: BackfillStatus = BackfillStatus.RUNNING
+    inflight: dict[str, InflightSlot] = {}  # storage_key(slot) -> state
+    dispatched: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    previous_next_execution_date: datetime | None = None
+    created: datetime
+    updated: datetime
+    version: int = 0
+
+    @property
+    def finished(self) -> bool:
+        return self.status != BackfillStatus.RUNNING
+
+
+class SlotMessage(KestraModel):
+    """One work-queue message: a request to run one slot. The execution record is the truth."""
+
+    kind: Literal["backfill"] = "backfill"
+    tenant: str
+    namespace: str
+    flow_id: str
+    trigger_id: str
+    backfill_id: str
+    date: datetime
+
+
+class StateHistory(KestraModel):
+    state: str
+    date: datetime
+
+
+class State(KestraModel):
+    current: str
+    histories: list[StateHistory] = []
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    duration: str | None = None
+
+
+class TaskRunAttempt(KestraModel):
+    state: State
+
+
+class TaskRun(KestraModel):
+    id: str
+    execution_id: str
+    namespace: str
+    flow_id: str
+    task_id: str
+    attempts: list[TaskRunAttempt] = []
+    outputs: dict[str, Any] = {}
+    state: State
+
+
+class ExecutionTrigger(KestraModel):
+    id: str
+    type: str
+    variables: dict[str, Any]
+
+
+class Execution(KestraModel):
+    """Kestra's Execution JSON, plus where it came from (backfill id, slot) and its attempt count."""
+
+    id: str
+    tenant_id: str
+    namespace: str
+    flow_id: str
+    flow_revision: int
+    labels: list[Label] = []
+    inputs: dict[str, Any] = {}
+    trigger: ExecutionTrigger
+    state: State
+    task_run_list: list[TaskRun] = []
+    backfill_id: str | None = None
+    scheduled_date: datetime
+    attempt: int = 0
+    lease_until: float = Field(default=0.0, exclude=True)  # kept as its own attribute, for conditions
+    deleted: bool = False

@@ -1,0 +1,1 @@
+"""Data access, one module per DynamoDB table (and one for the work queue)."""

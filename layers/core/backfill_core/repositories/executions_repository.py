@@ -1,0 +1,156 @@
+"""ExecutionsTable: one EXECUTION item per execution and its LOG items, under the execution id.
+
+The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search. Writes to an
+execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer one.
+"""
+
+import json
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from ..aws_clients import dynamodb
+from ..errors import ConcurrentUpdate
+from ..kestra_time import storage_key
+from ..models import Execution
+from ..settings import settings
+
+EXECUTION = "EXECUTION"
+BY_FLOW_INDEX = "ByFlow"
+
+
+def _item(execution: Execution) -> dict:
+    created = execution.state.histories[0].date if execution.state.histories else execution.scheduled_date
+    return {
+        "pk": {"S": execution.id},
+        "sk": {"S": EXECUTION},
+        "gsi1pk": {"S": execution.tenant_id},
+        "gsi1sk": {"S": f"{execution.namespace}#{execution.flow_id}#{storage_key(created)}#{execution.id}"},
+        "state": {"S": execution.state.current},
+        "attempt": {"N": str(execution.attempt)},
+        "leaseUntil": {"N": repr(execution.lease_until)},
+        "body": {"S": execution.model_dump_json(by_alias=True)},
+    }
+
+
+def _execution(item: dict) -> Execution:
+    execution = Execution.model_validate_json(item["body"]["S"])
+    execution.lease_until = float(item["leaseUntil"]["N"])
+    return execution
+
+
+def _is_condition_failure(exc: ClientError) -> bool:
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def create_if_absent(execution: Execution) -> bool:
+    """The exactly-once point: True when this call created the execution."""
+    try:
+        dynamodb().put_item(
+            TableName=settings().executions_table,
+            Item=_item(execution),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return True
+    except ClientError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+
+
+def get(execution_id: str) -> Execution | None:
+    response = dynamodb().get_item(
+        TableName=settings().executions_table,
+        Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
+        ConsistentRead=True,
+    )
+    return _execution(response["Item"]) if "Item" in response else None
+
+
+def take_over(execution: Execution, seen_attempt: int, now_epoch: float) -> None:
+    """Write a new attempt over `seen_attempt`, only if that attempt's lease has run out.
+
+    ConcurrentUpdate means a live attempt still owns the execution (or another executor took it first).
+    """
+    try:
+        dynamodb().put_item(
+            TableName=settings().executions_table,
+            Item=_item(execution),
+            ConditionExpression="attempt = :seen AND leaseUntil < :now",
+            ExpressionAttributeValues={":seen": {"N": str(seen_attempt)}, ":now": {"N": repr(now_epoch)}},
+        )
+    except ClientError as exc:
+        if _is_condition_failure(exc):
+            raise ConcurrentUpdate(execution.id) from exc
+        raise
+
+
+def save(execution: Execution) -> None:
+    """Write progress of the attempt that owns the execution; ConcurrentUpdate if it no longer does."""
+    try:
+        dynamodb().put_item(
+            TableName=settings().executions_table,
+            Item=_item(execution),
+            ConditionExpression="attempt = :mine",
+            ExpressionAttributeValues={":mine": {"N": str(execution.attempt)}},
+        )
+    except ClientError as exc:
+        if _is_condition_failure(exc):
+            raise ConcurrentUpdate(execution.id) from exc
+        raise
+
+
+def append_logs(execution_id: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
+    """Store log lines as (sort key suffix, Kestra LogEntry JSON)."""
+    expires = str(int(time.time()) + settings().log_retention_days * 86400)
+    requests = [
+        {
+            "PutRequest": {
+                "Item": {
+                    "pk": {"S": execution_id},
+                    "sk": {"S": f"LOG#{suffix}"},
+                    "entry": {"S": json.dumps(entry)},
+                    "expiresAt": {"N": expires},
+                }
+            }
+        }
+        for suffix, entry in entries
+    ]
+    client = dynamodb()
+    for chunk_start in range(0, len(requests), 25):
+        pending = {settings().executions_table: requests[chunk_start : chunk_start + 25]}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+
+
+def logs(execution_id: str) -> list[dict[str, Any]]:
+    pages = dynamodb().get_paginator("query").paginate(
+        TableName=settings().executions_table,
+        KeyConditionExpression="pk = :id AND begins_with(sk, :log)",
+        ExpressionAttributeValues={":id": {"S": execution_id}, ":log": {"S": "LOG#"}},
+    )
+    return [json.loads(item["entry"]["S"]) for page in pages for item in page["Items"]]
+
+
+def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Execution]:
+    """Executions of a tenant, narrowed by namespace prefix and flow id on the ByFlow index."""
+    prefix = ""
+    if namespace:
+        prefix = f"{namespace}#{flow_id}#" if flow_id else namespace
+    condition = "gsi1pk = :tenant" + (" AND begins_with(gsi1sk, :prefix)" if prefix else "")
+    values = {":tenant": {"S": tenant}}
+    if prefix:
+        values[":prefix"] = {"S": prefix}
+    pages = dynamodb().get_paginator("query").paginate(
+        TableName=settings().executions_table,
+        IndexName=BY_FLOW_INDEX,
+        KeyConditionExpression=condition,
+        ExpressionAttributeValues=values,
+    )
+    found = [_execution(item) for page in pages for item in page["Items"]]
+    if namespace:
+        found = [e for e in found if e.namespace == namespace or e.namespace.startswith(namespace + ".")]
+    if flow_id:
+        found = [e for e in found if e.flow_id == flow_id]
+    return found

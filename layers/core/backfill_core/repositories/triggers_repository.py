@@ -1,0 +1,164 @@
+"""TriggersTable: per trigger, a STATE item (which backfill is active) and one item per backfill.
+
+Keys: pk = tenant#namespace#flowId#triggerId; sk = STATE or BACKFILL#<id>. A backfill item carries its
+record as JSON, a `version` for optimistic concurrency and, while it runs, a `running` attribute that
+puts it in the sparse RunningBackfills index the watchdog reads.
+"""
+
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from ..aws_clients import dynamodb
+from ..errors import ConcurrentUpdate, Conflict
+from ..models import Backfill
+from ..settings import settings
+
+STATE = "STATE"
+RUNNING_INDEX = "RunningBackfills"
+
+
+@dataclass(frozen=True)
+class TriggerKey:
+    tenant: str
+    namespace: str
+    flow_id: str
+    trigger_id: str
+
+    @property
+    def pk(self) -> str:
+        return f"{self.tenant}#{self.namespace}#{self.flow_id}#{self.trigger_id}"
+
+
+def key_of(backfill: Backfill) -> TriggerKey:
+    return TriggerKey(backfill.tenant, backfill.namespace, backfill.flow_id, backfill.trigger_id)
+
+
+def _backfill_item(backfill: Backfill) -> dict:
+    item = {
+        "pk": {"S": key_of(backfill).pk},
+        "sk": {"S": f"BACKFILL#{backfill.id}"},
+        "version": {"N": str(backfill.version)},
+        "status": {"S": backfill.status.value},
+        "body": {"S": backfill.model_dump_json(by_alias=True)},
+    }
+    if not backfill.finished:
+        item["running"] = {"S": "1"}
+    return item
+
+
+def _backfill(item: dict) -> Backfill:
+    return Backfill.model_validate_json(item["body"]["S"])
+
+
+def _failed_condition(exc: ClientError) -> bool:
+    error = exc.response["Error"]
+    if error["Code"] == "ConditionalCheckFailedException":
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return error["Code"] == "TransactionCanceledException" and any(
+        r.get("Code") == "ConditionalCheckFailed" for r in reasons
+    )
+
+
+def active_backfill_id(key: TriggerKey) -> str | None:
+    response = dynamodb().get_item(
+        TableName=settings().triggers_table,
+        Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
+        ConsistentRead=True,
+    )
+    value = response.get("Item", {}).get("activeBackfillId")
+    return value["S"] if value else None
+
+
+def create_backfill(backfill: Backfill) -> None:
+    """Write a new backfill and make it the trigger's active one, unless another is active (409)."""
+    key = key_of(backfill)
+    try:
+        dynamodb().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": settings().triggers_table,
+                        "Item": _backfill_item(backfill),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": settings().triggers_table,
+                        "Key": {"pk": {"S": key.pk}, "sk": {"S": STATE}},
+                        "UpdateExpression": "SET activeBackfillId = :id",
+                        "ConditionExpression": "attribute_not_exists(activeBackfillId)",
+                        "ExpressionAttributeValues": {":id": {"S": backfill.id}},
+                    }
+                },
+            ]
+        )
+    except ClientError as exc:
+        if _failed_condition(exc):
+            running = active_backfill_id(key)
+            raise Conflict(
+                f"Trigger {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id} already has a running "
+                f"backfill ({running}); pause, wait for or delete it before creating another"
+            ) from exc
+        raise
+
+
+def get_backfill(key: TriggerKey, backfill_id: str) -> Backfill | None:
+    response = dynamodb().get_item(
+        TableName=settings().triggers_table,
+        Key={"pk": {"S": key.pk}, "sk": {"S": f"BACKFILL#{backfill_id}"}},
+        ConsistentRead=True,
+    )
+    return _backfill(response["Item"]) if "Item" in response else None
+
+
+def save_backfill(backfill: Backfill, previous: Backfill) -> Backfill:
+    """Write a transition made from `previous`; ConcurrentUpdate if someone else wrote since it was read.
+
+    A backfill that just finished also stops being its trigger's active backfill, in the same transaction.
+    """
+    saved = backfill.model_copy(update={"version": previous.version + 1})
+    put = {
+        "TableName": settings().triggers_table,
+        "Item": _backfill_item(saved),
+        "ConditionExpression": "#version = :seen",
+        "ExpressionAttributeNames": {"#version": "version"},
+        "ExpressionAttributeValues": {":seen": {"N": str(previous.version)}},
+    }
+    try:
+        if saved.finished and not previous.finished:
+            dynamodb().transact_write_items(
+                TransactItems=[
+                    {"Put": put},
+                    {
+                        "Update": {
+                            "TableName": settings().triggers_table,
+                            "Key": {"pk": {"S": key_of(saved).pk}, "sk": {"S": STATE}},
+                            "UpdateExpression": "REMOVE activeBackfillId",
+                            "ConditionExpression": "activeBackfillId = :id",
+                            "ExpressionAttributeValues": {":id": {"S": saved.id}},
+                        }
+                    },
+                ]
+            )
+        else:
+            dynamodb().put_item(**put)
+    except ClientError as exc:
+        if _failed_condition(exc):
+            raise ConcurrentUpdate(saved.id) from exc
+        raise
+    return saved
+
+
+def running_backfills() -> list[Backfill]:
+    """Every unfinished backfill, from the sparse index (for the watchdog)."""
+    pages = dynamodb().get_paginator("query").paginate(
+        TableName=settings().triggers_table,
+        IndexName=RUNNING_INDEX,
+        KeyConditionExpression="#running = :one",
+        ExpressionAttributeNames={"#running": "running"},
+        ExpressionAttributeValues={":one": {"S": "1"}},
+    )
+    return [_backfill(item) for page in pages for item in page["Items"]]

@@ -1,0 +1,99 @@
+"""The read side of the API: trigger search, execution search, one execution, its logs."""
+
+from typing import Any
+
+from . import backfill_service
+from .errors import Invalid, NotFound
+from .kestra_json import trigger_json, trigger_search_entry
+from .kestra_time import now
+from .repositories import executions_repository, flows_repository
+from .repositories.triggers_repository import TriggerKey
+
+EXECUTION_STATES = ("CREATED", "RUNNING", "SUCCESS", "FAILED", "KILLED", "CANCELLED", "PAUSED", "QUEUED")
+
+
+def page_of(items: list, page: int, size: int) -> dict[str, Any]:
+    if page < 1:
+        raise Invalid(f"page: must be 1 or more, got {page}")
+    if not 1 <= size <= 10000:
+        raise Invalid(f"size: must be between 1 and 10000, got {size}")
+    return {"results": items[(page - 1) * size : page * size], "total": len(items)}
+
+
+def trigger_context(tenant: str, namespace: str, flow_id: str, trigger_id: str) -> dict[str, Any]:
+    stored = flows_repository.get(tenant, namespace, flow_id)
+    trigger = stored.flow.trigger(trigger_id)
+    if trigger is None:
+        raise NotFound(f"Trigger not found: {namespace}.{flow_id}.{trigger_id}")
+    backfill = backfill_service.active_backfill(TriggerKey(tenant, namespace, flow_id, trigger_id))
+    return trigger_json(stored, trigger, backfill, now())
+
+
+def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int):
+    at = now()
+    entries = []
+    for stored in flows_repository.list_flows(tenant, None):
+        flow = stored.flow
+        if namespace and not (flow.namespace == namespace or flow.namespace.startswith(namespace + ".")):
+            continue
+        if flow_id and flow.id != flow_id:
+            continue
+        for trigger in flow.triggers:
+            key = TriggerKey(tenant, flow.namespace, flow.id, trigger.id)
+            backfill = backfill_service.active_backfill(key) if trigger.is_schedule else None
+            entries.append(trigger_search_entry(stored, trigger, backfill, at))
+    return page_of(entries, page, size)
+
+
+def parse_label_filters(values: list[str]) -> list[tuple[str, str]]:
+    filters = []
+    for value in values:
+        key, sep, label_value = value.partition(":")
+        if not sep or not key:
+            raise Invalid(f"labels: '{value}' must be key:value")
+        filters.append((key, label_value))
+    return filters
+
+
+def search_executions(
+    tenant: str,
+    namespace: str | None,
+    flow_id: str | None,
+    states: list[str],
+    labels: list[str],
+    page: int,
+    size: int,
+    sort: str | None,
+) -> dict[str, Any]:
+    for state in states:
+        if state not in EXECUTION_STATES:
+            raise Invalid(f"state: '{state}' is not one of {', '.join(EXECUTION_STATES)}")
+    if flow_id and not namespace:
+        raise Invalid("flowId: filtering by flowId needs namespace too")
+    wanted_labels = parse_label_filters(labels)
+    found = executions_repository.by_flow(tenant, namespace, flow_id)
+    if states:
+        found = [e for e in found if e.state.current in states]
+    for key, value in wanted_labels:
+        found = [e for e in found if any(label.key == key and label.value == value for label in e.labels)]
+    field, _, direction = (sort or "state.startDate:desc").partition(":")
+    if field not in ("state.startDate", "scheduledDate", "trigger.variables.date"):
+        raise Invalid(f"sort: '{field}' is not sortable; use state.startDate or scheduledDate")
+    if field == "state.startDate":
+        found.sort(key=lambda e: (e.state.start_date, e.id), reverse=direction != "asc")
+    else:
+        found.sort(key=lambda e: (e.scheduled_date, e.id), reverse=direction != "asc")
+    return page_of([e.to_json() for e in found], page, size)
+
+
+def execution(execution_id: str) -> dict[str, Any]:
+    found = executions_repository.get(execution_id)
+    if found is None:
+        raise NotFound(f"Execution not found: {execution_id}")
+    return found.to_json()
+
+
+def execution_logs(execution_id: str) -> list[dict[str, Any]]:
+    if executions_repository.get(execution_id) is None:
+        raise NotFound(f"Execution not found: {execution_id}")
+    return executions_repository.logs(execution_id)

@@ -1,0 +1,43 @@
+"""Runtime settings, read from the environment each time so tests and the local stack can set them."""
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    flows_table: str
+    triggers_table: str
+    executions_table: str
+    work_queue_url: str
+    tenant: str
+    default_concurrency: int
+    max_concurrency: int
+    max_attempts: int
+    lease_seconds: int
+    pending_resend_seconds: int
+    task_timeout_seconds: int
+    log_retention_days: int
+
+
+def settings() -> Settings:
+    env = os.environ
+    return Settings(
+        flows_table=env.get("FLOWS_TABLE", "FlowsTable"),
+        triggers_table=env.get("TRIGGERS_TABLE", "TriggersTable"),
+        executions_table=env.get("EXECUTIONS_TABLE", "ExecutionsTable"),
+        work_queue_url=env.get("WORK_QUEUE_URL", ""),
+        tenant=env.get("KESTRA_TENANT", "main"),
+        default_concurrency=int(env.get("BACKFILL_DEFAULT_CONCURRENCY", "1")),
+        max_concurrency=int(env.get("BACKFILL_MAX_CONCURRENCY", "50")),
+        # An execution is tried this many times when its executor dies mid-run, then FAILED.
+        max_attempts=int(env.get("EXECUTION_MAX_ATTEMPTS", "3")),
+        # How long a running attempt owns its execution; must not exceed the queue's visibility
+        # timeout, so that a redelivered message finds the dead attempt's lease expired.
+        lease_seconds=int(env.get("EXECUTION_LEASE_SECONDS", "300")),
+        # A dispatched slot still PENDING after this long has lost its message; the watchdog re-sends it.
+        pending_resend_seconds=int(env.get("PENDING_RESEND_SECONDS", "900")),
+        task_timeout_seconds=int(env.get("TASK_TIMEOUT_SECONDS", "240")),
+        # Log lines expire (DynamoDB TTL) after this many days; executions are kept.
+        log_retention_days=int(env.get("LOG_RETENTION_DAYS", "90")),
+    )

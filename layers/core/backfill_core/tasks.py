@@ -1,0 +1,110 @@
+"""The task types the executor runs: shell Commands (Process runner) and Log."""
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .kestra_time import parse_iso_duration
+
+COMMANDS = "io.kestra.plugin.scripts.shell.Commands"
+LOG = "io.kestra.plugin.core.log.Log"
+LOG_LEGACY = "io.kestra.core.tasks.log.Log"
+PROCESS_RUNNER = "io.kestra.plugin.core.runner.Process"
+SUPPORTED_TASK_TYPES = (COMMANDS, LOG, LOG_LEGACY)
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+LogSink = Callable[[str, str], None]
+"""Receives (level, message) as the task produces them."""
+
+
+@dataclass
+class TaskOutcome:
+    succeeded: bool
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+def validate_task(task_type: str, props: dict[str, Any]) -> str | None:
+    """The first problem with a task's properties as `field: problem`, or None."""
+    if task_type == COMMANDS:
+        commands = props.get("commands")
+        if not isinstance(commands, list) or not commands or not all(isinstance(c, str) for c in commands):
+            return "commands: a non-empty list of shell commands is required"
+        runner = props.get("taskRunner")
+        if runner is not None and (not isinstance(runner, dict) or runner.get("type") != PROCESS_RUNNER):
+            return f"taskRunner.type: only '{PROCESS_RUNNER}' is supported"
+        if props.get("runner") not in (None, "PROCESS"):
+            return "runner: only PROCESS is supported"
+        if "env" in props and not isinstance(props["env"], dict):
+            return "env: a map of variable names to values is required"
+    else:
+        message = props.get("message")
+        if not (isinstance(message, str) or (isinstance(message, list) and message)):
+            return "message: a message (or a list of messages) is required"
+        if str(props.get("level", "INFO")).upper() not in LOG_LEVELS:
+            return f"level: must be one of {', '.join(LOG_LEVELS)}"
+    timeout = props.get("timeout")
+    if isinstance(timeout, str) and "{{" not in timeout:
+        try:
+            parse_iso_duration(timeout)
+        except ValueError as exc:
+            return f"timeout: {exc}"
+    return None
+
+
+def run_task(task_type: str, props: dict[str, Any], log: LogSink, budget_seconds: float) -> TaskOutcome:
+    """Run one task with rendered properties; `budget_seconds` bounds it whatever its own timeout says."""
+    timeout = budget_seconds
+    if props.get("timeout"):
+        timeout = min(timeout, parse_iso_duration(str(props["timeout"])).total_seconds())
+    if task_type == COMMANDS:
+        return _run_commands(props, log, timeout)
+    messages = props["message"] if isinstance(props["message"], list) else [props["message"]]
+    for message in messages:
+        log(str(props.get("level", "INFO")).upper(), str(message))
+    return TaskOutcome(succeeded=True)
+
+
+def _run_commands(props: dict[str, Any], log: LogSink, timeout: float) -> TaskOutcome:
+    env = {**os.environ, **{str(k): str(v) for k, v in (props.get("env") or {}).items()}}
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryDirectory(prefix="kestra-task-") as workdir:
+        for command in props["commands"]:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log("ERROR", f"Task timed out after {timeout:g}s before running: {command}")
+                return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
+            process = subprocess.Popen(
+                ["/bin/sh", "-c", command],
+                cwd=workdir,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                start_new_session=True,
+            )
+            try:
+                stdout, stderr = process.communicate(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                stdout, stderr = process.communicate()
+                _log_lines(log, stdout, stderr)
+                log("ERROR", f"Task timed out after {timeout:g}s; killed: {command}")
+                return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
+            _log_lines(log, stdout, stderr)
+            if process.returncode != 0:
+                log("ERROR", f"Command failed with exit code {process.returncode}: {command}")
+                return TaskOutcome(succeeded=False, outputs={"exitCode": process.returncode})
+    return TaskOutcome(succeeded=True, outputs={"exitCode": 0})
+
+
+def _log_lines(log: LogSink, stdout: str, stderr: str) -> None:
+    for line in stdout.splitlines():
+        log("INFO", line)
+    for line in stderr.splitlines():
+        log("WARN", line)

@@ -1,0 +1,116 @@
+"""Kestra (Pebble) expressions in task properties, rendered with Jinja2's sandbox.
+
+The translation is thin: `a ?? b` becomes `(a) | coalesce((b))`, dotted paths are Jinja's own, and an
+unknown variable fails with its full dotted name instead of rendering as an empty string.
+"""
+
+import json
+import re
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+
+
+class TemplateRenderError(ValueError):
+    """A property could not be rendered; the message names the expression or the unknown variable."""
+
+
+class _UnknownVariable(StrictUndefined):
+    """Undefined that keeps its full dotted path through chained lookups, for `a.b.c ?? x` and errors."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _UnknownVariable(name=f"{self._undefined_name}.{name}")
+
+    __getitem__ = __getattr__
+
+    @property
+    def _undefined_message(self) -> str:
+        return f"unknown variable '{self._undefined_name}'"
+
+
+class _Scope(dict):
+    """A dict of variables that knows its dotted path, so a missing key is reported as `inputs.foo`."""
+
+    def __init__(self, values: dict, path: str):
+        super().__init__({k: _scoped(v, f"{path}.{k}" if path else str(k)) for k, v in values.items()})
+        self._scope_path = path
+
+
+def _scoped(value: Any, path: str) -> Any:
+    return _Scope(value, path) if isinstance(value, dict) and not isinstance(value, _Scope) else value
+
+
+class _KestraEnvironment(SandboxedEnvironment):
+    def _named_missing(self, obj: Any, key: Any, found: Any) -> Any:
+        if isinstance(found, StrictUndefined) and isinstance(obj, _Scope):
+            return self.undefined(name=f"{obj._scope_path}.{key}")
+        return found
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        return self._named_missing(obj, attribute, super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return self._named_missing(obj, argument, super().getitem(obj, argument))
+
+
+def _coalesce(value: Any, fallback: Any) -> Any:
+    return fallback if value is None or isinstance(value, StrictUndefined) else value
+
+
+def _finalize(value: Any) -> Any:
+    """Print values as Pebble does: true/false, JSON for maps and lists."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return value
+
+
+_ENV = _KestraEnvironment(undefined=_UnknownVariable, finalize=_finalize, autoescape=False)
+_ENV.filters["coalesce"] = _coalesce
+
+_EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
+_STRING_OR_FALLBACK = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\?\?")
+
+
+def _translate_expression(body: str) -> str:
+    parts, last = [], 0
+    for match in _STRING_OR_FALLBACK.finditer(body):
+        if match.group() == "??":
+            parts.append(body[last : match.start()])
+            last = match.end()
+    if not parts:
+        return body
+    parts.append(body[last:])
+    head, *fallbacks = (p.strip() for p in parts)
+    return f" ({head})" + "".join(f" | coalesce(({f}))" for f in fallbacks) + " "
+
+
+def translate(template: str) -> str:
+    """Pebble's `??` into Jinja; everything else is already Jinja syntax."""
+    return _EXPRESSION.sub(lambda m: "{{" + _translate_expression(m.group(1)) + "}}", template)
+
+
+def render(template: str, variables: dict[str, Any]) -> str:
+    if "{{" not in template and "{%" not in template:
+        return template
+    try:
+        return _ENV.from_string(translate(template)).render(_Scope(variables, ""))
+    except TemplateError as exc:
+        raise TemplateRenderError(f"cannot render '{template}': {exc.message or exc}") from exc
+
+
+def render_properties(value: Any, variables: dict[str, Any]) -> Any:
+    """Render every string inside a task's properties (lists and maps included)."""
+    if isinstance(value, str):
+        return render(value, variables)
+    if isinstance(value, list):
+        return [render_properties(v, variables) for v in value]
+    if isinstance(value, dict):
+        return {k: render_properties(v, variables) for k, v in value.items()}
+    return value
