@@ -1,0 +1,1 @@
+"""The local stack: moto as DynamoDB and SQS, the handlers served and driven as Lambda would drive them."""

@@ -1,0 +1,52 @@
+"""`make run`: start the local stack in the foreground; Ctrl-C stops it."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from .stack import LocalStack
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--executors", type=int, default=2, help="concurrent executor pollers")
+    parser.add_argument("--visibility-timeout", type=int, help="override the work queue's visibility timeout")
+    parser.add_argument("--scheduler-interval", type=float, default=60.0)
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NAME=VALUE", help="override a function setting"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+    settings = dict(item.split("=", 1) for item in args.set)
+    stack = LocalStack(
+        host=args.host,
+        port=args.port,
+        executors=args.executors,
+        settings=settings,
+        visibility_timeout=args.visibility_timeout,
+        scheduler_interval=args.scheduler_interval,
+    )
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    try:
+        stack.start()
+        print(stack.describe(), flush=True)
+        print("Ready. Press Ctrl-C to stop.", flush=True)
+        stopped.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nStopping the local stack...", flush=True)
+        if hasattr(stack, "api"):
+            stack.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The local stack in one process: moto's server as DynamoDB and SQS, the tables and queues of
+template.yaml, the API handler on HTTP, executor pollers on the work queue, the scheduler every minute,
+and the example flows loaded. Handlers reach moto through AWS_ENDPOINT_URL, exactly as they reach AWS."""
+
+import logging
+import os
+import socket
+import threading
+from pathlib import Path
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from .api_server import ApiServer, proxy_event
+from .aws_template import ROOT, LocalResources, load_template
+from .event_source import QueuePoller
+from .lambda_runtime import LambdaContext, load_handler_module
+
+REGION = "us-east-1"
+EXAMPLE_FLOWS = ROOT / "examples" / "flows"
+log = logging.getLogger("local")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+class LocalStack:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        executors: int = 2,
+        settings: dict[str, str] | None = None,
+        visibility_timeout: int | None = None,
+        flows_dir: Path | None = EXAMPLE_FLOWS,
+        scheduler_interval: float = 60.0,
+    ):
+        self.host = host
+        self.port = port
+        self.executors = executors
+        self.settings = settings or {}
+        self.visibility_timeout = visibility_timeout
+        self.flows_dir = flows_dir
+        self.scheduler_interval = scheduler_interval
+        self.stopping = threading.Event()
+        self.pollers: list[QueuePoller] = []
+        self.loaded_flows: list[str] = []
+
+    def start(self) -> None:
+        moto_port = free_port(self.host)
+        self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
+        self.moto.start()
+        self.moto_url = f"http://{self.host}:{moto_port}"
+        os.environ.update(
+            {
+                "AWS_ENDPOINT_URL": self.moto_url,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_ACCESS_KEY_ID": "local",
+                "AWS_SECRET_ACCESS_KEY": "local",
+            }
+        )
+        os.environ.pop("AWS_PROFILE", None)
+        dynamodb, self.sqs = boto3.client("dynamodb"), boto3.client("sqs")
+        self.resources = LocalResources(load_template(), REGION)
+        self.resources.create(dynamodb, self.sqs)
+        if self.visibility_timeout is not None:
+            for url in self.resources.queue_urls.values():
+                self.sqs.set_queue_attributes(
+                    QueueUrl=url, Attributes={"VisibilityTimeout": str(self.visibility_timeout)}
+                )
+        os.environ.update(self.resources.function_environment())
+        os.environ.update(self.settings)
+
+        api = self.resources.function_properties("ApiFunction")
+        self.api = ApiServer(load_handler_module("api").lambda_handler, self.host, self.port, api["Timeout"])
+        self.api.serve_in_thread()
+
+        source = self.resources.work_queue_event_source()
+        executor = self.resources.function_properties("ExecutorFunction")
+        for number in range(self.executors):
+            poller = QueuePoller(
+                self.sqs,
+                self.resources.queue_urls[source["Queue"]],
+                self.resources.queue_arns[source["Queue"]],
+                load_handler_module("executor").lambda_handler,
+                batch_size=source["BatchSize"],
+                timeout_seconds=executor["Timeout"],
+                region=REGION,
+            )
+            poller.start(f"executor-{number + 1}")
+            self.pollers.append(poller)
+
+        self.scheduler = load_handler_module("scheduler").lambda_handler
+        threading.Thread(target=self._tick_scheduler, name="scheduler", daemon=True).start()
+        if self.flows_dir:
+            self.load_flows(self.flows_dir)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api.port}"
+
+    def invoke_api(self, method: str, path: str, body: str, content_type: str) -> dict:
+        event = proxy_event(method, path, {"Content-Type": content_type}, body.encode(), "127.0.0.1")
+        with self.api.lock:
+            return self.api.handler(event, LambdaContext("ApiFunction", 30))
+
+    def load_flows(self, folder: Path) -> None:
+        """Register every flow of the folder through the API handler (a flow already there is kept)."""
+        for path in sorted(folder.glob("*.y*ml")):
+            response = self.invoke_api("POST", "/api/v1/flows", path.read_text(), "application/x-yaml")
+            if response["statusCode"] == 200 or "already exists" in (response.get("body") or ""):
+                self.loaded_flows.append(path.name)
+            else:
+                raise RuntimeError(f"example flow {path.name} was refused: {response.get('body')}")
+
+    def _tick_scheduler(self) -> None:
+        while not self.stopping.wait(self.scheduler_interval):
+            try:
+                self.scheduler({"source": "local.scheduler"}, LambdaContext("SchedulerFunction", 60))
+            except Exception:
+                log.exception("scheduler tick failed")
+
+    def describe(self) -> str:
+        queues = ", ".join(self.resources.queue_urls)
+        return "\n".join(
+            [
+                f"Kestra backfill API  {self.api_url}/api/v1  (also {self.api_url}/api/v1/main)",
+                f"moto (DynamoDB, SQS) {self.moto_url}",
+                "tables               FlowsTable, TriggersTable, ExecutionsTable",
+                f"queues               {queues}",
+                f"executors            {self.executors} pollers on WorkQueue; scheduler every "
+                f"{self.scheduler_interval:g}s",
+                f"flows loaded         {', '.join(self.loaded_flows) or 'none'}",
+            ]
+        )
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for poller in self.pollers:
+            poller.stop()
+        self.api.stop()
+        self.moto.stop()

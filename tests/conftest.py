@@ -1,0 +1,52 @@
+import os
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from local.aws_template import LocalResources, load_template
+from local.lambda_runtime import ensure_layer_on_path
+
+ensure_layer_on_path()
+
+from backfill_core import aws_clients  # noqa: E402
+
+from tests.harness import Harness  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_FLOWS = ROOT / "examples" / "flows"
+
+
+@pytest.fixture
+def aws(monkeypatch):
+    """moto in-process, with the tables and queues of template.yaml and the functions' environment."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        aws_clients.reset()
+        resources = LocalResources(load_template(), "us-east-1")
+        resources.create(boto3.client("dynamodb"), boto3.client("sqs"))
+        for key, value in resources.function_environment().items():
+            monkeypatch.setenv(key, value)
+        yield resources
+    aws_clients.reset()
+
+
+@pytest.fixture
+def stack(aws) -> Harness:
+    """The handlers against moto, with the example flows registered through the API."""
+    harness = Harness(aws)
+    for path in sorted(SEED_FLOWS.glob("*.yaml")):
+        answer = harness.call("POST", "/api/v1/flows", path.read_text(), "application/x-yaml")
+        assert answer.status == 200, answer.raw
+    return harness
+
+
+@pytest.fixture
+def fast_settings(monkeypatch):
+    monkeypatch.setenv("TASK_TIMEOUT_SECONDS", "20")
+    return os.environ

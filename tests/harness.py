@@ -1,0 +1,103 @@
+"""Test helpers: handlers invoked with real Lambda-shaped events against moto, and a queue drainer that
+plays Lambda's SQS event source mapping."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from local.api_server import proxy_event
+from local.aws_template import LocalResources
+from local.event_source import QueuePoller
+from local.lambda_runtime import LambdaContext, load_handler_module
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+    raw: str = ""
+
+    @property
+    def message(self) -> str:
+        return self.body.get("message", "") if isinstance(self.body, dict) else ""
+
+
+@dataclass
+class Harness:
+    resources: LocalResources
+    api_module: Any = None
+    executor_module: Any = None
+    scheduler_module: Any = None
+    sqs: Any = field(default_factory=lambda: boto3.client("sqs"))
+    dynamodb: Any = field(default_factory=lambda: boto3.client("dynamodb"))
+
+    def __post_init__(self):
+        self.api_module = load_handler_module("api")
+        self.executor_module = load_handler_module("executor")
+        self.scheduler_module = load_handler_module("scheduler")
+
+    def call(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Answer:
+        if body is None:
+            raw = b""
+        elif isinstance(body, bytes):
+            raw = body
+        elif isinstance(body, str):
+            raw = body.encode()
+        else:
+            raw = json.dumps(body).encode()
+        headers = {"Content-Type": content_type} if raw else {}
+        response = self.api_module.lambda_handler(proxy_event(method, path, headers, raw, "127.0.0.1"),
+                                                  LambdaContext("ApiFunction", 30))
+        text = response.get("body") or ""
+        try:
+            parsed = json.loads(text) if text else None
+        except json.JSONDecodeError:
+            parsed = text
+        return Answer(response["statusCode"], parsed, text)
+
+    @property
+    def queue_url(self) -> str:
+        return self.resources.queue_urls["WorkQueue"]
+
+    @property
+    def dlq_url(self) -> str:
+        return self.resources.queue_urls["WorkDeadLetterQueue"]
+
+    def poller(self, handler=None) -> QueuePoller:
+        return QueuePoller(
+            self.sqs,
+            self.queue_url,
+            self.resources.queue_arns["WorkQueue"],
+            handler or self.executor_module.lambda_handler,
+            batch_size=10,
+            timeout_seconds=120,
+            wait_seconds=0,
+        )
+
+    def drain(self, max_batches: int = 500) -> int:
+        """Run the executor until the work queue is empty; returns how many messages it received."""
+        poller, received = self.poller(), 0
+        for _ in range(max_batches):
+            got = poller.poll_once()
+            if not got:
+                return received
+            received += got
+        raise AssertionError("the work queue did not drain")
+
+    def queue_depth(self, url: str | None = None) -> int:
+        attributes = self.sqs.get_queue_attributes(
+            QueueUrl=url or self.queue_url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+    def item_count(self, table: str) -> int:
+        return sum(page["Count"] for page in self.dynamodb.get_paginator("scan").paginate(TableName=table))
+
+    def executions(self, **params) -> list[dict]:
+        query = "&".join(f"{k}={v}" for k, v in {"size": 1000, **params}.items())
+        answer = self.call("GET", f"/api/v1/executions/search?{query}")
+        assert answer.status == 200, answer.raw
+        return answer.body["results"]
