@@ -45,7 +45,7 @@ def _validation_error(exc: RequestValidationError) -> Response:
     for error in errors:
         location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(location) or "body"
-        parts.append(f"{field}: {error.get('msg', 'is invalid')}")
+        parts.append(f"{field}: {error.get('msg', 'is invalid').removeprefix('Value error, ')}")
     return _message(HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(parts))
 
 

@@ -88,7 +88,7 @@ def find(tenant: str, namespace: str, flow_id: str) -> StoredFlow | None:
 def get(tenant: str, namespace: str, flow_id: str) -> StoredFlow:
     stored = find(tenant, namespace, flow_id)
     if stored is None:
-        raise NotFound(f"Flow not found: {namespace}.{flow_id}")
+        raise NotFound(f"Flow not found: namespace '{namespace}', flowId '{flow_id}'")
     return stored
 
 
@@ -101,7 +101,7 @@ def delete(tenant: str, namespace: str, flow_id: str) -> None:
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotFound(f"Flow not found: {namespace}.{flow_id}") from exc
+            raise NotFound(f"Flow not found: namespace '{namespace}', flowId '{flow_id}'") from exc
         raise
 
 

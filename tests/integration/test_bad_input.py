@@ -1,0 +1,124 @@
+"""Bad input gets a 4xx whose message names the field, and changes nothing."""
+
+import pytest
+
+GOOD = {
+    "namespace": "dev",
+    "flowId": "scheduled_flow",
+    "triggerId": "schedule",
+    "backfill": {
+        "start": "2024-03-28T06:30:00Z",
+        "end": "2024-03-28T11:30:00Z",
+        "labels": [{"key": "reason", "value": "outage"}],
+    },
+}
+
+
+def with_backfill(**changes):
+    body = {**GOOD, "backfill": {**GOOD["backfill"], **changes}}
+    return {k: v for k, v in body.items() if v is not ...}
+
+
+def without_start():
+    body = with_backfill()
+    del body["backfill"]["start"]
+    return body
+
+
+WEBHOOK_FLOW = """
+id: hooked
+namespace: dev
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    message: hi
+triggers:
+  - id: webhook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: secret
+"""
+
+CASES = [
+    ("missing start", without_start(), 422, "backfill.start"),
+    ("unparseable date", with_backfill(start="yesterday at noon"), 422, "backfill.start"),
+    ("start after end", with_backfill(start="2024-03-28T12:00:00Z"), 422, "backfill.start"),
+    ("end in the future", with_backfill(end="2999-01-01T00:00:00Z"), 422, "backfill.end"),
+    ("unknown flow", {**GOOD, "flowId": "nope"}, 404, "nope"),
+    ("unknown trigger", {**GOOD, "triggerId": "nope"}, 404, "triggerId"),
+    ("not a schedule", {**GOOD, "flowId": "hooked", "triggerId": "webhook"}, 422, "Schedule"),
+    ("labels a string", with_backfill(labels="reason=outage"), 422, "backfill.labels"),
+    ("labels list of strings", with_backfill(labels=["reason"]), 422, "backfill.labels"),
+    ("labels wrong keys", with_backfill(labels=[{"name": "reason"}]), 422, "backfill.labels"),
+    ("no slot in window", with_backfill(start="2024-03-28T06:31:00Z", end="2024-03-28T06:59:00Z"), 422,
+     "no slot"),
+    ("missing flowId", {k: v for k, v in GOOD.items() if k != "flowId"}, 422, "flowId"),
+    ("missing backfill", {k: v for k, v in GOOD.items() if k != "backfill"}, 422, "backfill"),
+]
+
+
+def assert_nothing_changed(stack):
+    assert stack.queue_depth() == 0
+    assert stack.item_count("ExecutionsTable") == 0
+    triggers = stack.call("GET", "/api/v1/triggers/search?namespace=dev").body["results"]
+    assert all(t["triggerContext"]["backfill"] is None for t in triggers)
+    # Only trigger STATE items may exist (none are written by a refused call).
+    assert stack.item_count("TriggersTable") == 0
+
+
+@pytest.mark.parametrize(("case", "body", "status", "field"), CASES, ids=[c[0] for c in CASES])
+def test_refused_and_nothing_changed(stack, case, body, status, field):
+    stack.call("POST", "/api/v1/flows", WEBHOOK_FLOW, "application/x-yaml")
+    answer = stack.call("PUT", "/api/v1/triggers", body)
+    assert answer.status == status, answer.raw
+    assert field in answer.message, answer.message
+    assert_nothing_changed(stack)
+
+
+def test_body_that_is_not_json(stack):
+    answer = stack.call("PUT", "/api/v1/triggers", b"{not json", "application/json")
+    assert answer.status == 400
+    assert "JSON" in answer.message
+    assert_nothing_changed(stack)
+
+
+def test_labels_as_a_map_are_accepted(stack):
+    answer = stack.call("PUT", "/api/v1/triggers", with_backfill(labels={"reason": "outage"}))
+    assert answer.status == 200, answer.raw
+    assert answer.body["backfill"]["labels"] == [{"key": "reason", "value": "outage"}]
+
+
+def test_second_backfill_on_a_running_trigger_is_refused_and_the_first_kept(stack):
+    first = stack.call("PUT", "/api/v1/triggers", GOOD)
+    assert first.status == 200
+    second = stack.call("PUT", "/api/v1/triggers", with_backfill(start="2024-03-01T00:00:00Z"))
+    assert second.status == 409
+    assert first.body["backfill"]["id"] in second.message
+    assert stack.queue_depth() == 1
+    stack.drain()
+    assert len(stack.executions(namespace="dev")) == 11
+    # Once the first one is done, a new one is accepted.
+    assert stack.call("PUT", "/api/v1/triggers", with_backfill(start="2024-03-28T11:00:00Z")).status == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "action"), [("PUT", "pause"), ("PUT", "unpause"), ("POST", "delete")]
+)
+def test_controls_without_a_backfill_say_no_backfill_found(stack, method, action):
+    ref = {"namespace": "dev", "flowId": "scheduled_flow", "triggerId": "schedule"}
+    answer = stack.call(method, f"/api/v1/triggers/backfill/{action}", ref)
+    assert answer.status == 400
+    assert answer.message == "No backfill found"
+    assert_nothing_changed(stack)
+
+
+def test_controls_on_unknown_flow_are_404(stack):
+    ref = {"namespace": "dev", "flowId": "ghost", "triggerId": "schedule"}
+    answer = stack.call("PUT", "/api/v1/triggers/backfill/pause", ref)
+    assert answer.status == 404
+    assert "ghost" in answer.message
+
+
+def test_unknown_route_is_404_with_a_message(stack):
+    answer = stack.call("GET", "/api/v1/nothing/here")
+    assert answer.status == 404
+    assert "/api/v1/nothing/here" in answer.message

@@ -1,0 +1,132 @@
+"""An executor that dies in the middle of a slot loses no slot and creates no second execution."""
+
+import time
+
+import pytest
+
+from backfill_core import flow_runner
+from tests.flows import QUICK, backfill_body
+
+ONE_SLOT = ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
+TWO_SLOTS = ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z")
+
+
+class ExecutorDied(BaseException):
+    """Stands for the Lambda environment being killed: nothing after this point runs."""
+
+
+@pytest.fixture
+def crashable(stack, monkeypatch):
+    """The work queue's visibility timeout and the attempt lease shortened to a second."""
+    monkeypatch.setenv("EXECUTION_LEASE_SECONDS", "1")
+    stack.sqs.set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": "1"})
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
+    return stack
+
+
+def die_in_task(monkeypatch, times: int):
+    real = flow_runner.run_task
+    calls = {"n": 0}
+
+    def run_task(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] <= times:
+            raise ExecutorDied()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(flow_runner, "run_task", run_task)
+    return calls
+
+
+def receive_after_crash(stack):
+    with pytest.raises(ExecutorDied):
+        stack.poller().poll_once()
+    time.sleep(1.2)  # the message comes back after the visibility timeout, the lease has run out
+
+
+def test_a_crash_mid_slot_is_resumed_as_the_same_execution(crashable, monkeypatch):
+    stack = crashable
+    die_in_task(monkeypatch, times=1)
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *ONE_SLOT)).status == 200
+    receive_after_crash(stack)
+
+    (running,) = stack.executions(namespace="tests")
+    assert running["state"]["current"] == "RUNNING"
+    assert running["attempt"] == 1
+
+    stack.drain()
+    (done,) = stack.executions(namespace="tests")
+    assert done["id"] == running["id"]
+    assert done["state"]["current"] == "SUCCESS"
+    assert done["attempt"] == 2
+    assert [h["state"] for h in done["state"]["histories"]] == ["CREATED", "RUNNING", "RUNNING", "SUCCESS"]
+    logs = stack.call("GET", f"/api/v1/logs/{done['id']}").body
+    assert [(line["attemptNumber"], line["message"]) for line in logs] == [(2, "slot 2024-01-01T00:00:00Z of tests.quick")]
+    assert stack.queue_depth() == 0
+    assert stack.queue_depth(stack.dlq_url) == 0
+
+
+def test_an_execution_whose_executor_always_dies_fails_once_retries_are_spent(crashable, monkeypatch):
+    stack = crashable
+    die_in_task(monkeypatch, times=3)
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
+    for _ in range(3):
+        receive_after_crash(stack)
+    stack.drain()
+
+    executions = {e["trigger"]["variables"]["date"]: e for e in stack.executions(namespace="tests")}
+    assert len(executions) == 2
+    failed = executions["2024-01-01T00:00:00Z"]
+    assert failed["state"]["current"] == "FAILED"
+    assert failed["attempt"] == 3
+    logs = [line["message"] for line in stack.call("GET", f"/api/v1/logs/{failed['id']}").body]
+    assert any("stopped during each of 3 attempts" in m for m in logs)
+    # The backfill carries on to the next slot after the failure.
+    assert executions["2024-01-01T01:00:00Z"]["state"]["current"] == "SUCCESS"
+    assert stack.queue_depth() == 0
+
+
+def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, monkeypatch):
+    """Dies after the execution's final write, before the backfill record hears of it."""
+    stack = crashable
+    from backfill_core import backfill_service, slot_runner
+
+    real_finish = backfill_service.finish_slot
+    calls = {"n": 0}
+
+    def finish_slot(message, succeeded):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ExecutorDied()
+        return real_finish(message, succeeded)
+
+    monkeypatch.setattr(slot_runner.backfill_service, "finish_slot", finish_slot)
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
+    receive_after_crash(stack)
+    stack.drain()
+    executions = stack.executions(namespace="tests")
+    assert sorted(e["trigger"]["variables"]["date"] for e in executions) == [
+        "2024-01-01T00:00:00Z",
+        "2024-01-01T01:00:00Z",
+    ]
+    assert all(e["attempt"] == 1 and e["state"]["current"] == "SUCCESS" for e in executions)
+
+
+def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch):
+    """Dies between the cursor write and SendMessageBatch: the slot is PENDING with no message."""
+    stack = crashable
+    from backfill_core import backfill_service, work_queue
+
+    monkeypatch.setenv("PENDING_RESEND_SECONDS", "0")
+    real_send = work_queue.send
+    monkeypatch.setattr(backfill_service.work_queue, "send", lambda messages: None)
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
+    assert stack.queue_depth() == 0
+    monkeypatch.setattr(backfill_service.work_queue, "send", real_send)
+
+    from local.lambda_runtime import LambdaContext
+
+    answer = stack.scheduler_module.lambda_handler({}, LambdaContext("SchedulerFunction", 60))
+    assert answer == {"resentSlots": 1}
+    stack.drain()
+    assert len(stack.executions(namespace="tests")) == 2
