@@ -16,9 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executors", type=int, default=2, help="concurrent executor pollers")
     parser.add_argument("--visibility-timeout", type=int, help="override the work queue's visibility timeout")
     parser.add_argument("--scheduler-interval", type=float, default=60.0)
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="NAME=VALUE", help="override a function setting"
-    )
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a function setting")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise

@@ -32,8 +32,17 @@ def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
 class QueuePoller:
     """One poller = one concurrent executor environment, with its own copy of the handler module."""
 
-    def __init__(self, sqs, queue_url: str, queue_arn: str, handler, batch_size: int, timeout_seconds: float,
-                 region: str = "us-east-1", wait_seconds: int = 1):
+    def __init__(
+        self,
+        sqs,
+        queue_url: str,
+        queue_arn: str,
+        handler,
+        batch_size: int,
+        timeout_seconds: float,
+        region: str = "us-east-1",
+        wait_seconds: int = 1,
+    ):
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -66,7 +75,9 @@ class QueuePoller:
         for start in range(0, len(done), 10):
             self.sqs.delete_message_batch(
                 QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start : start + 10])
+                ],
             )
         return len(messages)
 

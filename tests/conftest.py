@@ -11,7 +11,6 @@ from local.lambda_runtime import ensure_layer_on_path
 ensure_layer_on_path()
 
 from backfill_core import aws_clients  # noqa: E402
-
 from tests.harness import Harness  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

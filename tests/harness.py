@@ -48,8 +48,9 @@ class Harness:
         else:
             raw = json.dumps(body).encode()
         headers = {"Content-Type": content_type} if raw else {}
-        response = self.api_module.lambda_handler(proxy_event(method, path, headers, raw, "127.0.0.1"),
-                                                  LambdaContext("ApiFunction", 30))
+        response = self.api_module.lambda_handler(
+            proxy_event(method, path, headers, raw, "127.0.0.1"), LambdaContext("ApiFunction", 30)
+        )
         text = response.get("body") or ""
         try:
             parsed = json.loads(text) if text else None

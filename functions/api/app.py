@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
+
 from backfill_core import backfill_service, searches
 from backfill_core.api_models import TriggerRef, TriggerUpdate
 from backfill_core.errors import DomainError, Invalid
@@ -150,9 +151,7 @@ def search_executions(
     size: Annotated[int, Query()] = 25,
     sort: Annotated[str | None, Query()] = None,
 ):
-    return searches.search_executions(
-        _tenant(), namespace, flowId, state or [], labels or [], page, size, sort
-    )
+    return searches.search_executions(_tenant(), namespace, flowId, state or [], labels or [], page, size, sort)
 
 
 @app.get("/executions/<execution_id>")

@@ -3,6 +3,7 @@
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
 from backfill_core.models import SlotMessage
 from backfill_core.settings import settings
 from backfill_core.slot_runner import run_slot

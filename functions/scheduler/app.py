@@ -1,6 +1,7 @@
 """EventBridge Scheduler handler, every minute: the backfill watchdog re-sends slots whose message was lost."""
 
 from aws_lambda_powertools import Logger
+
 from backfill_core.backfill_service import resend_stale_slots
 
 logger = Logger(service="scheduler")

@@ -49,8 +49,7 @@ CASES = [
     ("labels a string", with_backfill(labels="reason=outage"), 422, "backfill.labels"),
     ("labels list of strings", with_backfill(labels=["reason"]), 422, "backfill.labels"),
     ("labels wrong keys", with_backfill(labels=[{"name": "reason"}]), 422, "backfill.labels"),
-    ("no slot in window", with_backfill(start="2024-03-28T06:31:00Z", end="2024-03-28T06:59:00Z"), 422,
-     "no slot"),
+    ("no slot in window", with_backfill(start="2024-03-28T06:31:00Z", end="2024-03-28T06:59:00Z"), 422, "no slot"),
     ("missing flowId", {k: v for k, v in GOOD.items() if k != "flowId"}, 422, "flowId"),
     ("missing backfill", {k: v for k, v in GOOD.items() if k != "backfill"}, 422, "backfill"),
 ]
@@ -100,9 +99,7 @@ def test_second_backfill_on_a_running_trigger_is_refused_and_the_first_kept(stac
     assert stack.call("PUT", "/api/v1/triggers", with_backfill(start="2024-03-28T11:00:00Z")).status == 200
 
 
-@pytest.mark.parametrize(
-    ("method", "action"), [("PUT", "pause"), ("PUT", "unpause"), ("POST", "delete")]
-)
+@pytest.mark.parametrize(("method", "action"), [("PUT", "pause"), ("PUT", "unpause"), ("POST", "delete")])
 def test_controls_without_a_backfill_say_no_backfill_found(stack, method, action):
     ref = {"namespace": "dev", "flowId": "scheduled_flow", "triggerId": "schedule"}
     answer = stack.call(method, f"/api/v1/triggers/backfill/{action}", ref)

@@ -61,7 +61,9 @@ def test_a_crash_mid_slot_is_resumed_as_the_same_execution(crashable, monkeypatc
     assert done["attempt"] == 2
     assert [h["state"] for h in done["state"]["histories"]] == ["CREATED", "RUNNING", "RUNNING", "SUCCESS"]
     logs = stack.call("GET", f"/api/v1/logs/{done['id']}").body
-    assert [(line["attemptNumber"], line["message"]) for line in logs] == [(2, "slot 2024-01-01T00:00:00Z of tests.quick")]
+    assert [(line["attemptNumber"], line["message"]) for line in logs] == [
+        (2, "slot 2024-01-01T00:00:00Z of tests.quick")
+    ]
     assert stack.queue_depth() == 0
     assert stack.queue_depth(stack.dlq_url) == 0
 

@@ -75,8 +75,10 @@ def test_trigger_variables_are_the_slot_and_its_neighbours(stack):
 
 
 def test_start_off_slot_begins_at_the_next_slot(stack):
-    body = {**SEED_BODY, "backfill": {**SEED_BODY["backfill"], "start": "2024-03-28T06:31:00Z",
-                                      "end": "2024-03-28T07:30:00+00:00"}}
+    body = {
+        **SEED_BODY,
+        "backfill": {**SEED_BODY["backfill"], "start": "2024-03-28T06:31:00Z", "end": "2024-03-28T07:30:00+00:00"},
+    }
     assert stack.call("PUT", "/api/v1/triggers", body).status == 200
     stack.drain()
     dates = sorted(e["trigger"]["variables"]["date"] for e in stack.executions(namespace="dev"))
@@ -84,8 +86,10 @@ def test_start_off_slot_begins_at_the_next_slot(stack):
 
 
 def test_offsets_are_compared_as_instants(stack):
-    body = {**SEED_BODY, "backfill": {**SEED_BODY["backfill"], "start": "2024-03-28T08:30:00+02:00",
-                                      "end": "2024-03-28T07:00:00-00:00"}}
+    body = {
+        **SEED_BODY,
+        "backfill": {**SEED_BODY["backfill"], "start": "2024-03-28T08:30:00+02:00", "end": "2024-03-28T07:00:00-00:00"},
+    }
     assert stack.call("PUT", "/api/v1/triggers", body).status == 200
     stack.drain()
     dates = sorted(e["trigger"]["variables"]["date"] for e in stack.executions(namespace="dev"))

@@ -65,13 +65,16 @@ def run_flow(
             namespace=execution.namespace,
             flow_id=execution.flow_id,
             task_id=task.id,
-            state=transition(State(current="CREATED", histories=[StateHistory(state="CREATED", date=started)]),
-                             "RUNNING", started),
+            state=transition(
+                State(current="CREATED", histories=[StateHistory(state="CREATED", date=started)]), "RUNNING", started
+            ),
         )
         execution.task_run_list.append(task_run)
         try:
             rendered = render_properties(task.properties(), context)
-            outcome = run_task(task.type, rendered, lambda level, msg, tr=task_run: log(tr, level, msg), budget_seconds())
+            outcome = run_task(
+                task.type, rendered, lambda level, msg, tr=task_run: log(tr, level, msg), budget_seconds()
+            )
             succeeded, outputs = outcome.succeeded, outcome.outputs
         except TemplateRenderError as exc:
             log(task_run, "ERROR", str(exc))

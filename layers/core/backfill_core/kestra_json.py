@@ -45,9 +45,7 @@ def backfill_json(backfill: Backfill) -> dict[str, Any]:
     }
 
 
-def trigger_json(
-    stored: StoredFlow, trigger: TriggerSpec, backfill: Backfill | None, at: datetime
-) -> dict[str, Any]:
+def trigger_json(stored: StoredFlow, trigger: TriggerSpec, backfill: Backfill | None, at: datetime) -> dict[str, Any]:
     """Kestra's Trigger (trigger context) JSON. `date` is the last slot due, `nextExecutionDate` the next."""
     schedule = trigger.schedule() if trigger.is_schedule else None
     return {

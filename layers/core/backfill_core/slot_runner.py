@@ -111,9 +111,7 @@ def _run_attempt(execution: Execution, stored, budget_seconds) -> Execution | No
         logs.add(None, "ERROR", f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
         execution.state = transition(execution.state, "FAILED", now())
     else:
-        execution = run_flow(
-            stored.flow, stored.revision, execution, logs.add, save_progress, budget_seconds
-        )
+        execution = run_flow(stored.flow, stored.revision, execution, logs.add, save_progress, budget_seconds)
     try:
         save_progress(execution)
     except ConcurrentUpdate:

@@ -125,10 +125,14 @@ def append_logs(execution_id: str, entries: list[tuple[str, dict[str, Any]]]) ->
 
 
 def logs(execution_id: str) -> list[dict[str, Any]]:
-    pages = dynamodb().get_paginator("query").paginate(
-        TableName=settings().executions_table,
-        KeyConditionExpression="pk = :id AND begins_with(sk, :log)",
-        ExpressionAttributeValues={":id": {"S": execution_id}, ":log": {"S": "LOG#"}},
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().executions_table,
+            KeyConditionExpression="pk = :id AND begins_with(sk, :log)",
+            ExpressionAttributeValues={":id": {"S": execution_id}, ":log": {"S": "LOG#"}},
+        )
     )
     return [json.loads(item["entry"]["S"]) for page in pages for item in page["Items"]]
 
@@ -142,11 +146,15 @@ def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Exe
     values = {":tenant": {"S": tenant}}
     if prefix:
         values[":prefix"] = {"S": prefix}
-    pages = dynamodb().get_paginator("query").paginate(
-        TableName=settings().executions_table,
-        IndexName=BY_FLOW_INDEX,
-        KeyConditionExpression=condition,
-        ExpressionAttributeValues=values,
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().executions_table,
+            IndexName=BY_FLOW_INDEX,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+        )
     )
     found = [_execution(item) for page in pages for item in page["Items"]]
     if namespace:

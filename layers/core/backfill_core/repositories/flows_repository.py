@@ -48,9 +48,7 @@ def _item(tenant: str, flow: Flow, source: str, revision: int) -> dict:
 def create(tenant: str, flow: Flow, source: str) -> StoredFlow:
     item = _item(tenant, flow, source, 1)
     try:
-        dynamodb().put_item(
-            TableName=settings().flows_table, Item=item, ConditionExpression="attribute_not_exists(pk)"
-        )
+        dynamodb().put_item(TableName=settings().flows_table, Item=item, ConditionExpression="attribute_not_exists(pk)")
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise Invalid(f"Flow id already exists: {flow.namespace}.{flow.id}") from exc

@@ -154,11 +154,15 @@ def save_backfill(backfill: Backfill, previous: Backfill) -> Backfill:
 
 def running_backfills() -> list[Backfill]:
     """Every unfinished backfill, from the sparse index (for the watchdog)."""
-    pages = dynamodb().get_paginator("query").paginate(
-        TableName=settings().triggers_table,
-        IndexName=RUNNING_INDEX,
-        KeyConditionExpression="#running = :one",
-        ExpressionAttributeNames={"#running": "running"},
-        ExpressionAttributeValues={":one": {"S": "1"}},
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().triggers_table,
+            IndexName=RUNNING_INDEX,
+            KeyConditionExpression="#running = :one",
+            ExpressionAttributeNames={"#running": "running"},
+            ExpressionAttributeValues={":one": {"S": "1"}},
+        )
     )
     return [_backfill(item) for page in pages for item in page["Items"]]
