@@ -100,32 +100,24 @@ def delete_flow(namespace: str, flow_id: str):
 # Triggers and their backfills
 
 
-def _trigger(ref: TriggerRef) -> dict:
-    return searches.trigger_context(_tenant(), ref.namespace, ref.flow_id, ref.trigger_id)
-
-
 @app.put("/triggers")
 def create_backfill(body: TriggerUpdate):
-    backfill_service.create_backfill(_tenant(), body, body.backfill)
-    return _trigger(body)
+    return searches.trigger_after_change(backfill_service.create_backfill(_tenant(), body, body.backfill))
 
 
 @app.put("/triggers/backfill/pause")
 def pause_backfill(body: TriggerRef):
-    backfill_service.pause(_tenant(), body)
-    return _trigger(body)
+    return searches.trigger_after_change(backfill_service.pause(_tenant(), body))
 
 
 @app.put("/triggers/backfill/unpause")
 def unpause_backfill(body: TriggerRef):
-    backfill_service.unpause(_tenant(), body)
-    return _trigger(body)
+    return searches.trigger_after_change(backfill_service.unpause(_tenant(), body))
 
 
 @app.post("/triggers/backfill/delete")
 def delete_backfill(body: TriggerRef):
-    backfill_service.delete(_tenant(), body)
-    return _trigger(body)
+    return searches.trigger_after_change(backfill_service.delete(_tenant(), body))
 
 
 @app.get("/triggers/search")

@@ -98,9 +98,7 @@ def test_an_unknown_variable_fails_the_task_with_a_log_naming_it(stack):
 
 
 def test_backfill_inputs_reach_the_tasks(stack):
-    run_backfill(
-        stack, UNKNOWN_VARIABLE, "typo", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", inputs={"who": "Ada"}
-    )
+    run_backfill(stack, UNKNOWN_VARIABLE, "typo", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", inputs={"who": "Ada"})
     (execution,) = stack.executions(namespace="tests")
     assert execution["state"]["current"] == "SUCCESS"
     assert execution["inputs"] == {"who": "Ada"}

@@ -6,6 +6,7 @@ from . import backfill_service
 from .errors import Invalid, NotFound
 from .kestra_json import trigger_json, trigger_search_entry
 from .kestra_time import now
+from .models import Backfill
 from .repositories import executions_repository, flows_repository
 from .repositories.triggers_repository import TriggerKey
 
@@ -20,13 +21,13 @@ def page_of(items: list, page: int, size: int) -> dict[str, Any]:
     return {"results": items[(page - 1) * size : page * size], "total": len(items)}
 
 
-def trigger_context(tenant: str, namespace: str, flow_id: str, trigger_id: str) -> dict[str, Any]:
-    stored = flows_repository.get(tenant, namespace, flow_id)
-    trigger = stored.flow.trigger(trigger_id)
+def trigger_after_change(backfill: Backfill) -> dict[str, Any]:
+    """The Trigger JSON as a change left it, without re-reading a record an executor may already have moved."""
+    stored = flows_repository.get(backfill.tenant, backfill.namespace, backfill.flow_id)
+    trigger = stored.flow.trigger(backfill.trigger_id)
     if trigger is None:
-        raise NotFound(f"Trigger not found: {namespace}.{flow_id}.{trigger_id}")
-    backfill = backfill_service.active_backfill(TriggerKey(tenant, namespace, flow_id, trigger_id))
-    return trigger_json(stored, trigger, backfill, now())
+        raise NotFound(f"Trigger not found: {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id}")
+    return trigger_json(stored, trigger, None if backfill.finished else backfill, now())
 
 
 def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int):

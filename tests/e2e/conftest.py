@@ -1,0 +1,85 @@
+"""The local stack as `make run` starts it, in a subprocess, reached over HTTP."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from local.stack import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class RunningStack:
+    def __init__(self, port: int, log_path: Path):
+        self.port = port
+        self.url = f"http://localhost:{port}"
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "local", "--port", str(port)],
+            cwd=ROOT,
+            stdout=log_path.open("w"),
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + 60
+        while "Ready." not in self.output():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the local stack did not start:\n{self.output()}")
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    def get(self, path: str, **params) -> dict:
+        response = requests.get(self.url + path, params=params, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def executions(self, **params) -> list[dict]:
+        return self.get("/api/v1/executions/search", size=1000, **params)["results"]
+
+    def wait_for(self, predicate, timeout: float, what: str):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.2)
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.output()[-3000:]}")
+
+    def interrupt(self) -> int:
+        """Ctrl-C, as a person stops `make run`."""
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+def start_stack(tmp_path_factory, prefer_port: int | None = None) -> RunningStack:
+    port = free_port()
+    if prefer_port:
+        try:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", prefer_port))
+            port = prefer_port
+        except OSError:
+            pass
+    return RunningStack(port, tmp_path_factory.mktemp("stack") / "stack.log")
+
+
+@pytest.fixture(scope="module")
+def local_stack(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    yield stack
+    if stack.process.poll() is None:
+        assert stack.interrupt() == 0, stack.output()
