@@ -132,3 +132,24 @@ def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch):
     assert answer == {"resentSlots": 1}
     stack.drain()
     assert len(stack.executions(namespace="tests")) == 2
+
+
+def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashable, monkeypatch):
+    stack = crashable
+    from backfill_core import backfill_service, work_queue
+    from local.lambda_runtime import LambdaContext
+
+    def refuse(messages):
+        raise work_queue.SendFailed("SQS is having a bad day")
+
+    monkeypatch.setenv("PENDING_RESEND_SECONDS", "0")
+    real_send = work_queue.send
+    monkeypatch.setattr(backfill_service.work_queue, "send", refuse)
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS))
+    assert answer.status == 200, answer.raw
+    assert answer.body["backfill"]["dispatched"] == 1
+    assert stack.queue_depth() == 0
+    monkeypatch.setattr(backfill_service.work_queue, "send", real_send)
+    assert stack.scheduler_module.lambda_handler({}, LambdaContext("SchedulerFunction", 60)) == {"resentSlots": 1}
+    stack.drain()
+    assert len(stack.executions(namespace="tests", state="SUCCESS")) == 2

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
 from . import backfill_state, work_queue
 from .api_models import BackfillRequest, TriggerRef
 from .errors import BadRequest, ConcurrentUpdate, Invalid, NotFound
@@ -20,6 +23,7 @@ from .repositories.triggers_repository import TriggerKey
 from .settings import settings
 
 NO_BACKFILL = "No backfill found"
+logger = Logger(child=True)
 
 
 def schedule_trigger(tenant: str, namespace: str, flow_id: str, trigger_id: str):
@@ -165,7 +169,11 @@ def _change(key: TriggerKey, backfill_id: str, transition: Transition) -> Backfi
 
 
 def _send(backfill: Backfill, slots: list[datetime]) -> None:
-    if slots:
+    """Send after the write. A failed send is not an error for the caller: the record already holds the
+    slots as PENDING, and the watchdog sends them again."""
+    if not slots:
+        return
+    try:
         work_queue.send(
             [
                 SlotMessage(
@@ -179,6 +187,8 @@ def _send(backfill: Backfill, slots: list[datetime]) -> None:
                 for slot in slots
             ]
         )
+    except (work_queue.SendFailed, BotoCoreError, ClientError):
+        logger.exception("slot messages not sent; the watchdog will send them", extra={"backfill": backfill.id})
 
 
 def _aware(moment: datetime) -> datetime:
