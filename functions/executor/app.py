@@ -9,7 +9,8 @@ from backfill_core.settings import settings
 from backfill_core.slot_runner import run_slot
 
 logger = Logger(service="executor")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose records all failed is still a partial-failure answer, not an error of the invocation.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _context = None
 
 SAFETY_MARGIN_SECONDS = 10.0
