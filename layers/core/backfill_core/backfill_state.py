@@ -23,11 +23,12 @@ def schedule_of(backfill: Backfill) -> CronSchedule:
 
 
 def fill_window(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
-    """Dispatch slots from the cursor until `concurrency` slots are in flight; finish when all are done."""
+    """Dispatch slots from the cursor until `concurrency` slots are in flight (none while paused); finish
+    when every slot is dispatched and none is in flight, paused or not."""
     b = backfill.model_copy(deep=True)
-    if b.status != BackfillStatus.RUNNING or b.paused:
+    if b.status != BackfillStatus.RUNNING:
         return b, []
-    free = b.concurrency - len(b.inflight)
+    free = 0 if b.paused else b.concurrency - len(b.inflight)
     sent: list[datetime] = []
     if free > 0 and b.cursor is not None:
         upcoming = schedule_of(b).slots(b.cursor, b.end, free + 1)

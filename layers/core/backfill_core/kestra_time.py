@@ -20,7 +20,7 @@ def format_date(value: datetime | None) -> str | None:
     """ISO-8601 with seconds, milliseconds when there are any, and `Z` for a zero offset."""
     if value is None:
         return None
-    timespec = "milliseconds" if value.microsecond else "seconds"
+    timespec = "milliseconds" if value.microsecond >= 1000 else "seconds"
     text = value.isoformat(timespec=timespec)
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
@@ -36,9 +36,10 @@ def from_storage_key(value: str) -> datetime:
 
 def iso_duration(delta: timedelta) -> str:
     """Kestra's state.duration, e.g. PT2.345S."""
-    seconds = max(delta.total_seconds(), 0.0)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
+    millis = round(max(delta.total_seconds(), 0.0) * 1000)
+    hours, rest = divmod(millis, 3_600_000)
+    minutes, rest = divmod(rest, 60_000)
+    secs = rest / 1000
     text = "PT"
     if hours:
         text += f"{int(hours)}H"
@@ -52,9 +53,9 @@ def iso_duration(delta: timedelta) -> str:
 def parse_iso_duration(value: str) -> timedelta:
     """Kestra durations such as PT30S, PT5M, PT1H30M, P1D (the subset tasks use for timeouts)."""
     match = re.fullmatch(
-        r"P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?", value.strip()
+        r"P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?", value.strip().upper()
     )
-    if not match or value.strip() in ("P", "PT"):
+    if not match or value.strip().upper() in ("P", "PT"):
         raise ValueError(f"'{value}' is not an ISO-8601 duration such as PT5M")
     parts = {k: float(v) if v else 0.0 for k, v in match.groupdict().items()}
     return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])

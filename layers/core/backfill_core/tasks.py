@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,37 +69,50 @@ def run_task(task_type: str, props: dict[str, Any], log: LogSink, budget_seconds
 
 
 def _run_commands(props: dict[str, Any], log: LogSink, timeout: float) -> TaskOutcome:
+    """The commands run as one /bin/sh script, as Kestra runs them: `cd` and variables carry over, and
+    with failFast (the default) the first failing command ends the task. Each command's index is noted
+    in a file outside the working directory before it starts, so a failure or a timeout names it."""
+    commands: list[str] = props["commands"]
     env = {**os.environ, **{str(k): str(v) for k, v in (props.get("env") or {}).items()}}
-    deadline = time.monotonic() + timeout
-    with tempfile.TemporaryDirectory(prefix="kestra-task-") as workdir:
-        for command in props["commands"]:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                log("ERROR", f"Task timed out after {timeout:g}s before running: {command}")
-                return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
-            process = subprocess.Popen(
-                ["/bin/sh", "-c", command],
-                cwd=workdir,
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                errors="replace",
-                start_new_session=True,
-            )
-            try:
-                stdout, stderr = process.communicate(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                stdout, stderr = process.communicate()
-                _log_lines(log, stdout, stderr)
-                log("ERROR", f"Task timed out after {timeout:g}s; killed: {command}")
-                return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
+    with tempfile.TemporaryDirectory(prefix="kestra-task-") as scratch:
+        workdir, step_file = os.path.join(scratch, "work"), os.path.join(scratch, "step")
+        os.mkdir(workdir)
+        lines = ["set -e"] if props.get("failFast", True) else []
+        for index, command in enumerate(commands):
+            lines += [f"echo {index} > '{step_file}'", command]
+        process = subprocess.Popen(
+            ["/bin/sh", "-c", "\n".join(lines)],
+            cwd=workdir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
             _log_lines(log, stdout, stderr)
-            if process.returncode != 0:
-                log("ERROR", f"Command failed with exit code {process.returncode}: {command}")
-                return TaskOutcome(succeeded=False, outputs={"exitCode": process.returncode})
+            log("ERROR", f"Task timed out after {timeout:g}s; killed: {_current(commands, step_file)}")
+            return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
+        _log_lines(log, stdout, stderr)
+        if process.returncode != 0:
+            command = _current(commands, step_file)
+            log("ERROR", f"Command failed with exit code {process.returncode}: {command}")
+            return TaskOutcome(succeeded=False, outputs={"exitCode": process.returncode})
     return TaskOutcome(succeeded=True, outputs={"exitCode": 0})
+
+
+def _current(commands: list[str], step_file: str) -> str:
+    """The command that was running when the script stopped."""
+    try:
+        with open(step_file) as recorded:
+            return commands[int(recorded.read().strip())]
+    except (OSError, ValueError, IndexError):
+        return commands[-1]
 
 
 def _log_lines(log: LogSink, stdout: str, stderr: str) -> None:

@@ -103,6 +103,9 @@ def render(template: str, variables: dict[str, Any]) -> str:
         return _ENV.from_string(translate(template)).render(_Scope(variables, ""))
     except TemplateError as exc:
         raise TemplateRenderError(f"cannot render '{template}': {exc.message or exc}") from exc
+    except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
+        # Python errors from inside an expression (a dunder lookup, 1/0, a bad comparison).
+        raise TemplateRenderError(f"cannot render '{template}': {type(exc).__name__}: {exc}") from exc
 
 
 def render_properties(value: Any, variables: dict[str, Any]) -> Any:

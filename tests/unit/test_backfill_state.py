@@ -1,0 +1,599 @@
+"""The backfill state machine as pure transitions: window, claim, finish, pause, cancel, watchdog."""
+
+import random
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from backfill_core import backfill_state as bs
+from backfill_core.backfill_state import Claim
+from backfill_core.kestra_time import storage_key
+from backfill_core.models import Backfill, BackfillStatus, InflightSlot, SlotState
+
+T0 = datetime(2024, 3, 28, 0, 0, tzinfo=UTC)
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=5)
+
+
+def hour(n: int) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+ALL_SLOTS = [hour(n) for n in range(6)]  # 00:00 .. 05:00, end inclusive
+
+
+def backfill(**overrides) -> Backfill:
+    values = {
+        "id": "bf-1",
+        "tenant": "main",
+        "namespace": "company.team",
+        "flow_id": "scheduled_flow",
+        "trigger_id": "schedule",
+        "trigger_type": "io.kestra.plugin.core.trigger.Schedule",
+        "cron": "0 * * * *",
+        "timezone": "UTC",
+        "start": T0,
+        "end": hour(5),
+        "cursor": T0,
+        "concurrency": 1,
+        "created": NOW,
+        "updated": NOW,
+    }
+    values.update(overrides)
+    return Backfill(**values)
+
+
+def inflight(**states: SlotState) -> dict[str, InflightSlot]:
+    """inflight(h0=PENDING, h3=RUNNING): slots by hour index."""
+    return {storage_key(hour(int(k[1:]))): InflightSlot(state=s, since=NOW) for k, s in states.items()}
+
+
+def state_of(b: Backfill, slot: datetime) -> SlotState | None:
+    entry = b.inflight.get(storage_key(slot))
+    return entry.state if entry else None
+
+
+PENDING, RUNNING, PARKED = SlotState.PENDING, SlotState.RUNNING, SlotState.PARKED
+
+
+# --- fill_window ------------------------------------------------------------------------------------
+
+
+def test_fill_window_dispatches_one_slot_by_default_and_moves_the_cursor():
+    b, sent = bs.fill_window(backfill(), NOW)
+
+    assert sent == [hour(0)]
+    assert b.cursor == hour(1)
+    assert b.dispatched == 1
+    assert state_of(b, hour(0)) == PENDING
+    assert b.inflight[storage_key(hour(0))].since == NOW
+    assert b.status == BackfillStatus.RUNNING
+    assert b.updated == NOW
+
+
+def test_fill_window_dispatches_up_to_concurrency_slots_oldest_first():
+    b, sent = bs.fill_window(backfill(concurrency=3), LATER)
+
+    assert sent == [hour(0), hour(1), hour(2)]
+    assert b.cursor == hour(3)
+    assert b.dispatched == 3
+    assert sorted(b.inflight) == [storage_key(s) for s in sent]
+    assert b.updated == LATER
+
+
+def test_fill_window_only_fills_free_places():
+    b = backfill(concurrency=3, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING), dispatched=2)
+
+    b, sent = bs.fill_window(b, NOW)
+
+    assert sent == [hour(2)]
+    assert b.cursor == hour(3)
+    assert b.dispatched == 3
+    assert len(b.inflight) == 3
+
+
+def test_fill_window_with_a_full_window_sends_nothing_and_changes_nothing():
+    before = backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING), dispatched=2)
+
+    after, sent = bs.fill_window(before, LATER)
+
+    assert sent == []
+    assert after.cursor == hour(2)
+    assert after.dispatched == 2
+    assert after.updated == NOW
+
+
+def test_fill_window_after_concurrency_is_lowered_below_the_in_flight_count_sends_nothing():
+    b = backfill(concurrency=1, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=RUNNING, h2=PENDING))
+
+    b, sent = bs.fill_window(b, NOW)
+
+    assert sent == []
+    assert b.cursor == hour(3)
+
+
+def test_fill_window_larger_than_the_rest_dispatches_all_and_exhausts_the_cursor():
+    b, sent = bs.fill_window(backfill(concurrency=50), NOW)
+
+    assert sent == ALL_SLOTS
+    assert b.cursor is None
+    assert b.dispatched == 6
+    assert b.status == BackfillStatus.RUNNING  # slots are in flight
+
+
+def test_fill_window_dispatching_exactly_the_last_slots_exhausts_the_cursor():
+    b, sent = bs.fill_window(backfill(concurrency=2, cursor=hour(4), dispatched=4), NOW)
+
+    assert sent == [hour(4), hour(5)]
+    assert b.cursor is None
+    assert b.status == BackfillStatus.RUNNING
+
+
+def test_fill_window_marks_succeeded_only_when_cursor_exhausted_and_nothing_in_flight():
+    in_flight, _ = bs.fill_window(backfill(cursor=None, inflight=inflight(h5=RUNNING)), NOW)
+    cursor_left, _ = bs.fill_window(
+        backfill(cursor=hour(5), concurrency=1, inflight=inflight(h4=RUNNING)), NOW
+    )
+    done, sent = bs.fill_window(backfill(cursor=None), LATER)
+
+    assert in_flight.status == BackfillStatus.RUNNING
+    assert cursor_left.status == BackfillStatus.RUNNING
+    assert done.status == BackfillStatus.SUCCEEDED
+    assert done.finished
+    assert sent == []
+    assert done.updated == LATER
+
+
+def test_fill_window_of_a_window_without_slots_succeeds_at_once():
+    inside_the_hour = {"start": hour(0) + timedelta(minutes=1), "end": hour(0) + timedelta(minutes=59)}
+
+    b, sent = bs.fill_window(backfill(cursor=inside_the_hour["start"], **inside_the_hour), NOW)
+
+    assert sent == []
+    assert b.cursor is None
+    assert b.status == BackfillStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("status", [BackfillStatus.SUCCEEDED, BackfillStatus.CANCELLED])
+def test_fill_window_of_a_finished_backfill_sends_nothing(status):
+    b, sent = bs.fill_window(backfill(status=status, cursor=hour(2)), NOW)
+
+    assert sent == []
+    assert b.status == status
+    assert b.cursor == hour(2)
+
+
+def test_fill_window_respects_the_trigger_timezone():
+    b = backfill(
+        cron="0 9 * * *",
+        timezone="Europe/Paris",
+        start=datetime(2024, 3, 30, tzinfo=UTC),
+        cursor=datetime(2024, 3, 30, 8, tzinfo=UTC),
+        end=datetime(2024, 4, 2, tzinfo=UTC),
+        concurrency=5,
+    )
+
+    _, sent = bs.fill_window(b, NOW)
+
+    assert sent == [
+        datetime(2024, 3, 30, 8, tzinfo=UTC),
+        datetime(2024, 3, 31, 7, tzinfo=UTC),
+        datetime(2024, 4, 1, 7, tzinfo=UTC),
+    ]
+
+
+def test_fill_window_with_a_seconds_cron():
+    b = backfill(cron="*/20 * * * * *", with_seconds=True, end=T0 + timedelta(minutes=1), concurrency=10)
+
+    _, sent = bs.fill_window(b, NOW)
+
+    assert sent == [T0 + timedelta(seconds=s) for s in (0, 20, 40, 60)]
+
+
+# --- pause ------------------------------------------------------------------------------------------
+
+
+def test_pause_sets_the_flag_and_stops_fill_window():
+    paused = bs.pause(backfill(concurrency=3), LATER)
+
+    b, sent = bs.fill_window(paused, LATER)
+
+    assert paused.paused
+    assert paused.updated == LATER
+    assert sent == []
+    assert b.cursor == T0
+    assert b.dispatched == 0
+
+
+def test_pause_keeps_in_flight_slots():
+    paused = bs.pause(backfill(cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING)), NOW)
+
+    assert state_of(paused, hour(0)) == RUNNING
+    assert state_of(paused, hour(1)) == PENDING
+
+
+# --- claim ------------------------------------------------------------------------------------------
+
+
+def test_claim_turns_a_pending_slot_into_running():
+    b, verdict = bs.claim(backfill(cursor=hour(1), inflight=inflight(h0=PENDING)), hour(0), LATER)
+
+    assert verdict == Claim.RUN
+    assert state_of(b, hour(0)) == RUNNING
+    assert b.inflight[storage_key(hour(0))].since == LATER
+    assert b.updated == LATER
+
+
+def test_claim_while_paused_parks_the_slot():
+    b, verdict = bs.claim(
+        backfill(paused=True, cursor=hour(1), inflight=inflight(h0=PENDING)), hour(0), LATER
+    )
+
+    assert verdict == Claim.PARK
+    assert state_of(b, hour(0)) == PARKED
+    assert b.inflight[storage_key(hour(0))].since == LATER
+
+
+def test_claim_of_an_unknown_slot_is_dropped():
+    before = backfill(cursor=hour(1), inflight=inflight(h0=PENDING))
+
+    b, verdict = bs.claim(before, hour(3), LATER)
+
+    assert verdict == Claim.DROP
+    assert b == before
+
+
+def test_claim_of_a_parked_slot_is_dropped_and_stays_parked():
+    b, verdict = bs.claim(backfill(paused=True, cursor=hour(1), inflight=inflight(h0=PARKED)), hour(0), LATER)
+
+    assert verdict == Claim.DROP
+    assert state_of(b, hour(0)) == PARKED
+
+
+@pytest.mark.parametrize("paused", [False, True])
+def test_claim_of_a_running_slot_runs_again_without_changing_it(paused):
+    before = backfill(paused=paused, cursor=hour(1), inflight=inflight(h0=RUNNING))
+
+    b, verdict = bs.claim(before, hour(0), LATER)
+
+    assert verdict == Claim.RUN
+    assert b == before
+
+
+def test_claim_of_a_slot_given_with_another_offset_finds_it():
+    paris = timezone(timedelta(hours=1))
+    b, verdict = bs.claim(
+        backfill(cursor=hour(1), inflight=inflight(h0=PENDING)), datetime(2024, 3, 28, 1, tzinfo=paris), NOW
+    )
+
+    assert verdict == Claim.RUN
+
+
+# --- finish -----------------------------------------------------------------------------------------
+
+
+def test_finish_counts_success_and_refills_the_window():
+    b, sent = bs.finish(
+        backfill(cursor=hour(1), inflight=inflight(h0=RUNNING), dispatched=1), hour(0), True, LATER
+    )
+
+    assert b.succeeded == 1 and b.failed == 0
+    assert sent == [hour(1)]
+    assert b.cursor == hour(2)
+    assert b.dispatched == 2
+    assert state_of(b, hour(0)) is None
+    assert state_of(b, hour(1)) == PENDING
+    assert b.updated == LATER
+
+
+def test_finish_counts_failure():
+    b, _ = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), False, NOW)
+
+    assert b.failed == 1 and b.succeeded == 0
+
+
+def test_finish_of_the_same_slot_twice_counts_once():
+    first, sent = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), True, NOW)
+
+    second, sent_again = bs.finish(first, hour(0), True, LATER)
+
+    assert second == first
+    assert sent_again == []
+    assert second.succeeded == 1
+    assert second.dispatched == first.dispatched
+
+
+def test_finish_of_an_unknown_slot_changes_nothing():
+    before = backfill(cursor=hour(1), inflight=inflight(h0=RUNNING))
+
+    after, sent = bs.finish(before, hour(4), False, LATER)
+
+    assert after == before
+    assert sent == []
+
+
+def test_finish_of_the_last_slot_succeeds_the_backfill():
+    b, sent = bs.finish(
+        backfill(cursor=None, inflight=inflight(h5=RUNNING), dispatched=6), hour(5), True, LATER
+    )
+
+    assert sent == []
+    assert b.status == BackfillStatus.SUCCEEDED
+    assert b.updated == LATER
+
+
+def test_finish_while_paused_does_not_refill():
+    b, sent = bs.finish(
+        backfill(paused=True, cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), True, NOW
+    )
+
+    assert sent == []
+    assert b.cursor == hour(1)
+    assert b.succeeded == 1
+
+
+def test_finish_of_the_last_slot_while_paused_still_finishes_the_backfill():
+    b, _ = bs.finish(backfill(paused=True, cursor=None, inflight=inflight(h5=RUNNING)), hour(5), True, NOW)
+
+    assert b.status == BackfillStatus.SUCCEEDED
+
+
+def test_finish_after_cancel_counts_the_running_slot_but_dispatches_nothing():
+    cancelled = bs.cancel(
+        backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING)), NOW
+    )
+
+    b, sent = bs.finish(cancelled, hour(0), True, LATER)
+
+    assert sent == []
+    assert b.succeeded == 1
+    assert b.inflight == {}
+    assert b.status == BackfillStatus.CANCELLED
+
+
+def test_a_whole_backfill_runs_every_slot_once_in_order_with_a_window():
+    rng = random.Random(7)
+    b, queue = bs.fill_window(backfill(concurrency=3), NOW)
+    dispatched, max_in_flight = list(queue), len(queue)
+
+    while queue:
+        slot = queue.pop(rng.randrange(len(queue)))
+        b, verdict = bs.claim(b, slot, NOW)
+        assert verdict == Claim.RUN
+        b, more = bs.finish(b, slot, slot != hour(2), NOW)
+        queue += more
+        dispatched += more
+        max_in_flight = max(max_in_flight, len(b.inflight))
+
+    assert dispatched == ALL_SLOTS
+    assert max_in_flight == 3
+    assert (b.dispatched, b.succeeded, b.failed, b.cancelled) == (6, 5, 1, 0)
+    assert b.status == BackfillStatus.SUCCEEDED
+    assert b.cursor is None and b.inflight == {}
+
+
+# --- unpause ----------------------------------------------------------------------------------------
+
+
+def test_unpause_sends_parked_slots_first_then_new_ones():
+    b = backfill(
+        concurrency=3, paused=True, cursor=hour(2), inflight=inflight(h1=PARKED, h0=PARKED), dispatched=2
+    )
+
+    b, sent = bs.unpause(b, LATER)
+
+    assert sent == [hour(0), hour(1), hour(2)]
+    assert not b.paused
+    assert state_of(b, hour(0)) == PENDING and state_of(b, hour(1)) == PENDING
+    assert b.inflight[storage_key(hour(0))].since == LATER
+    assert b.cursor == hour(3)
+    assert b.dispatched == 3  # parked slots were already counted when first dispatched
+
+
+def test_unpause_with_a_full_window_sends_only_parked_slots():
+    b = backfill(concurrency=2, paused=True, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PARKED))
+
+    b, sent = bs.unpause(b, NOW)
+
+    assert sent == [hour(1)]
+    assert state_of(b, hour(0)) == RUNNING
+    assert b.cursor == hour(2)
+
+
+def test_unpause_does_not_resend_pending_slots():
+    b = backfill(concurrency=2, paused=True, cursor=hour(2), inflight=inflight(h0=PENDING, h1=PARKED))
+
+    _, sent = bs.unpause(b, NOW)
+
+    assert sent == [hour(1)]
+
+
+def test_pause_then_unpause_through_claims():
+    b, _ = bs.fill_window(backfill(concurrency=2), NOW)  # h0, h1 pending
+    b, verdict0 = bs.claim(b, hour(0), NOW)
+    b = bs.pause(b, NOW)
+    b, verdict1 = bs.claim(b, hour(1), NOW)
+    b, refill = bs.finish(b, hour(0), True, NOW)
+
+    b, sent = bs.unpause(b, LATER)
+
+    assert (verdict0, verdict1, refill) == (Claim.RUN, Claim.PARK, [])
+    assert sent == [hour(1), hour(2)]
+    b, verdict = bs.claim(b, hour(1), LATER)
+    assert verdict == Claim.RUN
+
+
+def test_unpause_of_a_drained_backfill_finishes_it():
+    b, sent = bs.unpause(backfill(paused=True, cursor=None), LATER)
+
+    assert sent == []
+    assert b.status == BackfillStatus.SUCCEEDED
+
+
+# --- cancel -----------------------------------------------------------------------------------------
+
+
+def test_cancel_removes_waiting_slots_counts_them_and_keeps_running_ones():
+    b = backfill(
+        concurrency=3, paused=True, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=PENDING, h2=PARKED)
+    )
+
+    b = bs.cancel(b, LATER)
+
+    assert b.status == BackfillStatus.CANCELLED
+    assert b.finished
+    assert b.cancelled == 2
+    assert list(b.inflight) == [storage_key(hour(0))]
+    assert state_of(b, hour(0)) == RUNNING
+    assert b.cursor is None
+    assert b.updated == LATER
+
+
+def test_cancel_stops_dispatch():
+    b, sent = bs.fill_window(bs.cancel(backfill(concurrency=3), NOW), NOW)
+
+    assert sent == []
+    assert b.dispatched == 0
+
+
+def test_cancelled_slot_messages_are_dropped():
+    b = bs.cancel(backfill(cursor=hour(1), inflight=inflight(h0=PENDING)), NOW)
+
+    _, verdict = bs.claim(b, hour(0), LATER)
+
+    assert verdict == Claim.DROP
+
+
+# --- watchdog ---------------------------------------------------------------------------------------
+
+
+def test_stale_pending_returns_only_old_pending_slots_and_refreshes_their_time():
+    old, fresh = NOW - timedelta(minutes=10), NOW - timedelta(seconds=30)
+    b = backfill(
+        concurrency=4,
+        cursor=hour(4),
+        inflight={
+            storage_key(hour(0)): InflightSlot(state=RUNNING, since=old),
+            storage_key(hour(3)): InflightSlot(state=PENDING, since=old),
+            storage_key(hour(1)): InflightSlot(state=PENDING, since=old),
+            storage_key(hour(2)): InflightSlot(state=PENDING, since=fresh),
+        },
+    )
+
+    b, resend = bs.stale_pending(b, NOW, older_than_seconds=120)
+
+    assert resend == [hour(1), hour(3)]
+    assert b.inflight[storage_key(hour(1))].since == NOW
+    assert b.inflight[storage_key(hour(3))].since == NOW
+    assert b.inflight[storage_key(hour(2))].since == fresh
+    assert b.inflight[storage_key(hour(0))].since == old
+    assert b.inflight[storage_key(hour(1))].state == PENDING
+
+
+def test_stale_pending_ignores_parked_slots():
+    b = backfill(
+        cursor=hour(1),
+        inflight={storage_key(hour(0)): InflightSlot(state=PARKED, since=NOW - timedelta(days=1))},
+    )
+
+    _, resend = bs.stale_pending(b, NOW, 60)
+
+    assert resend == []
+
+
+def test_stale_pending_refreshed_slots_are_not_resent_at_once():
+    b = backfill(
+        cursor=hour(1),
+        inflight={storage_key(hour(0)): InflightSlot(state=PENDING, since=NOW - timedelta(hours=1))},
+    )
+
+    b, first = bs.stale_pending(b, NOW, 60)
+    _, second = bs.stale_pending(b, NOW + timedelta(seconds=10), 60)
+
+    assert first == [hour(0)]
+    assert second == []
+
+
+@pytest.mark.parametrize("changes", [{"paused": True}, {"status": BackfillStatus.CANCELLED}])
+def test_stale_pending_of_a_paused_or_finished_backfill_sends_nothing(changes):
+    b = backfill(
+        cursor=hour(1),
+        inflight={storage_key(hour(0)): InflightSlot(state=PENDING, since=NOW - timedelta(hours=1))},
+        **changes,
+    )
+
+    _, resend = bs.stale_pending(b, NOW, 60)
+
+    assert resend == []
+
+
+# --- current_date -----------------------------------------------------------------------------------
+
+
+def test_current_date_is_the_cursor_before_anything_is_dispatched():
+    assert bs.current_date(backfill()) == T0
+
+
+def test_current_date_is_the_oldest_slot_not_started():
+    b = backfill(
+        concurrency=4, cursor=hour(4), inflight=inflight(h0=RUNNING, h1=RUNNING, h3=PENDING, h2=PARKED)
+    )
+
+    assert bs.current_date(b) == hour(2)
+
+
+def test_current_date_skips_running_slots_to_the_cursor():
+    assert bs.current_date(backfill(cursor=hour(2), inflight=inflight(h0=RUNNING, h1=RUNNING))) == hour(2)
+
+
+def test_current_date_is_none_when_everything_has_started():
+    assert bs.current_date(backfill(cursor=None, inflight=inflight(h5=RUNNING))) is None
+    assert bs.current_date(backfill(cursor=None)) is None
+
+
+# --- purity -----------------------------------------------------------------------------------------
+
+
+def busy_backfill() -> Backfill:
+    return backfill(
+        concurrency=4, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=PENDING, h2=PARKED), dispatched=3
+    )
+
+
+TRANSITIONS = {
+    "fill_window": lambda b: bs.fill_window(b, LATER),
+    "claim pending": lambda b: bs.claim(b, hour(1), LATER),
+    "claim paused": lambda b: bs.claim(bs.pause(b, NOW), hour(1), LATER),
+    "claim on paused input": lambda b: bs.claim(b.model_copy(update={"paused": True}), hour(1), LATER),
+    "finish": lambda b: bs.finish(b, hour(0), True, LATER),
+    "pause": lambda b: bs.pause(b, LATER),
+    "unpause": lambda b: bs.unpause(b, LATER),
+    "cancel": lambda b: bs.cancel(b, LATER),
+    "stale_pending": lambda b: bs.stale_pending(b, LATER + timedelta(days=1), 1),
+    "current_date": lambda b: bs.current_date(b),
+}
+
+
+@pytest.mark.parametrize("name", TRANSITIONS)
+def test_transitions_never_mutate_their_input(name):
+    original = busy_backfill()
+    snapshot = original.model_dump()
+
+    TRANSITIONS[name](original)
+
+    assert original.model_dump() == snapshot
+
+
+@pytest.mark.parametrize(
+    "name", ["fill_window", "claim pending", "finish", "unpause", "cancel", "stale_pending"]
+)
+def test_transitions_return_a_new_record_that_does_not_share_in_flight_slots(name):
+    original = busy_backfill()
+
+    result = TRANSITIONS[name](original)
+    changed = result[0] if isinstance(result, tuple) else result
+
+    assert changed is not original
+    assert changed.inflight is not original.inflight
+    for key, entry in changed.inflight.items():
+        assert entry is not original.inflight.get(key)

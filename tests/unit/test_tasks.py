@@ -1,0 +1,328 @@
+"""run_task / validate_task: shell Commands (Process runner) and Log, as the executor runs them."""
+
+import os
+import time
+
+import pytest
+
+from backfill_core.tasks import COMMANDS, LOG, LOG_LEGACY, PROCESS_RUNNER, run_task, validate_task
+
+BUDGET = 30.0
+
+
+class Sink:
+    """Collects (level, message) as the task logs them."""
+
+    def __init__(self):
+        self.lines: list[tuple[str, str]] = []
+
+    def __call__(self, level: str, message: str) -> None:
+        self.lines.append((level, message))
+
+    def messages(self, level: str | None = None) -> list[str]:
+        return [m for lvl, m in self.lines if level is None or lvl == level]
+
+
+def run_commands(*commands: str, budget: float = BUDGET, **props):
+    sink = Sink()
+    outcome = run_task(COMMANDS, {"commands": list(commands), **props}, sink, budget)
+    return outcome, sink
+
+
+# --- Commands: output and exit codes -----------------------------------------------------------------
+
+
+def test_stdout_lines_are_info_and_stderr_lines_are_warn():
+    outcome, sink = run_commands("echo one; echo two", "echo oops >&2")
+
+    assert outcome.succeeded
+    assert outcome.outputs == {"exitCode": 0}
+    assert sink.lines == [("INFO", "one"), ("INFO", "two"), ("WARN", "oops")]
+
+
+def test_each_output_line_is_its_own_log_line():
+    _, sink = run_commands("printf 'a\\nb\\n\\nc'")
+
+    assert sink.messages("INFO") == ["a", "b", "", "c"]
+
+
+def test_commands_run_in_order():
+    _, sink = run_commands("echo first", "echo second", "echo third")
+
+    assert sink.messages("INFO") == ["first", "second", "third"]
+
+
+def test_non_zero_exit_fails_with_exit_code_and_an_error_line_naming_the_command_and_code():
+    failing = "echo bad; exit $((6 * 7))"
+
+    outcome, sink = run_commands("echo before", failing)
+
+    assert not outcome.succeeded
+    assert outcome.outputs["exitCode"] == 42
+    errors = sink.messages("ERROR")
+    assert len(errors) == 1
+    assert failing in errors[0]
+    assert "42" in errors[0]
+
+
+def test_output_of_a_failing_command_is_still_logged():
+    _, sink = run_commands("echo partial; echo why >&2; exit 1")
+
+    assert ("INFO", "partial") in sink.lines
+    assert ("WARN", "why") in sink.lines
+
+
+def test_later_commands_do_not_run_after_a_failure():
+    outcome, sink = run_commands("echo ran", "false", "echo never", "touch never.txt")
+
+    assert not outcome.succeeded
+    assert outcome.outputs["exitCode"] == 1
+    assert "never" not in sink.messages("INFO")
+    assert sink.messages("INFO") == ["ran"]
+
+
+def test_command_not_found_fails_with_127():
+    outcome, sink = run_commands("definitely-not-a-command-xyz")
+
+    assert not outcome.succeeded
+    assert outcome.outputs["exitCode"] == 127
+    assert any("definitely-not-a-command-xyz" in m for m in sink.messages("ERROR"))
+
+
+def test_template_like_text_is_passed_to_the_shell_as_is():
+    _, sink = run_commands("echo 'processing data for 2024-03-28T06:30:00Z'")
+
+    assert sink.messages("INFO") == ["processing data for 2024-03-28T06:30:00Z"]
+
+
+def test_invalid_utf8_output_does_not_crash():
+    outcome, sink = run_commands("printf 'caf\\351\\n'")
+
+    assert outcome.succeeded
+    assert sink.messages("INFO")[0].startswith("caf")
+
+
+# --- Commands: working directory and environment -----------------------------------------------------
+
+
+def test_each_task_runs_in_a_fresh_empty_working_directory():
+    first, first_sink = run_commands("ls -A | wc -l", "echo data > marker.txt", "pwd")
+    second, second_sink = run_commands("ls -A", "pwd")
+
+    assert first.succeeded and second.succeeded
+    assert first_sink.messages("INFO")[0].strip() == "0"
+    assert "marker.txt" not in second_sink.messages("INFO")
+    first_dir, second_dir = first_sink.messages("INFO")[-1], second_sink.messages("INFO")[-1]
+    assert first_dir != second_dir
+    assert first_dir != os.getcwd()
+
+
+def test_the_working_directory_is_removed_after_the_task():
+    _, sink = run_commands("pwd")
+
+    assert not os.path.exists(sink.messages("INFO")[0])
+
+
+def test_commands_of_one_task_share_its_working_directory():
+    outcome, sink = run_commands("echo data > file.txt", "cat file.txt")
+
+    assert outcome.succeeded
+    assert sink.messages("INFO") == ["data"]
+
+
+def test_env_is_passed_to_the_commands():
+    outcome, sink = run_commands('echo "$GREETING $COUNT"', env={"GREETING": "hello", "COUNT": 3})
+
+    assert outcome.succeeded
+    assert sink.messages("INFO") == ["hello 3"]
+
+
+def test_env_does_not_leak_between_tasks():
+    run_commands("true", env={"ONLY_ONCE_XYZ": "set"})
+    _, sink = run_commands('echo "[$ONLY_ONCE_XYZ]"')
+
+    assert sink.messages("INFO") == ["[]"]
+
+
+def test_process_environment_is_inherited():
+    _, sink = run_commands('echo "$PATH"')
+
+    assert sink.messages("INFO") == [os.environ["PATH"]]
+
+
+def test_shell_state_carries_from_one_command_to_the_next_as_in_kestra():
+    outcome, sink = run_commands("mkdir sub", "cd sub", "pwd", "NAME=kestra", 'echo "$NAME"')
+
+    assert outcome.succeeded
+    assert sink.messages("INFO")[0].endswith("/sub")
+    assert sink.messages("INFO")[1] == "kestra"
+
+
+# --- Commands: timeouts -----------------------------------------------------------------------------
+
+
+def test_task_timeout_kills_the_command_quickly():
+    started = time.monotonic()
+
+    outcome, sink = run_commands("echo started", "sleep 5", "echo never", timeout="PT1S")
+
+    elapsed = time.monotonic() - started
+    assert not outcome.succeeded
+    assert outcome.outputs["exitCode"] == -1
+    assert elapsed < 3
+    assert "never" not in sink.messages("INFO")
+    assert any("timed out" in m and "sleep 5" in m for m in sink.messages("ERROR"))
+
+
+def test_budget_bounds_the_task_whatever_its_own_timeout():
+    started = time.monotonic()
+
+    outcome, sink = run_commands("sleep 5", budget=1, timeout="PT1H")
+
+    assert not outcome.succeeded
+    assert time.monotonic() - started < 3
+    assert any("timed out" in m for m in sink.messages("ERROR"))
+
+
+def test_timeout_kills_background_children_too():
+    started = time.monotonic()
+
+    outcome, _ = run_commands("sleep 5 & sleep 5; wait", timeout="PT0.5S")
+
+    assert not outcome.succeeded
+    assert time.monotonic() - started < 3
+
+
+def test_output_before_a_timeout_is_logged():
+    _, sink = run_commands("echo early; sleep 5", timeout="PT0.5S")
+
+    assert "early" in sink.messages("INFO")
+
+
+def test_budget_spent_by_earlier_commands_counts_for_later_ones():
+    started = time.monotonic()
+
+    outcome, sink = run_commands("sleep 0.4", "sleep 0.4", "sleep 5", "echo never", budget=1)
+
+    assert not outcome.succeeded
+    assert time.monotonic() - started < 3
+    assert sink.messages("INFO") == []
+
+
+def test_a_command_within_its_timeout_succeeds():
+    outcome, sink = run_commands("echo fast", timeout="PT10S")
+
+    assert outcome.succeeded
+    assert sink.messages("INFO") == ["fast"]
+
+
+# --- Log --------------------------------------------------------------------------------------------
+
+
+def test_log_task_with_a_string_logs_it_at_info():
+    sink = Sink()
+
+    outcome = run_task(LOG, {"message": "hello"}, sink, BUDGET)
+
+    assert outcome.succeeded
+    assert sink.lines == [("INFO", "hello")]
+
+
+def test_log_task_with_a_list_logs_each_message_in_order():
+    sink = Sink()
+
+    run_task(LOG, {"message": ["one", "two", "three"]}, sink, BUDGET)
+
+    assert sink.lines == [("INFO", "one"), ("INFO", "two"), ("INFO", "three")]
+
+
+@pytest.mark.parametrize(
+    ("level", "expected"), [("WARN", "WARN"), ("error", "ERROR"), ("Debug", "DEBUG"), ("TRACE", "TRACE")]
+)
+def test_log_task_level(level, expected):
+    sink = Sink()
+
+    run_task(LOG, {"message": ["a", "b"], "level": level}, sink, BUDGET)
+
+    assert sink.lines == [(expected, "a"), (expected, "b")]
+
+
+def test_legacy_log_type_logs_too():
+    sink = Sink()
+
+    outcome = run_task(LOG_LEGACY, {"message": "old style", "level": "WARN"}, sink, BUDGET)
+
+    assert outcome.succeeded
+    assert sink.lines == [("WARN", "old style")]
+
+
+def test_log_task_stringifies_non_string_messages():
+    sink = Sink()
+
+    run_task(LOG, {"message": [1, True]}, sink, BUDGET)
+
+    assert sink.messages() == ["1", "True"]
+
+
+# --- validate_task ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "props",
+    [
+        {"commands": ["echo hi"]},
+        {"commands": ["echo hi"], "taskRunner": {"type": PROCESS_RUNNER}},
+        {"commands": ["echo hi"], "runner": "PROCESS"},
+        {"commands": ["echo hi"], "env": {"A": "1"}, "timeout": "PT5M"},
+        {"commands": ["echo hi"], "timeout": "{{ inputs.timeout }}"},
+    ],
+)
+def test_valid_commands_tasks(props):
+    assert validate_task(COMMANDS, props) is None
+
+
+@pytest.mark.parametrize(
+    ("props", "field"),
+    [
+        ({}, "commands"),
+        ({"commands": []}, "commands"),
+        ({"commands": "echo hi"}, "commands"),
+        ({"commands": ["echo", 3]}, "commands"),
+        (
+            {"commands": ["echo"], "taskRunner": {"type": "io.kestra.plugin.scripts.runner.docker.Docker"}},
+            "taskRunner",
+        ),
+        ({"commands": ["echo"], "taskRunner": "PROCESS"}, "taskRunner"),
+        ({"commands": ["echo"], "runner": "DOCKER"}, "runner"),
+        ({"commands": ["echo"], "env": ["A=1"]}, "env"),
+        ({"commands": ["echo"], "timeout": "5 minutes"}, "timeout"),
+    ],
+)
+def test_invalid_commands_tasks_name_the_field(props, field):
+    problem = validate_task(COMMANDS, props)
+
+    assert problem is not None
+    assert problem.startswith(f"{field}")
+
+
+@pytest.mark.parametrize(
+    ("props", "field"),
+    [
+        ({}, "message"),
+        ({"message": []}, "message"),
+        ({"message": 3}, "message"),
+        ({"message": "hi", "level": "LOUD"}, "level"),
+        ({"message": "hi", "timeout": "soon"}, "timeout"),
+    ],
+)
+def test_invalid_log_tasks_name_the_field(props, field):
+    problem = validate_task(LOG, props)
+
+    assert problem is not None
+    assert problem.startswith(field)
+
+
+def test_valid_log_tasks():
+    assert validate_task(LOG, {"message": "hi"}) is None
+    assert validate_task(LOG, {"message": ["a", "b"], "level": "warn"}) is None
+    assert validate_task(LOG_LEGACY, {"message": "hi", "level": "ERROR"}) is None
