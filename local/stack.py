@@ -9,12 +9,13 @@ import threading
 from pathlib import Path
 
 import boto3
+import requests
 from moto.server import ThreadedMotoServer
 
 from .api_server import ApiServer, proxy_event
 from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
-from .lambda_runtime import LambdaContext, load_handler_module
+from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 
 REGION = "us-east-1"
 EXAMPLE_FLOWS = ROOT / "examples" / "flows"
@@ -50,6 +51,7 @@ class LocalStack:
         self.loaded_flows: list[str] = []
 
     def start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         moto_port = free_port(self.host)
         self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
         self.moto.start()
@@ -63,6 +65,13 @@ class LocalStack:
             }
         )
         os.environ.pop("AWS_PROFILE", None)
+        # moto's backends live in this process: a stack started after another one starts empty, and the
+        # layer's cached clients are made again for the new endpoint.
+        requests.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
+        ensure_layer_on_path()
+        from backfill_core import aws_clients
+
+        aws_clients.reset()
         dynamodb, self.sqs = boto3.client("dynamodb"), boto3.client("sqs")
         self.resources = LocalResources(load_template(), REGION)
         self.resources.create(dynamodb, self.sqs)

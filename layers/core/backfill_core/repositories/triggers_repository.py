@@ -100,7 +100,7 @@ def create_backfill(backfill: Backfill) -> None:
             running = active_backfill_id(key)
             raise Conflict(
                 f"Trigger {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id} already has a running "
-                f"backfill ({running}); pause, wait for or delete it before creating another"
+                f"backfill ({running}); wait for it to finish or delete it before creating another"
             ) from exc
         raise
 
