@@ -338,7 +338,7 @@ def test_scheduler_tick_resends_a_slot_whose_message_was_lost(stack, monkeypatch
     assert call_api(stack, "api/create_backfill.json")[0] == 200
     stack.sqs.purge_queue(QueueUrl=stack.queue_url)  # the first slot's message is lost
     assert stack.queue_depth() == 0
-    monkeypatch.setenv("PENDING_RESEND_SECONDS", "0")
+    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
 
     assert call_scheduler(stack, load("scheduler/tick.json")) == {"resentSlots": 1}
     assert stack.queue_depth() == 1

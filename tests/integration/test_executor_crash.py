@@ -5,7 +5,7 @@ import time
 import pytest
 
 from backfill_core import flow_runner
-from tests.flows import QUICK, backfill_body
+from tests.flows import QUICK, backfill_body, ref
 
 ONE_SLOT = ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
 TWO_SLOTS = ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z")
@@ -119,7 +119,7 @@ def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch):
     stack = crashable
     from backfill_core import backfill_service, work_queue
 
-    monkeypatch.setenv("PENDING_RESEND_SECONDS", "0")
+    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
     monkeypatch.setattr(backfill_service.work_queue, "send", lambda messages: None)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
@@ -142,7 +142,7 @@ def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashab
     def refuse(messages):
         raise work_queue.SendFailed("SQS is having a bad day")
 
-    monkeypatch.setenv("PENDING_RESEND_SECONDS", "0")
+    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
     monkeypatch.setattr(backfill_service.work_queue, "send", refuse)
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS))
@@ -153,3 +153,74 @@ def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashab
     assert stack.scheduler_module.lambda_handler({}, LambdaContext("SchedulerFunction", 60)) == {"resentSlots": 1}
     stack.drain()
     assert len(stack.executions(namespace="tests", state="SUCCESS")) == 2
+
+
+def test_a_claimed_slot_whose_message_went_to_the_dlq_is_recovered_by_the_watchdog(crashable, monkeypatch):
+    """DynamoDB throttles the executor until the message is dead-lettered; the slot is not lost."""
+    stack = crashable
+    from botocore.exceptions import ClientError
+
+    from backfill_core import slot_runner
+    from local.lambda_runtime import LambdaContext
+
+    def throttled(execution):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutItem")
+
+    real_create = slot_runner.executions_repository.create_if_absent
+    monkeypatch.setattr(slot_runner.executions_repository, "create_if_absent", throttled)
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *ONE_SLOT)).status == 200
+    for _ in range(7):  # maxReceiveCount is 5; moto redrives on the receive after that
+        stack.poller().poll_once()
+        time.sleep(1.1)
+    assert stack.queue_depth() == 0
+    assert stack.queue_depth(stack.dlq_url) == 1
+    monkeypatch.setattr(slot_runner.executions_repository, "create_if_absent", real_create)
+
+    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
+    assert stack.scheduler_module.lambda_handler({}, LambdaContext("SchedulerFunction", 60)) == {"resentSlots": 1}
+    stack.drain()
+    (execution,) = stack.executions(namespace="tests")
+    assert execution["state"]["current"] == "SUCCESS"
+    trigger = stack.call("GET", "/api/v1/triggers/search?namespace=tests").body["results"][0]["triggerContext"]
+    assert trigger["backfill"] is None  # finished, so the trigger is free for the next backfill
+
+
+@pytest.mark.parametrize(("method", "action"), [("POST", "delete"), ("PUT", "pause")])
+def test_a_slot_claimed_before_pause_or_delete_does_not_start_after_it(crashable, monkeypatch, method, action):
+    """The executor dies right after claiming the slot; pause/delete answers; the redelivery runs nothing."""
+    stack = crashable
+    from backfill_core import slot_runner
+
+    real_find = slot_runner.flows_repository.find
+
+    def die(*args):
+        raise ExecutorDied()
+
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
+    monkeypatch.setattr(slot_runner.flows_repository, "find", die)
+    receive_after_crash(stack)
+    monkeypatch.setattr(slot_runner.flows_repository, "find", real_find)
+    assert stack.call(method, f"/api/v1/triggers/backfill/{action}", ref("quick")).status == 200
+    stack.drain()
+    assert stack.executions(namespace="tests") == []
+    if action == "pause":
+        # The slot was given back as parked: unpause runs it, then the rest.
+        assert stack.call("PUT", "/api/v1/triggers/backfill/unpause", ref("quick")).status == 200
+        stack.drain()
+        assert len(stack.executions(namespace="tests", state="SUCCESS")) == 2
+
+
+def test_delete_of_a_backfill_that_just_finished_is_no_backfill_found(crashable, monkeypatch):
+    stack = crashable
+    from backfill_core.repositories import triggers_repository
+
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *ONE_SLOT))
+    backfill_id = answer.body["backfill"]["id"]
+    stack.drain()
+    # The API read the active backfill's id just before its last slot finished.
+    monkeypatch.setattr(triggers_repository, "active_backfill_id", lambda key: backfill_id)
+    for method, action in (("POST", "delete"), ("PUT", "pause"), ("PUT", "unpause")):
+        answer = stack.call(method, f"/api/v1/triggers/backfill/{action}", ref("quick"))
+        assert (answer.status, answer.message) == (400, "No backfill found")
+    key = triggers_repository.TriggerKey("main", "tests", "quick", "every_hour")
+    assert triggers_repository.get_backfill(key, backfill_id).status == "SUCCEEDED"

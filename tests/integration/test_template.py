@@ -66,6 +66,7 @@ def test_the_queue_has_a_dead_letter_queue_and_the_executor_reports_partial_fail
     executor = template["Resources"]["ExecutorFunction"]["Properties"]
     source = executor["Events"]["WorkQueue"]["Properties"]
     assert source["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert source["BatchSize"] == 1  # each slot's flow gets the invocation's whole time budget
     assert "MaximumConcurrency" in source["ScalingConfig"]
     # A redelivered message must find the dead attempt's lease expired, and the visibility timeout must
     # cover a whole invocation.
@@ -73,6 +74,9 @@ def test_the_queue_has_a_dead_letter_queue_and_the_executor_reports_partial_fail
     assert lease <= executor["Timeout"] <= queue["VisibilityTimeout"]
     attempts = int(template["Globals"]["Function"]["Environment"]["Variables"]["EXECUTION_MAX_ATTEMPTS"])
     assert queue["RedrivePolicy"]["maxReceiveCount"] > attempts
+    # The watchdog re-sends a slot only once no message for it can still be on its way.
+    resend = int(template["Globals"]["Function"]["Environment"]["Variables"]["SLOT_RESEND_SECONDS"])
+    assert resend > queue["VisibilityTimeout"] + lease
 
 
 def test_the_api_is_iam_authenticated_and_the_layer_builds_with_the_runtime():

@@ -131,9 +131,7 @@ def test_fill_window_dispatching_exactly_the_last_slots_exhausts_the_cursor():
 
 def test_fill_window_marks_succeeded_only_when_cursor_exhausted_and_nothing_in_flight():
     in_flight, _ = bs.fill_window(backfill(cursor=None, inflight=inflight(h5=RUNNING)), NOW)
-    cursor_left, _ = bs.fill_window(
-        backfill(cursor=hour(5), concurrency=1, inflight=inflight(h4=RUNNING)), NOW
-    )
+    cursor_left, _ = bs.fill_window(backfill(cursor=hour(5), concurrency=1, inflight=inflight(h4=RUNNING)), NOW)
     done, sent = bs.fill_window(backfill(cursor=None), LATER)
 
     assert in_flight.status == BackfillStatus.RUNNING
@@ -225,9 +223,7 @@ def test_claim_turns_a_pending_slot_into_running():
 
 
 def test_claim_while_paused_parks_the_slot():
-    b, verdict = bs.claim(
-        backfill(paused=True, cursor=hour(1), inflight=inflight(h0=PENDING)), hour(0), LATER
-    )
+    b, verdict = bs.claim(backfill(paused=True, cursor=hour(1), inflight=inflight(h0=PENDING)), hour(0), LATER)
 
     assert verdict == Claim.PARK
     assert state_of(b, hour(0)) == PARKED
@@ -250,13 +246,13 @@ def test_claim_of_a_parked_slot_is_dropped_and_stays_parked():
     assert state_of(b, hour(0)) == PARKED
 
 
-@pytest.mark.parametrize("paused", [False, True])
-def test_claim_of_a_running_slot_runs_again_without_changing_it(paused):
+@pytest.mark.parametrize(("paused", "expected"), [(False, Claim.RUN), (True, Claim.RESUME)])
+def test_claim_of_a_running_slot_runs_again_without_changing_it(paused, expected):
     before = backfill(paused=paused, cursor=hour(1), inflight=inflight(h0=RUNNING))
 
     b, verdict = bs.claim(before, hour(0), LATER)
 
-    assert verdict == Claim.RUN
+    assert verdict == expected
     assert b == before
 
 
@@ -273,9 +269,7 @@ def test_claim_of_a_slot_given_with_another_offset_finds_it():
 
 
 def test_finish_counts_success_and_refills_the_window():
-    b, sent = bs.finish(
-        backfill(cursor=hour(1), inflight=inflight(h0=RUNNING), dispatched=1), hour(0), True, LATER
-    )
+    b, sent = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING), dispatched=1), hour(0), True, LATER)
 
     assert b.succeeded == 1 and b.failed == 0
     assert sent == [hour(1)]
@@ -313,9 +307,7 @@ def test_finish_of_an_unknown_slot_changes_nothing():
 
 
 def test_finish_of_the_last_slot_succeeds_the_backfill():
-    b, sent = bs.finish(
-        backfill(cursor=None, inflight=inflight(h5=RUNNING), dispatched=6), hour(5), True, LATER
-    )
+    b, sent = bs.finish(backfill(cursor=None, inflight=inflight(h5=RUNNING), dispatched=6), hour(5), True, LATER)
 
     assert sent == []
     assert b.status == BackfillStatus.SUCCEEDED
@@ -323,9 +315,7 @@ def test_finish_of_the_last_slot_succeeds_the_backfill():
 
 
 def test_finish_while_paused_does_not_refill():
-    b, sent = bs.finish(
-        backfill(paused=True, cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), True, NOW
-    )
+    b, sent = bs.finish(backfill(paused=True, cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), True, NOW)
 
     assert sent == []
     assert b.cursor == hour(1)
@@ -339,9 +329,7 @@ def test_finish_of_the_last_slot_while_paused_still_finishes_the_backfill():
 
 
 def test_finish_after_cancel_counts_the_running_slot_but_dispatches_nothing():
-    cancelled = bs.cancel(
-        backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING)), NOW
-    )
+    cancelled = bs.cancel(backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING)), NOW)
 
     b, sent = bs.finish(cancelled, hour(0), True, LATER)
 
@@ -376,9 +364,7 @@ def test_a_whole_backfill_runs_every_slot_once_in_order_with_a_window():
 
 
 def test_unpause_sends_parked_slots_first_then_new_ones():
-    b = backfill(
-        concurrency=3, paused=True, cursor=hour(2), inflight=inflight(h1=PARKED, h0=PARKED), dispatched=2
-    )
+    b = backfill(concurrency=3, paused=True, cursor=hour(2), inflight=inflight(h1=PARKED, h0=PARKED), dispatched=2)
 
     b, sent = bs.unpause(b, LATER)
 
@@ -434,9 +420,7 @@ def test_unpause_of_a_drained_backfill_finishes_it():
 
 
 def test_cancel_removes_waiting_slots_counts_them_and_keeps_running_ones():
-    b = backfill(
-        concurrency=3, paused=True, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=PENDING, h2=PARKED)
-    )
+    b = backfill(concurrency=3, paused=True, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=PENDING, h2=PARKED))
 
     b = bs.cancel(b, LATER)
 
@@ -467,7 +451,7 @@ def test_cancelled_slot_messages_are_dropped():
 # --- watchdog ---------------------------------------------------------------------------------------
 
 
-def test_stale_pending_returns_only_old_pending_slots_and_refreshes_their_time():
+def test_stale_slots_returns_only_old_pending_and_running_slots_and_refreshes_their_time():
     old, fresh = NOW - timedelta(minutes=10), NOW - timedelta(seconds=30)
     b = backfill(
         concurrency=4,
@@ -480,51 +464,105 @@ def test_stale_pending_returns_only_old_pending_slots_and_refreshes_their_time()
         },
     )
 
-    b, resend = bs.stale_pending(b, NOW, older_than_seconds=120)
+    b, resend = bs.stale_slots(b, NOW, older_than_seconds=120)
 
-    assert resend == [hour(1), hour(3)]
+    assert resend == [hour(0), hour(1), hour(3)]
     assert b.inflight[storage_key(hour(1))].since == NOW
     assert b.inflight[storage_key(hour(3))].since == NOW
     assert b.inflight[storage_key(hour(2))].since == fresh
-    assert b.inflight[storage_key(hour(0))].since == old
+    assert b.inflight[storage_key(hour(0))].since == NOW
     assert b.inflight[storage_key(hour(1))].state == PENDING
+    assert b.inflight[storage_key(hour(0))].state == RUNNING
 
 
-def test_stale_pending_ignores_parked_slots():
+def test_stale_slots_ignores_parked_slots():
     b = backfill(
         cursor=hour(1),
         inflight={storage_key(hour(0)): InflightSlot(state=PARKED, since=NOW - timedelta(days=1))},
     )
 
-    _, resend = bs.stale_pending(b, NOW, 60)
+    _, resend = bs.stale_slots(b, NOW, 60)
 
     assert resend == []
 
 
-def test_stale_pending_refreshed_slots_are_not_resent_at_once():
+def test_stale_slots_refreshed_are_not_resent_at_once():
     b = backfill(
         cursor=hour(1),
         inflight={storage_key(hour(0)): InflightSlot(state=PENDING, since=NOW - timedelta(hours=1))},
     )
 
-    b, first = bs.stale_pending(b, NOW, 60)
-    _, second = bs.stale_pending(b, NOW + timedelta(seconds=10), 60)
+    b, first = bs.stale_slots(b, NOW, 60)
+    _, second = bs.stale_slots(b, NOW + timedelta(seconds=10), 60)
 
     assert first == [hour(0)]
     assert second == []
 
 
 @pytest.mark.parametrize("changes", [{"paused": True}, {"status": BackfillStatus.CANCELLED}])
-def test_stale_pending_of_a_paused_or_finished_backfill_sends_nothing(changes):
+def test_stale_slots_of_a_paused_or_finished_backfill_sends_only_running_ones(changes):
     b = backfill(
-        cursor=hour(1),
-        inflight={storage_key(hour(0)): InflightSlot(state=PENDING, since=NOW - timedelta(hours=1))},
+        cursor=hour(2),
+        inflight={
+            storage_key(hour(0)): InflightSlot(state=PENDING, since=NOW - timedelta(hours=1)),
+            storage_key(hour(1)): InflightSlot(state=RUNNING, since=NOW - timedelta(hours=1)),
+        },
         **changes,
     )
 
-    _, resend = bs.stale_pending(b, NOW, 60)
+    _, resend = bs.stale_slots(b, NOW, 60)
 
-    assert resend == []
+    assert resend == [hour(1)]
+
+
+# --- a claimed slot whose execution never started, after pause or cancel ----------------------------
+
+
+@pytest.mark.parametrize("changes", [{"paused": True}, {"status": BackfillStatus.CANCELLED}])
+def test_a_running_slot_of_a_paused_or_cancelled_backfill_may_only_be_resumed(changes):
+    b = backfill(cursor=hour(1), inflight={storage_key(hour(0)): InflightSlot(state=RUNNING, since=NOW)}, **changes)
+
+    _, decision = bs.claim(b, hour(0), NOW)
+
+    assert decision == bs.Claim.RESUME
+
+
+def test_release_parks_a_claimed_slot_while_paused():
+    b = backfill(cursor=hour(1), paused=True, inflight={storage_key(hour(0)): InflightSlot(state=RUNNING, since=NOW)})
+
+    released = bs.release(b, hour(0), NOW)
+
+    assert released.inflight[storage_key(hour(0))].state == PARKED
+    assert released.cancelled == 0
+
+
+def test_release_cancels_a_claimed_slot_once_cancelled_and_counts_it_once():
+    b = backfill(
+        cursor=None,
+        status=BackfillStatus.CANCELLED,
+        inflight={storage_key(hour(0)): InflightSlot(state=RUNNING, since=NOW)},
+    )
+
+    released = bs.release(b, hour(0), NOW)
+    again = bs.release(released, hour(0), NOW)
+
+    assert released.inflight == {} and released.cancelled == 1
+    assert again.cancelled == 1
+
+
+def test_release_of_a_running_backfill_changes_nothing():
+    b = backfill(cursor=hour(1), inflight={storage_key(hour(0)): InflightSlot(state=RUNNING, since=NOW)})
+
+    assert bs.release(b, hour(0), NOW) == b
+
+
+@pytest.mark.parametrize("status", [BackfillStatus.SUCCEEDED, BackfillStatus.CANCELLED])
+def test_controls_leave_a_finished_backfill_as_it_is(status):
+    b = backfill(cursor=None, status=status)
+
+    assert bs.pause(b, NOW) == b
+    assert bs.unpause(b, NOW) == (b, [])
+    assert bs.cancel(b, NOW) == b
 
 
 # --- current_date -----------------------------------------------------------------------------------
@@ -535,9 +573,7 @@ def test_current_date_is_the_cursor_before_anything_is_dispatched():
 
 
 def test_current_date_is_the_oldest_slot_not_started():
-    b = backfill(
-        concurrency=4, cursor=hour(4), inflight=inflight(h0=RUNNING, h1=RUNNING, h3=PENDING, h2=PARKED)
-    )
+    b = backfill(concurrency=4, cursor=hour(4), inflight=inflight(h0=RUNNING, h1=RUNNING, h3=PENDING, h2=PARKED))
 
     assert bs.current_date(b) == hour(2)
 
@@ -555,9 +591,7 @@ def test_current_date_is_none_when_everything_has_started():
 
 
 def busy_backfill() -> Backfill:
-    return backfill(
-        concurrency=4, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=PENDING, h2=PARKED), dispatched=3
-    )
+    return backfill(concurrency=4, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=PENDING, h2=PARKED), dispatched=3)
 
 
 TRANSITIONS = {
@@ -569,7 +603,7 @@ TRANSITIONS = {
     "pause": lambda b: bs.pause(b, LATER),
     "unpause": lambda b: bs.unpause(b, LATER),
     "cancel": lambda b: bs.cancel(b, LATER),
-    "stale_pending": lambda b: bs.stale_pending(b, LATER + timedelta(days=1), 1),
+    "stale_pending": lambda b: bs.stale_slots(b, LATER + timedelta(days=1), 1),
     "current_date": lambda b: bs.current_date(b),
 }
 
@@ -584,9 +618,7 @@ def test_transitions_never_mutate_their_input(name):
     assert original.model_dump() == snapshot
 
 
-@pytest.mark.parametrize(
-    "name", ["fill_window", "claim pending", "finish", "unpause", "cancel", "stale_pending"]
-)
+@pytest.mark.parametrize("name", ["fill_window", "claim pending", "finish", "unpause", "cancel", "stale_pending"])
 def test_transitions_return_a_new_record_that_does_not_share_in_flight_slots(name):
     original = busy_backfill()
 

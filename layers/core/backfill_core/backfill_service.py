@@ -4,6 +4,8 @@ Every change is a pure transition from backfill_state applied with a conditional
 dispatches are sent after the write, so a crash in between leaves them PENDING for the watchdog.
 """
 
+import random
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -13,7 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import backfill_state, work_queue
 from .api_models import BackfillRequest, TriggerRef
-from .errors import BadRequest, ConcurrentUpdate, Invalid, NotFound
+from .errors import BadRequest, ConcurrentUpdate, Conflict, Invalid, NotFound
 from .flows import Flow
 from .ids import new_id
 from .kestra_time import format_date, now
@@ -23,6 +25,7 @@ from .repositories.triggers_repository import TriggerKey
 from .settings import settings
 
 NO_BACKFILL = "No backfill found"
+CHANGE_ATTEMPTS = 20
 logger = Logger(child=True)
 
 
@@ -121,19 +124,29 @@ def finish_slot(message: SlotMessage, succeeded: bool) -> Backfill | None:
     return _change(key, message.backfill_id, lambda b, at: backfill_state.finish(b, message.date, succeeded, at))
 
 
+def release_slot(message: SlotMessage) -> Backfill | None:
+    """Give back a claimed slot whose execution never started: parked if paused, cancelled if cancelled."""
+    key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
+    return _change(key, message.backfill_id, lambda b, at: (backfill_state.release(b, message.date, at), []))
+
+
 def resend_stale_slots() -> int:
-    """The watchdog: re-send PENDING slots whose message was lost. Returns how many were sent."""
+    """The watchdog: re-send slots whose message was lost. Returns how many were sent."""
     sent = 0
     for running in triggers_repository.running_backfills():
-        counted: list[datetime] = []
+        resent: list[datetime] = []
 
-        def transition(b: Backfill, at: datetime, counted=counted):
-            b, stale = backfill_state.stale_pending(b, at, settings().pending_resend_seconds)
-            counted[:] = stale
+        def transition(b: Backfill, at: datetime, resent=resent):
+            b, stale = backfill_state.stale_slots(b, at, settings().slot_resend_seconds)
+            resent[:] = stale
             return b, stale
 
-        _change(triggers_repository.key_of(running), running.id, transition)
-        sent += len(counted)
+        try:
+            _change(triggers_repository.key_of(running), running.id, transition)
+        except Exception:  # one broken backfill must not stop the watchdog for the others
+            logger.exception("watchdog could not check a backfill", extra={"backfill": running.id})
+            continue
+        sent += len(resent)
     return sent
 
 
@@ -141,10 +154,17 @@ Transition = Callable[[Backfill, datetime], tuple[Backfill, list[datetime]]]
 
 
 def _change_active(tenant: str, ref: TriggerRef, transition: Transition) -> Backfill:
+    """Change the trigger's running backfill; one that finished meanwhile is no longer there to change."""
     key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
     flows_repository.get(tenant, ref.namespace, ref.flow_id)
     backfill_id = triggers_repository.active_backfill_id(key)
-    changed = _change(key, backfill_id, transition) if backfill_id else None
+
+    def unless_finished(b: Backfill, at: datetime):
+        if b.finished:
+            raise BadRequest(NO_BACKFILL)
+        return transition(b, at)
+
+    changed = _change(key, backfill_id, unless_finished) if backfill_id else None
     if changed is None:
         raise BadRequest(NO_BACKFILL)
     return changed
@@ -152,7 +172,9 @@ def _change_active(tenant: str, ref: TriggerRef, transition: Transition) -> Back
 
 def _change(key: TriggerKey, backfill_id: str, transition: Transition) -> Backfill | None:
     """Read, transition, conditional write, then send; retried when another writer got there first."""
-    for _ in range(50):
+    for attempt in range(CHANGE_ATTEMPTS):
+        if attempt:
+            time.sleep(random.uniform(0, min(0.005 * 2**attempt, 0.5)))  # jittered backoff under contention
         current = triggers_repository.get_backfill(key, backfill_id)
         if current is None:
             return None
@@ -165,7 +187,7 @@ def _change(key: TriggerKey, backfill_id: str, transition: Transition) -> Backfi
             continue
         _send(saved, to_send)
         return saved
-    raise ConcurrentUpdate(f"backfill {backfill_id} is changing too fast; giving up after 50 tries")
+    raise Conflict(f"backfill {backfill_id} is changing too fast to update; retry")
 
 
 def _send(backfill: Backfill, slots: list[datetime]) -> None:

@@ -14,6 +14,7 @@ from .models import Backfill, BackfillStatus, InflightSlot, SlotState
 
 class Claim(StrEnum):
     RUN = "RUN"  # run (or resume) the slot's execution
+    RESUME = "RESUME"  # paused or cancelled since the slot was claimed: resume its execution if it exists
     PARK = "PARK"  # the backfill is paused: keep the slot for unpause, run nothing
     DROP = "DROP"  # nothing to do: the slot finished, was cancelled, or this message is a stale copy
 
@@ -51,7 +52,9 @@ def claim(backfill: Backfill, slot: datetime, now: datetime) -> tuple[Backfill, 
     if entry is None or entry.state == SlotState.PARKED:
         return b, Claim.DROP
     if entry.state == SlotState.RUNNING:
-        return b, Claim.RUN  # a redelivery after a crash, or a duplicate: the execution's lease decides
+        # A redelivery after a crash, or a duplicate: the execution's lease decides. Once the backfill is
+        # paused or cancelled, an execution that never got created must not start now.
+        return b, Claim.RESUME if b.paused or b.finished else Claim.RUN
     if b.paused:
         entry.state, entry.since, b.updated = SlotState.PARKED, now, now
         return b, Claim.PARK
@@ -72,8 +75,28 @@ def finish(backfill: Backfill, slot: datetime, succeeded: bool, now: datetime) -
     return fill_window(b, now)
 
 
+def release(backfill: Backfill, slot: datetime, now: datetime) -> Backfill:
+    """A claimed slot that never started, given back: parked while paused, cancelled once cancelled."""
+    b = backfill.model_copy(deep=True)
+    key = storage_key(slot)
+    entry = b.inflight.get(key)
+    if entry is None or entry.state != SlotState.RUNNING:
+        return b
+    if b.finished:
+        del b.inflight[key]
+        b.cancelled += 1
+    elif b.paused:
+        entry.state, entry.since = SlotState.PARKED, now
+    else:
+        return b
+    b.updated = now
+    return b
+
+
 def pause(backfill: Backfill, now: datetime) -> Backfill:
     b = backfill.model_copy(deep=True)
+    if b.finished:
+        return b
     b.paused, b.updated = True, now
     return b
 
@@ -81,6 +104,8 @@ def pause(backfill: Backfill, now: datetime) -> Backfill:
 def unpause(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
     """Re-send the parked slots first, then continue from the cursor."""
     b = backfill.model_copy(deep=True)
+    if b.finished:
+        return b, []
     b.paused, b.updated = False, now
     parked = sorted(k for k, v in b.inflight.items() if v.state == SlotState.PARKED)
     for key in parked:
@@ -92,6 +117,8 @@ def unpause(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]
 def cancel(backfill: Backfill, now: datetime) -> Backfill:
     """Stop dispatch and cancel what waits; running executions finish and are counted then."""
     b = backfill.model_copy(deep=True)
+    if b.finished:
+        return b
     waiting = [k for k, v in b.inflight.items() if v.state != SlotState.RUNNING]
     for key in waiting:
         del b.inflight[key]
@@ -100,15 +127,16 @@ def cancel(backfill: Backfill, now: datetime) -> Backfill:
     return b
 
 
-def stale_pending(backfill: Backfill, now: datetime, older_than_seconds: float) -> tuple[Backfill, list[datetime]]:
-    """PENDING slots whose message seems lost (a crash between the write and the send): send again."""
+def stale_slots(backfill: Backfill, now: datetime, older_than_seconds: float) -> tuple[Backfill, list[datetime]]:
+    """Slots in flight for longer than any message can take, so their message is lost (a crash between
+    the write and the send, or a message moved to the dead-letter queue): send them again. A RUNNING slot
+    is re-sent even while paused or cancelled, so its execution is resumed or its claim given back."""
     b = backfill.model_copy(deep=True)
-    if b.paused or b.finished:
-        return b, []
     stale = sorted(
         k
         for k, v in b.inflight.items()
-        if v.state == SlotState.PENDING and (now - v.since).total_seconds() >= older_than_seconds
+        if (now - v.since).total_seconds() >= older_than_seconds
+        and (v.state == SlotState.RUNNING or (v.state == SlotState.PENDING and not b.paused and not b.finished))
     )
     for key in stale:
         b.inflight[key].since = now

@@ -15,7 +15,7 @@ class Settings:
     max_concurrency: int
     max_attempts: int
     lease_seconds: int
-    pending_resend_seconds: int
+    slot_resend_seconds: int
     task_timeout_seconds: int
     log_retention_days: int
 
@@ -35,8 +35,9 @@ def settings() -> Settings:
         # How long a running attempt owns its execution; must not exceed the queue's visibility
         # timeout, so that a redelivered message finds the dead attempt's lease expired.
         lease_seconds=int(env.get("EXECUTION_LEASE_SECONDS", "300")),
-        # A dispatched slot still PENDING after this long has lost its message; the watchdog re-sends it.
-        pending_resend_seconds=int(env.get("PENDING_RESEND_SECONDS", "900")),
+        # A slot in flight this long has lost its message (every message is received or dead by then);
+        # the watchdog re-sends it.
+        slot_resend_seconds=int(env.get("SLOT_RESEND_SECONDS", "900")),
         task_timeout_seconds=int(env.get("TASK_TIMEOUT_SECONDS", "240")),
         # Log lines expire (DynamoDB TTL) after this many days; executions are kept.
         log_retention_days=int(env.get("LOG_RETENTION_DAYS", "90")),

@@ -61,13 +61,19 @@ def new_execution(backfill: Backfill, slot: datetime, revision: int, at: datetim
 def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
     """Raises SlotBusy when another live attempt holds the execution: the message is retried later."""
     backfill, decision = backfill_service.claim_slot(message)
-    if decision != Claim.RUN or backfill is None:
+    if decision not in (Claim.RUN, Claim.RESUME) or backfill is None:
         logger.info("slot not run", extra={"slot": format_date(message.date), "decision": decision.value})
         return
+    execution_id = execution_id_for(backfill.id, message.date)
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
-    revision = stored.revision if stored else 0
-    executions_repository.create_if_absent(new_execution(backfill, message.date, revision, now()))
-    execution = _take_attempt(execution_id_for(backfill.id, message.date))
+    if decision == Claim.RUN:
+        revision = stored.revision if stored else 0
+        executions_repository.create_if_absent(new_execution(backfill, message.date, revision, now()))
+    elif executions_repository.get(execution_id) is None:
+        # Claimed, then paused or cancelled before its execution existed: it does not start now.
+        backfill_service.release_slot(message)
+        return
+    execution = _take_attempt(execution_id)
     if execution.state.current not in TERMINAL_STATES:
         execution = _run_attempt(execution, stored, budget_seconds)
         if execution is None:
