@@ -1,4 +1,3 @@
-import os
 from pathlib import Path
 
 import boto3
@@ -43,9 +42,3 @@ def stack(aws) -> Harness:
         answer = harness.call("POST", "/api/v1/flows", path.read_text(), "application/x-yaml")
         assert answer.status == 200, answer.raw
     return harness
-
-
-@pytest.fixture
-def fast_settings(monkeypatch):
-    monkeypatch.setenv("TASK_TIMEOUT_SECONDS", "20")
-    return os.environ
