@@ -267,7 +267,7 @@ def test_neighbours_between_slots():
     assert schedule.previous_before(moment) == utc(2024, 3, 28, 7, 0)
 
 
-def test_neighbours_are_in_the_trigger_zone_and_the_same_instants():
+def test_neighbours_are_instants_in_utc_shown_in_the_trigger_zone_by_local():
     schedule = CronSchedule("0 9 * * *", "Europe/Paris")
 
     following = schedule.next_after(utc(2024, 7, 10, 7))
@@ -275,4 +275,5 @@ def test_neighbours_are_in_the_trigger_zone_and_the_same_instants():
 
     assert following == utc(2024, 7, 11, 7)
     assert preceding == utc(2024, 7, 9, 7)
-    assert following.utcoffset() == timedelta(hours=2)
+    assert following.utcoffset() == timedelta(0)
+    assert schedule.local(following).utcoffset() == timedelta(hours=2)

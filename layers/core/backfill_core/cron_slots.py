@@ -37,16 +37,43 @@ class CronSchedule:
             if not croniter.is_valid(self.cron, second_at_beginning=with_seconds):
                 raise CronError(f"cron '{cron}' is not a valid cron expression")
 
+        # Classic cron's DST rule: a job whose hour is fixed runs once per local day, a job whose hour is a
+        # wildcard or a step runs at every real instant. croniter already moves a fixed-hour slot that
+        # falls in a spring-forward gap to the first instant after it, and skips wildcard ones; on a
+        # fall-back day it gives a fixed-hour slot in the repeated hour twice, and the second is dropped.
+        if fields[0].startswith("@"):
+            self.fixed_hour = fields[0].lower() != "@hourly"
+        else:
+            self.fixed_hour = not any(c in fields[2 if with_seconds else 1] for c in "*/")
+
     def _walk(self, base: datetime) -> croniter:
         return croniter(self.cron, base.astimezone(self.zone), second_at_beginning=self.with_seconds)
 
+    def _second_pass(self, slot: datetime) -> bool:
+        """A fixed-hour slot at the second occurrence of a local time repeated by a fall-back."""
+        if not self.fixed_hour:
+            return False
+        first = slot.replace(tzinfo=None).replace(tzinfo=self.zone, fold=0)
+        return first.astimezone(UTC) != slot.astimezone(UTC)
+
+    # Slots are returned in UTC: Python never finds an aware time in a repeated local hour equal to the same
+    # instant in another zone (PEP 495), so zone-local slots would compare wrongly. `local()` is for display.
+
     def next_after(self, moment: datetime) -> datetime:
-        """The first slot strictly after `moment`, in the trigger's zone."""
-        return self._walk(moment).get_next(datetime)
+        """The first slot strictly after `moment`."""
+        walk = self._walk(moment)
+        while True:
+            slot = walk.get_next(datetime)
+            if not self._second_pass(slot):
+                return slot.astimezone(UTC)
 
     def previous_before(self, moment: datetime) -> datetime:
-        """The last slot strictly before `moment`, in the trigger's zone."""
-        return self._walk(moment).get_prev(datetime)
+        """The last slot strictly before `moment`."""
+        walk = self._walk(moment)
+        while True:
+            slot = walk.get_prev(datetime)
+            if not self._second_pass(slot):
+                return slot.astimezone(UTC)
 
     def first_at_or_after(self, moment: datetime) -> datetime:
         whole = moment.replace(microsecond=0)
@@ -55,11 +82,15 @@ class CronSchedule:
 
     def slots(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
         """Up to `limit` slots with start <= slot <= end, oldest first, in UTC."""
+        whole = start.replace(microsecond=0)
+        walk = self._walk(whole if start.microsecond else whole - timedelta(seconds=1))
         found: list[datetime] = []
-        slot = self.first_at_or_after(start)
-        while slot <= end and len(found) < limit:
-            found.append(slot.astimezone(UTC))
-            slot = self.next_after(slot)
+        while len(found) < limit:
+            slot = walk.get_next(datetime)
+            if slot > end:
+                break
+            if not self._second_pass(slot):
+                found.append(slot.astimezone(UTC))
         return found
 
     def local(self, moment: datetime) -> datetime:

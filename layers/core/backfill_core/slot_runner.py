@@ -47,8 +47,8 @@ def new_execution(backfill: Backfill, slot: datetime, revision: int, at: datetim
             type=backfill.trigger_type,
             variables={
                 "date": format_date(local),
-                "next": format_date(schedule.next_after(local)),
-                "previous": format_date(schedule.previous_before(local)),
+                "next": format_date(schedule.local(schedule.next_after(slot))),
+                "previous": format_date(schedule.local(schedule.previous_before(slot))),
                 "backfill": True,
             },
         ),
