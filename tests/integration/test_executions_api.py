@@ -25,6 +25,10 @@ triggers:
 UNKNOWN_VARIABLE = """
 id: typo
 namespace: tests
+inputs:
+  - id: who
+    type: STRING
+    required: false
 tasks:
   - id: greet
     type: io.kestra.plugin.core.log.Log

@@ -317,27 +317,3 @@ def test_trigger_schedule_gives_slots_in_its_timezone():
     )
 
     assert slots == [datetime(2024, 1, 10, 8, tzinfo=UTC)]
-
-
-def test_input_defaults_keeps_only_inputs_with_defaults():
-    inputs = """\
-inputs:
-  - id: region
-    type: STRING
-    defaults: eu-west-1
-  - id: dry
-    type: BOOLEAN
-    defaults: false
-  - id: size
-    type: INT
-    defaults: 0
-  - id: required_one
-    type: STRING
-"""
-    flow = parse_flow(flow_yaml(head=HEAD + inputs))
-
-    assert flow.input_defaults() == {"region": "eu-west-1", "dry": False, "size": 0}
-
-
-def test_input_defaults_of_a_flow_without_inputs_is_empty():
-    assert parse_flow(flow_yaml()).input_defaults() == {}

@@ -8,15 +8,13 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import backfill_state, work_queue
+from . import backfill_state, flow_inputs, work_queue
 from .api_models import BackfillRequest, TriggerRef
 from .errors import BadRequest, ConcurrentUpdate, Conflict, Invalid, NotFound
-from .flows import Flow
 from .ids import new_id
 from .kestra_time import format_date, now
 from .models import Backfill, SlotMessage
@@ -70,7 +68,9 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
         with_seconds=trigger.with_seconds,
         start=start,
         end=end,
-        inputs=merged_inputs(stored.flow, trigger.inputs, request.inputs),
+        inputs=flow_inputs.resolve(
+            stored.flow.inputs, trigger.inputs, request.inputs, stored.flow.variables(stored.revision)
+        ),
         labels=request.labels,
         concurrency=min(settings().default_concurrency, settings().max_concurrency),
         cursor=first[0],
@@ -82,11 +82,6 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
     triggers_repository.create_backfill(backfill)
     _send(backfill, to_send)
     return backfill
-
-
-def merged_inputs(flow: Flow, trigger_inputs: dict[str, Any] | None, backfill_inputs: dict[str, Any] | None):
-    """Flow defaults, overlaid by the trigger's inputs, overlaid by the backfill's (Kestra's order)."""
-    return {**flow.input_defaults(), **(trigger_inputs or {}), **(backfill_inputs or {})}
 
 
 def active_backfill(key: TriggerKey) -> Backfill | None:

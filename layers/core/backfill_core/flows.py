@@ -5,6 +5,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import flow_inputs
 from .cron_slots import CronError, CronSchedule
 from .errors import Invalid
 from .tasks import SUPPORTED_TASK_TYPES, validate_task
@@ -47,10 +48,16 @@ class TriggerSpec(BaseModel):
 
 class InputSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
-    id: str
+    id: str = Field(pattern=ID_PATTERN)
     type: str = "STRING"
     defaults: Any = None
     required: bool = True
+    values: list[str] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
 
 
 class Flow(BaseModel):
@@ -77,8 +84,9 @@ class Flow(BaseModel):
     def trigger(self, trigger_id: str) -> TriggerSpec | None:
         return next((t for t in self.triggers if t.id == trigger_id), None)
 
-    def input_defaults(self) -> dict[str, Any]:
-        return {i.id: i.defaults for i in self.inputs if i.defaults is not None}
+    def variables(self, revision: int | None = None) -> dict[str, Any]:
+        """What a template may use before any execution exists (input defaults, for instance)."""
+        return {"flow": {"id": self.id, "namespace": self.namespace, "revision": revision}}
 
 
 def parse_flow(source: str) -> Flow:
@@ -102,6 +110,7 @@ def parse_flow(source: str) -> Flow:
         problem = validate_task(task.type, task.properties())
         if problem:
             raise Invalid(f"tasks[{task.id}].{problem}")
+    flow_inputs.check_declarations(flow.inputs)
     seen: set[str] = set()
     for trigger in flow.triggers:
         if trigger.id in seen:
@@ -115,6 +124,7 @@ def parse_flow(source: str) -> Flow:
             except CronError as exc:
                 field = "timezone" if str(exc).startswith("timezone") else "cron"
                 raise Invalid(f"triggers[{trigger.id}].{field}: {exc}") from exc
+            flow_inputs.check_undeclared(flow.inputs, trigger.inputs, f"triggers[{trigger.id}].inputs")
     return flow
 
 

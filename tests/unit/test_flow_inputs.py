@@ -1,0 +1,139 @@
+"""Flow inputs, Kestra's way: declared types, precedence defaults < trigger < backfill, clear refusals."""
+
+import pytest
+
+from backfill_core.errors import Invalid
+from backfill_core.flow_inputs import resolve
+from backfill_core.flows import parse_flow
+
+FLOW = """
+id: typed
+namespace: tests
+inputs:
+  - id: region
+    type: SELECT
+    values: [eu, us]
+    defaults: eu
+  - id: size
+    type: INT
+    defaults: 10
+  - id: ratio
+    type: FLOAT
+    required: false
+  - id: dry
+    type: BOOLEAN
+    defaults: false
+  - id: since
+    type: DATETIME
+    required: false
+  - id: day
+    type: DATE
+    required: false
+  - id: options
+    type: JSON
+    required: false
+  - id: owner
+    type: STRING
+  - id: label
+    type: STRING
+    defaults: "{{ flow.namespace }}-{{ flow.id }}"
+tasks:
+  - id: say
+    type: io.kestra.plugin.core.log.Log
+    message: hi
+triggers:
+  - id: hourly
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 * * * *"
+    inputs:
+      owner: scheduler
+      size: 20
+"""
+
+
+@pytest.fixture
+def flow():
+    return parse_flow(FLOW)
+
+
+def resolved(flow, backfill=None, trigger=True):
+    trigger_inputs = flow.trigger("hourly").inputs if trigger else None
+    return resolve(flow.inputs, trigger_inputs, backfill, flow.variables(1))
+
+
+def test_defaults_then_trigger_then_backfill(flow):
+    assert resolved(flow) == {
+        "region": "eu",
+        "size": 20,
+        "dry": False,
+        "owner": "scheduler",
+        "label": "tests-typed",
+    }
+    assert resolved(flow, {"size": "30", "owner": "ada"})["size"] == 30
+    assert resolved(flow, {"size": "30", "owner": "ada"})["owner"] == "ada"
+
+
+def test_values_are_typed(flow):
+    got = resolved(
+        flow,
+        {
+            "ratio": "0.5",
+            "dry": "TRUE",
+            "since": "2024-03-28T08:30:00+02:00",
+            "day": "2024-03-28",
+            "options": '{"a": [1, 2]}',
+            "region": "us",
+        },
+    )
+    assert got["ratio"] == 0.5
+    assert got["dry"] is True
+    assert got["since"] == "2024-03-28T08:30:00+02:00"
+    assert got["day"] == "2024-03-28"
+    assert got["options"] == {"a": [1, 2]}
+    assert got["region"] == "us"
+
+
+@pytest.mark.parametrize(
+    ("given", "needle"),
+    [
+        ({"size": "ten"}, "backfill.inputs.size: 'ten' is not an integer"),
+        ({"size": True}, "backfill.inputs.size"),
+        ({"ratio": "half"}, "backfill.inputs.ratio: 'half' is not a number"),
+        ({"dry": "maybe"}, "backfill.inputs.dry: 'maybe' is not true or false"),
+        ({"since": "yesterday"}, "backfill.inputs.since"),
+        ({"day": "28/03/2024"}, "backfill.inputs.day"),
+        ({"region": "mars"}, "backfill.inputs.region: 'mars' is not one of eu, us"),
+        ({"options": "{oops"}, "backfill.inputs.options"),
+        ({"owner": {"a": 1}}, "backfill.inputs.owner"),
+        ({"nope": 1}, "backfill.inputs.nope: the flow has no input 'nope'"),
+    ],
+)
+def test_bad_values_name_the_input(flow, given, needle):
+    with pytest.raises(Invalid) as caught:
+        resolved(flow, given)
+    assert needle in caught.value.message
+
+
+def test_a_required_input_without_value_is_refused(flow):
+    with pytest.raises(Invalid) as caught:
+        resolved(flow, trigger=False)
+    assert caught.value.message.startswith("backfill.inputs.owner: required input")
+
+
+def test_declarations_are_checked_at_registration():
+    head = "id: f\nnamespace: tests\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+    cases = [
+        ("inputs:\n  - id: x\n    type: COLOR\n", "inputs[x].type"),
+        ("inputs:\n  - id: x\n    type: SELECT\n", "inputs[x].values"),
+        ("inputs:\n  - id: x\n    type: INT\n    defaults: many\n", "inputs[x].defaults"),
+        ("inputs:\n  - id: x\n  - id: x\n", "used twice"),
+        (
+            "triggers:\n  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n"
+            "    inputs:\n      ghost: 1\n",
+            "triggers[s].inputs.ghost",
+        ),
+    ]
+    for extra, needle in cases:
+        with pytest.raises(Invalid) as caught:
+            parse_flow(head + extra)
+        assert needle in caught.value.message, extra
