@@ -101,23 +101,23 @@ def delete_flow(namespace: str, flow_id: str):
 
 
 @app.put("/triggers")
-def create_backfill(body: TriggerUpdate):
-    return searches.trigger_after_change(backfill_service.create_backfill(_tenant(), body, body.backfill))
+def update_trigger(body: TriggerUpdate):
+    return searches.trigger_context(_tenant(), body, backfill_service.update_trigger(_tenant(), body))
 
 
 @app.put("/triggers/backfill/pause")
 def pause_backfill(body: TriggerRef):
-    return searches.trigger_after_change(backfill_service.pause(_tenant(), body))
+    return searches.trigger_context(_tenant(), body, backfill_service.pause(_tenant(), body))
 
 
 @app.put("/triggers/backfill/unpause")
 def unpause_backfill(body: TriggerRef):
-    return searches.trigger_after_change(backfill_service.unpause(_tenant(), body))
+    return searches.trigger_context(_tenant(), body, backfill_service.unpause(_tenant(), body))
 
 
 @app.post("/triggers/backfill/delete")
 def delete_backfill(body: TriggerRef):
-    return searches.trigger_after_change(backfill_service.delete(_tenant(), body))
+    return searches.trigger_context(_tenant(), body, backfill_service.delete(_tenant(), body))
 
 
 @app.get("/triggers/search")

@@ -54,6 +54,7 @@ class TriggerRef(BaseModel):
 
 
 class TriggerUpdate(TriggerRef):
-    """Kestra's PUT /triggers body: the trigger, with the backfill to create."""
+    """Kestra's PUT /triggers body: the trigger, with the backfill to create and/or its disabled flag."""
 
-    backfill: BackfillRequest
+    backfill: BackfillRequest | None = None
+    disabled: bool | None = None

@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import backfill_state, flow_inputs, work_queue
-from .api_models import BackfillRequest, TriggerRef
+from .api_models import BackfillRequest, TriggerRef, TriggerUpdate
 from .errors import BadRequest, ConcurrentUpdate, Conflict, Invalid, NotFound
 from .ids import new_id
 from .kestra_time import format_date, now
@@ -42,6 +42,12 @@ def schedule_trigger(tenant: str, namespace: str, flow_id: str, trigger_id: str)
 
 def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Backfill:
     stored, trigger = schedule_trigger(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    if triggers_repository.get_state(key).disabled or trigger.disabled or stored.flow.disabled:
+        raise Conflict(
+            f"Trigger {ref.namespace}.{ref.flow_id}.{ref.trigger_id} is disabled; enable it "
+            '(PUT /api/v1/triggers with "disabled": false) before backfilling'
+        )
     created = now()
     start = _aware(request.start)
     end = _aware(request.end) if request.end is not None else created
@@ -84,9 +90,29 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
     return backfill
 
 
-def active_backfill(key: TriggerKey) -> Backfill | None:
+def update_trigger(tenant: str, update: TriggerUpdate) -> Backfill | None:
+    """Kestra's PUT /api/v1/triggers: enable or disable the trigger, create a backfill, or both."""
+    if update.backfill is None and update.disabled is None:
+        raise Invalid("backfill: give a backfill to create, or disabled: true|false to change the trigger")
+    if update.backfill is not None and update.disabled:
+        raise Invalid("disabled: a backfill cannot be created by the call that disables its trigger")
+    if update.disabled is not None:
+        set_disabled(tenant, update, update.disabled)
+    return create_backfill(tenant, update, update.backfill) if update.backfill is not None else None
+
+
+def set_disabled(tenant: str, ref: TriggerRef, disabled: bool) -> None:
+    """Kestra's PUT /api/v1/triggers with `disabled`: a disabled trigger dispatches nothing, live or backfill."""
+    schedule_trigger(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    disable_trigger(TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id), disabled)
+
+
+def disable_trigger(key: TriggerKey, disabled: bool) -> None:
+    """Set the flag, then hold (or release) the trigger's running backfill; the watchdog mends a crash between."""
+    triggers_repository.set_disabled(key, disabled)
     backfill_id = triggers_repository.active_backfill_id(key)
-    return triggers_repository.get_backfill(key, backfill_id) if backfill_id else None
+    if backfill_id:
+        _change(key, backfill_id, lambda b, at: backfill_state.set_trigger_disabled(b, disabled, at))
 
 
 def pause(tenant: str, ref: TriggerRef) -> Backfill:
@@ -126,18 +152,22 @@ def release_slot(message: SlotMessage) -> Backfill | None:
 
 
 def resend_stale_slots() -> int:
-    """The watchdog: re-send slots whose message was lost. Returns how many were sent."""
+    """The watchdog: re-send slots whose message was lost, and hold or release each running backfill as
+    its trigger's disabled flag says (in case a crash came between the two writes). Returns how many
+    slots were re-sent."""
     sent = 0
     for running in triggers_repository.running_backfills():
         resent: list[datetime] = []
+        key = triggers_repository.key_of(running)
 
-        def transition(b: Backfill, at: datetime, resent=resent):
+        def transition(b: Backfill, at: datetime, resent=resent, key=key):
+            b, released = backfill_state.set_trigger_disabled(b, triggers_repository.get_state(key).disabled, at)
             b, stale = backfill_state.stale_slots(b, at, settings().slot_resend_seconds)
             resent[:] = stale
-            return b, stale
+            return b, released + [s for s in stale if s not in released]
 
         try:
-            _change(triggers_repository.key_of(running), running.id, transition)
+            _change(key, running.id, transition)
         except Exception:  # one broken backfill must not stop the watchdog for the others
             logger.exception("watchdog could not check a backfill", extra={"backfill": running.id})
             continue

@@ -29,7 +29,7 @@ def fill_window(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datet
     b = backfill.model_copy(deep=True)
     if b.status != BackfillStatus.RUNNING:
         return b, []
-    free = 0 if b.paused else b.concurrency - len(b.inflight)
+    free = 0 if b.held else b.concurrency - len(b.inflight)
     sent: list[datetime] = []
     if free > 0 and b.cursor is not None:
         upcoming = schedule_of(b).slots(b.cursor, b.end, free + 1)
@@ -54,8 +54,8 @@ def claim(backfill: Backfill, slot: datetime, now: datetime) -> tuple[Backfill, 
     if entry.state == SlotState.RUNNING:
         # A redelivery after a crash, or a duplicate: the execution's lease decides. Once the backfill is
         # paused or cancelled, an execution that never got created must not start now.
-        return b, Claim.RESUME if b.paused or b.finished else Claim.RUN
-    if b.paused:
+        return b, Claim.RESUME if b.held or b.finished else Claim.RUN
+    if b.held:
         entry.state, entry.since, b.updated = SlotState.PARKED, now, now
         return b, Claim.PARK
     entry.state, entry.since, b.updated = SlotState.RUNNING, now, now
@@ -85,7 +85,7 @@ def release(backfill: Backfill, slot: datetime, now: datetime) -> Backfill:
     if b.finished:
         del b.inflight[key]
         b.cancelled += 1
-    elif b.paused:
+    elif b.held:
         entry.state, entry.since = SlotState.PARKED, now
     else:
         return b
@@ -107,6 +107,21 @@ def unpause(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]
     if b.finished:
         return b, []
     b.paused, b.updated = False, now
+    return _carry_on(b, now)
+
+
+def set_trigger_disabled(backfill: Backfill, disabled: bool, now: datetime) -> tuple[Backfill, list[datetime]]:
+    """Disabling the trigger holds the backfill as a pause does; enabling it carries on like unpause."""
+    b = backfill.model_copy(deep=True)
+    if b.finished or b.trigger_disabled == disabled:
+        return b, []
+    b.trigger_disabled, b.updated = disabled, now
+    return (b, []) if disabled else _carry_on(b, now)
+
+
+def _carry_on(b: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
+    if b.held:
+        return b, []
     parked = sorted(k for k, v in b.inflight.items() if v.state == SlotState.PARKED)
     for key in parked:
         b.inflight[key] = InflightSlot(state=SlotState.PENDING, since=now)
@@ -136,7 +151,7 @@ def stale_slots(backfill: Backfill, now: datetime, older_than_seconds: float) ->
         k
         for k, v in b.inflight.items()
         if (now - v.since).total_seconds() >= older_than_seconds
-        and (v.state == SlotState.RUNNING or (v.state == SlotState.PENDING and not b.paused and not b.finished))
+        and (v.state == SlotState.RUNNING or (v.state == SlotState.PENDING and not b.held and not b.finished))
     )
     for key in stale:
         b.inflight[key].since = now

@@ -1,6 +1,7 @@
 """Kestra flows: parsed from YAML, validated at registration so that nothing fails later for a typo."""
 
-from typing import Any
+from datetime import timedelta
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -8,9 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from . import flow_inputs
 from .cron_slots import CronError, CronSchedule
 from .errors import Invalid
+from .kestra_time import parse_iso_duration
 from .tasks import SUPPORTED_TASK_TYPES, validate_task
 
 SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
+
+EXECUTION_END_STATES = ("SUCCESS", "FAILED", "WARNING", "KILLED", "CANCELLED")
 
 ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
 NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
@@ -34,6 +38,9 @@ class TriggerSpec(BaseModel):
     with_seconds: bool = Field(default=False, alias="withSeconds")
     inputs: dict[str, Any] | None = None
     disabled: bool = False
+    recover_missed_schedules: Literal["ALL", "LAST", "NONE"] = Field(default="ALL", alias="recoverMissedSchedules")
+    stop_after: list[str] | None = Field(default=None, alias="stopAfter")
+    late_maximum_delay: str | None = Field(default=None, alias="lateMaximumDelay")
 
     @property
     def is_schedule(self) -> bool:
@@ -41,6 +48,9 @@ class TriggerSpec(BaseModel):
 
     def schedule(self) -> CronSchedule:
         return CronSchedule(self.cron or "", self.timezone, self.with_seconds)
+
+    def late_limit(self) -> timedelta | None:
+        return parse_iso_duration(self.late_maximum_delay) if self.late_maximum_delay else None
 
     def to_kestra(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)
@@ -125,6 +135,15 @@ def parse_flow(source: str) -> Flow:
                 field = "timezone" if str(exc).startswith("timezone") else "cron"
                 raise Invalid(f"triggers[{trigger.id}].{field}: {exc}") from exc
             flow_inputs.check_undeclared(flow.inputs, trigger.inputs, f"triggers[{trigger.id}].inputs")
+            try:
+                trigger.late_limit()
+            except ValueError as exc:
+                raise Invalid(f"triggers[{trigger.id}].lateMaximumDelay: {exc}") from exc
+            for state in trigger.stop_after or []:
+                if state not in EXECUTION_END_STATES:
+                    raise Invalid(
+                        f"triggers[{trigger.id}].stopAfter: '{state}' is not one of {', '.join(EXECUTION_END_STATES)}"
+                    )
     return flow
 
 

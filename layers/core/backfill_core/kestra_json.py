@@ -7,9 +7,10 @@ import yaml
 
 from .backfill_state import current_date
 from .flows import TriggerSpec
-from .kestra_time import format_date
+from .kestra_time import format_date, parse_instant
 from .models import Backfill
 from .repositories.flows_repository import StoredFlow
+from .repositories.triggers_repository import TriggerState
 
 
 def flow_json(stored: StoredFlow) -> dict[str, Any]:
@@ -39,33 +40,41 @@ def backfill_json(backfill: Backfill) -> dict[str, Any]:
         "concurrency": backfill.concurrency,
         "dispatched": backfill.dispatched,
         "running": len([s for s in backfill.inflight.values() if s.state == "RUNNING"]),
+        "triggerDisabled": backfill.trigger_disabled,
         "succeeded": backfill.succeeded,
         "failed": backfill.failed,
         "cancelled": backfill.cancelled,
     }
 
 
-def trigger_json(stored: StoredFlow, trigger: TriggerSpec, backfill: Backfill | None, at: datetime) -> dict[str, Any]:
-    """Kestra's Trigger (trigger context) JSON. `date` is the last slot due, `nextExecutionDate` the next."""
+def trigger_json(
+    stored: StoredFlow, trigger: TriggerSpec, state: TriggerState, backfill: Backfill | None, at: datetime
+) -> dict[str, Any]:
+    """Kestra's Trigger (trigger context) JSON: `date` is the last slot the live schedule evaluated,
+    `nextExecutionDate` the next one it will; dates are in the trigger's timezone."""
     schedule = trigger.schedule() if trigger.is_schedule else None
+    evaluated = state.date or parse_instant(stored.created)
     return {
         "tenantId": stored.tenant,
         "namespace": stored.flow.namespace,
         "flowId": stored.flow.id,
         "triggerId": trigger.id,
-        "date": format_date(schedule.local(schedule.previous_before(at))) if schedule else None,
-        "nextExecutionDate": format_date(schedule.local(schedule.next_after(at))) if schedule else None,
-        "backfill": backfill_json(backfill) if backfill else None,
+        "date": format_date(schedule.local(state.date)) if schedule and state.date else None,
+        "nextExecutionDate": format_date(schedule.local(schedule.next_after(evaluated))) if schedule else None,
+        "backfill": backfill_json(backfill) if backfill and not backfill.finished else None,
         "executionId": None,
-        "updatedDate": format_date(backfill.updated) if backfill else None,
+        "updatedDate": format_date(backfill.updated if backfill else at),
         "evaluateRunningDate": None,
         "workerId": None,
-        "stopAfter": None,
-        "disabled": trigger.disabled or stored.flow.disabled,
+        "stopAfter": trigger.stop_after,
+        "disabled": state.disabled or trigger.disabled or stored.flow.disabled,
     }
 
 
 def trigger_search_entry(
-    stored: StoredFlow, trigger: TriggerSpec, backfill: Backfill | None, at: datetime
+    stored: StoredFlow, trigger: TriggerSpec, state: TriggerState, backfill: Backfill | None, at: datetime
 ) -> dict[str, Any]:
-    return {"abstractTrigger": trigger.to_kestra(), "triggerContext": trigger_json(stored, trigger, backfill, at)}
+    return {
+        "abstractTrigger": trigger.to_kestra(),
+        "triggerContext": trigger_json(stored, trigger, state, backfill, at),
+    }

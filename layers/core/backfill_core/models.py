@@ -62,6 +62,7 @@ class Backfill(KestraModel):
     concurrency: int = 1
     cursor: datetime | None  # the oldest slot not yet dispatched; None when every slot is dispatched
     paused: bool = False
+    trigger_disabled: bool = False  # the trigger was disabled: hold like a pause until it is enabled
     status: BackfillStatus = BackfillStatus.RUNNING
     inflight: dict[str, InflightSlot] = {}  # storage_key(slot) -> state
     dispatched: int = 0
@@ -77,16 +78,22 @@ class Backfill(KestraModel):
     def finished(self) -> bool:
         return self.status != BackfillStatus.RUNNING
 
+    @property
+    def held(self) -> bool:
+        """Paused by its user or by its trigger being disabled: nothing new is dispatched or started."""
+        return self.paused or self.trigger_disabled
+
 
 class SlotMessage(KestraModel):
-    """One work-queue message: a request to run one slot. The execution record is the truth."""
+    """One work-queue message: a request to run one slot, of a backfill or of the live schedule.
+    The execution record is the truth."""
 
-    kind: Literal["backfill"] = "backfill"
+    kind: Literal["backfill", "schedule"] = "backfill"
     tenant: str
     namespace: str
     flow_id: str
     trigger_id: str
-    backfill_id: str
+    backfill_id: str | None = None
     date: datetime
 
 
@@ -137,6 +144,7 @@ class Execution(KestraModel):
     trigger: ExecutionTrigger
     state: State
     task_run_list: list[TaskRun] = []
+    kind: Literal["backfill", "schedule"] = "backfill"  # a backfill's replay or a live schedule run
     backfill_id: str | None = None
     scheduled_date: datetime
     attempt: int = 0

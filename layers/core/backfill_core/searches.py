@@ -2,12 +2,11 @@
 
 from typing import Any
 
-from . import backfill_service
 from .errors import Invalid, NotFound
 from .kestra_json import trigger_json, trigger_search_entry
 from .kestra_time import now
 from .models import Backfill
-from .repositories import executions_repository, flows_repository
+from .repositories import executions_repository, flows_repository, triggers_repository
 from .repositories.triggers_repository import TriggerKey
 
 EXECUTION_STATES = ("CREATED", "RUNNING", "SUCCESS", "FAILED", "KILLED", "CANCELLED", "PAUSED", "QUEUED")
@@ -21,13 +20,18 @@ def page_of(items: list, page: int, size: int) -> dict[str, Any]:
     return {"results": items[(page - 1) * size : page * size], "total": len(items)}
 
 
-def trigger_after_change(backfill: Backfill) -> dict[str, Any]:
-    """The Trigger JSON as a change left it, without re-reading a record an executor may already have moved."""
-    stored = flows_repository.get(backfill.tenant, backfill.namespace, backfill.flow_id)
-    trigger = stored.flow.trigger(backfill.trigger_id)
+def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[str, Any]:
+    """The Trigger JSON. Pass the backfill a change just wrote, rather than re-reading a record an executor
+    may already have moved; without one, the trigger's active backfill is read."""
+    stored = flows_repository.get(tenant, ref.namespace, ref.flow_id)
+    trigger = stored.flow.trigger(ref.trigger_id)
     if trigger is None:
-        raise NotFound(f"Trigger not found: {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id}")
-    return trigger_json(stored, trigger, None if backfill.finished else backfill, now())
+        raise NotFound(f"Trigger not found: {ref.namespace}.{ref.flow_id}.{ref.trigger_id}")
+    key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    state = triggers_repository.get_state(key)
+    if backfill is None and state.active_backfill_id:
+        backfill = triggers_repository.get_backfill(key, state.active_backfill_id)
+    return trigger_json(stored, trigger, state, backfill, now())
 
 
 def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int):
@@ -41,8 +45,11 @@ def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, pag
             continue
         for trigger in flow.triggers:
             key = TriggerKey(tenant, flow.namespace, flow.id, trigger.id)
-            backfill = backfill_service.active_backfill(key) if trigger.is_schedule else None
-            entries.append(trigger_search_entry(stored, trigger, backfill, at))
+            state = triggers_repository.get_state(key)
+            backfill = (
+                triggers_repository.get_backfill(key, state.active_backfill_id) if state.active_backfill_id else None
+            )
+            entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
     return page_of(entries, page, size)
 
 

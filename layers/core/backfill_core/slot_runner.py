@@ -1,12 +1,13 @@
-"""One work-queue message, one slot: claim it, create or resume its execution exactly once, run the flow.
+"""One work-queue message, one slot: create or resume its execution exactly once, and run the flow.
 
-Order of writes (each survives a crash at any point):
-1. the backfill record: the slot PENDING -> RUNNING (or PARKED when paused);
+A backfill slot's writes, each surviving a crash at any point:
+1. the backfill record: the slot PENDING -> RUNNING (or PARKED when held);
 2. the execution, created by a conditional put on an id derived from (backfill id, slot);
 3. the attempt: the execution taken over only when no live attempt holds its lease;
 4. the final state, written only by the attempt that owns the execution;
 5. the backfill record: the slot counted once and the next slot dispatched.
-A message redelivered after a crash finds the state its predecessor left and carries on from there.
+A live schedule slot does 2 to 4, its id derived from (trigger, slot). A message redelivered after a crash
+finds the state its predecessor left and carries on from there.
 """
 
 from collections.abc import Callable
@@ -14,14 +15,19 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from . import backfill_service
+from . import backfill_service, flow_inputs
+from .api_models import normalize_labels
 from .backfill_state import Claim, schedule_of
-from .errors import ConcurrentUpdate, SlotBusy
+from .cron_slots import CronSchedule
+from .errors import ConcurrentUpdate, Invalid, SlotBusy
 from .flow_runner import TERMINAL_STATES, run_flow, transition
+from .flows import TriggerSpec
 from .ids import derived_id
 from .kestra_time import format_date, now, storage_key
-from .models import Backfill, Execution, ExecutionTrigger, SlotMessage, State, StateHistory, TaskRun
-from .repositories import executions_repository, flows_repository
+from .models import Execution, ExecutionTrigger, Label, SlotMessage, State, StateHistory, TaskRun
+from .repositories import executions_repository, flows_repository, triggers_repository
+from .repositories.flows_repository import StoredFlow
+from .repositories.triggers_repository import TriggerKey
 from .settings import settings
 
 logger = Logger(child=True)
@@ -31,35 +37,57 @@ def execution_id_for(backfill_id: str, slot: datetime) -> str:
     return derived_id("backfill", backfill_id, storage_key(slot))
 
 
-def new_execution(backfill: Backfill, slot: datetime, revision: int, at: datetime) -> Execution:
-    schedule = schedule_of(backfill)
-    local = schedule.local(slot)
+def live_execution_id_for(key: TriggerKey, slot: datetime) -> str:
+    return derived_id("schedule", key.pk, storage_key(slot))
+
+
+def new_execution(
+    *,
+    execution_id: str,
+    message: SlotMessage,
+    trigger_type: str,
+    schedule: CronSchedule,
+    revision: int,
+    inputs: dict,
+    labels: list[Label],
+    at: datetime,
+) -> Execution:
+    """A CREATED execution of one slot; trigger.date/next/previous are the slot and its cron neighbours."""
+    slot = message.date
     return Execution(
-        id=execution_id_for(backfill.id, slot),
-        tenant_id=backfill.tenant,
-        namespace=backfill.namespace,
-        flow_id=backfill.flow_id,
+        id=execution_id,
+        tenant_id=message.tenant,
+        namespace=message.namespace,
+        flow_id=message.flow_id,
         flow_revision=revision,
-        labels=backfill.labels,
-        inputs=backfill.inputs,
+        labels=labels,
+        inputs=inputs,
         trigger=ExecutionTrigger(
-            id=backfill.trigger_id,
-            type=backfill.trigger_type,
+            id=message.trigger_id,
+            type=trigger_type,
             variables={
-                "date": format_date(local),
+                "date": format_date(schedule.local(slot)),
                 "next": format_date(schedule.local(schedule.next_after(slot))),
                 "previous": format_date(schedule.local(schedule.previous_before(slot))),
-                "backfill": True,
+                "backfill": message.kind == "backfill",
             },
         ),
         state=State(current="CREATED", histories=[StateHistory(state="CREATED", date=at)], start_date=at),
-        backfill_id=backfill.id,
+        kind=message.kind,
+        backfill_id=message.backfill_id,
         scheduled_date=slot,
     )
 
 
 def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
     """Raises SlotBusy when another live attempt holds the execution: the message is retried later."""
+    if message.kind == "schedule":
+        _run_live_slot(message, budget_seconds)
+    else:
+        _run_backfill_slot(message, budget_seconds)
+
+
+def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
     backfill, decision = backfill_service.claim_slot(message)
     if decision not in (Claim.RUN, Claim.RESUME) or backfill is None:
         logger.info("slot not run", extra={"slot": format_date(message.date), "decision": decision.value})
@@ -67,8 +95,17 @@ def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
     execution_id = execution_id_for(backfill.id, message.date)
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
     if decision == Claim.RUN:
-        revision = stored.revision if stored else 0
-        executions_repository.create_if_absent(new_execution(backfill, message.date, revision, now()))
+        execution = new_execution(
+            execution_id=execution_id,
+            message=message,
+            trigger_type=backfill.trigger_type,
+            schedule=schedule_of(backfill),
+            revision=stored.revision if stored else 0,
+            inputs=backfill.inputs,
+            labels=backfill.labels,
+            at=now(),
+        )
+        executions_repository.create_if_absent(execution)
     elif executions_repository.get(execution_id) is None:
         # Claimed, then paused or cancelled before its execution existed: it does not start now.
         backfill_service.release_slot(message)
@@ -79,6 +116,58 @@ def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
         if execution is None:
             return  # a newer attempt took over; it finishes the slot
     backfill_service.finish_slot(message, execution.state.current == "SUCCESS")
+    _stop_after(message, stored, execution)
+
+
+def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
+    key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
+    stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
+    trigger = stored.flow.trigger(message.trigger_id) if stored else None
+    if trigger is None or not trigger.is_schedule:
+        logger.info("live slot dropped: its trigger is gone", extra={"trigger": key.pk})
+        return
+    execution_id = live_execution_id_for(key, message.date)
+    problem = None
+    try:
+        inputs = flow_inputs.resolve(
+            stored.flow.inputs,
+            trigger.inputs,
+            None,
+            stored.flow.variables(stored.revision),
+            where=f"triggers[{trigger.id}].inputs",
+        )
+    except Invalid as exc:
+        inputs, problem = {}, exc.message
+    if executions_repository.get(execution_id) is None:
+        if triggers_repository.get_state(key).disabled or trigger.disabled or stored.flow.disabled:
+            logger.info("live slot dropped: its trigger is disabled", extra={"trigger": key.pk})
+            return
+        execution = new_execution(
+            execution_id=execution_id,
+            message=message,
+            trigger_type=trigger.type,
+            schedule=trigger.schedule(),
+            revision=stored.revision,
+            inputs=inputs,
+            labels=normalize_labels(stored.flow.labels),
+            at=now(),
+        )
+        executions_repository.create_if_absent(execution)
+    execution = _take_attempt(execution_id)
+    if execution.state.current not in TERMINAL_STATES:
+        execution = _run_attempt(execution, stored, budget_seconds, problem)
+        if execution is None:
+            return
+    _stop_after(message, stored, execution)
+
+
+def _stop_after(message: SlotMessage, stored: StoredFlow | None, execution: Execution) -> None:
+    """Kestra's stopAfter: an execution ending in one of the listed states disables its trigger."""
+    trigger: TriggerSpec | None = stored.flow.trigger(message.trigger_id) if stored else None
+    if trigger and trigger.stop_after and execution.state.current in trigger.stop_after:
+        key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
+        backfill_service.disable_trigger(key, True)
+        logger.info("trigger disabled by stopAfter", extra={"trigger": key.pk, "state": execution.state.current})
 
 
 def _take_attempt(execution_id: str) -> Execution:
@@ -106,15 +195,15 @@ def _take_attempt(execution_id: str) -> Execution:
     return execution
 
 
-def _run_attempt(execution: Execution, stored, budget_seconds) -> Execution | None:
+def _run_attempt(execution: Execution, stored, budget_seconds, problem: str | None = None) -> Execution | None:
     logs = ExecutionLog(execution)
 
     def save_progress(current: Execution) -> None:
         logs.flush()
         executions_repository.save(current)
 
-    if stored is None:
-        logs.add(None, "ERROR", f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
+    if stored is None or problem:
+        logs.add(None, "ERROR", problem or f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
         execution.state = transition(execution.state, "FAILED", now())
     else:
         execution = run_flow(stored.flow, stored.revision, execution, logs.add, save_progress, budget_seconds)

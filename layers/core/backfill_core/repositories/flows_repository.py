@@ -18,6 +18,7 @@ class StoredFlow:
     revision: int
     tenant: str
     updated: str
+    created: str
 
 
 def _pk(tenant: str, namespace: str) -> str:
@@ -31,17 +32,20 @@ def _stored(item: dict) -> StoredFlow:
         revision=int(item["revision"]["N"]),
         tenant=item["tenant"]["S"],
         updated=item["updated"]["S"],
+        created=item.get("created", item["updated"])["S"],
     )
 
 
-def _item(tenant: str, flow: Flow, source: str, revision: int) -> dict:
+def _item(tenant: str, flow: Flow, source: str, revision: int, created: str | None = None) -> dict:
+    updated = format_date(now())
     return {
         "pk": {"S": _pk(tenant, flow.namespace)},
         "sk": {"S": flow.id},
         "tenant": {"S": tenant},
         "source": {"S": source},
         "revision": {"N": str(revision)},
-        "updated": {"S": format_date(now())},
+        "updated": {"S": updated},
+        "created": {"S": created or updated},
     }
 
 
@@ -59,7 +63,7 @@ def create(tenant: str, flow: Flow, source: str) -> StoredFlow:
 def update(tenant: str, flow: Flow, source: str) -> StoredFlow:
     """Store a new revision; the flow must exist."""
     current = get(tenant, flow.namespace, flow.id)
-    item = _item(tenant, flow, source, current.revision + 1)
+    item = _item(tenant, flow, source, current.revision + 1, current.created)
     try:
         dynamodb().put_item(
             TableName=settings().flows_table,

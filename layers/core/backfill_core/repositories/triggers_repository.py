@@ -6,11 +6,13 @@ puts it in the sparse RunningBackfills index the watchdog reads.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from botocore.exceptions import ClientError
 
 from ..aws_clients import dynamodb
 from ..errors import ConcurrentUpdate, Conflict
+from ..kestra_time import from_storage_key, storage_key
 from ..models import Backfill
 from ..settings import settings
 
@@ -61,14 +63,63 @@ def _failed_condition(exc: ClientError) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class TriggerState:
+    """What the API and the scheduler change about a trigger, beside its definition in the flow."""
+
+    date: datetime | None = None  # the last slot the live schedule evaluated
+    disabled: bool = False  # disabled through the API or by stopAfter
+    active_backfill_id: str | None = None
+
+
+def get_state(key: TriggerKey) -> TriggerState:
+    item = (
+        dynamodb()
+        .get_item(
+            TableName=settings().triggers_table, Key={"pk": {"S": key.pk}, "sk": {"S": STATE}}, ConsistentRead=True
+        )
+        .get("Item", {})
+    )
+    return TriggerState(
+        date=from_storage_key(item["date"]["S"]) if "date" in item else None,
+        disabled=item.get("disabled", {}).get("BOOL", False),
+        active_backfill_id=item["activeBackfillId"]["S"] if "activeBackfillId" in item else None,
+    )
+
+
 def active_backfill_id(key: TriggerKey) -> str | None:
-    response = dynamodb().get_item(
+    return get_state(key).active_backfill_id
+
+
+def set_disabled(key: TriggerKey, disabled: bool) -> None:
+    dynamodb().update_item(
         TableName=settings().triggers_table,
         Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
-        ConsistentRead=True,
+        UpdateExpression="SET disabled = :disabled",
+        ExpressionAttributeValues={":disabled": {"BOOL": disabled}},
     )
-    value = response.get("Item", {}).get("activeBackfillId")
-    return value["S"] if value else None
+
+
+def advance(key: TriggerKey, seen: datetime | None, to: datetime) -> bool:
+    """Move the live schedule's evaluation date from `seen` to `to`; False if another tick moved it first."""
+    condition = "attribute_not_exists(#date)" if seen is None else "#date = :seen"
+    values = {":to": {"S": storage_key(to)}}
+    if seen is not None:
+        values[":seen"] = {"S": storage_key(seen)}
+    try:
+        dynamodb().update_item(
+            TableName=settings().triggers_table,
+            Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
+            UpdateExpression="SET #date = :to",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#date": "date"},
+            ExpressionAttributeValues=values,
+        )
+        return True
+    except ClientError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
 
 
 def create_backfill(backfill: Backfill) -> None:

@@ -1,0 +1,104 @@
+"""The live schedule: each scheduler tick dispatches every enabled Schedule trigger's due slots.
+
+A slot is due once the tick's scheduled time has reached it. Slots the previous tick should already have
+dispatched (the stack was down, the trigger was disabled) are missed, and `recoverMissedSchedules` says
+which of them run: ALL, LAST (the latest) or NONE. A tick sends at most MAX_SLOTS_PER_TICK slots per
+trigger, oldest first, so a trigger a year behind catches up over several ticks. Messages are sent before
+the trigger's date moves, and the execution id is derived from (trigger, slot), so a crash at any point
+neither loses a slot nor runs one twice.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from . import work_queue
+from .cron_slots import CronSchedule
+from .flows import TriggerSpec
+from .kestra_time import parse_instant
+from .models import SlotMessage
+from .repositories import flows_repository, triggers_repository
+from .repositories.triggers_repository import TriggerKey
+
+MAX_SLOTS_PER_TICK = 500
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class TickPlan:
+    run: list[datetime]  # the slots to dispatch, oldest first
+    evaluated_to: datetime | None  # the trigger's new date (the last slot considered); None: nothing was due
+
+
+def _between(schedule: CronSchedule, since: datetime, until: datetime, limit: int) -> list[datetime]:
+    """Slots with since < slot <= until."""
+    return [s for s in schedule.slots(since, until, limit + 1) if s > since][:limit]
+
+
+def plan_tick(
+    schedule: CronSchedule,
+    trigger: TriggerSpec,
+    last: datetime,
+    tick: datetime,
+    interval: timedelta,
+    limit: int = MAX_SLOTS_PER_TICK,
+) -> TickPlan:
+    """Which slots a tick at `tick` runs, for a trigger last evaluated at `last`. Pure."""
+    boundary = tick - interval  # slots up to here were the previous tick's to run: if still due, missed
+    on_time = _between(schedule, max(last, boundary), tick, limit)
+    if last >= boundary:
+        run, evaluated = on_time, on_time
+    elif trigger.recover_missed_schedules == "ALL":
+        run = (_between(schedule, last, boundary, limit) + on_time)[:limit]
+        evaluated = run
+    else:
+        latest = schedule.previous_before(boundary + timedelta(microseconds=1))
+        missed = [latest] if latest > last else []
+        run = (missed if trigger.recover_missed_schedules == "LAST" else []) + on_time
+        evaluated = missed + on_time
+    late_limit = trigger.late_limit()
+    if late_limit is not None:
+        run = [s for s in run if tick - s <= late_limit]  # too late to be worth running: skipped
+    return TickPlan(run=run, evaluated_to=evaluated[-1] if evaluated else None)
+
+
+def tick(tenant: str, tick_time: datetime, interval: timedelta) -> int:
+    """One scheduler tick over every flow; returns how many slots it dispatched."""
+    dispatched = 0
+    for stored in flows_repository.list_flows(tenant):
+        for trigger in stored.flow.triggers:
+            if not trigger.is_schedule:
+                continue
+            key = TriggerKey(tenant, stored.flow.namespace, stored.flow.id, trigger.id)
+            try:
+                dispatched += _tick_trigger(key, stored, trigger, tick_time, interval)
+            except Exception:  # one broken trigger must not stop the schedule of the others
+                logger.exception("scheduler could not evaluate a trigger", extra={"trigger": key.pk})
+    return dispatched
+
+
+def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: datetime, interval: timedelta) -> int:
+    state = triggers_repository.get_state(key)
+    if state.disabled or trigger.disabled or stored.flow.disabled:
+        return 0  # the date stays: re-enabling recovers what was missed, per recoverMissedSchedules
+    last = state.date or parse_instant(stored.created)
+    plan = plan_tick(trigger.schedule(), trigger, last, tick_time, interval)
+    if plan.evaluated_to is None:
+        return 0
+    if plan.run:
+        work_queue.send(
+            [
+                SlotMessage(
+                    kind="schedule",
+                    tenant=key.tenant,
+                    namespace=key.namespace,
+                    flow_id=key.flow_id,
+                    trigger_id=key.trigger_id,
+                    date=slot,
+                )
+                for slot in plan.run
+            ]
+        )
+    triggers_repository.advance(key, state.date, plan.evaluated_to)
+    return len(plan.run)
