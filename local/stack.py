@@ -6,6 +6,8 @@ import logging
 import os
 import socket
 import threading
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -81,6 +83,7 @@ class LocalStack:
                     QueueUrl=url, Attributes={"VisibilityTimeout": str(self.visibility_timeout)}
                 )
         os.environ.update(self.resources.function_environment())
+        os.environ["SCHEDULER_INTERVAL_SECONDS"] = f"{self.scheduler_interval:g}"
         os.environ.update(self.settings)
 
         api = self.resources.function_properties("ApiFunction")
@@ -126,11 +129,22 @@ class LocalStack:
                 raise RuntimeError(f"example flow {path.name} was refused: {response.get('body')}")
 
     def _tick_scheduler(self) -> None:
-        while not self.stopping.wait(self.scheduler_interval):
-            try:
-                self.scheduler({"source": "local.scheduler"}, LambdaContext("SchedulerFunction", 60))
-            except Exception:
-                log.exception("scheduler tick failed")
+        """Tick on the interval's boundaries (each minute at :00 by default), passing the scheduled time as
+        EventBridge Scheduler does."""
+        interval = self.scheduler_interval
+        while True:
+            due = (int(time.time() // interval) + 1) * interval
+            if self.stopping.wait(max(due - time.time(), 0)):
+                return
+            self.tick(datetime.fromtimestamp(due, UTC))
+
+    def tick(self, scheduled: datetime) -> dict:
+        event = {"scheduledTime": scheduled.isoformat().replace("+00:00", "Z")}
+        try:
+            return self.scheduler(event, LambdaContext("SchedulerFunction", 60))
+        except Exception:
+            log.exception("scheduler tick failed")
+            return {}
 
     def describe(self) -> str:
         queues = ", ".join(self.resources.queue_urls)

@@ -1,14 +1,27 @@
-"""EventBridge Scheduler handler, every minute: the backfill watchdog re-sends slots whose message was lost."""
+"""EventBridge Scheduler handler, every minute: the live schedule's tick, then the backfill watchdog.
+
+The schedule passes its scheduled time (`<aws.scheduler.scheduled-time>`) as `scheduledTime`, so the tick
+evaluates the minute it stands for, whatever its own delay; without one, it uses the current time.
+"""
+
+from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
+from backfill_core import live_schedule
 from backfill_core.backfill_service import resend_stale_slots
+from backfill_core.kestra_time import now, parse_instant
+from backfill_core.settings import settings
 
 logger = Logger(service="scheduler")
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
+    scheduled = (event or {}).get("scheduledTime")
+    tick_time = parse_instant(scheduled) if scheduled else now()
+    interval = timedelta(seconds=settings().scheduler_interval_seconds)
+    dispatched = live_schedule.tick(settings().tenant, tick_time, interval)
     resent = resend_stale_slots()
-    logger.info("watchdog done", extra={"resent_slots": resent})
-    return {"resentSlots": resent}
+    logger.info("tick done", extra={"tick": tick_time.isoformat(), "dispatched": dispatched, "resent": resent})
+    return {"dispatchedSlots": dispatched, "resentSlots": resent}

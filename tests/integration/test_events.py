@@ -328,9 +328,9 @@ def test_poison_message_alone_is_reported_in_batch_item_failures(stack):
 
 
 def test_scheduler_tick_resends_nothing_while_every_message_is_on_its_way(stack):
-    assert call_scheduler(stack, load("scheduler/tick.json")) == {"resentSlots": 0}
+    assert call_scheduler(stack, load("scheduler/tick.json")) == {"dispatchedSlots": 0, "resentSlots": 0}
     assert call_api(stack, "api/create_backfill.json")[0] == 200
-    assert call_scheduler(stack, load("scheduler/tick.json")) == {"resentSlots": 0}
+    assert call_scheduler(stack, load("scheduler/tick.json")) == {"dispatchedSlots": 0, "resentSlots": 0}
     assert stack.queue_depth() == 1
 
 
@@ -340,7 +340,7 @@ def test_scheduler_tick_resends_a_slot_whose_message_was_lost(stack, monkeypatch
     assert stack.queue_depth() == 0
     monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
 
-    assert call_scheduler(stack, load("scheduler/tick.json")) == {"resentSlots": 1}
+    assert call_scheduler(stack, load("scheduler/tick.json")) == {"dispatchedSlots": 0, "resentSlots": 1}
     assert stack.queue_depth() == 1
     assert stack.poller().poll_once() == 1
     assert [e["trigger"]["variables"]["date"] for e in executions_of(stack)] == ["2024-03-28T06:30:00Z"]

@@ -42,9 +42,10 @@ def plan_tick(
     last: datetime,
     tick: datetime,
     interval: timedelta,
-    limit: int = MAX_SLOTS_PER_TICK,
+    limit: int | None = None,
 ) -> TickPlan:
     """Which slots a tick at `tick` runs, for a trigger last evaluated at `last`. Pure."""
+    limit = limit or MAX_SLOTS_PER_TICK
     boundary = tick - interval  # slots up to here were the previous tick's to run: if still due, missed
     on_time = _between(schedule, max(last, boundary), tick, limit)
     if last >= boundary:

@@ -18,6 +18,7 @@ class Settings:
     slot_resend_seconds: int
     task_timeout_seconds: int
     log_retention_days: int
+    scheduler_interval_seconds: int
 
 
 def settings() -> Settings:
@@ -41,4 +42,6 @@ def settings() -> Settings:
         task_timeout_seconds=int(env.get("TASK_TIMEOUT_SECONDS", "240")),
         # Log lines expire (DynamoDB TTL) after this many days; executions are kept.
         log_retention_days=int(env.get("LOG_RETENTION_DAYS", "90")),
+        # How often the scheduler ticks: a slot older than one interval at a tick was missed.
+        scheduler_interval_seconds=int(env.get("SCHEDULER_INTERVAL_SECONDS", "60")),
     )
