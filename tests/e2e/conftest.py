@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class RunningStack:
-    def __init__(self, port: int, log_path: Path):
+    def __init__(self, port: int, log_path: Path, *args: str):
         self.port = port
         self.url = f"http://localhost:{port}"
         self.log_path = log_path
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", str(port)],
+            [sys.executable, "-m", "local", "--port", str(port), *args],
             cwd=ROOT,
             stdout=log_path.open("w"),
             stderr=subprocess.STDOUT,
@@ -46,6 +46,10 @@ class RunningStack:
     def executions(self, **params) -> list[dict]:
         return self.get("/api/v1/executions/search", size=1000, **params)["results"]
 
+    def backfills(self, **params) -> list[dict]:
+        """Executions made by backfills (the live schedule of the example flows may run meanwhile)."""
+        return [e for e in self.executions(**params) if e["kind"] == "backfill"]
+
     def wait_for(self, predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -65,7 +69,7 @@ class RunningStack:
             raise
 
 
-def start_stack(tmp_path_factory, prefer_port: int | None = None) -> RunningStack:
+def start_stack(tmp_path_factory, prefer_port: int | None = None, *args: str) -> RunningStack:
     port = free_port()
     if prefer_port:
         try:
@@ -74,7 +78,7 @@ def start_stack(tmp_path_factory, prefer_port: int | None = None) -> RunningStac
             port = prefer_port
         except OSError:
             pass
-    return RunningStack(port, tmp_path_factory.mktemp("stack") / "stack.log")
+    return RunningStack(port, tmp_path_factory.mktemp("stack") / "stack.log", *args)
 
 
 @pytest.fixture(scope="module")

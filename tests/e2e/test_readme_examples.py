@@ -40,7 +40,8 @@ def test_readme_starts_with_the_two_setup_commands():
 
 def test_kestra_curl_and_python_snippets_work_verbatim(readme_stack):
     stack = readme_stack
-    (curl,) = [b for b in code_blocks("sh") if b.startswith("curl -XPUT http://localhost:8080/api/v1/triggers ")]
+    kestra_call = "curl -XPUT http://localhost:8080/api/v1/triggers -H 'Content-Type: application/json' -d '{\n"
+    (curl,) = [b for b in code_blocks("sh") if b.startswith(kestra_call + '  "backfill"')]
     (python,) = code_blocks("python")
 
     done = subprocess.run(["bash", "-c", on_port(curl, stack.port)], capture_output=True, text=True, timeout=60)
@@ -60,7 +61,7 @@ def test_kestra_curl_and_python_snippets_work_verbatim(readme_stack):
 
     for namespace in ("dev", "company.team"):
         first = stack.wait_for(
-            lambda ns=namespace: stack.executions(namespace=ns, labels="reason:outage", state="SUCCESS"),
+            lambda ns=namespace: stack.backfills(namespace=ns, labels="reason:outage", state="SUCCESS"),
             timeout=60,
             what=f"a {namespace} execution labelled reason:outage",
         )
@@ -73,11 +74,22 @@ def test_kestra_curl_and_python_snippets_work_verbatim(readme_stack):
         command = on_port(delete, stack.port).replace('"dev"', f'"{namespace}"')
         done = subprocess.run(["bash", "-c", command + " -w '\\n%{http_code}'"], capture_output=True, text=True)
         assert done.stdout.rsplit("\n", 1)[1] == "200", done.stdout
-    settled = len(stack.executions(namespace="dev")) + len(stack.executions(namespace="company.team"))
+    settled = len(stack.backfills(namespace="dev")) + len(stack.backfills(namespace="company.team"))
     stack.wait_for(lambda: not stack.executions(state="RUNNING"), timeout=30, what="running slots to finish")
     time.sleep(3)
-    after = len(stack.executions(namespace="dev")) + len(stack.executions(namespace="company.team"))
+    after = len(stack.backfills(namespace="dev")) + len(stack.backfills(namespace="company.team"))
     assert after <= settled + 2  # at most the slot each backfill was running
+
+
+def test_readme_disable_and_enable_lines_work(readme_stack):
+    (block,) = [b for b in code_blocks("sh") if '"disabled": true' in b]
+    disable, enable = [line for line in block.replace("\\\n", "").splitlines() if line.strip()]
+    for command, expected in ((disable, True), (enable, False)):
+        done = subprocess.run(
+            ["bash", "-c", on_port(command, readme_stack.port)], capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["disabled"] is expected
 
 
 def test_ctrl_c_stops_the_stack_cleanly(tmp_path_factory):

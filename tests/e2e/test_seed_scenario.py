@@ -51,7 +51,7 @@ def test_eleven_slots_each_once_with_date_labels_and_log(local_stack):
 
     done = stack.wait_for(
         lambda: (
-            (found := stack.executions(namespace="dev", labels="reason:outage", state="SUCCESS"))
+            (found := stack.backfills(namespace="dev", labels="reason:outage", state="SUCCESS"))
             and len(found) == 11
             and found
         ),
@@ -60,7 +60,7 @@ def test_eleven_slots_each_once_with_date_labels_and_log(local_stack):
     )
     elapsed = time.monotonic() - started
     print(f"\nPUT to the 11th SUCCESS execution: {elapsed:.1f}s")
-    executions = stack.executions(namespace="dev")
+    executions = stack.backfills(namespace="dev")
     assert len(executions) == 11
     assert sorted(e["trigger"]["variables"]["date"] for e in done) == SLOTS
     for execution in done:
@@ -75,32 +75,32 @@ def test_pause_unpause_and_delete_with_curl(local_stack):
     ref = '{"namespace": "company.team", "flowId": "scheduled_flow", "triggerId": "schedule"}'
     body = SEED_WINDOW | {"namespace": "company.team"}
     assert requests.put(f"{stack.url}/api/v1/triggers", json=body, timeout=30).status_code == 200
-    stack.wait_for(lambda: stack.executions(namespace="company.team"), timeout=30, what="the first execution")
+    stack.wait_for(lambda: stack.backfills(namespace="company.team"), timeout=30, what="the first execution")
 
     status, text = curl(stack, "PUT", "/api/v1/triggers/backfill/pause", ref)
     assert status == 200 and '"paused": true' in text.replace('":true', '": true')
-    at_pause = len(stack.executions(namespace="company.team"))
+    at_pause = len(stack.backfills(namespace="company.team"))
     time.sleep(4)  # a slot takes about a second: unpaused, three more would have started
-    assert len(stack.executions(namespace="company.team")) <= at_pause + 1
+    assert len(stack.backfills(namespace="company.team")) <= at_pause + 1
 
     status, _ = curl(stack, "PUT", "/api/v1/triggers/backfill/unpause", ref)
     assert status == 200
     stack.wait_for(
-        lambda: len(stack.executions(namespace="company.team", state="SUCCESS")) == 11,
+        lambda: len(stack.backfills(namespace="company.team", state="SUCCESS")) == 11,
         timeout=120,
         what="the paused backfill to finish after unpause",
     )
-    dates = [e["trigger"]["variables"]["date"] for e in stack.executions(namespace="company.team")]
+    dates = [e["trigger"]["variables"]["date"] for e in stack.backfills(namespace="company.team")]
     assert sorted(dates) == SLOTS
 
     # A new backfill over another day, deleted after its first slot: nothing further runs.
     later = body | {"backfill": body["backfill"] | {"start": "2024-03-29T06:30:00Z", "end": "2024-03-29T11:30:00Z"}}
     assert requests.put(f"{stack.url}/api/v1/triggers", json=later, timeout=30).status_code == 200
-    stack.wait_for(lambda: len(stack.executions(namespace="company.team")) > 11, timeout=30, what="a new slot")
+    stack.wait_for(lambda: len(stack.backfills(namespace="company.team")) > 11, timeout=30, what="a new slot")
     status, text = curl(stack, "POST", "/api/v1/triggers/backfill/delete", ref)
     assert status == 200 and '"backfill": null' in text.replace('":null', '": null')
-    at_delete = len(stack.executions(namespace="company.team"))
+    at_delete = len(stack.backfills(namespace="company.team"))
     time.sleep(4)
-    assert len(stack.executions(namespace="company.team")) <= at_delete + 1
+    assert len(stack.backfills(namespace="company.team")) <= at_delete + 1
     status, text = curl(stack, "POST", "/api/v1/triggers/backfill/delete", ref)
     assert (status, text) == (400, '{"message": "No backfill found"}')

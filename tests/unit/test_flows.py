@@ -317,3 +317,33 @@ def test_trigger_schedule_gives_slots_in_its_timezone():
     )
 
     assert slots == [datetime(2024, 1, 10, 8, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize(
+    ("extra", "needle"),
+    [
+        ("    recoverMissedSchedules: SOME\n", "recoverMissedSchedules"),
+        ("    stopAfter: [DONE]\n", "triggers[s].stopAfter"),
+        ("    lateMaximumDelay: five minutes\n", "triggers[s].lateMaximumDelay"),
+    ],
+)
+def test_schedule_options_are_checked_at_registration(extra, needle):
+    source = (
+        "id: f\nnamespace: tests\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+        "triggers:\n  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n" + extra
+    )
+    with pytest.raises(Invalid) as caught:
+        parse_flow(source)
+    assert needle in caught.value.message
+
+
+def test_schedule_options_are_read():
+    source = (
+        "id: f\nnamespace: tests\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: m\n"
+        "triggers:\n  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '@daily'\n"
+        "    recoverMissedSchedules: LAST\n    stopAfter: [FAILED, KILLED]\n    lateMaximumDelay: PT10M\n"
+    )
+    trigger = parse_flow(source).trigger("s")
+    assert trigger.recover_missed_schedules == "LAST"
+    assert trigger.stop_after == ["FAILED", "KILLED"]
+    assert trigger.late_limit().total_seconds() == 600
