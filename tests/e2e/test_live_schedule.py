@@ -44,3 +44,36 @@ def test_a_scheduled_flow_runs_on_its_own(tmp_path_factory):
         assert parse_instant(context["date"]) >= dates[-1]
     finally:
         assert stack.interrupt() == 0
+
+
+EVERY_MINUTE = """
+id: minutely
+namespace: live
+tasks:
+  - id: beat
+    type: io.kestra.plugin.core.log.Log
+    message: "minute {{ trigger.date }}"
+triggers:
+  - id: cron
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * *"
+"""
+
+
+def test_a_flow_on_every_minute_runs_each_minute_with_the_default_scheduler(tmp_path_factory):
+    stack = start_stack(tmp_path_factory)
+    try:
+        response = requests.post(
+            f"{stack.url}/api/v1/flows", data=EVERY_MINUTE, headers={"Content-Type": "application/x-yaml"}, timeout=10
+        )
+        assert response.status_code == 200, response.text
+        found = stack.wait_for(
+            lambda: (runs := stack.executions(namespace="live", state="SUCCESS")) and len(runs) >= 2 and runs,
+            timeout=150,
+            what="two executions a minute apart",
+        )
+        first, second = sorted(parse_instant(e["trigger"]["variables"]["date"]) for e in found)[:2]
+        assert (second - first).total_seconds() == 60
+        assert first.second == 0
+    finally:
+        assert stack.interrupt() == 0
