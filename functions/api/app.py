@@ -93,7 +93,7 @@ def update_flow(namespace: str, flow_id: str):
 
 @app.delete("/flows/<namespace>/<flow_id>")
 def delete_flow(namespace: str, flow_id: str):
-    flows_repository.delete(_tenant(), namespace, flow_id)
+    backfill_service.delete_flow(_tenant(), namespace, flow_id)
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type="application/json", body="")
 
 

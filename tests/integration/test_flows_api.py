@@ -105,3 +105,21 @@ def test_empty_body_is_refused(stack):
     answer = stack.call("POST", "/api/v1/flows", "", YAML)
     assert answer.status == 422
     assert "YAML" in answer.message
+
+
+def test_deleting_a_flow_stops_its_backfill_and_a_new_flow_of_that_id_starts_afresh(stack):
+    from tests.flows import backfill_body, ref
+
+    assert stack.call("POST", "/api/v1/flows", QUICK, YAML).status == 200
+    body = backfill_body("quick", "2024-01-01T00:00:00Z", "2024-01-01T10:00:00Z")
+    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+    stack.poller().poll_once()  # one slot ran, the next is on the queue
+    assert stack.call("DELETE", "/api/v1/flows/tests/quick").status == 204
+    stack.drain()
+    assert len(stack.executions(namespace="tests")) == 1
+
+    assert stack.call("POST", "/api/v1/flows", QUICK, YAML).status == 200
+    context = stack.call("GET", "/api/v1/triggers/search?namespace=tests").body["results"][0]["triggerContext"]
+    assert context["backfill"] is None and context["date"] is None and context["disabled"] is False
+    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+    assert stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick")).status == 200

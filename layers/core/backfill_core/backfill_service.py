@@ -115,6 +115,19 @@ def disable_trigger(key: TriggerKey, disabled: bool) -> None:
         _change(key, backfill_id, lambda b, at: backfill_state.set_trigger_disabled(b, disabled, at))
 
 
+def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
+    """Deleting a flow cancels its triggers' running backfills and forgets their state, as Kestra does;
+    a flow registered again under the same id starts afresh."""
+    stored = flows_repository.get(tenant, namespace, flow_id)
+    for trigger in stored.flow.triggers:
+        key = TriggerKey(tenant, namespace, flow_id, trigger.id)
+        backfill_id = triggers_repository.active_backfill_id(key)
+        if backfill_id:
+            _change(key, backfill_id, lambda b, at: (backfill_state.cancel(b, at), []))
+        triggers_repository.delete_state(key)
+    flows_repository.delete(tenant, namespace, flow_id)
+
+
 def pause(tenant: str, ref: TriggerRef) -> Backfill:
     return _change_active(tenant, ref, lambda b, at: (backfill_state.pause(b, at), []))
 

@@ -83,7 +83,9 @@ def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: date
     state = triggers_repository.get_state(key)
     if state.disabled or trigger.disabled or stored.flow.disabled:
         return 0  # the date stays: re-enabling recovers what was missed, per recoverMissedSchedules
-    last = state.date or parse_instant(stored.created)
+    # A trigger never evaluated starts at the current tick (or its flow's registration, if later): the time
+    # before it existed is not "missed".
+    last = state.date or max(parse_instant(stored.created), tick_time - interval)
     plan = plan_tick(trigger.schedule(), trigger, last, tick_time, interval)
     if plan.evaluated_to is None:
         return 0

@@ -100,6 +100,11 @@ def set_disabled(key: TriggerKey, disabled: bool) -> None:
     )
 
 
+def delete_state(key: TriggerKey) -> None:
+    """Forget a trigger's state (its flow was deleted); its backfill records stay as history."""
+    dynamodb().delete_item(TableName=settings().triggers_table, Key={"pk": {"S": key.pk}, "sk": {"S": STATE}})
+
+
 def advance(key: TriggerKey, seen: datetime | None, to: datetime) -> bool:
     """Move the live schedule's evaluation date from `seen` to `to`; False if another tick moved it first."""
     condition = "attribute_not_exists(#date)" if seen is None else "#date = :seen"
