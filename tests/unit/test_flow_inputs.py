@@ -106,12 +106,28 @@ def test_values_are_typed(flow):
         ({"options": "{oops"}, "backfill.inputs.options"),
         ({"owner": {"a": 1}}, "backfill.inputs.owner"),
         ({"nope": 1}, "backfill.inputs.nope: the flow has no input 'nope'"),
+        ({"size": "1.0"}, "backfill.inputs.size"),
+        ({"size": "1_000"}, "backfill.inputs.size"),
+        ({"ratio": "nan"}, "backfill.inputs.ratio"),
+        ({"ratio": "inf"}, "backfill.inputs.ratio"),
+        ({"since": "2024-03-28T06:30:00"}, "backfill.inputs.since: '2024-03-28T06:30:00' is not an ISO-8601"),
+        ({"since": "2024-03-28"}, "backfill.inputs.since"),
+        ({"day": "20240328"}, "backfill.inputs.day"),
+        ({"day": "2024-W13-4"}, "backfill.inputs.day"),
     ],
 )
 def test_bad_values_name_the_input(flow, given, needle):
     with pytest.raises(Invalid) as caught:
         resolved(flow, given)
     assert needle in caught.value.message
+
+
+def test_a_required_json_input_given_null_is_refused():
+    source = FLOW.replace("  - id: options\n    type: JSON\n    required: false\n", "  - id: options\n    type: JSON\n")
+    flow = parse_flow(source)
+    with pytest.raises(Invalid) as caught:
+        resolved(flow, {"options": "null"})
+    assert caught.value.message.startswith("backfill.inputs.options: required input 'options' is null")
 
 
 def test_a_required_input_without_value_is_refused(flow):

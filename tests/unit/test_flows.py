@@ -30,9 +30,7 @@ def flow_yaml(tasks: str = COMMANDS_TASK, triggers: str = "", head: str = HEAD) 
     return head + tasks + triggers
 
 
-def schedule_trigger(
-    extra: str = "    cron: '0 * * * *'\n", trigger_id: str = "schedule", kind=SCHEDULE
-) -> str:
+def schedule_trigger(extra: str = "    cron: '0 * * * *'\n", trigger_id: str = "schedule", kind=SCHEDULE) -> str:
     return f"  - id: {trigger_id}\n    type: {kind}\n" + extra
 
 
@@ -78,9 +76,7 @@ def test_legacy_schedule_alias_is_a_schedule():
 
 
 def test_legacy_schedule_alias_is_validated_like_the_new_one():
-    message = refusal(
-        flow_yaml(triggers="triggers:\n" + schedule_trigger("    cron: nope\n", kind=LEGACY_SCHEDULE))
-    )
+    message = refusal(flow_yaml(triggers="triggers:\n" + schedule_trigger("    cron: nope\n", kind=LEGACY_SCHEDULE)))
 
     assert "triggers[schedule].cron" in message
 
@@ -92,16 +88,12 @@ def test_legacy_runner_process_is_accepted():
 
 
 def test_process_task_runner_is_accepted():
-    parse_flow(
-        flow_yaml(COMMANDS_TASK + "    taskRunner:\n      type: io.kestra.plugin.core.runner.Process\n")
-    )
+    parse_flow(flow_yaml(COMMANDS_TASK + "    taskRunner:\n      type: io.kestra.plugin.core.runner.Process\n"))
 
 
 @pytest.mark.parametrize("log_type", [LOG, LOG_LEGACY])
 def test_log_tasks_are_accepted(log_type):
-    flow = parse_flow(
-        flow_yaml(f"tasks:\n  - id: say\n    type: {log_type}\n    message: hello\n    level: WARN\n")
-    )
+    flow = parse_flow(flow_yaml(f"tasks:\n  - id: say\n    type: {log_type}\n    message: hello\n    level: WARN\n"))
 
     assert flow.tasks[0].properties() == {"message": "hello", "level": "WARN"}
 
@@ -117,9 +109,7 @@ def test_non_schedule_trigger_is_accepted_as_is():
 
 def test_with_seconds_cron_is_accepted_with_with_seconds():
     flow = parse_flow(
-        flow_yaml(
-            triggers="triggers:\n" + schedule_trigger("    cron: '0 0 * * * *'\n    withSeconds: true\n")
-        )
+        flow_yaml(triggers="triggers:\n" + schedule_trigger("    cron: '0 0 * * * *'\n    withSeconds: true\n"))
     )
 
     assert flow.trigger("schedule").with_seconds is True
@@ -128,9 +118,7 @@ def test_with_seconds_cron_is_accepted_with_with_seconds():
 
 def test_timezone_is_kept():
     flow = parse_flow(
-        flow_yaml(
-            triggers="triggers:\n" + schedule_trigger("    cron: '0 9 * * *'\n    timezone: Europe/Paris\n")
-        )
+        flow_yaml(triggers="triggers:\n" + schedule_trigger("    cron: '0 9 * * *'\n    timezone: Europe/Paris\n"))
     )
 
     assert flow.trigger("schedule").timezone == "Europe/Paris"
@@ -190,9 +178,7 @@ def test_task_without_type():
 
 def test_docker_task_runner_is_refused():
     message = refusal(
-        flow_yaml(
-            COMMANDS_TASK + "    taskRunner:\n      type: io.kestra.plugin.scripts.runner.docker.Docker\n"
-        )
+        flow_yaml(COMMANDS_TASK + "    taskRunner:\n      type: io.kestra.plugin.scripts.runner.docker.Docker\n")
     )
 
     assert message.startswith("tasks[run].taskRunner.type")
@@ -202,9 +188,7 @@ def test_legacy_docker_runner_is_refused():
     assert refusal(flow_yaml(COMMANDS_TASK + "    runner: DOCKER\n")).startswith("tasks[run].runner")
 
 
-@pytest.mark.parametrize(
-    "commands", ["", "    commands: []\n", "    commands: echo hi\n", "    commands: [1]\n"]
-)
+@pytest.mark.parametrize("commands", ["", "    commands: []\n", "    commands: echo hi\n", "    commands: [1]\n"])
 def test_commands_task_without_commands(commands):
     message = refusal(flow_yaml(f"tasks:\n  - id: run\n    type: {COMMANDS}\n{commands}"))
 
@@ -248,9 +232,7 @@ def test_six_field_cron_without_with_seconds_hints_at_it():
 
 def test_bad_timezone():
     message = refusal(
-        flow_yaml(
-            triggers="triggers:\n" + schedule_trigger("    cron: '0 * * * *'\n    timezone: Mars/Olympus\n")
-        )
+        flow_yaml(triggers="triggers:\n" + schedule_trigger("    cron: '0 * * * *'\n    timezone: Mars/Olympus\n"))
     )
 
     assert message.startswith("triggers[schedule].timezone")
@@ -258,9 +240,7 @@ def test_bad_timezone():
 
 
 def test_schedule_without_cron():
-    assert refusal(flow_yaml(triggers="triggers:\n" + schedule_trigger(""))).startswith(
-        "triggers[schedule].cron"
-    )
+    assert refusal(flow_yaml(triggers="triggers:\n" + schedule_trigger(""))).startswith("triggers[schedule].cron")
 
 
 def test_duplicate_task_ids():
@@ -291,11 +271,7 @@ def test_the_first_problem_is_reported_for_the_task_it_belongs_to():
 
 
 def test_trigger_lookup_by_id():
-    triggers = (
-        "triggers:\n"
-        + schedule_trigger(trigger_id="hourly")
-        + schedule_trigger("    cron: '@daily'\n", "daily")
-    )
+    triggers = "triggers:\n" + schedule_trigger(trigger_id="hourly") + schedule_trigger("    cron: '@daily'\n", "daily")
     flow = parse_flow(flow_yaml(triggers=triggers))
 
     assert flow.trigger("daily").cron == "@daily"
@@ -305,9 +281,7 @@ def test_trigger_lookup_by_id():
 
 def test_trigger_schedule_gives_slots_in_its_timezone():
     flow = parse_flow(
-        flow_yaml(
-            triggers="triggers:\n" + schedule_trigger("    cron: '0 9 * * *'\n    timezone: Europe/Paris\n")
-        )
+        flow_yaml(triggers="triggers:\n" + schedule_trigger("    cron: '0 9 * * *'\n    timezone: Europe/Paris\n"))
     )
 
     slots = (

@@ -37,9 +37,7 @@ def test_format_date_keeps_other_offsets():
 
 
 def test_format_date_keeps_a_zone_offset_in_summer():
-    assert (
-        format_date(datetime(2024, 7, 10, 9, tzinfo=ZoneInfo("Europe/Paris"))) == "2024-07-10T09:00:00+02:00"
-    )
+    assert format_date(datetime(2024, 7, 10, 9, tzinfo=ZoneInfo("Europe/Paris"))) == "2024-07-10T09:00:00+02:00"
 
 
 def test_format_date_writes_milliseconds_only_when_present():

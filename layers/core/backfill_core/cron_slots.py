@@ -39,8 +39,9 @@ class CronSchedule:
 
         # Classic cron's DST rule: a job whose hour is fixed runs once per local day, a job whose hour is a
         # wildcard or a step runs at every real instant. croniter already moves a fixed-hour slot that
-        # falls in a spring-forward gap to the first instant after it, and skips wildcard ones; on a
-        # fall-back day it gives a fixed-hour slot in the repeated hour twice, and the second is dropped.
+        # falls in a spring-forward gap to the first instant after it; on a fall-back day it gives a
+        # fixed-hour slot in the repeated hour twice (the second is dropped), and it moves some step-hour
+        # slots out of a gap too (dropped: their wall time matches no cron field).
         if fields[0].startswith("@"):
             self.fixed_hour = fields[0].lower() != "@hourly"
         else:
@@ -49,12 +50,14 @@ class CronSchedule:
     def _walk(self, base: datetime) -> croniter:
         return croniter(self.cron, base.astimezone(self.zone), second_at_beginning=self.with_seconds)
 
-    def _second_pass(self, slot: datetime) -> bool:
-        """A fixed-hour slot at the second occurrence of a local time repeated by a fall-back."""
-        if not self.fixed_hour:
-            return False
-        first = slot.replace(tzinfo=None).replace(tzinfo=self.zone, fold=0)
-        return first.astimezone(UTC) != slot.astimezone(UTC)
+    def _dropped(self, slot: datetime) -> bool:
+        """A slot the DST rule removes: for a fixed hour, the second occurrence of a local time repeated by
+        fall-back; otherwise, a slot croniter moved out of a spring-forward gap (its wall time is no match)."""
+        wall = slot.replace(tzinfo=None)
+        if self.fixed_hour:
+            first = wall.replace(tzinfo=self.zone, fold=0)
+            return first.astimezone(UTC) != slot.astimezone(UTC)
+        return not croniter.match(self.cron, wall, second_at_beginning=self.with_seconds)
 
     # Slots are returned in UTC: Python never finds an aware time in a repeated local hour equal to the same
     # instant in another zone (PEP 495), so zone-local slots would compare wrongly. `local()` is for display.
@@ -64,7 +67,7 @@ class CronSchedule:
         walk = self._walk(moment)
         while True:
             slot = walk.get_next(datetime)
-            if not self._second_pass(slot):
+            if not self._dropped(slot):
                 return slot.astimezone(UTC)
 
     def previous_before(self, moment: datetime) -> datetime:
@@ -72,7 +75,7 @@ class CronSchedule:
         walk = self._walk(moment)
         while True:
             slot = walk.get_prev(datetime)
-            if not self._second_pass(slot):
+            if not self._dropped(slot):
                 return slot.astimezone(UTC)
 
     def first_at_or_after(self, moment: datetime) -> datetime:
@@ -89,7 +92,7 @@ class CronSchedule:
             slot = walk.get_next(datetime)
             if slot > end:
                 break
-            if not self._second_pass(slot):
+            if not self._dropped(slot):
                 found.append(slot.astimezone(UTC))
         return found
 

@@ -3,6 +3,8 @@ flow defaults, overlaid by the trigger's inputs, overlaid by the backfill's. Eve
 names the input."""
 
 import json
+import math
+import re
 from datetime import date
 from typing import Any
 
@@ -24,19 +26,19 @@ def typed_value(kind: str, value: Any, values: list[str] | None = None) -> Any:
             raise InputError("must be a string")
         return str(value).lower() if isinstance(value, bool) else str(value)
     if kind == "INT":
-        if isinstance(value, bool) or not isinstance(value, int | str):
+        if isinstance(value, bool) or not (isinstance(value, int) or re.fullmatch(r"[+-]?\d+", str(value).strip())):
             raise InputError(f"'{value}' is not an integer")
-        try:
-            return int(value)
-        except ValueError as exc:
-            raise InputError(f"'{value}' is not an integer") from exc
+        return int(value)
     if kind == "FLOAT":
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise InputError(f"'{value}' is not a number")
         try:
-            return float(value)
+            number = float(value)
         except ValueError as exc:
             raise InputError(f"'{value}' is not a number") from exc
+        if not math.isfinite(number) or (isinstance(value, str) and "_" in value):
+            raise InputError(f"'{value}' is not a finite number")
+        return number
     if kind == "BOOLEAN":
         if isinstance(value, bool):
             return value
@@ -44,13 +46,20 @@ def typed_value(kind: str, value: Any, values: list[str] | None = None) -> Any:
             return value.strip().lower() == "true"
         raise InputError(f"'{value}' is not true or false")
     if kind == "DATETIME":
+        # An instant, as Kestra's: a date and a time with an offset or Z.
+        text = str(value).strip()
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})", text):
+            raise InputError(f"'{value}' is not an ISO-8601 date-time with an offset, such as 2024-03-28T06:30:00Z")
         try:
-            return format_date(parse_instant(str(value)))
+            return format_date(parse_instant(text))
         except ValueError as exc:
-            raise InputError(f"'{value}' is not an ISO-8601 date-time such as 2024-03-28T06:30:00Z") from exc
+            raise InputError(f"'{value}' is not a valid date-time") from exc
     if kind == "DATE":
+        text = str(value).strip()
         try:
-            return date.fromisoformat(str(value)).isoformat()
+            if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                raise ValueError(text)
+            return date.fromisoformat(text).isoformat()
         except ValueError as exc:
             raise InputError(f"'{value}' is not a date such as 2024-03-28") from exc
     if kind == "SELECT":
@@ -116,9 +125,12 @@ def resolve(
         try:
             if _is_template(value):
                 value = render(value, variables)
-            resolved[spec.id] = typed_value(spec.type, value, spec.values)
+            typed = typed_value(spec.type, value, spec.values)
         except (InputError, TemplateRenderError) as exc:
             raise Invalid(f"{where}.{spec.id}: {exc}") from exc
+        if typed is None and spec.required:
+            raise Invalid(f"{where}.{spec.id}: required input '{spec.id}' is null")
+        resolved[spec.id] = typed
     return resolved
 
 
