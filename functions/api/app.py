@@ -88,7 +88,9 @@ def update_flow(namespace: str, flow_id: str):
     flow = parse_flow(source)
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise Invalid(f"id: the YAML is flow {flow.namespace}.{flow.id}, the path is {namespace}.{flow_id}")
-    return flow_json(flows_repository.update(_tenant(), flow, source))
+    stored = flows_repository.update(_tenant(), flow, source)
+    backfill_service.flow_updated(stored)
+    return flow_json(stored)
 
 
 @app.delete("/flows/<namespace>/<flow_id>")

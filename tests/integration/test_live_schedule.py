@@ -210,3 +210,55 @@ def test_a_trigger_in_another_timezone_runs_at_its_local_times(stack):
     assert max(parse_instant(d) for d in dates) == hour
     assert all(d.endswith(("+01:00", "+02:00")) and d[14:19] == "00:00" for d in dates)
     assert datetime.now(UTC) < hour + timedelta(hours=2)
+
+
+def test_a_cron_change_starts_afresh_instead_of_recovering_slots_the_old_cron_never_had(stack):
+    base = register(stack, every_minute(flow_id="changing").replace("cron: '* * * * *'", "cron: '0 * * * *'"))
+    hour = base.replace(minute=0) + timedelta(hours=1)
+    assert tick(stack, hour)["dispatchedSlots"] == 1
+    source = every_minute(flow_id="changing")
+    assert stack.call("PUT", "/api/v1/flows/live/changing", source, "application/x-yaml").status == 200
+    # Half an hour later, the every-minute cron has not "missed" thirty slots: it starts now.
+    assert tick(stack, hour + 30 * MINUTE)["dispatchedSlots"] == 1
+
+
+def test_a_new_triggers_first_slot_is_recovered_if_its_tick_is_missed(stack):
+    base = register(stack, every_minute())
+    assert tick(stack, base - MINUTE)["dispatchedSlots"] == 0  # before the flow existed: nothing due
+    # The tick at `base` never happens; the next one recovers it (ALL).
+    assert tick(stack, base + MINUTE)["dispatchedSlots"] == 2
+    assert live_dates(stack) == [base, base + MINUTE]
+
+
+def test_disabling_the_trigger_in_the_flow_yaml_holds_its_running_backfill(stack):
+    source = every_minute()
+    register(stack, source)
+    body = {**ref(), "backfill": {"start": "2024-01-01T00:00:00Z", "end": "2024-01-01T00:04:00Z"}}
+    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+    stack.poller().poll_once()
+    disabled = source + "    disabled: true\n"
+    assert stack.call("PUT", "/api/v1/flows/live/minutely", disabled, "application/x-yaml").status == 200
+    stack.drain()
+    assert len(stack.executions(namespace="live")) == 1
+    assert trigger(stack)["disabled"] is True
+    assert stack.call("PUT", "/api/v1/flows/live/minutely", source, "application/x-yaml").status == 200
+    stack.drain()
+    assert len(stack.executions(namespace="live")) == 5
+
+
+def test_stop_after_is_applied_once_a_duplicate_message_does_not_disable_again(stack):
+    failing = every_minute(flow_id="fragile", extra="    stopAfter: [FAILED]\n", task="    message: '{{ inputs.x }}'\n")
+    base = register(stack, failing)
+    tick(stack, base)
+    message = stack.sqs.receive_message(QueueUrl=stack.queue_url)["Messages"][0]
+    stack.sqs.change_message_visibility(
+        QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+    )
+    stack.drain()
+    assert trigger(stack, "fragile")["disabled"] is True
+    enabled = stack.call("PUT", "/api/v1/triggers", {**ref("fragile"), "disabled": False})
+    assert enabled.body["disabled"] is False
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=message["Body"])  # SQS delivers it again
+    stack.drain()
+    assert trigger(stack, "fragile")["disabled"] is False
+    assert len(stack.executions(namespace="live", flowId="fragile")) == 1

@@ -76,3 +76,9 @@ def test_seconds_slots_between_ticks_all_run():
     spec = trigger(cron="*/15 * * * * *", withSeconds=True)
     result = plan(spec, T0, T0 + MINUTE)
     assert result.run == [T0 + timedelta(seconds=s) for s in (15, 30, 45, 60)]
+
+
+def test_late_maximum_delay_never_drops_an_on_time_slot():
+    spec = trigger(cron="*/10 * * * * *", withSeconds=True, lateMaximumDelay="PT30S")
+    result = plan(spec, T0, T0 + MINUTE)
+    assert result.run == [T0 + timedelta(seconds=s) for s in (10, 20, 30, 40, 50, 60)]

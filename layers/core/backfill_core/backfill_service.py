@@ -19,6 +19,7 @@ from .ids import new_id
 from .kestra_time import format_date, now
 from .models import Backfill, SlotMessage
 from .repositories import flows_repository, triggers_repository
+from .repositories.flows_repository import StoredFlow
 from .repositories.triggers_repository import TriggerKey
 from .settings import settings
 
@@ -110,9 +111,30 @@ def set_disabled(tenant: str, ref: TriggerRef, disabled: bool) -> None:
 def disable_trigger(key: TriggerKey, disabled: bool) -> None:
     """Set the flag, then hold (or release) the trigger's running backfill; the watchdog mends a crash between."""
     triggers_repository.set_disabled(key, disabled)
+    reconcile_hold(key)
+
+
+def trigger_disabled(key: TriggerKey) -> bool:
+    """Disabled through the API (or stopAfter), or in the flow's YAML, trigger or whole flow."""
+    stored = flows_repository.find(key.tenant, key.namespace, key.flow_id)
+    trigger = stored.flow.trigger(key.trigger_id) if stored else None
+    if trigger is None:
+        return True
+    return triggers_repository.get_state(key).disabled or trigger.disabled or stored.flow.disabled
+
+
+def reconcile_hold(key: TriggerKey) -> None:
+    """Hold the trigger's running backfill while the trigger is disabled, release it when it is not."""
     backfill_id = triggers_repository.active_backfill_id(key)
     if backfill_id:
+        disabled = trigger_disabled(key)
         _change(key, backfill_id, lambda b, at: backfill_state.set_trigger_disabled(b, disabled, at))
+
+
+def flow_updated(stored: StoredFlow) -> None:
+    """A new revision may disable or enable triggers in its YAML: running backfills follow."""
+    for trigger in stored.flow.triggers:
+        reconcile_hold(TriggerKey(stored.tenant, stored.flow.namespace, stored.flow.id, trigger.id))
 
 
 def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
@@ -166,26 +188,30 @@ def release_slot(message: SlotMessage) -> Backfill | None:
 
 def resend_stale_slots() -> int:
     """The watchdog: re-send slots whose message was lost, and hold or release each running backfill as
-    its trigger's disabled flag says (in case a crash came between the two writes). Returns how many
+    its trigger's disabled state says (in case a crash came between the two writes). Returns how many
     slots were re-sent."""
     sent = 0
     for running in triggers_repository.running_backfills():
-        resent: list[datetime] = []
-        key = triggers_repository.key_of(running)
-
-        def transition(b: Backfill, at: datetime, resent=resent, key=key):
-            b, released = backfill_state.set_trigger_disabled(b, triggers_repository.get_state(key).disabled, at)
-            b, stale = backfill_state.stale_slots(b, at, settings().slot_resend_seconds)
-            resent[:] = stale
-            return b, released + [s for s in stale if s not in released]
-
         try:
-            _change(key, running.id, transition)
+            sent += _watch(running)
         except Exception:  # one broken backfill must not stop the watchdog for the others
             logger.exception("watchdog could not check a backfill", extra={"backfill": running.id})
-            continue
-        sent += len(resent)
     return sent
+
+
+def _watch(running: Backfill) -> int:
+    key = triggers_repository.key_of(running)
+    disabled = trigger_disabled(key)
+    resent: list[datetime] = []
+
+    def transition(b: Backfill, at: datetime):
+        b, released = backfill_state.set_trigger_disabled(b, disabled, at)
+        b, stale = backfill_state.stale_slots(b, at, settings().slot_resend_seconds)
+        resent[:] = stale
+        return b, released + [s for s in stale if s not in released]
+
+    _change(key, running.id, transition)
+    return len(resent)
 
 
 Transition = Callable[[Backfill, datetime], tuple[Backfill, list[datetime]]]

@@ -53,13 +53,13 @@ def trigger_json(
     """Kestra's Trigger (trigger context) JSON: `date` is the last slot the live schedule evaluated,
     `nextExecutionDate` the next one it will; dates are in the trigger's timezone."""
     schedule = trigger.schedule() if trigger.is_schedule else None
-    evaluated = state.date or parse_instant(stored.created)
+    evaluated = state.date or parse_instant(stored.updated)  # never evaluated yet: from its registration
     return {
         "tenantId": stored.tenant,
         "namespace": stored.flow.namespace,
         "flowId": stored.flow.id,
         "triggerId": trigger.id,
-        "date": format_date(schedule.local(state.date)) if schedule and state.date else None,
+        "date": format_date(schedule.local(evaluated)) if schedule else None,
         "nextExecutionDate": format_date(schedule.local(schedule.next_after(evaluated))) if schedule else None,
         "backfill": backfill_json(backfill) if backfill and not backfill.finished else None,
         "executionId": None,

@@ -59,8 +59,8 @@ def plan_tick(
         run = (missed if trigger.recover_missed_schedules == "LAST" else []) + on_time
         evaluated = missed + on_time
     late_limit = trigger.late_limit()
-    if late_limit is not None:
-        run = [s for s in run if tick - s <= late_limit]  # too late to be worth running: skipped
+    if late_limit is not None:  # missed slots too late to be worth running are skipped; on-time ones never
+        run = [s for s in run if s > boundary or tick - s <= late_limit]
     return TickPlan(run=run, evaluated_to=evaluated[-1] if evaluated else None)
 
 
@@ -79,16 +79,21 @@ def tick(tenant: str, tick_time: datetime, interval: timedelta) -> int:
     return dispatched
 
 
+def fingerprint(trigger: TriggerSpec) -> str:
+    """What the trigger's slots depend on: when it changes, the old evaluation date means nothing."""
+    return f"{trigger.cron}|{trigger.timezone}|{trigger.with_seconds}"
+
+
 def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: datetime, interval: timedelta) -> int:
     state = triggers_repository.get_state(key)
     if state.disabled or trigger.disabled or stored.flow.disabled:
         return 0  # the date stays: re-enabling recovers what was missed, per recoverMissedSchedules
-    # A trigger never evaluated starts at the current tick (or its flow's registration, if later): the time
-    # before it existed is not "missed".
-    last = state.date or max(parse_instant(stored.created), tick_time - interval)
+    current = fingerprint(trigger)
+    fresh = state.date is None or state.schedule != current
+    # A new trigger, or one whose cron or timezone changed, starts at the current tick (or at the flow's
+    # registration, if later): the time before it existed is not "missed".
+    last = max(parse_instant(stored.updated), tick_time - interval) if fresh else state.date
     plan = plan_tick(trigger.schedule(), trigger, last, tick_time, interval)
-    if plan.evaluated_to is None:
-        return 0
     if plan.run:
         work_queue.send(
             [
@@ -103,5 +108,8 @@ def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: date
                 for slot in plan.run
             ]
         )
-    triggers_repository.advance(key, state.date, plan.evaluated_to)
+    if plan.evaluated_to is not None or fresh:
+        # Written even when nothing was due, so a fresh trigger's start point is kept: a slot due before the
+        # next tick that fails is then missed, not lost.
+        triggers_repository.advance(key, state.date, plan.evaluated_to or last, current)
     return len(plan.run)

@@ -110,13 +110,15 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         # Claimed, then paused or cancelled before its execution existed: it does not start now.
         backfill_service.release_slot(message)
         return
-    execution = _take_attempt(execution_id)
+    execution, ended_here = _take_attempt(execution_id)
     if execution.state.current not in TERMINAL_STATES:
         execution = _run_attempt(execution, stored, budget_seconds)
         if execution is None:
             return  # a newer attempt took over; it finishes the slot
+        ended_here = True
+    if ended_here:
+        _stop_after(message, stored, execution)  # before the next slot is dispatched
     backfill_service.finish_slot(message, execution.state.current == "SUCCESS")
-    _stop_after(message, stored, execution)
 
 
 def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
@@ -153,16 +155,19 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    execution = _take_attempt(execution_id)
+    execution, ended_here = _take_attempt(execution_id)
     if execution.state.current not in TERMINAL_STATES:
         execution = _run_attempt(execution, stored, budget_seconds, problem)
         if execution is None:
             return
-    _stop_after(message, stored, execution)
+        ended_here = True
+    if ended_here:
+        _stop_after(message, stored, execution)
 
 
 def _stop_after(message: SlotMessage, stored: StoredFlow | None, execution: Execution) -> None:
-    """Kestra's stopAfter: an execution ending in one of the listed states disables its trigger."""
+    """Kestra's stopAfter: an execution ending in one of the listed states disables its trigger. Applied
+    only by the attempt that ended it, so a duplicate message cannot disable a re-enabled trigger again."""
     trigger: TriggerSpec | None = stored.flow.trigger(message.trigger_id) if stored else None
     if trigger and trigger.stop_after and execution.state.current in trigger.stop_after:
         key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
@@ -170,11 +175,12 @@ def _stop_after(message: SlotMessage, stored: StoredFlow | None, execution: Exec
         logger.info("trigger disabled by stopAfter", extra={"trigger": key.pk, "state": execution.state.current})
 
 
-def _take_attempt(execution_id: str) -> Execution:
-    """The execution, now owned by this attempt; or already terminal, or FAILED when retries are spent."""
+def _take_attempt(execution_id: str) -> tuple[Execution, bool]:
+    """The execution, now owned by this attempt; or already terminal, or FAILED when retries are spent.
+    The flag says whether this call ended it (retries spent)."""
     execution = executions_repository.get(execution_id)
     if execution.state.current in TERMINAL_STATES:
-        return execution
+        return execution, False
     at = now()
     seen = execution.attempt
     if seen >= settings().max_attempts:
@@ -192,7 +198,8 @@ def _take_attempt(execution_id: str) -> Execution:
         logs = ExecutionLog(execution)
         logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {seen} attempts")
         logs.flush()
-    return execution
+        return execution, True
+    return execution, False
 
 
 def _run_attempt(execution: Execution, stored, budget_seconds, problem: str | None = None) -> Execution | None:

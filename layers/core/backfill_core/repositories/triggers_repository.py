@@ -68,6 +68,7 @@ class TriggerState:
     """What the API and the scheduler change about a trigger, beside its definition in the flow."""
 
     date: datetime | None = None  # the last slot the live schedule evaluated
+    schedule: str | None = None  # the cron, timezone and seconds flag `date` was evaluated with
     disabled: bool = False  # disabled through the API or by stopAfter
     active_backfill_id: str | None = None
 
@@ -82,6 +83,7 @@ def get_state(key: TriggerKey) -> TriggerState:
     )
     return TriggerState(
         date=from_storage_key(item["date"]["S"]) if "date" in item else None,
+        schedule=item["schedule"]["S"] if "schedule" in item else None,
         disabled=item.get("disabled", {}).get("BOOL", False),
         active_backfill_id=item["activeBackfillId"]["S"] if "activeBackfillId" in item else None,
     )
@@ -105,19 +107,19 @@ def delete_state(key: TriggerKey) -> None:
     dynamodb().delete_item(TableName=settings().triggers_table, Key={"pk": {"S": key.pk}, "sk": {"S": STATE}})
 
 
-def advance(key: TriggerKey, seen: datetime | None, to: datetime) -> bool:
+def advance(key: TriggerKey, seen: datetime | None, to: datetime, schedule: str) -> bool:
     """Move the live schedule's evaluation date from `seen` to `to`; False if another tick moved it first."""
     condition = "attribute_not_exists(#date)" if seen is None else "#date = :seen"
-    values = {":to": {"S": storage_key(to)}}
+    values = {":to": {"S": storage_key(to)}, ":schedule": {"S": schedule}}
     if seen is not None:
         values[":seen"] = {"S": storage_key(seen)}
     try:
         dynamodb().update_item(
             TableName=settings().triggers_table,
             Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
-            UpdateExpression="SET #date = :to",
+            UpdateExpression="SET #date = :to, #schedule = :schedule",
             ConditionExpression=condition,
-            ExpressionAttributeNames={"#date": "date"},
+            ExpressionAttributeNames={"#date": "date", "#schedule": "schedule"},
             ExpressionAttributeValues=values,
         )
         return True
@@ -145,15 +147,23 @@ def create_backfill(backfill: Backfill) -> None:
                         "TableName": settings().triggers_table,
                         "Key": {"pk": {"S": key.pk}, "sk": {"S": STATE}},
                         "UpdateExpression": "SET activeBackfillId = :id",
-                        "ConditionExpression": "attribute_not_exists(activeBackfillId)",
-                        "ExpressionAttributeValues": {":id": {"S": backfill.id}},
+                        # Not while another runs, nor once the trigger is disabled (a race with disable).
+                        "ConditionExpression": "attribute_not_exists(activeBackfillId) "
+                        "AND (attribute_not_exists(disabled) OR disabled = :enabled)",
+                        "ExpressionAttributeValues": {":id": {"S": backfill.id}, ":enabled": {"BOOL": False}},
                     }
                 },
             ]
         )
     except ClientError as exc:
         if _failed_condition(exc):
-            running = active_backfill_id(key)
+            state = get_state(key)
+            if state.disabled:
+                raise Conflict(
+                    f"Trigger {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id} is disabled; enable it "
+                    '(PUT /api/v1/triggers with "disabled": false) before backfilling'
+                ) from exc
+            running = state.active_backfill_id
             raise Conflict(
                 f"Trigger {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id} already has a running "
                 f"backfill ({running}); wait for it to finish or delete it before creating another"
