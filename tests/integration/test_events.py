@@ -215,6 +215,17 @@ def test_backfill_events_create_search_pause_unpause_delete(stack):
         assert (status, body) == (400, {"message": "No backfill found"}), name
 
 
+def test_disable_and_enable_trigger(stack):
+    status, disabled = call_api(stack, "api/disable_trigger.json")
+    assert status == 200, disabled
+    assert disabled["disabled"] is True
+    status, body = call_api(stack, "api/create_backfill.json")
+    assert status == 409 and "disabled" in body["message"]
+    status, enabled = call_api(stack, "api/enable_trigger.json")
+    assert status == 200 and enabled["disabled"] is False
+    assert call_api(stack, "api/create_backfill.json")[0] == 200
+
+
 def test_create_backfill_on_the_tenant_path(stack):
     event = load("api/create_backfill_tenant_path.json")
     assert event["path"] == "/api/v1/main/triggers"
