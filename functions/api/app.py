@@ -12,10 +12,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from backfill_core import backfill_service, searches
-from backfill_core.api_models import TriggerRef, TriggerUpdate
+from backfill_core.api_models import BackfillChange, TriggerRef, TriggerUpdate
 from backfill_core.errors import DomainError, Invalid
 from backfill_core.flows import parse_flow
-from backfill_core.kestra_json import flow_json
+from backfill_core.kestra_json import backfill_resource_json, flow_json
 from backfill_core.repositories import flows_repository
 from backfill_core.settings import settings
 
@@ -130,6 +130,32 @@ def search_triggers(
     size: Annotated[int, Query()] = 25,
 ):
     return searches.search_triggers(_tenant(), namespace, flowId, page, size)
+
+
+# Backfills, our resource beside Kestra's trigger routes
+
+
+@app.get("/backfills")
+def list_backfills(
+    namespace: Annotated[str | None, Query()] = None,
+    flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter names
+    triggerId: Annotated[str | None, Query()] = None,  # noqa: N803
+    status: Annotated[str | None, Query()] = None,
+    page: Annotated[int, Query()] = 1,
+    size: Annotated[int, Query()] = 25,
+):
+    found = backfill_service.list_backfills(_tenant(), namespace, flowId, triggerId, status)
+    return searches.page_of([backfill_resource_json(b) for b in found], page, size)
+
+
+@app.get("/backfills/<backfill_id>")
+def get_backfill(backfill_id: str):
+    return backfill_resource_json(backfill_service.find_backfill(_tenant(), backfill_id))
+
+
+@app.patch("/backfills/<backfill_id>")
+def change_backfill(backfill_id: str, body: BackfillChange):
+    return backfill_resource_json(backfill_service.set_concurrency(_tenant(), backfill_id, body.concurrency))
 
 
 # Executions and logs

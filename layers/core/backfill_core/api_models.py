@@ -1,7 +1,7 @@
 """Request bodies of Kestra's trigger API, validated at the boundary."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -32,11 +32,15 @@ def normalize_labels(value: Any) -> list[Label]:
 
 
 class BackfillRequest(BaseModel):
+    """Kestra's backfill object; `concurrency` and `order` are ours, ignored by Kestra's clients."""
+
     model_config = ConfigDict(extra="ignore")
     start: datetime
     end: datetime | None = None
     inputs: dict[str, Any] | None = None
     labels: list[Label] = Field(default_factory=list)
+    concurrency: int | None = Field(default=None, ge=1)
+    order: Literal["oldest_first", "newest_first"] = "oldest_first"
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -58,3 +62,10 @@ class TriggerUpdate(TriggerRef):
 
     backfill: BackfillRequest | None = None
     disabled: bool | None = None
+
+
+class BackfillChange(BaseModel):
+    """PATCH /api/v1/backfills/{id}: what may change while a backfill runs."""
+
+    model_config = ConfigDict(extra="forbid")
+    concurrency: int = Field(ge=1)

@@ -57,7 +57,10 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
     if start > end:
         raise Invalid(f"backfill.start: {format_date(start)} is after backfill.end {format_date(end)}")
     schedule = trigger.schedule()
-    first = schedule.slots(start, end, 1)
+    if request.order == "newest_first":
+        first = schedule.slots_newest_first(start, end, 1)
+    else:
+        first = schedule.slots(start, end, 1)
     if not first:
         raise Invalid(
             f"backfill.start: no slot of cron '{trigger.cron}' ({trigger.timezone}) lies between "
@@ -79,7 +82,8 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
             stored.flow.inputs, trigger.inputs, request.inputs, stored.flow.variables(stored.revision)
         ),
         labels=request.labels,
-        concurrency=min(settings().default_concurrency, settings().max_concurrency),
+        concurrency=checked_concurrency(request.concurrency or settings().default_concurrency, "backfill.concurrency"),
+        order=request.order,
         cursor=first[0],
         previous_next_execution_date=schedule.next_after(created),
         created=created,
@@ -89,6 +93,46 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
     triggers_repository.create_backfill(backfill)
     _send(backfill, to_send)
     return backfill
+
+
+def checked_concurrency(concurrency: int, field: str) -> int:
+    limit = settings().max_concurrency
+    if concurrency > limit:
+        raise Invalid(f"{field}: {concurrency} is more than the maximum concurrency of {limit}")
+    return concurrency
+
+
+def find_backfill(tenant: str, backfill_id: str) -> Backfill:
+    found = triggers_repository.backfill_by_id(backfill_id)
+    if found is None or found.tenant != tenant:
+        raise NotFound(f"Backfill not found: {backfill_id}")
+    return found
+
+
+def set_concurrency(tenant: str, backfill_id: str, concurrency: int) -> Backfill:
+    """PATCH /api/v1/backfills/{id}: the new window size takes effect on this dispatch."""
+    found = find_backfill(tenant, backfill_id)
+    checked_concurrency(concurrency, "concurrency")
+    if found.finished:
+        raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can change")
+    return _change(
+        triggers_repository.key_of(found),
+        backfill_id,
+        lambda b, at: backfill_state.set_concurrency(b, concurrency, at),
+    )
+
+
+def list_backfills(tenant: str, namespace: str | None, flow_id: str | None, trigger_id: str | None, status: str | None):
+    """Every backfill of the tenant, newest first, running and finished alike."""
+    found = triggers_repository.backfills_of_tenant(tenant)
+    return [
+        b
+        for b in found
+        if (not namespace or b.namespace == namespace)
+        and (not flow_id or b.flow_id == flow_id)
+        and (not trigger_id or b.trigger_id == trigger_id)
+        and (not status or backfill_state.display_status(b) == status)
+    ]
 
 
 def update_trigger(tenant: str, update: TriggerUpdate) -> Backfill | None:

@@ -32,7 +32,11 @@ def fill_window(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datet
     free = 0 if b.held else b.concurrency - len(b.inflight)
     sent: list[datetime] = []
     if free > 0 and b.cursor is not None:
-        upcoming = schedule_of(b).slots(b.cursor, b.end, free + 1)
+        schedule = schedule_of(b)
+        if b.order == "newest_first":
+            upcoming = schedule.slots_newest_first(b.start, b.cursor, free + 1)
+        else:
+            upcoming = schedule.slots(b.cursor, b.end, free + 1)
         sent = upcoming[:free]
         b.cursor = upcoming[free] if len(upcoming) > free else None
         for slot in sent:
@@ -91,6 +95,16 @@ def release(backfill: Backfill, slot: datetime, now: datetime) -> Backfill:
         return b
     b.updated = now
     return b
+
+
+def set_concurrency(backfill: Backfill, concurrency: int, now: datetime) -> tuple[Backfill, list[datetime]]:
+    """A new window size, taking effect at once: a larger one dispatches more now, a smaller one lets the
+    slots in flight finish and dispatches less after."""
+    b = backfill.model_copy(deep=True)
+    if b.finished or b.concurrency == concurrency:
+        return b, []
+    b.concurrency, b.updated = concurrency, now
+    return fill_window(b, now)
 
 
 def pause(backfill: Backfill, now: datetime) -> Backfill:
@@ -159,8 +173,17 @@ def stale_slots(backfill: Backfill, now: datetime, older_than_seconds: float) ->
 
 
 def current_date(backfill: Backfill) -> datetime | None:
-    """Kestra's backfill.currentDate: the oldest slot that has not started yet."""
+    """Kestra's backfill.currentDate: the next slot to start, in the backfill's order."""
     waiting = [from_storage_key(k) for k, v in backfill.inflight.items() if v.state != SlotState.RUNNING]
     if backfill.cursor is not None:
         waiting.append(backfill.cursor)
-    return min(waiting) if waiting else None
+    if not waiting:
+        return None
+    return max(waiting) if backfill.order == "newest_first" else min(waiting)
+
+
+def display_status(backfill: Backfill) -> str:
+    """The status a person reads: a running backfill that is held says PAUSED."""
+    if backfill.status == BackfillStatus.RUNNING and backfill.held:
+        return "PAUSED"
+    return backfill.status.value

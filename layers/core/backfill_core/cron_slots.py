@@ -96,5 +96,17 @@ class CronSchedule:
                 found.append(slot.astimezone(UTC))
         return found
 
+    def slots_newest_first(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
+        """Up to `limit` slots with start <= slot <= end, newest first, in UTC."""
+        walk = self._walk(end + timedelta(seconds=1) if not end.microsecond else end)
+        found: list[datetime] = []
+        while len(found) < limit:
+            slot = walk.get_prev(datetime)
+            if slot < start:
+                break
+            if slot <= end and not self._dropped(slot):
+                found.append(slot.astimezone(UTC))
+        return found
+
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)

@@ -5,7 +5,7 @@ from typing import Any
 
 import yaml
 
-from .backfill_state import current_date
+from .backfill_state import current_date, display_status
 from .flows import TriggerSpec
 from .kestra_time import format_date, parse_instant
 from .models import Backfill
@@ -36,14 +36,29 @@ def backfill_json(backfill: Backfill) -> dict[str, Any]:
         "labels": [label.to_json() for label in backfill.labels],
         "previousNextExecutionDate": format_date(backfill.previous_next_execution_date),
         "id": backfill.id,
-        "status": backfill.status.value,
+        "status": display_status(backfill),
         "concurrency": backfill.concurrency,
+        "order": backfill.order,
         "dispatched": backfill.dispatched,
         "running": len([s for s in backfill.inflight.values() if s.state == "RUNNING"]),
         "triggerDisabled": backfill.trigger_disabled,
         "succeeded": backfill.succeeded,
         "failed": backfill.failed,
         "cancelled": backfill.cancelled,
+    }
+
+
+def backfill_resource_json(backfill: Backfill) -> dict[str, Any]:
+    """Our /api/v1/backfills resource: Kestra's backfill fields, its identity, schedule and history."""
+    return {
+        "namespace": backfill.namespace,
+        "flowId": backfill.flow_id,
+        "triggerId": backfill.trigger_id,
+        **backfill_json(backfill),
+        "cron": backfill.cron,
+        "timezone": backfill.timezone,
+        "created": format_date(backfill.created),
+        "updated": format_date(backfill.updated),
     }
 
 

@@ -60,7 +60,8 @@ class Backfill(KestraModel):
     inputs: dict[str, Any] = {}
     labels: list[Label] = []
     concurrency: int = 1
-    cursor: datetime | None  # the oldest slot not yet dispatched; None when every slot is dispatched
+    order: Literal["oldest_first", "newest_first"] = "oldest_first"
+    cursor: datetime | None  # the next slot to dispatch, in `order`; None when every slot is dispatched
     paused: bool = False
     trigger_disabled: bool = False  # the trigger was disabled: hold like a pause until it is enabled
     status: BackfillStatus = BackfillStatus.RUNNING

@@ -18,6 +18,8 @@ from ..settings import settings
 
 STATE = "STATE"
 RUNNING_INDEX = "RunningBackfills"
+BY_ID_INDEX = "BackfillsById"
+BY_TENANT_INDEX = "BackfillsByTenant"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ def _backfill_item(backfill: Backfill) -> dict:
         "version": {"N": str(backfill.version)},
         "status": {"S": backfill.status.value},
         "body": {"S": backfill.model_dump_json(by_alias=True)},
+        "backfillId": {"S": backfill.id},
+        "tenant": {"S": backfill.tenant},
+        "created": {"S": f"{storage_key(backfill.created)}#{backfill.id}"},
     }
     if not backfill.finished:
         item["running"] = {"S": "1"}
@@ -229,6 +234,35 @@ def running_backfills() -> list[Backfill]:
             KeyConditionExpression="#running = :one",
             ExpressionAttributeNames={"#running": "running"},
             ExpressionAttributeValues={":one": {"S": "1"}},
+        )
+    )
+    return [_backfill(item) for page in pages for item in page["Items"]]
+
+
+def backfill_by_id(backfill_id: str) -> Backfill | None:
+    items = dynamodb().query(
+        TableName=settings().triggers_table,
+        IndexName=BY_ID_INDEX,
+        KeyConditionExpression="backfillId = :id",
+        ExpressionAttributeValues={":id": {"S": backfill_id}},
+    )["Items"]
+    if not items:
+        return None
+    # The index is eventually consistent: read the record itself.
+    return get_backfill(TriggerKey(*items[0]["pk"]["S"].split("#", 3)), backfill_id)
+
+
+def backfills_of_tenant(tenant: str) -> list[Backfill]:
+    """All of a tenant's backfills, newest first."""
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().triggers_table,
+            IndexName=BY_TENANT_INDEX,
+            KeyConditionExpression="tenant = :tenant",
+            ExpressionAttributeValues={":tenant": {"S": tenant}},
+            ScanIndexForward=False,
         )
     )
     return [_backfill(item) for page in pages for item in page["Items"]]
