@@ -92,6 +92,24 @@ def test_readme_disable_and_enable_lines_work(readme_stack):
         assert json.loads(done.stdout)["disabled"] is expected
 
 
+def test_readme_concurrency_and_history_lines_work(readme_stack):
+    (block,) = [b for b in code_blocks("sh") if '"concurrency": 10' in b]
+    create = block[block.index("curl -XPUT") : block.index("}}'") + 3]
+    done = subprocess.run(
+        ["bash", "-c", on_port(create, readme_stack.port)], capture_output=True, text=True, timeout=30
+    )
+    backfill = json.loads(done.stdout)["backfill"]
+    assert (backfill["concurrency"], backfill["order"]) == (10, "newest_first")
+    for line in block.replace("\\\n", "").splitlines():
+        if line.startswith("curl") and "BACKFILL_ID" in line or line.startswith("curl '"):
+            command = on_port(line.replace("BACKFILL_ID", backfill["id"]), readme_stack.port)
+            answer = json.loads(subprocess.run(["bash", "-c", command], capture_output=True, text=True).stdout)
+            assert "message" not in answer, (line, answer)
+    delete = '{"namespace": "company.team", "flowId": "scheduled_flow", "triggerId": "schedule"}'
+    requests_delete = f"curl -s -XPOST http://localhost:{readme_stack.port}/api/v1/triggers/backfill/delete "
+    subprocess.run(["bash", "-c", requests_delete + f"-H 'Content-Type: application/json' -d '{delete}'"], check=True)
+
+
 def test_ctrl_c_stops_the_stack_cleanly(tmp_path_factory):
     stack = start_stack(tmp_path_factory)
     assert "Kestra backfill API" in stack.output()
