@@ -42,6 +42,7 @@ class CronSchedule:
         # falls in a spring-forward gap to the first instant after it; on a fall-back day it gives a
         # fixed-hour slot in the repeated hour twice (the second is dropped), and it moves some step-hour
         # slots out of a gap too (dropped: their wall time matches no cron field).
+        self._time_sets: tuple[set[int], set[int], set[int]] | None = None
         if fields[0].startswith("@"):
             self.fixed_hour = fields[0].lower() != "@hourly"
         else:
@@ -57,7 +58,21 @@ class CronSchedule:
         if self.fixed_hour:
             first = wall.replace(tzinfo=self.zone, fold=0)
             return first.astimezone(UTC) != slot.astimezone(UTC)
-        return not croniter.match(self.cron, wall, second_at_beginning=self.with_seconds)
+        hours, minutes, seconds = self._times_of_day()
+        return not (wall.hour in hours and wall.minute in minutes and wall.second in seconds)
+
+    def _times_of_day(self) -> tuple[set[int], set[int], set[int]]:
+        """The hours, minutes and seconds the cron allows (every value where the field is a wildcard)."""
+        if self._time_sets is None:
+            fields, _ = croniter.expand(self.cron, second_at_beginning=self.with_seconds)
+            minutes, hours = fields[0], fields[1]
+            seconds = fields[5] if self.with_seconds and len(fields) == 6 else [0]
+
+            def values(field: list, top: int) -> set[int]:
+                return set(range(top + 1)) if field == ["*"] else {v for v in field if isinstance(v, int)}
+
+            self._time_sets = (values(hours, 23), values(minutes, 59), values(seconds, 59))
+        return self._time_sets
 
     # Slots are returned in UTC: Python never finds an aware time in a repeated local hour equal to the same
     # instant in another zone (PEP 495), so zone-local slots would compare wrongly. `local()` is for display.

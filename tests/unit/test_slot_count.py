@@ -1,0 +1,87 @@
+"""The dry run's counting agrees with stepping through the slots, on random crons, timezones and ranges
+(DST changes included), and answers big ranges without stepping."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from backfill_core.cron_slots import CronSchedule
+from backfill_core.slot_count import count_slots
+
+ZONES = [
+    "UTC",
+    "Europe/Paris",
+    "America/New_York",
+    "Australia/Lord_Howe",  # a 30-minute DST shift
+    "America/Santiago",  # changes at midnight
+    "Asia/Kolkata",  # a half-hour offset, no DST
+    "Australia/Sydney",
+    "Antarctica/Troll",  # a two-hour DST shift
+]
+CRONS = [
+    ("* * * * *", False),
+    ("*/7 * * * *", False),
+    ("30 2 * * *", False),
+    ("30 1 * * *", False),
+    ("0 */2 * * *", False),
+    ("15,45 1-3 * * *", False),
+    ("0 9 * * 1-5", False),
+    ("0 0 1,15 * 1", False),
+    ("0 0 1 * *", False),
+    ("*/20 * * * * *", True),
+    ("0 30 2 * * *", True),
+    ("@daily", False),
+    ("@hourly", False),
+    ("0 0 L * *", False),  # a special: stepped whole
+    ("0 12 * * 5#2", False),
+]
+DST_DATES = ["2024-03-10", "2024-03-31", "2024-04-07", "2024-09-08", "2024-10-06", "2024-10-27", "2024-11-03"]
+
+
+def stepped(schedule: CronSchedule, start: datetime, end: datetime) -> int:
+    return len(schedule.slots(start, end, 1_000_000))
+
+
+def random_cases(seed: int, count: int):
+    rng = random.Random(seed)
+    for _ in range(count):
+        cron, seconds = rng.choice(CRONS)
+        zone = rng.choice(ZONES)
+        around = datetime.fromisoformat(rng.choice(DST_DATES)).replace(tzinfo=UTC)
+        start = around + timedelta(seconds=rng.randint(-3 * 86400, 86400), microseconds=rng.choice([0, 500_000]))
+        hours = 2 if seconds else 24 * (3 if cron.startswith(("*", "0 */", "15")) else 40)
+        end = start + timedelta(seconds=rng.randint(0, hours * 3600))
+        yield cron, seconds, zone, start, end
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_count_equals_stepping_on_random_crons_zones_and_ranges(seed):
+    for cron, seconds, zone, start, end in random_cases(seed, 25):
+        schedule = CronSchedule(cron, zone, seconds)
+        assert count_slots(schedule, start, end) == stepped(schedule, start, end), (cron, zone, start, end)
+
+
+@pytest.mark.parametrize(
+    ("cron", "zone", "expected"),
+    [
+        # 3,653 days and the end instant itself.
+        ("* * * * *", "UTC", 3653 * 1440 + 1),
+        # Ten spring-forward days lose an hour and ten fall-back days gain one: the same total.
+        ("* * * * *", "Europe/Paris", 3653 * 1440 + 1),
+        # A fixed-hour daily job runs once every local day, whatever DST does.
+        ("30 2 * * *", "Europe/Paris", 3653),
+        ("30 1 * * *", "America/New_York", 3653),
+    ],
+)
+def test_ten_years(cron, zone, expected):
+    start, end = datetime(2015, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
+    assert count_slots(CronSchedule(cron, zone), start, end) == expected
+
+
+def test_an_empty_or_reversed_range_counts_nothing():
+    schedule = CronSchedule("0 * * * *")
+    moment = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
+    assert count_slots(schedule, moment, moment) == 0
+    assert count_slots(schedule, moment, moment - timedelta(hours=5)) == 0
+    assert count_slots(schedule, moment.replace(minute=0), moment.replace(minute=0)) == 1
