@@ -148,6 +148,13 @@ def list_backfills(
     return searches.page_of([backfill_resource_json(b) for b in found], page, size)
 
 
+@app.post("/backfills/dry-run")
+def dry_run(body: TriggerUpdate, size: Annotated[int, Query(ge=1, le=1000)] = 20):
+    if body.backfill is None:
+        raise Invalid("backfill: a backfill to dry-run is required")
+    return backfill_service.dry_run(_tenant(), body, body.backfill, size)
+
+
 @app.get("/backfills/<backfill_id>")
 def get_backfill(backfill_id: str):
     return backfill_resource_json(backfill_service.find_backfill(_tenant(), backfill_id))

@@ -7,6 +7,7 @@ dispatches are sent after the write, so a crash in between leaves them PENDING f
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
@@ -15,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import backfill_state, flow_inputs, work_queue
 from .api_models import BackfillRequest, TriggerRef, TriggerUpdate
 from .errors import BadRequest, ConcurrentUpdate, Conflict, Invalid, NotFound
+from .flows import TriggerSpec
 from .ids import new_id
 from .kestra_time import format_date, now
 from .models import Backfill, SlotMessage
@@ -22,6 +24,7 @@ from .repositories import flows_repository, triggers_repository
 from .repositories.flows_repository import StoredFlow
 from .repositories.triggers_repository import TriggerKey
 from .settings import settings
+from .slot_count import count_slots
 
 NO_BACKFILL = "No backfill found"
 CHANGE_ATTEMPTS = 20
@@ -41,18 +44,27 @@ def schedule_trigger(tenant: str, namespace: str, flow_id: str, trigger_id: str)
     return stored, trigger
 
 
-def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Backfill:
+@dataclass(frozen=True)
+class BackfillPlan:
+    """A checked request: what a backfill would do, before anything is written."""
+
+    stored: StoredFlow
+    trigger: TriggerSpec
+    start: datetime
+    end: datetime
+    inputs: dict
+    concurrency: int
+    first: datetime
+    at: datetime
+
+
+def plan_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> BackfillPlan:
+    """Every check of a new backfill (422 naming the field); shared by the dry run and the real thing."""
     stored, trigger = schedule_trigger(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
-    key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
-    if triggers_repository.get_state(key).disabled or trigger.disabled or stored.flow.disabled:
-        raise Conflict(
-            f"Trigger {ref.namespace}.{ref.flow_id}.{ref.trigger_id} is disabled; enable it "
-            '(PUT /api/v1/triggers with "disabled": false) before backfilling'
-        )
-    created = now()
+    at = now()
     start = _aware(request.start)
-    end = _aware(request.end) if request.end is not None else created
-    if request.end is not None and end > created:
+    end = _aware(request.end) if request.end is not None else at
+    if request.end is not None and end > at:
         raise Invalid(f"backfill.end: {format_date(end)} is in the future; a backfill replays the past")
     if start > end:
         raise Invalid(f"backfill.start: {format_date(start)} is after backfill.end {format_date(end)}")
@@ -66,6 +78,53 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
             f"backfill.start: no slot of cron '{trigger.cron}' ({trigger.timezone}) lies between "
             f"{format_date(start)} and {format_date(end)}"
         )
+    inputs = flow_inputs.resolve(
+        stored.flow.inputs, trigger.inputs, request.inputs, stored.flow.variables(stored.revision)
+    )
+    concurrency = checked_concurrency(request.concurrency or settings().default_concurrency, "backfill.concurrency")
+    return BackfillPlan(stored, trigger, start, end, inputs, concurrency, first[0], at)
+
+
+def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> dict:
+    """What the backfill would run, counted without stepping through its slots, and its first and last
+    pages of slots in its order. Writes nothing."""
+    plan = plan_backfill(tenant, ref, request)
+    schedule = plan.trigger.schedule()
+    oldest = schedule.slots(plan.start, plan.end, page_size)
+    newest = schedule.slots_newest_first(plan.start, plan.end, page_size)
+    # Each page lists its slots in the backfill's order.
+    first, last = (newest, oldest[::-1]) if request.order == "newest_first" else (oldest, newest[::-1])
+
+    def dates(slots: list[datetime]) -> list[str]:
+        return [format_date(schedule.local(slot)) for slot in slots]
+
+    total = count_slots(schedule, plan.start, plan.end)
+    return {
+        "namespace": ref.namespace,
+        "flowId": ref.flow_id,
+        "triggerId": ref.trigger_id,
+        "start": format_date(plan.start),
+        "end": format_date(plan.end),
+        "order": request.order,
+        "concurrency": plan.concurrency,
+        "inputs": plan.inputs,
+        "total": total,
+        "run": total,
+        "skipped": 0,
+        "firstPage": dates(first),
+        "lastPage": dates(last),
+    }
+
+
+def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Backfill:
+    plan = plan_backfill(tenant, ref, request)
+    stored, trigger = plan.stored, plan.trigger
+    key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    if triggers_repository.get_state(key).disabled or trigger.disabled or stored.flow.disabled:
+        raise Conflict(
+            f"Trigger {ref.namespace}.{ref.flow_id}.{ref.trigger_id} is disabled; enable it "
+            '(PUT /api/v1/triggers with "disabled": false) before backfilling'
+        )
     backfill = Backfill(
         id=new_id(),
         tenant=tenant,
@@ -76,20 +135,18 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
         cron=trigger.cron,
         timezone=trigger.timezone,
         with_seconds=trigger.with_seconds,
-        start=start,
-        end=end,
-        inputs=flow_inputs.resolve(
-            stored.flow.inputs, trigger.inputs, request.inputs, stored.flow.variables(stored.revision)
-        ),
+        start=plan.start,
+        end=plan.end,
+        inputs=plan.inputs,
         labels=request.labels,
-        concurrency=checked_concurrency(request.concurrency or settings().default_concurrency, "backfill.concurrency"),
+        concurrency=plan.concurrency,
         order=request.order,
-        cursor=first[0],
-        previous_next_execution_date=schedule.next_after(created),
-        created=created,
-        updated=created,
+        cursor=plan.first,
+        previous_next_execution_date=trigger.schedule().next_after(plan.at),
+        created=plan.at,
+        updated=plan.at,
     )
-    backfill, to_send = backfill_state.fill_window(backfill, created)
+    backfill, to_send = backfill_state.fill_window(backfill, plan.at)
     triggers_repository.create_backfill(backfill)
     _send(backfill, to_send)
     return backfill
