@@ -110,6 +110,17 @@ def test_readme_concurrency_and_history_lines_work(readme_stack):
     subprocess.run(["bash", "-c", requests_delete + f"-H 'Content-Type: application/json' -d '{delete}'"], check=True)
 
 
+def test_readme_dry_run_line_works(readme_stack):
+    (block,) = [b for b in code_blocks("sh") if "dry-run" in b]
+    done = subprocess.run(["bash", "-c", on_port(block, readme_stack.port)], capture_output=True, text=True, timeout=30)
+    plan = json.loads(done.stdout)
+    assert (plan["total"], plan["firstPage"][0], plan["lastPage"][-1]) == (
+        11,
+        "2024-03-28T06:30:00Z",
+        "2024-03-28T11:30:00Z",
+    )
+
+
 def test_ctrl_c_stops_the_stack_cleanly(tmp_path_factory):
     stack = start_stack(tmp_path_factory)
     assert "Kestra backfill API" in stack.output()
