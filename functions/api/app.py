@@ -165,6 +165,11 @@ def change_backfill(backfill_id: str, body: BackfillChange):
     return backfill_resource_json(backfill_service.set_concurrency(_tenant(), backfill_id, body.concurrency))
 
 
+@app.post("/backfills/<backfill_id>/cancel")
+def cancel_backfill(backfill_id: str):
+    return backfill_resource_json(backfill_service.cancel(_tenant(), backfill_id))
+
+
 # Executions and logs
 
 

@@ -104,3 +104,49 @@ def test_the_backfill_resource_and_its_history(quick):
     assert quick.call("GET", "/api/v1/backfills?namespace=elsewhere").body["total"] == 0
     missing = quick.call("GET", "/api/v1/backfills/nope")
     assert missing.status == 404 and "nope" in missing.message
+
+
+def test_cancel_by_id_goes_cancelling_then_cancelled_with_nothing_left_pending(quick):
+    import threading
+    import time
+
+    from tests.flows import SLOW
+
+    assert quick.call("POST", "/api/v1/flows", SLOW, "application/x-yaml").status == 200
+    answer = quick.call("PUT", "/api/v1/triggers", backfill_body("slow", *DAY, concurrency=2))
+    backfill_id = answer.body["backfill"]["id"]
+    worker = threading.Thread(target=quick.poller().poll_once)  # one slot runs (2 s), one waits
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not quick.executions(namespace="tests", state="RUNNING"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    cancelled = quick.call("POST", f"/api/v1/backfills/{backfill_id}/cancel")
+    assert cancelled.status == 200, cancelled.raw
+    assert cancelled.body["status"] == "CANCELLING"
+    assert cancelled.body["cancelled"] == 1  # the waiting slot
+    worker.join()
+    quick.drain()
+    final = quick.call("GET", f"/api/v1/backfills/{backfill_id}").body
+    assert final["status"] == "CANCELLED"
+    assert (final["succeeded"], final["cancelled"], final["running"]) == (1, 1, 0)
+    assert len(quick.executions(namespace="tests")) == 1
+    again = quick.call("POST", f"/api/v1/backfills/{backfill_id}/cancel")
+    assert again.status == 409 and "CANCELLED" in again.message
+    assert quick.call("POST", "/api/v1/backfills/nope/cancel").status == 404
+
+
+def test_progress_counts_percent_and_eta(quick):
+    answer = quick.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY))
+    backfill = answer.body["backfill"]
+    assert (backfill["total"], backfill["percent"], backfill["etaDate"]) == (11, 0.0, None)
+    for _ in range(3):
+        quick.poller().poll_once()
+    progress = quick.call("GET", f"/api/v1/backfills/{backfill['id']}").body
+    assert progress["succeeded"] == 3 and progress["percent"] == round(300 / 11, 1)
+    assert progress["slotsPerMinute"] > 0 and progress["etaDate"] is not None
+    trigger = quick.call("GET", "/api/v1/triggers/search?namespace=tests").body["results"][0]["triggerContext"]
+    assert trigger["backfill"]["percent"] == progress["percent"]
+    quick.drain()
+    done = quick.call("GET", f"/api/v1/backfills/{backfill['id']}").body
+    assert (done["percent"], done["etaDate"], done["status"]) == (100.0, None, "SUCCEEDED")

@@ -424,13 +424,27 @@ def test_cancel_removes_waiting_slots_counts_them_and_keeps_running_ones():
 
     b = bs.cancel(b, LATER)
 
-    assert b.status == BackfillStatus.CANCELLED
-    assert b.finished
+    assert b.status == BackfillStatus.CANCELLING  # until the running slot ends
+    assert b.finished and not b.settled
     assert b.cancelled == 2
     assert list(b.inflight) == [storage_key(hour(0))]
     assert state_of(b, hour(0)) == RUNNING
     assert b.cursor is None
     assert b.updated == LATER
+
+
+def test_a_cancelling_backfill_is_cancelled_when_its_last_running_slot_ends():
+    b = bs.cancel(backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=RUNNING)), NOW)
+    b, sent = bs.finish(b, hour(0), True, LATER)
+    assert (b.status, sent) == (BackfillStatus.CANCELLING, [])
+    b, sent = bs.finish(b, hour(1), False, LATER)
+    assert (b.status, sent, b.succeeded, b.failed) == (BackfillStatus.CANCELLED, [], 1, 1)
+    assert b.settled
+
+
+def test_cancel_with_nothing_running_is_cancelled_at_once():
+    b = bs.cancel(backfill(cursor=hour(1), inflight=inflight(h0=PENDING)), NOW)
+    assert b.status == BackfillStatus.CANCELLED and b.inflight == {}
 
 
 def test_cancel_stops_dispatch():

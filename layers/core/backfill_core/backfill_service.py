@@ -142,6 +142,7 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
         concurrency=plan.concurrency,
         order=request.order,
         cursor=plan.first,
+        total=count_slots(trigger.schedule(), plan.start, plan.end),
         previous_next_execution_date=trigger.schedule().next_after(plan.at),
         created=plan.at,
         updated=plan.at,
@@ -164,6 +165,14 @@ def find_backfill(tenant: str, backfill_id: str) -> Backfill:
     if found is None or found.tenant != tenant:
         raise NotFound(f"Backfill not found: {backfill_id}")
     return found
+
+
+def cancel(tenant: str, backfill_id: str) -> Backfill:
+    """POST /api/v1/backfills/{id}/cancel: as Kestra's delete, for one backfill by id."""
+    found = find_backfill(tenant, backfill_id)
+    if found.finished:
+        raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can be cancelled")
+    return _change(triggers_repository.key_of(found), backfill_id, lambda b, at: (backfill_state.cancel(b, at), []))
 
 
 def set_concurrency(tenant: str, backfill_id: str, concurrency: int) -> Backfill:

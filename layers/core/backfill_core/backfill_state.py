@@ -76,7 +76,16 @@ def finish(backfill: Backfill, slot: datetime, succeeded: bool, now: datetime) -
     else:
         b.failed += 1
     b.updated = now
+    if b.finished:
+        return _settle_cancel(b), []
     return fill_window(b, now)
+
+
+def _settle_cancel(b: Backfill) -> Backfill:
+    """A cancelling backfill whose last running slot ended is cancelled."""
+    if b.status == BackfillStatus.CANCELLING and not b.inflight:
+        b.status = BackfillStatus.CANCELLED
+    return b
 
 
 def release(backfill: Backfill, slot: datetime, now: datetime) -> Backfill:
@@ -89,6 +98,7 @@ def release(backfill: Backfill, slot: datetime, now: datetime) -> Backfill:
     if b.finished:
         del b.inflight[key]
         b.cancelled += 1
+        _settle_cancel(b)
     elif b.held:
         entry.state, entry.since = SlotState.PARKED, now
     else:
@@ -144,7 +154,8 @@ def _carry_on(b: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
 
 
 def cancel(backfill: Backfill, now: datetime) -> Backfill:
-    """Stop dispatch and cancel what waits; running executions finish and are counted then."""
+    """Stop dispatch and cancel what waits: CANCELLED at once, or CANCELLING until the slots that are
+    running end (they are counted then)."""
     b = backfill.model_copy(deep=True)
     if b.finished:
         return b
@@ -152,8 +163,8 @@ def cancel(backfill: Backfill, now: datetime) -> Backfill:
     for key in waiting:
         del b.inflight[key]
     b.cancelled += len(waiting)
-    b.status, b.cursor, b.updated = BackfillStatus.CANCELLED, None, now
-    return b
+    b.status, b.cursor, b.updated = BackfillStatus.CANCELLING, None, now
+    return _settle_cancel(b)
 
 
 def stale_slots(backfill: Backfill, now: datetime, older_than_seconds: float) -> tuple[Backfill, list[datetime]]:

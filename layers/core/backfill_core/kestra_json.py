@@ -1,13 +1,13 @@
 """Kestra's JSON for flows and triggers, derived from our records."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
 
 from .backfill_state import current_date, display_status
 from .flows import TriggerSpec
-from .kestra_time import format_date, parse_instant
+from .kestra_time import format_date, now, parse_instant
 from .models import Backfill
 from .repositories.flows_repository import StoredFlow
 from .repositories.triggers_repository import TriggerState
@@ -45,6 +45,25 @@ def backfill_json(backfill: Backfill) -> dict[str, Any]:
         "succeeded": backfill.succeeded,
         "failed": backfill.failed,
         "cancelled": backfill.cancelled,
+        **progress_json(backfill, now()),
+    }
+
+
+def progress_json(backfill: Backfill, at: datetime) -> dict[str, Any]:
+    """Total slots, percent done, and an ETA from the rate observed since the backfill started."""
+    done = backfill.succeeded + backfill.failed + backfill.cancelled
+    ran = backfill.succeeded + backfill.failed
+    elapsed = max((at - backfill.created).total_seconds(), 1e-3)
+    rate = ran / elapsed  # slots a second
+    remaining = max(backfill.total - done, 0)
+    eta = None
+    if backfill.status == "RUNNING" and not backfill.held and rate > 0:
+        eta = format_date(at + timedelta(seconds=remaining / rate))
+    return {
+        "total": backfill.total,
+        "percent": round(100.0 * done / backfill.total, 1) if backfill.total else 100.0,
+        "slotsPerMinute": round(rate * 60, 2),
+        "etaDate": eta,
     }
 
 

@@ -34,6 +34,7 @@ class SlotState(StrEnum):
 
 class BackfillStatus(StrEnum):
     RUNNING = "RUNNING"
+    CANCELLING = "CANCELLING"  # cancelled; slots that were running still finish
     SUCCEEDED = "SUCCEEDED"
     CANCELLED = "CANCELLED"
 
@@ -66,6 +67,7 @@ class Backfill(KestraModel):
     trigger_disabled: bool = False  # the trigger was disabled: hold like a pause until it is enabled
     status: BackfillStatus = BackfillStatus.RUNNING
     inflight: dict[str, InflightSlot] = {}  # storage_key(slot) -> state
+    total: int = 0  # every slot of the range, counted at creation
     dispatched: int = 0
     succeeded: int = 0
     failed: int = 0
@@ -77,7 +79,13 @@ class Backfill(KestraModel):
 
     @property
     def finished(self) -> bool:
+        """No longer dispatching: done, cancelled, or cancelling while its running slots end."""
         return self.status != BackfillStatus.RUNNING
+
+    @property
+    def settled(self) -> bool:
+        """Nothing of it runs any more (a CANCELLING backfill still has running slots to watch)."""
+        return self.status in (BackfillStatus.SUCCEEDED, BackfillStatus.CANCELLED)
 
     @property
     def held(self) -> bool:

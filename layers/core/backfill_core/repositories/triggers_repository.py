@@ -49,7 +49,7 @@ def _backfill_item(backfill: Backfill) -> dict:
         "tenant": {"S": backfill.tenant},
         "created": {"S": f"{storage_key(backfill.created)}#{backfill.id}"},
     }
-    if not backfill.finished:
+    if not backfill.settled:  # the watchdog also looks after a cancelling backfill's running slots
         item["running"] = {"S": "1"}
     return item
 
