@@ -13,7 +13,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 from backfill_core import backfill_service, searches
 from backfill_core.api_models import BackfillChange, TriggerRef, TriggerUpdate
-from backfill_core.errors import DomainError, Invalid
+from backfill_core.errors import DomainError, Invalid, NotFound
 from backfill_core.flows import parse_flow
 from backfill_core.kestra_json import backfill_resource_json, flow_json
 from backfill_core.repositories import flows_repository
@@ -120,6 +120,30 @@ def unpause_backfill(body: TriggerRef):
 @app.post("/triggers/backfill/delete")
 def delete_backfill(body: TriggerRef):
     return searches.trigger_context(_tenant(), body, backfill_service.delete(_tenant(), body))
+
+
+BULK_ACTIONS = ("pause", "unpause", "delete")
+
+
+def _bulk_action(action: str) -> str:
+    if action not in BULK_ACTIONS:
+        raise NotFound(f"No route for backfill action '{action}': use one of {', '.join(BULK_ACTIONS)}")
+    return action
+
+
+@app.post("/triggers/backfill/<action>/by-triggers")
+def bulk_by_triggers(action: str, body: list[TriggerRef]):
+    return {"count": backfill_service.bulk(_tenant(), _bulk_action(action), body)}
+
+
+@app.post("/triggers/backfill/<action>/by-query")
+def bulk_by_query(
+    action: str,
+    namespace: Annotated[str | None, Query()] = None,
+    q: Annotated[str | None, Query()] = None,
+):
+    refs = backfill_service.triggers_matching(_tenant(), namespace, q)
+    return {"count": backfill_service.bulk(_tenant(), _bulk_action(action), refs)}
 
 
 @app.get("/triggers/search")

@@ -7,6 +7,7 @@ import sys
 import time
 
 import pytest
+import requests
 
 from tests.e2e.conftest import ROOT, start_stack
 
@@ -119,6 +120,20 @@ def test_readme_dry_run_line_works(readme_stack):
         "2024-03-28T06:30:00Z",
         "2024-03-28T11:30:00Z",
     )
+
+
+def test_readme_bulk_lines_work(readme_stack):
+    window = {"start": "2024-03-28T06:30:00Z", "end": "2024-03-28T11:30:00Z"}
+    ref = {"namespace": "dev", "flowId": "scheduled_flow", "triggerId": "schedule"}
+    created = requests.put(f"{readme_stack.url}/api/v1/triggers", json={**ref, "backfill": window}, timeout=10)
+    assert created.status_code == 200, created.text
+    (block,) = [b for b in code_blocks("sh") if "by-triggers" in b]
+    pause, unpause = [line for line in block.replace("\\\n", "").splitlines() if line.strip()]
+    for command in (pause, unpause):
+        done = subprocess.run(["bash", "-c", on_port(command, readme_stack.port)], capture_output=True, text=True)
+        assert json.loads(done.stdout) == {"count": 1}, command
+    deleted = requests.post(f"{readme_stack.url}/api/v1/triggers/backfill/delete", json=ref, timeout=10)
+    assert deleted.status_code == 200
 
 
 def test_ctrl_c_stops_the_stack_cleanly(tmp_path_factory):

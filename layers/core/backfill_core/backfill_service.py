@@ -260,6 +260,34 @@ def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
     flows_repository.delete(tenant, namespace, flow_id)
 
 
+def bulk(tenant: str, action: str, refs: list[TriggerRef]) -> int:
+    """Kestra's by-triggers / by-query forms: apply pause, unpause or delete to each trigger's backfill;
+    triggers without a running backfill are passed over. Returns how many backfills changed."""
+    change = {"pause": pause, "unpause": unpause, "delete": delete}[action]
+    count = 0
+    for ref in refs:
+        try:
+            change(tenant, ref)
+        except (BadRequest, NotFound):
+            continue
+        count += 1
+    return count
+
+
+def triggers_matching(tenant: str, namespace: str | None, query: str | None) -> list[TriggerRef]:
+    """Schedule triggers in a namespace (or below it) whose flow or trigger id contains `query`."""
+    found = []
+    for stored in flows_repository.list_flows(tenant):
+        flow = stored.flow
+        if namespace and not (flow.namespace == namespace or flow.namespace.startswith(namespace + ".")):
+            continue
+        for trigger in flow.triggers:
+            text = f"{flow.namespace} {flow.id} {trigger.id}".lower()
+            if trigger.is_schedule and (not query or query.lower() in text):
+                found.append(TriggerRef(namespace=flow.namespace, flowId=flow.id, triggerId=trigger.id))
+    return found
+
+
 def pause(tenant: str, ref: TriggerRef) -> Backfill:
     return _change_active(tenant, ref, lambda b, at: (backfill_state.pause(b, at), []))
 
