@@ -74,3 +74,48 @@ def test_concurrency_order_patch_and_history(local_stack):
     history = stack.get("/api/v1/backfills", namespace="e2e", flowId="quick")
     assert [b["id"] for b in history["results"]] == [second, first["id"]]
     assert {b["status"] for b in history["results"]} == {"SUCCEEDED"}
+
+
+SLOW = FLOW.replace("id: quick", "id: slow").replace(
+    """  - id: say
+    type: io.kestra.plugin.core.log.Log
+    message: "slot {{ trigger.date }}"
+""",
+    """  - id: wait
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: io.kestra.plugin.core.runner.Process
+    commands:
+      - sleep 2
+""",
+)
+
+
+def test_cancel_with_curl_and_progress(local_stack):
+    stack = local_stack
+    response = requests.post(
+        f"{stack.url}/api/v1/flows", data=SLOW, headers={"Content-Type": "application/x-yaml"}, timeout=10
+    )
+    assert response.status_code == 200, response.text
+    answer = requests.put(
+        f"{stack.url}/api/v1/triggers",
+        json={**body(concurrency=2), "flowId": "slow"},
+        timeout=10,
+    )
+    backfill = answer.json()["backfill"]
+    assert backfill["total"] == 11 and backfill["percent"] == 0.0
+    stack.wait_for(lambda: stack.get(f"/api/v1/backfills/{backfill['id']}")["running"] >= 1, 20, "a running slot")
+    done = subprocess.run(
+        ["curl", "-s", "-X", "POST", f"{stack.url}/api/v1/backfills/{backfill['id']}/cancel"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert json.loads(done.stdout)["status"] in ("CANCELLING", "CANCELLED")
+    final = stack.wait_for(
+        lambda: (b := stack.get(f"/api/v1/backfills/{backfill['id']}"))["status"] == "CANCELLED" and b,
+        timeout=30,
+        what="the backfill to be cancelled",
+    )
+    assert final["running"] == 0 and final["dispatched"] == final["succeeded"] + final["failed"] + final["cancelled"]
+    assert final["etaDate"] is None
