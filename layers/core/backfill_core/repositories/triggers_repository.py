@@ -223,20 +223,26 @@ def save_backfill(backfill: Backfill, previous: Backfill) -> Backfill:
     return saved
 
 
-def running_backfills() -> list[Backfill]:
-    """Every unfinished backfill, from the sparse index (for the watchdog)."""
+def _backfills_on_index(index: str, condition: str, values: dict, **query) -> list[Backfill]:
     pages = (
         dynamodb()
         .get_paginator("query")
         .paginate(
             TableName=settings().triggers_table,
-            IndexName=RUNNING_INDEX,
-            KeyConditionExpression="#running = :one",
-            ExpressionAttributeNames={"#running": "running"},
-            ExpressionAttributeValues={":one": {"S": "1"}},
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            **query,
         )
     )
     return [_backfill(item) for page in pages for item in page["Items"]]
+
+
+def running_backfills() -> list[Backfill]:
+    """Every backfill not yet settled, from the sparse index (for the watchdog)."""
+    return _backfills_on_index(
+        RUNNING_INDEX, "#running = :one", {":one": {"S": "1"}}, ExpressionAttributeNames={"#running": "running"}
+    )
 
 
 def backfill_by_id(backfill_id: str) -> Backfill | None:
@@ -254,15 +260,4 @@ def backfill_by_id(backfill_id: str) -> Backfill | None:
 
 def backfills_of_tenant(tenant: str) -> list[Backfill]:
     """All of a tenant's backfills, newest first."""
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().triggers_table,
-            IndexName=BY_TENANT_INDEX,
-            KeyConditionExpression="tenant = :tenant",
-            ExpressionAttributeValues={":tenant": {"S": tenant}},
-            ScanIndexForward=False,
-        )
-    )
-    return [_backfill(item) for page in pages for item in page["Items"]]
+    return _backfills_on_index(BY_TENANT_INDEX, "tenant = :tenant", {":tenant": {"S": tenant}}, ScanIndexForward=False)
