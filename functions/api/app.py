@@ -8,6 +8,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
@@ -218,6 +219,23 @@ def get_execution(execution_id: str):
 @app.get("/logs/<execution_id>")
 def get_logs(execution_id: str):
     return searches.execution_logs(execution_id)
+
+
+# The API's description: every route above with its models. Paths are relative to /api/v1 (or /api/v1/main).
+API_DOCUMENT = {
+    "title": "Kestra-compatible schedule backfills",
+    "version": "1.0.0",
+    "description": "Kestra's flow, trigger, execution and log API, and our backfill controls beside it.",
+    "servers": [Server(url="/api/v1"), Server(url="/api/v1/main")],
+}
+app.enable_swagger(path="/swagger", **API_DOCUMENT)
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document():
+    return Response(
+        status_code=HTTPStatus.OK, content_type="application/json", body=app.get_openapi_json_schema(**API_DOCUMENT)
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
