@@ -15,8 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import backfill_state, flow_inputs, work_queue
 from .api_models import BackfillRequest, TriggerRef, TriggerUpdate
-from .errors import BadRequest, ConcurrentUpdate, Conflict, Invalid, NotFound
-from .flows import TriggerSpec
+from .errors import BadRequest, ConcurrentUpdate, Conflict, Invalid, NotFound, trigger_disabled_conflict
+from .flows import TriggerSpec, in_namespace
 from .ids import new_id
 from .kestra_time import format_date, now
 from .models import Backfill, SlotMessage
@@ -119,12 +119,8 @@ def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: i
 def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Backfill:
     plan = plan_backfill(tenant, ref, request)
     stored, trigger = plan.stored, plan.trigger
-    key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
-    if triggers_repository.get_state(key).disabled or trigger.disabled or stored.flow.disabled:
-        raise Conflict(
-            f"Trigger {ref.namespace}.{ref.flow_id}.{ref.trigger_id} is disabled; enable it "
-            '(PUT /api/v1/triggers with "disabled": false) before backfilling'
-        )
+    if stored.flow.trigger_disabled(trigger, by_api=False):  # the API flag is checked by the create itself
+        raise trigger_disabled_conflict(ref.namespace, ref.flow_id, ref.trigger_id)
     backfill = Backfill(
         id=new_id(),
         tenant=tenant,
@@ -230,7 +226,7 @@ def trigger_disabled(key: TriggerKey) -> bool:
     trigger = stored.flow.trigger(key.trigger_id) if stored else None
     if trigger is None:
         return True
-    return triggers_repository.get_state(key).disabled or trigger.disabled or stored.flow.disabled
+    return stored.flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled)
 
 
 def reconcile_hold(key: TriggerKey) -> None:
@@ -279,7 +275,7 @@ def triggers_matching(tenant: str, namespace: str | None, query: str | None) -> 
     found = []
     for stored in flows_repository.list_flows(tenant):
         flow = stored.flow
-        if namespace and not (flow.namespace == namespace or flow.namespace.startswith(namespace + ".")):
+        if not in_namespace(flow.namespace, namespace):
             continue
         for trigger in flow.triggers:
             text = f"{flow.namespace} {flow.id} {trigger.id}".lower()

@@ -25,6 +25,13 @@ class Invalid(DomainError):
     status_code = 422
 
 
+def trigger_disabled_conflict(namespace: str, flow_id: str, trigger_id: str) -> Conflict:
+    return Conflict(
+        f"Trigger {namespace}.{flow_id}.{trigger_id} is disabled; enable it "
+        '(PUT /api/v1/triggers with "disabled": false) before backfilling'
+    )
+
+
 class ConcurrentUpdate(Exception):
     """A conditional write lost a race; the caller re-reads and tries again."""
 

@@ -20,6 +20,11 @@ ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
 NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 
 
+def in_namespace(candidate: str, namespace: str | None) -> bool:
+    """Kestra's namespace filter: the namespace itself and those below it (a.b matches a.b and a.b.c)."""
+    return not namespace or candidate == namespace or candidate.startswith(namespace + ".")
+
+
 class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str = Field(pattern=ID_PATTERN)
@@ -93,6 +98,10 @@ class Flow(BaseModel):
 
     def trigger(self, trigger_id: str) -> TriggerSpec | None:
         return next((t for t in self.triggers if t.id == trigger_id), None)
+
+    def trigger_disabled(self, trigger: TriggerSpec, by_api: bool) -> bool:
+        """Disabled through the API (or stopAfter), or in this YAML: on the trigger or the whole flow."""
+        return by_api or trigger.disabled or self.disabled
 
     def variables(self, revision: int | None = None) -> dict[str, Any]:
         """What a template may use before any execution exists (input defaults, for instance)."""

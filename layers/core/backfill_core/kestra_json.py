@@ -101,7 +101,7 @@ def trigger_json(
         "evaluateRunningDate": None,
         "workerId": None,
         "stopAfter": trigger.stop_after,
-        "disabled": state.disabled or trigger.disabled or stored.flow.disabled,
+        "disabled": stored.flow.trigger_disabled(trigger, state.disabled),
     }
 
 

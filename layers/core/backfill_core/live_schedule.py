@@ -86,7 +86,7 @@ def fingerprint(trigger: TriggerSpec) -> str:
 
 def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: datetime, interval: timedelta) -> int:
     state = triggers_repository.get_state(key)
-    if state.disabled or trigger.disabled or stored.flow.disabled:
+    if stored.flow.trigger_disabled(trigger, state.disabled):
         return 0  # the date stays: re-enabling recovers what was missed, per recoverMissedSchedules
     current = fingerprint(trigger)
     fresh = state.date is None or state.schedule != current

@@ -3,6 +3,7 @@
 from typing import Any
 
 from .errors import Invalid, NotFound
+from .flows import in_namespace
 from .kestra_json import trigger_json, trigger_search_entry
 from .kestra_time import now
 from .models import Backfill
@@ -27,11 +28,14 @@ def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[
     trigger = stored.flow.trigger(ref.trigger_id)
     if trigger is None:
         raise NotFound(f"Trigger not found: {ref.namespace}.{ref.flow_id}.{ref.trigger_id}")
-    key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    state, active = _state_and_active_backfill(TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id))
+    return trigger_json(stored, trigger, state, backfill or active, now())
+
+
+def _state_and_active_backfill(key: TriggerKey):
     state = triggers_repository.get_state(key)
-    if backfill is None and state.active_backfill_id:
-        backfill = triggers_repository.get_backfill(key, state.active_backfill_id)
-    return trigger_json(stored, trigger, state, backfill, now())
+    active = triggers_repository.get_backfill(key, state.active_backfill_id) if state.active_backfill_id else None
+    return state, active
 
 
 def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int):
@@ -39,16 +43,12 @@ def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, pag
     entries = []
     for stored in flows_repository.list_flows(tenant, None):
         flow = stored.flow
-        if namespace and not (flow.namespace == namespace or flow.namespace.startswith(namespace + ".")):
+        if not in_namespace(flow.namespace, namespace):
             continue
         if flow_id and flow.id != flow_id:
             continue
         for trigger in flow.triggers:
-            key = TriggerKey(tenant, flow.namespace, flow.id, trigger.id)
-            state = triggers_repository.get_state(key)
-            backfill = (
-                triggers_repository.get_backfill(key, state.active_backfill_id) if state.active_backfill_id else None
-            )
+            state, backfill = _state_and_active_backfill(TriggerKey(tenant, flow.namespace, flow.id, trigger.id))
             entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
     return page_of(entries, page, size)
 

@@ -141,7 +141,7 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
     except Invalid as exc:
         inputs, problem = {}, exc.message
     if executions_repository.get(execution_id) is None:
-        if triggers_repository.get_state(key).disabled or trigger.disabled or stored.flow.disabled:
+        if stored.flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled):
             logger.info("live slot dropped: its trigger is disabled", extra={"trigger": key.pk})
             return
         execution = new_execution(

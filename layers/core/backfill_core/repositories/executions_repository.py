@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 
 from ..aws_clients import dynamodb
 from ..errors import ConcurrentUpdate
+from ..flows import in_namespace
 from ..kestra_time import storage_key
 from ..models import Execution
 from ..settings import settings
@@ -158,7 +159,7 @@ def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Exe
     )
     found = [_execution(item) for page in pages for item in page["Items"]]
     if namespace:
-        found = [e for e in found if e.namespace == namespace or e.namespace.startswith(namespace + ".")]
+        found = [e for e in found if in_namespace(e.namespace, namespace)]
     if flow_id:
         found = [e for e in found if e.flow_id == flow_id]
     return found

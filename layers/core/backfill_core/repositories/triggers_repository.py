@@ -11,7 +11,7 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from ..aws_clients import dynamodb
-from ..errors import ConcurrentUpdate, Conflict
+from ..errors import ConcurrentUpdate, Conflict, trigger_disabled_conflict
 from ..kestra_time import from_storage_key, storage_key
 from ..models import Backfill
 from ..settings import settings
@@ -164,10 +164,7 @@ def create_backfill(backfill: Backfill) -> None:
         if _failed_condition(exc):
             state = get_state(key)
             if state.disabled:
-                raise Conflict(
-                    f"Trigger {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id} is disabled; enable it "
-                    '(PUT /api/v1/triggers with "disabled": false) before backfilling'
-                ) from exc
+                raise trigger_disabled_conflict(backfill.namespace, backfill.flow_id, backfill.trigger_id) from exc
             running = state.active_backfill_id
             raise Conflict(
                 f"Trigger {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id} already has a running "
