@@ -38,8 +38,7 @@ def main() -> None:
         counting = time.perf_counter() - started
         stepping = total / stepping_rate(zone_name)
         print(
-            f"{zone_name:<14} {total:>9,} {counting * 1000:>9.0f} ms {stepping:>15.1f} s "
-            f"{stepping / counting:>7.0f}x"
+            f"{zone_name:<14} {total:>9,} {counting * 1000:>9.0f} ms {stepping:>15.1f} s {stepping / counting:>7.0f}x"
         )
 
 

@@ -13,11 +13,11 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from backfill_core import backfill_service, searches
-from backfill_core.api_models import BackfillChange, TriggerRef, TriggerUpdate
+from backfill_core.api_models import BackfillCancel, BackfillChange, BackfillDelete, TriggerRef, TriggerUpdate
 from backfill_core.errors import DomainError, Invalid, NotFound
 from backfill_core.flows import parse_flow
 from backfill_core.kestra_json import backfill_resource_json, flow_json
-from backfill_core.repositories import flows_repository
+from backfill_core.repositories import executions_repository, flows_repository
 from backfill_core.settings import settings
 
 logger = Logger(service="api")
@@ -27,6 +27,12 @@ app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/api/v1/ma
 
 def _tenant() -> str:
     return settings().tenant
+
+
+def _caller() -> str:
+    """Who made the request: the signed caller's ARN on AWS (AWS_IAM), else the client's address."""
+    identity = app.current_event.request_context.identity
+    return identity.user_arn or f"anonymous ({identity.source_ip})"
 
 
 def _message(status: int, message: str) -> Response:
@@ -105,7 +111,7 @@ def delete_flow(namespace: str, flow_id: str):
 
 @app.put("/triggers")
 def update_trigger(body: TriggerUpdate):
-    return searches.trigger_context(_tenant(), body, backfill_service.update_trigger(_tenant(), body))
+    return searches.trigger_context(_tenant(), body, backfill_service.update_trigger(_tenant(), body, _caller()))
 
 
 @app.put("/triggers/backfill/pause")
@@ -119,8 +125,8 @@ def unpause_backfill(body: TriggerRef):
 
 
 @app.post("/triggers/backfill/delete")
-def delete_backfill(body: TriggerRef):
-    return searches.trigger_context(_tenant(), body, backfill_service.delete(_tenant(), body))
+def delete_backfill(body: BackfillDelete):
+    return searches.trigger_context(_tenant(), body, backfill_service.delete(_tenant(), body, body.kill))
 
 
 BULK_ACTIONS = ("pause", "unpause", "delete")
@@ -191,8 +197,24 @@ def change_backfill(backfill_id: str, body: BackfillChange):
 
 
 @app.post("/backfills/<backfill_id>/cancel")
-def cancel_backfill(backfill_id: str):
-    return backfill_resource_json(backfill_service.cancel(_tenant(), backfill_id))
+def cancel_backfill(backfill_id: str, body: BackfillCancel | None = None):
+    kill = body.kill if body else False
+    return backfill_resource_json(backfill_service.cancel(_tenant(), backfill_id, kill))
+
+
+@app.post("/backfills/<backfill_id>/retry-failed")
+def retry_failed(backfill_id: str):
+    backfill, queued = backfill_service.retry_failed(_tenant(), backfill_id)
+    return {"retried": queued, "backfill": backfill_resource_json(backfill)}
+
+
+@app.get("/backfills/<backfill_id>/slots")
+def backfill_slots(
+    backfill_id: str,
+    page: Annotated[int, Query()] = 1,
+    size: Annotated[int, Query()] = 100,
+):
+    return backfill_service.slots_page(_tenant(), backfill_id, page, size)
 
 
 # Executions and logs
@@ -214,6 +236,14 @@ def search_executions(
 @app.get("/executions/<execution_id>")
 def get_execution(execution_id: str):
     return searches.execution(execution_id)
+
+
+@app.delete("/executions/<execution_id>/kill")
+def kill_execution(execution_id: str):
+    """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
+    searches.execution(execution_id)  # 404 when it does not exist
+    executions_repository.request_kill(execution_id)
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body="")
 
 
 @app.get("/logs/<execution_id>")

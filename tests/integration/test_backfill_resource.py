@@ -88,7 +88,8 @@ def test_the_backfill_resource_and_its_history(quick):
         "quick",
         "every_hour",
     )
-    assert fetched.body["status"] == "RUNNING" and fetched.body["cron"] == "0 * * * *"
+    assert fetched.body["status"] == "QUEUED" and fetched.body["cron"] == "0 * * * *"  # no slot picked up yet
+    assert fetched.body["createdBy"].startswith("anonymous")
     quick.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick"))
     assert quick.call("GET", f"/api/v1/backfills/{first}").body["status"] == "PAUSED"
     quick.call("POST", "/api/v1/triggers/backfill/delete", ref("quick"))
@@ -124,12 +125,13 @@ def test_cancel_by_id_goes_cancelling_then_cancelled_with_nothing_left_pending(q
     cancelled = quick.call("POST", f"/api/v1/backfills/{backfill_id}/cancel")
     assert cancelled.status == 200, cancelled.raw
     assert cancelled.body["status"] == "CANCELLING"
-    assert cancelled.body["cancelled"] == 1  # the waiting slot
+    assert cancelled.body["cancelled"] == 10  # the waiting slot and the nine never dispatched
     worker.join()
     quick.drain()
     final = quick.call("GET", f"/api/v1/backfills/{backfill_id}").body
     assert final["status"] == "CANCELLED"
-    assert (final["succeeded"], final["cancelled"], final["running"]) == (1, 1, 0)
+    assert (final["succeeded"], final["cancelled"], final["running"]) == (1, 10, 0)
+    assert final["counts"]["PENDING"] == 0 and final["percent"] == 100.0
     assert len(quick.executions(namespace="tests")) == 1
     again = quick.call("POST", f"/api/v1/backfills/{backfill_id}/cancel")
     assert again.status == 409 and "CANCELLED" in again.message

@@ -115,7 +115,7 @@ def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, mo
 
 
 def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch):
-    """Dies between the cursor write and SendMessageBatch: the slot is PENDING with no message."""
+    """Dies between the cursor write and SendMessageBatch: the slot is DISPATCHED with no message."""
     stack = crashable
     from backfill_core import backfill_service, work_queue
 
@@ -212,15 +212,17 @@ def test_a_slot_claimed_before_pause_or_delete_does_not_start_after_it(crashable
 
 def test_delete_of_a_backfill_that_just_finished_is_no_backfill_found(crashable, monkeypatch):
     stack = crashable
+    from backfill_core import backfill_service
     from backfill_core.repositories import triggers_repository
 
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *ONE_SLOT))
     backfill_id = answer.body["backfill"]["id"]
+    key = triggers_repository.TriggerKey("main", "tests", "quick", "every_hour")
+    as_read = triggers_repository.get_backfill(key, backfill_id)
     stack.drain()
-    # The API read the active backfill's id just before its last slot finished.
-    monkeypatch.setattr(triggers_repository, "active_backfill_id", lambda key: backfill_id)
+    # The API read the trigger's running backfills just before the last slot finished.
+    monkeypatch.setattr(backfill_service, "running_backfills_of", lambda key: [as_read])
     for method, action in (("POST", "delete"), ("PUT", "pause"), ("PUT", "unpause")):
         answer = stack.call(method, f"/api/v1/triggers/backfill/{action}", ref("quick"))
         assert (answer.status, answer.message) == (400, "No backfill found")
-    key = triggers_repository.TriggerKey("main", "tests", "quick", "every_hour")
     assert triggers_repository.get_backfill(key, backfill_id).status == "SUCCEEDED"

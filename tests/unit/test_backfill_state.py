@@ -8,7 +8,9 @@ import pytest
 from backfill_core import backfill_state as bs
 from backfill_core.backfill_state import Claim
 from backfill_core.kestra_time import storage_key
-from backfill_core.models import Backfill, BackfillStatus, InflightSlot, SlotState
+from backfill_core.models import Backfill, BackfillStatus, InflightSlot, SlotOutcome, SlotState
+
+OK, FAIL = SlotOutcome.SUCCEEDED, SlotOutcome.FAILED
 
 T0 = datetime(2024, 3, 28, 0, 0, tzinfo=UTC)
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -36,6 +38,7 @@ def backfill(**overrides) -> Backfill:
         "end": hour(5),
         "cursor": T0,
         "concurrency": 1,
+        "total": len(ALL_SLOTS),
         "created": NOW,
         "updated": NOW,
     }
@@ -44,7 +47,7 @@ def backfill(**overrides) -> Backfill:
 
 
 def inflight(**states: SlotState) -> dict[str, InflightSlot]:
-    """inflight(h0=PENDING, h3=RUNNING): slots by hour index."""
+    """inflight(h0=DISPATCHED, h3=RUNNING): slots by hour index."""
     return {storage_key(hour(int(k[1:]))): InflightSlot(state=s, since=NOW) for k, s in states.items()}
 
 
@@ -53,7 +56,7 @@ def state_of(b: Backfill, slot: datetime) -> SlotState | None:
     return entry.state if entry else None
 
 
-PENDING, RUNNING, PARKED = SlotState.PENDING, SlotState.RUNNING, SlotState.PARKED
+DISPATCHED, RUNNING, PARKED = SlotState.DISPATCHED, SlotState.RUNNING, SlotState.PARKED
 
 
 # --- fill_window ------------------------------------------------------------------------------------
@@ -65,7 +68,7 @@ def test_fill_window_dispatches_one_slot_by_default_and_moves_the_cursor():
     assert sent == [hour(0)]
     assert b.cursor == hour(1)
     assert b.dispatched == 1
-    assert state_of(b, hour(0)) == PENDING
+    assert state_of(b, hour(0)) == DISPATCHED
     assert b.inflight[storage_key(hour(0))].since == NOW
     assert b.status == BackfillStatus.RUNNING
     assert b.updated == NOW
@@ -82,7 +85,7 @@ def test_fill_window_dispatches_up_to_concurrency_slots_oldest_first():
 
 
 def test_fill_window_only_fills_free_places():
-    b = backfill(concurrency=3, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING), dispatched=2)
+    b = backfill(concurrency=3, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=DISPATCHED), dispatched=2)
 
     b, sent = bs.fill_window(b, NOW)
 
@@ -93,7 +96,7 @@ def test_fill_window_only_fills_free_places():
 
 
 def test_fill_window_with_a_full_window_sends_nothing_and_changes_nothing():
-    before = backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING), dispatched=2)
+    before = backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=DISPATCHED), dispatched=2)
 
     after, sent = bs.fill_window(before, LATER)
 
@@ -104,7 +107,7 @@ def test_fill_window_with_a_full_window_sends_nothing_and_changes_nothing():
 
 
 def test_fill_window_after_concurrency_is_lowered_below_the_in_flight_count_sends_nothing():
-    b = backfill(concurrency=1, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=RUNNING, h2=PENDING))
+    b = backfill(concurrency=1, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=RUNNING, h2=DISPATCHED))
 
     b, sent = bs.fill_window(b, NOW)
 
@@ -204,17 +207,17 @@ def test_pause_sets_the_flag_and_stops_fill_window():
 
 
 def test_pause_keeps_in_flight_slots():
-    paused = bs.pause(backfill(cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING)), NOW)
+    paused = bs.pause(backfill(cursor=hour(2), inflight=inflight(h0=RUNNING, h1=DISPATCHED)), NOW)
 
     assert state_of(paused, hour(0)) == RUNNING
-    assert state_of(paused, hour(1)) == PENDING
+    assert state_of(paused, hour(1)) == DISPATCHED
 
 
 # --- claim ------------------------------------------------------------------------------------------
 
 
 def test_claim_turns_a_pending_slot_into_running():
-    b, verdict = bs.claim(backfill(cursor=hour(1), inflight=inflight(h0=PENDING)), hour(0), LATER)
+    b, verdict = bs.claim(backfill(cursor=hour(1), inflight=inflight(h0=DISPATCHED)), hour(0), LATER)
 
     assert verdict == Claim.RUN
     assert state_of(b, hour(0)) == RUNNING
@@ -223,7 +226,7 @@ def test_claim_turns_a_pending_slot_into_running():
 
 
 def test_claim_while_paused_parks_the_slot():
-    b, verdict = bs.claim(backfill(paused=True, cursor=hour(1), inflight=inflight(h0=PENDING)), hour(0), LATER)
+    b, verdict = bs.claim(backfill(paused=True, cursor=hour(1), inflight=inflight(h0=DISPATCHED)), hour(0), LATER)
 
     assert verdict == Claim.PARK
     assert state_of(b, hour(0)) == PARKED
@@ -231,7 +234,7 @@ def test_claim_while_paused_parks_the_slot():
 
 
 def test_claim_of_an_unknown_slot_is_dropped():
-    before = backfill(cursor=hour(1), inflight=inflight(h0=PENDING))
+    before = backfill(cursor=hour(1), inflight=inflight(h0=DISPATCHED))
 
     b, verdict = bs.claim(before, hour(3), LATER)
 
@@ -259,7 +262,7 @@ def test_claim_of_a_running_slot_runs_again_without_changing_it(paused, expected
 def test_claim_of_a_slot_given_with_another_offset_finds_it():
     paris = timezone(timedelta(hours=1))
     b, verdict = bs.claim(
-        backfill(cursor=hour(1), inflight=inflight(h0=PENDING)), datetime(2024, 3, 28, 1, tzinfo=paris), NOW
+        backfill(cursor=hour(1), inflight=inflight(h0=DISPATCHED)), datetime(2024, 3, 28, 1, tzinfo=paris), NOW
     )
 
     assert verdict == Claim.RUN
@@ -269,27 +272,27 @@ def test_claim_of_a_slot_given_with_another_offset_finds_it():
 
 
 def test_finish_counts_success_and_refills_the_window():
-    b, sent = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING), dispatched=1), hour(0), True, LATER)
+    b, sent = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING), dispatched=1), hour(0), OK, LATER)
 
     assert b.succeeded == 1 and b.failed == 0
     assert sent == [hour(1)]
     assert b.cursor == hour(2)
     assert b.dispatched == 2
     assert state_of(b, hour(0)) is None
-    assert state_of(b, hour(1)) == PENDING
+    assert state_of(b, hour(1)) == DISPATCHED
     assert b.updated == LATER
 
 
 def test_finish_counts_failure():
-    b, _ = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), False, NOW)
+    b, _ = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), FAIL, NOW)
 
     assert b.failed == 1 and b.succeeded == 0
 
 
 def test_finish_of_the_same_slot_twice_counts_once():
-    first, sent = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), True, NOW)
+    first, sent = bs.finish(backfill(cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), OK, NOW)
 
-    second, sent_again = bs.finish(first, hour(0), True, LATER)
+    second, sent_again = bs.finish(first, hour(0), OK, LATER)
 
     assert second == first
     assert sent_again == []
@@ -300,14 +303,14 @@ def test_finish_of_the_same_slot_twice_counts_once():
 def test_finish_of_an_unknown_slot_changes_nothing():
     before = backfill(cursor=hour(1), inflight=inflight(h0=RUNNING))
 
-    after, sent = bs.finish(before, hour(4), False, LATER)
+    after, sent = bs.finish(before, hour(4), FAIL, LATER)
 
     assert after == before
     assert sent == []
 
 
 def test_finish_of_the_last_slot_succeeds_the_backfill():
-    b, sent = bs.finish(backfill(cursor=None, inflight=inflight(h5=RUNNING), dispatched=6), hour(5), True, LATER)
+    b, sent = bs.finish(backfill(cursor=None, inflight=inflight(h5=RUNNING), dispatched=6), hour(5), OK, LATER)
 
     assert sent == []
     assert b.status == BackfillStatus.SUCCEEDED
@@ -315,7 +318,7 @@ def test_finish_of_the_last_slot_succeeds_the_backfill():
 
 
 def test_finish_while_paused_does_not_refill():
-    b, sent = bs.finish(backfill(paused=True, cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), True, NOW)
+    b, sent = bs.finish(backfill(paused=True, cursor=hour(1), inflight=inflight(h0=RUNNING)), hour(0), OK, NOW)
 
     assert sent == []
     assert b.cursor == hour(1)
@@ -323,15 +326,15 @@ def test_finish_while_paused_does_not_refill():
 
 
 def test_finish_of_the_last_slot_while_paused_still_finishes_the_backfill():
-    b, _ = bs.finish(backfill(paused=True, cursor=None, inflight=inflight(h5=RUNNING)), hour(5), True, NOW)
+    b, _ = bs.finish(backfill(paused=True, cursor=None, inflight=inflight(h5=RUNNING)), hour(5), OK, NOW)
 
     assert b.status == BackfillStatus.SUCCEEDED
 
 
 def test_finish_after_cancel_counts_the_running_slot_but_dispatches_nothing():
-    cancelled = bs.cancel(backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PENDING)), NOW)
+    cancelled = bs.cancel(backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=DISPATCHED)), NOW)
 
-    b, sent = bs.finish(cancelled, hour(0), True, LATER)
+    b, sent = bs.finish(cancelled, hour(0), OK, LATER)
 
     assert sent == []
     assert b.succeeded == 1
@@ -348,7 +351,7 @@ def test_a_whole_backfill_runs_every_slot_once_in_order_with_a_window():
         slot = queue.pop(rng.randrange(len(queue)))
         b, verdict = bs.claim(b, slot, NOW)
         assert verdict == Claim.RUN
-        b, more = bs.finish(b, slot, slot != hour(2), NOW)
+        b, more = bs.finish(b, slot, OK if slot != hour(2) else FAIL, NOW)
         queue += more
         dispatched += more
         max_in_flight = max(max_in_flight, len(b.inflight))
@@ -356,7 +359,7 @@ def test_a_whole_backfill_runs_every_slot_once_in_order_with_a_window():
     assert dispatched == ALL_SLOTS
     assert max_in_flight == 3
     assert (b.dispatched, b.succeeded, b.failed, b.cancelled) == (6, 5, 1, 0)
-    assert b.status == BackfillStatus.SUCCEEDED
+    assert b.status == BackfillStatus.FAILED  # every slot ran; one failed
     assert b.cursor is None and b.inflight == {}
 
 
@@ -370,7 +373,7 @@ def test_unpause_sends_parked_slots_first_then_new_ones():
 
     assert sent == [hour(0), hour(1), hour(2)]
     assert not b.paused
-    assert state_of(b, hour(0)) == PENDING and state_of(b, hour(1)) == PENDING
+    assert state_of(b, hour(0)) == DISPATCHED and state_of(b, hour(1)) == DISPATCHED
     assert b.inflight[storage_key(hour(0))].since == LATER
     assert b.cursor == hour(3)
     assert b.dispatched == 3  # parked slots were already counted when first dispatched
@@ -387,7 +390,7 @@ def test_unpause_with_a_full_window_sends_only_parked_slots():
 
 
 def test_unpause_does_not_resend_pending_slots():
-    b = backfill(concurrency=2, paused=True, cursor=hour(2), inflight=inflight(h0=PENDING, h1=PARKED))
+    b = backfill(concurrency=2, paused=True, cursor=hour(2), inflight=inflight(h0=DISPATCHED, h1=PARKED))
 
     _, sent = bs.unpause(b, NOW)
 
@@ -399,7 +402,7 @@ def test_pause_then_unpause_through_claims():
     b, verdict0 = bs.claim(b, hour(0), NOW)
     b = bs.pause(b, NOW)
     b, verdict1 = bs.claim(b, hour(1), NOW)
-    b, refill = bs.finish(b, hour(0), True, NOW)
+    b, refill = bs.finish(b, hour(0), OK, NOW)
 
     b, sent = bs.unpause(b, LATER)
 
@@ -420,13 +423,13 @@ def test_unpause_of_a_drained_backfill_finishes_it():
 
 
 def test_cancel_removes_waiting_slots_counts_them_and_keeps_running_ones():
-    b = backfill(concurrency=3, paused=True, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=PENDING, h2=PARKED))
+    b = backfill(concurrency=3, paused=True, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=DISPATCHED, h2=PARKED))
 
     b = bs.cancel(b, LATER)
 
     assert b.status == BackfillStatus.CANCELLING  # until the running slot ends
     assert b.finished and not b.settled
-    assert b.cancelled == 2
+    assert b.cancelled == 5  # h1 and h2 waited; h3 to h5 were never dispatched
     assert list(b.inflight) == [storage_key(hour(0))]
     assert state_of(b, hour(0)) == RUNNING
     assert b.cursor is None
@@ -435,15 +438,15 @@ def test_cancel_removes_waiting_slots_counts_them_and_keeps_running_ones():
 
 def test_a_cancelling_backfill_is_cancelled_when_its_last_running_slot_ends():
     b = bs.cancel(backfill(concurrency=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=RUNNING)), NOW)
-    b, sent = bs.finish(b, hour(0), True, LATER)
+    b, sent = bs.finish(b, hour(0), OK, LATER)
     assert (b.status, sent) == (BackfillStatus.CANCELLING, [])
-    b, sent = bs.finish(b, hour(1), False, LATER)
+    b, sent = bs.finish(b, hour(1), FAIL, LATER)
     assert (b.status, sent, b.succeeded, b.failed) == (BackfillStatus.CANCELLED, [], 1, 1)
     assert b.settled
 
 
 def test_cancel_with_nothing_running_is_cancelled_at_once():
-    b = bs.cancel(backfill(cursor=hour(1), inflight=inflight(h0=PENDING)), NOW)
+    b = bs.cancel(backfill(cursor=hour(1), inflight=inflight(h0=DISPATCHED)), NOW)
     assert b.status == BackfillStatus.CANCELLED and b.inflight == {}
 
 
@@ -455,7 +458,7 @@ def test_cancel_stops_dispatch():
 
 
 def test_cancelled_slot_messages_are_dropped():
-    b = bs.cancel(backfill(cursor=hour(1), inflight=inflight(h0=PENDING)), NOW)
+    b = bs.cancel(backfill(cursor=hour(1), inflight=inflight(h0=DISPATCHED)), NOW)
 
     _, verdict = bs.claim(b, hour(0), LATER)
 
@@ -472,9 +475,9 @@ def test_stale_slots_returns_only_old_pending_and_running_slots_and_refreshes_th
         cursor=hour(4),
         inflight={
             storage_key(hour(0)): InflightSlot(state=RUNNING, since=old),
-            storage_key(hour(3)): InflightSlot(state=PENDING, since=old),
-            storage_key(hour(1)): InflightSlot(state=PENDING, since=old),
-            storage_key(hour(2)): InflightSlot(state=PENDING, since=fresh),
+            storage_key(hour(3)): InflightSlot(state=DISPATCHED, since=old),
+            storage_key(hour(1)): InflightSlot(state=DISPATCHED, since=old),
+            storage_key(hour(2)): InflightSlot(state=DISPATCHED, since=fresh),
         },
     )
 
@@ -485,7 +488,7 @@ def test_stale_slots_returns_only_old_pending_and_running_slots_and_refreshes_th
     assert b.inflight[storage_key(hour(3))].since == NOW
     assert b.inflight[storage_key(hour(2))].since == fresh
     assert b.inflight[storage_key(hour(0))].since == NOW
-    assert b.inflight[storage_key(hour(1))].state == PENDING
+    assert b.inflight[storage_key(hour(1))].state == DISPATCHED
     assert b.inflight[storage_key(hour(0))].state == RUNNING
 
 
@@ -503,7 +506,7 @@ def test_stale_slots_ignores_parked_slots():
 def test_stale_slots_refreshed_are_not_resent_at_once():
     b = backfill(
         cursor=hour(1),
-        inflight={storage_key(hour(0)): InflightSlot(state=PENDING, since=NOW - timedelta(hours=1))},
+        inflight={storage_key(hour(0)): InflightSlot(state=DISPATCHED, since=NOW - timedelta(hours=1))},
     )
 
     b, first = bs.stale_slots(b, NOW, 60)
@@ -518,7 +521,7 @@ def test_stale_slots_of_a_paused_or_finished_backfill_sends_only_running_ones(ch
     b = backfill(
         cursor=hour(2),
         inflight={
-            storage_key(hour(0)): InflightSlot(state=PENDING, since=NOW - timedelta(hours=1)),
+            storage_key(hour(0)): InflightSlot(state=DISPATCHED, since=NOW - timedelta(hours=1)),
             storage_key(hour(1)): InflightSlot(state=RUNNING, since=NOW - timedelta(hours=1)),
         },
         **changes,
@@ -587,7 +590,7 @@ def test_current_date_is_the_cursor_before_anything_is_dispatched():
 
 
 def test_current_date_is_the_oldest_slot_not_started():
-    b = backfill(concurrency=4, cursor=hour(4), inflight=inflight(h0=RUNNING, h1=RUNNING, h3=PENDING, h2=PARKED))
+    b = backfill(concurrency=4, cursor=hour(4), inflight=inflight(h0=RUNNING, h1=RUNNING, h3=DISPATCHED, h2=PARKED))
 
     assert bs.current_date(b) == hour(2)
 
@@ -605,7 +608,9 @@ def test_current_date_is_none_when_everything_has_started():
 
 
 def busy_backfill() -> Backfill:
-    return backfill(concurrency=4, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=PENDING, h2=PARKED), dispatched=3)
+    return backfill(
+        concurrency=4, cursor=hour(3), inflight=inflight(h0=RUNNING, h1=DISPATCHED, h2=PARKED), dispatched=3
+    )
 
 
 TRANSITIONS = {
@@ -613,7 +618,7 @@ TRANSITIONS = {
     "claim pending": lambda b: bs.claim(b, hour(1), LATER),
     "claim paused": lambda b: bs.claim(bs.pause(b, NOW), hour(1), LATER),
     "claim on paused input": lambda b: bs.claim(b.model_copy(update={"paused": True}), hour(1), LATER),
-    "finish": lambda b: bs.finish(b, hour(0), True, LATER),
+    "finish": lambda b: bs.finish(b, hour(0), OK, LATER),
     "pause": lambda b: bs.pause(b, LATER),
     "unpause": lambda b: bs.unpause(b, LATER),
     "cancel": lambda b: bs.cancel(b, LATER),
@@ -643,3 +648,80 @@ def test_transitions_return_a_new_record_that_does_not_share_in_flight_slots(nam
     assert changed.inflight is not original.inflight
     for key, entry in changed.inflight.items():
         assert entry is not original.inflight.get(key)
+
+
+# --- failure policy, retry-failed, statuses and slot views -----------------------------------------
+
+
+def test_max_failures_pauses_the_backfill_and_says_why():
+    b = backfill(concurrency=2, max_failures=2, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=RUNNING))
+    b, sent = bs.finish(b, hour(0), FAIL, NOW)
+    assert not b.paused and sent == [hour(2)]
+    b, sent = bs.finish(b, hour(1), FAIL, NOW)
+    assert b.paused and sent == []
+    assert "maxFailures: 2 slots failed" in b.pause_reason
+    assert bs.display_status(b) == "PAUSED"
+
+
+def test_after_unpause_the_failure_policy_counts_only_new_failures():
+    b = backfill(max_failures=2, failed=2, paused=True, pause_reason="maxFailures", cursor=hour(3))
+    b, sent = bs.unpause(b, NOW)
+    assert (b.paused, b.pause_reason, b.failures_seen, sent) == (False, None, 2, [hour(3)])
+    b, _ = bs.claim(b, hour(3), NOW)
+    b, _ = bs.finish(b, hour(3), FAIL, NOW)
+    assert not b.paused  # one new failure, the limit is two
+
+
+def test_retry_failed_reopens_an_ended_backfill_with_a_new_round_first():
+    ended = backfill(cursor=None, status=BackfillStatus.FAILED, succeeded=4, failed=2, dispatched=6)
+    keys = [storage_key(hour(1)), storage_key(hour(4))]
+
+    b, sent = bs.retry_failed(ended, keys, NOW)
+
+    assert (b.status, b.round, b.failed, sent) == (BackfillStatus.RUNNING, 1, 0, [hour(1)])
+    assert b.inflight[storage_key(hour(1))].round == 1 and b.retry == [storage_key(hour(4))]
+    assert bs.slot_view(b, hour(4), None) == ("PENDING", 1)
+    for slot in (hour(1), hour(4)):
+        b, verdict = bs.claim(b, slot, NOW)
+        assert verdict == Claim.RUN
+        b, sent = bs.finish(b, slot, OK, NOW)
+    assert (b.status, b.succeeded, b.failed) == (BackfillStatus.SUCCEEDED, 6, 0)
+
+
+def test_retry_failed_resumes_a_backfill_its_failure_policy_paused_but_not_one_a_person_paused():
+    keys = [storage_key(hour(0))]
+    by_policy = backfill(paused=True, pause_reason="maxFailures", failed=1, cursor=hour(1))
+    b, sent = bs.retry_failed(by_policy, keys, NOW)
+    assert not b.paused and sent == [hour(0)]
+    by_person = backfill(paused=True, failed=1, cursor=hour(1))
+    b, sent = bs.retry_failed(by_person, keys, NOW)
+    assert b.paused and sent == [] and b.retry == keys
+
+
+def test_retry_failed_does_nothing_for_a_cancelled_backfill():
+    b = backfill(status=BackfillStatus.CANCELLED, cursor=None, failed=1)
+    assert bs.retry_failed(b, [storage_key(hour(0))], NOW) == (b, [])
+
+
+def test_a_new_backfill_is_queued_until_an_executor_picks_up_a_slot():
+    b, _ = bs.fill_window(backfill(concurrency=2), NOW)
+    assert bs.display_status(b) == "QUEUED"
+    b, _ = bs.claim(b, hour(0), NOW)
+    assert bs.display_status(b) == "RUNNING"
+
+
+def test_slot_view_covers_every_state_of_a_slot():
+    from backfill_core.models import SlotRecord
+
+    b = backfill(cursor=hour(3), inflight=inflight(h1=RUNNING, h2=PARKED))
+    done = SlotRecord(backfill_id="bf-1", date=hour(0), state=SlotOutcome.SKIPPED, reason="x")
+    assert bs.slot_view(b, hour(0), done) == ("SKIPPED", 0)
+    assert bs.slot_view(b, hour(1), None) == ("RUNNING", 0)
+    assert bs.slot_view(b, hour(2), None) == ("PARKED", 0)
+    assert bs.slot_view(b, hour(4), None) == ("PENDING", 0)
+    cancelled = bs.cancel(b, NOW)
+    assert bs.slot_view(cancelled, hour(2), None) == ("CANCELLED", 0)
+    assert bs.slot_view(cancelled, hour(4), None) == ("CANCELLED", 0)
+    newest_first = backfill(order="newest_first", cursor=hour(3))
+    assert bs.slot_view(newest_first, hour(2), None) == ("PENDING", 0)
+    assert bs.slot_view(newest_first, hour(5), None) == ("CANCELLED", 0)  # passed with no record

@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .models import Label
+from .models import Label, Reprocess
 
 LABELS_SHAPE = "labels must be a list of {key, value} objects or a map of key to value"
 
@@ -32,15 +32,18 @@ def normalize_labels(value: Any) -> list[Label]:
 
 
 class BackfillRequest(BaseModel):
-    """Kestra's backfill object; `concurrency` and `order` are ours, ignored by Kestra's clients."""
+    """Kestra's backfill object; `concurrency`, `order`, `reprocess` and `maxFailures` are ours, ignored
+    by Kestra's clients."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
     start: datetime
     end: datetime | None = None
     inputs: dict[str, Any] | None = None
     labels: list[Label] = Field(default_factory=list)
     concurrency: int | None = Field(default=None, ge=1)
     order: Literal["oldest_first", "newest_first"] = "oldest_first"
+    reprocess: Reprocess = "all"
+    max_failures: int | None = Field(default=None, ge=1, alias="maxFailures")
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -55,6 +58,19 @@ class TriggerRef(BaseModel):
     namespace: str = Field(min_length=1)
     flow_id: str = Field(min_length=1, alias="flowId")
     trigger_id: str = Field(min_length=1, alias="triggerId")
+
+
+class BackfillDelete(TriggerRef):
+    """Kestra's backfill delete body; `kill` (ours) kills the running executions rather than let them end."""
+
+    kill: bool = False
+
+
+class BackfillCancel(BaseModel):
+    """POST /api/v1/backfills/{id}/cancel, whose body is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+    kill: bool = False
 
 
 class TriggerUpdate(TriggerRef):

@@ -1,7 +1,7 @@
 """Backfill use cases: create, pause, unpause, delete, and the executor's claim and finish of a slot.
 
 Every change is a pure transition from backfill_state applied with a conditional write; the slots it
-dispatches are sent after the write, so a crash in between leaves them PENDING for the watchdog.
+dispatches are sent after the write, so a crash in between leaves them DISPATCHED for the watchdog.
 """
 
 import random
@@ -15,19 +15,22 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from . import backfill_state, flow_inputs, work_queue
 from .api_models import BackfillRequest, TriggerRef, TriggerUpdate
+from .cron_slots import CronSchedule
 from .errors import BadRequest, ConcurrentUpdate, Conflict, Invalid, NotFound, trigger_disabled_conflict
 from .flows import TriggerSpec, in_namespace
 from .ids import new_id
-from .kestra_time import format_date, now
-from .models import Backfill, SlotMessage
-from .repositories import flows_repository, triggers_repository
+from .kestra_time import format_date, from_storage_key, now, storage_key
+from .models import Backfill, SlotMessage, SlotOutcome
+from .repositories import executions_repository, flows_repository, triggers_repository
 from .repositories.flows_repository import StoredFlow
 from .repositories.triggers_repository import TriggerKey
+from .reprocess_policy import skip_reason
 from .settings import settings
 from .slot_count import count_slots
 
 NO_BACKFILL = "No backfill found"
 CHANGE_ATTEMPTS = 20
+RETRY_BATCH = 1000  # failed slots one retry-failed call queues; the record must stay well under 400 KB
 logger = Logger(child=True)
 
 
@@ -85,13 +88,34 @@ def plan_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Bac
     return BackfillPlan(stored, trigger, start, end, inputs, concurrency, first[0], at)
 
 
+def skipped_slots(schedule: CronSchedule, key: TriggerKey, policy: str, start: datetime, end: datetime):
+    """The slots of a range the reprocess policy would skip, by storage key: (reason, execution id)."""
+    if policy == "all":
+        return {}
+    prior = executions_repository.prior_executions(key.pk, start, end)
+    skipped = {}
+    for slot_key, executions in prior.items():
+        reason = skip_reason(policy, executions)
+        slot = from_storage_key(slot_key)
+        if reason and schedule.slots(slot, slot, 1) == [slot]:  # a slot of today's cron
+            skipped[slot_key] = reason
+    return skipped
+
+
 def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> dict:
-    """What the backfill would run, counted without stepping through its slots, and its first and last
-    pages of slots in its order. Writes nothing."""
+    """What the backfill would run and skip, counted without stepping through its slots, and the first
+    and last pages of the slots it would run, in its order. Writes nothing."""
     plan = plan_backfill(tenant, ref, request)
     schedule = plan.trigger.schedule()
-    oldest = schedule.slots(plan.start, plan.end, page_size)
-    newest = schedule.slots_newest_first(plan.start, plan.end, page_size)
+    key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    skipped = skipped_slots(schedule, key, request.reprocess, plan.start, plan.end)
+    reach = page_size + len(skipped)  # enough slots that `page_size` of them run
+
+    def to_run(slots: list[datetime]) -> list[datetime]:
+        return [slot for slot in slots if storage_key(slot) not in skipped][:page_size]
+
+    oldest = to_run(schedule.slots(plan.start, plan.end, reach))
+    newest = to_run(schedule.slots_newest_first(plan.start, plan.end, reach))
     # Each page lists its slots in the backfill's order.
     first, last = (newest, oldest[::-1]) if request.order == "newest_first" else (oldest, newest[::-1])
 
@@ -106,17 +130,22 @@ def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: i
         "start": format_date(plan.start),
         "end": format_date(plan.end),
         "order": request.order,
+        "reprocess": request.reprocess,
         "concurrency": plan.concurrency,
         "inputs": plan.inputs,
         "total": total,
-        "run": total,
-        "skipped": 0,
+        "run": total - len(skipped),
+        "skipped": len(skipped),
         "firstPage": dates(first),
         "lastPage": dates(last),
+        "skippedPage": [
+            {"date": format_date(schedule.local(from_storage_key(k))), "reason": reason, "executionId": execution_id}
+            for k, (reason, execution_id) in sorted(skipped.items())[:page_size]
+        ],
     }
 
 
-def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Backfill:
+def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest, created_by: str | None = None) -> Backfill:
     plan = plan_backfill(tenant, ref, request)
     stored, trigger = plan.stored, plan.trigger
     if stored.flow.trigger_disabled(trigger, by_api=False):  # the API flag is checked by the create itself
@@ -137,16 +166,41 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> B
         labels=request.labels,
         concurrency=plan.concurrency,
         order=request.order,
+        reprocess=request.reprocess,
+        max_failures=request.max_failures,
         cursor=plan.first,
         total=count_slots(trigger.schedule(), plan.start, plan.end),
         previous_next_execution_date=trigger.schedule().next_after(plan.at),
         created=plan.at,
+        created_by=created_by,
         updated=plan.at,
     )
     backfill, to_send = backfill_state.fill_window(backfill, plan.at)
-    triggers_repository.create_backfill(backfill)
-    _send(backfill, to_send)
-    return backfill
+    key = triggers_repository.key_of(backfill)
+    for _ in range(CHANGE_ATTEMPTS):
+        seen = _check_no_overlap(key, backfill)
+        try:
+            triggers_repository.create_backfill(backfill, seen)
+        except ConcurrentUpdate:
+            continue  # another backfill of the trigger started meanwhile: check again
+        _send(backfill, to_send)
+        return backfill
+    raise Conflict(f"Trigger {key.pk} is changing too fast to add a backfill; retry")
+
+
+def _check_no_overlap(key: TriggerKey, backfill: Backfill) -> int:
+    """409 naming a running backfill of the trigger whose range overlaps; else the STATE counter read,
+    which the write then checks."""
+    seen = triggers_repository.get_state(key).backfills
+    for other in triggers_repository.backfills_of_trigger(key):
+        if other.id != backfill.id and not other.finished and other.overlaps(backfill.start, backfill.end):
+            raise Conflict(
+                f"backfill.start: the range {format_date(backfill.start)} to {format_date(backfill.end)} overlaps "
+                f"backfill {other.id} ({format_date(other.start)} to {format_date(other.end)}, "
+                f"{backfill_state.display_status(other)}) of trigger {key.namespace}.{key.flow_id}.{key.trigger_id}; "
+                "wait for it to finish, cancel it, or choose a range that does not overlap"
+            )
+    return seen
 
 
 def checked_concurrency(concurrency: int, field: str) -> int:
@@ -163,12 +217,90 @@ def find_backfill(tenant: str, backfill_id: str) -> Backfill:
     return found
 
 
-def cancel(tenant: str, backfill_id: str) -> Backfill:
+def cancel(tenant: str, backfill_id: str, kill: bool = False) -> Backfill:
     """POST /api/v1/backfills/{id}/cancel: as Kestra's delete, for one backfill by id."""
     found = find_backfill(tenant, backfill_id)
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can be cancelled")
-    return _change(triggers_repository.key_of(found), backfill_id, lambda b, at: (backfill_state.cancel(b, at), []))
+    cancelled = _change(
+        triggers_repository.key_of(found), backfill_id, lambda b, at: (backfill_state.cancel(b, at, kill), [])
+    )
+    kill_running(cancelled)
+    return cancelled
+
+
+def kill_running(backfill: Backfill) -> None:
+    """Ask each running slot's execution to stop. One not created yet is asked again by the watchdog."""
+    if not backfill.kill or backfill.settled:
+        return
+    for key, entry in backfill.inflight.items():
+        executions_repository.request_kill(backfill_state.execution_id(backfill.id, key, entry.round))
+
+
+def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
+    """POST /api/v1/backfills/{id}/retry-failed: run the failed slots again (up to RETRY_BATCH a call), as
+    new executions. Returns the backfill and how many slots were queued."""
+    found = find_backfill(tenant, backfill_id)
+    if found.status.value in ("CANCELLING", "CANCELLED"):
+        raise Conflict(f"Backfill {backfill_id} is {found.status.value}; a cancelled backfill cannot retry")
+    keys = triggers_repository.slot_keys_in_state(backfill_id, SlotOutcome.FAILED, RETRY_BATCH)
+    key = triggers_repository.key_of(found)
+    queued = 0
+
+    def transition(b: Backfill, at: datetime):
+        nonlocal queued
+        updated, sent = backfill_state.retry_failed(b, keys, at)
+        queued = b.failed - updated.failed
+        return updated, sent
+
+    if not found.finished:
+        return _change(key, backfill_id, transition), queued
+    for _ in range(CHANGE_ATTEMPTS):  # an ended backfill runs again: no running one may overlap it
+        current = triggers_repository.get_backfill(key, backfill_id)
+        seen = _check_no_overlap(key, current)
+        updated, to_send = transition(current, now())
+        if updated == current:
+            return current, 0
+        try:
+            saved = triggers_repository.save_backfill(updated, current, seen)
+        except ConcurrentUpdate:
+            continue
+        _send(saved, to_send)
+        return saved, queued
+    raise Conflict(f"backfill {backfill_id} is changing too fast to update; retry")
+
+
+def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
+    """GET /api/v1/backfills/{id}/slots: every slot of the range in the backfill's order, with its state,
+    its latest execution and, when skipped, why."""
+    if page < 1:
+        raise Invalid(f"page: must be 1 or more, got {page}")
+    if not 1 <= size <= 1000:
+        raise Invalid(f"size: must be between 1 and 1000, got {size}")
+    b = find_backfill(tenant, backfill_id)
+    schedule = backfill_state.schedule_of(b)
+    skip = (page - 1) * size
+    if b.order == "newest_first":
+        slots = schedule.slots_newest_first(b.start, b.end, skip + size)[skip:]
+    else:
+        slots = schedule.slots(b.start, b.end, skip + size)[skip:]
+    records = triggers_repository.slot_records(b.id, slots[0], slots[-1]) if slots else {}
+    results = []
+    for slot in slots:
+        record = records.get(storage_key(slot))
+        state, round_ = backfill_state.slot_view(b, slot, record)
+        if record is not None and state == record.state.value:
+            execution_id, reason = record.execution_id, record.reason
+        else:
+            started = state in ("RUNNING", "SUCCEEDED", "FAILED")
+            execution_id, reason = (
+                (backfill_state.execution_id(b.id, storage_key(slot), round_) if started else None),
+                None,
+            )
+        results.append(
+            {"date": format_date(schedule.local(slot)), "state": state, "executionId": execution_id, "reason": reason}
+        )
+    return {"results": results, "total": b.total}
 
 
 def set_concurrency(tenant: str, backfill_id: str, concurrency: int) -> Backfill:
@@ -197,7 +329,7 @@ def list_backfills(tenant: str, namespace: str | None, flow_id: str | None, trig
     ]
 
 
-def update_trigger(tenant: str, update: TriggerUpdate) -> Backfill | None:
+def update_trigger(tenant: str, update: TriggerUpdate, created_by: str | None = None) -> Backfill | None:
     """Kestra's PUT /api/v1/triggers: enable or disable the trigger, create a backfill, or both."""
     if update.backfill is None and update.disabled is None:
         raise Invalid("backfill: give a backfill to create, or disabled: true|false to change the trigger")
@@ -205,7 +337,9 @@ def update_trigger(tenant: str, update: TriggerUpdate) -> Backfill | None:
         raise Invalid("disabled: a backfill cannot be created by the call that disables its trigger")
     if update.disabled is not None:
         set_disabled(tenant, update, update.disabled)
-    return create_backfill(tenant, update, update.backfill) if update.backfill is not None else None
+    if update.backfill is None:
+        return None
+    return create_backfill(tenant, update, update.backfill, created_by)
 
 
 def set_disabled(tenant: str, ref: TriggerRef, disabled: bool) -> None:
@@ -229,12 +363,18 @@ def trigger_disabled(key: TriggerKey) -> bool:
     return stored.flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled)
 
 
+def running_backfills_of(key: TriggerKey) -> list[Backfill]:
+    """The trigger's backfills that still dispatch, newest first."""
+    return [b for b in triggers_repository.backfills_of_trigger(key) if not b.finished]
+
+
 def reconcile_hold(key: TriggerKey) -> None:
-    """Hold the trigger's running backfill while the trigger is disabled, release it when it is not."""
-    backfill_id = triggers_repository.active_backfill_id(key)
-    if backfill_id:
+    """Hold the trigger's running backfills while the trigger is disabled, release them when it is not."""
+    running = running_backfills_of(key)
+    if running:
         disabled = trigger_disabled(key)
-        _change(key, backfill_id, lambda b, at: backfill_state.set_trigger_disabled(b, disabled, at))
+        for backfill in running:
+            _change(key, backfill.id, lambda b, at: backfill_state.set_trigger_disabled(b, disabled, at))
 
 
 def flow_updated(stored: StoredFlow) -> None:
@@ -249,16 +389,15 @@ def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
     stored = flows_repository.get(tenant, namespace, flow_id)
     for trigger in stored.flow.triggers:
         key = TriggerKey(tenant, namespace, flow_id, trigger.id)
-        backfill_id = triggers_repository.active_backfill_id(key)
-        if backfill_id:
-            _change(key, backfill_id, lambda b, at: (backfill_state.cancel(b, at), []))
+        for backfill in running_backfills_of(key):
+            _change(key, backfill.id, lambda b, at: (backfill_state.cancel(b, at), []))
         triggers_repository.delete_state(key)
     flows_repository.delete(tenant, namespace, flow_id)
 
 
 def bulk(tenant: str, action: str, refs: list[TriggerRef]) -> int:
-    """Kestra's by-triggers / by-query forms: apply pause, unpause or delete to each trigger's backfill;
-    triggers without a running backfill are passed over. Returns how many backfills changed."""
+    """Kestra's by-triggers / by-query forms: apply pause, unpause or delete to each trigger's running
+    backfills; triggers without one are passed over. Returns how many triggers changed."""
     change = {"pause": pause, "unpause": unpause, "delete": delete}[action]
     count = 0
     for ref in refs:
@@ -285,15 +424,18 @@ def triggers_matching(tenant: str, namespace: str | None, query: str | None) -> 
 
 
 def pause(tenant: str, ref: TriggerRef) -> Backfill:
-    return _change_active(tenant, ref, lambda b, at: (backfill_state.pause(b, at), []))
+    return _change_running(tenant, ref, lambda b, at: (backfill_state.pause(b, at), []))[0]
 
 
 def unpause(tenant: str, ref: TriggerRef) -> Backfill:
-    return _change_active(tenant, ref, backfill_state.unpause)
+    return _change_running(tenant, ref, backfill_state.unpause)[0]
 
 
-def delete(tenant: str, ref: TriggerRef) -> Backfill:
-    return _change_active(tenant, ref, lambda b, at: (backfill_state.cancel(b, at), []))
+def delete(tenant: str, ref: TriggerRef, kill: bool = False) -> Backfill:
+    cancelled = _change_running(tenant, ref, lambda b, at: (backfill_state.cancel(b, at, kill), []))
+    for backfill in cancelled:
+        kill_running(backfill)
+    return cancelled[0]
 
 
 def claim_slot(message: SlotMessage) -> tuple[Backfill | None, backfill_state.Claim]:
@@ -309,9 +451,9 @@ def claim_slot(message: SlotMessage) -> tuple[Backfill | None, backfill_state.Cl
     return backfill, decision if backfill else backfill_state.Claim.DROP
 
 
-def finish_slot(message: SlotMessage, succeeded: bool) -> Backfill | None:
+def finish_slot(message: SlotMessage, outcome: SlotOutcome) -> Backfill | None:
     key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
-    return _change(key, message.backfill_id, lambda b, at: backfill_state.finish(b, message.date, succeeded, at))
+    return _change(key, message.backfill_id, lambda b, at: backfill_state.finish(b, message.date, outcome, at))
 
 
 def release_slot(message: SlotMessage) -> Backfill | None:
@@ -344,26 +486,35 @@ def _watch(running: Backfill) -> int:
         resent[:] = stale
         return b, released + [s for s in stale if s not in released]
 
-    _change(key, running.id, transition)
+    watched = _change(key, running.id, transition)
+    if watched is not None:
+        kill_running(watched)  # a kill that found no execution yet
     return len(resent)
 
 
 Transition = Callable[[Backfill, datetime], tuple[Backfill, list[datetime]]]
 
 
-def _change_active(tenant: str, ref: TriggerRef, transition: Transition) -> Backfill:
-    """Change the trigger's running backfill; one that finished meanwhile is no longer there to change."""
+def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> list[Backfill]:
+    """Kestra's trigger-level pause, unpause and delete act on every running backfill of the trigger (one
+    that finished meanwhile is no longer there to change). Returns them, newest first; 400 if none."""
     key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
     flows_repository.get(tenant, ref.namespace, ref.flow_id)
-    backfill_id = triggers_repository.active_backfill_id(key)
 
     def unless_finished(b: Backfill, at: datetime):
         if b.finished:
             raise BadRequest(NO_BACKFILL)
         return transition(b, at)
 
-    changed = _change(key, backfill_id, unless_finished) if backfill_id else None
-    if changed is None:
+    changed = []
+    for backfill in running_backfills_of(key):
+        try:
+            result = _change(key, backfill.id, unless_finished)
+        except BadRequest:
+            continue
+        if result is not None:
+            changed.append(result)
+    if not changed:
         raise BadRequest(NO_BACKFILL)
     return changed
 
@@ -390,7 +541,7 @@ def _change(key: TriggerKey, backfill_id: str, transition: Transition) -> Backfi
 
 def _send(backfill: Backfill, slots: list[datetime]) -> None:
     """Send after the write. A failed send is not an error for the caller: the record already holds the
-    slots as PENDING, and the watchdog sends them again."""
+    slots as DISPATCHED, and the watchdog sends them again."""
     if not slots:
         return
     try:

@@ -8,8 +8,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from .cron_slots import CronSchedule
+from .ids import derived_id
 from .kestra_time import from_storage_key, storage_key
-from .models import Backfill, BackfillStatus, InflightSlot, SlotState
+from .models import Backfill, BackfillStatus, InflightSlot, SlotOutcome, SlotRecord, SlotState
 
 
 class Claim(StrEnum):
@@ -19,31 +20,43 @@ class Claim(StrEnum):
     DROP = "DROP"  # nothing to do: the slot finished, was cancelled, or this message is a stale copy
 
 
+def execution_id(backfill_id: str, slot_key: str, round_: int = 0) -> str:
+    """The one execution of a slot in a round: derived, so a redelivered message finds it again."""
+    parts = ("backfill", backfill_id, slot_key) + ((f"round{round_}",) if round_ else ())
+    return derived_id(*parts)
+
+
 def schedule_of(backfill: Backfill) -> CronSchedule:
     return CronSchedule(backfill.cron, backfill.timezone, backfill.with_seconds)
 
 
 def fill_window(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
-    """Dispatch slots from the cursor until `concurrency` slots are in flight (none while paused); finish
-    when every slot is dispatched and none is in flight, paused or not."""
+    """Dispatch slots until `concurrency` slots are in flight (none while paused): failed slots to retry
+    first, then from the cursor. Finish when every slot is dispatched and none is in flight."""
     b = backfill.model_copy(deep=True)
     if b.status != BackfillStatus.RUNNING:
         return b, []
     free = 0 if b.held else b.concurrency - len(b.inflight)
     sent: list[datetime] = []
+    while free > 0 and b.retry:
+        key = b.retry.pop(0)
+        b.inflight[key] = InflightSlot(state=SlotState.DISPATCHED, since=now, round=b.round)
+        sent.append(from_storage_key(key))
+        free -= 1
     if free > 0 and b.cursor is not None:
         schedule = schedule_of(b)
         if b.order == "newest_first":
             upcoming = schedule.slots_newest_first(b.start, b.cursor, free + 1)
         else:
             upcoming = schedule.slots(b.cursor, b.end, free + 1)
-        sent = upcoming[:free]
+        fresh = upcoming[:free]
         b.cursor = upcoming[free] if len(upcoming) > free else None
-        for slot in sent:
-            b.inflight[storage_key(slot)] = InflightSlot(state=SlotState.PENDING, since=now)
-        b.dispatched += len(sent)
-    if b.cursor is None and not b.inflight:
-        b.status = BackfillStatus.SUCCEEDED
+        for slot in fresh:
+            b.inflight[storage_key(slot)] = InflightSlot(state=SlotState.DISPATCHED, since=now)
+        b.dispatched += len(fresh)
+        sent += fresh
+    if b.cursor is None and not b.inflight and not b.retry:
+        b.status = BackfillStatus.FAILED if b.failed else BackfillStatus.SUCCEEDED
     if sent or b.status != backfill.status:
         b.updated = now
     return b, sent
@@ -66,18 +79,30 @@ def claim(backfill: Backfill, slot: datetime, now: datetime) -> tuple[Backfill, 
     return b, Claim.RUN
 
 
-def finish(backfill: Backfill, slot: datetime, succeeded: bool, now: datetime) -> tuple[Backfill, list[datetime]]:
-    """Count a finished slot once, then refill the window."""
+COUNTERS = {
+    SlotOutcome.SUCCEEDED: "succeeded",
+    SlotOutcome.FAILED: "failed",
+    SlotOutcome.SKIPPED: "skipped",
+    SlotOutcome.CANCELLED: "cancelled",
+}
+
+
+def finish(backfill: Backfill, slot: datetime, outcome: SlotOutcome, now: datetime) -> tuple[Backfill, list[datetime]]:
+    """Count a finished slot once, apply the failure policy, then refill the window."""
     b = backfill.model_copy(deep=True)
     if b.inflight.pop(storage_key(slot), None) is None:
         return b, []
-    if succeeded:
-        b.succeeded += 1
-    else:
-        b.failed += 1
+    setattr(b, COUNTERS[outcome], getattr(b, COUNTERS[outcome]) + 1)
     b.updated = now
     if b.finished:
         return _settle_cancel(b), []
+    new_failures = b.failed - b.failures_seen
+    if outcome == SlotOutcome.FAILED and b.max_failures and new_failures >= b.max_failures and not b.paused:
+        b.paused = True
+        b.pause_reason = (
+            f"maxFailures: {new_failures} slots failed, the limit is {b.max_failures}; "
+            "unpause to carry on or retry-failed to run them again"
+        )
     return fill_window(b, now)
 
 
@@ -98,7 +123,7 @@ def release(backfill: Backfill, slot: datetime, now: datetime) -> Backfill:
     if b.finished:
         del b.inflight[key]
         b.cancelled += 1
-        _settle_cancel(b)
+        b = _settle_cancel(b)
     elif b.held:
         entry.state, entry.since = SlotState.PARKED, now
     else:
@@ -126,12 +151,31 @@ def pause(backfill: Backfill, now: datetime) -> Backfill:
 
 
 def unpause(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
-    """Re-send the parked slots first, then continue from the cursor."""
+    """Re-send the parked slots first, then continue from the cursor. The failures so far count as seen:
+    the failure policy pauses again only after `maxFailures` more."""
     b = backfill.model_copy(deep=True)
     if b.finished:
         return b, []
-    b.paused, b.updated = False, now
+    b.paused, b.pause_reason, b.failures_seen, b.updated = False, None, b.failed, now
     return _carry_on(b, now)
+
+
+def retry_failed(backfill: Backfill, failed_keys: list[str], now: datetime) -> tuple[Backfill, list[datetime]]:
+    """Run these failed slots again, as a new round with new executions. A backfill that ended runs
+    again; one its failure policy paused carries on."""
+    b = backfill.model_copy(deep=True)
+    fresh = [k for k in failed_keys if k not in b.inflight and k not in b.retry]
+    if not fresh or b.status in (BackfillStatus.CANCELLING, BackfillStatus.CANCELLED):
+        return b, []
+    b.round += 1
+    b.retry += fresh
+    b.failed -= len(fresh)
+    b.failures_seen = min(b.failures_seen, b.failed)
+    b.status, b.updated = BackfillStatus.RUNNING, now
+    if b.pause_reason:
+        b.paused, b.pause_reason = False, None
+        return _carry_on(b, now)
+    return fill_window(b, now)
 
 
 def set_trigger_disabled(backfill: Backfill, disabled: bool, now: datetime) -> tuple[Backfill, list[datetime]]:
@@ -148,22 +192,22 @@ def _carry_on(b: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:
         return b, []
     parked = sorted(k for k, v in b.inflight.items() if v.state == SlotState.PARKED)
     for key in parked:
-        b.inflight[key] = InflightSlot(state=SlotState.PENDING, since=now)
+        b.inflight[key].state, b.inflight[key].since = SlotState.DISPATCHED, now
     b, more = fill_window(b, now)
     return b, [from_storage_key(k) for k in parked] + more
 
 
-def cancel(backfill: Backfill, now: datetime) -> Backfill:
+def cancel(backfill: Backfill, now: datetime, kill: bool = False) -> Backfill:
     """Stop dispatch and cancel what waits: CANCELLED at once, or CANCELLING until the slots that are
-    running end (they are counted then)."""
+    running end (they are counted then); with `kill`, their executions are killed. Slots never
+    dispatched are counted cancelled too, so the counts add up to the total."""
     b = backfill.model_copy(deep=True)
     if b.finished:
         return b
-    waiting = [k for k, v in b.inflight.items() if v.state != SlotState.RUNNING]
-    for key in waiting:
-        del b.inflight[key]
-    b.cancelled += len(waiting)
-    b.status, b.cursor, b.updated = BackfillStatus.CANCELLING, None, now
+    b.inflight = {k: v for k, v in b.inflight.items() if v.state == SlotState.RUNNING}
+    done = b.succeeded + b.failed + b.skipped + b.cancelled
+    b.cancelled += max(b.total - done - len(b.inflight), 0)
+    b.status, b.cursor, b.retry, b.kill, b.updated = BackfillStatus.CANCELLING, None, [], kill, now
     return _settle_cancel(b)
 
 
@@ -176,7 +220,7 @@ def stale_slots(backfill: Backfill, now: datetime, older_than_seconds: float) ->
         k
         for k, v in b.inflight.items()
         if (now - v.since).total_seconds() >= older_than_seconds
-        and (v.state == SlotState.RUNNING or (v.state == SlotState.PENDING and not b.held and not b.finished))
+        and (v.state == SlotState.RUNNING or (v.state == SlotState.DISPATCHED and not b.held and not b.finished))
     )
     for key in stale:
         b.inflight[key].since = now
@@ -186,6 +230,7 @@ def stale_slots(backfill: Backfill, now: datetime, older_than_seconds: float) ->
 def current_date(backfill: Backfill) -> datetime | None:
     """Kestra's backfill.currentDate: the next slot to start, in the backfill's order."""
     waiting = [from_storage_key(k) for k, v in backfill.inflight.items() if v.state != SlotState.RUNNING]
+    waiting += [from_storage_key(k) for k in backfill.retry]
     if backfill.cursor is not None:
         waiting.append(backfill.cursor)
     if not waiting:
@@ -194,7 +239,32 @@ def current_date(backfill: Backfill) -> datetime | None:
 
 
 def display_status(backfill: Backfill) -> str:
-    """The status a person reads: a running backfill that is held says PAUSED."""
-    if backfill.status == BackfillStatus.RUNNING and backfill.held:
+    """The status a person reads: a running backfill that is held says PAUSED, and one none of whose
+    slots an executor has picked up yet says QUEUED."""
+    if backfill.status != BackfillStatus.RUNNING:
+        return backfill.status.value
+    if backfill.held:
         return "PAUSED"
-    return backfill.status.value
+    started = backfill.succeeded + backfill.failed + backfill.skipped + backfill.cancelled
+    if not started and backfill.round == 0 and all(v.state == SlotState.DISPATCHED for v in backfill.inflight.values()):
+        return "QUEUED"
+    return "RUNNING"
+
+
+def slot_view(backfill: Backfill, slot: datetime, record: SlotRecord | None) -> tuple[str, int]:
+    """A slot's state as a person reads it, and the round of its latest execution. What is in flight
+    wins over an earlier round's record; a slot the cursor has not reached is PENDING (CANCELLED once
+    the backfill is cancelled); a passed slot with no record was cancelled before it ran."""
+    key = storage_key(slot)
+    if key in backfill.inflight:
+        entry = backfill.inflight[key]
+        return entry.state.value, entry.round
+    if key in backfill.retry:
+        return "PENDING", backfill.round
+    if record is not None:
+        return record.state.value, record.round
+    cursor = backfill.cursor
+    ahead = cursor is not None and (slot <= cursor if backfill.order == "newest_first" else slot >= cursor)
+    if ahead and not backfill.finished:
+        return "PENDING", 0
+    return "CANCELLED", 0

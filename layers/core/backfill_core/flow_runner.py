@@ -8,7 +8,7 @@ from .flows import Flow
 from .ids import new_id
 from .kestra_time import format_date, iso_duration, now
 from .models import Execution, State, StateHistory, TaskRun, TaskRunAttempt
-from .tasks import run_task
+from .tasks import KillCheck, TaskOutcome, run_task
 from .templating import TemplateRenderError, render_properties
 
 TERMINAL_STATES = ("SUCCESS", "FAILED", "KILLED", "CANCELLED")
@@ -53,11 +53,16 @@ def run_flow(
     log: LogWriter,
     save: Callable[[Execution], None],
     budget_seconds: Callable[[], float],
+    killed: KillCheck = lambda: False,
 ) -> Execution:
-    """Run every task in order, stopping at the first failure; `save` persists progress after each task."""
+    """Run every task in order, stopping at the first failure or kill; `save` persists progress after each
+    task. A kill request ends the execution KILLED, as Kestra's kill does."""
     context = variables(flow, revision, execution)
-    failed = False
+    ending = "SUCCESS"
     for task in flow.tasks:
+        if killed():
+            ending = "KILLED"
+            break
         started = now()
         task_run = TaskRun(
             id=new_id(),
@@ -73,18 +78,18 @@ def run_flow(
         try:
             rendered = render_properties(task.properties(), context)
             outcome = run_task(
-                task.type, rendered, lambda level, msg, tr=task_run: log(tr, level, msg), budget_seconds()
+                task.type, rendered, lambda level, msg, tr=task_run: log(tr, level, msg), budget_seconds(), killed
             )
-            succeeded, outputs = outcome.succeeded, outcome.outputs
         except TemplateRenderError as exc:
             log(task_run, "ERROR", str(exc))
-            succeeded, outputs = False, {}
-        task_run.state = transition(task_run.state, "SUCCESS" if succeeded else "FAILED", now())
-        task_run.outputs = outputs
+            outcome = TaskOutcome(succeeded=False)
+        task_state = "SUCCESS" if outcome.succeeded else "KILLED" if outcome.killed else "FAILED"
+        task_run.state = transition(task_run.state, task_state, now())
+        task_run.outputs = outcome.outputs
         task_run.attempts = [TaskRunAttempt(state=task_run.state)]
         save(execution)
-        if not succeeded:
-            failed = True
+        if not outcome.succeeded:
+            ending = task_state
             break
-    execution.state = transition(execution.state, "FAILED" if failed else "SUCCESS", now())
+    execution.state = transition(execution.state, ending, now())
     return execution

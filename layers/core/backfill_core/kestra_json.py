@@ -37,22 +37,42 @@ def backfill_json(backfill: Backfill) -> dict[str, Any]:
         "previousNextExecutionDate": format_date(backfill.previous_next_execution_date),
         "id": backfill.id,
         "status": display_status(backfill),
+        "pauseReason": backfill.pause_reason,
         "concurrency": backfill.concurrency,
         "order": backfill.order,
+        "reprocess": backfill.reprocess,
+        "maxFailures": backfill.max_failures,
         "dispatched": backfill.dispatched,
         "running": len([s for s in backfill.inflight.values() if s.state == "RUNNING"]),
         "triggerDisabled": backfill.trigger_disabled,
         "succeeded": backfill.succeeded,
         "failed": backfill.failed,
+        "skipped": backfill.skipped,
         "cancelled": backfill.cancelled,
+        "counts": counts_json(backfill),
         **progress_json(backfill, now()),
     }
 
 
+def counts_json(backfill: Backfill) -> dict[str, int]:
+    """Slots by state, adding up to the total: what ended, what is in flight, and what waits (PENDING)."""
+    in_flight = {state: 0 for state in ("DISPATCHED", "RUNNING", "PARKED")}
+    for slot in backfill.inflight.values():
+        in_flight[slot.state.value] += 1
+    ended = {
+        "SUCCEEDED": backfill.succeeded,
+        "FAILED": backfill.failed,
+        "SKIPPED": backfill.skipped,
+        "CANCELLED": backfill.cancelled,
+    }
+    pending = max(backfill.total - sum(ended.values()) - sum(in_flight.values()), 0)
+    return {"PENDING": pending, **in_flight, **ended}
+
+
 def progress_json(backfill: Backfill, at: datetime) -> dict[str, Any]:
     """Total slots, percent done, and an ETA from the rate observed since the backfill started."""
-    done = backfill.succeeded + backfill.failed + backfill.cancelled
-    ran = backfill.succeeded + backfill.failed
+    done = backfill.succeeded + backfill.failed + backfill.skipped + backfill.cancelled
+    ran = backfill.succeeded + backfill.failed + backfill.skipped
     elapsed = max((at - backfill.created).total_seconds(), 1e-3)
     rate = ran / elapsed  # slots a second
     remaining = max(backfill.total - done, 0)
@@ -77,6 +97,7 @@ def backfill_resource_json(backfill: Backfill) -> dict[str, Any]:
         "cron": backfill.cron,
         "timezone": backfill.timezone,
         "created": format_date(backfill.created),
+        "createdBy": backfill.created_by,
         "updated": format_date(backfill.updated),
     }
 

@@ -27,21 +27,49 @@ class Label(KestraModel):
 
 
 class SlotState(StrEnum):
-    PENDING = "PENDING"  # dispatched: its message is on the queue
+    """A slot in flight, kept on the backfill record."""
+
+    DISPATCHED = "DISPATCHED"  # its message is on the queue
     RUNNING = "RUNNING"  # an executor claimed it
     PARKED = "PARKED"  # its message arrived while the backfill was paused
+
+
+class SlotOutcome(StrEnum):
+    """How a slot ended, kept on its own slot record."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"  # the reprocess policy found it already done
+    CANCELLED = "CANCELLED"  # its execution was killed
 
 
 class BackfillStatus(StrEnum):
     RUNNING = "RUNNING"
     CANCELLING = "CANCELLING"  # cancelled; slots that were running still finish
     SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # every slot ended, and some failed
     CANCELLED = "CANCELLED"
+
+
+SETTLED_STATUSES = (BackfillStatus.SUCCEEDED, BackfillStatus.FAILED, BackfillStatus.CANCELLED)
+Reprocess = Literal["all", "failed", "missing"]
 
 
 class InflightSlot(KestraModel):
     state: SlotState
     since: datetime
+    round: int = 0  # 0 for the first run of the slot, n for the n-th retry-failed
+
+
+class SlotRecord(KestraModel):
+    """How one slot of a backfill ended, and the execution that decided it."""
+
+    backfill_id: str
+    date: datetime
+    state: SlotOutcome
+    execution_id: str | None = None
+    reason: str | None = None
+    round: int = 0
 
 
 class Backfill(KestraModel):
@@ -62,8 +90,15 @@ class Backfill(KestraModel):
     labels: list[Label] = []
     concurrency: int = 1
     order: Literal["oldest_first", "newest_first"] = "oldest_first"
+    reprocess: Reprocess = "all"
+    max_failures: int | None = None
     cursor: datetime | None  # the next slot to dispatch, in `order`; None when every slot is dispatched
+    retry: list[str] = []  # storage keys of failed slots to dispatch again, before the cursor
+    round: int = 0  # how many times retry-failed was asked for
     paused: bool = False
+    pause_reason: str | None = None  # why it paused itself (its failure policy); None when paused by a person
+    failures_seen: int = 0  # failures the user has seen: maxFailures counts those after them
+    kill: bool = False  # cancelled with kill: running executions are killed rather than left to finish
     trigger_disabled: bool = False  # the trigger was disabled: hold like a pause until it is enabled
     status: BackfillStatus = BackfillStatus.RUNNING
     inflight: dict[str, InflightSlot] = {}  # storage_key(slot) -> state
@@ -71,9 +106,11 @@ class Backfill(KestraModel):
     dispatched: int = 0
     succeeded: int = 0
     failed: int = 0
+    skipped: int = 0
     cancelled: int = 0
     previous_next_execution_date: datetime | None = None
     created: datetime
+    created_by: str | None = None
     updated: datetime
     version: int = 0
 
@@ -85,7 +122,10 @@ class Backfill(KestraModel):
     @property
     def settled(self) -> bool:
         """Nothing of it runs any more (a CANCELLING backfill still has running slots to watch)."""
-        return self.status in (BackfillStatus.SUCCEEDED, BackfillStatus.CANCELLED)
+        return self.status in SETTLED_STATUSES
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start <= end and start <= self.end
 
     @property
     def held(self) -> bool:

@@ -23,7 +23,7 @@ def page_of(items: list, page: int, size: int) -> dict[str, Any]:
 
 def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[str, Any]:
     """The Trigger JSON. Pass the backfill a change just wrote, rather than re-reading a record an executor
-    may already have moved; without one, the trigger's active backfill is read."""
+    may already have moved; without one, the trigger's newest running backfill is read."""
     stored = flows_repository.get(tenant, ref.namespace, ref.flow_id)
     trigger = stored.flow.trigger(ref.trigger_id)
     if trigger is None:
@@ -33,9 +33,10 @@ def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[
 
 
 def _state_and_active_backfill(key: TriggerKey):
+    """The trigger's state and the backfill Kestra's trigger JSON shows: its newest that still runs."""
     state = triggers_repository.get_state(key)
-    active = triggers_repository.get_backfill(key, state.active_backfill_id) if state.active_backfill_id else None
-    return state, active
+    running = [b for b in triggers_repository.backfills_of_trigger(key) if not b.finished]
+    return state, running[0] if running else None
 
 
 def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int):

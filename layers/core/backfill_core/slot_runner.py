@@ -1,11 +1,13 @@
 """One work-queue message, one slot: create or resume its execution exactly once, and run the flow.
 
 A backfill slot's writes, each surviving a crash at any point:
-1. the backfill record: the slot PENDING -> RUNNING (or PARKED when held);
-2. the execution, created by a conditional put on an id derived from (backfill id, slot);
+1. the backfill record: the slot DISPATCHED -> RUNNING (or PARKED when held);
+2. the execution, created by a conditional put on an id derived from (backfill id, slot, round), unless
+   the reprocess policy skips the slot;
 3. the attempt: the execution taken over only when no live attempt holds its lease;
 4. the final state, written only by the attempt that owns the execution;
-5. the backfill record: the slot counted once and the next slot dispatched.
+5. the slot record: how the slot ended (rewritten identically by a redelivery);
+6. the backfill record: the slot counted once and the next slot dispatched.
 A live schedule slot does 2 to 4, its id derived from (trigger, slot). A message redelivered after a crash
 finds the state its predecessor left and carries on from there.
 """
@@ -17,24 +19,32 @@ from aws_lambda_powertools import Logger
 
 from . import backfill_service, flow_inputs
 from .api_models import normalize_labels
-from .backfill_state import Claim, schedule_of
+from .backfill_state import Claim, execution_id, schedule_of
 from .cron_slots import CronSchedule
 from .errors import ConcurrentUpdate, Invalid, SlotBusy
 from .flow_runner import TERMINAL_STATES, run_flow, transition
 from .flows import TriggerSpec
 from .ids import derived_id
 from .kestra_time import format_date, now, storage_key
-from .models import Execution, ExecutionTrigger, Label, SlotMessage, State, StateHistory, TaskRun
+from .models import (
+    Backfill,
+    Execution,
+    ExecutionTrigger,
+    Label,
+    SlotMessage,
+    SlotOutcome,
+    SlotRecord,
+    State,
+    StateHistory,
+    TaskRun,
+)
 from .repositories import executions_repository, flows_repository, triggers_repository
 from .repositories.flows_repository import StoredFlow
 from .repositories.triggers_repository import TriggerKey
+from .reprocess_policy import skip_reason
 from .settings import settings
 
 logger = Logger(child=True)
-
-
-def execution_id_for(backfill_id: str, slot: datetime) -> str:
-    return derived_id("backfill", backfill_id, storage_key(slot))
 
 
 def live_execution_id_for(key: TriggerKey, slot: datetime) -> str:
@@ -92,11 +102,18 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     if decision not in (Claim.RUN, Claim.RESUME) or backfill is None:
         logger.info("slot not run", extra={"slot": format_date(message.date), "decision": decision.value})
         return
-    execution_id = execution_id_for(backfill.id, message.date)
+    slot_key = storage_key(message.date)
+    round_ = backfill.inflight[slot_key].round
+    this_execution = execution_id(backfill.id, slot_key, round_)
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
     if decision == Claim.RUN:
+        if round_ == 0 and backfill.reprocess != "all" and executions_repository.get(this_execution) is None:
+            skipped = _skip_reason(backfill, message)
+            if skipped:
+                _end_slot(message, backfill, SlotOutcome.SKIPPED, skipped[1], round_, skipped[0])
+                return
         execution = new_execution(
-            execution_id=execution_id,
+            execution_id=this_execution,
             message=message,
             trigger_type=backfill.trigger_type,
             schedule=schedule_of(backfill),
@@ -106,11 +123,11 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    elif executions_repository.get(execution_id) is None:
+    elif executions_repository.get(this_execution) is None:
         # Claimed, then paused or cancelled before its execution existed: it does not start now.
         backfill_service.release_slot(message)
         return
-    execution, ended_here = _take_attempt(execution_id)
+    execution, ended_here = _take_attempt(this_execution)
     if execution.state.current not in TERMINAL_STATES:
         execution = _run_attempt(execution, stored, budget_seconds)
         if execution is None:
@@ -118,7 +135,34 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         ended_here = True
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
-    backfill_service.finish_slot(message, execution.state.current == "SUCCESS")
+    ended = execution.state.current
+    outcome = {"SUCCESS": SlotOutcome.SUCCEEDED, "KILLED": SlotOutcome.CANCELLED}.get(ended, SlotOutcome.FAILED)
+    _end_slot(message, backfill, outcome, execution.id, round_)
+
+
+def _skip_reason(backfill: Backfill, message: SlotMessage) -> tuple[str, str] | None:
+    """The reprocess policy's verdict on this slot, from the trigger's other executions of it."""
+    key = triggers_repository.key_of(backfill)
+    prior = executions_repository.prior_executions(key.pk, message.date, message.date)
+    others = [p for p in prior.get(storage_key(message.date), []) if p.backfill_id != backfill.id]
+    return skip_reason(backfill.reprocess, others)
+
+
+def _end_slot(
+    message: SlotMessage, backfill: Backfill, outcome: SlotOutcome, execution: str | None, round_: int, reason=None
+) -> None:
+    """Record how the slot ended, then count it on the backfill (which dispatches the next)."""
+    triggers_repository.record_slot(
+        SlotRecord(
+            backfill_id=backfill.id,
+            date=message.date,
+            state=outcome,
+            execution_id=execution,
+            reason=reason,
+            round=round_,
+        )
+    )
+    backfill_service.finish_slot(message, outcome)
 
 
 def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
@@ -213,7 +257,8 @@ def _run_attempt(execution: Execution, stored, budget_seconds, problem: str | No
         logs.add(None, "ERROR", problem or f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
         execution.state = transition(execution.state, "FAILED", now())
     else:
-        execution = run_flow(stored.flow, stored.revision, execution, logs.add, save_progress, budget_seconds)
+        killed = lambda: executions_repository.kill_requested(execution.id)  # noqa: E731
+        execution = run_flow(stored.flow, stored.revision, execution, logs.add, save_progress, budget_seconds, killed)
     try:
         save_progress(execution)
     except ConcurrentUpdate:

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,12 +20,16 @@ LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
 
 LogSink = Callable[[str, str], None]
 """Receives (level, message) as the task produces them."""
+KillCheck = Callable[[], bool]
+"""True once someone asked for the execution to be killed."""
+KILL_POLL_SECONDS = 2.0
 
 
 @dataclass
 class TaskOutcome:
     succeeded: bool
     outputs: dict[str, Any] = field(default_factory=dict)
+    killed: bool = False
 
 
 def validate_task(task_type: str, props: dict[str, Any]) -> str | None:
@@ -55,20 +60,22 @@ def validate_task(task_type: str, props: dict[str, Any]) -> str | None:
     return None
 
 
-def run_task(task_type: str, props: dict[str, Any], log: LogSink, budget_seconds: float) -> TaskOutcome:
+def run_task(
+    task_type: str, props: dict[str, Any], log: LogSink, budget_seconds: float, killed: KillCheck = lambda: False
+) -> TaskOutcome:
     """Run one task with rendered properties; `budget_seconds` bounds it whatever its own timeout says."""
     timeout = budget_seconds
     if props.get("timeout"):
         timeout = min(timeout, parse_iso_duration(str(props["timeout"])).total_seconds())
     if task_type == COMMANDS:
-        return _run_commands(props, log, timeout)
+        return _run_commands(props, log, timeout, killed)
     messages = props["message"] if isinstance(props["message"], list) else [props["message"]]
     for message in messages:
         log(str(props.get("level", "INFO")).upper(), str(message))
     return TaskOutcome(succeeded=True)
 
 
-def _run_commands(props: dict[str, Any], log: LogSink, timeout: float) -> TaskOutcome:
+def _run_commands(props: dict[str, Any], log: LogSink, timeout: float, killed: KillCheck) -> TaskOutcome:
     """The commands run as one /bin/sh script, as Kestra runs them: `cd` and variables carry over, and
     with failFast (the default) the first failing command ends the task. Each command's index is noted
     in a file outside the working directory before it starts, so a failure or a timeout names it."""
@@ -90,14 +97,25 @@ def _run_commands(props: dict[str, Any], log: LogSink, timeout: float) -> TaskOu
             errors="replace",
             start_new_session=True,
         )
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
-            _log_lines(log, stdout, stderr)
-            log("ERROR", f"Task timed out after {timeout:g}s; killed: {_current(commands, step_file)}")
-            return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                # Waking every few seconds to ask whether a kill was requested loses no output.
+                left = max(deadline - time.monotonic(), 0.0)
+                stdout, stderr = process.communicate(timeout=min(left, KILL_POLL_SECONDS))
+                break
+            except subprocess.TimeoutExpired:
+                kill = killed()
+                if not kill and time.monotonic() < deadline:
+                    continue
+                os.killpg(process.pid, signal.SIGKILL)
+                stdout, stderr = process.communicate()
+                _log_lines(log, stdout, stderr)
+                if kill:
+                    log("WARN", f"Task killed on request while running: {_current(commands, step_file)}")
+                    return TaskOutcome(succeeded=False, outputs={"exitCode": -9}, killed=True)
+                log("ERROR", f"Task timed out after {timeout:g}s; killed: {_current(commands, step_file)}")
+                return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
         _log_lines(log, stdout, stderr)
         if process.returncode != 0:
             command = _current(commands, step_file)

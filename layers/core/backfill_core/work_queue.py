@@ -6,7 +6,7 @@ from .settings import settings
 
 
 class SendFailed(Exception):
-    """Some messages were not accepted; their slots stay PENDING and the watchdog sends them again."""
+    """Some messages were not accepted; their slots stay DISPATCHED and the watchdog sends them again."""
 
 
 def send(messages: list[SlotMessage]) -> None:

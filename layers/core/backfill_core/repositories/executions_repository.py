@@ -1,11 +1,16 @@
 """ExecutionsTable: one EXECUTION item per execution and its LOG items, under the execution id.
 
-The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search. Writes to an
-execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer one.
+The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
+(tenant#namespace#flowId#triggerId; slot#created#id) finds what already ran for a trigger's slots. Writes
+to an execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer
+one. A kill request is its own attribute, so the attempt that owns the execution cannot overwrite it.
 """
 
 import json
 import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -19,6 +24,17 @@ from ..settings import settings
 
 EXECUTION = "EXECUTION"
 BY_FLOW_INDEX = "ByFlow"
+BY_SLOT_INDEX = "BySlot"
+
+
+@dataclass(frozen=True)
+class PriorExecution:
+    """What the reprocess policy needs to know of an execution that already exists for a slot."""
+
+    id: str
+    state: str
+    created: str  # storage key: sorts as the instants do
+    backfill_id: str | None  # None for a live schedule run
 
 
 def _item(execution: Execution) -> dict:
@@ -28,6 +44,9 @@ def _item(execution: Execution) -> dict:
         "sk": {"S": EXECUTION},
         "gsi1pk": {"S": execution.tenant_id},
         "gsi1sk": {"S": f"{execution.namespace}#{execution.flow_id}#{storage_key(created)}#{execution.id}"},
+        "gsi2pk": {"S": f"{execution.tenant_id}#{execution.namespace}#{execution.flow_id}#{execution.trigger.id}"},
+        "gsi2sk": {"S": f"{storage_key(execution.scheduled_date)}#{storage_key(created)}#{execution.id}"},
+        "origin": {"S": execution.backfill_id or ""},
         "state": {"S": execution.state.current},
         "attempt": {"N": str(execution.attempt)},
         "leaseUntil": {"N": repr(execution.lease_until)},
@@ -85,6 +104,64 @@ def take_over(execution: Execution, seen_attempt: int, now_epoch: float) -> None
         if _is_condition_failure(exc):
             raise ConcurrentUpdate(execution.id) from exc
         raise
+
+
+def request_kill(execution_id: str) -> bool:
+    """Ask the attempt running this execution to kill it; False if the execution does not exist yet."""
+    try:
+        dynamodb().update_item(
+            TableName=settings().executions_table,
+            Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
+            UpdateExpression="SET killRequested = :yes",
+            ConditionExpression="attribute_exists(pk)",
+            ExpressionAttributeValues={":yes": {"BOOL": True}},
+        )
+        return True
+    except ClientError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+
+
+def kill_requested(execution_id: str) -> bool:
+    item = (
+        dynamodb()
+        .get_item(
+            TableName=settings().executions_table,
+            Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
+            ProjectionExpression="killRequested",
+            ConsistentRead=True,
+        )
+        .get("Item", {})
+    )
+    return item.get("killRequested", {}).get("BOOL", False)
+
+
+def prior_executions(trigger_pk: str, first: datetime, last: datetime) -> dict[str, list[PriorExecution]]:
+    """The executions of a trigger (tenant#namespace#flowId#triggerId) whose slot lies between two slots,
+    inclusive, by the slot's storage key."""
+    low, high = sorted((storage_key(first), storage_key(last)))
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().executions_table,
+            IndexName=BY_SLOT_INDEX,
+            KeyConditionExpression="gsi2pk = :trigger AND gsi2sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":trigger": {"S": trigger_pk},
+                ":low": {"S": low},
+                ":high": {"S": high + "#~"},
+            },
+        )
+    )
+    found: dict[str, list[PriorExecution]] = defaultdict(list)
+    for page in pages:
+        for item in page["Items"]:
+            slot, created, execution_id = item["gsi2sk"]["S"].split("#", 2)
+            origin = item.get("origin", {}).get("S") or None
+            found[slot].append(PriorExecution(execution_id, item["state"]["S"], created, origin))
+    return dict(found)
 
 
 def save(execution: Execution) -> None:

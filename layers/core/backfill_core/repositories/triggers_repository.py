@@ -1,8 +1,10 @@
-"""TriggersTable: per trigger, a STATE item (which backfill is active) and one item per backfill.
+"""TriggersTable: per trigger, a STATE item and one item per backfill; per backfill, one item per ended slot.
 
 Keys: pk = tenant#namespace#flowId#triggerId; sk = STATE or BACKFILL#<id>. A backfill item carries its
-record as JSON, a `version` for optimistic concurrency and, while it runs, a `running` attribute that
-puts it in the sparse RunningBackfills index the watchdog reads.
+record as JSON, a `version` for optimistic concurrency and, until it settles, a `running` attribute that
+puts it in the sparse RunningBackfills index the watchdog reads. STATE's `backfills` counter changes with
+each backfill that starts running, so two overlapping ones cannot both pass the overlap check.
+Slot records: pk = SLOTS#<backfill id>, sk = the slot's storage key.
 """
 
 from dataclasses import dataclass
@@ -11,9 +13,9 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from ..aws_clients import dynamodb
-from ..errors import ConcurrentUpdate, Conflict, trigger_disabled_conflict
+from ..errors import ConcurrentUpdate, trigger_disabled_conflict
 from ..kestra_time import from_storage_key, storage_key
-from ..models import Backfill
+from ..models import Backfill, SlotOutcome, SlotRecord
 from ..settings import settings
 
 STATE = "STATE"
@@ -75,7 +77,7 @@ class TriggerState:
     date: datetime | None = None  # the last slot the live schedule evaluated
     schedule: str | None = None  # the cron, timezone and seconds flag `date` was evaluated with
     disabled: bool = False  # disabled through the API or by stopAfter
-    active_backfill_id: str | None = None
+    backfills: int = 0  # bumped by each backfill that starts (or starts again) running
 
 
 def get_state(key: TriggerKey) -> TriggerState:
@@ -90,12 +92,8 @@ def get_state(key: TriggerKey) -> TriggerState:
         date=from_storage_key(item["date"]["S"]) if "date" in item else None,
         schedule=item["schedule"]["S"] if "schedule" in item else None,
         disabled=item.get("disabled", {}).get("BOOL", False),
-        active_backfill_id=item["activeBackfillId"]["S"] if "activeBackfillId" in item else None,
+        backfills=int(item["backfills"]["N"]) if "backfills" in item else 0,
     )
-
-
-def active_backfill_id(key: TriggerKey) -> str | None:
-    return get_state(key).active_backfill_id
 
 
 def set_disabled(key: TriggerKey, disabled: bool) -> None:
@@ -134,8 +132,34 @@ def advance(key: TriggerKey, seen: datetime | None, to: datetime, schedule: str)
         raise
 
 
-def create_backfill(backfill: Backfill) -> None:
-    """Write a new backfill and make it the trigger's active one, unless another is active (409)."""
+def _claim_state(key: TriggerKey, seen: int) -> dict:
+    """The STATE update that goes with a backfill starting: only if no other started since `seen` was read,
+    and not once the trigger is disabled (a race with disable)."""
+    return {
+        "Update": {
+            "TableName": settings().triggers_table,
+            "Key": {"pk": {"S": key.pk}, "sk": {"S": STATE}},
+            "UpdateExpression": "SET backfills = :next",
+            "ConditionExpression": "(attribute_not_exists(backfills) OR backfills = :seen)"
+            " AND (attribute_not_exists(disabled) OR disabled = :enabled)",
+            "ExpressionAttributeValues": {
+                ":next": {"N": str(seen + 1)},
+                ":seen": {"N": str(seen)},
+                ":enabled": {"BOOL": False},
+            },
+        }
+    }
+
+
+def _raise_claim_failure(backfill: Backfill, exc: ClientError) -> None:
+    if get_state(key_of(backfill)).disabled:
+        raise trigger_disabled_conflict(backfill.namespace, backfill.flow_id, backfill.trigger_id) from exc
+    raise ConcurrentUpdate(backfill.id) from exc  # another backfill started meanwhile: check overlaps again
+
+
+def create_backfill(backfill: Backfill, seen: int) -> None:
+    """Write a new backfill, if no other backfill of the trigger started since its overlap check read
+    the STATE counter `seen` (ConcurrentUpdate), and the trigger is enabled (409)."""
     key = key_of(backfill)
     try:
         dynamodb().transact_write_items(
@@ -147,29 +171,12 @@ def create_backfill(backfill: Backfill) -> None:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                {
-                    "Update": {
-                        "TableName": settings().triggers_table,
-                        "Key": {"pk": {"S": key.pk}, "sk": {"S": STATE}},
-                        "UpdateExpression": "SET activeBackfillId = :id",
-                        # Not while another runs, nor once the trigger is disabled (a race with disable).
-                        "ConditionExpression": "attribute_not_exists(activeBackfillId) "
-                        "AND (attribute_not_exists(disabled) OR disabled = :enabled)",
-                        "ExpressionAttributeValues": {":id": {"S": backfill.id}, ":enabled": {"BOOL": False}},
-                    }
-                },
+                _claim_state(key, seen),
             ]
         )
     except ClientError as exc:
         if _failed_condition(exc):
-            state = get_state(key)
-            if state.disabled:
-                raise trigger_disabled_conflict(backfill.namespace, backfill.flow_id, backfill.trigger_id) from exc
-            running = state.active_backfill_id
-            raise Conflict(
-                f"Trigger {backfill.namespace}.{backfill.flow_id}.{backfill.trigger_id} already has a running "
-                f"backfill ({running}); wait for it to finish or delete it before creating another"
-            ) from exc
+            _raise_claim_failure(backfill, exc)
         raise
 
 
@@ -182,10 +189,10 @@ def get_backfill(key: TriggerKey, backfill_id: str) -> Backfill | None:
     return _backfill(response["Item"]) if "Item" in response else None
 
 
-def save_backfill(backfill: Backfill, previous: Backfill) -> Backfill:
+def save_backfill(backfill: Backfill, previous: Backfill, seen: int | None = None) -> Backfill:
     """Write a transition made from `previous`; ConcurrentUpdate if someone else wrote since it was read.
 
-    A backfill that just finished also stops being its trigger's active backfill, in the same transaction.
+    A backfill that starts running again (retry-failed) passes the STATE counter its overlap check read.
     """
     saved = backfill.model_copy(update={"version": previous.version + 1})
     put = {
@@ -196,25 +203,14 @@ def save_backfill(backfill: Backfill, previous: Backfill) -> Backfill:
         "ExpressionAttributeValues": {":seen": {"N": str(previous.version)}},
     }
     try:
-        if saved.finished and not previous.finished:
-            dynamodb().transact_write_items(
-                TransactItems=[
-                    {"Put": put},
-                    {
-                        "Update": {
-                            "TableName": settings().triggers_table,
-                            "Key": {"pk": {"S": key_of(saved).pk}, "sk": {"S": STATE}},
-                            "UpdateExpression": "REMOVE activeBackfillId",
-                            "ConditionExpression": "activeBackfillId = :id",
-                            "ExpressionAttributeValues": {":id": {"S": saved.id}},
-                        }
-                    },
-                ]
-            )
+        if seen is not None:
+            dynamodb().transact_write_items(TransactItems=[{"Put": put}, _claim_state(key_of(saved), seen)])
         else:
             dynamodb().put_item(**put)
     except ClientError as exc:
         if _failed_condition(exc):
+            if seen is not None:
+                _raise_claim_failure(saved, exc)
             raise ConcurrentUpdate(saved.id) from exc
         raise
     return saved
@@ -258,3 +254,74 @@ def backfill_by_id(backfill_id: str) -> Backfill | None:
 def backfills_of_tenant(tenant: str) -> list[Backfill]:
     """All of a tenant's backfills, newest first."""
     return _backfills_on_index(BY_TENANT_INDEX, "tenant = :tenant", {":tenant": {"S": tenant}}, ScanIndexForward=False)
+
+
+def backfills_of_trigger(key: TriggerKey) -> list[Backfill]:
+    """Every backfill of one trigger, running and ended, newest first."""
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().triggers_table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :backfill)",
+            ExpressionAttributeValues={":pk": {"S": key.pk}, ":backfill": {"S": "BACKFILL#"}},
+            ConsistentRead=True,
+        )
+    )
+    found = [_backfill(item) for page in pages for item in page["Items"]]
+    return sorted(found, key=lambda b: (b.created, b.id), reverse=True)
+
+
+def _slot_pk(backfill_id: str) -> str:
+    return f"SLOTS#{backfill_id}"
+
+
+def record_slot(record: SlotRecord) -> None:
+    """Keep how a slot ended; a later round of the same slot overwrites it."""
+    item = {
+        "pk": {"S": _slot_pk(record.backfill_id)},
+        "sk": {"S": storage_key(record.date)},
+        "slotState": {"S": record.state.value},
+        "body": {"S": record.model_dump_json(by_alias=True)},
+    }
+    dynamodb().put_item(TableName=settings().triggers_table, Item=item)
+
+
+def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str, SlotRecord]:
+    """The slot records of a backfill between two slots (inclusive), by storage key."""
+    low, high = sorted((storage_key(first), storage_key(last)))
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().triggers_table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":low": {"S": low}, ":high": {"S": high}},
+            ConsistentRead=True,
+        )
+    )
+    return {
+        item["sk"]["S"]: SlotRecord.model_validate_json(item["body"]["S"]) for page in pages for item in page["Items"]
+    }
+
+
+def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int) -> list[str]:
+    """Up to `limit` slots of a backfill that ended in `state`, oldest first, as storage keys."""
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().triggers_table,
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="slotState = :state",
+            ProjectionExpression="sk",
+            ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":state": {"S": state.value}},
+            ConsistentRead=True,
+        )
+    )
+    keys: list[str] = []
+    for page in pages:
+        keys += [item["sk"]["S"] for item in page["Items"]]
+        if len(keys) >= limit:
+            break
+    return keys[:limit]
