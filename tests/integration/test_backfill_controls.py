@@ -1,118 +1,252 @@
-"""Pause, unpause and delete (cancel) of a running backfill, Kestra's routes."""
+"""Reprocess policy, per-slot status, failure policy with retry-failed, several backfills per trigger, and
+cancel with kill: each through the API handler, with the executor draining the queue against moto."""
 
 import threading
 import time
 
-from tests.flows import QUICK, SLOW, backfill_body, ref
+import pytest
 
-DAY = ("2024-01-01T00:00:00Z", "2024-01-01T10:00:00Z")  # 11 hourly slots
+from tests.flows import QUICK, backfill_body, flaky, ref, sleeper
 
-
-def register(stack, *flows):
-    for flow in flows:
-        assert stack.call("POST", "/api/v1/flows", flow, "application/x-yaml").status == 200
-
-
-def slot_dates(stack, flow_id):
-    return sorted(e["trigger"]["variables"]["date"] for e in stack.executions(namespace="tests", flowId=flow_id))
+DAY = ("2024-01-01T00:00:00Z", "2024-01-01T10:00:00Z")  # 11 hourly slots: 5 odd hours
+EVEN_HOURS = [f"2024-01-01T{h:02d}:00:00Z" for h in range(0, 11, 2)]
+ODD_HOURS = [f"2024-01-01T{h:02d}:00:00Z" for h in range(1, 11, 2)]
 
 
-def test_pause_parks_the_next_slot_and_unpause_runs_it_first(stack):
-    register(stack, QUICK)
-    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY)).status == 200
-    stack.poller().poll_once()  # runs 00:00 and dispatches 01:00
-    paused = stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick"))
-    assert paused.status == 200
-    assert paused.body["backfill"]["paused"] is True
+@pytest.fixture
+def marker(tmp_path):
+    return tmp_path / "fixed"
 
-    stack.drain()  # the 01:00 message arrives while paused: parked, not run
-    assert slot_dates(stack, "quick") == ["2024-01-01T00:00:00Z"]
-    assert stack.queue_depth() == 0
-    trigger = stack.call("GET", "/api/v1/triggers/search?namespace=tests&flowId=quick").body["results"][0]
-    assert trigger["triggerContext"]["backfill"]["currentDate"] == "2024-01-01T01:00:00Z"
 
-    unpaused = stack.call("PUT", "/api/v1/triggers/backfill/unpause", ref("quick"))
-    assert unpaused.status == 200
-    assert unpaused.body["backfill"]["paused"] is False
+@pytest.fixture
+def flaky_flow(stack, marker):
+    assert stack.call("POST", "/api/v1/flows", flaky(str(marker)), "application/x-yaml").status == 200
+    return stack
+
+
+def slots(stack, backfill_id: str, **params) -> list[dict]:
+    query = "&".join(f"{k}={v}" for k, v in {"size": 1000, **params}.items())
+    answer = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?{query}")
+    assert answer.status == 200, answer.raw
+    return answer.body["results"]
+
+
+def backfill_of(stack, backfill_id: str) -> dict:
+    return stack.call("GET", f"/api/v1/backfills/{backfill_id}").body
+
+
+def dates_in(slot_list: list[dict], state: str) -> list[str]:
+    return [s["date"] for s in slot_list if s["state"] == state]
+
+
+def test_reprocess_failed_runs_only_the_slots_that_did_not_succeed(flaky_flow):
+    stack = flaky_flow
+    first = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *DAY)).body["backfill"]["id"]
     stack.drain()
-    assert slot_dates(stack, "quick") == [f"2024-01-01T{h:02d}:00:00Z" for h in range(11)]
-    assert all(e["state"]["current"] == "SUCCESS" for e in stack.executions(namespace="tests"))
+    assert backfill_of(stack, first)["status"] == "FAILED"  # every slot ran, the odd ones failed
+
+    body = backfill_body("flaky", *DAY, reprocess="failed")
+    dry = stack.call("POST", "/api/v1/backfills/dry-run", body).body
+    assert (dry["total"], dry["run"], dry["skipped"]) == (11, 5, 6)
+    assert dry["firstPage"] == ODD_HOURS
+    assert [s["date"] for s in dry["skippedPage"]] == EVEN_HOURS
+    assert all(s["reason"].startswith("ALREADY_SUCCEEDED") for s in dry["skippedPage"])
+
+    second = stack.call("PUT", "/api/v1/triggers", body).body["backfill"]["id"]
+    stack.drain()
+    ran = [e for e in stack.executions(namespace="tests") if e.get("backfillId") == second]
+    assert sorted(e["trigger"]["variables"]["date"] for e in ran) == ODD_HOURS
+    listed = slots(stack, second)
+    assert dates_in(listed, "SKIPPED") == EVEN_HOURS
+    skipped = [s for s in listed if s["state"] == "SKIPPED"]
+    assert all(s["reason"].startswith("ALREADY_SUCCEEDED") and s["executionId"] for s in skipped)
+    # The execution a skip names is the one that succeeded before.
+    assert stack.call("GET", f"/api/v1/executions/{skipped[0]['executionId']}").body["state"]["current"] == "SUCCESS"
+    done = backfill_of(stack, second)
+    assert (done["skipped"], done["failed"], done["counts"]["SKIPPED"], done["percent"]) == (6, 5, 6, 100.0)
 
 
-def test_pause_while_a_slot_runs_lets_only_that_slot_finish(stack):
-    register(stack, SLOW)
-    assert stack.call("PUT", "/api/v1/triggers", backfill_body("slow", *DAY)).status == 200
+def test_reprocess_missing_runs_only_slots_with_no_execution(stack):
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
+    stack.call("PUT", "/api/v1/triggers", backfill_body("quick", "2024-01-01T00:00:00Z", "2024-01-01T05:00:00Z"))
+    stack.drain()
+    wider = backfill_body("quick", *DAY, reprocess="missing")
+    dry = stack.call("POST", "/api/v1/backfills/dry-run", wider).body
+    assert (dry["run"], dry["skipped"]) == (5, 6)
+    assert dry["skippedPage"][0]["reason"].startswith("ALREADY_EXECUTED")
+    second = stack.call("PUT", "/api/v1/triggers", wider).body["backfill"]["id"]
+    stack.drain()
+    assert dates_in(slots(stack, second), "SUCCEEDED") == [f"2024-01-01T{h:02d}:00:00Z" for h in range(6, 11)]
+    assert len(stack.executions(namespace="tests")) == 11  # no slot ran twice
+
+
+def test_a_bad_reprocess_policy_is_refused_naming_the_field(stack):
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY, reprocess="some"))
+    assert answer.status == 422 and "backfill.reprocess" in answer.message
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY, maxFailures=0))
+    assert answer.status == 422 and "backfill.maxFailures" in answer.message
+    assert stack.queue_depth() == 0
+
+
+def test_slots_page_through_every_state(stack):
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
+    backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY, concurrency=2)).body["backfill"][
+        "id"
+    ]
+    listed = slots(stack, backfill_id)
+    assert [s["state"] for s in listed] == ["DISPATCHED"] * 2 + ["PENDING"] * 9
+    stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick"))
+    stack.drain()  # the messages of a paused backfill park their slots
+    assert [s["state"] for s in slots(stack, backfill_id)] == ["PARKED"] * 2 + ["PENDING"] * 9
+    stack.call("PUT", "/api/v1/triggers/backfill/unpause", ref("quick"))
+    stack.drain()
+    listed = slots(stack, backfill_id)
+    assert [s["state"] for s in listed] == ["SUCCEEDED"] * 11
+    execution = stack.call("GET", f"/api/v1/executions/{listed[0]['executionId']}").body
+    assert execution["trigger"]["variables"]["date"] == listed[0]["date"] == "2024-01-01T00:00:00Z"
+
+    page2 = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?page=2&size=4").body
+    assert page2["total"] == 11 and [s["date"] for s in page2["results"]][0] == "2024-01-01T04:00:00Z"
+    assert stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?size=0").status == 422
+    assert stack.call("GET", "/api/v1/backfills/nope/slots").status == 404
+
+    next_day = backfill_body("quick", "2024-01-02T00:00:00Z", "2024-01-02T10:00:00Z", concurrency=2)
+    second = stack.call("PUT", "/api/v1/triggers", next_day).body["backfill"]["id"]
+    stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick"))
+    stack.drain()
+    cancelled = stack.call("POST", f"/api/v1/backfills/{second}/cancel")
+    assert cancelled.body["status"] == "CANCELLED"  # nothing was running
+    assert [s["state"] for s in slots(stack, second)] == ["CANCELLED"] * 11
+
+
+def test_max_failures_pauses_the_backfill_and_retry_failed_reruns_only_the_failed(flaky_flow, marker):
+    stack = flaky_flow
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *DAY, maxFailures=2))
+    backfill_id = answer.body["backfill"]["id"]
+    assert answer.body["backfill"]["maxFailures"] == 2
+    stack.drain()
+    paused = backfill_of(stack, backfill_id)
+    assert paused["status"] == "PAUSED" and paused["failed"] == 2
+    assert paused["pauseReason"].startswith("maxFailures: 2 slots failed")
+    assert paused["succeeded"] == 2  # 00:00 and 02:00 ran, 01:00 and 03:00 failed; nothing after
+
+    marker.touch()  # the cause is fixed
+    retried = stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed")
+    assert retried.status == 200, retried.raw
+    assert retried.body["retried"] == 2 and retried.body["backfill"]["status"] != "PAUSED"
+    stack.drain()
+    done = backfill_of(stack, backfill_id)
+    assert (done["status"], done["succeeded"], done["failed"]) == ("SUCCEEDED", 11, 0)
+    listed = slots(stack, backfill_id)
+    assert dates_in(listed, "SUCCEEDED") == [f"2024-01-01T{h:02d}:00:00Z" for h in range(11)]
+    # The retried slots ran as new executions; the failed ones are kept.
+    executions = stack.executions(namespace="tests")
+    assert len(executions) == 13 and len([e for e in executions if e["state"]["current"] == "FAILED"]) == 2
+    nothing = stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed")
+    assert nothing.status == 200 and nothing.body["retried"] == 0
+
+
+def test_retry_failed_of_an_ended_backfill_runs_it_again(flaky_flow, marker):
+    stack = flaky_flow
+    backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *DAY)).body["backfill"]["id"]
+    stack.drain()
+    assert backfill_of(stack, backfill_id)["status"] == "FAILED"
+    marker.touch()
+    assert stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed").body["retried"] == 5
+    stack.drain()
+    assert backfill_of(stack, backfill_id)["status"] == "SUCCEEDED"
+    assert stack.call("POST", "/api/v1/backfills/nope/retry-failed").status == 404
+
+
+def test_two_backfills_of_one_trigger_run_at_once_unless_their_ranges_overlap(stack):
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
+    morning = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY)).body["backfill"]["id"]
+    evening = stack.call(
+        "PUT", "/api/v1/triggers", backfill_body("quick", "2024-01-01T12:00:00Z", "2024-01-01T20:00:00Z")
+    )
+    assert evening.status == 200, evening.raw
+    # Kestra's trigger JSON shows the newest backfill that still runs.
+    assert evening.body["backfill"]["start"] == "2024-01-01T12:00:00Z"
+    overlapping = stack.call(
+        "PUT", "/api/v1/triggers", backfill_body("quick", "2024-01-01T10:00:00Z", "2024-01-01T11:00:00Z")
+    )
+    assert overlapping.status == 409 and morning in overlapping.message and "overlaps" in overlapping.message
+    stack.drain()
+    assert len(stack.executions(namespace="tests")) == 11 + 9
+    listed = stack.call("GET", "/api/v1/backfills?namespace=tests&status=SUCCEEDED").body
+    assert listed["total"] == 2
+    # Once they ended, the same range may be backfilled again.
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY)).status == 200
+
+
+def test_pause_by_trigger_holds_every_running_backfill_of_it(stack):
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
+    stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY))
+    stack.call("PUT", "/api/v1/triggers", backfill_body("quick", "2024-01-02T00:00:00Z", "2024-01-02T03:00:00Z"))
+    assert stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick")).status == 200
+    stack.drain()
+    assert stack.executions(namespace="tests") == []
+    statuses = [b["status"] for b in stack.call("GET", "/api/v1/backfills?namespace=tests").body["results"]]
+    assert statuses == ["PAUSED", "PAUSED"]
+    assert stack.call("PUT", "/api/v1/triggers/backfill/unpause", ref("quick")).status == 200
+    stack.drain()
+    assert len(stack.executions(namespace="tests")) == 15
+
+
+def wait_for(condition, seconds: float = 20):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_cancel_with_kill_kills_the_running_execution(stack):
+    assert stack.call("POST", "/api/v1/flows", sleeper(60), "application/x-yaml").status == 200
+    body = backfill_body("sleeper", *DAY)
+    backfill_id = stack.call("PUT", "/api/v1/triggers", body).body["backfill"]["id"]
+    worker = threading.Thread(target=stack.poller().poll_once)
+    started = time.monotonic()
+    worker.start()
+    wait_for(lambda: stack.executions(namespace="tests", state="RUNNING"))
+    cancelled = stack.call("POST", f"/api/v1/backfills/{backfill_id}/cancel", {"kill": True})
+    assert cancelled.status == 200 and cancelled.body["status"] == "CANCELLING"
+    worker.join(timeout=30)
+    assert not worker.is_alive() and time.monotonic() - started < 30  # not the task's 60 s
+    final = backfill_of(stack, backfill_id)
+    assert (final["status"], final["cancelled"], final["succeeded"], final["failed"]) == ("CANCELLED", 11, 0, 0)
+    [killed] = stack.executions(namespace="tests")
+    assert killed["state"]["current"] == "KILLED"
+    assert slots(stack, backfill_id)[0] == {
+        "date": "2024-01-01T00:00:00Z",
+        "state": "CANCELLED",
+        "executionId": killed["id"],
+        "reason": None,
+    }
+    bad = stack.call("POST", f"/api/v1/backfills/{backfill_id}/cancel", {"kill": "yes please"})
+    assert bad.status == 422 and "kill" in bad.message
+
+
+def test_kestra_delete_with_kill_and_kestra_execution_kill(stack):
+    assert stack.call("POST", "/api/v1/flows", sleeper(60), "application/x-yaml").status == 200
+    stack.call("PUT", "/api/v1/triggers", backfill_body("sleeper", *DAY))
     worker = threading.Thread(target=stack.poller().poll_once)
     worker.start()
-    deadline = time.monotonic() + 10
-    while not stack.executions(namespace="tests", state="RUNNING"):
-        assert time.monotonic() < deadline, "the first slot never started"
-        time.sleep(0.05)
-    assert stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("slow")).status == 200
-    worker.join()
-    stack.drain()
-    executions = stack.executions(namespace="tests")
-    assert [e["state"]["current"] for e in executions] == ["SUCCESS"]
+    wait_for(lambda: stack.executions(namespace="tests", state="RUNNING"))
+    deleted = stack.call("POST", "/api/v1/triggers/backfill/delete", {**ref("sleeper"), "kill": True})
+    assert deleted.status == 200 and deleted.body["backfill"] is None
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert stack.executions(namespace="tests")[0]["state"]["current"] == "KILLED"
 
-    assert stack.call("PUT", "/api/v1/triggers/backfill/unpause", ref("slow")).status == 200
-    stack.drain()
-    assert len(slot_dates(stack, "slow")) == 11
-
-
-def test_delete_stops_dispatch_and_leaves_no_further_execution(stack):
-    register(stack, QUICK)
-    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY)).status == 200
-    stack.poller().poll_once()
-    stack.poller().poll_once()
-    deleted = stack.call("POST", "/api/v1/triggers/backfill/delete", ref("quick"))
-    assert deleted.status == 200
-    assert deleted.body["backfill"] is None
-    stack.drain()
-    assert slot_dates(stack, "quick") == ["2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z"]
-    assert stack.queue_depth() == 0
-    # Deleted means gone: a second delete finds nothing, and a new backfill may start.
-    again = stack.call("POST", "/api/v1/triggers/backfill/delete", ref("quick"))
-    assert (again.status, again.message) == (400, "No backfill found")
-    assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY)).status == 200
-
-
-def test_delete_while_paused_cancels_the_parked_slot(stack):
-    register(stack, QUICK)
-    stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY))
-    stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick"))
-    stack.drain()  # 00:00 parks
-    assert stack.call("POST", "/api/v1/triggers/backfill/delete", ref("quick")).status == 200
-    stack.drain()
-    assert slot_dates(stack, "quick") == []
-
-
-def test_pause_twice_and_unpause_twice_are_harmless(stack):
-    register(stack, QUICK)
-    stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY))
-    for _ in range(2):
-        assert stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick")).status == 200
-    for _ in range(2):
-        assert stack.call("PUT", "/api/v1/triggers/backfill/unpause", ref("quick")).status == 200
-    stack.drain()
-    assert len(slot_dates(stack, "quick")) == 11
-
-
-def test_redelivered_and_duplicated_messages_run_nothing_twice(stack):
-    register(stack, QUICK)
-    stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY))
-    # Copy every message once more before the executor sees it (SQS delivers at least once).
-    poller = stack.poller()
-    for _ in range(40):
-        got = stack.sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        if not got:
-            break
-        for message in got:
-            stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=message["Body"])
-            stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=message["Body"])
-            stack.sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
-        poller.poll_once()
-    stack.drain()
-    dates = slot_dates(stack, "quick")
-    assert dates == sorted(set(dates))
-    assert len(dates) == 11
-    assert all(e["attempt"] == 1 for e in stack.executions(namespace="tests"))
+    second = stack.call("PUT", "/api/v1/triggers", backfill_body("sleeper", *DAY))
+    assert second.status == 200
+    worker = threading.Thread(target=stack.poller().poll_once)
+    worker.start()
+    wait_for(lambda: stack.executions(namespace="tests", state="RUNNING"))
+    running = stack.executions(namespace="tests", state="RUNNING")[0]["id"]
+    assert stack.call("DELETE", f"/api/v1/executions/{running}/kill").status == 202
+    worker.join(timeout=30)
+    assert stack.call("GET", f"/api/v1/executions/{running}").body["state"]["current"] == "KILLED"
+    assert backfill_of(stack, second.body["backfill"]["id"])["counts"]["CANCELLED"] == 1
+    assert stack.call("DELETE", "/api/v1/executions/nope/kill").status == 404
