@@ -13,7 +13,14 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 
 from backfill_core import backfill_service, searches
-from backfill_core.api_models import BackfillCancel, BackfillChange, BackfillDelete, TriggerRef, TriggerUpdate
+from backfill_core.api_models import (
+    BackfillCancel,
+    BackfillChange,
+    BackfillDelete,
+    ErrorMessage,
+    TriggerRef,
+    TriggerUpdate,
+)
 from backfill_core.errors import DomainError, Invalid, NotFound
 from backfill_core.flows import parse_flow
 from backfill_core.kestra_json import backfill_resource_json, flow_json
@@ -23,6 +30,23 @@ from backfill_core.settings import settings
 logger = Logger(service="api")
 # Every route answers with and without the tenant segment, as Kestra's do.
 app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/api/v1/main", "/api/v1"])
+
+
+ERRORS = {
+    400: "The body is not JSON, or the trigger has no running backfill to act on",
+    404: "No such flow, trigger, backfill, execution or route",
+    409: "Conflicts with the current state: named in the message",
+    422: "A field is invalid: the message names it",
+}
+
+
+def answers(success: str, *errors: int, status: int = 200) -> dict:
+    """A route's answers for the OpenAPI document: its success and each error, all `{"message"}`. Every
+    route validates its request, so each may answer 422."""
+    described = {status: {"description": success}}
+    for code in sorted({*errors, 422}):
+        described[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorMessage}}}
+    return described
 
 
 def _tenant() -> str:
@@ -73,23 +97,23 @@ def _yaml_body() -> str:
 # Flows
 
 
-@app.post("/flows")
+@app.post("/flows", responses=answers("The flow as Kestra returns it", 409, 422))
 def create_flow():
     source = _yaml_body()
     return flow_json(flows_repository.create(_tenant(), parse_flow(source), source))
 
 
-@app.get("/flows/<namespace>/<flow_id>")
+@app.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))
 def get_flow(namespace: str, flow_id: str):
     return flow_json(flows_repository.get(_tenant(), namespace, flow_id))
 
 
-@app.get("/flows/<namespace>")
+@app.get("/flows/<namespace>", responses=answers("The flows of a namespace", 422))
 def list_flows(namespace: str):
     return [flow_json(stored) for stored in flows_repository.list_flows(_tenant(), namespace)]
 
 
-@app.put("/flows/<namespace>/<flow_id>")
+@app.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))
 def update_flow(namespace: str, flow_id: str):
     source = _yaml_body()
     flow = parse_flow(source)
@@ -100,7 +124,9 @@ def update_flow(namespace: str, flow_id: str):
     return flow_json(stored)
 
 
-@app.delete("/flows/<namespace>/<flow_id>")
+@app.delete(
+    "/flows/<namespace>/<flow_id>", responses=answers("Deleted; its running backfills are cancelled", 404, status=204)
+)
 def delete_flow(namespace: str, flow_id: str):
     backfill_service.delete_flow(_tenant(), namespace, flow_id)
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type="application/json", body="")
@@ -109,22 +135,22 @@ def delete_flow(namespace: str, flow_id: str):
 # Triggers and their backfills
 
 
-@app.put("/triggers")
+@app.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 422))
 def update_trigger(body: TriggerUpdate):
     return searches.trigger_context(_tenant(), body, backfill_service.update_trigger(_tenant(), body, _caller()))
 
 
-@app.put("/triggers/backfill/pause")
+@app.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
 def pause_backfill(body: TriggerRef):
     return searches.trigger_context(_tenant(), body, backfill_service.pause(_tenant(), body))
 
 
-@app.put("/triggers/backfill/unpause")
+@app.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
 def unpause_backfill(body: TriggerRef):
     return searches.trigger_context(_tenant(), body, backfill_service.unpause(_tenant(), body))
 
 
-@app.post("/triggers/backfill/delete")
+@app.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 422))
 def delete_backfill(body: BackfillDelete):
     return searches.trigger_context(_tenant(), body, backfill_service.delete(_tenant(), body, body.kill))
 
@@ -138,12 +164,14 @@ def _bulk_action(action: str) -> str:
     return action
 
 
-@app.post("/triggers/backfill/<action>/by-triggers")
+@app.post(
+    "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 422)
+)
 def bulk_by_triggers(action: str, body: list[TriggerRef]):
     return {"count": backfill_service.bulk(_tenant(), _bulk_action(action), body)}
 
 
-@app.post("/triggers/backfill/<action>/by-query")
+@app.post("/triggers/backfill/<action>/by-query", responses=answers("How many triggers' backfills changed", 404, 422))
 def bulk_by_query(
     action: str,
     namespace: Annotated[str | None, Query()] = None,
@@ -153,7 +181,7 @@ def bulk_by_query(
     return {"count": backfill_service.bulk(_tenant(), _bulk_action(action), refs)}
 
 
-@app.get("/triggers/search")
+@app.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
 def search_triggers(
     namespace: Annotated[str | None, Query()] = None,
     flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter name
@@ -166,7 +194,7 @@ def search_triggers(
 # Backfills, our resource beside Kestra's trigger routes
 
 
-@app.get("/backfills")
+@app.get("/backfills", responses=answers("A page of backfills, newest first", 422))
 def list_backfills(
     namespace: Annotated[str | None, Query()] = None,
     flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter names
@@ -179,36 +207,41 @@ def list_backfills(
     return searches.page_of([backfill_resource_json(b) for b in found], page, size)
 
 
-@app.post("/backfills/dry-run")
+@app.post("/backfills/dry-run", responses=answers("What the backfill would run and skip", 400, 404, 409, 422))
 def dry_run(body: TriggerUpdate, size: Annotated[int, Query(ge=1, le=1000)] = 20):
     if body.backfill is None:
         raise Invalid("backfill: a backfill to dry-run is required")
     return backfill_service.dry_run(_tenant(), body, body.backfill, size)
 
 
-@app.get("/backfills/<backfill_id>")
+@app.get("/backfills/<backfill_id>", responses=answers("The backfill with its progress", 404))
 def get_backfill(backfill_id: str):
     return backfill_resource_json(backfill_service.find_backfill(_tenant(), backfill_id))
 
 
-@app.patch("/backfills/<backfill_id>")
+@app.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 422))
 def change_backfill(backfill_id: str, body: BackfillChange):
     return backfill_resource_json(backfill_service.set_concurrency(_tenant(), backfill_id, body.concurrency))
 
 
-@app.post("/backfills/<backfill_id>/cancel")
+@app.post(
+    "/backfills/<backfill_id>/cancel", responses=answers("The backfill, CANCELLING or CANCELLED", 400, 404, 409, 422)
+)
 def cancel_backfill(backfill_id: str, body: BackfillCancel | None = None):
     kill = body.kill if body else False
     return backfill_resource_json(backfill_service.cancel(_tenant(), backfill_id, kill))
 
 
-@app.post("/backfills/<backfill_id>/retry-failed")
+@app.post(
+    "/backfills/<backfill_id>/retry-failed",
+    responses=answers("How many failed slots run again, and the backfill", 404, 409),
+)
 def retry_failed(backfill_id: str):
     backfill, queued = backfill_service.retry_failed(_tenant(), backfill_id)
     return {"retried": queued, "backfill": backfill_resource_json(backfill)}
 
 
-@app.get("/backfills/<backfill_id>/slots")
+@app.get("/backfills/<backfill_id>/slots", responses=answers("A page of slots with their state", 404, 422))
 def backfill_slots(
     backfill_id: str,
     page: Annotated[int, Query()] = 1,
@@ -220,7 +253,7 @@ def backfill_slots(
 # Executions and logs
 
 
-@app.get("/executions/search")
+@app.get("/executions/search", responses=answers("A page of executions", 422))
 def search_executions(
     namespace: Annotated[str | None, Query()] = None,
     flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter name
@@ -233,12 +266,12 @@ def search_executions(
     return searches.search_executions(_tenant(), namespace, flowId, state or [], labels or [], page, size, sort)
 
 
-@app.get("/executions/<execution_id>")
+@app.get("/executions/<execution_id>", responses=answers("The execution", 404))
 def get_execution(execution_id: str):
     return searches.execution(execution_id)
 
 
-@app.delete("/executions/<execution_id>/kill")
+@app.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202))
 def kill_execution(execution_id: str):
     """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
     searches.execution(execution_id)  # 404 when it does not exist
@@ -246,7 +279,7 @@ def kill_execution(execution_id: str):
     return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body="")
 
 
-@app.get("/logs/<execution_id>")
+@app.get("/logs/<execution_id>", responses=answers("The execution's log lines", 404))
 def get_logs(execution_id: str):
     return searches.execution_logs(execution_id)
 

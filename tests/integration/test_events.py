@@ -355,3 +355,31 @@ def test_scheduler_tick_resends_a_slot_whose_message_was_lost(stack, monkeypatch
     assert stack.queue_depth() == 1
     assert stack.poller().poll_once() == 1
     assert [e["trigger"]["variables"]["date"] for e in executions_of(stack)] == ["2024-03-28T06:30:00Z"]
+
+
+def for_backfill(name: str, backfill_id: str) -> dict:
+    """A backfill-id event with the sample id replaced in its three places, as events/README.md says."""
+    text = (EVENTS / name).read_text().replace("3kTmWq9ZxYvB2nLp8RcD1f", backfill_id)
+    return json.loads(text)
+
+
+def test_backfill_resource_events_dry_run_list_slots_retry_cancel(stack):
+    for name in ("api/backfill_slots.json", "api/retry_failed_backfill.json", "api/cancel_backfill.json"):
+        status, body = call_api(stack, name)  # the sample id names no backfill
+        assert status == 404 and "3kTmWq9ZxYvB2nLp8RcD1f" in body["message"], name
+    status, plan = call_api(stack, "api/dry_run_backfill.json")
+    assert status == 200, plan
+    assert (plan["total"], plan["run"], plan["skipped"], len(plan["firstPage"])) == (11, 11, 0, 3)
+    status, trigger = call_api(stack, "api/create_backfill.json")
+    backfill_id = trigger["backfill"]["id"]
+    stack.drain()
+    status, plan = call_api(stack, "api/dry_run_backfill.json")
+    assert (plan["run"], plan["skipped"]) == (0, 11)  # every slot succeeded: `failed` skips them all
+    status, listed = call_api(stack, "api/list_backfills.json")
+    assert status == 200 and [b["id"] for b in listed["results"]] == [backfill_id]
+    status, page = call_api(stack, for_backfill("api/backfill_slots.json", backfill_id))
+    assert status == 200 and [s["state"] for s in page["results"]] == ["SUCCEEDED"] * 11
+    status, retried = call_api(stack, for_backfill("api/retry_failed_backfill.json", backfill_id))
+    assert status == 200 and retried["retried"] == 0
+    status, body = call_api(stack, for_backfill("api/cancel_backfill.json", backfill_id))
+    assert status == 409 and "SUCCEEDED" in body["message"]

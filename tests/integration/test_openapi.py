@@ -30,3 +30,19 @@ def test_swagger_ui_is_served_from_the_package(stack):
     assert page.status == 200
     assert "swagger" in page.raw.lower()
     assert "cdn" not in page.raw.lower() and "unpkg" not in page.raw.lower()
+
+
+def test_every_route_describes_its_errors_as_a_message(stack):
+    document = stack.call("GET", "/api/v1/openapi.json").body
+    assert document["components"]["schemas"]["ErrorMessage"]["required"] == ["message"]
+    for method, path in declared_routes():
+        answers = document["paths"][path][method]["responses"]
+        successes = [code for code in answers if code.startswith("2")]
+        assert len(successes) == 1, (method, path, answers)
+        for code, answer in answers.items():
+            if code.startswith("4"):
+                schema = answer["content"]["application/json"]["schema"]
+                assert schema["$ref"].endswith("/ErrorMessage"), (method, path, code)
+    put_trigger = document["paths"]["/triggers"]["put"]["responses"]
+    assert {"400", "404", "409", "422"} <= set(put_trigger)
+    assert "409" in document["paths"]["/backfills/{backfill_id}/retry-failed"]["post"]["responses"]

@@ -85,3 +85,9 @@ class BackfillChange(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     concurrency: int = Field(ge=1)
+
+
+class ErrorMessage(BaseModel):
+    """Every error answer: what went wrong, naming the field when a field is at fault."""
+
+    message: str
