@@ -725,3 +725,13 @@ def test_slot_view_covers_every_state_of_a_slot():
     newest_first = backfill(order="newest_first", cursor=hour(3))
     assert bs.slot_view(newest_first, hour(2), None) == ("PENDING", 0)
     assert bs.slot_view(newest_first, hour(5), None) == ("CANCELLED", 0)  # passed with no record
+
+
+def test_cancel_keeps_failed_slots_queued_for_retry_failed():
+    b = backfill(cursor=None, failed=2, status=BackfillStatus.FAILED, succeeded=4, dispatched=6)
+    b, _ = bs.retry_failed(b, [storage_key(hour(1)), storage_key(hour(3))], NOW)
+    b, _ = bs.claim(b, hour(1), NOW)
+    b = bs.cancel(b, LATER)
+    assert (b.failed, b.cancelled, b.retry, list(b.inflight)) == (1, 0, [], [storage_key(hour(1))])
+    b, _ = bs.finish(b, hour(1), OK, LATER)
+    assert (b.status, b.succeeded + b.failed + b.cancelled) == (BackfillStatus.CANCELLED, 6)

@@ -192,8 +192,8 @@ def _check_no_overlap(key: TriggerKey, backfill: Backfill) -> int:
     """409 naming a running backfill of the trigger whose range overlaps; else the STATE counter read,
     which the write then checks."""
     seen = triggers_repository.get_state(key).backfills
-    for other in triggers_repository.backfills_of_trigger(key):
-        if other.id != backfill.id and not other.finished and other.overlaps(backfill.start, backfill.end):
+    for other in triggers_repository.backfills_of_trigger(key, running_only=True):
+        if other.id != backfill.id and other.overlaps(backfill.start, backfill.end):
             raise Conflict(
                 f"backfill.start: the range {format_date(backfill.start)} to {format_date(backfill.end)} overlaps "
                 f"backfill {other.id} ({format_date(other.start)} to {format_date(other.end)}, "
@@ -365,7 +365,7 @@ def trigger_disabled(key: TriggerKey) -> bool:
 
 def running_backfills_of(key: TriggerKey) -> list[Backfill]:
     """The trigger's backfills that still dispatch, newest first."""
-    return [b for b in triggers_repository.backfills_of_trigger(key) if not b.finished]
+    return triggers_repository.backfills_of_trigger(key, running_only=True)
 
 
 def reconcile_hold(key: TriggerKey) -> None:

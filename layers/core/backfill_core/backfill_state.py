@@ -205,6 +205,7 @@ def cancel(backfill: Backfill, now: datetime, kill: bool = False) -> Backfill:
     if b.finished:
         return b
     b.inflight = {k: v for k, v in b.inflight.items() if v.state == SlotState.RUNNING}
+    b.failed += len(b.retry)  # failed slots queued for a retry stay failed, as their records say
     done = b.succeeded + b.failed + b.skipped + b.cancelled
     b.cancelled += max(b.total - done - len(b.inflight), 0)
     b.status, b.cursor, b.retry, b.kill, b.updated = BackfillStatus.CANCELLING, None, [], kill, now

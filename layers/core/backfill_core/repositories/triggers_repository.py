@@ -256,17 +256,19 @@ def backfills_of_tenant(tenant: str) -> list[Backfill]:
     return _backfills_on_index(BY_TENANT_INDEX, "tenant = :tenant", {":tenant": {"S": tenant}}, ScanIndexForward=False)
 
 
-def backfills_of_trigger(key: TriggerKey) -> list[Backfill]:
-    """Every backfill of one trigger, running and ended, newest first."""
+def backfills_of_trigger(key: TriggerKey, running_only: bool = False) -> list[Backfill]:
+    """The backfills of one trigger, newest first: all of them, or only those still dispatching (status
+    RUNNING, paused or not), filtered before they leave DynamoDB."""
+    query = {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :backfill)",
+        "ExpressionAttributeValues": {":pk": {"S": key.pk}, ":backfill": {"S": "BACKFILL#"}},
+    }
+    if running_only:
+        query["FilterExpression"] = "#status = :running"
+        query["ExpressionAttributeNames"] = {"#status": "status"}
+        query["ExpressionAttributeValues"][":running"] = {"S": "RUNNING"}
     pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().triggers_table,
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :backfill)",
-            ExpressionAttributeValues={":pk": {"S": key.pk}, ":backfill": {"S": "BACKFILL#"}},
-            ConsistentRead=True,
-        )
+        dynamodb().get_paginator("query").paginate(TableName=settings().triggers_table, ConsistentRead=True, **query)
     )
     found = [_backfill(item) for page in pages for item in page["Items"]]
     return sorted(found, key=lambda b: (b.created, b.id), reverse=True)
