@@ -146,7 +146,7 @@ def pause(backfill: Backfill, now: datetime) -> Backfill:
     b = backfill.model_copy(deep=True)
     if b.finished:
         return b
-    b.paused, b.updated = True, now
+    b.paused, b.pause_reason, b.updated = True, None, now  # a person's pause: retry-failed leaves it paused
     return b
 
 
