@@ -117,5 +117,6 @@ def test_cancel_with_curl_and_progress(local_stack):
         timeout=30,
         what="the backfill to be cancelled",
     )
-    assert final["running"] == 0 and final["dispatched"] == final["succeeded"] + final["failed"] + final["cancelled"]
+    assert final["running"] == 0 and final["succeeded"] + final["failed"] + final["cancelled"] == final["total"]
+    assert final["counts"]["PENDING"] == 0
     assert final["etaDate"] is None

@@ -69,7 +69,7 @@ def test_kestra_curl_and_python_snippets_work_verbatim(readme_stack):
         assert first[0]["trigger"]["variables"]["date"] == "2024-03-28T06:30:00Z"
 
     # The README's delete lines stop both (each answers 200, then nothing more starts).
-    (controls,) = [b for b in code_blocks("sh") if "backfill/delete" in b]
+    (controls,) = [b for b in code_blocks("sh") if "/backfill/pause -H" in b]
     delete = [line for line in controls.replace("\\\n", "").splitlines() if "backfill/delete" in line][0]
     for namespace in ("dev", "company.team"):
         command = on_port(delete, stack.port).replace('"dev"', f'"{namespace}"')
@@ -112,7 +112,7 @@ def test_readme_concurrency_and_history_lines_work(readme_stack):
 
 
 def test_readme_dry_run_line_works(readme_stack):
-    (block,) = [b for b in code_blocks("sh") if "dry-run" in b]
+    (block,) = [b for b in code_blocks("sh") if "dry-run" in b and "reprocess" not in b]
     done = subprocess.run(["bash", "-c", on_port(block, readme_stack.port)], capture_output=True, text=True, timeout=30)
     plan = json.loads(done.stdout)
     assert (plan["total"], plan["firstPage"][0], plan["lastPage"][-1]) == (
@@ -134,6 +134,106 @@ def test_readme_bulk_lines_work(readme_stack):
         assert json.loads(done.stdout) == {"count": 1}, command
     deleted = requests.post(f"{readme_stack.url}/api/v1/triggers/backfill/delete", json=ref, timeout=10)
     assert deleted.status_code == 200
+
+
+def commands(block: str) -> list[str]:
+    """The curl commands of a block, one each, continuation lines joined."""
+    return [c.strip() for c in re.split(r"\n(?=curl )", block.replace("\\\n", "")) if c.strip()]
+
+
+def run_curl(stack, command: str, **placeholders: str) -> tuple[int, dict | None]:
+    """Run one README command with its placeholders filled in: its status code and JSON answer."""
+    for name, value in placeholders.items():
+        command = command.replace(name, value)
+    done = subprocess.run(
+        ["bash", "-c", on_port(command, stack.port) + " -s -w '\\n%{http_code}'"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    text, status = done.stdout.rsplit("\n", 1)
+    return int(status), json.loads(text) if text.strip() else None
+
+
+def test_readme_reprocess_slots_failure_policy_and_kill_lines_work(readme_stack):
+    stack = readme_stack
+    dev = {"namespace": "dev", "flowId": "scheduled_flow", "triggerId": "schedule"}
+    # The outage window's first slot has succeeded before (as after the README's first examples).
+    first = {"start": "2024-03-28T06:30:00Z", "end": "2024-03-28T06:30:00Z"}
+    created = requests.put(f"{stack.url}/api/v1/triggers", json={**dev, "backfill": first}, timeout=10)
+    assert created.status_code == 200, created.text
+    stack.wait_for(
+        lambda: stack.get(f"/api/v1/backfills/{created.json()['backfill']['id']}")["status"] == "SUCCEEDED",
+        timeout=30,
+        what="the first slot of the outage window",
+    )
+
+    (block,) = [b for b in code_blocks("sh") if '"reprocess": "failed"' in b]
+    dry_run, create = commands(block)
+    status, plan = run_curl(stack, dry_run)
+    assert status == 200 and "message" not in plan, plan
+    assert plan["total"] == 11 and plan["run"] + plan["skipped"] == 11 and plan["skipped"] >= 1
+    assert plan["skippedPage"][0]["date"] == "2024-03-28T06:30:00Z"
+    assert all(s["reason"].startswith("ALREADY_SUCCEEDED") and s["executionId"] for s in plan["skippedPage"])
+    assert "2024-03-28T06:30:00Z" not in plan["firstPage"] and len(plan["firstPage"]) == 3
+    status, trigger = run_curl(stack, create)
+    assert status == 200 and "message" not in trigger, trigger
+    replay = trigger["backfill"]["id"]
+    assert trigger["backfill"]["reprocess"] == "failed"
+    # A backfill that overlaps it is refused, naming it.
+    clash = requests.put(
+        f"{stack.url}/api/v1/triggers",
+        json={**dev, "backfill": {"start": "2024-03-28T11:00:00Z", "end": "2024-03-28T12:00:00Z"}},
+        timeout=10,
+    )
+    assert clash.status_code == 409 and replay in clash.json()["message"] and "overlaps" in clash.json()["message"]
+
+    (block,) = [b for b in code_blocks("sh") if "/slots?" in b]
+    (slots,) = commands(block)
+    stack.wait_for(lambda: stack.get(f"/api/v1/backfills/{replay}")["skipped"] >= 1, timeout=30, what="a skipped slot")
+    status, listed = run_curl(stack, slots, BACKFILL_ID=replay)
+    assert status == 200 and "message" not in listed, listed
+    assert listed["total"] == 11 and len(listed["results"]) == 11
+    assert set(listed["results"][0]) == {"date", "state", "executionId", "reason"}
+    assert listed["results"][0]["date"] == "2024-03-28T06:30:00Z" and listed["results"][0]["state"] == "SKIPPED"
+    assert listed["results"][0]["reason"].startswith("ALREADY_SUCCEEDED")
+
+    (block,) = [b for b in code_blocks("sh") if '"maxFailures": 3' in b]
+    create, retry = commands(block)
+    status, trigger = run_curl(stack, create)
+    assert status == 200 and "message" not in trigger, trigger  # March 27 does not overlap the replay
+    capped = trigger["backfill"]["id"]
+    assert trigger["backfill"]["maxFailures"] == 3 and capped != replay
+    status, retried = run_curl(stack, retry, BACKFILL_ID=capped)
+    assert status == 200 and "message" not in retried, retried
+    assert retried["retried"] == 0 and retried["backfill"]["id"] == capped  # nothing failed
+
+    (block,) = [b for b in code_blocks("sh") if '{"kill": true}' in b]
+    cancel, kill, delete = commands(block)
+
+    def running_of(backfill_id):
+        found = [e for e in stack.backfills(namespace="dev", state="RUNNING") if e["backfillId"] == backfill_id]
+        return found[0] if found else None
+
+    execution = stack.wait_for(lambda: running_of(capped), timeout=30, what="a running slot of March 27")
+    status, cancelled = run_curl(stack, cancel, BACKFILL_ID=replay)
+    assert status == 200 and cancelled["status"] in ("CANCELLING", "CANCELLED"), cancelled
+    assert run_curl(stack, kill, EXECUTION_ID=execution["id"]) == (202, None)
+    stack.wait_for(
+        lambda: stack.get(f"/api/v1/executions/{execution['id']}")["state"]["current"] in ("KILLED", "SUCCESS"),
+        timeout=15,
+        what="the killed execution to end",
+    )
+    status, trigger = run_curl(stack, delete)
+    assert status == 200 and "message" not in trigger and trigger["backfill"] is None, trigger
+    for backfill_id in (replay, capped):
+        stack.wait_for(
+            lambda b=backfill_id: stack.get(f"/api/v1/backfills/{b}")["status"] == "CANCELLED",
+            timeout=15,
+            what=f"backfill {backfill_id} to be cancelled",
+        )
+    assert not [e for e in stack.executions(namespace="dev", state="RUNNING") if e["kind"] == "backfill"]
 
 
 def test_ctrl_c_stops_the_stack_cleanly(tmp_path_factory):
