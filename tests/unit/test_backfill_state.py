@@ -681,10 +681,12 @@ def test_retry_failed_reopens_an_ended_backfill_with_a_new_round_first():
     assert (b.status, b.round, b.failed, sent) == (BackfillStatus.RUNNING, 1, 0, [hour(1)])
     assert b.inflight[storage_key(hour(1))].round == 1 and b.retry == [storage_key(hour(4))]
     assert bs.slot_view(b, hour(4), None) == ("PENDING", 1)
+    assert bs.claim(b, hour(1), NOW) == (b, Claim.DROP)  # a late copy of round 0's message
     for slot in (hour(1), hour(4)):
-        b, verdict = bs.claim(b, slot, NOW)
+        b, verdict = bs.claim(b, slot, NOW, 1)
         assert verdict == Claim.RUN
-        b, sent = bs.finish(b, slot, OK, NOW)
+        assert bs.finish(b, slot, FAIL, NOW) == (b, [])  # round 0's late end does not end round 1
+        b, sent = bs.finish(b, slot, OK, NOW, 1)
     assert (b.status, b.succeeded, b.failed) == (BackfillStatus.SUCCEEDED, 6, 0)
 
 
@@ -730,8 +732,16 @@ def test_slot_view_covers_every_state_of_a_slot():
 def test_cancel_keeps_failed_slots_queued_for_retry_failed():
     b = backfill(cursor=None, failed=2, status=BackfillStatus.FAILED, succeeded=4, dispatched=6)
     b, _ = bs.retry_failed(b, [storage_key(hour(1)), storage_key(hour(3))], NOW)
-    b, _ = bs.claim(b, hour(1), NOW)
+    b, _ = bs.claim(b, hour(1), NOW, 1)
     b = bs.cancel(b, LATER)
     assert (b.failed, b.cancelled, b.retry, list(b.inflight)) == (1, 0, [], [storage_key(hour(1))])
-    b, _ = bs.finish(b, hour(1), OK, LATER)
+    b, _ = bs.finish(b, hour(1), OK, LATER, 1)
     assert (b.status, b.succeeded + b.failed + b.cancelled) == (BackfillStatus.CANCELLED, 6)
+
+
+def test_cancel_keeps_a_dispatched_retry_failed():
+    b = backfill(cursor=None, failed=1, status=BackfillStatus.FAILED, succeeded=5, dispatched=6)
+    b, sent = bs.retry_failed(b, [storage_key(hour(2))], NOW)
+    assert sent == [hour(2)]
+    b = bs.cancel(b, LATER)
+    assert (b.status, b.failed, b.cancelled, b.succeeded) == (BackfillStatus.CANCELLED, 1, 0, 5)

@@ -30,6 +30,7 @@ from .slot_count import count_slots
 
 NO_BACKFILL = "No backfill found"
 CHANGE_ATTEMPTS = 20
+MAX_SLOTS_STEPPED = 100_000  # a slots page steps the cron from the start: keep it well under API Gateway's 29 s
 RETRY_BATCH = 1000  # failed slots one retry-failed call queues; the record must stay well under 400 KB
 logger = Logger(child=True)
 
@@ -192,7 +193,8 @@ def _check_no_overlap(key: TriggerKey, backfill: Backfill) -> int:
     """409 naming a running backfill of the trigger whose range overlaps; else the STATE counter read,
     which the write then checks."""
     seen = triggers_repository.get_state(key).backfills
-    for other in triggers_repository.backfills_of_trigger(key, running_only=True):
+    # A cancelling backfill still runs slots: it blocks an overlapping one until they end.
+    for other in triggers_repository.backfills_of_trigger(key, unsettled_only=True):
         if other.id != backfill.id and other.overlaps(backfill.start, backfill.end):
             raise Conflict(
                 f"backfill.start: the range {format_date(backfill.start)} to {format_date(backfill.end)} overlaps "
@@ -239,26 +241,24 @@ def kill_running(backfill: Backfill) -> None:
 
 def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
     """POST /api/v1/backfills/{id}/retry-failed: run the failed slots again (up to RETRY_BATCH a call), as
-    new executions. Returns the backfill and how many slots were queued."""
+    new executions. Returns the backfill and how many slots were queued.
+
+    The failed slots are read after the backfill, on each attempt: a slot's record is written before the
+    backfill counts it, so a slot that a concurrent retry already queued is in flight or queued in the
+    read backfill, or no longer FAILED. The write checks the trigger's STATE counter, as a create does:
+    a backfill that ended and runs again must not overlap one started meanwhile.
+    """
     found = find_backfill(tenant, backfill_id)
-    if found.status.value in ("CANCELLING", "CANCELLED"):
-        raise Conflict(f"Backfill {backfill_id} is {found.status.value}; a cancelled backfill cannot retry")
-    keys = triggers_repository.slot_keys_in_state(backfill_id, SlotOutcome.FAILED, RETRY_BATCH)
+    schedule_trigger(tenant, found.namespace, found.flow_id, found.trigger_id)  # 404 once the flow is gone
     key = triggers_repository.key_of(found)
-    queued = 0
-
-    def transition(b: Backfill, at: datetime):
-        nonlocal queued
-        updated, sent = backfill_state.retry_failed(b, keys, at)
-        queued = b.failed - updated.failed
-        return updated, sent
-
-    if not found.finished:
-        return _change(key, backfill_id, transition), queued
-    for _ in range(CHANGE_ATTEMPTS):  # an ended backfill runs again: no running one may overlap it
+    for _ in range(CHANGE_ATTEMPTS):
         current = triggers_repository.get_backfill(key, backfill_id)
+        if current.status.value in ("CANCELLING", "CANCELLED"):
+            raise Conflict(f"Backfill {backfill_id} is {current.status.value}; a cancelled backfill cannot retry")
         seen = _check_no_overlap(key, current)
-        updated, to_send = transition(current, now())
+        busy = set(current.inflight) | set(current.retry)
+        keys = triggers_repository.slot_keys_in_state(backfill_id, SlotOutcome.FAILED, RETRY_BATCH, busy)
+        updated, to_send = backfill_state.retry_failed(current, keys, now())
         if updated == current:
             return current, 0
         try:
@@ -266,7 +266,7 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
         except ConcurrentUpdate:
             continue
         _send(saved, to_send)
-        return saved, queued
+        return saved, current.failed - saved.failed
     raise Conflict(f"backfill {backfill_id} is changing too fast to update; retry")
 
 
@@ -280,6 +280,11 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
     b = find_backfill(tenant, backfill_id)
     schedule = backfill_state.schedule_of(b)
     skip = (page - 1) * size
+    if skip + size > MAX_SLOTS_STEPPED:
+        raise Invalid(
+            f"page: pages reach {MAX_SLOTS_STEPPED:,} slots into a backfill at most (page {page} of size {size} "
+            "goes further); list it the other way with order newest_first, or use a larger size"
+        )
     if b.order == "newest_first":
         slots = schedule.slots_newest_first(b.start, b.end, skip + size)[skip:]
     else:
@@ -365,7 +370,7 @@ def trigger_disabled(key: TriggerKey) -> bool:
 
 def running_backfills_of(key: TriggerKey) -> list[Backfill]:
     """The trigger's backfills that still dispatch, newest first."""
-    return triggers_repository.backfills_of_trigger(key, running_only=True)
+    return [b for b in triggers_repository.backfills_of_trigger(key, unsettled_only=True) if not b.finished]
 
 
 def reconcile_hold(key: TriggerKey) -> None:
@@ -444,7 +449,7 @@ def claim_slot(message: SlotMessage) -> tuple[Backfill | None, backfill_state.Cl
 
     def transition(b: Backfill, at: datetime):
         nonlocal decision
-        b, decision = backfill_state.claim(b, message.date, at)
+        b, decision = backfill_state.claim(b, message.date, at, message.round)
         return b, []
 
     backfill = _change(key, message.backfill_id, transition)
@@ -453,13 +458,17 @@ def claim_slot(message: SlotMessage) -> tuple[Backfill | None, backfill_state.Cl
 
 def finish_slot(message: SlotMessage, outcome: SlotOutcome) -> Backfill | None:
     key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
-    return _change(key, message.backfill_id, lambda b, at: backfill_state.finish(b, message.date, outcome, at))
+    return _change(
+        key, message.backfill_id, lambda b, at: backfill_state.finish(b, message.date, outcome, at, message.round)
+    )
 
 
 def release_slot(message: SlotMessage) -> Backfill | None:
     """Give back a claimed slot whose execution never started: parked if paused, cancelled if cancelled."""
     key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
-    return _change(key, message.backfill_id, lambda b, at: (backfill_state.release(b, message.date, at), []))
+    return _change(
+        key, message.backfill_id, lambda b, at: (backfill_state.release(b, message.date, at, message.round), [])
+    )
 
 
 def resend_stale_slots() -> int:
@@ -554,6 +563,7 @@ def _send(backfill: Backfill, slots: list[datetime]) -> None:
                     trigger_id=backfill.trigger_id,
                     backfill_id=backfill.id,
                     date=slot,
+                    round=backfill.inflight[storage_key(slot)].round,
                 )
                 for slot in slots
             ]

@@ -62,11 +62,12 @@ def fill_window(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datet
     return b, sent
 
 
-def claim(backfill: Backfill, slot: datetime, now: datetime) -> tuple[Backfill, Claim]:
-    """What an executor holding this slot's message may do; a PENDING slot becomes RUNNING or PARKED."""
+def claim(backfill: Backfill, slot: datetime, now: datetime, round_: int = 0) -> tuple[Backfill, Claim]:
+    """What an executor holding this slot's message may do; a DISPATCHED slot becomes RUNNING or PARKED.
+    A message of an earlier round (a late copy, after retry-failed) is stale."""
     b = backfill.model_copy(deep=True)
     entry = b.inflight.get(storage_key(slot))
-    if entry is None or entry.state == SlotState.PARKED:
+    if entry is None or entry.state == SlotState.PARKED or entry.round != round_:
         return b, Claim.DROP
     if entry.state == SlotState.RUNNING:
         # A redelivery after a crash, or a duplicate: the execution's lease decides. Once the backfill is
@@ -87,11 +88,15 @@ COUNTERS = {
 }
 
 
-def finish(backfill: Backfill, slot: datetime, outcome: SlotOutcome, now: datetime) -> tuple[Backfill, list[datetime]]:
-    """Count a finished slot once, apply the failure policy, then refill the window."""
+def finish(
+    backfill: Backfill, slot: datetime, outcome: SlotOutcome, now: datetime, round_: int = 0
+) -> tuple[Backfill, list[datetime]]:
+    """Count a finished slot once (in its round), apply the failure policy, then refill the window."""
     b = backfill.model_copy(deep=True)
-    if b.inflight.pop(storage_key(slot), None) is None:
+    entry = b.inflight.get(storage_key(slot))
+    if entry is None or entry.round != round_:
         return b, []
+    del b.inflight[storage_key(slot)]
     setattr(b, COUNTERS[outcome], getattr(b, COUNTERS[outcome]) + 1)
     b.updated = now
     if b.finished:
@@ -113,16 +118,20 @@ def _settle_cancel(b: Backfill) -> Backfill:
     return b
 
 
-def release(backfill: Backfill, slot: datetime, now: datetime) -> Backfill:
-    """A claimed slot that never started, given back: parked while paused, cancelled once cancelled."""
+def release(backfill: Backfill, slot: datetime, now: datetime, round_: int = 0) -> Backfill:
+    """A claimed slot that never started, given back: parked while paused, cancelled once cancelled (a
+    retried one stays failed, as its record says)."""
     b = backfill.model_copy(deep=True)
     key = storage_key(slot)
     entry = b.inflight.get(key)
-    if entry is None or entry.state != SlotState.RUNNING:
+    if entry is None or entry.state != SlotState.RUNNING or entry.round != round_:
         return b
     if b.finished:
         del b.inflight[key]
-        b.cancelled += 1
+        if entry.round:
+            b.failed += 1
+        else:
+            b.cancelled += 1
         b = _settle_cancel(b)
     elif b.held:
         entry.state, entry.since = SlotState.PARKED, now
@@ -164,7 +173,8 @@ def retry_failed(backfill: Backfill, failed_keys: list[str], now: datetime) -> t
     """Run these failed slots again, as a new round with new executions. A backfill that ended runs
     again; one its failure policy paused carries on."""
     b = backfill.model_copy(deep=True)
-    fresh = [k for k in failed_keys if k not in b.inflight and k not in b.retry]
+    # Never more than the backfill counts failed: a stale list cannot re-run a slot that succeeded since.
+    fresh = [k for k in failed_keys if k not in b.inflight and k not in b.retry][: b.failed]
     if not fresh or b.status in (BackfillStatus.CANCELLING, BackfillStatus.CANCELLED):
         return b, []
     b.round += 1
@@ -204,8 +214,10 @@ def cancel(backfill: Backfill, now: datetime, kill: bool = False) -> Backfill:
     b = backfill.model_copy(deep=True)
     if b.finished:
         return b
+    waiting_retries = [v for v in b.inflight.values() if v.state != SlotState.RUNNING and v.round]
     b.inflight = {k: v for k, v in b.inflight.items() if v.state == SlotState.RUNNING}
-    b.failed += len(b.retry)  # failed slots queued for a retry stay failed, as their records say
+    # Failed slots queued or dispatched for a retry stay failed, as their records say.
+    b.failed += len(b.retry) + len(waiting_retries)
     done = b.succeeded + b.failed + b.skipped + b.cancelled
     b.cancelled += max(b.total - done - len(b.inflight), 0)
     b.status, b.cursor, b.retry, b.kill, b.updated = BackfillStatus.CANCELLING, None, [], kill, now

@@ -144,6 +144,7 @@ class SlotMessage(KestraModel):
     trigger_id: str
     backfill_id: str | None = None
     date: datetime
+    round: int = 0  # which run of a backfill slot: retry-failed starts a new round
 
 
 class StateHistory(KestraModel):

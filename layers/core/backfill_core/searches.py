@@ -35,7 +35,7 @@ def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[
 def _state_and_active_backfill(key: TriggerKey):
     """The trigger's state and the backfill Kestra's trigger JSON shows: its newest that still runs."""
     state = triggers_repository.get_state(key)
-    running = triggers_repository.backfills_of_trigger(key, running_only=True)
+    running = [b for b in triggers_repository.backfills_of_trigger(key, unsettled_only=True) if not b.finished]
     return state, running[0] if running else None
 
 

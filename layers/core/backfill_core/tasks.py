@@ -97,31 +97,46 @@ def _run_commands(props: dict[str, Any], log: LogSink, timeout: float, killed: K
             errors="replace",
             start_new_session=True,
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                # Waking every few seconds to ask whether a kill was requested loses no output.
-                left = max(deadline - time.monotonic(), 0.0)
-                stdout, stderr = process.communicate(timeout=min(left, KILL_POLL_SECONDS))
-                break
-            except subprocess.TimeoutExpired:
-                kill = killed()
-                if not kill and time.monotonic() < deadline:
-                    continue
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    # Waking every few seconds to ask whether a kill was requested loses no output.
+                    left = max(deadline - time.monotonic(), 0.0)
+                    stdout, stderr = process.communicate(timeout=min(left, KILL_POLL_SECONDS))
+                    break
+                except subprocess.TimeoutExpired:
+                    kill = _asked_to_kill(killed, log)
+                    if not kill and time.monotonic() < deadline:
+                        continue
+                    os.killpg(process.pid, signal.SIGKILL)
+                    stdout, stderr = process.communicate()
+                    _log_lines(log, stdout, stderr)
+                    if kill:
+                        log("WARN", f"Task killed on request while running: {_current(commands, step_file)}")
+                        return TaskOutcome(succeeded=False, outputs={"exitCode": -9}, killed=True)
+                    log("ERROR", f"Task timed out after {timeout:g}s; killed: {_current(commands, step_file)}")
+                    return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
+        finally:
+            if process.poll() is None:  # whatever stopped this attempt, its commands stop with it
                 os.killpg(process.pid, signal.SIGKILL)
-                stdout, stderr = process.communicate()
-                _log_lines(log, stdout, stderr)
-                if kill:
-                    log("WARN", f"Task killed on request while running: {_current(commands, step_file)}")
-                    return TaskOutcome(succeeded=False, outputs={"exitCode": -9}, killed=True)
-                log("ERROR", f"Task timed out after {timeout:g}s; killed: {_current(commands, step_file)}")
-                return TaskOutcome(succeeded=False, outputs={"exitCode": -1})
+                process.wait()
         _log_lines(log, stdout, stderr)
         if process.returncode != 0:
             command = _current(commands, step_file)
             log("ERROR", f"Command failed with exit code {process.returncode}: {command}")
             return TaskOutcome(succeeded=False, outputs={"exitCode": process.returncode})
     return TaskOutcome(succeeded=True, outputs={"exitCode": 0})
+
+
+def _asked_to_kill(killed: KillCheck, log: LogSink) -> bool:
+    """A kill check that fails (a throttled read) is not a kill, and must not leave the task running
+    unwatched: the next check asks again."""
+    try:
+        return killed()
+    except Exception as exc:  # noqa: BLE001 - any failure of the check; the task keeps its timeout
+        log("WARN", f"Could not check for a kill request: {exc}")
+        return False
 
 
 def _current(commands: list[str], step_file: str) -> str:

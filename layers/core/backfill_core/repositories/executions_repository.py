@@ -3,7 +3,7 @@
 The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
 (tenant#namespace#flowId#triggerId; slot#created#id) finds what already ran for a trigger's slots. Writes
 to an execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer
-one. A kill request is its own attribute, so the attempt that owns the execution cannot overwrite it.
+one. A kill request is its own KILL item beside the execution.
 """
 
 import json
@@ -23,6 +23,7 @@ from ..models import Execution
 from ..settings import settings
 
 EXECUTION = "EXECUTION"
+KILL = "KILL"  # its own item, so the attempt's writes of the execution never erase a kill request
 BY_FLOW_INDEX = "ByFlow"
 BY_SLOT_INDEX = "BySlot"
 
@@ -108,33 +109,34 @@ def take_over(execution: Execution, seen_attempt: int, now_epoch: float) -> None
 
 def request_kill(execution_id: str) -> bool:
     """Ask the attempt running this execution to kill it; False if the execution does not exist yet."""
+    table = settings().executions_table
     try:
-        dynamodb().update_item(
-            TableName=settings().executions_table,
-            Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
-            UpdateExpression="SET killRequested = :yes",
-            ConditionExpression="attribute_exists(pk)",
-            ExpressionAttributeValues={":yes": {"BOOL": True}},
+        dynamodb().transact_write_items(
+            TransactItems=[
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": {"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+                {"Put": {"TableName": table, "Item": {"pk": {"S": execution_id}, "sk": {"S": KILL}}}},
+            ]
         )
         return True
     except ClientError as exc:
-        if _is_condition_failure(exc):
+        if exc.response["Error"]["Code"] == "TransactionCanceledException":
             return False
         raise
 
 
 def kill_requested(execution_id: str) -> bool:
-    item = (
-        dynamodb()
-        .get_item(
-            TableName=settings().executions_table,
-            Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
-            ProjectionExpression="killRequested",
-            ConsistentRead=True,
-        )
-        .get("Item", {})
+    response = dynamodb().get_item(
+        TableName=settings().executions_table,
+        Key={"pk": {"S": execution_id}, "sk": {"S": KILL}},
+        ConsistentRead=True,
     )
-    return item.get("killRequested", {}).get("BOOL", False)
+    return "Item" in response
 
 
 def prior_executions(trigger_pk: str, first: datetime, last: datetime) -> dict[str, list[PriorExecution]]:

@@ -140,8 +140,11 @@ def _claim_state(key: TriggerKey, seen: int) -> dict:
             "TableName": settings().triggers_table,
             "Key": {"pk": {"S": key.pk}, "sk": {"S": STATE}},
             "UpdateExpression": "SET backfills = :next",
-            "ConditionExpression": "(attribute_not_exists(backfills) OR backfills = :seen)"
-            " AND (attribute_not_exists(disabled) OR disabled = :enabled)",
+            # A STATE item that is gone (its flow was deleted) passes only a check that read none.
+            "ConditionExpression": (
+                "(attribute_not_exists(backfills) OR backfills = :seen)" if not seen else "backfills = :seen"
+            )
+            + " AND (attribute_not_exists(disabled) OR disabled = :enabled)",
             "ExpressionAttributeValues": {
                 ":next": {"N": str(seen + 1)},
                 ":seen": {"N": str(seen)},
@@ -256,17 +259,16 @@ def backfills_of_tenant(tenant: str) -> list[Backfill]:
     return _backfills_on_index(BY_TENANT_INDEX, "tenant = :tenant", {":tenant": {"S": tenant}}, ScanIndexForward=False)
 
 
-def backfills_of_trigger(key: TriggerKey, running_only: bool = False) -> list[Backfill]:
-    """The backfills of one trigger, newest first: all of them, or only those still dispatching (status
-    RUNNING, paused or not), filtered before they leave DynamoDB."""
+def backfills_of_trigger(key: TriggerKey, unsettled_only: bool = False) -> list[Backfill]:
+    """The backfills of one trigger, newest first: all of them, or only those not settled (running, paused
+    or cancelling), filtered before they leave DynamoDB."""
     query = {
         "KeyConditionExpression": "pk = :pk AND begins_with(sk, :backfill)",
         "ExpressionAttributeValues": {":pk": {"S": key.pk}, ":backfill": {"S": "BACKFILL#"}},
     }
-    if running_only:
-        query["FilterExpression"] = "#status = :running"
-        query["ExpressionAttributeNames"] = {"#status": "status"}
-        query["ExpressionAttributeValues"][":running"] = {"S": "RUNNING"}
+    if unsettled_only:
+        query["FilterExpression"] = "attribute_exists(#running)"
+        query["ExpressionAttributeNames"] = {"#running": "running"}
     pages = (
         dynamodb().get_paginator("query").paginate(TableName=settings().triggers_table, ConsistentRead=True, **query)
     )
@@ -279,14 +281,25 @@ def _slot_pk(backfill_id: str) -> str:
 
 
 def record_slot(record: SlotRecord) -> None:
-    """Keep how a slot ended; a later round of the same slot overwrites it."""
+    """Keep how a slot ended; a later round of the same slot overwrites it, an earlier one never does."""
     item = {
         "pk": {"S": _slot_pk(record.backfill_id)},
         "sk": {"S": storage_key(record.date)},
         "slotState": {"S": record.state.value},
+        "round": {"N": str(record.round)},
         "body": {"S": record.model_dump_json(by_alias=True)},
     }
-    dynamodb().put_item(TableName=settings().triggers_table, Item=item)
+    try:
+        dynamodb().put_item(
+            TableName=settings().triggers_table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(#round) OR #round <= :round",
+            ExpressionAttributeNames={"#round": "round"},
+            ExpressionAttributeValues={":round": {"N": str(record.round)}},
+        )
+    except ClientError as exc:
+        if not _failed_condition(exc):
+            raise
 
 
 def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str, SlotRecord]:
@@ -307,8 +320,9 @@ def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str,
     }
 
 
-def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int) -> list[str]:
-    """Up to `limit` slots of a backfill that ended in `state`, oldest first, as storage keys."""
+def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int, besides: set[str] = frozenset()) -> list[str]:
+    """Up to `limit` slots of a backfill that ended in `state`, oldest first, as storage keys; those in
+    `besides` are passed over."""
     pages = (
         dynamodb()
         .get_paginator("query")
@@ -323,7 +337,7 @@ def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int) -> list
     )
     keys: list[str] = []
     for page in pages:
-        keys += [item["sk"]["S"] for item in page["Items"]]
+        keys += [item["sk"]["S"] for item in page["Items"] if item["sk"]["S"] not in besides]
         if len(keys) >= limit:
             break
     return keys[:limit]
