@@ -250,3 +250,12 @@ def test_kestra_delete_with_kill_and_kestra_execution_kill(stack):
     assert stack.call("GET", f"/api/v1/executions/{running}").body["state"]["current"] == "KILLED"
     assert backfill_of(stack, second.body["backfill"]["id"])["counts"]["CANCELLED"] == 1
     assert stack.call("DELETE", "/api/v1/executions/nope/kill").status == 404
+
+
+def test_a_slots_page_too_deep_is_refused_naming_the_page(stack):
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
+    backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY)).body["backfill"]["id"]
+    answer = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?page=1001&size=100")
+    assert answer.status == 422 and answer.message.startswith("page: page 1001 of size 100")
+    past_the_end = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?page=3&size=10").body
+    assert (past_the_end["results"], past_the_end["total"]) == ([], 11)

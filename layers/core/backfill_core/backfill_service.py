@@ -282,8 +282,8 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
     skip = (page - 1) * size
     if skip + size > MAX_SLOTS_STEPPED:
         raise Invalid(
-            f"page: pages reach {MAX_SLOTS_STEPPED:,} slots into a backfill at most (page {page} of size {size} "
-            "goes further); list it the other way with order newest_first, or use a larger size"
+            f"page: page {page} of size {size} goes past the first {MAX_SLOTS_STEPPED:,} slots of the backfill, "
+            "as deep as a slots page reaches; its counts cover every slot"
         )
     if b.order == "newest_first":
         slots = schedule.slots_newest_first(b.start, b.end, skip + size)[skip:]
