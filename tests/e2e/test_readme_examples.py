@@ -242,3 +242,16 @@ def test_ctrl_c_stops_the_stack_cleanly(tmp_path_factory):
     assert "scheduled_flow.yaml" in stack.output()
     assert stack.interrupt() == 0
     assert "Stopped." in stack.output()
+
+
+def test_readme_openapi_line_works(readme_stack):
+    (block,) = [b for b in code_blocks("sh") if "openapi.json" in b]
+    done = subprocess.run(["bash", "-c", on_port(block, readme_stack.port)], capture_output=True, text=True, timeout=30)
+    document = json.loads(done.stdout)
+    assert {"/triggers", "/backfills/{backfill_id}/slots", "/backfills/{backfill_id}/retry-failed"} <= set(
+        document["paths"]
+    )
+    errors = document["paths"]["/triggers"]["put"]["responses"]["409"]["content"]["application/json"]["schema"]
+    assert errors["$ref"].endswith("/ErrorMessage")
+    page = requests.get(f"{readme_stack.url}/api/v1/swagger", timeout=10)
+    assert page.status_code == 200 and "swagger" in page.text.lower()
