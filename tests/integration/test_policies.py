@@ -1,0 +1,149 @@
+"""Each function's IAM policy in template.yaml allows every AWS call its code makes. moto does not check
+IAM, so this test records the calls of a run through every route, the executor and the scheduler, and
+checks each against the policy of the function that made it: a missing permission fails here, not on AWS."""
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+
+from backfill_core import aws_clients
+from local.aws_template import load_template
+from tests.flows import backfill_body, flaky, ref
+
+WINDOW = ("2024-01-01T00:00:00Z", "2024-01-01T03:00:00Z")
+TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+def resource_name(value) -> str:
+    """`!GetAtt X.Arn` -> X; `!Sub "${X.Arn}/index/I"` -> X/index/I."""
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        target = value["Fn::GetAtt"]
+        return (target if isinstance(target, str) else ".".join(target)).removesuffix(".Arn")
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return value["Fn::Sub"].replace("${", "").replace(".Arn}", "")
+    raise AssertionError(f"unexpected resource {value}")
+
+
+def allowed(function: str) -> set[tuple[str, str]]:
+    props = load_template()["Resources"][function]["Properties"]
+    pairs = set()
+    for policy in props["Policies"]:
+        for statement in policy["Statement"]:
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in statement["Action"]:
+                pairs |= {(action, resource_name(r)) for r in resources}
+    return pairs
+
+
+class Recorder:
+    """Notes (function, action, resource) for each DynamoDB and SQS call, by the function now running."""
+
+    def __init__(self, tables: dict[str, str], queues: dict[str, str]):
+        self.tables, self.queues = tables, queues
+        self.function = "ApiFunction"
+        self.calls: set[tuple[str, str, str]] = set()
+
+    def __call__(self, model, params, **_):
+        service = model.service_model.service_name
+        if service == "sqs":
+            queue = self.queues[params["QueueUrl"]]
+            action = "SendMessage" if model.name.startswith("SendMessage") else model.name
+            self.calls.add((self.function, f"sqs:{action}", queue))
+        elif model.name == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                ((kind, request),) = item.items()
+                self.calls.add((self.function, f"dynamodb:{TRANSACT_ACTIONS[kind]}", self.tables[request["TableName"]]))
+        elif model.name == "BatchWriteItem":
+            for table in params["RequestItems"]:
+                self.calls.add((self.function, "dynamodb:BatchWriteItem", self.tables[table]))
+        else:
+            table = self.tables[params["TableName"]]
+            if params.get("IndexName"):
+                table += f"/index/{params['IndexName']}"
+            self.calls.add((self.function, f"dynamodb:{model.name}", table))
+
+
+@pytest.fixture
+def recorder(stack):
+    tables = {
+        os.environ[var]: logical
+        for var, logical in (
+            ("FLOWS_TABLE", "FlowsTable"),
+            ("TRIGGERS_TABLE", "TriggersTable"),
+            ("EXECUTIONS_TABLE", "ExecutionsTable"),
+        )
+    }
+    queues = {url: name for name, url in stack.resources.queue_urls.items()}
+    recording = Recorder(tables, queues)
+    for client in (aws_clients.dynamodb(), aws_clients.sqs()):
+        client.meta.events.register("provide-client-params.*.*", recording)
+    yield recording
+    for client in (aws_clients.dynamodb(), aws_clients.sqs()):
+        client.meta.events.unregister("provide-client-params.*.*", recording)
+
+
+def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, tmp_path, monkeypatch):
+    def api(method, path, body=None, content_type="application/json"):
+        recorder.function = "ApiFunction"
+        return stack.call(method, path, body, content_type)
+
+    def executor():
+        recorder.function = "ExecutorFunction"
+        stack.drain()
+
+    def scheduler():
+        recorder.function = "SchedulerFunction"
+        from tests.integration.test_events import call_scheduler
+
+        minute = datetime.now(UTC).replace(second=0, microsecond=0).isoformat().replace("+00:00", "Z")
+        call_scheduler(stack, {"scheduledTime": minute})
+
+    flow = flaky(str(tmp_path / "fixed")).replace('cron: "0 * * * *"', 'cron: "0 * * * *"\n    stopAfter: [KILLED]')
+    assert api("POST", "/api/v1/flows", flow, "application/x-yaml").status == 200
+    assert api("PUT", "/api/v1/flows/tests/flaky", flow, "application/x-yaml").status == 200
+    assert api("GET", "/api/v1/flows/tests").status == 200
+    assert api("POST", "/api/v1/backfills/dry-run", backfill_body("flaky", *WINDOW, reprocess="failed")).status == 200
+    first = api("PUT", "/api/v1/triggers", backfill_body("flaky", *WINDOW)).body["backfill"]["id"]
+    executor()
+    second = api("PUT", "/api/v1/triggers", backfill_body("flaky", *WINDOW, reprocess="failed", maxFailures=1))
+    assert second.status == 200, second.raw
+    second = second.body["backfill"]["id"]
+    executor()  # one slot fails again: the failure policy pauses it
+    for method, path, body in (
+        ("GET", "/api/v1/backfills?namespace=tests", None),
+        ("GET", f"/api/v1/backfills/{first}", None),
+        ("GET", f"/api/v1/backfills/{first}/slots", None),
+        ("POST", f"/api/v1/backfills/{second}/retry-failed", None),
+        ("PATCH", f"/api/v1/backfills/{second}", {"concurrency": 2}),
+        ("PUT", "/api/v1/triggers/backfill/pause", ref("flaky")),
+        ("PUT", "/api/v1/triggers/backfill/unpause", ref("flaky")),
+        ("GET", "/api/v1/triggers/search?namespace=tests", None),
+        ("GET", "/api/v1/executions/search?namespace=tests", None),
+    ):
+        assert api(method, path, body).status == 200, (method, path)
+    execution = stack.executions(namespace="tests")[0]["id"]
+    assert api("GET", f"/api/v1/logs/{execution}").status == 200
+    assert api("DELETE", f"/api/v1/executions/{execution}/kill").status == 202
+    assert api("POST", f"/api/v1/backfills/{second}/cancel", {"kill": True}).status == 200
+    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
+    third = api("PUT", "/api/v1/triggers", backfill_body("flaky", "2024-01-02T00:00:00Z", "2024-01-02T01:00:00Z"))
+    assert third.status == 200
+    scheduler()  # live ticks and the watchdog
+    executor()
+    assert api("PUT", "/api/v1/triggers", {**ref("flaky"), "disabled": True}).status == 200
+    assert api("POST", "/api/v1/triggers/backfill/delete/by-query?namespace=tests").status == 200
+    assert api("DELETE", "/api/v1/flows/tests/flaky").status == 204
+
+    denied = sorted(
+        (function, action, resource)
+        for function, action, resource in recorder.calls
+        if (action, resource) not in allowed(function)
+    )
+    assert denied == [], "\n".join(map(str, denied))
+    assert {f for f, _, _ in recorder.calls} == {"ApiFunction", "ExecutorFunction", "SchedulerFunction"}
