@@ -82,7 +82,9 @@ class LocalStack:
                 self.sqs.set_queue_attributes(
                     QueueUrl=url, Attributes={"VisibilityTimeout": str(self.visibility_timeout)}
                 )
-        os.environ.update(self.resources.function_environment())
+        token = os.environ.get("BACKFILL_API_TOKEN", "")  # the user's, not the template's empty default
+        os.environ.update(self.resources.function_environment("ApiFunction"))
+        os.environ["BACKFILL_API_TOKEN"] = token
         os.environ["SCHEDULER_INTERVAL_SECONDS"] = f"{self.scheduler_interval:g}"
         os.environ.update(self.settings)
 
@@ -115,7 +117,10 @@ class LocalStack:
         return f"http://{self.host}:{self.api.port}"
 
     def invoke_api(self, method: str, path: str, body: str, content_type: str) -> dict:
-        event = proxy_event(method, path, {"Content-Type": content_type}, body.encode(), "127.0.0.1")
+        headers = {"Content-Type": content_type}
+        if os.environ.get("BACKFILL_API_TOKEN"):  # the stack's own calls carry the token it requires
+            headers["Authorization"] = f"Bearer {os.environ['BACKFILL_API_TOKEN']}"
+        event = proxy_event(method, path, headers, body.encode(), "127.0.0.1")
         with self.api.lock:
             return self.api.handler(event, LambdaContext("ApiFunction", 30))
 
@@ -157,6 +162,8 @@ class LocalStack:
                 f"executors            {self.executors} pollers on WorkQueue; scheduler every "
                 f"{self.scheduler_interval:g}s",
                 f"flows loaded         {', '.join(self.loaded_flows) or 'none'}",
+                "auth                 "
+                + ("bearer token (BACKFILL_API_TOKEN)" if os.environ.get("BACKFILL_API_TOKEN") else "open (loopback)"),
             ]
         )
 

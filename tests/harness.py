@@ -38,7 +38,14 @@ class Harness:
         self.executor_module = load_handler_module("executor")
         self.scheduler_module = load_handler_module("scheduler")
 
-    def call(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Answer:
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> Answer:
         if body is None:
             raw = b""
         elif isinstance(body, bytes):
@@ -47,7 +54,7 @@ class Harness:
             raw = body.encode()
         else:
             raw = json.dumps(body).encode()
-        headers = {"Content-Type": content_type} if raw else {}
+        headers = {**({"Content-Type": content_type} if raw else {}), **(headers or {})}
         response = self.api_module.lambda_handler(
             proxy_event(method, path, headers, raw, "127.0.0.1"), LambdaContext("ApiFunction", 30)
         )

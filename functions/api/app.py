@@ -1,5 +1,6 @@
 """API Gateway handler: Kestra's flow, trigger, execution and log routes. Parse, call the domain, shape."""
 
+import hmac
 import json
 from http import HTTPStatus
 from typing import Annotated
@@ -61,6 +62,21 @@ def _caller() -> str:
 
 def _message(status: int, message: str) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps({"message": message}))
+
+
+def _require_token(app: APIGatewayRestResolver, next_middleware) -> Response:
+    """With BACKFILL_API_TOKEN set, a call without that bearer token is refused before any route runs."""
+    token = settings().api_token
+    if token:
+        given = app.current_event.headers.get("Authorization") or ""  # case-insensitive
+        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+            answer = _message(HTTPStatus.UNAUTHORIZED, "Authorization: a bearer token is required (BACKFILL_API_TOKEN)")
+            answer.headers["WWW-Authenticate"] = "Bearer"
+            return answer
+    return next_middleware(app)
+
+
+app.use(middlewares=[_require_token])
 
 
 @app.exception_handler(DomainError)

@@ -27,7 +27,8 @@ class RunningStack:
             stdout=log_path.open("w"),
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # Open unless a test passes `--set BACKFILL_API_TOKEN=...`, whatever the developer's shell exports.
+            env={**{k: v for k, v in os.environ.items() if k != "BACKFILL_API_TOKEN"}, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + 60
         while "Ready." not in self.output():

@@ -19,6 +19,7 @@ class Settings:
     task_timeout_seconds: int
     log_retention_days: int
     scheduler_interval_seconds: int
+    api_token: str
 
 
 def settings() -> Settings:
@@ -44,4 +45,7 @@ def settings() -> Settings:
         log_retention_days=int(env.get("LOG_RETENTION_DAYS", "90")),
         # How often the scheduler ticks: a slot older than one interval at a tick was missed.
         scheduler_interval_seconds=int(env.get("SCHEDULER_INTERVAL_SECONDS", "60")),
+        # When set, every API call must carry `Authorization: Bearer <token>` (the local stack, or a
+        # private API on AWS); empty leaves the local stack open on loopback and AWS to AWS_IAM.
+        api_token=env.get("BACKFILL_API_TOKEN", ""),
     )

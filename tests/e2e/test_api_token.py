@@ -1,0 +1,38 @@
+"""The local stack with BACKFILL_API_TOKEN set: curl and requests without the bearer token get 401."""
+
+import json
+import subprocess
+
+import pytest
+import requests
+
+from tests.e2e.conftest import start_stack
+
+TOKEN = "e2e-token"
+
+
+@pytest.fixture(scope="module")
+def guarded_stack(tmp_path_factory):
+    stack = start_stack(tmp_path_factory, None, "--set", f"BACKFILL_API_TOKEN={TOKEN}")
+    yield stack
+    if stack.process.poll() is None:
+        stack.interrupt()
+
+
+def test_the_token_is_required_over_http(guarded_stack):
+    url = f"{guarded_stack.url}/api/v1/triggers/search?namespace=dev"
+    assert "bearer token (BACKFILL_API_TOKEN)" in guarded_stack.output()
+    refused = requests.get(url, timeout=10)
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
+    assert "bearer token" in refused.json()["message"]
+    assert requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10).status_code == 200
+    done = subprocess.run(
+        ["curl", "-s", "-w", "\n%{http_code}", "-H", f"Authorization: Bearer {TOKEN}", url],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    body, status = done.stdout.rsplit("\n", 1)
+    assert status == "200" and json.loads(body)["total"] == 1
+    done = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url], capture_output=True, text=True)
+    assert done.stdout == "401"
