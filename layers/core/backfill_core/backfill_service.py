@@ -89,14 +89,22 @@ def plan_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Bac
     return BackfillPlan(stored, trigger, start, end, inputs, concurrency, first[0], at)
 
 
-def skipped_slots(schedule: CronSchedule, key: TriggerKey, policy: str, start: datetime, end: datetime):
-    """The slots of a range the reprocess policy would skip, by storage key: (reason, execution id)."""
+def skipped_slots(
+    schedule: CronSchedule,
+    key: TriggerKey,
+    policy: str,
+    start: datetime,
+    end: datetime,
+    besides: str | None = None,
+) -> dict[str, tuple[str, str]]:
+    """The slots of a range the reprocess policy would skip, by storage key: (reason, execution id). The
+    executions of backfill `besides` (the one asking) do not count."""
     if policy == "all":
         return {}
     prior = executions_repository.prior_executions(key.pk, start, end)
     skipped = {}
     for slot_key, executions in prior.items():
-        reason = skip_reason(policy, executions)
+        reason = skip_reason(policy, [e for e in executions if besides is None or e.backfill_id != besides])
         slot = from_storage_key(slot_key)
         if reason and schedule.slots(slot, slot, 1) == [slot]:  # a slot of today's cron
             skipped[slot_key] = reason
@@ -250,24 +258,20 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
     """
     found = find_backfill(tenant, backfill_id)
     schedule_trigger(tenant, found.namespace, found.flow_id, found.trigger_id)  # 404 once the flow is gone
-    key = triggers_repository.key_of(found)
-    for _ in range(CHANGE_ATTEMPTS):
-        current = triggers_repository.get_backfill(key, backfill_id)
-        if current.status.value in ("CANCELLING", "CANCELLED"):
-            raise Conflict(f"Backfill {backfill_id} is {current.status.value}; a cancelled backfill cannot retry")
-        seen = _check_no_overlap(key, current)
-        busy = set(current.inflight) | set(current.retry)
+    queued = 0
+
+    def transition(b: Backfill, at: datetime):
+        nonlocal queued
+        if b.status.value in ("CANCELLING", "CANCELLED"):
+            raise Conflict(f"Backfill {backfill_id} is {b.status.value}; a cancelled backfill cannot retry")
+        busy = set(b.inflight) | set(b.retry)
         keys = triggers_repository.slot_keys_in_state(backfill_id, SlotOutcome.FAILED, RETRY_BATCH, busy)
-        updated, to_send = backfill_state.retry_failed(current, keys, now())
-        if updated == current:
-            return current, 0
-        try:
-            saved = triggers_repository.save_backfill(updated, current, seen)
-        except ConcurrentUpdate:
-            continue
-        _send(saved, to_send)
-        return saved, current.failed - saved.failed
-    raise Conflict(f"backfill {backfill_id} is changing too fast to update; retry")
+        updated, to_send = backfill_state.retry_failed(b, keys, at)
+        queued = b.failed - updated.failed
+        return updated, to_send
+
+    saved = _change(triggers_repository.key_of(found), backfill_id, transition, exclusive=True)
+    return saved, queued
 
 
 def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
@@ -528,8 +532,12 @@ def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> lis
     return changed
 
 
-def _change(key: TriggerKey, backfill_id: str, transition: Transition) -> Backfill | None:
-    """Read, transition, conditional write, then send; retried when another writer got there first."""
+def _change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive: bool = False) -> Backfill | None:
+    """Read, transition, conditional write, then send; retried when another writer got there first.
+
+    `exclusive`: the change may set the backfill running again, so no running backfill of the trigger may
+    overlap it (409), checked against the STATE counter the write requires unchanged, as a create does.
+    """
     for attempt in range(CHANGE_ATTEMPTS):
         if attempt:
             time.sleep(random.uniform(0, min(0.005 * 2**attempt, 0.5)))  # jittered backoff under contention
@@ -537,10 +545,11 @@ def _change(key: TriggerKey, backfill_id: str, transition: Transition) -> Backfi
         if current is None:
             return None
         updated, to_send = transition(current, now())
+        seen = _check_no_overlap(key, current) if exclusive else None
         if updated == current:
             return current
         try:
-            saved = triggers_repository.save_backfill(updated, current)
+            saved = triggers_repository.save_backfill(updated, current, seen)
         except ConcurrentUpdate:
             continue
         _send(saved, to_send)

@@ -218,8 +218,7 @@ def cancel(backfill: Backfill, now: datetime, kill: bool = False) -> Backfill:
     b.inflight = {k: v for k, v in b.inflight.items() if v.state == SlotState.RUNNING}
     # Failed slots queued or dispatched for a retry stay failed, as their records say.
     b.failed += len(b.retry) + len(waiting_retries)
-    done = b.succeeded + b.failed + b.skipped + b.cancelled
-    b.cancelled += max(b.total - done - len(b.inflight), 0)
+    b.cancelled += max(b.total - b.ended - len(b.inflight), 0)
     b.status, b.cursor, b.retry, b.kill, b.updated = BackfillStatus.CANCELLING, None, [], kill, now
     return _settle_cancel(b)
 
@@ -258,8 +257,11 @@ def display_status(backfill: Backfill) -> str:
         return backfill.status.value
     if backfill.held:
         return "PAUSED"
-    started = backfill.succeeded + backfill.failed + backfill.skipped + backfill.cancelled
-    if not started and backfill.round == 0 and all(v.state == SlotState.DISPATCHED for v in backfill.inflight.values()):
+    if (
+        not backfill.ended
+        and backfill.round == 0
+        and all(v.state == SlotState.DISPATCHED for v in backfill.inflight.values())
+    ):
         return "QUEUED"
     return "RUNNING"
 

@@ -71,8 +71,8 @@ def counts_json(backfill: Backfill) -> dict[str, int]:
 
 def progress_json(backfill: Backfill, at: datetime) -> dict[str, Any]:
     """Total slots, percent done, and an ETA from the rate observed since the backfill started."""
-    done = backfill.succeeded + backfill.failed + backfill.skipped + backfill.cancelled
-    ran = backfill.succeeded + backfill.failed + backfill.skipped
+    done = backfill.ended
+    ran = done - backfill.cancelled
     elapsed = max((at - backfill.created).total_seconds(), 1e-3)
     rate = ran / elapsed  # slots a second
     remaining = max(backfill.total - done, 0)

@@ -128,6 +128,11 @@ class Backfill(KestraModel):
         return self.start <= end and start <= self.end
 
     @property
+    def ended(self) -> int:
+        """Slots that ran to an end, were skipped or were cancelled."""
+        return self.succeeded + self.failed + self.skipped + self.cancelled
+
+    @property
     def held(self) -> bool:
         """Paused by its user or by its trigger being disabled: nothing new is dispatched or started."""
         return self.paused or self.trigger_disabled

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from . import backfill_service
 from .errors import Invalid, NotFound
 from .flows import in_namespace
 from .kestra_json import trigger_json, trigger_search_entry
@@ -35,7 +36,7 @@ def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[
 def _state_and_active_backfill(key: TriggerKey):
     """The trigger's state and the backfill Kestra's trigger JSON shows: its newest that still runs."""
     state = triggers_repository.get_state(key)
-    running = [b for b in triggers_repository.backfills_of_trigger(key, unsettled_only=True) if not b.finished]
+    running = backfill_service.running_backfills_of(key)
     return state, running[0] if running else None
 
 

@@ -41,7 +41,6 @@ from .models import (
 from .repositories import executions_repository, flows_repository, triggers_repository
 from .repositories.flows_repository import StoredFlow
 from .repositories.triggers_repository import TriggerKey
-from .reprocess_policy import skip_reason
 from .settings import settings
 
 logger = Logger(child=True)
@@ -108,7 +107,10 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
     if decision == Claim.RUN:
         if round_ == 0 and backfill.reprocess != "all" and executions_repository.get(this_execution) is None:
-            skipped = _skip_reason(backfill, message)
+            key = triggers_repository.key_of(backfill)
+            skipped = backfill_service.skipped_slots(
+                schedule_of(backfill), key, backfill.reprocess, message.date, message.date, besides=backfill.id
+            ).get(slot_key)
             if skipped:
                 _end_slot(message, backfill, SlotOutcome.SKIPPED, skipped[1], round_, skipped[0])
                 return
@@ -138,14 +140,6 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     ended = execution.state.current
     outcome = {"SUCCESS": SlotOutcome.SUCCEEDED, "KILLED": SlotOutcome.CANCELLED}.get(ended, SlotOutcome.FAILED)
     _end_slot(message, backfill, outcome, execution.id, round_)
-
-
-def _skip_reason(backfill: Backfill, message: SlotMessage) -> tuple[str, str] | None:
-    """The reprocess policy's verdict on this slot, from the trigger's other executions of it."""
-    key = triggers_repository.key_of(backfill)
-    prior = executions_repository.prior_executions(key.pk, message.date, message.date)
-    others = [p for p in prior.get(storage_key(message.date), []) if p.backfill_id != backfill.id]
-    return skip_reason(backfill.reprocess, others)
 
 
 def _end_slot(
