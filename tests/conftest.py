@@ -10,6 +10,7 @@ from local.lambda_runtime import ensure_layer_on_path
 ensure_layer_on_path()
 
 from backfill_core import aws_clients  # noqa: E402
+from tests.flows import flaky  # noqa: E402
 from tests.harness import Harness  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,3 +43,15 @@ def stack(aws) -> Harness:
         answer = harness.call("POST", "/api/v1/flows", path.read_text(), "application/x-yaml")
         assert answer.status == 200, answer.raw
     return harness
+
+
+@pytest.fixture
+def marker(tmp_path):
+    """The file whose existence fixes the `flaky` flow."""
+    return tmp_path / "fixed"
+
+
+@pytest.fixture
+def flaky_flow(stack, marker):
+    assert stack.call("POST", "/api/v1/flows", flaky(str(marker)), "application/x-yaml").status == 200
+    return stack

@@ -2,6 +2,7 @@
 plays Lambda's SQS event source mapping."""
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,8 +105,21 @@ class Harness:
     def item_count(self, table: str) -> int:
         return sum(page["Count"] for page in self.dynamodb.get_paginator("scan").paginate(TableName=table))
 
+    def backfill(self, backfill_id: str) -> dict:
+        answer = self.call("GET", f"/api/v1/backfills/{backfill_id}")
+        assert answer.status == 200, answer.raw
+        return answer.body
+
     def executions(self, **params) -> list[dict]:
         query = "&".join(f"{k}={v}" for k, v in {"size": 1000, **params}.items())
         answer = self.call("GET", f"/api/v1/executions/search?{query}")
         assert answer.status == 200, answer.raw
         return answer.body["results"]
+
+
+def wait_for(condition, seconds: float = 20) -> None:
+    """Poll until `condition()` holds, for work running in another thread."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

@@ -4,24 +4,12 @@ cancel with kill: each through the API handler, with the executor draining the q
 import threading
 import time
 
-import pytest
-
-from tests.flows import QUICK, backfill_body, flaky, ref, sleeper
+from tests.flows import QUICK, backfill_body, ref, sleeper
+from tests.harness import wait_for
 
 DAY = ("2024-01-01T00:00:00Z", "2024-01-01T10:00:00Z")  # 11 hourly slots: 5 odd hours
 EVEN_HOURS = [f"2024-01-01T{h:02d}:00:00Z" for h in range(0, 11, 2)]
 ODD_HOURS = [f"2024-01-01T{h:02d}:00:00Z" for h in range(1, 11, 2)]
-
-
-@pytest.fixture
-def marker(tmp_path):
-    return tmp_path / "fixed"
-
-
-@pytest.fixture
-def flaky_flow(stack, marker):
-    assert stack.call("POST", "/api/v1/flows", flaky(str(marker)), "application/x-yaml").status == 200
-    return stack
 
 
 def slots(stack, backfill_id: str, **params) -> list[dict]:
@@ -29,10 +17,6 @@ def slots(stack, backfill_id: str, **params) -> list[dict]:
     answer = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?{query}")
     assert answer.status == 200, answer.raw
     return answer.body["results"]
-
-
-def backfill_of(stack, backfill_id: str) -> dict:
-    return stack.call("GET", f"/api/v1/backfills/{backfill_id}").body
 
 
 def dates_in(slot_list: list[dict], state: str) -> list[str]:
@@ -43,7 +27,7 @@ def test_reprocess_failed_runs_only_the_slots_that_did_not_succeed(flaky_flow):
     stack = flaky_flow
     first = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *DAY)).body["backfill"]["id"]
     stack.drain()
-    assert backfill_of(stack, first)["status"] == "FAILED"  # every slot ran, the odd ones failed
+    assert stack.backfill(first)["status"] == "FAILED"  # every slot ran, the odd ones failed
 
     body = backfill_body("flaky", *DAY, reprocess="failed")
     dry = stack.call("POST", "/api/v1/backfills/dry-run", body).body
@@ -62,7 +46,7 @@ def test_reprocess_failed_runs_only_the_slots_that_did_not_succeed(flaky_flow):
     assert all(s["reason"].startswith("ALREADY_SUCCEEDED") and s["executionId"] for s in skipped)
     # The execution a skip names is the one that succeeded before.
     assert stack.call("GET", f"/api/v1/executions/{skipped[0]['executionId']}").body["state"]["current"] == "SUCCESS"
-    done = backfill_of(stack, second)
+    done = stack.backfill(second)
     assert (done["skipped"], done["failed"], done["counts"]["SKIPPED"], done["percent"]) == (6, 5, 6, 100.0)
 
 
@@ -126,7 +110,7 @@ def test_max_failures_pauses_the_backfill_and_retry_failed_reruns_only_the_faile
     backfill_id = answer.body["backfill"]["id"]
     assert answer.body["backfill"]["maxFailures"] == 2
     stack.drain()
-    paused = backfill_of(stack, backfill_id)
+    paused = stack.backfill(backfill_id)
     assert paused["status"] == "PAUSED" and paused["failed"] == 2
     assert paused["pauseReason"].startswith("maxFailures: 2 slots failed")
     assert paused["succeeded"] == 2  # 00:00 and 02:00 ran, 01:00 and 03:00 failed; nothing after
@@ -136,7 +120,7 @@ def test_max_failures_pauses_the_backfill_and_retry_failed_reruns_only_the_faile
     assert retried.status == 200, retried.raw
     assert retried.body["retried"] == 2 and retried.body["backfill"]["status"] != "PAUSED"
     stack.drain()
-    done = backfill_of(stack, backfill_id)
+    done = stack.backfill(backfill_id)
     assert (done["status"], done["succeeded"], done["failed"]) == ("SUCCEEDED", 11, 0)
     listed = slots(stack, backfill_id)
     assert dates_in(listed, "SUCCEEDED") == [f"2024-01-01T{h:02d}:00:00Z" for h in range(11)]
@@ -151,11 +135,11 @@ def test_retry_failed_of_an_ended_backfill_runs_it_again(flaky_flow, marker):
     stack = flaky_flow
     backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *DAY)).body["backfill"]["id"]
     stack.drain()
-    assert backfill_of(stack, backfill_id)["status"] == "FAILED"
+    assert stack.backfill(backfill_id)["status"] == "FAILED"
     marker.touch()
     assert stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed").body["retried"] == 5
     stack.drain()
-    assert backfill_of(stack, backfill_id)["status"] == "SUCCEEDED"
+    assert stack.backfill(backfill_id)["status"] == "SUCCEEDED"
     assert stack.call("POST", "/api/v1/backfills/nope/retry-failed").status == 404
 
 
@@ -194,13 +178,6 @@ def test_pause_by_trigger_holds_every_running_backfill_of_it(stack):
     assert len(stack.executions(namespace="tests")) == 15
 
 
-def wait_for(condition, seconds: float = 20):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_cancel_with_kill_kills_the_running_execution(stack):
     assert stack.call("POST", "/api/v1/flows", sleeper(60), "application/x-yaml").status == 200
     body = backfill_body("sleeper", *DAY)
@@ -213,7 +190,7 @@ def test_cancel_with_kill_kills_the_running_execution(stack):
     assert cancelled.status == 200 and cancelled.body["status"] == "CANCELLING"
     worker.join(timeout=30)
     assert not worker.is_alive() and time.monotonic() - started < 30  # not the task's 60 s
-    final = backfill_of(stack, backfill_id)
+    final = stack.backfill(backfill_id)
     assert (final["status"], final["cancelled"], final["succeeded"], final["failed"]) == ("CANCELLED", 11, 0, 0)
     [killed] = stack.executions(namespace="tests")
     assert killed["state"]["current"] == "KILLED"
@@ -248,7 +225,7 @@ def test_kestra_delete_with_kill_and_kestra_execution_kill(stack):
     assert stack.call("DELETE", f"/api/v1/executions/{running}/kill").status == 202
     worker.join(timeout=30)
     assert stack.call("GET", f"/api/v1/executions/{running}").body["state"]["current"] == "KILLED"
-    assert backfill_of(stack, second.body["backfill"]["id"])["counts"]["CANCELLED"] == 1
+    assert stack.backfill(second.body["backfill"]["id"])["counts"]["CANCELLED"] == 1
     assert stack.call("DELETE", "/api/v1/executions/nope/kill").status == 404
 
 

@@ -3,15 +3,13 @@ that once broke a rule (never two overlapping backfills running, never a slot ru
 up, a kill that lands)."""
 
 import threading
-import time
 from collections import Counter
-
-import pytest
 
 from backfill_core import backfill_service, flow_runner
 from backfill_core.models import SlotMessage, SlotOutcome, SlotRecord
 from backfill_core.repositories import triggers_repository
-from tests.flows import backfill_body, flaky, sleeper
+from tests.flows import backfill_body, sleeper
+from tests.harness import wait_for
 
 DAY = ("2024-01-01T00:00:00Z", "2024-01-01T10:00:00Z")
 ODD_PAIR = ("2024-01-01T01:00:00Z", "2024-01-01T02:00:00Z")  # 01:00 fails, 02:00 succeeds
@@ -34,28 +32,6 @@ triggers:
     type: io.kestra.plugin.core.trigger.Schedule
     cron: "0 * * * *"
 """
-
-
-@pytest.fixture
-def marker(tmp_path):
-    return tmp_path / "fixed"
-
-
-@pytest.fixture
-def flaky_flow(stack, marker):
-    assert stack.call("POST", "/api/v1/flows", flaky(str(marker)), "application/x-yaml").status == 200
-    return stack
-
-
-def backfill_of(stack, backfill_id):
-    return stack.call("GET", f"/api/v1/backfills/{backfill_id}").body
-
-
-def wait_for(condition, seconds=20):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_a_kill_requested_while_an_earlier_task_runs_is_not_erased_by_its_save(stack, monkeypatch):
@@ -108,7 +84,7 @@ def test_retry_failed_racing_the_last_slot_never_runs_beside_an_overlapping_back
     monkeypatch.setattr(triggers_repository, "slot_keys_in_state", read_keys_then_interleave)
     answer = stack.call("POST", f"/api/v1/backfills/{first}/retry-failed")
     assert answer.status == 409 and created["id"] in answer.message
-    assert backfill_of(stack, first)["status"] == "FAILED"
+    assert stack.backfill(first)["status"] == "FAILED"
 
 
 def test_retry_failed_of_a_deleted_flows_backfill_is_not_found_and_changes_nothing(flaky_flow):
@@ -118,7 +94,7 @@ def test_retry_failed_of_a_deleted_flows_backfill_is_not_found_and_changes_nothi
     assert stack.call("DELETE", "/api/v1/flows/tests/flaky").status == 204
     answer = stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed")
     assert answer.status == 404 and "flaky" in answer.message
-    assert backfill_of(stack, backfill_id)["status"] == "FAILED"
+    assert stack.backfill(backfill_id)["status"] == "FAILED"
 
 
 def test_a_late_end_of_an_earlier_round_does_not_end_the_retry(flaky_flow, marker):
@@ -143,7 +119,7 @@ def test_a_late_end_of_an_earlier_round_does_not_end_the_retry(flaky_flow, marke
         SlotRecord(backfill_id=backfill_id, date=b.start, state=SlotOutcome.FAILED, round=0)
     )
     stack.drain()
-    done = backfill_of(stack, backfill_id)
+    done = stack.backfill(backfill_id)
     assert (done["status"], done["succeeded"], done["failed"]) == ("SUCCEEDED", 1, 0)
     [slot] = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots").body["results"]
     assert slot["state"] == "SUCCEEDED"  # the stale FAILED record did not overwrite round 1's
@@ -160,7 +136,7 @@ def test_a_stale_list_of_failed_slots_never_reruns_one_that_succeeded(flaky_flow
     monkeypatch.setattr(triggers_repository, "slot_keys_in_state", lambda *args: stale)
     again = stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed")
     assert again.status == 200 and again.body["retried"] == 0
-    assert backfill_of(stack, backfill_id)["failed"] == 0
+    assert stack.backfill(backfill_id)["failed"] == 0
     assert len(stack.executions(namespace="tests")) == 3  # two slots, one retried once
 
 

@@ -109,19 +109,16 @@ def test_the_backfill_resource_and_its_history(quick):
 
 def test_cancel_by_id_goes_cancelling_then_cancelled_with_nothing_left_pending(quick):
     import threading
-    import time
 
     from tests.flows import SLOW
+    from tests.harness import wait_for
 
     assert quick.call("POST", "/api/v1/flows", SLOW, "application/x-yaml").status == 200
     answer = quick.call("PUT", "/api/v1/triggers", backfill_body("slow", *DAY, concurrency=2))
     backfill_id = answer.body["backfill"]["id"]
     worker = threading.Thread(target=quick.poller().poll_once)  # one slot runs (2 s), one waits
     worker.start()
-    deadline = time.monotonic() + 10
-    while not quick.executions(namespace="tests", state="RUNNING"):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_for(lambda: quick.executions(namespace="tests", state="RUNNING"), seconds=10)
     cancelled = quick.call("POST", f"/api/v1/backfills/{backfill_id}/cancel")
     assert cancelled.status == 200, cancelled.raw
     assert cancelled.body["status"] == "CANCELLING"
