@@ -2,7 +2,9 @@
 
 import hmac
 import json
+import re
 from http import HTTPStatus
+from pathlib import Path
 from typing import Annotated
 
 from aws_lambda_powertools import Logger
@@ -67,7 +69,7 @@ def _message(status: int, message: str) -> Response:
 def _require_token(app: APIGatewayRestResolver, next_middleware) -> Response:
     """With BACKFILL_API_TOKEN set, a call without that bearer token is refused before any route runs."""
     token = settings().api_token
-    if token:
+    if token and not _is_ui_asset(app.current_event.path):  # the UI's static files hold no data
         given = app.current_event.headers.get("Authorization") or ""  # case-insensitive
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             answer = _message(HTTPStatus.UNAUTHORIZED, "Authorization: a bearer token is required (BACKFILL_API_TOKEN)")
@@ -314,6 +316,48 @@ app.enable_swagger(path="/swagger", **API_DOCUMENT)
 def openapi_document():
     return Response(
         status_code=HTTPStatus.OK, content_type="application/json", body=app.get_openapi_json_schema(**API_DOCUMENT)
+    )
+
+
+# The web UI: static files from ./ui, shipped with this function (CodeUri functions/api). They hold no data and
+# load without the token; every call they make goes through the API routes above, token and all. Not part of
+# the API, so registered with app.route and left out of the OpenAPI document.
+UI_DIR = Path(__file__).resolve().parent / "ui"
+UI_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+UI_ASSET = re.compile(r"[A-Za-z0-9_-]+\.(html|js|css|svg)")  # a plain file name: no slash, no dot-dot
+UI_HEADERS = {
+    "Cache-Control": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+}
+
+
+def _is_ui_asset(path: str) -> bool:
+    return path in ("/ui", "/ui/") or (path.startswith("/ui/") and bool(UI_ASSET.fullmatch(path[4:])))
+
+
+@app.route("/ui", method="GET", include_in_schema=False)  # matches /ui/ too
+def ui_index():
+    if not app.current_event.path.endswith("/"):  # relative links need the slash; a relative Location keeps the stage
+        return Response(status_code=HTTPStatus.FOUND, headers={"Location": "ui/"}, body="")
+    return ui_asset("index.html")
+
+
+@app.route("/ui/<asset>", method="GET", include_in_schema=False)
+def ui_asset(asset: str):
+    path = UI_DIR / asset
+    if not UI_ASSET.fullmatch(asset) or path.resolve().parent != UI_DIR or not path.is_file():
+        return _message(HTTPStatus.NOT_FOUND, f"No UI file {asset}")
+    return Response(
+        status_code=HTTPStatus.OK,
+        content_type=UI_TYPES[path.suffix],
+        body=path.read_text(encoding="utf-8"),
+        headers=dict(UI_HEADERS),
     )
 
 
