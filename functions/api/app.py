@@ -10,10 +10,14 @@ from typing import Annotated
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel
 
 from backfill_core import backfill_service, searches
 from backfill_core.api_models import (
@@ -78,7 +82,16 @@ def _require_token(app: APIGatewayRestResolver, next_middleware) -> Response:
     return next_middleware(app)
 
 
-app.use(middlewares=[_require_token])
+def _no_list_for_an_object(app: APIGatewayRestResolver, next_middleware) -> Response:
+    """Powertools validates the first item of a JSON list as a route's object body (its form-data rule), so
+    `[{...}, junk]` would act as `{...}`: a list where an object is expected is refused instead."""
+    args = app.context.get("_route_args") or {}
+    if any(isinstance(v, BaseModel) for v in args.values()) and (app.current_event.body or "").lstrip()[:1] == "[":
+        return _message(HTTPStatus.UNPROCESSABLE_ENTITY, "body: a JSON object is required, not a list")
+    return next_middleware(app)
+
+
+app.use(middlewares=[_require_token, _no_list_for_an_object])
 
 
 @app.exception_handler(DomainError)
@@ -86,15 +99,54 @@ def _domain_error(exc: DomainError) -> Response:
     return _message(exc.status_code, exc.message)
 
 
+def _form_body() -> bool:
+    content_type = (app.current_event.headers.get("Content-Type") or "").lower()
+    return content_type.startswith(("application/x-www-form-urlencoded", "multipart/"))
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_media_type(exc: Exception | None = None) -> Response:
+    """A JSON route given another media type (curl -d sends a form) says so, rather than list every field."""
+    content_type = (app.current_event.headers.get("Content-Type") or "").split(";")[0].strip()
+    return _message(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        f"Content-Type: '{content_type}' is not accepted; send the body as JSON with Content-Type: application/json",
+    )
+
+
+@app.exception_handler(UnicodeDecodeError)
+def _not_utf8(exc: UnicodeDecodeError) -> Response:
+    return _message(HTTPStatus.BAD_REQUEST, "Request body is not UTF-8 text")
+
+
+@app.exception_handler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response:
+    """JSON arrays in arrays, thousands deep: the parser gives up before any route sees the body."""
+    return _message(HTTPStatus.BAD_REQUEST, "Request body is nested too deeply to read")
+
+
+@app.exception_handler(ValueError)
+def _unparsable_form(exc: ValueError) -> Response:
+    """Powertools raises a bare ValueError for a multipart body without its boundary; anything else is a bug."""
+    if _form_body():
+        return _unsupported_media_type()
+    raise exc
+
+
 @app.exception_handler(RequestValidationError)
 def _validation_error(exc: RequestValidationError) -> Response:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return _message(HTTPStatus.BAD_REQUEST, "Request body is not valid JSON")
+    if _form_body() and any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors):
+        return _unsupported_media_type()
     parts = []
     for error in errors:
         location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
         field = ".".join(location) or "body"
+        if error.get("loc") == ("body",) and error.get("type") == "missing":
+            parts.append("body: a JSON object is required")
+            continue
         parts.append(f"{field}: {error.get('msg', 'is invalid').removeprefix('Value error, ')}")
     return _message(HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(parts))
 
@@ -363,4 +415,13 @@ def ui_asset(asset: str):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context) -> dict:
+    body, limit = event.get("body") or "", settings().max_body_bytes
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size > limit:  # refused unread: parsing it is the cost a huge body would impose
+        message = f"body: {size:,} bytes is more than the {limit:,} bytes a request may carry (API_MAX_BODY_BYTES)"
+        return {
+            "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"message": message}),
+        }
     return app.resolve(event, context)

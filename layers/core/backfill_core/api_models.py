@@ -6,6 +6,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .models import Label, Reprocess
+from .settings import settings
 
 LABELS_SHAPE = "labels must be a list of {key, value} objects or a map of key to value"
 
@@ -20,6 +21,9 @@ def normalize_labels(value: Any) -> list[Label]:
         items = value
     else:
         raise ValueError(LABELS_SHAPE)
+    limit = settings().max_labels
+    if len(items) > limit:
+        raise ValueError(f"at most {limit} labels are allowed (BACKFILL_MAX_LABELS), got {len(items)}")
     labels = []
     for item in items:
         if set(item) - {"key", "value"} or not isinstance(item.get("key"), str) or not item["key"]:

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
@@ -36,6 +36,10 @@ class CronSchedule:
                 raise CronError(f"cron '{cron}' must have {expected} fields, it has {len(fields)}{hint}")
             if not croniter.is_valid(self.cron, second_at_beginning=with_seconds):
                 raise CronError(f"cron '{cron}' is not a valid cron expression")
+            try:  # such as 0 0 31 2 *: valid field by field, yet no date matches
+                croniter(self.cron, datetime(2000, 1, 1), second_at_beginning=with_seconds).get_next(datetime)
+            except CroniterBadDateError as exc:
+                raise CronError(f"cron '{cron}' never fires: no date matches all of its fields") from exc
 
         # Classic cron's DST rule: a job whose hour is fixed runs once per local day, a job whose hour is a
         # wildcard or a step runs at every real instant. croniter already moves a fixed-hour slot that

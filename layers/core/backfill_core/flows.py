@@ -18,6 +18,9 @@ EXECUTION_END_STATES = ("SUCCESS", "FAILED", "WARNING", "KILLED", "CANCELLED")
 
 ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
 NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+# A YAML alias repeats its anchor's value without copying it, so 1 kB of nested aliases can stand for billions
+# of values ("billion laughs") that storing or answering the flow would expand.
+MAX_YAML_VALUES = 100_000
 
 
 def in_namespace(candidate: str, namespace: str | None) -> bool:
@@ -114,8 +117,12 @@ def parse_flow(source: str) -> Flow:
         document = yaml.safe_load(source)
     except yaml.YAMLError as exc:
         raise Invalid(f"Flow YAML does not parse: {exc}") from exc
+    except RecursionError as exc:
+        raise Invalid("Flow YAML is nested too deeply to read") from exc
     if not isinstance(document, dict):
         raise Invalid("Flow YAML must be a mapping with id, namespace and tasks")
+    if _expanded_size(document) > MAX_YAML_VALUES:
+        raise Invalid(f"Flow YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name)")
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
@@ -154,6 +161,23 @@ def parse_flow(source: str) -> Flow:
                         f"triggers[{trigger.id}].stopAfter: '{state}' is not one of {', '.join(EXECUTION_END_STATES)}"
                     )
     return flow
+
+
+def _expanded_size(document: Any) -> int:
+    """How many values the document holds with its aliases expanded, counted without expanding them: each
+    shared value is counted once and reused. An alias to a value that contains it counts as too many."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        if id(node) not in sizes:
+            sizes[id(node)] = MAX_YAML_VALUES + 1  # until counted: a cycle meets this
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            sizes[id(node)] = 1 + sum(size(child) for child in children)
+        return sizes[id(node)]
+
+    return size(document)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

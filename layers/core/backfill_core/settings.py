@@ -20,6 +20,8 @@ class Settings:
     log_retention_days: int
     scheduler_interval_seconds: int
     api_token: str
+    max_body_bytes: int
+    max_labels: int
 
 
 def settings() -> Settings:
@@ -48,4 +50,9 @@ def settings() -> Settings:
         # When set, every API call must carry `Authorization: Bearer <token>` (the local stack, or a
         # private API on AWS); empty leaves the local stack open on loopback and AWS to AWS_IAM.
         api_token=env.get("BACKFILL_API_TOKEN", ""),
+        # The largest request body the API reads: what it stores must fit DynamoDB's 400 KB item, and a flow
+        # item holds its YAML twice (source and parsed), so a body past this is refused (413) unread.
+        max_body_bytes=int(env.get("API_MAX_BODY_BYTES", str(128 * 1024))),
+        # Labels per backfill; each execution of the backfill carries them all.
+        max_labels=int(env.get("BACKFILL_MAX_LABELS", "100")),
     )
