@@ -26,6 +26,8 @@ SHOTS = Path(__file__).resolve().parent / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 TOKEN = "ui-test-token"
+# Paths that must never serve a file: traversal, the handler's own source, a file that is not there.
+PROBES = ("/ui/..%2Fapp.py", "/ui/%2e%2e%2fapp.py", "/ui/app.py", "/ui/%2e%2e", "/ui/.%2e/app.py", "/ui/missing.js")
 expect.set_options(timeout=10_000)
 
 
@@ -65,12 +67,14 @@ class Screens:
         return path
 
 
-def open_trigger_form(page: Page, namespace: str) -> None:
+def open_trigger_form(page: Page, namespace: str, flow_id: str = "scheduled_flow") -> None:
     """From the flows list: the flow, its Triggers tab, the trigger's Backfill executions button."""
     page.get_by_role("link", name="Flows", exact=True).click()
+    page.get_by_role("textbox", name="Namespace").fill(namespace)
+    page.get_by_role("button", name="Show flows").click()
     section = page.get_by_role("region", name=f"Namespace {namespace}")
-    section.get_by_role("link", name="scheduled_flow").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("scheduled_flow")
+    section.get_by_role("link", name=flow_id).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(flow_id)
     page.get_by_role("link", name="Triggers", exact=True).click()
     page.get_by_role("button", name="Backfill executions").click()
     expect(page.get_by_role("heading", name="Backfill executions")).to_be_visible()
@@ -93,6 +97,9 @@ def test_the_seed_scenario_through_the_ui(ui_stack, browser):
     page = context.new_page()
     screens = Screens(page, "desktop")
     page.set_default_timeout(15_000)
+
+    for probe in PROBES:
+        assert requests.get(ui_stack.url + probe, timeout=10).status_code == 404, probe
 
     # 1. Flows, by namespace.
     page.goto(f"{ui_stack.url}/ui/")
@@ -118,12 +125,12 @@ def test_the_seed_scenario_through_the_ui(ui_stack, browser):
     enabled = trigger.get_by_role("switch", name="Enabled")
     expect(enabled).to_be_checked()
     enabled.uncheck()
-    expect(trigger).to_contain_text("(Disabled)")
+    expect(trigger).to_contain_text("off: nothing runs")
     triggers = ui_stack.get("/api/v1/triggers/search", namespace="dev", flowId="scheduled_flow")["results"]
     assert triggers[0]["triggerContext"]["disabled"] is True
     screens.shot("trigger-disabled")
     enabled.check()
-    expect(trigger).to_contain_text("(Enabled)")
+    expect(trigger).to_contain_text("on: runs on its cron")
     triggers = ui_stack.get("/api/v1/triggers/search", namespace="dev", flowId="scheduled_flow")["results"]
     assert triggers[0]["triggerContext"]["disabled"] is False
     screens.shot("triggers")
@@ -241,10 +248,80 @@ def test_the_seed_scenario_through_the_ui(ui_stack, browser):
     small.shot("progress")
     open_trigger_form(page, "dev")
     page.get_by_text("Advanced").click()
-    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     small.shot("form")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.goto(f"{first_url}/details")
+    page.get_by_role("region", name="Slots").locator("tbody tr").first.get_by_role("link").click()
+    expect(page.locator("#logs")).to_contain_text("processing data for")
+    small.shot("execution")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert small.errors == [], small.errors
     phone.close()
+
+
+INPUTS_FLOW = """
+id: with_inputs
+namespace: ui.inputs
+inputs:
+  - id: region
+    type: STRING
+  - id: batch
+    type: INT
+    defaults: 100
+  - id: mode
+    type: SELECT
+    values: [fast, full]
+    defaults: full
+  - id: strict
+    type: BOOLEAN
+    defaults: false
+tasks:
+  - id: hello
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ inputs.region }} {{ inputs.batch }} {{ inputs.mode }} {{ inputs.strict }}"
+triggers:
+  - id: daily
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 3 * * *"
+    timezone: Europe/Paris
+"""
+
+
+def test_the_form_types_the_flow_inputs_and_places_their_errors(ui_stack, browser):
+    registered = requests.post(
+        f"{ui_stack.url}/api/v1/flows", data=INPUTS_FLOW, headers={"Content-Type": "application/x-yaml"}, timeout=10
+    )
+    assert registered.status_code == 200, registered.text
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    screens = Screens(page, "inputs")
+    page.goto(f"{ui_stack.url}/ui/")
+    open_trigger_form(page, "ui.inputs", "with_inputs")
+    expect(page.get_by_label("batch")).to_have_value("100")
+    expect(page.get_by_label("batch")).to_have_attribute("type", "number")
+    expect(page.get_by_label("mode")).to_have_value("full")
+    expect(page.get_by_label("strict")).to_have_value("false")
+    expect(page.get_by_label("Times are in")).to_have_value("UTC")
+    page.get_by_label("Times are in").select_option("Europe/Paris")
+    fill_window(page, "2024-03-01T00:00", "2024-03-07T23:59")
+    region_error = page.locator("#err-inputs-region")
+    expect(region_error).to_contain_text("required input 'region' has no value")
+    expect(page.get_by_label("region")).to_have_attribute("aria-invalid", "true")
+    screens.shot("input-error")
+    page.get_by_label("region").fill("eu")
+    expect(page.locator("#dry-run")).to_have_text("This will run 7 executions, 0 skipped.")
+    expect(page.locator("#dry-run-dates")).to_contain_text("2024-03-01 03:00:00+01:00")
+    screens.shot("inputs")
+    page.get_by_role("button", name="Start backfill").click()
+    expect(progress(page)).to_have_attribute("aria-valuenow", "100", timeout=60_000)
+    page.get_by_role("link", name="Details").click()
+    page.get_by_role("region", name="Slots").locator("tbody tr").first.get_by_role("link").click()
+    inputs = page.get_by_role("region", name="Inputs")
+    expect(inputs).to_contain_text("region")
+    expect(page.locator("#logs")).to_contain_text("eu 100 full false")
+    screens.shot("execution")
+    assert [e for e in screens.errors if "Failed to load resource" not in e] == [], screens.errors
+    context.close()
 
 
 def test_static_files_load_without_the_token_and_the_ui_asks_for_it(tmp_path_factory, browser):
@@ -254,8 +331,8 @@ def test_static_files_load_without_the_token_and_the_ui_asks_for_it(tmp_path_fac
             answer = requests.get(f"{stack.url}/ui/{name}", timeout=10)
             assert answer.status_code == 200 and answer.headers["Content-Type"].startswith(kind), name
         assert requests.get(f"{stack.url}/api/v1/flows/dev", timeout=10).status_code == 401
-        for probe in ("/ui/..%2Fapp.py", "/ui/app.py", "/ui/%2e%2e", "/ui/missing.js"):
-            assert requests.get(stack.url + probe, timeout=10).status_code == 404, probe
+        for probe in PROBES:  # never served: 401 (not a UI file name: the token is asked for) or 404
+            assert requests.get(stack.url + probe, timeout=10).status_code in (401, 404), probe
         moved = requests.get(f"{stack.url}/ui", allow_redirects=False, timeout=10)
         assert moved.status_code == 302 and moved.headers["Location"] == "ui/"
 

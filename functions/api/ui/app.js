@@ -459,7 +459,7 @@
             disabled: !toggle.checked,
           });
           toggle.checked = !updated.disabled;
-          stateText.textContent = updated.disabled ? "Disabled" : "Enabled";
+          stateText.textContent = toggleText(updated.disabled);
           announce(`Trigger ${id} ${updated.disabled ? "disabled" : "enabled"}`);
         } catch (err) {
           toggle.checked = !toggle.checked;
@@ -470,7 +470,8 @@
         }
       },
     });
-    const stateText = h("span", {}, context.disabled ? "Disabled" : "Enabled");
+    const toggleText = (disabled) => (disabled ? "off: nothing runs, live or backfill" : "on: runs on its cron");
+    const stateText = h("span", { id: `toggle-state-${id}` }, toggleText(context.disabled));
     const running = context.backfill;
     const isSchedule = Boolean(spec.cron);
     return h(
@@ -500,7 +501,7 @@
       h(
         "div",
         { class: "trigger-actions" },
-        h("div", { class: "switch" }, toggle, h("label", { for: toggleId }, "Enabled"), " ", h("span", { class: "muted", "aria-hidden": "true" }, "(", stateText, ")")),
+        h("div", { class: "switch" }, toggle, h("label", { for: toggleId }, "Enabled"), " ", h("span", { class: "muted", "aria-hidden": "true" }, stateText)),
         isSchedule
           ? h(
               "button",
