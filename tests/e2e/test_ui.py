@@ -129,8 +129,11 @@ def test_the_seed_scenario_through_the_ui(ui_stack, browser):
     triggers = ui_stack.get("/api/v1/triggers/search", namespace="dev", flowId="scheduled_flow")["results"]
     assert triggers[0]["triggerContext"]["disabled"] is True
     screens.shot("trigger-disabled")
-    enabled.check()
+    enabled.focus()  # the keyboard: Space flips the switch, and the live refresh keeps the focus on it
+    page.keyboard.press("Space")
     expect(trigger).to_contain_text("on: runs on its cron")
+    page.wait_for_timeout(3500)  # one refresh of the tab, with the trigger changed
+    assert page.evaluate("document.activeElement.id") == "enabled-schedule"
     triggers = ui_stack.get("/api/v1/triggers/search", namespace="dev", flowId="scheduled_flow")["results"]
     assert triggers[0]["triggerContext"]["disabled"] is False
     screens.shot("triggers")

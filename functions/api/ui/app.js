@@ -32,9 +32,25 @@
     return el;
   }
 
-  // Replace an element's children, skipping null/false ones (the native call would print "null").
+  // Replace an element's children, skipping null/false ones (the native call would print "null"). A live
+  // refresh must not steal the keyboard focus: the focused element's twin (same id) gets it back.
   function fill(el, ...children) {
+    const active = document.activeElement;
+    const refocus = active && active !== el && el.contains(active) && active.id ? active.id : null;
     el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+    const twin = refocus && document.getElementById(refocus);
+    if (twin) twin.focus({ preventScroll: true });
+  }
+
+  // For pollers: true when the data differs from the last call's, so unchanged pages are left alone.
+  function changes() {
+    let last = null;
+    return (data) => {
+      const next = JSON.stringify(data);
+      if (next === last) return false;
+      last = next;
+      return true;
+    };
   }
 
   function announce(message) {
@@ -371,12 +387,14 @@
     const page = Math.max(1, Number(params.get("page") || 1));
     const size = 25;
     const list = h("div", {});
+    const changed = changes();
     panel.append(h("h2", {}, "Executions"), list);
     const load = async () => {
       const found = await api(
         "GET",
         `executions/search?namespace=${enc(flow.namespace)}&flowId=${enc(flow.id)}&page=${page}&size=${size}`
       );
+      if (!changed(found)) return;
       const rows = found.results
         .filter((e) => e.namespace === flow.namespace)
         .map((e) => executionRow(e));
@@ -407,7 +425,7 @@
     return h(
       "tr",
       {},
-      h("td", {}, h("a", { href: `#/executions/${enc(e.id)}`, class: "mono" }, e.id)),
+      h("td", {}, h("a", { href: `#/executions/${enc(e.id)}`, class: "mono", id: `execution-${e.id}` }, e.id)),
       h("td", {}, fmtDate(variables.date)),
       h("td", {}, badge(e.state.current)),
       h("td", {}, e.kind || ""),
@@ -420,6 +438,8 @@
   async function triggersTab(panel, flow) {
     const list = h("div", {});
     const history = h("div", {});
+    const triggersChanged = changes();
+    const historyChanged = changes();
     panel.append(h("h2", {}, "Triggers"), list, h("h2", {}, "Backfills of this flow"), history);
     const load = async () => {
       const [triggers, backfills] = await Promise.all([
@@ -427,10 +447,11 @@
         api("GET", `backfills?namespace=${enc(flow.namespace)}&flowId=${enc(flow.id)}&size=100`),
       ]);
       const entries = triggers.results.filter((r) => r.triggerContext.namespace === flow.namespace);
-      fill(list,
+      if (triggersChanged(entries)) fill(list,
         ...(entries.length ? entries.map((entry) => triggerCard(flow, entry)) : [h("p", { class: "empty" }, "No triggers.")])
       );
-      fill(history, backfillTable(backfills.results.filter((b) => b.namespace === flow.namespace), false));
+      const ours = backfills.results.filter((b) => b.namespace === flow.namespace);
+      if (historyChanged(ours)) fill(history, backfillTable(ours, false));
     };
     await load();
     poll(load, 3000);
@@ -448,8 +469,12 @@
       role: "switch",
       checked: !context.disabled,
       "aria-describedby": `toggle-error-${id}`,
+      // While the PUT runs the switch stays focusable (a disabled one would drop the focus) but ignores clicks.
+      onclick: (event) => {
+        if (toggle.getAttribute("aria-busy") === "true") event.preventDefault();
+      },
       onchange: async () => {
-        toggle.disabled = true;
+        toggle.setAttribute("aria-busy", "true");
         message.hidden = true;
         try {
           const updated = await api("PUT", "triggers", {
@@ -466,7 +491,7 @@
           message.textContent = err.message;
           message.hidden = false;
         } finally {
-          toggle.disabled = false;
+          toggle.removeAttribute("aria-busy");
         }
       },
     });
@@ -508,6 +533,7 @@
               {
                 type: "button",
                 class: "primary",
+                id: `backfill-${id}`,
                 onclick: () => {
                   window.location.hash = `#/flows/${enc(flow.namespace)}/${enc(flow.id)}/triggers/${enc(id)}/backfill`;
                 },
@@ -525,7 +551,7 @@
       h(
         "tr",
         {},
-        h("td", {}, h("a", { href: `#/backfills/${enc(b.id)}`, class: "mono" }, b.id)),
+        h("td", {}, h("a", { href: `#/backfills/${enc(b.id)}`, class: "mono", id: `backfill-link-${b.id}` }, b.id)),
         withFlow ? h("td", {}, `${b.namespace}.${b.flowId}`) : null,
         h("td", {}, b.triggerId),
         h("td", {}, `${fmtDate(b.start)} → ${fmtDate(b.end)}`),
@@ -541,10 +567,11 @@
 
   async function backfillsPage() {
     const list = h("div", {});
+    const changed = changes();
     setPage("Backfills", h("h1", {}, "Backfills"), list);
     const load = async () => {
       const found = await api("GET", "backfills?size=100");
-      fill(list, backfillTable(found.results, true));
+      if (changed(found)) fill(list, backfillTable(found.results, true));
     };
     await load();
     poll(load, 3000);
@@ -1127,6 +1154,7 @@
     const size = 100;
     const list = h("div", {});
     const b = await api("GET", `backfills/${enc(id)}`);
+    const changed = changes();
     setPage(
       "Backfill slots",
       h("p", { class: "breadcrumb" }, h("a", { href: `#/backfills/${enc(id)}` }, "Backfill progress"), " / "),
@@ -1136,13 +1164,14 @@
     );
     const load = async () => {
       const found = await api("GET", `backfills/${enc(id)}/slots?page=${page}&size=${size}`);
+      if (!changed(found)) return true;
       const rows = found.results.map((slot) =>
         h(
           "tr",
           {},
           h("td", {}, fmtDate(slot.date)),
           h("td", {}, badge(slot.state)),
-          h("td", {}, slot.executionId ? h("a", { href: `#/executions/${enc(slot.executionId)}`, class: "mono" }, slot.executionId) : "—"),
+          h("td", {}, slot.executionId ? h("a", { href: `#/executions/${enc(slot.executionId)}`, class: "mono", id: `slot-${slot.executionId}` }, slot.executionId) : "—"),
           h("td", {}, slot.reason || "")
         )
       );
