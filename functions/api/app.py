@@ -24,6 +24,7 @@ from backfill_core.api_models import (
     BackfillCancel,
     BackfillChange,
     BackfillDelete,
+    DryRun,
     ErrorMessage,
     TriggerRef,
     TriggerUpdate,
@@ -255,8 +256,8 @@ def bulk_by_query(
 def search_triggers(
     namespace: Annotated[str | None, Query()] = None,
     flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter name
-    page: Annotated[int, Query()] = 1,
-    size: Annotated[int, Query()] = 25,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
 ):
     return searches.search_triggers(_tenant(), namespace, flowId, page, size)
 
@@ -270,17 +271,15 @@ def list_backfills(
     flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter names
     triggerId: Annotated[str | None, Query()] = None,  # noqa: N803
     status: Annotated[str | None, Query()] = None,
-    page: Annotated[int, Query()] = 1,
-    size: Annotated[int, Query()] = 25,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
 ):
     found = backfill_service.list_backfills(_tenant(), namespace, flowId, triggerId, status)
     return searches.page_of([backfill_resource_json(b) for b in found], page, size)
 
 
 @app.post("/backfills/dry-run", responses=answers("What the backfill would run and skip", 400, 404, 409, 422))
-def dry_run(body: TriggerUpdate, size: Annotated[int, Query(ge=1, le=1000)] = 20):
-    if body.backfill is None:
-        raise Invalid("backfill: a backfill to dry-run is required")
+def dry_run(body: DryRun, size: Annotated[int, Query(ge=1, le=1000)] = 20):
     return backfill_service.dry_run(_tenant(), body, body.backfill, size)
 
 
@@ -314,8 +313,8 @@ def retry_failed(backfill_id: str):
 @app.get("/backfills/<backfill_id>/slots", responses=answers("A page of slots with their state", 404, 422))
 def backfill_slots(
     backfill_id: str,
-    page: Annotated[int, Query()] = 1,
-    size: Annotated[int, Query()] = 100,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=backfill_service.MAX_SLOTS_PAGE_SIZE)] = 100,
 ):
     return backfill_service.slots_page(_tenant(), backfill_id, page, size)
 
@@ -327,10 +326,10 @@ def backfill_slots(
 def search_executions(
     namespace: Annotated[str | None, Query()] = None,
     flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter name
-    state: Annotated[list[str] | None, Query()] = None,
+    state: Annotated[list[searches.ExecutionState] | None, Query()] = None,
     labels: Annotated[list[str] | None, Query()] = None,
-    page: Annotated[int, Query()] = 1,
-    size: Annotated[int, Query()] = 25,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
     sort: Annotated[str | None, Query()] = None,
 ):
     return searches.search_executions(_tenant(), namespace, flowId, state or [], labels or [], page, size, sort)

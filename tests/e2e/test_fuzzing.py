@@ -14,7 +14,7 @@ from tests.e2e.conftest import start_stack
 # Deterministic generation from a fixed seed: a failure found once is found again by the same run.
 FUZZ_CONFIG = {
     "seed": 20240328,
-    "generation": {"max-examples": 12, "deterministic": True},
+    "generation": {"max-examples": 25, "deterministic": True},
     "phases": {"examples": {"enabled": True}, "coverage": {"enabled": True}, "fuzzing": {"enabled": True}},
     "suppress-health-check": ["all"],
     "request-timeout": 30,

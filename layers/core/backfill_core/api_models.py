@@ -84,6 +84,12 @@ class TriggerUpdate(TriggerRef):
     disabled: bool | None = None
 
 
+class DryRun(TriggerRef):
+    """POST /api/v1/backfills/dry-run: the trigger and the backfill to try, which is required here."""
+
+    backfill: BackfillRequest
+
+
 class BackfillChange(BaseModel):
     """PATCH /api/v1/backfills/{id}: what may change while a backfill runs."""
 

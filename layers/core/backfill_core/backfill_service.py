@@ -30,6 +30,7 @@ from .slot_count import count_slots
 
 NO_BACKFILL = "No backfill found"
 CHANGE_ATTEMPTS = 20
+MAX_SLOTS_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
 MAX_SLOTS_STEPPED = 100_000  # a slots page steps the cron from the start: keep it well under API Gateway's 29 s
 RETRY_BATCH = 1000  # failed slots one retry-failed call queues; the record must stay well under 400 KB
 logger = Logger(child=True)
@@ -277,10 +278,6 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
 def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
     """GET /api/v1/backfills/{id}/slots: every slot of the range in the backfill's order, with its state,
     its latest execution and, when skipped, why."""
-    if page < 1:
-        raise Invalid(f"page: must be 1 or more, got {page}")
-    if not 1 <= size <= 1000:
-        raise Invalid(f"size: must be between 1 and 1000, got {size}")
     b = find_backfill(tenant, backfill_id)
     schedule = backfill_state.schedule_of(b)
     skip = (page - 1) * size
