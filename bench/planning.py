@@ -1,7 +1,7 @@
 """Dry-run counting against croniter stepping: ten years of `* * * * *` (2015-01-01 to 2025-01-01), in UTC
 and in Europe/Paris. Stepping is timed over its first 200,000 slots and its rate scaled to the range.
 
-    .venv/bin/python -m bench.planning
+    .venv/bin/python -m bench.planning [--quick]
 """
 
 import time
@@ -11,6 +11,8 @@ from croniter import croniter
 
 from local.lambda_runtime import ensure_layer_on_path
 
+from .report import Report, arguments
+
 ensure_layer_on_path()
 from backfill_core.cron_slots import CronSchedule  # noqa: E402
 from backfill_core.slot_count import count_slots  # noqa: E402
@@ -19,27 +21,34 @@ START, END = datetime(2015, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
 SAMPLE = 200_000
 
 
-def stepping_rate(zone_name: str) -> float:
+def stepping_rate(zone_name: str, sample: int) -> float:
     """Slots per second of plain croniter stepping in the zone."""
     walk = croniter("* * * * *", START.astimezone(CronSchedule("* * * * *", zone_name).zone))
     started = time.perf_counter()
-    for _ in range(SAMPLE):
+    for _ in range(sample):
         walk.get_next(datetime)
-    return SAMPLE / (time.perf_counter() - started)
+    return sample / (time.perf_counter() - started)
 
 
 def main() -> None:
-    print("ten years of * * * * *, 2015-01-01 to 2025-01-01")
-    print(f"{'zone':<14} {'slots':>9} {'count_slots':>12} {'croniter stepping':>18} {'ratio':>8}")
+    args = arguments(__doc__)
+    sample = SAMPLE // 20 if args.quick else SAMPLE
+    report = Report("planning", "dry-run counting vs croniter stepping, ten years of * * * * *", args.quick)
+    rows = []
     for zone_name in ("UTC", "Europe/Paris"):
         schedule = CronSchedule("* * * * *", zone_name)
         started = time.perf_counter()
         total = count_slots(schedule, START, END)
         counting = time.perf_counter() - started
-        stepping = total / stepping_rate(zone_name)
-        print(
-            f"{zone_name:<14} {total:>9,} {counting * 1000:>9.0f} ms {stepping:>15.1f} s {stepping / counting:>7.0f}x"
+        stepping = total / stepping_rate(zone_name, sample)
+        rows.append(
+            [zone_name, f"{total:,}", f"{counting * 1000:.0f}", f"{stepping:.1f}", f"{stepping / counting:,.0f}x"]
         )
+    report.table(["zone", "slots", "count_slots ms", "croniter stepping s (scaled)", "ratio"], rows)
+    report.note(
+        f"2015-01-01 to 2025-01-01; stepping timed over its first {sample:,} slots and its rate scaled to the range."
+    )
+    report.save()
 
 
 if __name__ == "__main__":
