@@ -30,6 +30,11 @@ from .slot_count import count_slots
 
 NO_BACKFILL = "No backfill found"
 CHANGE_ATTEMPTS = 20
+# A change keeps retrying this long once its attempts are spent (well under API Gateway's 29 s): at concurrency
+# 50 every slot's claim and finish write the one backfill record, and a slot whose change gave up came back only
+# after the queue's visibility timeout (12 minutes). The backoff grows to 2 s, so that writers kept waiting
+# do not flood the record with reads and losing writes.
+CHANGE_SECONDS = 20.0
 MAX_SLOTS_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
 MAX_SLOTS_STEPPED = 100_000  # a slots page steps the cron from the start: keep it well under API Gateway's 29 s
 RETRY_BATCH = 1000  # failed slots one retry-failed call queues; the record must stay well under 400 KB
@@ -535,9 +540,12 @@ def _change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive
     `exclusive`: the change may set the backfill running again, so no running backfill of the trigger may
     overlap it (409), checked against the STATE counter the write requires unchanged, as a create does.
     """
-    for attempt in range(CHANGE_ATTEMPTS):
+    deadline = time.monotonic() + CHANGE_SECONDS
+    attempt = 0
+    while attempt < CHANGE_ATTEMPTS or time.monotonic() < deadline:
         if attempt:
-            time.sleep(random.uniform(0, min(0.005 * 2**attempt, 0.5)))  # jittered backoff under contention
+            time.sleep(random.uniform(0, min(0.005 * 2**attempt, 2.0)))  # jittered backoff under contention
+        attempt += 1
         current = triggers_repository.get_backfill(key, backfill_id)
         if current is None:
             return None

@@ -1,0 +1,45 @@
+"""A change to a backfill record under contention: it keeps retrying for CHANGE_SECONDS rather than giving
+up after a fixed count of attempts (at concurrency 50, bench/throughput.py saw slots stall for the queue's
+visibility timeout when 20 attempts ran out)."""
+
+import pytest
+
+from backfill_core import backfill_service
+from backfill_core.errors import ConcurrentUpdate, Conflict
+from backfill_core.repositories.triggers_repository import TriggerKey
+
+KEY = TriggerKey("main", "tests", "flow", "schedule")
+
+
+def contended(monkeypatch, losses: int) -> list[int]:
+    """A record whose conditional write loses `losses` times, then lands; returns the attempts made."""
+    attempts = [0]
+
+    def save_backfill(updated, current, seen):
+        attempts[0] += 1
+        if attempts[0] <= losses:
+            raise ConcurrentUpdate("another writer got there first")
+        return updated
+
+    monkeypatch.setattr(backfill_service.triggers_repository, "get_backfill", lambda key, backfill_id: "current")
+    monkeypatch.setattr(backfill_service.triggers_repository, "save_backfill", save_backfill)
+    monkeypatch.setattr(backfill_service.time, "sleep", lambda seconds: None)
+    return attempts
+
+
+def transition(current, at):
+    return "updated", []
+
+
+def test_a_change_outlasting_many_writers_lands_after_more_than_the_fixed_attempts(monkeypatch):
+    attempts = contended(monkeypatch, losses=backfill_service.CHANGE_ATTEMPTS * 3)
+    assert backfill_service._change(KEY, "b1", transition) == "updated"
+    assert attempts[0] == backfill_service.CHANGE_ATTEMPTS * 3 + 1
+
+
+def test_a_change_gives_up_with_a_conflict_once_its_attempts_and_time_are_spent(monkeypatch):
+    attempts = contended(monkeypatch, losses=10**6)
+    monkeypatch.setattr(backfill_service, "CHANGE_SECONDS", 0.0)
+    with pytest.raises(Conflict, match="changing too fast"):
+        backfill_service._change(KEY, "b1", transition)
+    assert attempts[0] == backfill_service.CHANGE_ATTEMPTS
