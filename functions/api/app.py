@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
 from backfill_core import backfill_service, searches
@@ -71,18 +72,6 @@ def _message(status: int, message: str) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps({"message": message}))
 
 
-def _require_token(app: APIGatewayRestResolver, next_middleware) -> Response:
-    """With BACKFILL_API_TOKEN set, a call without that bearer token is refused before any route runs."""
-    token = settings().api_token
-    if token and not _is_ui_asset(app.current_event.path):  # the UI's static files hold no data
-        given = app.current_event.headers.get("Authorization") or ""  # case-insensitive
-        if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            answer = _message(HTTPStatus.UNAUTHORIZED, "Authorization: a bearer token is required (BACKFILL_API_TOKEN)")
-            answer.headers["WWW-Authenticate"] = "Bearer"
-            return answer
-    return next_middleware(app)
-
-
 def _no_list_for_an_object(app: APIGatewayRestResolver, next_middleware) -> Response:
     """Powertools validates the first item of a JSON list as a route's object body (its form-data rule), so
     `[{...}, junk]` would act as `{...}`: a list where an object is expected is refused instead."""
@@ -92,7 +81,7 @@ def _no_list_for_an_object(app: APIGatewayRestResolver, next_middleware) -> Resp
     return next_middleware(app)
 
 
-app.use(middlewares=[_require_token, _no_list_for_an_object])
+app.use(middlewares=[_no_list_for_an_object])
 
 
 @app.exception_handler(DomainError)
@@ -414,13 +403,33 @@ def ui_asset(asset: str):
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context) -> dict:
+    refused = _refused_without_token(APIGatewayProxyEvent(event)) or _refused_too_large(event)
+    return refused or app.resolve(event, context)
+
+
+def _refused_without_token(event: APIGatewayProxyEvent) -> dict | None:
+    """With BACKFILL_API_TOKEN set, a call without that bearer token is refused before anything is read:
+    Powertools validates a body before any middleware runs, so a middleware would tell field names first."""
+    token = settings().api_token
+    if not token or _is_ui_asset(event.path):  # the UI's static files hold no data
+        return None
+    given = event.headers.get("Authorization") or ""  # case-insensitive
+    if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return None
+    message = "Authorization: a bearer token is required (BACKFILL_API_TOKEN)"
+    return _proxy_answer(HTTPStatus.UNAUTHORIZED, message, {"WWW-Authenticate": "Bearer"})
+
+
+def _refused_too_large(event: dict) -> dict | None:
+    """Refused unread: parsing a huge body is the cost it would impose."""
     body, limit = event.get("body") or "", settings().max_body_bytes
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
-    if size > limit:  # refused unread: parsing it is the cost a huge body would impose
-        message = f"body: {size:,} bytes is more than the {limit:,} bytes a request may carry (API_MAX_BODY_BYTES)"
-        return {
-            "statusCode": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"message": message}),
-        }
-    return app.resolve(event, context)
+    if size <= limit:
+        return None
+    message = f"body: {size:,} bytes is more than the {limit:,} bytes a request may carry (API_MAX_BODY_BYTES)"
+    return _proxy_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, message)
+
+
+def _proxy_answer(status: int, message: str, headers: dict[str, str] | None = None) -> dict:
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return {"statusCode": status, "headers": headers, "body": json.dumps({"message": message})}

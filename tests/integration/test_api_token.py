@@ -42,3 +42,10 @@ def test_the_token_opens_every_route_whatever_the_header_case(guarded):
 
 def test_without_the_variable_the_api_is_open(stack):
     assert stack.call("GET", "/api/v1/triggers/search").status == 200
+
+
+@pytest.mark.parametrize("body", [{"namespace": 3}, b"\xff\xfe", "x" * 200_000])
+def test_a_call_without_the_token_learns_nothing_of_the_body_it_sent(guarded, body):
+    """Refused before validation: an unauthenticated caller is told neither field names nor limits."""
+    answer = guarded.call("PUT", "/api/v1/triggers", body)
+    assert answer.status == 401 and "bearer token" in answer.message
