@@ -18,22 +18,9 @@ from local.lambda_runtime import ensure_layer_on_path  # noqa: E402
 
 ensure_layer_on_path()
 
-from tests.chaos.faults import CRASH_POINTS, FaultInjector  # noqa: E402
+from tests.chaos.faults import FaultInjector, rates  # noqa: E402
 from tests.chaos.scenario import CHAOS_ENV, ChaosRun, local_aws  # noqa: E402
 from tests.harness import Harness  # noqa: E402
-
-
-def rates(crash: float, aws: float, per_call: float) -> dict[str, float]:
-    """`crash` at each crash point, `aws` for SQS duplicates, redeliveries and early watchdog runs, and
-    `per_call` for each DynamoDB call (a slot makes about fifteen)."""
-    return {
-        **dict.fromkeys(CRASH_POINTS, crash),
-        "sqs_duplicate": aws,
-        "sqs_redelivered": aws,
-        "watchdog_early": aws / 5,
-        "dynamodb_throttled": per_call,
-        "dynamodb_answer_lost": per_call,
-    }
 
 
 def main() -> int:

@@ -44,6 +44,19 @@ THROTTLES = ("ProvisionedThroughputExceededException", "ThrottlingException")
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
 
 
+def rates(crash: float, aws: float, per_call: float) -> dict[str, float]:
+    """`crash` at each crash point, `aws` for an SQS duplicate or redelivery (a fifth of it for an early
+    watchdog run), `per_call` for each DynamoDB call (a slot makes about fifteen)."""
+    return {
+        **dict.fromkeys(CRASH_POINTS, crash),
+        "sqs_duplicate": aws,
+        "sqs_redelivered": aws,
+        "watchdog_early": aws / 5,
+        "dynamodb_throttled": per_call,
+        "dynamodb_answer_lost": per_call,
+    }
+
+
 class ProcessDied(BaseException):
     """The Lambda environment dying at this point: a BaseException, so no `except Exception` in the
     domain or in Powertools' batch processor mistakes it for an error it could handle."""
