@@ -279,7 +279,8 @@ def get_backfill(backfill_id: str):
 
 @app.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 422))
 def change_backfill(backfill_id: str, body: BackfillChange):
-    return backfill_resource_json(backfill_service.set_concurrency(_tenant(), backfill_id, body.concurrency))
+    changed = backfill_service.change_backfill(_tenant(), backfill_id, body.concurrency, body.paused)
+    return backfill_resource_json(changed)
 
 
 @app.post(

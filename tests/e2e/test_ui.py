@@ -214,6 +214,11 @@ def test_the_seed_scenario_through_the_ui(ui_stack, browser):
     expect(page.locator(".status-line")).not_to_contain_text("PAUSED")
     expect(page.get_by_role("button", name="Pause")).to_be_enabled()
     expect(page.locator(".status-line")).to_contain_text("RUNNING")
+    page.get_by_label("Concurrency").fill("3")
+    page.get_by_role("button", name="Set").click()
+    expect(page.locator(".facts")).to_contain_text("Concurrency3")
+    second_id = page.url.rsplit("/", 1)[-1]
+    assert requests.get(f"{ui_stack.url}/api/v1/backfills/{second_id}", timeout=10).json()["concurrency"] == 3
     screens.shot("resumed")
 
     # 9. A third: cancel.

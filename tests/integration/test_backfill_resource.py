@@ -67,6 +67,30 @@ def test_concurrency_changes_while_running(quick):
     assert bad.status == 422
 
 
+def test_pause_one_backfill_by_id_leaves_the_other_backfill_of_its_trigger_running(quick):
+    first = quick.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY)).body["backfill"]["id"]
+    later = ("2024-01-02T00:00:00Z", "2024-01-02T10:00:00Z")
+    second = quick.call("PUT", "/api/v1/triggers", backfill_body("quick", *later)).body["backfill"]["id"]
+
+    paused = quick.call("PATCH", f"/api/v1/backfills/{first}", {"paused": True})
+    assert paused.status == 200, paused.raw
+    assert paused.body["status"] == "PAUSED"
+    quick.drain()
+    assert quick.backfill(second)["status"] == "SUCCEEDED"
+    held = quick.backfill(first)
+    assert held["status"] == "PAUSED" and held["succeeded"] == 0  # its dispatched slot parked, nothing ran
+
+    resumed = quick.call("PATCH", f"/api/v1/backfills/{first}", {"paused": False, "concurrency": 3})
+    assert resumed.status == 200 and resumed.body["status"] in ("QUEUED", "RUNNING")
+    assert quick.queue_depth() == 3  # the parked slot and the new window, at once
+    quick.drain()
+    assert quick.backfill(first)["status"] == "SUCCEEDED"
+    assert len(quick.executions(namespace="tests", state="SUCCESS")) == 22
+
+    nothing = quick.call("PATCH", f"/api/v1/backfills/{first}", {})
+    assert nothing.status == 422 and "concurrency, paused" in nothing.message
+
+
 def test_newest_first_runs_the_latest_slot_first(quick):
     answer = quick.call("PUT", "/api/v1/triggers", backfill_body("quick", *DAY, order="newest_first"))
     assert answer.status == 200

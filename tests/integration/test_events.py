@@ -364,7 +364,8 @@ def for_backfill(name: str, backfill_id: str) -> dict:
 
 
 def test_backfill_resource_events_dry_run_list_slots_retry_cancel(stack):
-    for name in ("api/backfill_slots.json", "api/retry_failed_backfill.json", "api/cancel_backfill.json"):
+    samples = ("backfill_slots", "retry_failed_backfill", "cancel_backfill", "change_backfill")
+    for name in (f"api/{sample}.json" for sample in samples):
         status, body = call_api(stack, name)  # the sample id names no backfill
         assert status == 404 and "3kTmWq9ZxYvB2nLp8RcD1f" in body["message"], name
     status, plan = call_api(stack, "api/dry_run_backfill.json")
@@ -372,6 +373,9 @@ def test_backfill_resource_events_dry_run_list_slots_retry_cancel(stack):
     assert (plan["total"], plan["run"], plan["skipped"], len(plan["firstPage"])) == (11, 11, 0, 3)
     status, trigger = call_api(stack, "api/create_backfill.json")
     backfill_id = trigger["backfill"]["id"]
+    status, changed = call_api(stack, for_backfill("api/change_backfill.json", backfill_id))
+    assert status == 200 and (changed["status"], changed["concurrency"]) == ("PAUSED", 4)
+    assert stack.call("PATCH", f"/api/v1/backfills/{backfill_id}", {"paused": False}).status == 200
     stack.drain()
     status, plan = call_api(stack, "api/dry_run_backfill.json")
     assert (plan["run"], plan["skipped"]) == (0, 11)  # every slot succeeded: `failed` skips them all

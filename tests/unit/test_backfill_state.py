@@ -379,6 +379,20 @@ def test_unpause_sends_parked_slots_first_then_new_ones():
     assert b.dispatched == 3  # parked slots were already counted when first dispatched
 
 
+def test_change_pauses_before_widening_and_widens_before_unpausing():
+    running = backfill(concurrency=1, cursor=hour(1), inflight=inflight(h0=DISPATCHED), dispatched=1)
+
+    paused, sent = bs.change(running, LATER, concurrency=3, paused=True)
+    assert paused.paused and paused.concurrency == 3 and sent == []  # a paused backfill sends nothing
+
+    resumed, sent = bs.change(paused, LATER, concurrency=4, paused=False)
+    assert not resumed.paused and resumed.concurrency == 4
+    assert sent == [hour(1), hour(2), hour(3)]  # the whole new window beside the slot still in flight
+
+    unchanged, sent = bs.change(resumed, LATER, paused=False)
+    assert unchanged == resumed and sent == []  # resuming a running backfill keeps its failure count
+
+
 def test_unpause_with_a_full_window_sends_only_parked_slots():
     b = backfill(concurrency=2, paused=True, cursor=hour(2), inflight=inflight(h0=RUNNING, h1=PARKED))
 

@@ -1036,6 +1036,16 @@
     const pause = h("button", { type: "button", id: "pause" }, "Pause");
     const resume = h("button", { type: "button", id: "resume" }, "Resume");
     const cancel = h("button", { type: "button", id: "cancel", class: "danger" }, "Cancel");
+    const retry = h("button", { type: "button", id: "retry-failed" }, "Retry failed");
+    const concurrency = h("input", { type: "number", id: "concurrency", min: "1", step: "1", inputmode: "numeric" });
+    const setConcurrency = h("button", { type: "button", id: "set-concurrency" }, "Set");
+    const concurrencyForm = h(
+      "div",
+      { class: "concurrency-field" },
+      h("label", { for: "concurrency" }, "Concurrency"),
+      concurrency,
+      setConcurrency
+    );
     const kill = h("input", { type: "checkbox", id: "cancel-kill" });
     const confirmCancel = h("button", { type: "button", id: "confirm-cancel", class: "danger" }, "Yes, cancel the backfill");
     const keep = h("button", { type: "button", id: "keep-running" }, "Keep it");
@@ -1087,6 +1097,9 @@
       pause.disabled = !active || b.paused;
       resume.disabled = !active || !b.paused;
       cancel.disabled = !active;
+      retry.disabled = !b.failed || ["CANCELLING", "CANCELLED"].includes(b.status);
+      concurrency.disabled = setConcurrency.disabled = !active;
+      if (document.activeElement !== concurrency) concurrency.value = String(b.concurrency);
       if (!active) confirmBox.hidden = true;
       updated.textContent = `Updated ${new Date().toLocaleTimeString("en-GB")}${settled ? "" : " · updating live"}`;
       return settled;
@@ -1106,9 +1119,13 @@
       }
       await refresh().catch(() => {});
     };
-    const ref = () => ({ namespace: backfill.namespace, flowId: backfill.flowId, triggerId: backfill.triggerId });
-    pause.addEventListener("click", () => act(pause, () => api("PUT", "triggers/backfill/pause", ref()), "Paused").then(() => resume.focus()));
-    resume.addEventListener("click", () => act(resume, () => api("PUT", "triggers/backfill/unpause", ref()), "Resumed").then(() => pause.focus()));
+    const change = (body) => api("PATCH", `backfills/${enc(id)}`, body);
+    pause.addEventListener("click", () => act(pause, () => change({ paused: true }), "Paused").then(() => resume.focus()));
+    resume.addEventListener("click", () => act(resume, () => change({ paused: false }), "Resumed").then(() => pause.focus()));
+    retry.addEventListener("click", () => act(retry, () => api("POST", `backfills/${enc(id)}/retry-failed`), "Failed slots queued again"));
+    setConcurrency.addEventListener("click", () =>
+      act(setConcurrency, () => change({ concurrency: Number(concurrency.value) }), `Concurrency ${concurrency.value}`)
+    );
     cancel.addEventListener("click", () => {
       confirmBox.hidden = false;
       keep.focus();
@@ -1137,8 +1154,8 @@
         progressText,
         barSlot,
         counts,
-        h("div", { class: "actions" }, pause, resume, cancel, detailsLink),
-        h("p", { class: "hint" }, "Pause and resume act on every running backfill of this trigger, as Kestra's do."),
+        h("div", { class: "actions" }, pause, resume, cancel, retry, detailsLink),
+        concurrencyForm,
         confirmBox,
         message,
         updated

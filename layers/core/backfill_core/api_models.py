@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .models import Label, Reprocess
 from .settings import settings
@@ -94,7 +94,14 @@ class BackfillChange(BaseModel):
     """PATCH /api/v1/backfills/{id}: what may change while a backfill runs."""
 
     model_config = ConfigDict(extra="forbid")
-    concurrency: int = Field(ge=1)
+    concurrency: int | None = Field(default=None, ge=1)
+    paused: bool | None = Field(default=None, description="true pauses this backfill only; false resumes it")
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> "BackfillChange":
+        if self.concurrency is None and self.paused is None:
+            raise ValueError("give concurrency, paused or both")
+        return self
 
 
 class ErrorMessage(BaseModel):

@@ -314,16 +314,18 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
     return {"results": results, "total": b.total}
 
 
-def set_concurrency(tenant: str, backfill_id: str, concurrency: int) -> Backfill:
-    """PATCH /api/v1/backfills/{id}: the new window size takes effect on this dispatch."""
+def change_backfill(tenant: str, backfill_id: str, concurrency: int | None, paused: bool | None) -> Backfill:
+    """PATCH /api/v1/backfills/{id}: a new window size takes effect on this dispatch; a pause holds this
+    backfill only (Kestra's trigger-level pause holds every backfill of the trigger)."""
     found = find_backfill(tenant, backfill_id)
-    checked_concurrency(concurrency, "concurrency")
+    if concurrency is not None:
+        checked_concurrency(concurrency, "concurrency")
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can change")
     return _change(
         triggers_repository.key_of(found),
         backfill_id,
-        lambda b, at: backfill_state.set_concurrency(b, concurrency, at),
+        lambda b, at: backfill_state.change(b, at, concurrency, paused),
     )
 
 

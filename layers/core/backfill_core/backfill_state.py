@@ -151,6 +151,22 @@ def set_concurrency(backfill: Backfill, concurrency: int, now: datetime) -> tupl
     return fill_window(b, now)
 
 
+def change(
+    backfill: Backfill, now: datetime, concurrency: int | None = None, paused: bool | None = None
+) -> tuple[Backfill, list[datetime]]:
+    """One backfill's window and pause, changed together. Pause comes first and unpause last, so a paused
+    backfill given a larger window sends nothing, and one unpaused sends its new window."""
+    b, to_send = backfill, []
+    if paused is True and not b.paused:
+        b = pause(b, now)
+    if concurrency is not None:
+        b, to_send = set_concurrency(b, concurrency, now)
+    if paused is False and b.paused:
+        b, resumed = unpause(b, now)
+        to_send += resumed
+    return b, to_send
+
+
 def pause(backfill: Backfill, now: datetime) -> Backfill:
     b = backfill.model_copy(deep=True)
     if b.finished:
