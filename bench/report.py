@@ -9,6 +9,7 @@ import argparse
 import os
 import platform
 import subprocess
+import sys
 import threading
 from collections import Counter
 from datetime import UTC, datetime
@@ -63,7 +64,7 @@ class Report:
     def __init__(self, name: str, title: str, quick: bool):
         self.parts = [
             f"## {name}: {title}{' (--quick)' if quick else ''}",
-            f"`.venv/bin/python -m bench.{name}{' --quick' if quick else ''}`; {machine()}",
+            f"`.venv/bin/python -m bench.{' '.join([name, *sys.argv[1:]])}`; {machine()}",
         ]
         for part in self.parts:
             print(part, flush=True)
