@@ -34,6 +34,7 @@ from .models import (
     SlotMessage,
     SlotOutcome,
     SlotRecord,
+    SlotState,
     State,
     StateHistory,
     TaskRun,
@@ -105,6 +106,16 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     round_ = backfill.inflight[slot_key].round
     this_execution = execution_id(backfill.id, slot_key, round_)
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
+    if decision == Claim.RESUME and executions_repository.get(this_execution) is None:
+        # Claimed, then paused or cancelled before its execution existed: it does not start now, unless
+        # the backfill carried on since, when the slot is still this claim's to run.
+        backfill = backfill_service.release_slot(message)
+        entry = backfill.inflight.get(slot_key) if backfill else None
+        if entry is None or entry.state != SlotState.RUNNING or entry.round != round_:
+            return
+        if backfill.held or backfill.finished:
+            return
+        decision = Claim.RUN
     if decision == Claim.RUN:
         if round_ == 0 and backfill.reprocess != "all" and executions_repository.get(this_execution) is None:
             key = triggers_repository.key_of(backfill)
@@ -125,10 +136,6 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    elif executions_repository.get(this_execution) is None:
-        # Claimed, then paused or cancelled before its execution existed: it does not start now.
-        backfill_service.release_slot(message)
-        return
     execution, ended_here = _take_attempt(this_execution)
     if execution.state.current not in TERMINAL_STATES:
         execution = _run_attempt(execution, stored, budget_seconds)
