@@ -4,6 +4,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.atomic_dynamodb import serialize_dynamodb_requests
 from local.aws_template import LocalResources, load_template
 from local.lambda_runtime import ensure_layer_on_path
 
@@ -25,6 +26,7 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    serialize_dynamodb_requests()  # executors in threads need DynamoDB's atomic conditional writes
     with mock_aws():
         aws_clients.reset()
         resources = LocalResources(load_template(), "us-east-1")

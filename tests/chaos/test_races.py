@@ -15,7 +15,6 @@ from backfill_core.models import SlotState
 from backfill_core.repositories import executions_repository, triggers_repository
 from local.event_source import QueuePoller
 from local.lambda_runtime import load_handler_module
-from tests.chaos.atomic_moto import atomic_dynamodb
 from tests.chaos.scenario import FIRST_SLOT, FLOW, NAMESPACE, TRIGGER_ID
 from tests.harness import Harness, wait_for
 
@@ -108,13 +107,12 @@ def two_executors(aws):
                 wait_seconds=1,
             )
         )
-    with atomic_dynamodb():
-        threads = [poller.start(f"executor-{n}") for n, poller in enumerate(pollers)]
-        yield harness
-        for poller in pollers:
-            poller.stop()
-        for thread in threads:
-            thread.join()
+    threads = [poller.start(f"executor-{n}") for n, poller in enumerate(pollers)]
+    yield harness
+    for poller in pollers:
+        poller.stop()
+    for thread in threads:
+        thread.join()
 
 
 def noting_failures(record_handler, failures: list[str]):
