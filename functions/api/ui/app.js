@@ -11,7 +11,6 @@
   const SLOT_STATES = ["SUCCEEDED", "RUNNING", "DISPATCHED", "PARKED", "PENDING", "FAILED", "SKIPPED", "CANCELLED"];
   const main = document.getElementById("main");
   let cleanups = [];
-  let renderToken = 0;
 
   // ---------- DOM helpers ----------
   function h(tag, attrs, ...children) {
@@ -242,7 +241,6 @@
   async function route() {
     cleanups.forEach((fn) => fn());
     cleanups = [];
-    const current = ++renderToken;
     const hash = window.location.hash.replace(/^#/, "") || "/";
     const [path, query] = hash.split("?");
     const params = new URLSearchParams(query || "");
@@ -259,13 +257,13 @@
         const decoded = match.map((part) => (part === undefined ? part : decodeURIComponent(part)));
         try {
           main.setAttribute("aria-busy", "true");
-          await render(decoded, params, () => current === renderToken);
+          await render(decoded, params);
         } catch (err) {
-          if (current === renderToken) setPage("Error", h("h1", {}, "Something went wrong"), errorBox(err.message));
+          setPage("Error", h("h1", {}, "Something went wrong"), errorBox(err.message));
         } finally {
           main.removeAttribute("aria-busy");
         }
-        if (current === renderToken && !firstRender) main.focus({ preventScroll: false });
+        if (!firstRender) main.focus({ preventScroll: false });
         firstRender = false;
         return;
       }
@@ -1278,10 +1276,17 @@
   }
 
   // ---------- Start ----------
-  window.addEventListener("hashchange", route);
+  // One render at a time: a page still loading when the hash changes would otherwise draw itself over
+  // the next page and start polls that no cleanup stops. Each render reads the hash when its turn comes.
+  let rendering = Promise.resolve();
+  const navigate = () => {
+    rendering = rendering.then(route, route);
+    return rendering;
+  };
+  window.addEventListener("hashchange", navigate);
   document.getElementById("skip-link").addEventListener("click", (event) => {
     event.preventDefault();
     main.focus();
   });
-  route();
+  navigate();
 })();
