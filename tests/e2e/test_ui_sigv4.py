@@ -1,0 +1,267 @@
+"""The UI on AWS, where every API route needs IAM: its SigV4 signer (functions/api/ui/sigv4.js, run in Chromium)
+signs as botocore does, and the credentials dialog lets a person in. API Gateway is played by a Playwright route
+on a made-up execute-api host: it answers 403 as the gateway does unless botocore finds the same signature,
+then hands the call to the local stack."""
+
+import datetime
+import json
+from unittest import mock
+from urllib.parse import urlsplit
+
+import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from playwright.sync_api import Route, expect, sync_playwright
+
+from tests.e2e.conftest import start_stack
+from tests.e2e.test_ui import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Screens, fill_window, open_trigger_form
+
+REGION = "eu-west-1"
+GATEWAY = f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com"
+STAGE = "/prod"
+ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE//////////wEaCWV1LXdlc3QtMSJHMEUCIQ+example/token=="
+FIXED = datetime.datetime(2024, 3, 28, 6, 30, 5, tzinfo=datetime.UTC)
+SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access"
+    " Key and signing method. Consult the service documentation for details."
+)
+expect.set_options(timeout=15_000)
+
+
+def botocore_headers(method, url, body=b"", headers=None, params=None, token=None, secret=SECRET_KEY, when=FIXED):
+    """What botocore adds to sign this request at `when`: its Authorization, X-Amz-Date, X-Amz-Security-Token."""
+    request = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}), params=params or {})
+    # add_auth stamps the request with get_current_datetime(); pinned so both signers use one instant.
+    with mock.patch("botocore.auth.get_current_datetime", return_value=when.replace(tzinfo=None)):
+        SigV4Auth(Credentials(ACCESS_KEY, secret, token), "execute-api", REGION).add_auth(request)
+    return {k: v for k, v in request.headers.items() if k.lower().startswith(("authorization", "x-amz-"))}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    running = start_stack(tmp_path_factory, None)
+    yield running
+    if running.process.poll() is None:
+        assert running.interrupt() == 0, running.output()
+
+
+# (what it checks, method, URL as the UI fetches it, botocore's query params (None: the URL's own), body, headers
+# to sign besides host and x-amz-date, session token)
+CASES = [
+    ("plain GET", "GET", f"{GATEWAY}/prod/api/v1/triggers/search?size=10000", None, "", {}, None),
+    (
+        "query needing encoding, raw as typed",
+        "GET",
+        f"{GATEWAY}/prod/api/v1/backfills?start=2024-03-28T06:30:00Z&namespace=my team&flowId=a.b-c_d~e",
+        [("start", "2024-03-28T06:30:00Z"), ("namespace", "my team"), ("flowId", "a.b-c_d~e")],
+        "",
+        {},
+        None,
+    ),
+    (
+        "query needing encoding, as encodeURIComponent writes it",
+        "GET",
+        f"{GATEWAY}/prod/api/v1/backfills?start=2024-03-28T06%3A30%3A00Z&namespace=my%20team&note=a%2Bb%26c%3D*!'()",
+        [("start", "2024-03-28T06:30:00Z"), ("namespace", "my team"), ("note", "a+b&c=*!'()")],
+        "",
+        {},
+        None,
+    ),
+    (
+        "repeated and empty parameters, sorted by name then value",
+        "GET",
+        f"{GATEWAY}/prod/api/v1/executions/search?state=SUCCESS&labels=b&labels=a&flowId=&size=5",
+        [("state", "SUCCESS"), ("labels", "b"), ("labels", "a"), ("flowId", ""), ("size", "5")],
+        "",
+        {},
+        None,
+    ),
+    (
+        "non-ASCII path and query",
+        "GET",
+        f"{GATEWAY}/prod/api/v1/flows/%C3%A9quipe/vol%C3%A9?q=%C3%A9t%C3%A9",
+        [("q", "été")],
+        "",
+        {},
+        SESSION_TOKEN,
+    ),
+    (
+        "path with . - _ ~ and encoded segments (encoded twice)",
+        "GET",
+        f"{GATEWAY}/prod/api/v1/flows/company.team/my-flow_1~x/triggers/a%20b%3Ac%2Fd",
+        None,
+        "",
+        {},
+        None,
+    ),
+    ("trailing slash, doubled slash", "GET", f"{GATEWAY}/prod//api/v1/flows/dev/", None, "", {}, None),
+    (
+        "POST with a JSON body",
+        "POST",
+        f"{GATEWAY}/prod/api/v1/backfills/dry-run?size=1",
+        None,
+        json.dumps({"start": "2024-03-28T06:30:00Z", "labels": [{"key": "reason", "value": "outage é"}]}),
+        {},
+        None,
+    ),
+    (
+        "POST with a session token",
+        "POST",
+        f"{GATEWAY}/prod/api/v1/backfills/0f8e/cancel",
+        None,
+        json.dumps({"kill": True}),
+        {},
+        SESSION_TOKEN,
+    ),
+    (
+        "PUT with content-type signed, its spaces folded",
+        "PUT",
+        f"{GATEWAY}/prod/api/v1/triggers",
+        None,
+        '{"disabled": false}',
+        {"Content-Type": "  application/json;   charset=utf-8 "},
+        SESSION_TOKEN,
+    ),
+    ("a port that is not the default one", "DELETE", "http://127.0.0.1:3000/api/v1/flows/dev/x", None, "", {}, None),
+]
+
+
+@pytest.mark.parametrize(
+    ("what", "method", "url", "params", "body", "headers", "token"), CASES, ids=[c[0] for c in CASES]
+)
+def test_the_ui_signs_as_botocore_does(stack, browser, what, method, url, params, body, headers, token):
+    page = browser.new_page()
+    try:
+        page.goto(f"{stack.url}/ui/")  # localhost: a secure context, so Web Crypto is there
+        credentials = {"accessKeyId": ACCESS_KEY, "secretAccessKey": SECRET_KEY}
+        if token:
+            credentials["sessionToken"] = token
+        signed = page.evaluate(
+            """async (a) => window.signSigV4({...a, service: "execute-api", date: new Date(a.date)})""",
+            {
+                "method": method,
+                "url": url,
+                "headers": headers,
+                "body": body,
+                "credentials": credentials,
+                "region": REGION,
+                "date": FIXED.isoformat(),
+            },
+        )
+        # botocore gets the URL the browser puts on the wire, and the query as decoded pairs when given.
+        wire = page.evaluate("(u) => new URL(u).href", url)
+        if params is not None:
+            wire = wire.split("?")[0]
+        expected = botocore_headers(method, wire, body.encode(), headers, params, token)
+        assert signed == expected
+    finally:
+        page.close()
+
+
+def test_the_ui_asks_for_aws_credentials_and_signs_every_call(stack, browser):
+    seen = {"refused": [], "signed": 0}
+
+    def gateway(route: Route):
+        """API Gateway with AWS_IAM on the API routes and none on /ui, in front of the local stack."""
+        request = route.request
+        parts = urlsplit(request.url)
+        if f"{parts.scheme}://{parts.netloc}" != GATEWAY or not parts.path.startswith(STAGE + "/"):
+            return route.abort()  # nothing leaves the machine
+        path = parts.path[len(STAGE) :] + (f"?{parts.query}" if parts.query else "")
+        if not (path == "/ui" or path.startswith("/ui/")):
+            refusal = refused(request)
+            if refusal:
+                seen["refused"].append((path, refusal))
+                return route.fulfill(
+                    status=403,
+                    headers={"x-amzn-ErrorType": "AccessDeniedException"},
+                    content_type="application/json",
+                    body=json.dumps({"message": refusal}),
+                )
+            seen["signed"] += 1
+        answer = route.fetch(url=stack.url + path)
+        route.fulfill(response=answer)
+
+    def refused(request) -> str | None:
+        given = request.headers.get("authorization", "")
+        if not given.startswith("AWS4-HMAC-SHA256 "):
+            return "Missing Authentication Token"
+        fields = dict(part.strip().split("=", 1) for part in given.removeprefix("AWS4-HMAC-SHA256 ").split(","))
+        if not fields["Credential"].startswith(f"{ACCESS_KEY}/") or request.headers.get("x-amz-security-token") != (
+            SESSION_TOKEN
+        ):
+            return "The security token included in the request is invalid."
+        when = datetime.datetime.strptime(request.headers["x-amz-date"], "%Y%m%dT%H%M%SZ")
+        names = fields["SignedHeaders"].split(";")
+        headers = {n: request.headers[n] for n in names if n not in ("host", "x-amz-date", "x-amz-security-token")}
+        body = request.post_data_buffer or b""
+        expected = botocore_headers(request.method, request.url, body, headers, None, SESSION_TOKEN, when=when)
+        return None if expected["Authorization"] == given else SIGNATURE_MISMATCH
+
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    screens = Screens(page, "sigv4")
+    context.route("**/*", gateway)
+    try:
+        page.goto(f"{GATEWAY}{STAGE}/ui/")
+        dialog = page.get_by_role("dialog", name="AWS credentials")
+        expect(dialog).to_be_visible()
+        expect(dialog).to_contain_text("aws sts get-session-token")
+        expect(dialog.get_by_label("Region")).to_have_value(REGION)  # read from the API's host name
+        assert seen["refused"][0][1] == "Missing Authentication Token"
+        screens.shot("asks", full_page=False)
+
+        # A wrong secret: the gateway's message, and the dialog again.
+        dialog.get_by_label("Access key ID").fill(ACCESS_KEY)
+        dialog.get_by_label("Secret access key").fill("not-the-secret")
+        dialog.get_by_label("Session token (optional)").fill(SESSION_TOKEN)
+        dialog.get_by_role("button", name="Sign requests").click()
+        expect(dialog.get_by_role("alert")).to_contain_text("AWS refused these credentials: The request signature")
+        expect(dialog.get_by_label("Access key ID")).to_have_value(ACCESS_KEY)  # kept; the secret is typed again
+        dialog.get_by_label("Secret access key").fill(SECRET_KEY)
+        dialog.get_by_label("Session token (optional)").fill(SESSION_TOKEN)
+        dialog.get_by_role("button", name="Sign requests").click()
+
+        dev = page.get_by_role("region", name="Namespace dev")
+        expect(dev.get_by_role("link", name="scheduled_flow")).to_be_visible()
+        expect(dialog).to_be_hidden()
+        stored = json.loads(page.evaluate("sessionStorage.getItem('backfill-aws-credentials')"))
+        assert stored == {
+            "accessKeyId": ACCESS_KEY,
+            "secretAccessKey": SECRET_KEY,
+            "sessionToken": SESSION_TOKEN,
+            "region": REGION,
+        }
+        assert page.evaluate("localStorage.length") == 0
+        screens.shot("flows")
+
+        # Reloaded, the tab still has them: nothing is asked, nothing refused.
+        refusals = len(seen["refused"])
+        page.reload()
+        expect(dev.get_by_role("link", name="scheduled_flow")).to_be_visible()
+        expect(dialog).to_be_hidden()
+
+        # Signed POSTs with a body too: the form's dry run counts the slots.
+        open_trigger_form(page, "dev")
+        fill_window(page, "2024-03-28T06:30", "2024-03-28T11:30")
+        expect(page.locator("#dry-run")).to_have_text("This will run 11 executions, 0 skipped.")
+        assert len(seen["refused"]) == refusals, seen["refused"][refusals:]
+        assert seen["signed"] >= 5
+        screens.shot("form")
+        # Only the refused calls were errors (Chromium logs each 403).
+        assert all("403" in error for error in screens.errors), screens.errors
+    finally:
+        context.close()
