@@ -5,6 +5,7 @@ then hands the call to the local stack."""
 
 import datetime
 import json
+from email.utils import formatdate
 from unittest import mock
 from urllib.parse import urlsplit
 
@@ -171,64 +172,83 @@ def test_the_ui_signs_as_botocore_does(stack, browser, what, method, url, params
         page.close()
 
 
-def test_the_ui_asks_for_aws_credentials_and_signs_every_call(stack, browser):
-    seen = {"refused": [], "signed": 0}
+class Gateway:
+    """API Gateway with AWS_IAM on the API routes and none on /ui, in front of the local stack: a call is let
+    through when botocore, given the same request, finds the same signature, with the gateway's own answers
+    otherwise. Its clock is the machine's; a signature more than 5 minutes off is refused as AWS does."""
 
-    def gateway(route: Route):
-        """API Gateway with AWS_IAM on the API routes and none on /ui, in front of the local stack."""
+    def __init__(self, stack):
+        self.stack = stack
+        self.refused: list[tuple[str, str]] = []
+        self.signed = 0
+
+    def __call__(self, route: Route):
         request = route.request
         parts = urlsplit(request.url)
         if f"{parts.scheme}://{parts.netloc}" != GATEWAY or not parts.path.startswith(STAGE + "/"):
             return route.abort()  # nothing leaves the machine
         path = parts.path[len(STAGE) :] + (f"?{parts.query}" if parts.query else "")
         if not (path == "/ui" or path.startswith("/ui/")):
-            refusal = refused(request)
+            refusal = self.refusal(request)
             if refusal:
-                seen["refused"].append((path, refusal))
+                self.refused.append((path, refusal))
                 return route.fulfill(
                     status=403,
-                    headers={"x-amzn-ErrorType": "AccessDeniedException"},
+                    headers={"x-amzn-ErrorType": "AccessDeniedException", "Date": formatdate(usegmt=True)},
                     content_type="application/json",
                     body=json.dumps({"message": refusal}),
                 )
-            seen["signed"] += 1
-        answer = route.fetch(url=stack.url + path)
-        route.fulfill(response=answer)
+            self.signed += 1
+        route.fulfill(response=route.fetch(url=self.stack.url + path))
 
-    def refused(request) -> str | None:
+    @staticmethod
+    def refusal(request) -> str | None:
         given = request.headers.get("authorization", "")
         if not given.startswith("AWS4-HMAC-SHA256 "):
             return "Missing Authentication Token"
         fields = dict(part.strip().split("=", 1) for part in given.removeprefix("AWS4-HMAC-SHA256 ").split(","))
-        if not fields["Credential"].startswith(f"{ACCESS_KEY}/") or request.headers.get("x-amz-security-token") != (
-            SESSION_TOKEN
-        ):
+        token = request.headers.get("x-amz-security-token")
+        if not fields["Credential"].startswith(f"{ACCESS_KEY}/") or token != SESSION_TOKEN:
             return "The security token included in the request is invalid."
-        when = datetime.datetime.strptime(request.headers["x-amz-date"], "%Y%m%dT%H%M%SZ")
+        when = datetime.datetime.strptime(request.headers["x-amz-date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.UTC)
+        now = datetime.datetime.now(datetime.UTC)
+        if abs(now - when) > datetime.timedelta(minutes=5):
+            stamp = "%Y%m%dT%H%M%SZ"
+            return (
+                f"Signature expired: {when:{stamp}} is now earlier than {now - datetime.timedelta(minutes=5):{stamp}}"
+            )
         names = fields["SignedHeaders"].split(";")
         headers = {n: request.headers[n] for n in names if n not in ("host", "x-amz-date", "x-amz-security-token")}
         body = request.post_data_buffer or b""
         expected = botocore_headers(request.method, request.url, body, headers, None, SESSION_TOKEN, when=when)
         return None if expected["Authorization"] == given else SIGNATURE_MISMATCH
 
+
+def sign_in(page, secret: str = SECRET_KEY):
+    dialog = page.get_by_role("dialog", name="AWS credentials")
+    dialog.get_by_label("Access key ID").fill(ACCESS_KEY)
+    dialog.get_by_label("Secret access key").fill(secret)
+    dialog.get_by_label("Session token (optional)").fill(SESSION_TOKEN)
+    dialog.get_by_role("button", name="Sign requests").click()
+
+
+def test_the_ui_asks_for_aws_credentials_and_signs_every_call(stack, browser):
+    seen = Gateway(stack)
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     screens = Screens(page, "sigv4")
-    context.route("**/*", gateway)
+    context.route("**/*", seen)
     try:
         page.goto(f"{GATEWAY}{STAGE}/ui/")
         dialog = page.get_by_role("dialog", name="AWS credentials")
         expect(dialog).to_be_visible()
         expect(dialog).to_contain_text("aws sts get-session-token")
         expect(dialog.get_by_label("Region")).to_have_value(REGION)  # read from the API's host name
-        assert seen["refused"][0][1] == "Missing Authentication Token"
+        assert seen.refused[0][1] == "Missing Authentication Token"
         screens.shot("asks", full_page=False)
 
         # A wrong secret: the gateway's message, and the dialog again.
-        dialog.get_by_label("Access key ID").fill(ACCESS_KEY)
-        dialog.get_by_label("Secret access key").fill("not-the-secret")
-        dialog.get_by_label("Session token (optional)").fill(SESSION_TOKEN)
-        dialog.get_by_role("button", name="Sign requests").click()
+        sign_in(page, "not-the-secret")
         expect(dialog.get_by_role("alert")).to_contain_text("AWS refused these credentials: The request signature")
         expect(dialog.get_by_label("Access key ID")).to_have_value(ACCESS_KEY)  # kept; the secret is typed again
         dialog.get_by_label("Secret access key").fill(SECRET_KEY)
@@ -249,7 +269,7 @@ def test_the_ui_asks_for_aws_credentials_and_signs_every_call(stack, browser):
         screens.shot("flows")
 
         # Reloaded, the tab still has them: nothing is asked, nothing refused.
-        refusals = len(seen["refused"])
+        refusals = len(seen.refused)
         page.reload()
         expect(dev.get_by_role("link", name="scheduled_flow")).to_be_visible()
         expect(dialog).to_be_hidden()
@@ -258,10 +278,30 @@ def test_the_ui_asks_for_aws_credentials_and_signs_every_call(stack, browser):
         open_trigger_form(page, "dev")
         fill_window(page, "2024-03-28T06:30", "2024-03-28T11:30")
         expect(page.locator("#dry-run")).to_have_text("This will run 11 executions, 0 skipped.")
-        assert len(seen["refused"]) == refusals, seen["refused"][refusals:]
-        assert seen["signed"] >= 5
+        assert len(seen.refused) == refusals, seen.refused[refusals:]
+        assert seen.signed >= 5
         screens.shot("form")
         # Only the refused calls were errors (Chromium logs each 403).
         assert all("403" in error for error in screens.errors), screens.errors
+    finally:
+        context.close()
+
+
+def test_a_browser_clock_an_hour_late_is_corrected_from_the_gateway_answer(stack, browser):
+    gateway = Gateway(stack)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    context.route("**/*", gateway)
+    page.clock.install(time=datetime.datetime.now(datetime.UTC) - datetime.timedelta(hours=1))
+    try:
+        page.goto(f"{GATEWAY}{STAGE}/ui/")
+        sign_in(page)
+        # The first signed call is refused as expired; the UI takes the gateway's Date and signs again, unasked.
+        expect(
+            page.get_by_role("region", name="Namespace dev").get_by_role("link", name="scheduled_flow")
+        ).to_be_visible()
+        expect(page.get_by_role("dialog", name="AWS credentials")).to_be_hidden()
+        assert [why for _, why in gateway.refused if why.startswith("Signature expired")], gateway.refused
+        assert gateway.signed >= 1
     finally:
         context.close()
