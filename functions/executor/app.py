@@ -1,9 +1,13 @@
 """SQS handler: each record is one slot to run. Failures are reported per record (partial batch)."""
 
+import random
+
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from backfill_core import work_queue
+from backfill_core.errors import BackfillContended
 from backfill_core.models import SlotMessage
 from backfill_core.settings import settings
 from backfill_core.slot_runner import run_slot
@@ -14,6 +18,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 _context = None
 
 SAFETY_MARGIN_SECONDS = 10.0
+CONTENDED_RETRY_SECONDS = (5, 30)  # spread out, so the writers that collided do not collide again
 
 
 def _budget_seconds() -> float:
@@ -27,7 +32,15 @@ def _budget_seconds() -> float:
 def record_handler(record: SQSRecord) -> None:
     message = SlotMessage.model_validate_json(record.body)
     logger.append_keys(backfill_id=message.backfill_id, slot=message.date.isoformat())
-    run_slot(message, _budget_seconds)
+    try:
+        run_slot(message, _budget_seconds)
+    except BackfillContended:
+        logger.warning("backfill record contended; the slot's message comes back soon")
+        try:
+            work_queue.retry_soon(record.receipt_handle, random.randint(*CONTENDED_RETRY_SECONDS))
+        except Exception:  # the message still comes back, after the queue's visibility timeout
+            logger.exception("could not shorten the message's visibility timeout")
+        raise
 
 
 @logger.inject_lambda_context

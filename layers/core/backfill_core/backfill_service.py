@@ -16,7 +16,15 @@ from botocore.exceptions import BotoCoreError, ClientError
 from . import backfill_state, flow_inputs, work_queue
 from .api_models import BackfillRequest, TriggerRef, TriggerUpdate
 from .cron_slots import CronSchedule
-from .errors import BadRequest, ConcurrentUpdate, Conflict, Invalid, NotFound, trigger_disabled_conflict
+from .errors import (
+    BackfillContended,
+    BadRequest,
+    ConcurrentUpdate,
+    Conflict,
+    Invalid,
+    NotFound,
+    trigger_disabled_conflict,
+)
 from .flows import TriggerSpec, in_namespace
 from .ids import new_id
 from .kestra_time import format_date, from_storage_key, now, storage_key
@@ -561,7 +569,7 @@ def _change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive
             continue
         _send(saved, to_send)
         return saved
-    raise Conflict(f"backfill {backfill_id} is changing too fast to update; retry")
+    raise BackfillContended(f"backfill {backfill_id} is changing too fast to update; retry")
 
 
 def _send(backfill: Backfill, slots: list[datetime]) -> None:

@@ -21,6 +21,10 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class BackfillContended(Conflict):
+    """Too many writers on one backfill record at once: the change gave up and may be tried again soon."""
+
+
 class Invalid(DomainError):
     status_code = 422
 

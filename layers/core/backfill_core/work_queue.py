@@ -19,3 +19,11 @@ def send(messages: list[SlotMessage]) -> None:
         )
         if response.get("Failed"):
             raise SendFailed(f"{len(response['Failed'])} slot messages were not accepted: {response['Failed']}")
+
+
+def retry_soon(receipt_handle: str, seconds: int) -> None:
+    """A message whose slot gave up under contention comes back in `seconds`, not after the queue's whole
+    visibility timeout (sized for the longest flow)."""
+    sqs().change_message_visibility(
+        QueueUrl=settings().work_queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+    )
