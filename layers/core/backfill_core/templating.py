@@ -6,6 +6,7 @@ unknown variable fails with its full dotted name instead of rendering as an empt
 
 import json
 import re
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -96,11 +97,18 @@ def translate(template: str) -> str:
     return _EXPRESSION.sub(lambda m: "{{" + _translate_expression(m.group(1)) + "}}", template)
 
 
+@lru_cache(maxsize=512)
+def _compiled(template: str):
+    """Every slot of a flow renders the same properties: compile each once per warm executor, not per slot
+    (compiling was most of a no-op slot's template time, and grew the interpreter's tables)."""
+    return _ENV.from_string(translate(template))
+
+
 def render(template: str, variables: dict[str, Any]) -> str:
     if "{{" not in template and "{%" not in template:
         return template
     try:
-        return _ENV.from_string(translate(template)).render(_Scope(variables, ""))
+        return _compiled(template).render(_Scope(variables, ""))
     except TemplateError as exc:
         raise TemplateRenderError(f"cannot render '{template}': {exc.message or exc}") from exc
     except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
