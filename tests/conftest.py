@@ -11,7 +11,7 @@ from local.lambda_runtime import ensure_layer_on_path
 ensure_layer_on_path()
 
 from backfill_core import aws_clients  # noqa: E402
-from tests.flows import flaky  # noqa: E402
+from tests.flows import QUICK, flaky  # noqa: E402
 from tests.harness import Harness  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,4 +56,13 @@ def marker(tmp_path):
 @pytest.fixture
 def flaky_flow(stack, marker):
     assert stack.call("POST", "/api/v1/flows", flaky(str(marker)), "application/x-yaml").status == 200
+    return stack
+
+
+@pytest.fixture
+def crashable(stack, monkeypatch):
+    """The work queue's visibility timeout and the attempt lease shortened to a second."""
+    monkeypatch.setenv("EXECUTION_LEASE_SECONDS", "1")
+    stack.sqs.set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": "1"})
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
     return stack

@@ -123,3 +123,7 @@ def wait_for(condition, seconds: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+class ExecutorDied(BaseException):
+    """Stands for the Lambda environment being killed: nothing after this point runs."""

@@ -10,10 +10,23 @@ from pathlib import Path
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 from local.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+# Debian's Chromium, driven by Playwright (its own browser download needs the internet).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class RunningStack:
@@ -88,3 +101,13 @@ def local_stack(tmp_path_factory):
     yield stack
     if stack.process.poll() is None:
         assert stack.interrupt() == 0, stack.output()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

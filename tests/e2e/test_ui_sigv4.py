@@ -13,10 +13,10 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from playwright.sync_api import Route, expect, sync_playwright
+from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import start_stack
-from tests.e2e.test_ui import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Screens, fill_window, open_trigger_form
+from tests.e2e.test_ui import DESKTOP, Screens, fill_window, open_trigger_form
 
 REGION = "eu-west-1"
 GATEWAY = f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com"
@@ -39,16 +39,6 @@ def botocore_headers(method, url, body=b"", headers=None, params=None, token=Non
     with mock.patch("botocore.auth.get_current_datetime", return_value=when.replace(tzinfo=None)):
         SigV4Auth(Credentials(ACCESS_KEY, secret, token), "execute-api", REGION).add_auth(request)
     return {k: v for k, v in request.headers.items() if k.lower().startswith(("authorization", "x-amz-"))}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: `apt-get install -y chromium` (.ci/run does it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

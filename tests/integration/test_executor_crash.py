@@ -5,23 +5,11 @@ import time
 import pytest
 
 from backfill_core import flow_runner
-from tests.flows import QUICK, backfill_body, ref
+from tests.flows import backfill_body, ref
+from tests.harness import ExecutorDied
 
 ONE_SLOT = ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
 TWO_SLOTS = ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z")
-
-
-class ExecutorDied(BaseException):
-    """Stands for the Lambda environment being killed: nothing after this point runs."""
-
-
-@pytest.fixture
-def crashable(stack, monkeypatch):
-    """The work queue's visibility timeout and the attempt lease shortened to a second."""
-    monkeypatch.setenv("EXECUTION_LEASE_SECONDS", "1")
-    stack.sqs.set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": "1"})
-    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
-    return stack
 
 
 def die_in_task(monkeypatch, times: int):

@@ -8,19 +8,8 @@ import time
 import pytest
 
 from backfill_core import slot_runner
-from tests.flows import QUICK, backfill_body, ref
-
-
-class ExecutorDied(BaseException):
-    """Stands for the Lambda environment being killed."""
-
-
-@pytest.fixture
-def crashable(stack, monkeypatch):
-    monkeypatch.setenv("EXECUTION_LEASE_SECONDS", "1")
-    stack.sqs.set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": "1"})
-    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
-    return stack
+from tests.flows import backfill_body, ref
+from tests.harness import ExecutorDied
 
 
 def test_an_unpause_between_the_resume_and_the_give_back_runs_the_slot(crashable, monkeypatch):
