@@ -13,7 +13,10 @@ def test_many_slots_at_ten_percent_per_fault_point_run_once_each(chaos_harness, 
     print(report.summary())
     assert not report.problems, report.summary()
     assert (report.duplicates, report.lost) == (0, 0)
-    assert all(report.injected[point] for point in POINTS if point != "send_mid_batch"), report.summary()
+    # A send of several messages and a watchdog run are rare chances at this size; the test of each fault
+    # alone fires those two.
+    rare = {"send_mid_batch", "watchdog_early"}
+    assert all(report.injected[point] for point in POINTS if point not in rare), report.summary()
 
 
 @pytest.mark.parametrize("point", sorted(POINTS))
