@@ -15,10 +15,10 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from .api_server import ApiServer, proxy_event
-from .atomic_dynamodb import serialize_dynamodb_requests
 from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
 from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
+from .moto_thread_safety import serialize_moto_requests
 
 REGION = "us-east-1"
 EXAMPLE_FLOWS = ROOT / "examples" / "flows"
@@ -57,7 +57,7 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
         moto_port = free_port(self.host)
         self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
-        serialize_dynamodb_requests()  # moto's conditional writes are not atomic across threads
+        serialize_moto_requests()  # moto is not thread-safe where AWS is atomic
         self.moto.start()
         self.moto_url = f"http://{self.host}:{moto_port}"
         os.environ.update(

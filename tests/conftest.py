@@ -4,9 +4,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from local.atomic_dynamodb import serialize_dynamodb_requests
 from local.aws_template import LocalResources, load_template
 from local.lambda_runtime import ensure_layer_on_path
+from local.moto_thread_safety import serialize_moto_requests
 
 ensure_layer_on_path()
 
@@ -26,7 +26,7 @@ def aws(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    serialize_dynamodb_requests()  # executors in threads need DynamoDB's atomic conditional writes
+    serialize_moto_requests()  # executors in threads need AWS's atomic writes and sends
     with mock_aws():
         aws_clients.reset()
         resources = LocalResources(load_template(), "us-east-1")

@@ -1,5 +1,5 @@
 """The local stack and the threaded tests rely on DynamoDB's atomic conditional writes: every write that
-succeeds moves the version once, however many threads race (moto alone loses some; see local/atomic_dynamodb.py)."""
+succeeds moves the version once, however many threads race (moto alone loses some; see local/moto_thread_safety.py)."""
 
 import threading
 
