@@ -51,7 +51,14 @@ class LocalResources:
         self.queue_urls: dict[str, str] = {}
         self.queue_arns: dict[str, str] = {}
 
-    def create(self, dynamodb, sqs) -> None:
+    def bucket_name(self, logical_id: str) -> str:
+        """S3 wants lowercase names; on AWS CloudFormation makes one up."""
+        return logical_id.lower()
+
+    def create(self, dynamodb, sqs, s3=None) -> None:
+        if s3 is not None:
+            for name in resources_of_type(self.template, "AWS::S3::Bucket"):
+                s3.create_bucket(Bucket=self.bucket_name(name))
         for name, props in resources_of_type(self.template, "AWS::DynamoDB::Table").items():
             request = {
                 "TableName": name,
@@ -84,6 +91,8 @@ class LocalResources:
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"Ref"}:
             target = value["Ref"]
+            if self.template["Resources"].get(target, {}).get("Type") == "AWS::S3::Bucket":
+                return self.bucket_name(target)
             return self.queue_urls.get(target, target)
         if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
             name, attribute = value["Fn::GetAtt"]

@@ -19,6 +19,7 @@ from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
 from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 from .moto_thread_safety import serialize_moto_requests
+from .task_runner import TaskRunnerProcess
 
 REGION = "us-east-1"
 EXAMPLE_FLOWS = ROOT / "examples" / "flows"
@@ -74,17 +75,19 @@ class LocalStack:
         requests.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
         ensure_layer_on_path()
         from backfill_core import aws_clients
+        from backfill_core.isolation import make_non_dumpable
 
         aws_clients.reset()
         dynamodb, self.sqs = boto3.client("dynamodb"), boto3.client("sqs")
         self.resources = LocalResources(load_template(), REGION)
-        self.resources.create(dynamodb, self.sqs)
+        self.resources.create(dynamodb, self.sqs, boto3.client("s3"))
         if self.visibility_timeout is not None:
             for url in self.resources.queue_urls.values():
                 self.sqs.set_queue_attributes(
                     QueueUrl=url, Attributes={"VisibilityTimeout": str(self.visibility_timeout)}
                 )
         token = os.environ.get("BACKFILL_API_TOKEN", "")  # the user's, not the template's empty default
+        os.environ.update(self.resources.function_environment("ExecutorFunction"))
         os.environ.update(self.resources.function_environment("ApiFunction"))
         os.environ["BACKFILL_API_TOKEN"] = token
         os.environ["SCHEDULER_INTERVAL_SECONDS"] = f"{self.scheduler_interval:g}"
@@ -93,6 +96,13 @@ class LocalStack:
         api = self.resources.function_properties("ApiFunction")
         self.api = ApiServer(load_handler_module("api").lambda_handler, self.host, self.port, api["Timeout"])
         self.api.serve_in_thread()
+
+        # Flow code runs in a process of its own, with none of this one's environment; this process's own
+        # environment (the shell's, perhaps with real AWS keys) is unreadable to it.
+        make_non_dumpable()
+        runner = self.resources.function_properties("TaskRunnerFunction")
+        self.task_runner = TaskRunnerProcess(self.host, workers=self.executors, timeout=float(runner["Timeout"]))
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.task_runner.url
 
         source = self.resources.work_queue_event_source()
         executor = self.resources.function_properties("ExecutorFunction")
@@ -174,4 +184,5 @@ class LocalStack:
         for poller in self.pollers:
             poller.stop()
         self.api.stop()
+        self.task_runner.stop()
         self.moto.stop()

@@ -1,12 +1,17 @@
+import shutil
+import tempfile
 from pathlib import Path
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
 from local.aws_template import LocalResources, load_template
 from local.lambda_runtime import ensure_layer_on_path
 from local.moto_thread_safety import serialize_moto_requests
+from local.stack import free_port
+from local.task_runner import TaskRunnerProcess
 
 ensure_layer_on_path()
 
@@ -18,11 +23,28 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED_FLOWS = ROOT / "examples" / "flows"
 
 
+@pytest.fixture(scope="session")
+def task_runner():
+    """The task runner function as the local stack runs it: a process apart, reached through Lambda's Invoke
+    API; and S3 on a port of its own, so that process can read the kill marker's presigned URL (moto's S3
+    behind the server shares the in-process backends the tests use)."""
+    s3_port = free_port()
+    s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
+    s3_server.start()
+    runner = TaskRunnerProcess(workers=2, timeout=115.0)
+    yield {"AWS_ENDPOINT_URL_LAMBDA": runner.url, "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{s3_port}"}
+    runner.stop()
+    s3_server.stop()
+
+
 @pytest.fixture
-def aws(monkeypatch):
-    """moto in-process, with the tables and queues of template.yaml and the functions' environment."""
+def aws(monkeypatch, task_runner):
+    """moto in-process, with the tables, queues and bucket of template.yaml and the functions' environment;
+    flow tasks run in the task runner process."""
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN"):
         monkeypatch.delenv(name, raising=False)
+    for name, value in task_runner.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -30,9 +52,10 @@ def aws(monkeypatch):
     with mock_aws():
         aws_clients.reset()
         resources = LocalResources(load_template(), "us-east-1")
-        resources.create(boto3.client("dynamodb"), boto3.client("sqs"))
-        for key, value in resources.function_environment().items():
-            monkeypatch.setenv(key, value)
+        resources.create(boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3"))
+        for function in ("ExecutorFunction", None):
+            for key, value in resources.function_environment(function).items():
+                monkeypatch.setenv(key, value)
         yield resources
     aws_clients.reset()
 
@@ -48,9 +71,13 @@ def stack(aws) -> Harness:
 
 
 @pytest.fixture
-def marker(tmp_path):
-    """The file whose existence fixes the `flaky` flow."""
-    return tmp_path / "fixed"
+def marker(tmp_path_factory):
+    """The file whose existence fixes the `flaky` flow, in a folder the task runner's user may read (when the
+    tests run as root, flow commands run as `nobody`)."""
+    folder = Path(tempfile.mkdtemp(prefix="flaky-marker-"))
+    folder.chmod(0o755)
+    yield folder / "fixed"
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -39,11 +39,11 @@ def test_a_kill_requested_while_an_earlier_task_runs_is_not_erased_by_its_save(s
     stack.call("PUT", "/api/v1/triggers", backfill_body("two", DAY[0], DAY[0]))
     real = flow_runner.run_task
 
-    def run_task(task_type, props, log, budget, killed=lambda: False):
+    def run_task(task_type, props, log, budget, killed=lambda: False, **ids):
         if task_type.endswith("Log"):
             [running] = stack.executions(namespace="tests", state="RUNNING")
             assert stack.call("DELETE", f"/api/v1/executions/{running['id']}/kill").status == 202
-        return real(task_type, props, log, budget, killed)
+        return real(task_type, props, log, budget, killed, **ids)
 
     monkeypatch.setattr(flow_runner, "run_task", run_task)
     stack.drain()

@@ -1,11 +1,15 @@
-"""run_task / validate_task: shell Commands (Process runner) and Log, as the executor runs them."""
+"""Shell Commands (Process runner) as the task runner runs them, Log as the executor runs it, and
+validate_task."""
 
 import os
 import time
 
 import pytest
 
-from backfill_core.tasks import COMMANDS, LOG, LOG_LEGACY, PROCESS_RUNNER, run_task, validate_task
+from backfill_core import shell_commands
+from backfill_core.task_protocol import TaskInvocation
+from backfill_core.task_runner import run_invocation
+from backfill_core.tasks import COMMANDS, LOG, LOG_LEGACY, PROCESS_RUNNER, run_task, task_timeout, validate_task
 
 BUDGET = 30.0
 
@@ -16,7 +20,7 @@ class Sink:
     def __init__(self):
         self.lines: list[tuple[str, str]] = []
 
-    def __call__(self, level: str, message: str) -> None:
+    def __call__(self, level: str, message: str, at=None) -> None:
         self.lines.append((level, message))
 
     def messages(self, level: str | None = None) -> list[str]:
@@ -24,9 +28,20 @@ class Sink:
 
 
 def run_commands(*commands: str, budget: float = BUDGET, **props):
+    """One Commands task through the task runner's own code, in this process."""
     sink = Sink()
-    outcome = run_task(COMMANDS, {"commands": list(commands), **props}, sink, budget)
-    return outcome, sink
+    properties = {"commands": list(commands), **props}
+    invocation = TaskInvocation(
+        task_type=COMMANDS,
+        properties=properties,
+        timeout_seconds=task_timeout(properties, budget),
+        execution_id="execution",
+        task_id="task",
+    )
+    result = run_invocation(invocation)
+    for line in result.logs:
+        sink(line.level, line.message)
+    return result, sink
 
 
 # --- Commands: output and exit codes -----------------------------------------------------------------
@@ -144,10 +159,57 @@ def test_env_does_not_leak_between_tasks():
     assert sink.messages("INFO") == ["[]"]
 
 
-def test_process_environment_is_inherited():
-    _, sink = run_commands('echo "$PATH"')
+def test_commands_see_path_but_none_of_the_runners_environment(monkeypatch):
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "the-runner-role-secret")
+    monkeypatch.setenv("TRIGGERS_TABLE", "TriggersTable")
 
-    assert sink.messages("INFO") == [os.environ["PATH"]]
+    _, sink = run_commands('echo "$PATH"', "env")
+
+    lines = sink.messages("INFO")
+    assert lines[0] == os.environ["PATH"]
+    assert not any("the-runner-role-secret" in line or "TRIGGERS_TABLE" in line for line in lines)
+    assert {line.split("=", 1)[0] for line in lines[1:]} <= {"PATH", "LANG", "HOME", "TMPDIR", "PWD", "SHLVL", "_"}
+
+
+def test_output_past_the_line_limit_is_dropped_and_counted_in_a_last_warning(monkeypatch):
+    monkeypatch.setattr(shell_commands, "MAX_LOG_LINES", 50)
+
+    outcome, sink = run_commands("seq 1 80")
+
+    assert outcome.succeeded
+    assert sink.messages("INFO") == [str(n) for n in range(1, 51)]
+    assert sink.messages("WARN")[-1].startswith("Output cut: 30 more lines")
+
+
+def test_a_line_past_the_limit_is_cut_with_a_note(monkeypatch):
+    monkeypatch.setattr(shell_commands, "MAX_LINE_BYTES", 1000)
+
+    outcome, sink = run_commands("head -c 2500 /dev/zero | tr '\\0' x; echo", "echo next")
+
+    assert outcome.succeeded
+    [cut, following] = sink.messages("INFO")
+    assert cut == "x" * 1000 + " [line cut at 1,000 of 2,500 bytes]"
+    assert following == "next"
+
+
+def test_a_script_past_the_size_limit_fails_naming_commands_before_anything_runs(monkeypatch):
+    monkeypatch.setattr(shell_commands, "MAX_SCRIPT_BYTES", 100)
+
+    outcome, sink = run_commands("echo " + "x" * 200)
+
+    assert not outcome.succeeded
+    assert sink.messages("INFO") == []
+    assert sink.messages("ERROR")[0].startswith("commands: the rendered commands are 205 bytes")
+
+
+def test_a_background_process_holding_the_output_does_not_hold_the_task():
+    started = time.monotonic()
+
+    outcome, sink = run_commands("sleep 30 &", "echo done")
+
+    assert outcome.succeeded
+    assert sink.messages("INFO") == ["done"]
+    assert time.monotonic() - started < 10
 
 
 def test_shell_state_carries_from_one_command_to_the_next_as_in_kestra():

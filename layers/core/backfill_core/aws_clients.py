@@ -6,6 +6,9 @@ import boto3
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
+# A task runs once per invocation: an invocation is never retried by botocore (a retry after a read timeout
+# would run the task again), and the answer may take as long as a task may run.
+_INVOKE_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 1}, read_timeout=900, connect_timeout=10)
 
 
 @cache
@@ -18,7 +21,17 @@ def sqs():
     return boto3.client("sqs", config=_CONFIG)
 
 
+@cache
+def s3():
+    return boto3.client("s3", config=_CONFIG)
+
+
+@cache
+def lambda_client():
+    return boto3.client("lambda", config=_INVOKE_CONFIG)
+
+
 def reset() -> None:
     """Forget cached clients (tests switch between moto backends)."""
-    dynamodb.cache_clear()
-    sqs.cache_clear()
+    for client in (dynamodb, sqs, s3, lambda_client):
+        client.cache_clear()

@@ -13,8 +13,8 @@ from .templating import TemplateRenderError, render_properties
 
 TERMINAL_STATES = ("SUCCESS", "FAILED", "KILLED", "CANCELLED")
 
-LogWriter = Callable[[TaskRun, str, str], None]
-"""Receives (task run, level, message) for each log line."""
+LogWriter = Callable[[TaskRun | None, str, str, datetime | None], None]
+"""Receives (task run, level, message, when: None for now) for each log line."""
 
 
 def transition(state: State, new_state: str, at: datetime) -> State:
@@ -78,10 +78,16 @@ def run_flow(
         try:
             rendered = render_properties(task.properties(), context)
             outcome = run_task(
-                task.type, rendered, lambda level, msg, tr=task_run: log(tr, level, msg), budget_seconds(), killed
+                task.type,
+                rendered,
+                lambda level, msg, at, tr=task_run: log(tr, level, msg, at),
+                budget_seconds(),
+                killed,
+                execution_id=execution.id,
+                task_id=task.id,
             )
         except TemplateRenderError as exc:
-            log(task_run, "ERROR", str(exc))
+            log(task_run, "ERROR", str(exc), None)
             outcome = TaskOutcome(succeeded=False)
         task_state = "SUCCESS" if outcome.succeeded else "KILLED" if outcome.killed else "FAILED"
         task_run.state = transition(task_run.state, task_state, now())

@@ -10,6 +10,8 @@ class Settings:
     triggers_table: str
     executions_table: str
     work_queue_url: str
+    task_runner_function: str
+    execution_files_bucket: str
     tenant: str
     default_concurrency: int
     max_concurrency: int
@@ -31,6 +33,9 @@ def settings() -> Settings:
         triggers_table=env.get("TRIGGERS_TABLE", "TriggersTable"),
         executions_table=env.get("EXECUTIONS_TABLE", "ExecutionsTable"),
         work_queue_url=env.get("WORK_QUEUE_URL", ""),
+        # Where Commands tasks run: a function of their own, whose role reaches only the execution-files bucket.
+        task_runner_function=env.get("TASK_RUNNER_FUNCTION", "TaskRunnerFunction"),
+        execution_files_bucket=env.get("EXECUTION_FILES_BUCKET", "executionfilesbucket"),
         tenant=env.get("KESTRA_TENANT", "main"),
         default_concurrency=int(env.get("BACKFILL_DEFAULT_CONCURRENCY", "1")),
         max_concurrency=int(env.get("BACKFILL_MAX_CONCURRENCY", "50")),

@@ -276,8 +276,8 @@ class ExecutionLog:
         self.pending: list[tuple[str, dict]] = []
         self.count = 0
 
-    def add(self, task_run: TaskRun | None, level: str, message: str) -> None:
-        at = now()
+    def add(self, task_run: TaskRun | None, level: str, message: str, at: datetime | None = None) -> None:
+        at = at or now()
         self.count += 1
         execution = self.execution
         entry = {

@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 
 class TemplateRenderError(ValueError):
@@ -46,7 +46,26 @@ def _scoped(value: Any, path: str) -> Any:
     return _Scope(value, path) if isinstance(value, dict) and not isinstance(value, _Scope) else value
 
 
+MAX_RENDERED_CHARS = 1024 * 1024
+"""A rendered property larger than this fails its task: it would not fit an invocation, a log line or a
+DynamoDB item, and making it is the cost a hostile template would impose."""
+
+
 class _KestraEnvironment(SandboxedEnvironment):
+    # `'x' * 10**10` would build the string before any size check could see it.
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, count in ((left, right), (right, left)):
+                if isinstance(sequence, str | list | tuple) and isinstance(count, int):
+                    if len(sequence) * count > MAX_RENDERED_CHARS:
+                        raise SecurityError(f"a repetition of {len(sequence) * count:,} items is too large")
+        if operator == "**" and isinstance(left, int) and isinstance(right, int):
+            if right > 0 and abs(left) > 1 and right * max(abs(left).bit_length(), 1) > 64 * 1024:
+                raise SecurityError(f"{left} ** {right} is too large a number")
+        return super().call_binop(context, operator, left, right)
+
     def _named_missing(self, obj: Any, key: Any, found: Any) -> Any:
         if isinstance(found, StrictUndefined) and isinstance(obj, _Scope):
             return self.undefined(name=f"{obj._scope_path}.{key}")
@@ -108,12 +127,18 @@ def render(template: str, variables: dict[str, Any]) -> str:
     if "{{" not in template and "{%" not in template:
         return template
     try:
-        return _compiled(template).render(_Scope(variables, ""))
+        rendered = _compiled(template).render(_Scope(variables, ""))
     except TemplateError as exc:
         raise TemplateRenderError(f"cannot render '{template}': {exc.message or exc}") from exc
     except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
         # Python errors from inside an expression (a dunder lookup, 1/0, a bad comparison).
         raise TemplateRenderError(f"cannot render '{template}': {type(exc).__name__}: {exc}") from exc
+    if len(rendered) > MAX_RENDERED_CHARS:
+        raise TemplateRenderError(
+            f"cannot render '{template[:200]}': it renders to {len(rendered):,} characters, more than the "
+            f"{MAX_RENDERED_CHARS:,} a property may hold"
+        )
+    return rendered
 
 
 def render_properties(value: Any, variables: dict[str, Any]) -> Any:

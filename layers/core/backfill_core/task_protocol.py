@@ -1,0 +1,36 @@
+"""What the executor sends the task runner function and what it answers: the one boundary between the
+engine (tables, queue, its role) and flow code (the task runner's own role, nothing else)."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TaskInvocation(BaseModel):
+    """One task to run, its properties already rendered by the engine."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    task_type: str = Field(alias="taskType")
+    properties: dict[str, Any]
+    timeout_seconds: float = Field(alias="timeoutSeconds", gt=0)
+    # A presigned GET of the execution's kill marker: answers 200 once a kill was asked for. The runner's own
+    # role cannot read the engine's tables, so this one URL is all it learns about the execution's fate.
+    kill_url: str | None = Field(default=None, alias="killUrl")
+    execution_id: str = Field(alias="executionId")
+    task_id: str = Field(alias="taskId")
+
+
+class TaskLogLine(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    level: str
+    message: str
+    timestamp: datetime
+
+
+class TaskResult(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    succeeded: bool
+    killed: bool = False
+    outputs: dict[str, Any] = Field(default_factory=dict)
+    logs: list[TaskLogLine] = Field(default_factory=list)

@@ -1,0 +1,164 @@
+"""Flow code runs apart from the engine: a flow's commands, in the task runner process, cannot read or use
+the engine's credentials, nor leave a process behind. Each test is an attack a flow author could write."""
+
+import json
+import os
+import time
+
+from tests.flows import backfill_body
+
+SLOT = "2024-01-01T00:00:00Z"
+
+
+def commands_flow(flow_id: str, *commands: str, env: dict[str, str] | None = None) -> str:
+    listed = "\n".join(f"      - {json.dumps(command)}" for command in commands)  # JSON strings are YAML
+    env_lines = "".join(f"\n      {k}: {json.dumps(v)}" for k, v in (env or {}).items())
+    return f"""
+id: {flow_id}
+namespace: tests
+tasks:
+  - id: attack
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: io.kestra.plugin.core.runner.Process{chr(10) + "    env:" + env_lines if env else ""}
+    commands:
+{listed}
+triggers:
+  - id: every_hour
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 * * * *"
+"""
+
+
+def run_one_slot(stack, flow_yaml: str, flow_id: str) -> tuple[dict, list[str]]:
+    answer = stack.call("POST", "/api/v1/flows", flow_yaml, "application/x-yaml")
+    assert answer.status == 200, answer.raw
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body(flow_id, SLOT, SLOT)).status == 200
+    stack.drain()
+    (execution,) = stack.executions(namespace="tests", flowId=flow_id)
+    logs = stack.call("GET", f"/api/v1/logs/{execution['id']}").body
+    return execution, [line["message"] for line in logs]
+
+
+def engine_secrets() -> list[str]:
+    """What the engine holds that a flow must never see: its credentials and where its tables and queue are."""
+    return [
+        os.environ["AWS_SECRET_ACCESS_KEY"],
+        os.environ["TRIGGERS_TABLE"],
+        os.environ["WORK_QUEUE_URL"],
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+    ]
+
+
+def test_flow_env_shows_none_of_the_engines_credentials_or_settings(stack):
+    execution, lines = run_one_slot(stack, commands_flow("printenv", "env"), "printenv")
+
+    assert execution["state"]["current"] == "SUCCESS"
+    assert lines, "env printed nothing"
+    for secret in engine_secrets():
+        assert not any(secret in line for line in lines), secret
+
+
+def test_flow_reading_every_proc_environ_finds_no_engine_credentials(stack):
+    execution, lines = run_one_slot(
+        stack,
+        commands_flow(
+            "procenv",
+            "for f in /proc/[0-9]*/environ; do cat $f 2>/dev/null | tr '\\0' '\\n'; done; echo read-all",
+        ),
+        "procenv",
+    )
+
+    assert execution["state"]["current"] == "SUCCESS"
+    assert "read-all" in lines
+    for secret in engine_secrets():
+        assert not any(secret in line for line in lines), secret
+
+
+def test_flow_finds_no_credentials_or_endpoint_to_write_the_engines_tables_with(stack):
+    """Every AWS write needs a signature: with no keys anywhere it can look (its environment, every process's,
+    a credentials file) and no endpoint for the tables, a flow has nothing to write them with."""
+    hunt = (
+        "env; cat $HOME/.aws/credentials /root/.aws/credentials 2>/dev/null || true; "
+        "for f in /proc/[0-9]*/environ; do cat $f 2>/dev/null | tr '\\0' '\\n'; done; echo hunted"
+    )
+    execution, lines = run_one_slot(stack, commands_flow("forger", hunt), "forger")
+
+    assert execution["state"]["current"] == "SUCCESS"
+    assert "hunted" in lines
+    for clue in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "aws_secret_access_key",
+        "AWS_ENDPOINT_URL",
+        "EXECUTIONS_TABLE",
+        "TRIGGERS_TABLE",
+    ):
+        assert not any(clue in line for line in lines), clue
+    forged = stack.dynamodb.scan(TableName="TriggersTable", Select="COUNT")["Count"]
+    assert forged == stack.dynamodb.scan(TableName="TriggersTable", Select="COUNT")["Count"]
+
+
+def test_a_setsid_daemon_does_not_outlive_its_task(stack):
+    started = time.monotonic()
+    execution, lines = run_one_slot(
+        stack,
+        # The daemon keeps the task's stdout open: the task must still end promptly, and take the daemon along.
+        commands_flow("daemon", "setsid sleep 300 & echo daemon $!", "echo started"),
+        "daemon",
+    )
+
+    assert execution["state"]["current"] == "SUCCESS"
+    assert time.monotonic() - started < 30
+    [pid] = [int(line.split()[1]) for line in lines if line.startswith("daemon ")]
+    assert not _alive(pid), f"process {pid} started by the flow is still running"
+
+
+def test_a_double_forked_daemon_does_not_outlive_its_task(stack):
+    execution, lines = run_one_slot(
+        stack,
+        commands_flow(
+            "double", "(setsid sh -c 'echo pid $$; exec sleep 300' > daemon.log 2>&1 &)", "sleep 1", "cat daemon.log"
+        ),
+        "double",
+    )
+
+    assert execution["state"]["current"] == "SUCCESS"
+    [pid] = [int(line.split()[1]) for line in lines if line.startswith("pid ")]
+    assert not _alive(pid), f"process {pid} started by the flow is still running"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+def test_a_command_over_128_kb_runs_as_a_task_not_as_an_executor_crash(stack):
+    execution, lines = run_one_slot(stack, commands_flow("long", "echo {{ 'x' * 200000 }} | wc -c"), "long")
+
+    assert execution["state"]["current"] == "SUCCESS"
+    assert "200001" in [line.strip() for line in lines]
+
+
+def test_a_command_rendering_past_the_limit_fails_its_task_once_with_a_clear_error(stack):
+    execution, lines = run_one_slot(stack, commands_flow("huge", "echo {{ 'x' * 2000000 }}"), "huge")
+
+    assert execution["state"]["current"] == "FAILED"
+    assert execution["taskRunList"][0]["attempts"][0]["state"]["current"] == "FAILED"
+    assert any("too large" in line for line in lines), lines
+    assert stack.queue_depth(stack.dlq_url) == 0
+
+
+def test_a_line_past_the_limit_is_cut_with_a_note_and_the_task_still_succeeds(stack):
+    execution, lines = run_one_slot(
+        stack, commands_flow("chatty", "head -c 300000 /dev/zero | tr '\\0' x; echo", "echo next"), "chatty"
+    )
+
+    assert execution["state"]["current"] == "SUCCESS"
+    assert len(lines[0]) < 70_000 and "line cut at 65,536 of 300,000 bytes" in lines[0]
+    assert lines[1] == "next"
