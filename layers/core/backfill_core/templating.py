@@ -56,14 +56,13 @@ class _KestraEnvironment(SandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**"})
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "*":
-            for sequence, count in ((left, right), (right, left)):
-                if isinstance(sequence, str | list | tuple) and isinstance(count, int):
-                    if len(sequence) * count > MAX_RENDERED_CHARS:
-                        raise SecurityError(f"a repetition of {len(sequence) * count:,} items is too large")
-        if operator == "**" and isinstance(left, int) and isinstance(right, int):
-            if right > 0 and abs(left) > 1 and right * max(abs(left).bit_length(), 1) > 64 * 1024:
-                raise SecurityError(f"{left} ** {right} is too large a number")
+        for sequence, count in ((left, right), (right, left)):
+            repeats = operator == "*" and isinstance(sequence, str | list | tuple) and isinstance(count, int)
+            if repeats and len(sequence) * count > MAX_RENDERED_CHARS:
+                raise SecurityError(f"a repetition of {len(sequence) * count:,} items is too large")
+        powers = operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1
+        if powers and right > 0 and right * abs(left).bit_length() > 64 * 1024:
+            raise SecurityError(f"{left} ** {right} is too large a number")
         return super().call_binop(context, operator, left, right)
 
     def _named_missing(self, obj: Any, key: Any, found: Any) -> Any:
