@@ -246,3 +246,17 @@ def test_render_properties_does_not_render_keys():
 def test_render_properties_fails_on_an_unknown_variable_deep_inside():
     with pytest.raises(TemplateRenderError, match=r"inputs\.nope"):
         render_properties({"env": {"A": ["ok", "{{ inputs.nope }}"]}}, variables())
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{{ 'x' * 10000000000 }}", "{{ 10000000000 * 'x' }}", "{{ [1] * 10000000000 }}", "{{ 7 ** 100000000 }}"],
+)
+def test_a_template_that_would_build_a_huge_value_fails_before_building_it(template):
+    with pytest.raises(TemplateRenderError, match="too large"):
+        render(template, {})
+
+
+def test_a_property_rendering_past_the_size_limit_fails_naming_the_limit():
+    with pytest.raises(TemplateRenderError, match="renders to 1,100,000 characters"):
+        render("{% for i in range(11) %}{{ 'x' * 100000 }}{% endfor %}", {})
