@@ -71,13 +71,19 @@ def stack(aws) -> Harness:
 
 
 @pytest.fixture
-def marker(tmp_path_factory):
-    """The file whose existence fixes the `flaky` flow, in a folder the task runner's user may read (when the
-    tests run as root, flow commands run as `nobody`)."""
-    folder = Path(tempfile.mkdtemp(prefix="flaky-marker-"))
+def readable_tmp():
+    """A folder flow commands may read: when the tests run as root, they run as `nobody`, to whom pytest's
+    own temporary folders are closed."""
+    folder = Path(tempfile.mkdtemp(prefix="flow-readable-"))
     folder.chmod(0o755)
-    yield folder / "fixed"
+    yield folder
     shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def marker(readable_tmp):
+    """The file whose existence fixes the `flaky` flow."""
+    return readable_tmp / "fixed"
 
 
 @pytest.fixture

@@ -104,9 +104,9 @@ def counted(backfill: dict) -> dict:
     return {state: n for state, n in backfill["counts"].items() if n}
 
 
-def test_reprocess_failed_runs_only_the_slots_that_did_not_succeed(local_stack, tmp_path):
+def test_reprocess_failed_runs_only_the_slots_that_did_not_succeed(local_stack, readable_tmp):
     stack = local_stack
-    marker = tmp_path / "fixed"
+    marker = readable_tmp / "fixed"
     register(stack, flaky("reprocessed", marker))
     first = create(stack, "reprocessed", *DAY, concurrency=4)
     assert first["reprocess"] == "all"
@@ -186,9 +186,9 @@ def test_slots_show_where_each_slot_is(local_stack):
     assert requests.get(f"{stack.url}/api/v1/backfills/nope/slots", timeout=10).status_code == 404
 
 
-def test_max_failures_pauses_and_retry_failed_reruns_only_the_failed(local_stack, tmp_path):
+def test_max_failures_pauses_and_retry_failed_reruns_only_the_failed(local_stack, readable_tmp):
     stack = local_stack
-    marker = tmp_path / "fixed"
+    marker = readable_tmp / "fixed"
     register(stack, flaky("capped", marker))
     status, trigger = curl_json("PUT", f"{stack.url}/api/v1/triggers", body("capped", *DAY, maxFailures=2))
     assert status == 200, trigger
@@ -220,9 +220,9 @@ def test_max_failures_pauses_and_retry_failed_reruns_only_the_failed(local_stack
     assert again.status_code == 200 and again.json()["retried"] == 0
 
 
-def test_retry_failed_runs_an_ended_backfill_again(local_stack, tmp_path):
+def test_retry_failed_runs_an_ended_backfill_again(local_stack, readable_tmp):
     stack = local_stack
-    marker = tmp_path / "fixed"
+    marker = readable_tmp / "fixed"
     register(stack, flaky("ended", marker))
     backfill_id = create(stack, "ended", *DAY, concurrency=4)["id"]
     assert wait_status(stack, backfill_id, "FAILED")["failed"] == 5

@@ -1,0 +1,60 @@
+"""The local stack runs flow code as AWS does, apart from the engine: a flow registered and backfilled over
+HTTP cannot see the stack's credentials or settings, nor leave a process running after its task."""
+
+import json
+import time
+from pathlib import Path
+
+import requests
+
+NAMESPACE = "e2e.isolation"
+SLOT = "2024-01-01T00:00:00Z"
+HUNT = [
+    "env",
+    "for f in /proc/[0-9]*/environ; do cat $f 2>/dev/null | tr '\\0' '\\n'; done",
+    "cat $HOME/.aws/credentials 2>/dev/null || true",
+    "setsid sleep 300 & echo daemon $!",
+    "echo hunted",
+]
+
+
+def test_a_flow_on_the_local_stack_finds_no_credentials_and_leaves_no_process(local_stack):
+    commands = "\n".join(f"      - {json.dumps(c)}" for c in HUNT)
+    flow = f"""
+id: hunter
+namespace: {NAMESPACE}
+tasks:
+  - id: hunt
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: io.kestra.plugin.core.runner.Process
+    commands:
+{commands}
+triggers:
+  - id: hourly
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 * * * *"
+"""
+    url = local_stack.url + "/api/v1"
+    assert requests.post(f"{url}/flows", data=flow, headers={"Content-Type": "application/x-yaml"}).status_code == 200
+    body = {"namespace": NAMESPACE, "flowId": "hunter", "triggerId": "hourly", "backfill": {"start": SLOT, "end": SLOT}}
+    assert requests.put(f"{url}/triggers", json=body, timeout=10).status_code == 200
+    started = time.monotonic()
+    [execution] = local_stack.wait_for(
+        lambda: local_stack.executions(namespace=NAMESPACE, state="SUCCESS"), timeout=60, what="the hunt to end"
+    )
+    assert time.monotonic() - started < 30  # the daemon holding the task's output did not hold the task
+    lines = [line["message"] for line in requests.get(f"{url}/logs/{execution['id']}", timeout=10).json()]
+
+    assert "hunted" in lines
+    for clue in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "TRIGGERS_TABLE", "WORK_QUEUE_URL"):
+        assert not any(clue in line for line in lines), (clue, [line for line in lines if clue in line])
+    [pid] = [int(line.split()[1]) for line in lines if line.startswith("daemon ")]
+    assert not alive(pid), f"process {pid} started by the flow is still running"
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
