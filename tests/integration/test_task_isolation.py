@@ -162,3 +162,31 @@ def test_a_line_past_the_limit_is_cut_with_a_note_and_the_task_still_succeeds(st
     assert execution["state"]["current"] == "SUCCESS"
     assert len(lines[0]) < 70_000 and "line cut at 65,536 of 300,000 bytes" in lines[0]
     assert lines[1] == "next"
+
+
+INJECTION = 'outage"; id; echo "$AWS_SECRET_ACCESS_KEY'
+
+
+def test_a_backfill_label_with_shell_syntax_pasted_into_a_command_is_refused_and_creates_nothing(stack):
+    flow = commands_flow("pasted", 'echo "because {{ labels.reason }}"')
+    assert stack.call("POST", "/api/v1/flows", flow, "application/x-yaml").status == 200
+
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("pasted", SLOT, SLOT, labels={"reason": INJECTION}))
+
+    assert answer.status == 422
+    assert answer.message.startswith("backfill.labels.reason: the value holds shell syntax")
+    assert stack.call("GET", "/api/v1/backfills?namespace=tests").body["total"] == 0
+    assert stack.queue_depth() == 0
+
+
+def test_the_same_label_through_env_reaches_the_command_as_data(stack):
+    flow = commands_flow("through_env", 'echo "because $REASON"', env={"REASON": "{{ labels.reason }}"})
+    assert stack.call("POST", "/api/v1/flows", flow, "application/x-yaml").status == 200
+    body = backfill_body("through_env", SLOT, SLOT, labels={"reason": INJECTION})
+    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+    stack.drain()
+
+    (execution,) = stack.executions(namespace="tests", flowId="through_env")
+    logs = [line["message"] for line in stack.call("GET", f"/api/v1/logs/{execution['id']}").body]
+    assert execution["state"]["current"] == "SUCCESS"
+    assert logs == [f"because {INJECTION}"]

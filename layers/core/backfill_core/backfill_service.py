@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import backfill_state, flow_inputs, work_queue
+from . import backfill_state, flow_inputs, shell_safety, work_queue
 from .api_models import BackfillRequest, TriggerRef, TriggerUpdate
 from .cron_slots import CronSchedule
 from .errors import (
@@ -99,6 +99,7 @@ def plan_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Bac
     inputs = flow_inputs.resolve(
         stored.flow.inputs, trigger.inputs, request.inputs, stored.flow.variables(stored.revision)
     )
+    shell_safety.check_caller_values(stored.flow, request.labels, request.inputs)
     concurrency = checked_concurrency(request.concurrency or settings().default_concurrency, "backfill.concurrency")
     return BackfillPlan(stored, trigger, start, end, inputs, concurrency, first[0], at)
 

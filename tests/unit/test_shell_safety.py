@@ -1,0 +1,57 @@
+"""Caller labels and inputs that a flow renders into shell commands must not carry shell syntax."""
+
+import pytest
+
+from backfill_core.errors import Invalid
+from backfill_core.flows import parse_flow
+from backfill_core.models import Label
+from backfill_core.shell_safety import check_caller_values
+
+
+def flow(command: str, env: str = "") -> object:
+    return parse_flow(f"""
+id: report
+namespace: tests
+tasks:
+  - id: say
+    type: io.kestra.plugin.scripts.shell.Commands
+    taskRunner:
+      type: io.kestra.plugin.core.runner.Process{env}
+    commands:
+      - {command}
+""")
+
+
+INJECTION = 'outage"; id; echo "$AWS_SECRET_ACCESS_KEY'
+
+
+def test_a_label_with_shell_syntax_rendered_into_a_command_is_refused_naming_it():
+    with pytest.raises(Invalid) as refused:
+        check_caller_values(flow('echo "because {{ labels.reason }}"'), [Label(key="reason", value=INJECTION)], {})
+
+    assert refused.value.message.startswith("backfill.labels.reason: the value holds shell syntax")
+    assert "task 'say'" in refused.value.message and "env" in refused.value.message
+
+
+@pytest.mark.parametrize("value", ["a`id`", "$(id)", "x; id", "x && id", "x | id", "x\nid", "x > /tmp/f", "it's"])
+def test_every_form_of_shell_syntax_in_an_input_is_refused(value):
+    with pytest.raises(Invalid, match=r"backfill\.inputs\.who"):
+        check_caller_values(flow("echo {{ inputs.who }}"), [], {"who": value})
+
+
+@pytest.mark.parametrize("value", ["outage 2024-03-28", "team:data/eu", "50% done, ok", "café", "a+b=c @ 10:00"])
+def test_plain_values_pass(value):
+    check_caller_values(
+        flow('echo "{{ inputs.who }} {{ labels.reason }}"'), [Label(key="reason", value=value)], {"who": value}
+    )
+
+
+def test_values_reaching_the_script_only_through_env_pass_whatever_they_hold():
+    safe = flow('echo "because $REASON"', env='\n    env:\n      REASON: "{{ labels.reason }}"')
+
+    check_caller_values(safe, [Label(key="reason", value=INJECTION)], {"who": INJECTION})
+
+
+def test_a_json_input_is_checked_as_the_text_the_command_would_get():
+    with pytest.raises(Invalid, match=r"backfill\.inputs\.payload"):
+        check_caller_values(flow("echo '{{ inputs.payload }}'"), [], {"payload": {"q": "x'; id; echo '"}})
