@@ -11,6 +11,7 @@ import json
 import re
 from pathlib import Path
 
+import boto3
 import pytest
 
 from local.lambda_runtime import LambdaContext
@@ -387,3 +388,20 @@ def test_backfill_resource_events_dry_run_list_slots_retry_cancel(stack):
     assert status == 200 and retried["retried"] == 0
     status, body = call_api(stack, for_backfill("api/cancel_backfill.json", backfill_id))
     assert status == 409 and "SUCCEEDED" in body["message"]
+
+
+# TaskRunnerFunction: invoked through Lambda's Invoke API (the task runner process), never in this process:
+# its handler makes the process that imports it the reaper and killer of all its children.
+
+
+def test_task_runner_event_runs_the_commands_with_only_the_task_environment(aws):
+    answer = boto3.client("lambda").invoke(
+        FunctionName="TaskRunnerFunction", Payload=(EVENTS / "task_runner/commands_task.json").read_bytes()
+    )
+
+    assert "FunctionError" not in answer
+    result = json.loads(answer["Payload"].read())
+    assert (result["succeeded"], result["killed"], result["outputs"]) == (True, False, {"exitCode": 0})
+    lines = [line["message"] for line in result["logs"]]
+    assert lines[0] == "slot 2024-03-28T06:30:00Z of dev.scheduled_flow"
+    assert {line.split("=", 1)[0] for line in lines[1:]} == {"HOME", "LANG", "PATH", "PWD", "REASON", "TMPDIR"}
