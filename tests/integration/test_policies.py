@@ -44,14 +44,19 @@ def allowed(function: str) -> set[tuple[str, str]]:
 class Recorder:
     """Notes (function, action, resource) for each DynamoDB and SQS call, by the function now running."""
 
-    def __init__(self, tables: dict[str, str], queues: dict[str, str]):
-        self.tables, self.queues = tables, queues
+    def __init__(self, tables: dict[str, str], queues: dict[str, str], buckets: dict[str, str]):
+        self.tables, self.queues, self.buckets = tables, queues, buckets
         self.function = "ApiFunction"
         self.calls: set[tuple[str, str, str]] = set()
 
     def __call__(self, model, params, **_):
         service = model.service_model.service_name
-        if service == "sqs":
+        if service == "lambda":
+            self.calls.add((self.function, f"lambda:{model.name}Function", params["FunctionName"]))
+        elif service == "s3":
+            bucket, folder = self.buckets[params["Bucket"]], params["Key"].split("/", 1)[0]
+            self.calls.add((self.function, f"s3:{model.name}", f"{bucket}/{folder}/*"))
+        elif service == "sqs":
             queue = self.queues[params["QueueUrl"]]
             action = "SendMessage" if model.name.startswith("SendMessage") else model.name
             self.calls.add((self.function, f"sqs:{action}", queue))
@@ -80,11 +85,13 @@ def recorder(stack):
         )
     }
     queues = {url: name for name, url in stack.resources.queue_urls.items()}
-    recording = Recorder(tables, queues)
-    for client in (aws_clients.dynamodb(), aws_clients.sqs()):
+    buckets = {os.environ["EXECUTION_FILES_BUCKET"]: "ExecutionFilesBucket"}
+    recording = Recorder(tables, queues, buckets)
+    clients = (aws_clients.dynamodb(), aws_clients.sqs(), aws_clients.s3(), aws_clients.lambda_client())
+    for client in clients:
         client.meta.events.register("provide-client-params.*.*", recording)
     yield recording
-    for client in (aws_clients.dynamodb(), aws_clients.sqs()):
+    for client in clients:
         client.meta.events.unregister("provide-client-params.*.*", recording)
 
 
@@ -147,3 +154,4 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     )
     assert denied == [], "\n".join(map(str, denied))
     assert {f for f, _, _ in recorder.calls} == {"ApiFunction", "ExecutorFunction", "SchedulerFunction"}
+    assert ("ExecutorFunction", "lambda:InvokeFunction", "TaskRunnerFunction") in recorder.calls

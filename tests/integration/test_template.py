@@ -44,7 +44,7 @@ def test_sam_build_packs_the_layer_and_the_functions(tmp_path):
     assert (layer / "backfill_core" / "slot_runner.py").is_file()
     assert (layer / "croniter").is_dir()
     assert (layer / "aws_lambda_powertools").is_dir()
-    for function in ("ApiFunction", "ExecutorFunction", "SchedulerFunction"):
+    for function in ("ApiFunction", "ExecutorFunction", "SchedulerFunction", "TaskRunnerFunction"):
         assert (build / function / "app.py").is_file()
 
 
@@ -84,3 +84,14 @@ def test_the_api_is_iam_authenticated_and_the_layer_builds_with_the_runtime():
     assert template["Resources"]["BackfillApi"]["Properties"]["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     assert template["Globals"]["Function"]["Runtime"] == "python3.11"
     assert template["Resources"]["CoreLayer"]["Metadata"]["BuildMethod"] == "python3.11"
+
+
+def test_the_task_runners_role_reaches_only_the_flows_files_never_the_engines_tables_or_queue():
+    runner = load_template()["Resources"]["TaskRunnerFunction"]["Properties"]
+    statements = [s for policy in runner["Policies"] for s in policy["Statement"]]
+
+    actions = {action for statement in statements for action in statement["Action"]}
+    resources = [statement["Resource"] for statement in statements]
+    assert all(action.startswith("s3:") for action in actions), actions
+    assert resources == [{"Fn::Sub": "${ExecutionFilesBucket.Arn}/files/*"}]
+    assert runner.get("Events") is None  # nothing but the executor invokes it
