@@ -424,12 +424,11 @@ def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
         for key in keys:
             for backfill in running_backfills_of(key):
                 _change(key, backfill.id, lambda b, at: (backfill_state.cancel(b, at), []))
+            triggers_repository.delete_state(key)  # before the flow: a DELETE that failed is retried whole
         try:
             flows_repository.delete(stored)
         except ConcurrentUpdate:
             continue
-        for key in keys:  # after the flow: a delete refused by a race keeps the trigger's disabled flag
-            triggers_repository.delete_state(key)
         return
     raise Conflict(f"Flow {namespace}.{flow_id} is changing too fast to delete; retry")
 
