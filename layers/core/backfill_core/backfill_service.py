@@ -31,7 +31,7 @@ from .kestra_time import format_date, from_storage_key, now, storage_key
 from .models import Backfill, SlotMessage, SlotOutcome
 from .repositories import executions_repository, flows_repository, triggers_repository
 from .repositories.flows_repository import StoredFlow
-from .repositories.triggers_repository import TriggerKey
+from .repositories.triggers_repository import BackfillStart, TriggerKey
 from .reprocess_policy import skip_reason
 from .settings import settings
 from .slot_count import count_slots
@@ -170,6 +170,21 @@ def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: i
 
 
 def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest, created_by: str | None = None) -> Backfill:
+    """Plan, then write, checked against the trigger's other backfills and the flow's revision in one
+    transaction. A change in between (a backfill started, the flow updated or deleted) makes it plan again
+    against what is there now: the answer is the one the request gets from the flow as it is, and nothing
+    is written from a revision that is gone."""
+    for _ in range(CHANGE_ATTEMPTS):
+        try:
+            return _create_once(tenant, ref, request, created_by)
+        except ConcurrentUpdate:
+            continue
+    raise Conflict(
+        f"Trigger {ref.namespace}.{ref.flow_id}.{ref.trigger_id} is changing too fast to add a backfill; retry"
+    )
+
+
+def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created_by: str | None) -> Backfill:
     plan = plan_backfill(tenant, ref, request)
     stored, trigger = plan.stored, plan.trigger
     if stored.flow.trigger_disabled(trigger, by_api=False):  # the API flag is checked by the create itself
@@ -200,16 +215,10 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest, crea
         updated=plan.at,
     )
     backfill, to_send = backfill_state.fill_window(backfill, plan.at)
-    key = triggers_repository.key_of(backfill)
-    for _ in range(CHANGE_ATTEMPTS):
-        seen = _check_no_overlap(key, backfill)
-        try:
-            triggers_repository.create_backfill(backfill, seen)
-        except ConcurrentUpdate:
-            continue  # another backfill of the trigger started meanwhile: check again
-        _send(backfill, to_send)
-        return backfill
-    raise Conflict(f"Trigger {key.pk} is changing too fast to add a backfill; retry")
+    seen = _check_no_overlap(triggers_repository.key_of(backfill), backfill)
+    triggers_repository.create_backfill(backfill, BackfillStart(seen, flows_repository.backfill_start(stored)))
+    _send(backfill, to_send)
+    return backfill
 
 
 def _check_no_overlap(key: TriggerKey, backfill: Backfill) -> int:
@@ -268,11 +277,10 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
 
     The failed slots are read after the backfill, on each attempt: a slot's record is written before the
     backfill counts it, so a slot that a concurrent retry already queued is in flight or queued in the
-    read backfill, or no longer FAILED. The write checks the trigger's STATE counter, as a create does:
-    a backfill that ended and runs again must not overlap one started meanwhile.
+    read backfill, or no longer FAILED. The write checks the trigger's STATE counter and the flow, as a create
+    does: a backfill that ended and runs again must not overlap one started meanwhile, nor outlive its flow.
     """
     found = find_backfill(tenant, backfill_id)
-    schedule_trigger(tenant, found.namespace, found.flow_id, found.trigger_id)  # 404 once the flow is gone
     queued = 0
 
     def transition(b: Backfill, at: datetime):
@@ -407,14 +415,23 @@ def flow_updated(stored: StoredFlow) -> None:
 
 def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
     """Deleting a flow cancels its triggers' running backfills and forgets their state, as Kestra does;
-    a flow registered again under the same id starts afresh."""
-    stored = flows_repository.get(tenant, namespace, flow_id)
-    for trigger in stored.flow.triggers:
-        key = TriggerKey(tenant, namespace, flow_id, trigger.id)
-        for backfill in running_backfills_of(key):
-            _change(key, backfill.id, lambda b, at: (backfill_state.cancel(b, at), []))
-        triggers_repository.delete_state(key)
-    flows_repository.delete(tenant, namespace, flow_id)
+    a flow registered again under the same id starts afresh.
+
+    The delete lands only if no backfill started and no revision was stored since the flow was read (before
+    its backfills were listed); otherwise it reads and cancels again, so that none outlives the flow."""
+    for _ in range(CHANGE_ATTEMPTS):
+        stored = flows_repository.get(tenant, namespace, flow_id)
+        keys = [TriggerKey(tenant, namespace, flow_id, trigger.id) for trigger in stored.flow.triggers]
+        for key in keys:
+            for backfill in running_backfills_of(key):
+                _change(key, backfill.id, lambda b, at: (backfill_state.cancel(b, at), []))
+            triggers_repository.delete_state(key)  # before the flow: a DELETE that failed is retried whole
+        try:
+            flows_repository.delete(stored)
+        except ConcurrentUpdate:
+            continue
+        return
+    raise Conflict(f"Flow {namespace}.{flow_id} is changing too fast to delete; retry")
 
 
 def bulk(tenant: str, action: str, refs: list[TriggerRef]) -> int:
@@ -504,9 +521,14 @@ def resend_stale_slots() -> int:
 def _watch(running: Backfill) -> int:
     key = triggers_repository.key_of(running)
     disabled = trigger_disabled(key)
+    # Running after its flow was deleted: one whose trigger an update had removed (delete_flow cancels the
+    # backfills of the triggers the flow still has), or one started before creates checked the flow.
+    orphan = flows_repository.find(key.tenant, key.namespace, key.flow_id) is None
     resent: list[datetime] = []
 
     def transition(b: Backfill, at: datetime):
+        if orphan:
+            b = backfill_state.cancel(b, at)
         b, released = backfill_state.set_trigger_disabled(b, disabled, at)
         b, stale = backfill_state.stale_slots(b, at, settings().slot_resend_seconds)
         resent[:] = stale
@@ -549,7 +571,8 @@ def _change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive
     """Read, transition, conditional write, then send; retried when another writer got there first.
 
     `exclusive`: the change may set the backfill running again, so no running backfill of the trigger may
-    overlap it (409), checked against the STATE counter the write requires unchanged, as a create does.
+    overlap it (409) and its flow and trigger must be there (404), checked against the STATE counter and
+    the flow's revision, which the write requires unchanged, as a create does.
     """
     deadline = time.monotonic() + CHANGE_SECONDS
     attempt = 0
@@ -560,12 +583,13 @@ def _change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive
         current = triggers_repository.get_backfill(key, backfill_id)
         if current is None:
             return None
+        flow = schedule_trigger(key.tenant, key.namespace, key.flow_id, key.trigger_id)[0] if exclusive else None
         updated, to_send = transition(current, now())
-        seen = _check_no_overlap(key, current) if exclusive else None
+        start = BackfillStart(_check_no_overlap(key, current), flows_repository.backfill_start(flow)) if flow else None
         if updated == current:
             return current
         try:
-            saved = triggers_repository.save_backfill(updated, current, seen)
+            saved = triggers_repository.save_backfill(updated, current, start)
         except ConcurrentUpdate:
             continue
         _send(saved, to_send)

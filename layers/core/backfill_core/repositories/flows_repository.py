@@ -1,11 +1,16 @@
-"""FlowsTable: one item per flow, keyed by tenant#namespace and flow id; holds the YAML and its revision."""
+"""FlowsTable: one item per flow, keyed by tenant#namespace and flow id; holds the YAML and its revision.
+
+`backfillStarts` counts the backfills that started (or started again) running since the revision was
+stored: a write that starts one carries `backfill_start(...)` in its transaction, so it lands only on the
+revision it was planned on, and a delete of the flow that read the count refuses if one started since.
+"""
 
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 from ..aws_clients import dynamodb
-from ..errors import Invalid, NotFound
+from ..errors import ConcurrentUpdate, Conflict, Invalid, NotFound
 from ..flows import Flow, parse_flow
 from ..kestra_time import format_date, now
 from ..settings import settings
@@ -19,6 +24,7 @@ class StoredFlow:
     tenant: str
     updated: str
     created: str
+    backfill_starts: int = 0
 
 
 def _pk(tenant: str, namespace: str) -> str:
@@ -33,6 +39,7 @@ def _stored(item: dict) -> StoredFlow:
         tenant=item["tenant"]["S"],
         updated=item["updated"]["S"],
         created=item.get("created", item["updated"])["S"],
+        backfill_starts=int(item["backfillStarts"]["N"]) if "backfillStarts" in item else 0,
     )
 
 
@@ -72,8 +79,9 @@ def update(tenant: str, flow: Flow, source: str) -> StoredFlow:
             ExpressionAttributeValues={":seen": {"N": str(current.revision)}},
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise Invalid(f"Flow {flow.namespace}.{flow.id} was updated concurrently; retry") from exc
+        # A transaction starting a backfill of this flow can hold the item for a moment (TransactionConflict).
+        if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
+            raise Conflict(f"Flow {flow.namespace}.{flow.id} was updated concurrently; retry") from exc
         raise
     return _stored(item)
 
@@ -94,16 +102,41 @@ def get(tenant: str, namespace: str, flow_id: str) -> StoredFlow:
     return stored
 
 
-def delete(tenant: str, namespace: str, flow_id: str) -> None:
+def _key(stored: StoredFlow) -> dict:
+    return {"pk": {"S": _pk(stored.tenant, stored.flow.namespace)}, "sk": {"S": stored.flow.id}}
+
+
+def backfill_start(stored: StoredFlow) -> dict:
+    """The transaction item of a write that starts a backfill of this flow: it fails if the flow was deleted
+    or a new revision stored since `stored` was read, and tells a concurrent delete that one started."""
+    return {
+        "Update": {
+            "TableName": settings().flows_table,
+            "Key": _key(stored),
+            "UpdateExpression": "ADD backfillStarts :one",
+            "ConditionExpression": "revision = :revision",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":revision": {"N": str(stored.revision)}},
+        }
+    }
+
+
+def delete(stored: StoredFlow) -> None:
+    """Delete the flow as read: ConcurrentUpdate if it was deleted, updated or had a backfill start since
+    (the caller reads it again, and cancels what started)."""
+    values = {":revision": {"N": str(stored.revision)}}
+    if stored.backfill_starts:
+        values[":starts"] = {"N": str(stored.backfill_starts)}
+    starts = "backfillStarts = :starts" if stored.backfill_starts else "attribute_not_exists(backfillStarts)"
     try:
         dynamodb().delete_item(
             TableName=settings().flows_table,
-            Key={"pk": {"S": _pk(tenant, namespace)}, "sk": {"S": flow_id}},
-            ConditionExpression="attribute_exists(pk)",
+            Key=_key(stored),
+            ConditionExpression=f"revision = :revision AND {starts}",
+            ExpressionAttributeValues=values,
         )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotFound(f"Flow not found: namespace '{namespace}', flowId '{flow_id}'") from exc
+        if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
+            raise ConcurrentUpdate(f"{stored.flow.namespace}.{stored.flow.id}") from exc
         raise
 
 

@@ -3,7 +3,9 @@
 Keys: pk = tenant#namespace#flowId#triggerId; sk = STATE or BACKFILL#<id>. A backfill item carries its
 record as JSON, a `version` for optimistic concurrency and, until it settles, a `running` attribute that
 puts it in the sparse RunningBackfills index the watchdog reads. STATE's `backfills` counter changes with
-each backfill that starts running, so two overlapping ones cannot both pass the overlap check.
+each backfill that starts running, so two overlapping ones cannot both pass the overlap check; the same
+transaction carries the flow's `backfill_start` item (flows_repository), so a backfill starts only on the
+revision of the flow it was planned on, and never after the flow is deleted.
 Slot records: pk = SLOTS#<backfill id>, sk = the slot's storage key.
 """
 
@@ -61,12 +63,13 @@ def _backfill(item: dict) -> Backfill:
 
 
 def _failed_condition(exc: ClientError) -> bool:
+    """A condition failed, or another transaction held one of the items: either way, read again."""
     error = exc.response["Error"]
     if error["Code"] == "ConditionalCheckFailedException":
         return True
     reasons = exc.response.get("CancellationReasons") or []
     return error["Code"] == "TransactionCanceledException" and any(
-        r.get("Code") == "ConditionalCheckFailed" for r in reasons
+        r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons
     )
 
 
@@ -132,6 +135,15 @@ def advance(key: TriggerKey, seen: datetime | None, to: datetime, schedule: str)
         raise
 
 
+@dataclass(frozen=True)
+class BackfillStart:
+    """What a write that starts a backfill running must find unchanged: the trigger's STATE counter its
+    overlap check read, and its flow (the transaction item of flows_repository.backfill_start)."""
+
+    seen: int
+    flow_check: dict
+
+
 def _claim_state(key: TriggerKey, seen: int) -> dict:
     """The STATE update that goes with a backfill starting: only if no other started since `seen` was read,
     and not once the trigger is disabled (a race with disable)."""
@@ -160,9 +172,9 @@ def _raise_claim_failure(backfill: Backfill, exc: ClientError) -> None:
     raise ConcurrentUpdate(backfill.id) from exc  # another backfill started meanwhile: check overlaps again
 
 
-def create_backfill(backfill: Backfill, seen: int) -> None:
+def create_backfill(backfill: Backfill, start: BackfillStart) -> None:
     """Write a new backfill, if no other backfill of the trigger started since its overlap check read
-    the STATE counter `seen` (ConcurrentUpdate), and the trigger is enabled (409)."""
+    the STATE counter, and the flow is as planned (ConcurrentUpdate); and the trigger is enabled (409)."""
     key = key_of(backfill)
     try:
         dynamodb().transact_write_items(
@@ -174,7 +186,8 @@ def create_backfill(backfill: Backfill, seen: int) -> None:
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                _claim_state(key, seen),
+                _claim_state(key, start.seen),
+                start.flow_check,
             ]
         )
     except ClientError as exc:
@@ -192,10 +205,10 @@ def get_backfill(key: TriggerKey, backfill_id: str) -> Backfill | None:
     return _backfill(response["Item"]) if "Item" in response else None
 
 
-def save_backfill(backfill: Backfill, previous: Backfill, seen: int | None = None) -> Backfill:
+def save_backfill(backfill: Backfill, previous: Backfill, start: BackfillStart | None = None) -> Backfill:
     """Write a transition made from `previous`; ConcurrentUpdate if someone else wrote since it was read.
 
-    A backfill that starts running again (retry-failed) passes the STATE counter its overlap check read.
+    A backfill that starts running again (retry-failed) passes `start`, checked as a create checks it.
     """
     saved = backfill.model_copy(update={"version": previous.version + 1})
     put = {
@@ -206,13 +219,15 @@ def save_backfill(backfill: Backfill, previous: Backfill, seen: int | None = Non
         "ExpressionAttributeValues": {":seen": {"N": str(previous.version)}},
     }
     try:
-        if seen is not None:
-            dynamodb().transact_write_items(TransactItems=[{"Put": put}, _claim_state(key_of(saved), seen)])
+        if start is not None:
+            dynamodb().transact_write_items(
+                TransactItems=[{"Put": put}, _claim_state(key_of(saved), start.seen), start.flow_check]
+            )
         else:
             dynamodb().put_item(**put)
     except ClientError as exc:
         if _failed_condition(exc):
-            if seen is not None:
+            if start is not None:
                 _raise_claim_failure(saved, exc)
             raise ConcurrentUpdate(saved.id) from exc
         raise
