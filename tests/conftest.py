@@ -21,7 +21,7 @@ SEED_FLOWS = ROOT / "examples" / "flows"
 @pytest.fixture
 def aws(monkeypatch):
     """moto in-process, with the tables and queues of template.yaml and the functions' environment."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN"):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN", "API_TOKEN_SECRET"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -56,7 +56,7 @@ IDLE_WATCHDOG_LIMIT = 200  # watchdog runs in a row without the backfill getting
 def local_aws(extra_env: dict[str, str]) -> Iterator[LocalResources]:
     """moto in-process with template.yaml's tables and queues, for a run outside pytest (the bench)."""
     saved = dict(os.environ)
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN"):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN", "API_TOKEN_SECRET"):
         os.environ.pop(name, None)
     os.environ.update(
         {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
