@@ -84,7 +84,7 @@ class ChaosReport:
     duplicates: int = 0  # slots with a second execution, or an execution that reached its end twice
     lost: int = 0  # slots with no finished execution, no slot record, or still in flight
     failed_by_crashes: int = 0  # slots whose executor died in every attempt: FAILED, as designed
-    dead_lettered_slots: int = 0  # slot messages the DLQ holds; their slots were recovered by the watchdog
+    dead_lettered_slots: int = 0  # slot messages whose executor died on every receive; the watchdog ran them
     poison_dead_lettered: int = 0
     watchdog_runs: int = 0
     resent: int = 0
