@@ -50,6 +50,8 @@ class LocalResources:
         self.region = region
         self.queue_urls: dict[str, str] = {}
         self.queue_arns: dict[str, str] = {}
+        self.secret_arns: dict[str, str] = {}
+        self.conditions: set[str] = set()  # the template's conditions that hold here
 
     def bucket_name(self, logical_id: str) -> str:
         """S3 wants lowercase names; on AWS CloudFormation makes one up."""
@@ -88,12 +90,24 @@ class LocalResources:
             if attributes:
                 sqs.set_queue_attributes(QueueUrl=self.queue_urls[name], Attributes=attributes)
 
+    def create_api_token_secret(self, secretsmanager, token: str) -> str:
+        """ApiTokenSecret, holding the given token (on AWS the stack generates one), and its condition true;
+        returns the secret's ARN."""
+        secret = self.template["Resources"]["ApiTokenSecret"]
+        arn = secretsmanager.create_secret(Name="ApiTokenSecret", SecretString=token)["ARN"]
+        self.secret_arns["ApiTokenSecret"] = arn
+        self.conditions.add(secret["Condition"])
+        return arn
+
     def resolve(self, value: Any) -> Any:
         if isinstance(value, dict) and set(value) == {"Ref"}:
             target = value["Ref"]
             if self.template["Resources"].get(target, {}).get("Type") == "AWS::S3::Bucket":
                 return self.bucket_name(target)
-            return self.queue_urls.get(target, target)
+            return self.secret_arns.get(target) or self.queue_urls.get(target, target)
+        if isinstance(value, dict) and set(value) == {"Fn::If"}:
+            condition, when_true, when_false = value["Fn::If"]
+            return self.resolve(when_true if condition in self.conditions else when_false)
         if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
             name, attribute = value["Fn::GetAtt"]
             if attribute == "Arn" and name in self.queue_arns:

@@ -86,10 +86,11 @@ class LocalStack:
                 self.sqs.set_queue_attributes(
                     QueueUrl=url, Attributes={"VisibilityTimeout": str(self.visibility_timeout)}
                 )
-        token = os.environ.get("BACKFILL_API_TOKEN", "")  # the user's, not the template's empty default
+        token = self.settings.get("BACKFILL_API_TOKEN") or os.environ.get("BACKFILL_API_TOKEN")
+        if token:  # the user's, kept in Secrets Manager as on AWS
+            self.resources.create_api_token_secret(boto3.client("secretsmanager"), token)
         os.environ.update(self.resources.function_environment("ExecutorFunction"))
         os.environ.update(self.resources.function_environment("ApiFunction"))
-        os.environ["BACKFILL_API_TOKEN"] = token
         os.environ["SCHEDULER_INTERVAL_SECONDS"] = f"{self.scheduler_interval:g}"
         os.environ.update(self.settings)
 
@@ -131,7 +132,7 @@ class LocalStack:
     def invoke_api(self, method: str, path: str, body: str, content_type: str) -> dict:
         headers = {"Content-Type": content_type}
         if os.environ.get("BACKFILL_API_TOKEN"):  # the stack's own calls carry the token it requires
-            headers["Authorization"] = f"Bearer {os.environ['BACKFILL_API_TOKEN']}"
+            headers["X-Api-Token"] = os.environ["BACKFILL_API_TOKEN"]
         event = proxy_event(method, path, headers, body.encode(), "127.0.0.1")
         with self.api.lock:
             return self.api.handler(event, LambdaContext("ApiFunction", 30))
@@ -175,7 +176,7 @@ class LocalStack:
                 f"{self.scheduler_interval:g}s",
                 f"flows loaded         {', '.join(self.loaded_flows) or 'none'}",
                 "auth                 "
-                + ("bearer token (BACKFILL_API_TOKEN)" if os.environ.get("BACKFILL_API_TOKEN") else "open (loopback)"),
+                + ("X-Api-Token (BACKFILL_API_TOKEN)" if os.environ.get("BACKFILL_API_TOKEN") else "open (loopback)"),
             ]
         )
 

@@ -41,7 +41,7 @@ def task_runner():
 def aws(monkeypatch, task_runner):
     """moto in-process, with the tables, queues and bucket of template.yaml and the functions' environment;
     flow tasks run in the task runner process."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN"):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN", "API_TOKEN_SECRET"):
         monkeypatch.delenv(name, raising=False)
     for name, value in task_runner.items():
         monkeypatch.setenv(name, value)

@@ -18,9 +18,10 @@ from aws_lambda_powertools.event_handler.openapi.models import Server
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel
 
-from backfill_core import backfill_service, searches
+from backfill_core import aws_clients, backfill_service, searches
 from backfill_core.api_models import (
     BackfillCancel,
     BackfillChange,
@@ -402,6 +403,11 @@ def ui_asset(asset: str):
     )
 
 
+# The API token's own header: IAM's SigV4 owns `Authorization` on AWS.
+TOKEN_HEADER = "X-Api-Token"
+TOKEN_MAX_AGE_SECONDS = 300
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 def lambda_handler(event: dict, context) -> dict:
     refused = _refused_without_token(APIGatewayProxyEvent(event)) or _refused_too_large(event)
@@ -409,16 +415,32 @@ def lambda_handler(event: dict, context) -> dict:
 
 
 def _refused_without_token(event: APIGatewayProxyEvent) -> dict | None:
-    """With BACKFILL_API_TOKEN set, a call without that bearer token is refused before anything is read:
-    Powertools validates a body before any middleware runs, so a middleware would tell field names first."""
-    token = settings().api_token
-    if not token or _is_ui_asset(event.path):  # the UI's static files hold no data
+    """With API_TOKEN_SECRET set, a call without that secret's token is refused before anything is read:
+    Powertools validates a body before any middleware runs, so a middleware would tell field names first.
+
+    The token has a header of its own, so it goes with IAM's SigV4 `Authorization`. `Authorization: Bearer`
+    is taken too, as Kestra's clients (kestrapy, its docs' curl lines) send it: on the local stack they work
+    unchanged; on AWS, API Gateway's IAM check refuses that header before this function runs."""
+    secret = settings().api_token_secret
+    if not secret or _is_ui_asset(event.path):  # the UI's static files hold no data
         return None
-    given = event.headers.get("Authorization") or ""  # case-insensitive
-    if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+    try:
+        # Read on the first call, then from Powertools' cache: a replaced token is taken within its max age.
+        token = aws_clients.secrets().get(secret, max_age=TOKEN_MAX_AGE_SECONDS)
+    except GetParameterError:
+        logger.exception("the API token could not be read from Secrets Manager")
+        message = f"{TOKEN_HEADER}: the API token could not be read just now; retry"
+        return _proxy_answer(HTTPStatus.SERVICE_UNAVAILABLE, message, {"Retry-After": "5"})
+    given = event.headers.get(TOKEN_HEADER) or _bearer(event.headers.get("Authorization"))  # case-insensitive
+    if given and hmac.compare_digest(given.encode(), str(token).encode()):
         return None
-    message = "Authorization: a bearer token is required (BACKFILL_API_TOKEN)"
+    message = f"{TOKEN_HEADER}: the API token is required (or Authorization: Bearer <token> where IAM is not used)"
     return _proxy_answer(HTTPStatus.UNAUTHORIZED, message, {"WWW-Authenticate": "Bearer"})
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return credentials if scheme == "Bearer" and credentials else None
 
 
 def _refused_too_large(event: dict) -> dict | None:

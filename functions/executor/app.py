@@ -30,8 +30,21 @@ def _budget_seconds() -> float:
 
 
 def record_handler(record: SQSRecord) -> None:
+    """A message no executor can parse fails on every receive and goes to the dead-letter queue: a person
+    must look at it. A backfill slot's message is let go on its last receive instead: the backfill record
+    still holds the slot in flight, and the watchdog sends it again, so the DLQ keeps only what needs a person."""
     message = SlotMessage.model_validate_json(record.body)
     logger.append_keys(backfill_id=message.backfill_id, slot=message.date.isoformat())
+    try:
+        _run(record, message)
+    except Exception:
+        last_receive = int(record.attributes.approximate_receive_count) >= settings().work_queue_max_receives
+        if message.kind != "backfill" or not last_receive:
+            raise
+        logger.exception("slot message failed on its last receive; the watchdog will send its slot again")
+
+
+def _run(record: SQSRecord, message: SlotMessage) -> None:
     try:
         run_slot(message, _budget_seconds)
     except BackfillContended:

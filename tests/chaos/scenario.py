@@ -56,7 +56,7 @@ IDLE_WATCHDOG_LIMIT = 200  # watchdog runs in a row without the backfill getting
 def local_aws(extra_env: dict[str, str]) -> Iterator[LocalResources]:
     """moto in-process with template.yaml's tables and queues, for a run outside pytest (the bench)."""
     saved = dict(os.environ)
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN"):
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN", "API_TOKEN_SECRET"):
         os.environ.pop(name, None)
     os.environ.update(
         {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -84,7 +84,7 @@ class ChaosReport:
     duplicates: int = 0  # slots with a second execution, or an execution that reached its end twice
     lost: int = 0  # slots with no finished execution, no slot record, or still in flight
     failed_by_crashes: int = 0  # slots whose executor died in every attempt: FAILED, as designed
-    dead_lettered_slots: int = 0  # slot messages the DLQ holds; their slots were recovered by the watchdog
+    dead_lettered_slots: int = 0  # slot messages whose executor died on every receive; the watchdog ran them
     poison_dead_lettered: int = 0
     watchdog_runs: int = 0
     resent: int = 0

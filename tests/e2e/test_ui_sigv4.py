@@ -295,3 +295,29 @@ def test_a_browser_clock_an_hour_late_is_corrected_from_the_gateway_answer(stack
         assert gateway.signed >= 1
     finally:
         context.close()
+
+
+def test_an_api_wanting_both_iam_and_its_token_is_usable_from_the_ui(tmp_path_factory, browser):
+    """The defect: SigV4 and the token both took `Authorization`, so with both required the UI could not call.
+    Now the UI signs, and the token rides in X-Api-Token beside the signature."""
+    token = "both-token"
+    guarded = start_stack(tmp_path_factory, None, "--set", f"BACKFILL_API_TOKEN={token}")
+    gateway = Gateway(guarded)
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    context.route("**/*", gateway)
+    try:
+        page.goto(f"{GATEWAY}{STAGE}/ui/")
+        sign_in(page)
+        dialog = page.get_by_role("dialog", name="API token")
+        expect(dialog).to_be_visible()  # signed, then refused by the API itself for want of its token
+        dialog.get_by_label("Token").fill(token)
+        dialog.get_by_role("button", name="Use this token").click()
+        dev = page.get_by_role("region", name="Namespace dev")
+        expect(dev.get_by_role("link", name="scheduled_flow")).to_be_visible()
+        expect(page.get_by_role("dialog", name="AWS credentials")).to_be_hidden()
+        assert gateway.signed >= 2 and page.evaluate("sessionStorage.getItem('backfill-api-token')") == token
+    finally:
+        context.close()
+        if guarded.process.poll() is None:
+            guarded.interrupt()

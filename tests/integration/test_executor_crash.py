@@ -1,5 +1,6 @@
 """An executor that dies in the middle of a slot loses no slot and creates no second execution."""
 
+import json
 import time
 
 import pytest
@@ -143,8 +144,19 @@ def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashab
     assert len(stack.executions(namespace="tests", state="SUCCESS")) == 2
 
 
-def test_a_claimed_slot_whose_message_went_to_the_dlq_is_recovered_by_the_watchdog(crashable, monkeypatch):
-    """DynamoDB throttles the executor until the message is dead-lettered; the slot is not lost."""
+def receive_until_gone(stack, receives: int = 7) -> None:
+    """Poll past maxReceiveCount (5); moto moves a message to the DLQ on the receive after its last."""
+    for _ in range(receives):
+        stack.poller().poll_once()
+        time.sleep(1.1)
+
+
+def test_a_backfill_slot_failing_on_every_receive_stays_out_of_the_dlq_and_the_watchdog_runs_it(
+    crashable, monkeypatch
+):
+    """The defect: such a message was dead-lettered although the watchdog recovers its slot, so the DLQ filled
+    with recovered slots and its depth could not be alarmed on. DynamoDB throttles the executor on every receive;
+    the message is let go on its last, the DLQ stays empty, and the slot still runs once."""
     stack = crashable
     from botocore.exceptions import ClientError
 
@@ -157,11 +169,9 @@ def test_a_claimed_slot_whose_message_went_to_the_dlq_is_recovered_by_the_watchd
     real_create = slot_runner.executions_repository.create_if_absent
     monkeypatch.setattr(slot_runner.executions_repository, "create_if_absent", throttled)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *ONE_SLOT)).status == 200
-    for _ in range(7):  # maxReceiveCount is 5; moto redrives on the receive after that
-        stack.poller().poll_once()
-        time.sleep(1.1)
+    receive_until_gone(stack)
     assert stack.queue_depth() == 0
-    assert stack.queue_depth(stack.dlq_url) == 1
+    assert stack.queue_depth(stack.dlq_url) == 0
     monkeypatch.setattr(slot_runner.executions_repository, "create_if_absent", real_create)
 
     monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
@@ -171,6 +181,32 @@ def test_a_claimed_slot_whose_message_went_to_the_dlq_is_recovered_by_the_watchd
     assert execution["state"]["current"] == "SUCCESS"
     trigger = stack.call("GET", "/api/v1/triggers/search?namespace=tests").body["results"][0]["triggerContext"]
     assert trigger["backfill"] is None  # finished, so the trigger is free for the next backfill
+
+
+def test_a_live_schedule_slot_failing_on_every_receive_is_dead_lettered_for_a_person(crashable, monkeypatch):
+    """No watchdog covers a live slot: its message goes to the DLQ (and its alarm), and a redrive runs it once."""
+    stack = crashable
+    from botocore.exceptions import ClientError
+
+    from backfill_core import slot_runner
+
+    def throttled(execution):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutItem")
+
+    real_create = slot_runner.executions_repository.create_if_absent
+    monkeypatch.setattr(slot_runner.executions_repository, "create_if_absent", throttled)
+    live = {"kind": "schedule", "tenant": "main", "namespace": "tests", "flowId": "quick", "triggerId": "every_hour"}
+    stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps({**live, "date": ONE_SLOT[0]}))
+    receive_until_gone(stack)
+    assert stack.queue_depth() == 0
+    (dead,) = stack.sqs.receive_message(QueueUrl=stack.dlq_url, MaxNumberOfMessages=10)["Messages"]
+    monkeypatch.setattr(slot_runner.executions_repository, "create_if_absent", real_create)
+
+    for _ in range(2):  # redriven twice by a careless person: still one execution
+        stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=dead["Body"])
+    stack.drain()
+    (execution,) = stack.executions(namespace="tests")
+    assert execution["state"]["current"] == "SUCCESS" and execution["kind"] == "schedule"
 
 
 @pytest.mark.parametrize(("method", "action"), [("POST", "delete"), ("PUT", "pause")])

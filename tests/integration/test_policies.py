@@ -5,6 +5,7 @@ checks each against the policy of the function that made it: a missing permissio
 import os
 from datetime import UTC, datetime
 
+import boto3
 import pytest
 
 from backfill_core import aws_clients
@@ -12,6 +13,7 @@ from local.aws_template import load_template
 from tests.flows import backfill_body, flaky, ref
 
 WINDOW = ("2024-01-01T00:00:00Z", "2024-01-01T03:00:00Z")
+TOKEN = "policy-token"
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -21,7 +23,9 @@ TRANSACT_ACTIONS = {
 
 
 def resource_name(value) -> str:
-    """`!GetAtt X.Arn` -> X; `!Sub "${X.Arn}/index/I"` -> X/index/I."""
+    """`!GetAtt X.Arn` -> X; `!Sub "${X.Arn}/index/I"` -> X/index/I; `!Ref X` (a secret's ARN) -> X."""
+    if isinstance(value, dict) and "Ref" in value:
+        return value["Ref"]
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         target = value["Fn::GetAtt"]
         return (target if isinstance(target, str) else ".".join(target)).removesuffix(".Arn")
@@ -31,9 +35,16 @@ def resource_name(value) -> str:
 
 
 def allowed(function: str) -> set[tuple[str, str]]:
-    props = load_template()["Resources"][function]["Properties"]
+    """The function's own Policies, and each AWS::IAM::Policy attached to its role (SAM names it <function>Role)."""
+    resources = load_template()["Resources"]
+    policies = list(resources[function]["Properties"]["Policies"])
+    policies += [
+        r["Properties"]["PolicyDocument"]
+        for r in resources.values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": f"{function}Role"} in r["Properties"]["Roles"]
+    ]
     pairs = set()
-    for policy in props["Policies"]:
+    for policy in policies:
         for statement in policy["Statement"]:
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
             for action in statement["Action"]:
@@ -44,8 +55,10 @@ def allowed(function: str) -> set[tuple[str, str]]:
 class Recorder:
     """Notes (function, action, resource) for each DynamoDB and SQS call, by the function now running."""
 
-    def __init__(self, tables: dict[str, str], queues: dict[str, str], buckets: dict[str, str]):
-        self.tables, self.queues, self.buckets = tables, queues, buckets
+    def __init__(
+        self, tables: dict[str, str], queues: dict[str, str], buckets: dict[str, str], secrets: dict[str, str]
+    ):
+        self.tables, self.queues, self.buckets, self.secrets = tables, queues, buckets, secrets
         self.function = "ApiFunction"
         self.calls: set[tuple[str, str, str]] = set()
 
@@ -56,6 +69,8 @@ class Recorder:
         elif service == "s3":
             bucket, folder = self.buckets[params["Bucket"]], params["Key"].split("/", 1)[0]
             self.calls.add((self.function, f"s3:{model.name}", f"{bucket}/{folder}/*"))
+        elif service == "secretsmanager":
+            self.calls.add((self.function, f"secretsmanager:{model.name}", self.secrets[params["SecretId"]]))
         elif service == "sqs":
             queue = self.queues[params["QueueUrl"]]
             action = "SendMessage" if model.name.startswith("SendMessage") else model.name
@@ -75,7 +90,10 @@ class Recorder:
 
 
 @pytest.fixture
-def recorder(stack):
+def recorder(stack, monkeypatch):
+    """With the API token required, so its read is checked too."""
+    stack.resources.create_api_token_secret(boto3.client("secretsmanager"), TOKEN)
+    monkeypatch.setenv("API_TOKEN_SECRET", stack.resources.function_environment("ApiFunction")["API_TOKEN_SECRET"])
     tables = {
         os.environ[var]: logical
         for var, logical in (
@@ -86,8 +104,15 @@ def recorder(stack):
     }
     queues = {url: name for name, url in stack.resources.queue_urls.items()}
     buckets = {os.environ["EXECUTION_FILES_BUCKET"]: "ExecutionFilesBucket"}
-    recording = Recorder(tables, queues, buckets)
-    clients = (aws_clients.dynamodb(), aws_clients.sqs(), aws_clients.s3(), aws_clients.lambda_client())
+    secrets = {arn: name for name, arn in stack.resources.secret_arns.items()}
+    recording = Recorder(tables, queues, buckets, secrets)
+    clients = (
+        aws_clients.dynamodb(),
+        aws_clients.sqs(),
+        aws_clients.s3(),
+        aws_clients.lambda_client(),
+        aws_clients.secrets().client,
+    )
     for client in clients:
         client.meta.events.register("provide-client-params.*.*", recording)
     yield recording
@@ -98,7 +123,7 @@ def recorder(stack):
 def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, tmp_path, monkeypatch):
     def api(method, path, body=None, content_type="application/json"):
         recorder.function = "ApiFunction"
-        return stack.call(method, path, body, content_type)
+        return stack.call(method, path, body, content_type, headers={"X-Api-Token": TOKEN})
 
     def executor():
         recorder.function = "ExecutorFunction"
@@ -134,7 +159,7 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
         ("GET", "/api/v1/executions/search?namespace=tests", None),
     ):
         assert api(method, path, body).status == 200, (method, path)
-    execution = stack.executions(namespace="tests")[0]["id"]
+    execution = api("GET", "/api/v1/executions/search?namespace=tests").body["results"][0]["id"]
     assert api("GET", f"/api/v1/logs/{execution}").status == 200
     assert api("DELETE", f"/api/v1/executions/{execution}/kill").status == 202
     assert api("POST", f"/api/v1/backfills/{second}/cancel", {"kill": True}).status == 200
@@ -155,3 +180,4 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert denied == [], "\n".join(map(str, denied))
     assert {f for f, _, _ in recorder.calls} == {"ApiFunction", "ExecutorFunction", "SchedulerFunction"}
     assert ("ExecutorFunction", "lambda:InvokeFunction", "TaskRunnerFunction") in recorder.calls
+    assert ("ApiFunction", "secretsmanager:GetSecretValue", "ApiTokenSecret") in recorder.calls

@@ -1,5 +1,6 @@
 """template.yaml: SAM accepts it and builds it, and it says what the product promises."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -26,6 +27,50 @@ def run_sam(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     return subprocess.run([sam(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+
+
+def checkov() -> Path:
+    found = ROOT / ".venv-checkov" / "bin" / "checkov"
+    if not found.is_file():
+        pytest.fail("checkov is not installed; `make test` installs it into .venv-checkov (requirements-checkov.txt)")
+    return found
+
+
+def every_condition_true(template: dict) -> dict:
+    """The template with each condition's parameter defaulting to what makes the condition hold: checkov reads
+    conditions with the parameters' defaults and leaves out every resource whose condition is false."""
+    for condition in template.get("Conditions", {}).values():
+        negated = "Fn::Not" in condition
+        (reference, value) = (condition["Fn::Not"][0] if negated else condition)["Fn::Equals"]
+        parameter = template["Parameters"][reference["Ref"]]
+        if not negated:
+            parameter["Default"] = value
+        else:
+            parameter["Default"] = value + 1 if parameter["Type"] == "Number" else f"{value}-on"
+    return template
+
+
+@pytest.mark.parametrize("options", ["defaults", "every option on"])
+def test_checkov_finds_nothing_the_template_does_not_answer(options, tmp_path):
+    """Every checkov finding is fixed, or suppressed in the template (Metadata: checkov: skip:) with its reason."""
+    scanned = ROOT / "template.yaml"
+    if options != "defaults":  # CloudFormation JSON, the short tags in their long form
+        scanned = tmp_path / "template.json"
+        scanned.write_text(json.dumps(every_condition_true(load_template())))
+    command = [checkov(), "--file", str(scanned), "--framework", "cloudformation", "--skip-download"]
+    result = subprocess.run([*command, "--output", "json"], capture_output=True, text=True, timeout=300)
+    report = json.loads(result.stdout)
+    summary = report["summary"]
+    assert summary["parsing_errors"] == 0 and summary["resource_count"] == len(load_template()["Resources"]), summary
+    failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in report["results"]["failed_checks"]]
+    assert failed == [], "\n".join(failed)
+    unexplained = [
+        f"{c['check_id']} {c['resource']}"
+        for c in report["results"]["skipped_checks"]
+        if c["check_result"].get("suppress_comment", "No comment provided") in ("", "No comment provided")
+    ]
+    assert unexplained == [], f"suppressed without a reason: {unexplained}"
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.sam
@@ -95,3 +140,58 @@ def test_the_task_runners_role_reaches_only_the_flows_files_never_the_engines_ta
     assert all(action.startswith("s3:") for action in actions), actions
     assert resources == [{"Fn::Sub": "${ExecutionFilesBucket.Arn}/files/*"}]
     assert runner.get("Events") is None  # nothing but the executor invokes it
+
+
+def test_every_table_and_queue_keeps_its_data_through_a_delete_or_a_replacement():
+    template = load_template()
+    for kind in ("AWS::DynamoDB::Table", "AWS::SQS::Queue"):
+        for name in resources_of_type(template, kind):
+            resource = template["Resources"][name]
+            assert resource.get("DeletionPolicy") == resource.get("UpdateReplacePolicy") == "Retain", name
+    for name, props in resources_of_type(template, "AWS::DynamoDB::Table").items():
+        assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}, name
+        assert props["DeletionProtectionEnabled"] is True, name
+
+
+def test_the_api_token_lives_in_secrets_manager_not_in_a_parameter_or_the_environment():
+    template = load_template()
+    assert not [name for name, p in template["Parameters"].items() if p.get("NoEcho")]
+    variables = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    for props in resources_of_type(template, "AWS::Serverless::Function").values():
+        variables.update(props.get("Environment", {}).get("Variables", {}))
+    refs = {v["Ref"] for v in variables.values() if isinstance(v, dict) and "Ref" in v}
+    assert refs <= {"LogLevel", *resources_of_type(template, "AWS::DynamoDB::Table"), "WorkQueue"}, refs
+    assert variables["API_TOKEN_SECRET"] == {"Fn::If": ["ApiTokenRequired", {"Ref": "ApiTokenSecret"}, ""]}
+    secret = resources_of_type(template, "AWS::SecretsManager::Secret")["ApiTokenSecret"]
+    assert "GenerateSecretString" in secret and "SecretString" not in secret
+
+
+def test_the_ui_is_throttled_apart_and_every_function_can_reserve_its_concurrency():
+    """The UI's routes need no credentials, so anonymous traffic must not be able to take the API function."""
+    template = load_template()
+    settings = {s["ResourcePath"]: s for s in template["Resources"]["BackfillApi"]["Properties"]["MethodSettings"]}
+    assert {"ThrottlingRateLimit", "ThrottlingBurstLimit"} <= set(settings["/*"])
+    api = template["Resources"]["ApiFunction"]["Properties"]
+    open_paths = [e["Properties"]["Path"] for e in api["Events"].values() if "Auth" in e["Properties"]]
+    assert open_paths, "the UI's routes have no authorizer"
+    for path in open_paths:
+        throttled = settings["/" + path.replace("/", "~1")]  # MethodSettings write "/" as "~1"
+        assert throttled["ThrottlingRateLimit"] == {"Ref": "UiThrottlingRateLimit"}, path
+    for name, props in resources_of_type(template, "AWS::Serverless::Function").items():
+        condition, reserved, unreserved = props["ReservedConcurrentExecutions"]["Fn::If"]
+        assert unreserved == {"Ref": "AWS::NoValue"}, name
+        assert template["Parameters"][reserved["Ref"]]["Default"] == 0, name  # a new account cannot reserve any
+
+
+def test_the_dead_letter_queue_alarms_on_any_message():
+    template = load_template()
+    (alarm,) = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]}}]
+    assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "ApproximateNumberOfMessagesVisible",
+        0,
+        "GreaterThanThreshold",
+    )
+    queue = template["Resources"]["WorkQueue"]["Properties"]
+    receives = template["Globals"]["Function"]["Environment"]["Variables"]["WORK_QUEUE_MAX_RECEIVES"]
+    assert int(receives) == queue["RedrivePolicy"]["maxReceiveCount"]  # the executor knows a message's last receive

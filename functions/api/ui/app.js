@@ -233,7 +233,6 @@
     const token = window.sessionStorage.getItem(TOKEN_KEY);
     const credentials = storedCredentials();
     if (credentials) {
-      // SigV4 takes the Authorization header, so a bearer token cannot travel with it.
       const signed = await window.signSigV4({
         method,
         url,
@@ -245,15 +244,11 @@
         date: new Date(Date.now() + clockSkewMs),
       });
       Object.assign(headers, signed);
-    } else if (token) {
-      headers.Authorization = `Bearer ${token}`;
     }
+    // The token has its own header, so it goes with SigV4's Authorization.
+    if (token) headers["X-Api-Token"] = token;
     const response = await fetch(url, init);
     if (response.status === 401) {
-      if (credentials) {
-        const message = "The API also wants its bearer token, which cannot go with AWS signing (both use Authorization)";
-        throw new ApiError(401, message);
-      }
       const hadToken = Boolean(token);
       if (hadToken) window.sessionStorage.removeItem(TOKEN_KEY);
       if (attempt > 3) throw new ApiError(401, "The API refused the token");

@@ -3,6 +3,7 @@
 from functools import cache
 
 import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5})
@@ -31,7 +32,13 @@ def lambda_client():
     return boto3.client("lambda", config=_INVOKE_CONFIG)
 
 
+@cache
+def secrets() -> SecretsProvider:
+    """Powertools' Secrets Manager reader, whose cache lives as long as the execution environment."""
+    return SecretsProvider(boto3_client=boto3.client("secretsmanager", config=_CONFIG))
+
+
 def reset() -> None:
     """Forget cached clients (tests switch between moto backends)."""
-    for client in (dynamodb, sqs, s3, lambda_client):
+    for client in (dynamodb, sqs, s3, lambda_client, secrets):
         client.cache_clear()

@@ -21,7 +21,8 @@ class Settings:
     task_timeout_seconds: int
     log_retention_days: int
     scheduler_interval_seconds: int
-    api_token: str
+    api_token_secret: str
+    work_queue_max_receives: int
     max_body_bytes: int
     max_labels: int
 
@@ -52,9 +53,11 @@ def settings() -> Settings:
         log_retention_days=int(env.get("LOG_RETENTION_DAYS", "90")),
         # How often the scheduler ticks: a slot older than one interval at a tick was missed.
         scheduler_interval_seconds=int(env.get("SCHEDULER_INTERVAL_SECONDS", "60")),
-        # When set, every API call must carry `Authorization: Bearer <token>` (the local stack, or a
-        # private API on AWS); empty leaves the local stack open on loopback and AWS to AWS_IAM.
-        api_token=env.get("BACKFILL_API_TOKEN", ""),
+        # The Secrets Manager secret (ARN or name) holding the token every API call must then carry; empty
+        # leaves the local stack open on loopback and AWS to AWS_IAM alone.
+        api_token_secret=env.get("API_TOKEN_SECRET", ""),
+        # The work queue's maxReceiveCount: a message failing on this receive goes to the dead-letter queue next.
+        work_queue_max_receives=int(env.get("WORK_QUEUE_MAX_RECEIVES", "5")),
         # The largest request body the API reads: what it stores must fit DynamoDB's 400 KB item, and a flow
         # item holds its YAML twice (source and parsed), so a body past this is refused (413) unread.
         max_body_bytes=int(env.get("API_MAX_BODY_BYTES", str(128 * 1024))),
