@@ -7,8 +7,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import flow_inputs
+from .api_models import normalize_labels
 from .cron_slots import CronError, CronSchedule
 from .errors import Invalid
+from .ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
 from .kestra_time import parse_iso_duration
 from .tasks import SUPPORTED_TASK_TYPES, validate_task
 
@@ -16,8 +18,8 @@ SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.mode
 
 EXECUTION_END_STATES = ("SUCCESS", "FAILED", "WARNING", "KILLED", "CANCELLED")
 
-ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
-NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+# Each task adds a task run to every execution, whose record must stay under DynamoDB's 400 KB item.
+MAX_TASKS = 100
 # A YAML alias repeats its anchor's value without copying it, so 1 kB of nested aliases can stand for billions
 # of values ("billion laughs") that storing or answering the flow would expand.
 MAX_YAML_VALUES = 100_000
@@ -30,7 +32,7 @@ def in_namespace(candidate: str, namespace: str | None) -> bool:
 
 class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str
 
     def properties(self) -> dict[str, Any]:
@@ -39,7 +41,7 @@ class TaskSpec(BaseModel):
 
 class TriggerSpec(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str
     cron: str | None = None
     timezone: str = "UTC"
@@ -66,7 +68,7 @@ class TriggerSpec(BaseModel):
 
 class InputSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str = "STRING"
     defaults: Any = None
     required: bool = True
@@ -80,9 +82,9 @@ class InputSpec(BaseModel):
 
 class Flow(BaseModel):
     model_config = ConfigDict(extra="allow")
-    id: str = Field(pattern=ID_PATTERN)
-    namespace: str = Field(pattern=NAMESPACE_PATTERN)
-    tasks: list[TaskSpec] = Field(min_length=1)
+    id: str = Field(pattern=FLOW_ID_PATTERN, max_length=MAX_FLOW_ID)
+    namespace: str = Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE)
+    tasks: list[TaskSpec] = Field(min_length=1, max_length=MAX_TASKS)
     triggers: list[TriggerSpec] = []
     inputs: list[InputSpec] = []
     labels: dict[str, Any] | list[dict[str, Any]] | None = None
@@ -137,6 +139,10 @@ def parse_flow(source: str) -> Flow:
         if problem:
             raise Invalid(f"tasks[{task.id}].{problem}")
     flow_inputs.check_declarations(flow.inputs)
+    try:
+        normalize_labels(flow.labels)  # every execution of the flow carries them
+    except ValueError as exc:
+        raise Invalid(f"labels: {exc}") from exc
     seen: set[str] = set()
     for trigger in flow.triggers:
         if trigger.id in seen:
