@@ -300,7 +300,7 @@ def search_triggers(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
     page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)] = 25,
 ):
     return searches.search_triggers(_tenant(), namespace, flowId, page, size)
 
@@ -356,7 +356,7 @@ def retry_failed(backfill_id: RecordIdParam):
 
 @app.get("/backfills/<backfill_id>/slots", responses=answers("A page of slots with their state", 404, 422))
 def backfill_slots(
-    backfill_id: str,
+    backfill_id: RecordIdParam,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=backfill_service.MAX_SLOTS_PAGE_SIZE)] = 100,
 ):

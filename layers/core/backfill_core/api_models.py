@@ -65,7 +65,10 @@ class BackfillRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     start: datetime
     end: datetime | None = None
-    inputs: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = Field(
+        default=None,
+        description="Values for the flow's inputs, taken as data: never rendered as templates (Kestra renders them)",
+    )
     labels: list[Label] = Field(default_factory=list)
     concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
     order: Literal["oldest_first", "newest_first"] = "oldest_first"

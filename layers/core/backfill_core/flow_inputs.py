@@ -55,7 +55,9 @@ def typed_value(kind: str, value: Any, values: list[str] | None = None) -> Any:
         # An instant, as Kestra's: a date and a time with an offset or Z.
         text = str(value).strip()
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})", text):
-            raise InputError(f"'{_shown(value)}' is not an ISO-8601 date-time with an offset, such as 2024-03-28T06:30:00Z")
+            raise InputError(
+                f"'{_shown(value)}' is not an ISO-8601 date-time with an offset, such as 2024-03-28T06:30:00Z"
+            )
         try:
             return format_date(parse_instant(text))
         except ValueError as exc:
