@@ -19,7 +19,7 @@ from .templating import TemplateRenderError, render
 
 INPUT_TYPES = ("STRING", "INT", "FLOAT", "BOOLEAN", "DATETIME", "DATE", "SELECT", "JSON")
 MAX_INPUT_BYTES = 32 * 1024  # one input's value, as stored JSON
-MAX_INPUTS_BYTES = 64 * 1024  # all of an execution's inputs together
+MAX_INPUTS_BYTES = 64 * 1024  # all of an execution's inputs together, names included
 INT_RANGE = (-(2**31), 2**31 - 1)  # Kestra's INT input is a Java Integer
 
 
@@ -190,7 +190,7 @@ def resolve(
             raise Invalid(f"{where}.{spec.id}: {exc}") from exc
         if typed is None and spec.required:
             raise Invalid(f"{where}.{spec.id}: required input '{spec.id}' is null")
-        total += stored_size(typed)
+        total += stored_size({spec.id: typed})
         if total > MAX_INPUTS_BYTES:
             raise Invalid(
                 f"{where}.{spec.id}: the inputs up to this one take {total:,} bytes, "
