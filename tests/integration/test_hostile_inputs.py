@@ -645,6 +645,33 @@ CASES = (
             422,
             ["backfill.inputs.count"],
         ),
+        (
+            "a flow holding a number of 5,000 digits",
+            "POST",
+            "/api/v1/flows",
+            flow_yaml(extra=f"description: {DIGITS}\n"),
+            "application/x-yaml",
+            422,
+            ["number", "line 13"],
+        ),
+        (
+            "a flow holding a base-60 number of 10,000 digits",
+            "POST",
+            "/api/v1/flows",
+            flow_yaml(extra="x: " + ":".join(["59"] * 6000) + "\n"),
+            "application/x-yaml",
+            422,
+            ["number", "digits"],
+        ),
+        (
+            "a flow holding a 13th month",
+            "POST",
+            "/api/v1/flows",
+            flow_yaml(extra="x: 2024-13-45\n"),
+            "application/x-yaml",
+            422,
+            ["month"],
+        ),
         # Sizes: every value bounded, every answer under Lambda's 6 MB.
         (
             "an input value of 100 kB",

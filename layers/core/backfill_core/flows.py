@@ -1,5 +1,6 @@
 """Kestra flows: parsed from YAML, validated at registration so that nothing fails later for a typo."""
 
+import re
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -23,6 +24,8 @@ MAX_TASKS = 100
 # A YAML alias repeats its anchor's value without copying it, so 1 kB of nested aliases can stand for billions
 # of values ("billion laughs") that storing or answering the flow would expand.
 MAX_YAML_VALUES = 100_000
+MAX_INTEGER_DIGITS = 4300  # Python's int-string limit: a longer integer cannot be read or written as text
+MAX_INTEGER_BITS = 14_000  # just under 4,300 decimal digits
 
 
 def in_namespace(candidate: str, namespace: str | None) -> bool:
@@ -121,10 +124,16 @@ def parse_flow(source: str) -> Flow:
         raise Invalid(f"Flow YAML does not parse: {exc}") from exc
     except RecursionError as exc:
         raise Invalid("Flow YAML is nested too deeply to read") from exc
+    except ValueError as exc:  # a value YAML's types refuse: an integer past Python's limit, a 13th month
+        if "digits" in str(exc):
+            raise Invalid(f"Flow YAML holds a number too long to read{_where_digits_run(source)}") from exc
+        raise Invalid(f"Flow YAML holds a value that cannot be read: {exc}") from exc
     if not isinstance(document, dict):
         raise Invalid("Flow YAML must be a mapping with id, namespace and tasks")
     if _expanded_size(document) > MAX_YAML_VALUES:
         raise Invalid(f"Flow YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name)")
+    if _holds_huge_integer(document):
+        raise Invalid(f"Flow YAML holds a number of more than {MAX_INTEGER_DIGITS:,} digits (a base-60 1:2:3...)")
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
@@ -167,6 +176,23 @@ def parse_flow(source: str) -> Flow:
                         f"triggers[{trigger.id}].stopAfter: '{state}' is not one of {', '.join(EXECUTION_END_STATES)}"
                     )
     return flow
+
+
+def _where_digits_run(source: str) -> str:
+    found = re.search(rf"\d{{{MAX_INTEGER_DIGITS},}}", source)
+    return f" (line {source.count(chr(10), 0, found.start()) + 1})" if found else ""
+
+
+def _holds_huge_integer(node: Any) -> bool:
+    """An integer no answer could write as text: YAML's base-60 integers (1:2:3...) grow without a digits run.
+    Called once the alias expansion is known to be bounded."""
+    if isinstance(node, int):
+        return node.bit_length() > MAX_INTEGER_BITS
+    if isinstance(node, dict):
+        return any(_holds_huge_integer(child) for child in (*node.keys(), *node.values()))
+    if isinstance(node, list):
+        return any(_holds_huge_integer(child) for child in node)
+    return False
 
 
 def _expanded_size(document: Any) -> int:
