@@ -3,7 +3,6 @@
 import hmac
 import json
 import re
-from decimal import Decimal
 from http import HTTPStatus
 from pathlib import Path
 from typing import Annotated
@@ -32,6 +31,7 @@ from backfill_core.api_models import (
     ErrorMessage,
     TriggerRef,
     TriggerUpdate,
+    json_loads,
 )
 from backfill_core.errors import DomainError, Invalid, NotFound
 from backfill_core.flows import parse_flow
@@ -43,20 +43,11 @@ from backfill_core.settings import settings
 logger = Logger(service="api")
 
 
-def _integer(digits: str) -> int | Decimal:
-    """A JSON integer past Python's int-string limit (4,300 digits) stays a number, as a Decimal, rather than
-    fail the whole parse: the field that receives it refuses it by name (every integer field is bounded)."""
-    try:
-        return int(digits)
-    except ValueError:
-        return Decimal(digits)
-
-
 # Every route answers with and without the tenant segment, as Kestra's do.
 app = APIGatewayRestResolver(
     enable_validation=True,
     strip_prefixes=["/api/v1/main", "/api/v1"],
-    json_body_deserializer=lambda body: json.loads(body, parse_int=_integer),
+    json_body_deserializer=json_loads,
 )
 
 # Ids in paths and query strings, at Kestra's lengths: longer ones could name nothing, nor fit a DynamoDB key.

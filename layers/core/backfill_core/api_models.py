@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,6 +19,20 @@ MAX_LABEL_VALUE = 1000
 MAX_LABELS_BYTES = 32 * 1024  # all labels, as stored JSON
 # Kestra's integers are Java's int: larger numbers mean nothing to any field, and are refused unconverted.
 MAX_INT = 2**31 - 1
+
+
+def json_loads(text: str) -> Any:
+    """JSON as the API reads it. An integer past Python's int-string limit (4,300 digits) stays a number, as a
+    Decimal, rather than fail the whole parse: the field that receives it refuses it by name (every integer
+    field is bounded; a string field refuses a number)."""
+    return json.loads(text, parse_int=_integer)
+
+
+def _integer(digits: str) -> int | Decimal:
+    try:
+        return int(digits)
+    except ValueError:
+        return Decimal(digits)
 
 
 def normalize_labels(value: Any) -> list[Label]:

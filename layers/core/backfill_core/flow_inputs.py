@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from .api_models import json_loads
 from .errors import Invalid
 from .kestra_time import format_date, parse_instant
 from .templating import TemplateRenderError, render
@@ -77,7 +78,7 @@ def typed_value(kind: str, value: Any, values: list[str] | None = None) -> Any:
     if kind == "JSON":
         if isinstance(value, str):
             try:
-                value = json.loads(value, parse_int=_json_integer)
+                value = json_loads(value)
             except ValueError as exc:
                 raise InputError(f"'{_shown(value)}' is not JSON") from exc
         if _holds_decimal(value):
@@ -108,13 +109,6 @@ def _bounded_int(value: Any) -> int:
     if not low <= number <= high:
         raise InputError(f"'{_shown(value)}' is outside the INT range {low} to {high}")
     return number
-
-
-def _json_integer(digits: str) -> int | Decimal:
-    try:
-        return int(digits)
-    except ValueError:
-        return Decimal(digits)
 
 
 def _holds_decimal(value: Any) -> bool:
