@@ -351,7 +351,8 @@ def backfill_slots(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=backfill_service.MAX_SLOTS_PAGE_SIZE)] = 100,
 ):
-    return backfill_service.slots_page(_tenant(), backfill_id, page, size)
+    slots = backfill_service.slots_page(_tenant(), backfill_id, page, size)
+    return {**slots, "results": searches.bounded(slots["results"])}  # 1,000 slots take about 250 kB
 
 
 # Executions and logs
