@@ -2,6 +2,7 @@
 400 KB item, and one execution always within one answer. Built with the repositories' own item builders, so a
 key that grows is caught here."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -215,3 +216,10 @@ def test_the_largest_backfill_record_fits_one_item(flow):
         concurrency=window,
     )
     assert item_bytes(triggers_repository._backfill_item(backfill)) < ITEM_BYTES
+
+
+def test_answer_bytes_is_what_a_body_costs_in_lambdas_answer():
+    """The body, serialized as Powertools does, is a JSON string inside the proxy answer Lambda returns."""
+    value = {"quote": '"', "backslash": "\\", "accent": "é", "control": "\x01", "emoji": "🙂", "n": [1, 2.5, None]}
+    body = json.dumps(value, separators=(",", ":"))
+    assert answer_bytes(value) == len(json.dumps({"body": body})) - len(json.dumps({"body": ""}))
