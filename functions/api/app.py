@@ -129,7 +129,9 @@ def _aws_error(exc: ClientError) -> Response:
     return Response(
         status_code=HTTPStatus.SERVICE_UNAVAILABLE,
         content_type="application/json",
-        body=json.dumps({"message": "DynamoDB is throttling requests; nothing was lost, try again shortly"}),
+        body=json.dumps(
+            {"message": f"DynamoDB is throttling requests; try again in {RETRY_AFTER_SECONDS} seconds (Retry-After)"}
+        ),
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )
 
