@@ -15,10 +15,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.models import Server
+from aws_lambda_powertools.event_handler.openapi.params import Path as PathParameter
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from backfill_core import aws_clients, backfill_service, searches
@@ -30,16 +32,32 @@ from backfill_core.api_models import (
     ErrorMessage,
     TriggerRef,
     TriggerUpdate,
+    json_loads,
 )
 from backfill_core.errors import DomainError, Invalid, NotFound
 from backfill_core.flows import parse_flow
+from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
 from backfill_core.kestra_json import backfill_resource_json, flow_json
 from backfill_core.repositories import executions_repository, flows_repository
 from backfill_core.settings import settings
 
 logger = Logger(service="api")
+
+
 # Every route answers with and without the tenant segment, as Kestra's do.
-app = APIGatewayRestResolver(enable_validation=True, strip_prefixes=["/api/v1/main", "/api/v1"])
+app = APIGatewayRestResolver(
+    enable_validation=True,
+    strip_prefixes=["/api/v1/main", "/api/v1"],
+    json_body_deserializer=json_loads,
+)
+
+# Ids in paths and query strings, at Kestra's lengths: longer ones could name nothing, nor fit a DynamoDB key.
+NamespaceParam = Annotated[str, PathParameter(max_length=MAX_NAMESPACE)]
+FlowIdParam = Annotated[str, PathParameter(max_length=MAX_FLOW_ID)]
+RecordIdParam = Annotated[str, PathParameter(max_length=MAX_RECORD_ID)]
+NamespaceQuery = Annotated[str | None, Query(max_length=MAX_NAMESPACE)]
+FlowIdQuery = Annotated[str | None, Query(max_length=MAX_FLOW_ID)]
+TriggerIdQuery = Annotated[str | None, Query(max_length=MAX_ID)]
 
 
 ERRORS = {
@@ -47,6 +65,7 @@ ERRORS = {
     404: "No such flow, trigger, backfill, execution or route",
     409: "Conflicts with the current state: named in the message",
     422: "A field is invalid: the message names it",
+    503: "DynamoDB is throttling: try again after the Retry-After header's seconds",
 }
 
 
@@ -54,7 +73,7 @@ def answers(success: str, *errors: int, status: int = 200) -> dict:
     """A route's answers for the OpenAPI document: its success and each error, all `{"message"}`. Every
     route validates its request, so each may answer 422."""
     described = {status: {"description": success}}
-    for code in sorted({*errors, 422}):
+    for code in sorted({*errors, 422, 503}):
         described[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorMessage}}}
     return described
 
@@ -88,6 +107,34 @@ app.use(middlewares=[_no_list_for_an_object])
 @app.exception_handler(DomainError)
 def _domain_error(exc: DomainError) -> Response:
     return _message(exc.status_code, exc.message)
+
+
+THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+RETRY_AFTER_SECONDS = 2
+
+
+def _throttled(exc: ClientError) -> bool:
+    """DynamoDB refused for load after botocore's own retries; inside a transaction, as a cancellation reason."""
+    if exc.response.get("Error", {}).get("Code") in THROTTLED:
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return any(r.get("Code") in ("ThrottlingError", "ProvisionedThroughputExceeded") for r in reasons)
+
+
+@app.exception_handler(ClientError)
+def _aws_error(exc: ClientError) -> Response:
+    """Throttling is the one AWS failure a caller can do something about: wait and send it again."""
+    if not _throttled(exc):
+        raise exc
+    logger.warning("DynamoDB throttled a request", extra={"code": exc.response["Error"].get("Code")})
+    return Response(
+        status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+        content_type="application/json",
+        body=json.dumps(
+            {"message": f"DynamoDB is throttling requests; try again in {RETRY_AFTER_SECONDS} seconds (Retry-After)"}
+        ),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _form_body() -> bool:
@@ -165,17 +212,17 @@ def create_flow():
 
 
 @app.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))
-def get_flow(namespace: str, flow_id: str):
+def get_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
     return flow_json(flows_repository.get(_tenant(), namespace, flow_id))
 
 
 @app.get("/flows/<namespace>", responses=answers("The flows of a namespace", 422))
-def list_flows(namespace: str):
+def list_flows(namespace: NamespaceParam):
     return [flow_json(stored) for stored in flows_repository.list_flows(_tenant(), namespace)]
 
 
 @app.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))
-def update_flow(namespace: str, flow_id: str):
+def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
     source = _yaml_body()
     flow = parse_flow(source)
     if (flow.namespace, flow.id) != (namespace, flow_id):
@@ -188,7 +235,7 @@ def update_flow(namespace: str, flow_id: str):
 @app.delete(
     "/flows/<namespace>/<flow_id>", responses=answers("Deleted; its running backfills are cancelled", 404, status=204)
 )
-def delete_flow(namespace: str, flow_id: str):
+def delete_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
     backfill_service.delete_flow(_tenant(), namespace, flow_id)
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type="application/json", body="")
 
@@ -235,7 +282,7 @@ def bulk_by_triggers(action: str, body: list[TriggerRef]):
 @app.post("/triggers/backfill/<action>/by-query", responses=answers("How many triggers' backfills changed", 404, 422))
 def bulk_by_query(
     action: str,
-    namespace: Annotated[str | None, Query()] = None,
+    namespace: NamespaceQuery = None,
     q: Annotated[str | None, Query()] = None,
 ):
     refs = backfill_service.triggers_matching(_tenant(), namespace, q)
@@ -244,10 +291,10 @@ def bulk_by_query(
 
 @app.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
 def search_triggers(
-    namespace: Annotated[str | None, Query()] = None,
-    flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter name
+    namespace: NamespaceQuery = None,
+    flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
     page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)] = 25,
 ):
     return searches.search_triggers(_tenant(), namespace, flowId, page, size)
 
@@ -257,9 +304,9 @@ def search_triggers(
 
 @app.get("/backfills", responses=answers("A page of backfills, newest first", 422))
 def list_backfills(
-    namespace: Annotated[str | None, Query()] = None,
-    flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter names
-    triggerId: Annotated[str | None, Query()] = None,  # noqa: N803
+    namespace: NamespaceQuery = None,
+    flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter names
+    triggerId: TriggerIdQuery = None,  # noqa: N803
     status: Annotated[str | None, Query()] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
@@ -274,12 +321,12 @@ def dry_run(body: DryRun, size: Annotated[int, Query(ge=1, le=1000)] = 20):
 
 
 @app.get("/backfills/<backfill_id>", responses=answers("The backfill with its progress", 404))
-def get_backfill(backfill_id: str):
+def get_backfill(backfill_id: RecordIdParam):
     return backfill_resource_json(backfill_service.find_backfill(_tenant(), backfill_id))
 
 
 @app.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 422))
-def change_backfill(backfill_id: str, body: BackfillChange):
+def change_backfill(backfill_id: RecordIdParam, body: BackfillChange):
     changed = backfill_service.change_backfill(_tenant(), backfill_id, body.concurrency, body.paused)
     return backfill_resource_json(changed)
 
@@ -287,7 +334,7 @@ def change_backfill(backfill_id: str, body: BackfillChange):
 @app.post(
     "/backfills/<backfill_id>/cancel", responses=answers("The backfill, CANCELLING or CANCELLED", 400, 404, 409, 422)
 )
-def cancel_backfill(backfill_id: str, body: BackfillCancel | None = None):
+def cancel_backfill(backfill_id: RecordIdParam, body: BackfillCancel | None = None):
     kill = body.kill if body else False
     return backfill_resource_json(backfill_service.cancel(_tenant(), backfill_id, kill))
 
@@ -296,18 +343,19 @@ def cancel_backfill(backfill_id: str, body: BackfillCancel | None = None):
     "/backfills/<backfill_id>/retry-failed",
     responses=answers("How many failed slots run again, and the backfill", 404, 409),
 )
-def retry_failed(backfill_id: str):
+def retry_failed(backfill_id: RecordIdParam):
     backfill, queued = backfill_service.retry_failed(_tenant(), backfill_id)
     return {"retried": queued, "backfill": backfill_resource_json(backfill)}
 
 
 @app.get("/backfills/<backfill_id>/slots", responses=answers("A page of slots with their state", 404, 422))
 def backfill_slots(
-    backfill_id: str,
+    backfill_id: RecordIdParam,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=backfill_service.MAX_SLOTS_PAGE_SIZE)] = 100,
 ):
-    return backfill_service.slots_page(_tenant(), backfill_id, page, size)
+    slots = backfill_service.slots_page(_tenant(), backfill_id, page, size)
+    return {**slots, "results": searches.bounded(slots["results"])}  # 1,000 slots take about 250 kB
 
 
 # Executions and logs
@@ -315,8 +363,8 @@ def backfill_slots(
 
 @app.get("/executions/search", responses=answers("A page of executions", 422))
 def search_executions(
-    namespace: Annotated[str | None, Query()] = None,
-    flowId: Annotated[str | None, Query()] = None,  # noqa: N803 - Kestra's parameter name
+    namespace: NamespaceQuery = None,
+    flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
     state: Annotated[list[searches.ExecutionState] | None, Query()] = None,
     labels: Annotated[list[str] | None, Query()] = None,
     page: Annotated[int, Query(ge=1)] = 1,
@@ -327,12 +375,12 @@ def search_executions(
 
 
 @app.get("/executions/<execution_id>", responses=answers("The execution", 404))
-def get_execution(execution_id: str):
+def get_execution(execution_id: RecordIdParam):
     return searches.execution(execution_id)
 
 
 @app.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202))
-def kill_execution(execution_id: str):
+def kill_execution(execution_id: RecordIdParam):
     """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
     searches.execution(execution_id)  # 404 when it does not exist
     executions_repository.request_kill(execution_id)
@@ -340,8 +388,18 @@ def kill_execution(execution_id: str):
 
 
 @app.get("/logs/<execution_id>", responses=answers("The execution's log lines", 404))
-def get_logs(execution_id: str):
-    return searches.execution_logs(execution_id)
+def get_logs(
+    execution_id: RecordIdParam,
+    page: Annotated[int | None, Query(ge=1, description="ours: a page of the lines, with size")] = None,
+    size: Annotated[
+        int | None, Query(ge=1, le=searches.MAX_PAGE_SIZE, description="ours: lines per page; without it, every line")
+    ] = None,
+):
+    """Kestra's answer is every line, when they fit one answer (else a 422 naming size); page and size read
+    the lines of a long execution a page at a time."""
+    if page is not None and size is None:
+        raise Invalid("page: give size with page")
+    return searches.execution_logs(execution_id, page, size)
 
 
 # The API's description: every route above with its models. Paths are relative to /api/v1 (or /api/v1/main).

@@ -153,3 +153,61 @@ def test_declarations_are_checked_at_registration():
         with pytest.raises(Invalid) as caught:
             parse_flow(head + extra)
         assert needle in caught.value.message, extra
+
+
+def test_a_backfill_input_holding_a_template_is_data_not_rendered(flow):
+    """Was: caller values holding {{ }} were rendered at creation ({{ 'x' * 5000000 }} made 5 MB)."""
+    got = resolved(flow, {"owner": "{{ 'x' * 5000000 }}", "label": "{{ flow.id }}"})
+    assert got["owner"] == "{{ 'x' * 5000000 }}"
+    assert got["label"] == "{{ flow.id }}"
+
+
+def test_what_the_author_wrote_is_still_rendered(flow):
+    assert resolved(flow)["label"] == "tests-typed"
+    authored = parse_flow(FLOW.replace("owner: scheduler", 'owner: "{{ flow.namespace }}"'))
+    assert resolved(authored)["owner"] == "tests"
+
+
+@pytest.mark.parametrize(
+    ("given", "needle"),
+    [
+        ({"size": 2**31}, "outside the INT range"),
+        ({"size": -(2**31) - 1}, "outside the INT range"),
+        ({"size": "9" * 5000}, "outside the INT range"),  # past Python's int-string limit: counted, not converted
+        ({"size": 10**4000}, "outside the INT range"),
+        ({"ratio": 10**400}, "is not a number"),
+        ({"options": "[" + "1" * 5000 + "]"}, "backfill.inputs.options"),
+        ({"owner": "x" * 40_000}, "40,002 bytes, more than the 32,768 an input may take"),
+        ({"options": {"a": "é" * 20_000}}, "backfill.inputs.options"),
+    ],
+)
+def test_numbers_and_sizes_past_the_limits_name_the_input(flow, given, needle):
+    with pytest.raises(Invalid) as caught:
+        resolved(flow, given)
+    assert needle in caught.value.message
+    assert len(caught.value.message) < 300
+
+
+def test_an_int_at_kestras_bounds_is_taken(flow):
+    assert resolved(flow, {"size": 2**31 - 1})["size"] == 2**31 - 1
+    assert resolved(flow, {"size": "-0002147483648"})["size"] == -(2**31)
+
+
+def test_a_default_rendering_past_the_limit_names_the_input():
+    padded = "defaults: \"{{ 'x' * 100000 }}\""
+    flow = parse_flow(FLOW.replace('defaults: "{{ flow.namespace }}-{{ flow.id }}"', padded))
+    with pytest.raises(Invalid) as caught:
+        resolved(flow)
+    assert caught.value.message.startswith("backfill.inputs.label: the value renders to 100,002 bytes")
+
+
+def test_inputs_together_are_bounded():
+    declared = "".join(f"  - id: s{n}\n    type: STRING\n" for n in range(3))
+    flow = parse_flow(
+        f"id: wide\nnamespace: tests\ninputs:\n{declared}tasks:\n"
+        "  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
+    values = {f"s{n}": "x" * 30_000 for n in range(3)}
+    with pytest.raises(Invalid) as caught:
+        resolve(flow.inputs, None, values, flow.variables(1))
+    assert caught.value.message.startswith("backfill.inputs.s2: the inputs up to this one take")

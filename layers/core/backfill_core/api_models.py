@@ -1,14 +1,38 @@
 """Request bodies of Kestra's trigger API, validated at the boundary."""
 
+import json
 from datetime import datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE
 from .models import Label, Reprocess
 from .settings import settings
 
 LABELS_SHAPE = "labels must be a list of {key, value} objects or a map of key to value"
+# Kestra leaves label sizes open; every execution carries its backfill's labels, and its record must stay
+# under DynamoDB's 400 KB item, so each label and all of them together are bounded.
+MAX_LABEL_KEY = 100
+MAX_LABEL_VALUE = 1000
+MAX_LABELS_BYTES = 32 * 1024  # all labels, as stored JSON
+# Kestra's integers are Java's int: larger numbers mean nothing to any field, and are refused unconverted.
+MAX_INT = 2**31 - 1
+
+
+def json_loads(text: str) -> Any:
+    """JSON as the API reads it. An integer past Python's int-string limit (4,300 digits) stays a number, as a
+    Decimal, rather than fail the whole parse: the field that receives it refuses it by name (every integer
+    field is bounded; a string field refuses a number)."""
+    return json.loads(text, parse_int=_integer)
+
+
+def _integer(digits: str) -> int | Decimal:
+    try:
+        return int(digits)
+    except ValueError:
+        return Decimal(digits)
 
 
 def normalize_labels(value: Any) -> list[Label]:
@@ -28,11 +52,25 @@ def normalize_labels(value: Any) -> list[Label]:
     for item in items:
         if set(item) - {"key", "value"} or not isinstance(item.get("key"), str) or not item["key"]:
             raise ValueError(LABELS_SHAPE)
-        raw = item.get("value")
-        if isinstance(raw, dict | list) or raw is None:
-            raise ValueError(f"label '{item['key']}' needs a string value")
-        labels.append(Label(key=item["key"], value=str(raw).lower() if isinstance(raw, bool) else str(raw)))
+        key, raw = item["key"], item.get("value")
+        if len(key) > MAX_LABEL_KEY:
+            raise ValueError(f"label key '{key[:40]}...' is longer than {MAX_LABEL_KEY} characters")
+        if not isinstance(raw, str | bool | int | float):
+            raise ValueError(f"label '{key}' needs a string value")
+        value = str(raw).lower() if isinstance(raw, bool) else str(raw)
+        if len(value) > MAX_LABEL_VALUE:
+            raise ValueError(f"label '{key}' has a value longer than {MAX_LABEL_VALUE:,} characters")
+        labels.append(Label(key=key, value=value))
+    stored = len(json.dumps([label.to_json() for label in labels], ensure_ascii=False).encode())
+    if stored > MAX_LABELS_BYTES:
+        raise ValueError(f"labels take {stored:,} bytes together, more than {MAX_LABELS_BYTES:,}")
     return labels
+
+
+# Ids in requests, at Kestra's lengths: an id of the right length that names nothing is a 404.
+Namespace = Annotated[str, Field(min_length=1, max_length=MAX_NAMESPACE)]
+FlowId = Annotated[str, Field(min_length=1, max_length=MAX_FLOW_ID)]
+TriggerId = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
 
 
 class BackfillRequest(BaseModel):
@@ -42,12 +80,15 @@ class BackfillRequest(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     start: datetime
     end: datetime | None = None
-    inputs: dict[str, Any] | None = None
+    inputs: dict[str, Any] | None = Field(
+        default=None,
+        description="Values for the flow's inputs, taken as data: never rendered as templates (Kestra renders them)",
+    )
     labels: list[Label] = Field(default_factory=list)
-    concurrency: int | None = Field(default=None, ge=1)
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
     order: Literal["oldest_first", "newest_first"] = "oldest_first"
     reprocess: Reprocess = "all"
-    max_failures: int | None = Field(default=None, ge=1, alias="maxFailures")
+    max_failures: int | None = Field(default=None, ge=1, le=MAX_INT, alias="maxFailures")
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -59,9 +100,9 @@ class TriggerRef(BaseModel):
     """The body of pause, unpause and delete: which trigger's backfill."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
-    namespace: str = Field(min_length=1)
-    flow_id: str = Field(min_length=1, alias="flowId")
-    trigger_id: str = Field(min_length=1, alias="triggerId")
+    namespace: Namespace
+    flow_id: FlowId = Field(alias="flowId")
+    trigger_id: TriggerId = Field(alias="triggerId")
 
 
 class BackfillDelete(TriggerRef):
@@ -94,7 +135,7 @@ class BackfillChange(BaseModel):
     """PATCH /api/v1/backfills/{id}: what may change while a backfill runs."""
 
     model_config = ConfigDict(extra="forbid")
-    concurrency: int | None = Field(default=None, ge=1)
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
     paused: bool | None = Field(default=None, description="true pauses this backfill only; false resumes it")
 
     @model_validator(mode="after")

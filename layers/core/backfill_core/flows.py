@@ -1,5 +1,6 @@
 """Kestra flows: parsed from YAML, validated at registration so that nothing fails later for a typo."""
 
+import re
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -7,8 +8,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import flow_inputs
+from .api_models import normalize_labels
 from .cron_slots import CronError, CronSchedule
 from .errors import Invalid
+from .ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
 from .kestra_time import parse_iso_duration
 from .tasks import SUPPORTED_TASK_TYPES, validate_task
 
@@ -16,11 +19,13 @@ SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.mode
 
 EXECUTION_END_STATES = ("SUCCESS", "FAILED", "WARNING", "KILLED", "CANCELLED")
 
-ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"
-NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+# Each task adds a task run to every execution, whose record must stay under DynamoDB's 400 KB item.
+MAX_TASKS = 100
 # A YAML alias repeats its anchor's value without copying it, so 1 kB of nested aliases can stand for billions
 # of values ("billion laughs") that storing or answering the flow would expand.
 MAX_YAML_VALUES = 100_000
+MAX_INTEGER_DIGITS = 4300  # Python's int-string limit: a longer integer cannot be read or written as text
+MAX_INTEGER_BITS = 14_000  # just under 4,300 decimal digits
 
 
 def in_namespace(candidate: str, namespace: str | None) -> bool:
@@ -30,7 +35,7 @@ def in_namespace(candidate: str, namespace: str | None) -> bool:
 
 class TaskSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str
 
     def properties(self) -> dict[str, Any]:
@@ -39,7 +44,7 @@ class TaskSpec(BaseModel):
 
 class TriggerSpec(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str
     cron: str | None = None
     timezone: str = "UTC"
@@ -66,7 +71,7 @@ class TriggerSpec(BaseModel):
 
 class InputSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
-    id: str = Field(pattern=ID_PATTERN)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str = "STRING"
     defaults: Any = None
     required: bool = True
@@ -80,9 +85,9 @@ class InputSpec(BaseModel):
 
 class Flow(BaseModel):
     model_config = ConfigDict(extra="allow")
-    id: str = Field(pattern=ID_PATTERN)
-    namespace: str = Field(pattern=NAMESPACE_PATTERN)
-    tasks: list[TaskSpec] = Field(min_length=1)
+    id: str = Field(pattern=FLOW_ID_PATTERN, max_length=MAX_FLOW_ID)
+    namespace: str = Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE)
+    tasks: list[TaskSpec] = Field(min_length=1, max_length=MAX_TASKS)
     triggers: list[TriggerSpec] = []
     inputs: list[InputSpec] = []
     labels: dict[str, Any] | list[dict[str, Any]] | None = None
@@ -119,10 +124,16 @@ def parse_flow(source: str) -> Flow:
         raise Invalid(f"Flow YAML does not parse: {exc}") from exc
     except RecursionError as exc:
         raise Invalid("Flow YAML is nested too deeply to read") from exc
+    except ValueError as exc:  # a value YAML's types refuse: an integer past Python's limit, a 13th month
+        if "digits" in str(exc):
+            raise Invalid(f"Flow YAML holds a number too long to read{_where_digits_run(source)}") from exc
+        raise Invalid(f"Flow YAML holds a value that cannot be read: {exc}") from exc
     if not isinstance(document, dict):
         raise Invalid("Flow YAML must be a mapping with id, namespace and tasks")
     if _expanded_size(document) > MAX_YAML_VALUES:
         raise Invalid(f"Flow YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name)")
+    if _holds_huge_integer(document):
+        raise Invalid(f"Flow YAML holds a number of more than {MAX_INTEGER_DIGITS:,} digits (a base-60 1:2:3...)")
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
@@ -137,6 +148,10 @@ def parse_flow(source: str) -> Flow:
         if problem:
             raise Invalid(f"tasks[{task.id}].{problem}")
     flow_inputs.check_declarations(flow.inputs)
+    try:
+        normalize_labels(flow.labels)  # every execution of the flow carries them
+    except ValueError as exc:
+        raise Invalid(f"labels: {exc}") from exc
     seen: set[str] = set()
     for trigger in flow.triggers:
         if trigger.id in seen:
@@ -161,6 +176,23 @@ def parse_flow(source: str) -> Flow:
                         f"triggers[{trigger.id}].stopAfter: '{state}' is not one of {', '.join(EXECUTION_END_STATES)}"
                     )
     return flow
+
+
+def _where_digits_run(source: str) -> str:
+    found = re.search(rf"\d{{{MAX_INTEGER_DIGITS},}}", source)
+    return f" (line {source.count(chr(10), 0, found.start()) + 1})" if found else ""
+
+
+def _holds_huge_integer(node: Any) -> bool:
+    """An integer no answer could write as text: YAML's base-60 integers (1:2:3...) grow without a digits run.
+    Called once the alias expansion is known to be bounded."""
+    if isinstance(node, int):
+        return node.bit_length() > MAX_INTEGER_BITS
+    if isinstance(node, dict):
+        return any(_holds_huge_integer(child) for child in (*node.keys(), *node.values()))
+    if isinstance(node, list):
+        return any(_holds_huge_integer(child) for child in node)
+    return False
 
 
 def _expanded_size(document: Any) -> int:

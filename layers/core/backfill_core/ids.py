@@ -2,6 +2,16 @@
 
 import uuid
 
+# Kestra's id rules (AbstractFlow, TaskInterface, TriggerInterface; the lengths it leaves open are its database
+# columns, VARCHAR(150)). They keep every DynamoDB key built from ids far under DynamoDB's key limits.
+FLOW_ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
+NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"  # tasks, triggers, inputs
+MAX_FLOW_ID = 100
+MAX_NAMESPACE = 150
+MAX_ID = 150  # task and trigger ids (input ids the same)
+MAX_RECORD_ID = 100  # execution and backfill ids as a request may give them: ours are 22 characters
+
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _NAMESPACE = uuid.UUID("6f1d2a8e-3c1b-4b7e-9a55-0c7d2b1e9f10")
 

@@ -1,5 +1,8 @@
 """The read side of the API: trigger search, execution search, one execution, its logs."""
 
+import json
+from collections.abc import Iterable
+from itertools import islice
 from typing import Any, Literal
 
 from . import backfill_service
@@ -12,11 +15,39 @@ from .repositories import executions_repository, flows_repository, triggers_repo
 from .repositories.triggers_repository import TriggerKey
 
 ExecutionState = Literal["CREATED", "RUNNING", "SUCCESS", "FAILED", "KILLED", "CANCELLED", "PAUSED", "QUEUED"]
-MAX_PAGE_SIZE = 10000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
+MAX_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
+MAX_TRIGGERS_PAGE_SIZE = 10_000  # the UI lists every trigger on one page; an entry is small, and bounded() holds
+# Lambda answers at most 6 MB, counting the body as the JSON string of its proxy response; a page stays well
+# under it. One execution's record is at most DynamoDB's 400 KB item, so a single one always fits.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+
+def answer_bytes(value: Any) -> int:
+    """What a JSON body costs in Lambda's answer: its compact JSON, whose quotes and backslashes are escaped once
+    more inside the proxy response."""
+    text = json.dumps(value, separators=(",", ":"))
+    return len(text) + text.count('"') + text.count("\\")
+
+
+def bounded(items: Iterable, size_field: str = "size") -> list:
+    """The items, if together they fit one answer; else Invalid naming `size_field` and how many would fit.
+    Stops reading at the first item past the limit."""
+    taken: list = []
+    spent = 0
+    for item in items:
+        spent += answer_bytes(item) + 1
+        if spent > MAX_ANSWER_BYTES:
+            fit = max(len(taken), 1)
+            raise Invalid(
+                f"{size_field}: the answer would take more than the {MAX_ANSWER_BYTES:,} bytes one answer may carry; "
+                f"ask for at most {fit:,} at a time ({size_field}={fit}, then the next page)"
+            )
+        taken.append(item)
+    return taken
 
 
 def page_of(items: list, page: int, size: int) -> dict[str, Any]:
-    return {"results": items[(page - 1) * size : page * size], "total": len(items)}
+    return {"results": bounded(items[(page - 1) * size : page * size]), "total": len(items)}
 
 
 def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[str, Any]:
@@ -97,7 +128,12 @@ def execution(execution_id: str) -> dict[str, Any]:
     return found.to_json()
 
 
-def execution_logs(execution_id: str) -> list[dict[str, Any]]:
+def execution_logs(execution_id: str, page: int | None = None, size: int | None = None) -> list[dict[str, Any]]:
+    """Kestra's answer is every line; an execution with more lines than one answer carries is read in pages."""
     if executions_repository.get(execution_id) is None:
         raise NotFound(f"Execution not found: {execution_id}")
-    return executions_repository.logs(execution_id)
+    lines = executions_repository.logs(execution_id)
+    if size is not None:
+        skip = ((page or 1) - 1) * size
+        lines = islice(lines, skip, skip + size)
+    return bounded(lines)

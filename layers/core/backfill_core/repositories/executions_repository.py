@@ -9,6 +9,7 @@ one. A kill request is its own KILL item beside the execution.
 import json
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -204,7 +205,8 @@ def append_logs(execution_id: str, entries: list[tuple[str, dict[str, Any]]]) ->
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
 
 
-def logs(execution_id: str) -> list[dict[str, Any]]:
+def logs(execution_id: str) -> Iterator[dict[str, Any]]:
+    """The execution's log lines in order, read from DynamoDB a page at a time as they are consumed."""
     pages = (
         dynamodb()
         .get_paginator("query")
@@ -214,7 +216,7 @@ def logs(execution_id: str) -> list[dict[str, Any]]:
             ExpressionAttributeValues={":id": {"S": execution_id}, ":log": {"S": "LOG#"}},
         )
     )
-    return [json.loads(item["entry"]["S"]) for page in pages for item in page["Items"]]
+    return (json.loads(item["entry"]["S"]) for page in pages for item in page["Items"])
 
 
 def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Execution]:
