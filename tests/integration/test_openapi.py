@@ -46,3 +46,12 @@ def test_every_route_describes_its_errors_as_a_message(stack):
     put_trigger = document["paths"]["/triggers"]["put"]["responses"]
     assert {"400", "404", "409", "422"} <= set(put_trigger)
     assert "409" in document["paths"]["/backfills/{backfill_id}/retry-failed"]["post"]["responses"]
+
+
+def test_the_document_warns_that_labels_and_inputs_reaching_a_shell_are_refused_and_names_env(stack):
+    schemas = stack.call("GET", "/api/v1/openapi.json").body["components"]["schemas"]
+    backfill = schemas["BackfillRequest"]["properties"]
+
+    for field in ("labels", "inputs"):
+        assert "Shell warning" in backfill[field]["description"]
+        assert "`env`" in backfill[field]["description"]

@@ -82,9 +82,21 @@ class BackfillRequest(BaseModel):
     end: datetime | None = None
     inputs: dict[str, Any] | None = Field(
         default=None,
-        description="Values for the flow's inputs, taken as data: never rendered as templates (Kestra renders them)",
+        description=(
+            "Values for the flow's inputs, taken as data: never rendered as templates (Kestra renders them). "
+            "Shell warning: a value holding shell syntax (quotes, `, $, \\, ;, &, |, <, >, parentheses, line "
+            "breaks) is refused with a 422 when the flow renders `inputs` into a Commands script; pass such "
+            "values through the task's `env`."
+        ),
     )
-    labels: list[Label] = Field(default_factory=list)
+    labels: list[Label] = Field(
+        default_factory=list,
+        description=(
+            "Labels of every execution of the backfill. Shell warning: Kestra pastes `{{ labels.x }}` into a "
+            "Commands script as it is, so a label holding shell syntax is refused with a 422 when the flow renders "
+            "`labels` into one; pass such values through the task's `env`."
+        ),
+    )
     concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
     order: Literal["oldest_first", "newest_first"] = "oldest_first"
     reprocess: Reprocess = "all"
