@@ -689,7 +689,7 @@ CASES = (
             {**trigger_body(), "flowId": "padded"},
             "application/json",
             422,
-            ["backfill.inputs.padding", "renders to"],
+            ["backfill.inputs.padding", "too large"],
         ),
         (
             "an input default rendering to 5 MB, in a dry run",
@@ -698,7 +698,7 @@ CASES = (
             {**trigger_body(), "flowId": "padded"},
             "application/json",
             422,
-            ["backfill.inputs.padding", "renders to"],
+            ["backfill.inputs.padding", "too large"],
         ),
         (
             "a label key of 101 characters",
