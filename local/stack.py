@@ -224,7 +224,7 @@ class LocalStack:
                 f"executors            {self.executors} pollers on WorkQueue; scheduler every "
                 f"{self.scheduler_interval:g}s",
                 f"flows loaded         {', '.join(self.loaded_flows) or 'none'}"
-                + (" (kept as they were where already there)" if self.resumed and self.resumed.resumed else ""),
+                + (" (those already there kept as they were)" if self.resumed and self.resumed.resumed else ""),
                 f"state                {self.describe_state()}",
                 "auth                 "
                 + ("bearer token (BACKFILL_API_TOKEN)" if os.environ.get("BACKFILL_API_TOKEN") else "open (loopback)"),

@@ -2,6 +2,7 @@
 way out) and started again on the same state directory, it carries the backfill on with every slot run
 once; a registered flow and a finished backfill are still there; `--fresh` forgets them and says so."""
 
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -132,6 +133,9 @@ def test_restart_keeps_flow_and_finished_backfill_and_fresh_forgets(tmp_path):
     finally:
         stack.kill()
 
+    (fresh,) = re.findall(r"```sh\n(.*--fresh)\n```", (ROOT / "README.md").read_text())
+    program, *args = fresh.split()  # the README's line, on this test's port and state directory
+    assert (ROOT / program).samefile(sys.executable) and args == ["-m", "local", "--fresh"], fresh
     stack = restarted(stack, "--fresh")
     try:
         assert "FRESH START (--fresh): the earlier state was deleted" in stack.output(), stack.output()
