@@ -216,7 +216,7 @@ def recount(stack: Stack, backfill_id: str, slots: list[datetime], backfill: dic
             lost.add(execution["trigger"]["variables"]["date"])
         elif max(attempts.values()) > 1:
             doubled.add(execution["trigger"]["variables"]["date"])  # one attempt ran the task twice
-        retried += len(attempts) > 1
+        retried += max(attempts, default=1) > 1  # its attempt 1 may have died before writing its log
 
     slot_states: Counter = Counter()
     for page in range(1, len(slots) // 100 + 2):

@@ -96,7 +96,7 @@ def test_sigkill_mid_backfill_then_restart_runs_every_slot_once(tmp_path):
                 if line["message"] == f"ran {execution['trigger']['variables']['date']}"
             ]
             assert max(Counter(lines).values()) == 1, (execution["id"], lines)  # once per attempt
-            retried += len(set(lines)) > 1
+            retried += max(lines) > 1  # ran again as attempt 2 (attempt 1 may have died before logging)
         assert retried <= 2  # at most the two slots running at the kill ran again, as their attempt 2
     finally:
         stack.interrupt()
