@@ -131,31 +131,27 @@ class LocalStack:
         """Load the state directory into moto; after a restart no attempt of the earlier process is alive, so
         their leases end now and their messages are visible again (state.py): the slots they held carry on at
         once as their next attempt, as after every executor environment dying and the timeouts passing."""
-        from backfill_core.repositories import executions_repository
+        from backfill_core.repositories import executions_repository, triggers_repository
 
         self.resumed = self.state.load(self.fresh)
         if self.resumed.resumed:
-            self.found["leases ended"] = executions_repository.end_leases(time.time())
+            self.found["interrupted"] = executions_repository.end_leases(time.time())
         tables = self.resources.function_environment("ApiFunction")
         self.found["flows"] = self._count(tables["FLOWS_TABLE"])
-        backfill = {":b": {"S": "BACKFILL#"}}
-        self.found["backfills"] = self._count(tables["TRIGGERS_TABLE"], "begins_with(sk, :b)", backfill)
-        self.found["running"] = self._count(
-            tables["TRIGGERS_TABLE"], "begins_with(sk, :b) AND attribute_exists(#r)", backfill
-        )
-        self.found["executions"] = self._count(tables["EXECUTIONS_TABLE"], "sk = :e", {":e": {"S": "EXECUTION"}})
+        self.found["backfills"] = self._count(tables["TRIGGERS_TABLE"], "begins_with(sk, :kind)", "BACKFILL#")
+        self.found["running"] = len(triggers_repository.running_backfills())
+        self.found["executions"] = self._count(tables["EXECUTIONS_TABLE"], "sk = :kind", "EXECUTION")
         self.found["queued"] = sum(
             int(self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][name])
             for url in self.resources.queue_urls.values()
             for name in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed")
         )
 
-    def _count(self, table: str, condition: str | None = None, values: dict | None = None) -> int:
+    @staticmethod
+    def _count(table: str, condition: str | None = None, kind: str = "") -> int:
         query = {"TableName": table, "Select": "COUNT"}
         if condition:
-            query |= {"FilterExpression": condition, "ExpressionAttributeValues": values}
-            if "#r" in condition:
-                query["ExpressionAttributeNames"] = {"#r": "running"}
+            query |= {"FilterExpression": condition, "ExpressionAttributeValues": {":kind": {"S": kind}}}
         pages = boto3.client("dynamodb").get_paginator("scan").paginate(**query)
         return sum(page["Count"] for page in pages)
 
@@ -166,9 +162,11 @@ class LocalStack:
         if loaded is None:
             return f"{where} (not loaded)"
         if loaded.resumed:
+            interrupted = found["interrupted"]
             return (
                 f"{where}: resumed {found['flows']} flows, {found['backfills']} backfills ({found['running']} "
                 f"running), {found['executions']} executions, {found['queued']} queued messages"
+                + (f"; {interrupted} runs cut short by the stop resume as their next attempt" if interrupted else "")
             )
         if loaded.discarded:
             return f"{where}: FRESH START (--fresh): the earlier state was deleted"

@@ -132,3 +132,25 @@ def test_fresh_start_deletes_the_earlier_state_and_a_second_stack_is_refused(tmp
         assert (loaded.resumed, loaded.discarded) == (False, True)
         items, messages = everything()
     assert items == [] and all(found == [] for found in messages.values())
+
+
+def test_a_restart_ends_the_leases_of_running_attempts_only(aws):
+    """A resumed stack ends the leases its dead attempts held, so their slots go on at once as attempt 2;
+    finished executions keep theirs (a count of them would claim runs were cut short that were not)."""
+    from backfill_core.repositories import executions_repository
+
+    dynamodb, now = boto3.client("dynamodb"), 1_000_000.0
+    for pk, state, lease in (("running", "RUNNING", now + 300), ("done", "SUCCESS", now + 300), ("old", "RUNNING", 5)):
+        item = {"pk": {"S": pk}, "sk": {"S": "EXECUTION"}, "state": {"S": state}, "attempt": {"N": "1"}}
+        dynamodb.put_item(TableName="ExecutionsTable", Item={**item, "leaseUntil": {"N": repr(lease)}})
+
+    assert executions_repository.end_leases(now) == 1
+    leases = {
+        pk: float(
+            dynamodb.get_item(TableName="ExecutionsTable", Key={"pk": {"S": pk}, "sk": {"S": "EXECUTION"}})["Item"][
+                "leaseUntil"
+            ]["N"]
+        )
+        for pk in ("running", "done", "old")
+    }
+    assert leases == {"running": now, "done": now + 300, "old": 5}

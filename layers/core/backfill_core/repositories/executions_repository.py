@@ -245,7 +245,7 @@ def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Exe
 
 
 def end_leases(now_epoch: float) -> int:
-    """End the lease of every attempt still holding one, for a restart after which none can be alive (the
+    """End the lease of every running attempt, for a restart after which none can be alive (the
     local stack's attempts all ran in the process that stopped): their executions' next attempts need not
     wait for the lease. Returns how many were ended."""
     table = settings().executions_table
@@ -254,9 +254,14 @@ def end_leases(now_epoch: float) -> int:
         .get_paginator("scan")
         .paginate(
             TableName=table,
-            FilterExpression="sk = :execution AND leaseUntil > :now",
+            FilterExpression="sk = :execution AND #state = :running AND leaseUntil > :now",
             ProjectionExpression="pk, attempt",
-            ExpressionAttributeValues={":execution": {"S": EXECUTION}, ":now": {"N": repr(now_epoch)}},
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":execution": {"S": EXECUTION},
+                ":running": {"S": "RUNNING"},
+                ":now": {"N": repr(now_epoch)},
+            },
         )
     )
     ended = 0
