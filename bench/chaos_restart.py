@@ -55,6 +55,7 @@ class Stack:
     def __init__(self, port: int, state_dir: Path, log: Path, args: list[str]):
         self.url = f"http://127.0.0.1:{port}"
         self.log = log
+        self.http = requests.Session()  # one connection for the recount's thousand reads
         self.process = subprocess.Popen(
             [sys.executable, "-m", "local", "--port", str(port), "--state-dir", str(state_dir), *args],
             cwd=ROOT,
@@ -77,7 +78,7 @@ class Stack:
         return found.group(1) if found else "?"
 
     def get(self, path: str, **params):
-        answer = requests.get(self.url + path, params=params, timeout=60)
+        answer = self.http.get(self.url + path, params=params, timeout=60)
         answer.raise_for_status()
         return answer.json()
 
