@@ -153,9 +153,12 @@ def main() -> int:
                 pending_kills.pop(0)
                 time.sleep(rng.uniform(0, 0.5))  # land anywhere in a slot's life
                 stack.kill()
-                number = len(restarts) + 1
+                number, killed = len(restarts) + 1, time.monotonic()
                 stack = Stack(port, state_dir, logs / f"stack-{number}.log", stack_args)
-                restarts.append(f"kill {number} after {ended} ended: restart {stack.banner('state')}")
+                restarts.append(
+                    f"kill {number} after {ended} ended: ready again in {time.monotonic() - killed:.1f} s, "
+                    f"{stack.banner('state')}"
+                )
                 print(restarts[-1], flush=True)
             if ended > best:
                 best, last_progress = ended, time.monotonic()
