@@ -5,8 +5,13 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
+from .aws_template import ROOT
 from .stack import LocalStack
+from .state import StateError
+
+DEFAULT_STATE_DIR = ROOT / ".local-state"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--executors", type=int, default=2, help="concurrent executor pollers")
     parser.add_argument("--visibility-timeout", type=int, help="override the work queue's visibility timeout")
     parser.add_argument("--scheduler-interval", type=float, default=60.0)
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="where flows, backfills, executions, logs and queued messages are kept across restarts "
+        "(default: .local-state/ in the project)",
+    )
+    parser.add_argument("--fresh", action="store_true", help="delete the state kept in --state-dir and start empty")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a function setting")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -27,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         settings=settings,
         visibility_timeout=args.visibility_timeout,
         scheduler_interval=args.scheduler_interval,
+        state_dir=args.state_dir,
+        fresh=args.fresh,
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -35,12 +50,14 @@ def main(argv: list[str] | None = None) -> int:
         print(stack.describe(), flush=True)
         print("Ready. Press Ctrl-C to stop.", flush=True)
         stopped.wait()
+    except StateError as problem:
+        print(f"The local stack cannot start: {problem}", file=sys.stderr, flush=True)
+        return 1
     except KeyboardInterrupt:
         pass
     finally:
         print("\nStopping the local stack...", flush=True)
-        if hasattr(stack, "api"):
-            stack.stop()
+        stack.stop()
         print("Stopped.", flush=True)
     return 0
 

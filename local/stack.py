@@ -1,6 +1,7 @@
 """The local stack in one process: moto's server as DynamoDB and SQS, the tables and queues of
 template.yaml, the API handler on HTTP, executor pollers on the work queue, the scheduler every minute,
-and the example flows loaded. Handlers reach moto through AWS_ENDPOINT_URL, exactly as they reach AWS."""
+and the example flows loaded. Handlers reach moto through AWS_ENDPOINT_URL, exactly as they reach AWS.
+Given a state directory, what moto holds is kept there and resumed at the next start (local/state.py)."""
 
 import logging
 import os
@@ -19,6 +20,7 @@ from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
 from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 from .moto_thread_safety import serialize_moto_requests
+from .state import Loaded, StateDir
 from .task_runner import TaskRunnerProcess
 
 REGION = "us-east-1"
@@ -42,6 +44,8 @@ class LocalStack:
         visibility_timeout: int | None = None,
         flows_dir: Path | None = EXAMPLE_FLOWS,
         scheduler_interval: float = 60.0,
+        state_dir: Path | None = None,
+        fresh: bool = False,
     ):
         self.host = host
         self.port = port
@@ -53,9 +57,16 @@ class LocalStack:
         self.stopping = threading.Event()
         self.pollers: list[QueuePoller] = []
         self.loaded_flows: list[str] = []
+        # Kept on disk when given (python -m local: .local-state/), else in memory until the stack stops.
+        self.state = StateDir(state_dir) if state_dir else None
+        self.fresh = fresh
+        self.resumed: Loaded | None = None
+        self.found: dict[str, int] = {}
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
+        if self.state:
+            self.state.lock()  # before anything starts: a second stack on the same directory stops here
         moto_port = free_port(self.host)
         self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
         serialize_moto_requests()  # moto is not thread-safe where AWS is atomic
@@ -93,6 +104,8 @@ class LocalStack:
         os.environ.update(self.resources.function_environment("ApiFunction"))
         os.environ["SCHEDULER_INTERVAL_SECONDS"] = f"{self.scheduler_interval:g}"
         os.environ.update(self.settings)
+        if self.state:
+            self._resume()
 
         api = self.resources.function_properties("ApiFunction")
         self.api = ApiServer(load_handler_module("api").lambda_handler, self.host, self.port, api["Timeout"])
@@ -124,6 +137,51 @@ class LocalStack:
         threading.Thread(target=self._tick_scheduler, name="scheduler", daemon=True).start()
         if self.flows_dir:
             self.load_flows(self.flows_dir)
+
+    def _resume(self) -> None:
+        """Load the state directory into moto; after a restart no attempt of the earlier process is alive, so
+        their leases end now and their messages are visible again (state.py): the slots they held carry on at
+        once as their next attempt, as after every executor environment dying and the timeouts passing."""
+        from backfill_core.repositories import executions_repository, triggers_repository
+
+        self.resumed = self.state.load(self.fresh)
+        if self.resumed.resumed:
+            self.found["interrupted"] = executions_repository.end_leases(time.time())
+        tables = self.resources.function_environment("ApiFunction")
+        self.found["flows"] = self._count(tables["FLOWS_TABLE"])
+        self.found["backfills"] = self._count(tables["TRIGGERS_TABLE"], "begins_with(sk, :kind)", "BACKFILL#")
+        self.found["running"] = len(triggers_repository.running_backfills())
+        self.found["executions"] = self._count(tables["EXECUTIONS_TABLE"], "sk = :kind", "EXECUTION")
+        self.found["queued"] = sum(
+            int(self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][name])
+            for url in self.resources.queue_urls.values()
+            for name in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed")
+        )
+
+    @staticmethod
+    def _count(table: str, condition: str | None = None, kind: str = "") -> int:
+        query = {"TableName": table, "Select": "COUNT"}
+        if condition:
+            query |= {"FilterExpression": condition, "ExpressionAttributeValues": {":kind": {"S": kind}}}
+        pages = boto3.client("dynamodb").get_paginator("scan").paginate(**query)
+        return sum(page["Count"] for page in pages)
+
+    def describe_state(self) -> str:
+        if not self.state:
+            return "in memory only (not kept after the stack stops)"
+        where, loaded, found = self.state.path, self.resumed, self.found
+        if loaded is None:
+            return f"{where} (not loaded)"
+        if loaded.resumed:
+            interrupted = found["interrupted"]
+            return (
+                f"{where}: resumed {found['flows']} flows, {found['backfills']} backfills ({found['running']} "
+                f"running), {found['executions']} executions, {found['queued']} queued messages"
+                + (f"; {interrupted} runs cut short by the stop resume as their next attempt" if interrupted else "")
+            )
+        if loaded.discarded:
+            return f"{where}: FRESH START (--fresh): the earlier state was deleted"
+        return f"{where}: fresh (nothing saved there before)"
 
     @property
     def api_url(self) -> str:
@@ -174,7 +232,9 @@ class LocalStack:
                 f"queues               {queues}",
                 f"executors            {self.executors} pollers on WorkQueue; scheduler every "
                 f"{self.scheduler_interval:g}s",
-                f"flows loaded         {', '.join(self.loaded_flows) or 'none'}",
+                f"flows loaded         {', '.join(self.loaded_flows) or 'none'}"
+                + (" (those already there kept as they were)" if self.resumed and self.resumed.resumed else ""),
+                f"state                {self.describe_state()}",
                 "auth                 "
                 + ("X-Api-Token (BACKFILL_API_TOKEN)" if os.environ.get("BACKFILL_API_TOKEN") else "open (loopback)"),
             ]
@@ -184,6 +244,11 @@ class LocalStack:
         self.stopping.set()
         for poller in self.pollers:
             poller.stop()
-        self.api.stop()
-        self.task_runner.stop()
-        self.moto.stop()
+        if hasattr(self, "api"):
+            self.api.stop()
+        if hasattr(self, "task_runner"):
+            self.task_runner.stop()
+        if self.state:
+            self.state.close()  # what moto holds from here on is not kept
+        if hasattr(self, "moto"):
+            self.moto.stop()

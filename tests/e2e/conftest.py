@@ -30,12 +30,16 @@ CHROMIUM_ARGS = [
 
 
 class RunningStack:
-    def __init__(self, port: int, log_path: Path, *args: str):
+    """`python -m local` in a subprocess. Its state directory is its own (beside its log) unless a test passes
+    one, to restart a stack on the state another left."""
+
+    def __init__(self, port: int, log_path: Path, *args: str, state_dir: Path | None = None):
         self.port = port
         self.url = f"http://localhost:{port}"
         self.log_path = log_path
+        self.state_dir = state_dir or log_path.parent / "state"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "local", "--port", str(port), *args],
+            [sys.executable, "-m", "local", "--port", str(port), "--state-dir", str(self.state_dir), *args],
             cwd=ROOT,
             stdout=log_path.open("w"),
             stderr=subprocess.STDOUT,
@@ -72,6 +76,11 @@ class RunningStack:
                 return value
             time.sleep(0.2)
         raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.output()[-3000:]}")
+
+    def kill(self) -> None:
+        """SIGKILL: the stack gets no chance to save or stop anything."""
+        self.process.kill()
+        self.process.wait(timeout=20)
 
     def interrupt(self) -> int:
         """Ctrl-C, as a person stops `make run`."""

@@ -244,3 +244,41 @@ def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Exe
     if flow_id:
         found = [e for e in found if e.flow_id == flow_id]
     return found
+
+
+def end_leases(now_epoch: float) -> int:
+    """End the lease of every running attempt, for a restart after which none can be alive (the
+    local stack's attempts all ran in the process that stopped): their executions' next attempts need not
+    wait for the lease. Returns how many were ended."""
+    table = settings().executions_table
+    pages = (
+        dynamodb()
+        .get_paginator("scan")
+        .paginate(
+            TableName=table,
+            FilterExpression="sk = :execution AND #state = :running AND leaseUntil > :now",
+            ProjectionExpression="pk, attempt",
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues={
+                ":execution": {"S": EXECUTION},
+                ":running": {"S": "RUNNING"},
+                ":now": {"N": repr(now_epoch)},
+            },
+        )
+    )
+    ended = 0
+    for page in pages:
+        for item in page["Items"]:
+            try:
+                dynamodb().update_item(
+                    TableName=table,
+                    Key={"pk": item["pk"], "sk": {"S": EXECUTION}},
+                    UpdateExpression="SET leaseUntil = :now",
+                    ConditionExpression="attempt = :seen",
+                    ExpressionAttributeValues={":seen": item["attempt"], ":now": {"N": repr(now_epoch)}},
+                )
+                ended += 1
+            except ClientError as exc:
+                if not _is_condition_failure(exc):
+                    raise
+    return ended
