@@ -28,10 +28,14 @@ READY = "listening on "
 
 
 def _worker(connection) -> None:
-    """One execution environment: the handler imported once (it contains this process), then invocations."""
-    from .lambda_runtime import LambdaContext, load_handler_module
+    """One execution environment: the handler imported once (it contains this process), then invocations.
+    It dies with the task runner, taking its task along: a stack killed and restarted must not find an
+    attempt of the earlier one still running."""
+    from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 
+    ensure_layer_on_path()
     handler = load_handler_module("task_runner").lambda_handler
+    threading.Thread(target=_die_with, args=(os.getppid(),), daemon=True).start()
     while True:
         try:
             payload, timeout = connection.recv()
@@ -168,8 +172,18 @@ class TaskRunnerProcess:
 def _exit_with(parent: int) -> None:
     """Gone when the stack is gone, even after a SIGKILL that gave it no chance to stop us."""
     while os.getppid() == parent:
-        time.sleep(1)
+        time.sleep(0.5)
     os._exit(0)
+
+
+def _die_with(parent: int) -> None:
+    """A worker whose task runner is gone kills what its task started, then itself."""
+    from backfill_core.isolation import kill_descendants
+
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    kill_descendants()
+    os._exit(1)
 
 
 def main(argv: list[str] | None = None) -> int:
