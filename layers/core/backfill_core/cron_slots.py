@@ -1,6 +1,6 @@
 """A Schedule trigger's cron, evaluated in the trigger's timezone: its slots and their neighbours."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
@@ -57,13 +57,57 @@ class CronSchedule:
 
     def _dropped(self, slot: datetime) -> bool:
         """A slot the DST rule removes: for a fixed hour, the second occurrence of a local time repeated by
-        fall-back; otherwise, a slot croniter moved out of a spring-forward gap (its wall time is no match)."""
+        fall-back; otherwise, a slot croniter moved out of a spring-forward gap (its wall time is no match).
+        A slot at the end of a gap that its wall time does not explain stands for a skipped local time: a
+        fixed-hour job keeps it only if that time's local day exists (Apia skipped 30 December 2011
+        whole: that day has no slot, and 31 December runs once)."""
         wall = slot.replace(tzinfo=None)
         if self.fixed_hour:
             first = wall.replace(tzinfo=self.zone, fold=0)
-            return first.astimezone(UTC) != slot.astimezone(UTC)
-        hours, minutes, seconds = self._times_of_day()
-        return not (wall.hour in hours and wall.minute in minutes and wall.second in seconds)
+            if first.astimezone(UTC) != slot.astimezone(UTC):
+                return True
+        else:
+            hours, minutes, seconds = self._times_of_day()
+            if not (wall.hour in hours and wall.minute in minutes and wall.second in seconds):
+                return True
+        gap_start = self._gap_ending_at(slot)
+        return gap_start is not None and not self._runs_after_gap(gap_start, wall)
+
+    def slot_at_gap_end(self, instant: datetime) -> bool:
+        """Whether the first instant after a spring-forward gap is a slot (what `slots` gives there)."""
+        gap_start = self._gap_ending_at(instant)
+        if gap_start is None:
+            raise ValueError(f"{instant.isoformat()} does not end a gap in {self.timezone}")
+        return self._runs_after_gap(gap_start, instant.astimezone(self.zone).replace(tzinfo=None))
+
+    def _runs_after_gap(self, gap_start: datetime, wall: datetime) -> bool:
+        """The first instant after a gap is a slot when its own wall time matches, or, for a fixed-hour job,
+        when it stands for a skipped time whose local day exists."""
+        if croniter.match(self.cron, wall, second_at_beginning=self.with_seconds):
+            return True
+        return self.fixed_hour and self._skipped_on_an_existing_day(gap_start, wall)
+
+    def _gap_ending_at(self, slot: datetime) -> datetime | None:
+        """When `slot` is the first instant after a spring-forward gap, the gap's first skipped wall time."""
+        instant = slot.astimezone(UTC)
+        before = (instant - timedelta(microseconds=1)).astimezone(self.zone).utcoffset()
+        after = instant.astimezone(self.zone).utcoffset()
+        if before is None or after is None or before >= after:
+            return None
+        return (instant + before).replace(tzinfo=None)
+
+    def _skipped_on_an_existing_day(self, gap_start: datetime, gap_end: datetime) -> bool:
+        """Whether a wall time of the cron in [gap_start, gap_end) falls on a local day that exists, i.e. a
+        day not wholly inside the gap."""
+        walk = croniter(self.cron, gap_start - timedelta(microseconds=1), second_at_beginning=self.with_seconds)
+        while (skipped := walk.get_next(datetime)) < gap_end:
+            day_start = datetime.combine(skipped.date(), time())
+            if day_start < gap_start or day_start + timedelta(days=1) > gap_end:
+                return True
+            walk = croniter(
+                self.cron, day_start + timedelta(days=1, microseconds=-1), second_at_beginning=self.with_seconds
+            )
+        return False
 
     def _times_of_day(self) -> tuple[set[int], set[int], set[int]]:
         """The hours, minutes and seconds the cron allows (every value where the field is a wildcard)."""
