@@ -13,7 +13,7 @@ time, so every cron form counts in time bounded by the days of the range.
 from bisect import bisect_left, bisect_right
 from datetime import UTC, date, datetime, time, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from .cron_slots import CronSchedule
 
@@ -109,8 +109,11 @@ def _special_days(schedule: CronSchedule, first: date, last: date) -> set[date]:
     dom, month, dow = _cron_fields(schedule)
     walk = croniter(f"0 0 {dom} {month} {dow}", datetime.combine(first, time()) - TICK)
     days = set()
-    while (day := walk.get_next(datetime).date()) <= last:
-        days.add(day)
+    try:
+        while (day := walk.get_next(datetime).date()) <= last:
+            days.add(day)
+    except CroniterBadDateError:  # no further day within croniter's reach
+        pass
     return days
 
 
