@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .kestra_time import supported
 from .models import Label, Reprocess
 from .settings import settings
 
@@ -53,6 +54,11 @@ class BackfillRequest(BaseModel):
     @classmethod
     def _labels(cls, value: Any) -> list[Label]:
         return normalize_labels(value)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _supported_date(cls, value: datetime | None) -> datetime | None:
+        return value if value is None else supported(value)
 
 
 class TriggerRef(BaseModel):
