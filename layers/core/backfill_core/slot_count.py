@@ -6,11 +6,12 @@ time is exactly one instant, so a span counts by arithmetic: whole matching days
 the days cut by the span's ends the times between the cut points. At a change: the first instant after a
 spring-forward gap, where croniter puts the times it skipped, is asked of the same CronSchedule the executor
 uses; a fixed-hour job has no slot in the repeated pass of a fall-back, the others run at each real instant.
-Days given by `L`, `#` or `W` are found by stepping croniter one matching day at a time, never one slot at a
-time, so every cron form counts in time bounded by the days of the range.
+Days given by `L`, `#` or `W` are found by stepping croniter one matching day at a time through one month of
+each calendar shape, never one slot at a time, so every cron form counts in time bounded by the range's days.
 """
 
 from bisect import bisect_left, bisect_right
+from calendar import monthrange
 from datetime import UTC, date, datetime, time, timedelta
 
 from croniter import CroniterBadDateError, croniter
@@ -69,8 +70,8 @@ def _cron_fields(schedule: CronSchedule) -> tuple[str, str, str]:
     return dom, month, dow
 
 
-def _expand(schedule: CronSchedule, first: date, last: date):
-    """(times of day, day matcher) for the local days first..last."""
+def _expand(schedule: CronSchedule):
+    """(times of day, day matcher)."""
     fields, nth = croniter.expand(schedule.cron, second_at_beginning=schedule.with_seconds)
     if schedule.with_seconds and len(fields) == 6:
         minutes, hours, doms, months, dows, seconds = fields
@@ -83,7 +84,7 @@ def _expand(schedule: CronSchedule, first: date, last: date):
     day_fields = [_field(doms, 1, 31), _field(months, 1, 12), _field(dows, 0, 7)]
     dom, _, _ = _cron_fields(schedule)
     if nth or "w" in dom.lower() or any(v is None for v in day_fields):
-        return _TimesOfDay(hour_set, minute_set, second_set), _special_days(schedule, first, last).__contains__
+        return _TimesOfDay(hour_set, minute_set, second_set), _special_days(schedule)
     dom_set, month_set, dow_set = day_fields
     dom_any, dow_any = doms == ["*"], dows == ["*"]
     doms_, months_, dows_ = set(dom_set), set(month_set), {d % 7 for d in dow_set}
@@ -103,18 +104,28 @@ def _expand(schedule: CronSchedule, first: date, last: date):
     return _TimesOfDay(hour_set, minute_set, second_set), matches
 
 
-def _special_days(schedule: CronSchedule, first: date, last: date) -> set[date]:
-    """The days first..last that a cron with `L`, `#` or `W` fires on: croniter steps from one matching day
-    to the next (a dozen steps a year for `L`), never through the slots of a day."""
+def _special_days(schedule: CronSchedule):
+    """The day matcher of a cron with `L`, `#` or `W`. Which days of a month match depends only on the
+    month's number, the weekday of its first day and its length: croniter is stepped from one matching day
+    to the next through the first month of each such shape met (at most 91), never through slots."""
     dom, month, dow = _cron_fields(schedule)
-    walk = croniter(f"0 0 {dom} {month} {dow}", datetime.combine(first, time()) - TICK)
-    days = set()
-    try:
-        while (day := walk.get_next(datetime).date()) <= last:
-            days.add(day)
-    except CroniterBadDateError:  # no further day within croniter's reach
-        pass
-    return days
+    expression = f"0 0 {dom} {month} {dow}"
+    shapes: dict[tuple[int, int, int], frozenset[int]] = {}
+
+    def days_of(year: int, number: int) -> frozenset[int]:
+        first = date(year, number, 1)
+        shape = (number, first.weekday(), monthrange(year, number)[1])
+        if shape not in shapes:
+            walk, found = croniter(expression, datetime.combine(first, time()) - TICK), set()
+            try:
+                while (day := walk.get_next(datetime).date()).replace(day=1) == first:
+                    found.add(day.day)
+            except CroniterBadDateError:  # no further day within croniter's reach
+                pass
+            shapes[shape] = frozenset(found)
+        return shapes[shape]
+
+    return lambda day: day.day in days_of(day.year, day.month)
 
 
 def offset_changes(zone, start: datetime, end: datetime) -> list[tuple[datetime, timedelta, timedelta]]:
@@ -144,7 +155,7 @@ def count_slots(schedule: CronSchedule, start: datetime, end: datetime) -> int:
         return 0
     start, end = start.astimezone(UTC), end.astimezone(UTC)
     zone = schedule.zone
-    times, matches = _expand(schedule, start.astimezone(zone).date(), end.astimezone(zone).date())
+    times, matches = _expand(schedule)
     total, low = 0, start
     for change, before, after in offset_changes(zone, start - SCAN, end):
         if change < start:  # a start inside a fall-back's repeated pass
