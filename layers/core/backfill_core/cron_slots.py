@@ -83,7 +83,8 @@ class CronSchedule:
     def _runs_after_gap(self, gap_start: datetime, wall: datetime) -> bool:
         """The first instant after a gap is a slot when its own wall time matches, or, for a fixed-hour job,
         when it stands for a skipped time whose local day exists."""
-        if croniter.match(self.cron, wall, second_at_beginning=self.with_seconds):
+        whole = wall.microsecond == 0 and (self.with_seconds or wall.second == 0)  # croniter.match ignores those
+        if whole and croniter.match(self.cron, wall, second_at_beginning=self.with_seconds):
             return True
         return self.fixed_hour and self._skipped_on_an_existing_day(gap_start, wall)
 
