@@ -18,7 +18,7 @@ from croniter import CroniterBadDateError, croniter
 
 from .cron_slots import CronSchedule
 
-SCAN = timedelta(days=1)  # offset changes are looked for daily: no zone's two changes (1900-2200) are closer
+SCAN = timedelta(days=1)  # how often to look for offset changes: no zone changes twice within 6 days, 1970-2200
 TICK = timedelta(microseconds=1)
 
 
