@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from backfill_core.cron_slots import CronSchedule
-from backfill_core.slot_count import count_slots, offset_changes
+from backfill_core.kestra_time import EARLIEST, LATEST
+from backfill_core.slot_count import TICK, count_slots, offset_changes
 
 SWEPT = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2031, 1, 1, tzinfo=UTC))
 # Probes this far apart see every change: no zone's offset changes twice within 6.9 days in 2000-2030
@@ -139,3 +140,18 @@ def test_a_daily_job_runs_once_on_every_local_day_of_a_year(zone, year):
     existing = {(low + timedelta(hours=h)).astimezone(schedule.zone).date() for h in range(366 * 24)}
     existing = {d for d in existing if days[0] <= d <= days[-1]}
     assert sorted(set(days)) == days and set(days) == existing
+
+
+@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "UTC"])
+@pytest.mark.parametrize("cron", ["0 0 1 1 *", "0 0 L * *", "0 12 * * 5#1", "0 0 15W * *", "*/30 * * * *"])
+def test_slots_their_neighbours_and_counts_at_the_ends_of_the_supported_range(zone, cron):
+    """The first slot's `trigger.previous` and the last one's `trigger.next` lie outside the range; reckoning
+    them, and counting at both ends, overflows nothing (a start in year 1 was an OverflowError)."""
+    schedule = CronSchedule(cron, zone)
+    reach = timedelta(days=2 if cron.startswith("*") else 400)
+    for low, high in [(EARLIEST, EARLIEST + reach), (LATEST - reach, LATEST - TICK)]:
+        slots = assert_count_matches_slots(schedule, low, high)
+        assert slots, (cron, zone, low)
+        assert schedule.previous_before(slots[0]) < low
+        assert schedule.next_after(slots[-1]) > high
+        assert schedule.slots_newest_first(low, high, 10_000) == slots[::-1]
