@@ -1,4 +1,4 @@
-"""Backfill dates outside the supported range (1970-01-01T00:00:00Z up to 2200) are a 422 naming the field,
+"""Backfill dates outside the supported range (1900-01-01T00:00:00Z up to 2200) are a 422 naming the field,
 not a crash; a backfill at the range's first instant runs, with its neighbours and its slots page right."""
 
 import pytest
@@ -8,7 +8,7 @@ from tests.integration.test_hostile_inputs import REF, flow_yaml
 OUTSIDE = [
     ("start", "0001-01-01T00:00:00Z"),  # was an OverflowError: a 5xx, the connection closed locally
     ("start", "0001-01-01T03:00:00+05:00"),  # year 0 in UTC
-    ("start", "1969-12-31T23:59:59Z"),
+    ("start", "1899-12-31T23:59:59Z"),
     ("end", "0001-01-02T00:00:00Z"),
     ("end", "9999-12-31T23:59:59-14:00"),  # year 10000 in UTC
     ("end", "2200-01-01T00:00:00Z"),
@@ -22,21 +22,21 @@ def contents(stack) -> tuple[int, int, int]:
 @pytest.mark.parametrize("path", ["/api/v1/triggers", "/api/v1/backfills/dry-run"])
 @pytest.mark.parametrize(("field", "value"), OUTSIDE, ids=[f"{f} {v}" for f, v in OUTSIDE])
 def test_a_date_outside_the_supported_range_is_a_422_naming_it(stack, path, field, value):
-    backfill = {"start": "1970-01-01T00:00:00Z", "end": "1970-01-02T00:00:00Z", field: value}
+    backfill = {"start": "1900-01-01T00:00:00Z", "end": "1900-01-02T00:00:00Z", field: value}
     before = contents(stack)
     answer = stack.call("PUT" if path.endswith("triggers") else "POST", path, {**REF, "backfill": backfill})
     assert answer.status == 422, answer.raw[:500]
     assert answer.message.startswith(f"backfill.{field}: "), answer.message
-    assert "1970-01-01T00:00:00Z" in answer.message and "2200-01-01T00:00:00Z" in answer.message
+    assert "1900-01-01T00:00:00Z" in answer.message and "2200-01-01T00:00:00Z" in answer.message
     assert contents(stack) == before
 
 
 def test_a_backfill_from_the_first_supported_instant_runs_each_slot_once(stack):
-    """Slots from 1970-01-01T00:00:00Z: the first one's `trigger.previous` lies before the range (1969),
+    """Slots from 1900-01-01T00:00:00Z: the first one's `trigger.previous` lies before the range (1899),
     and every slot shows SUCCEEDED on the slots page, in order."""
     source = flow_yaml(cron="0 0 * * *", flow_id="daily")
     assert stack.call("POST", "/api/v1/flows", source, "application/x-yaml").status == 200
-    body = {**REF, "flowId": "daily", "backfill": {"start": "1970-01-01T00:00:00Z", "end": "1970-01-03T00:00:00Z"}}
+    body = {**REF, "flowId": "daily", "backfill": {"start": "1900-01-01T00:00:00Z", "end": "1900-01-03T00:00:00Z"}}
     dry = stack.call("POST", "/api/v1/backfills/dry-run", body)
     assert dry.status == 200, dry.raw[:500]
     assert dry.body["total"] == 3
@@ -45,8 +45,8 @@ def test_a_backfill_from_the_first_supported_instant_runs_each_slot_once(stack):
     stack.drain()
     executions = stack.executions(namespace="dev", flowId="daily")
     variables = sorted((e["trigger"]["variables"] for e in executions), key=lambda v: v["date"])
-    assert [v["date"] for v in variables] == ["1970-01-01T00:00:00Z", "1970-01-02T00:00:00Z", "1970-01-03T00:00:00Z"]
-    assert variables[0]["previous"] == "1969-12-31T00:00:00Z"
+    assert [v["date"] for v in variables] == ["1900-01-01T00:00:00Z", "1900-01-02T00:00:00Z", "1900-01-03T00:00:00Z"]
+    assert variables[0]["previous"] == "1899-12-31T00:00:00Z"
     backfill_id = created.body["backfill"]["id"]
     page = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots")
     assert page.status == 200, page.raw[:500]

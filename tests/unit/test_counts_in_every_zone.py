@@ -31,6 +31,7 @@ CRONS = [  # (cron, how far either side of a change its window reaches)
     ("30 1 * * *", timedelta(days=1)),
     ("0 * * * *", timedelta(hours=2)),
     ("*/30 * * * *", timedelta(minutes=90)),
+    ("*/7 * * * *", timedelta(minutes=70)),  # minutes that no hour or half hour lines up with
 ]
 MIDNIGHT_DST_STARTS = [  # zone, a local day whose midnight DST skips
     ("America/Santiago", date(2024, 9, 8)),

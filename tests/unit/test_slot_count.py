@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backfill_core.cron_slots import CronSchedule
-from backfill_core.slot_count import count_slots
+from backfill_core.slot_count import count_slots, nth_slot
 
 ZONES = [
     "UTC",
@@ -137,3 +137,15 @@ def test_l_hash_and_w_counts_equal_stepping_in_every_test_zone(cron):
         ]:
             low, high = datetime.fromisoformat(start), datetime.fromisoformat(end)
             assert count_slots(schedule, low, high) == stepped(schedule, low, high), (cron, zone, start)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_nth_slot_is_the_one_stepping_reaches(seed):
+    """A slots page starts at its first slot by counting to it, not stepping: the same slot either way."""
+    for cron, seconds, zone, start, end in random_cases(100 + seed, 25):
+        schedule = CronSchedule(cron, zone, seconds)
+        slots = schedule.slots(start, end, 1_000_000)
+        for index in sorted({0, 1, len(slots) // 3, len(slots) // 2, len(slots) - 1}):
+            if 0 <= index < len(slots):
+                assert nth_slot(schedule, start, end, index) == slots[index], (cron, zone, start, end, index)
+        assert nth_slot(schedule, start, end, len(slots)) is None

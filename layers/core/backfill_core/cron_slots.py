@@ -1,11 +1,37 @@
 """A Schedule trigger's cron, evaluated in the trigger's timezone: its slots and their neighbours."""
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+
+
+TICK = timedelta(microseconds=1)
+SCAN = timedelta(days=1)  # how often to look for offset changes: no zone changes twice within 4 days, 1900-2200
+
+
+def offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, timedelta, timedelta]]:
+    """Each instant in (start, end] at which the zone's offset changes, with the offsets before and after."""
+    changes = []
+    low = start.astimezone(UTC)
+    low_offset = low.astimezone(zone).utcoffset() or timedelta(0)
+    while low < end:
+        high = min(low + SCAN, end)
+        high_offset = high.astimezone(zone).utcoffset() or timedelta(0)
+        if high_offset != low_offset:
+            before, after = low, high  # bisect to the first instant of the new offset
+            while after - before > TICK:
+                middle = before + (after - before) // 2
+                if middle.astimezone(zone).utcoffset() == low_offset:
+                    before = middle
+                else:
+                    after = middle
+            changes.append((after, low_offset, high_offset))
+        low, low_offset = high, high_offset
+    return changes
 
 
 class CronError(ValueError):
@@ -126,21 +152,72 @@ class CronSchedule:
     # Slots are returned in UTC: Python never finds an aware time in a repeated local hour equal to the same
     # instant in another zone (PEP 495), so zone-local slots would compare wrongly. `local()` is for display.
 
-    def next_after(self, moment: datetime) -> datetime:
-        """The first slot strictly after `moment`."""
-        walk = self._walk(moment)
+    def _forward(self, base: datetime) -> Iterator[datetime]:
+        """The slots strictly after `base`, oldest first, in UTC."""
+        if not self.fixed_hour:
+            yield from self._real_instants_forward(base)
+            return
+        walk = self._walk(base)
         while True:
             slot = walk.get_next(datetime)
             if not self._dropped(slot):
-                return slot.astimezone(UTC)
+                yield slot.astimezone(UTC)
 
-    def previous_before(self, moment: datetime) -> datetime:
-        """The last slot strictly before `moment`."""
-        walk = self._walk(moment)
+    def _backward(self, base: datetime) -> Iterator[datetime]:
+        """The slots strictly before `base`, newest first, in UTC."""
+        if not self.fixed_hour:
+            yield from self._real_instants_backward(base)
+            return
+        walk = self._walk(base)
         while True:
             slot = walk.get_prev(datetime)
             if not self._dropped(slot):
-                return slot.astimezone(UTC)
+                yield slot.astimezone(UTC)
+
+    # A job whose hour is a wildcard or a step runs at every real instant whose wall time matches. croniter
+    # steps such a job through a fall-back differently depending on where it starts (from before a repeated
+    # half hour it skips part of it), so between two changes of offset the wall times are walked without a
+    # zone and each is one instant; at a change the walk starts again with the new offset.
+
+    def _real_instants_forward(self, base: datetime) -> Iterator[datetime]:
+        at, inclusive = base.astimezone(UTC), False
+        while True:
+            offset = at.astimezone(self.zone).utcoffset() or timedelta(0)
+            wall = (at + offset).replace(tzinfo=None)
+            walk = croniter(self.cron, wall - TICK if inclusive else wall, second_at_beginning=self.with_seconds)
+            checked = at
+            while True:
+                instant = (walk.get_next(datetime) - offset).replace(tzinfo=UTC)
+                changes = offset_changes(self.zone, checked, instant)
+                if changes:
+                    at, inclusive = changes[0][0], True
+                    break
+                checked = instant
+                yield instant
+
+    def _real_instants_backward(self, base: datetime) -> Iterator[datetime]:
+        at = base.astimezone(UTC)
+        while True:
+            offset = (at - TICK).astimezone(self.zone).utcoffset() or timedelta(0)
+            wall = (at + offset).replace(tzinfo=None)
+            walk = croniter(self.cron, wall, second_at_beginning=self.with_seconds)
+            checked = at
+            while True:
+                instant = (walk.get_prev(datetime) - offset).replace(tzinfo=UTC)
+                changes = offset_changes(self.zone, instant, checked - TICK)
+                if changes:
+                    at = changes[-1][0]
+                    break
+                checked = instant
+                yield instant
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first slot strictly after `moment`."""
+        return next(self._forward(moment))
+
+    def previous_before(self, moment: datetime) -> datetime:
+        """The last slot strictly before `moment`."""
+        return next(self._backward(moment))
 
     def first_at_or_after(self, moment: datetime) -> datetime:
         whole = moment.replace(microsecond=0)
@@ -150,26 +227,21 @@ class CronSchedule:
     def slots(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
         """Up to `limit` slots with start <= slot <= end, oldest first, in UTC."""
         whole = start.replace(microsecond=0)
-        walk = self._walk(whole if start.microsecond else whole - timedelta(seconds=1))
         found: list[datetime] = []
-        while len(found) < limit:
-            slot = walk.get_next(datetime)
-            if slot > end:
+        for slot in self._forward(whole if start.microsecond else whole - timedelta(seconds=1)):
+            if len(found) >= limit or slot > end:
                 break
-            if not self._dropped(slot):
-                found.append(slot.astimezone(UTC))
+            found.append(slot)
         return found
 
     def slots_newest_first(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
         """Up to `limit` slots with start <= slot <= end, newest first, in UTC."""
-        walk = self._walk(end + timedelta(seconds=1) if not end.microsecond else end)
         found: list[datetime] = []
-        while len(found) < limit:
-            slot = walk.get_prev(datetime)
-            if slot < start:
+        for slot in self._backward(end + timedelta(seconds=1) if not end.microsecond else end):
+            if len(found) >= limit or slot < start:
                 break
-            if slot <= end and not self._dropped(slot):
-                found.append(slot.astimezone(UTC))
+            if slot <= end:
+                found.append(slot)
         return found
 
     def local(self, moment: datetime) -> datetime:

@@ -3,15 +3,15 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-# The dates a backfill may name. From the Unix epoch: the IANA time zone database is only vouched for from
-# 1970 (before it, zones are mostly local mean time, offsets to the second), croniter reckons in epoch
-# timestamps, and it misses the repeated slots of some earlier changes (local mean time ending at midnight:
-# the all-zone sweep finds counts and slots apart around a few dozen changes in 1900-1949, none from 1950 on).
-# Kestra sets no bound (java.time), nor does DynamoDB (keys are strings; TTLs count from the time of writing).
-# Counting looks for a zone's offset changes once a day, which tzdata bears out: no zone changes twice within
-# 6 days from 1970 to 2200. An `end` is in the past besides; the upper bound keeps a slot's neighbours far
-# from datetime's year 9999.
-EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+# The dates a backfill may name. Python's datetime ends at years 1 and 9999, and a slot's neighbours (a
+# second before the start, `trigger.previous` of the first slot) step past those ends; Kestra sets no bound
+# (java.time), nor does DynamoDB (keys are strings; TTLs count from the time of writing). 1900 keeps a century
+# of history to replay; before it most zones keep local mean time (offsets to the second), which nothing was
+# scheduled in, and the IANA database vouches only for 1970 on. Over 1900-2030 the all-zone sweep finds counts
+# and slots equal. Counting looks for a zone's offset changes once a day, which tzdata bears out: from 1900 to
+# 2200 no zone changes twice within 4 days. An `end` is in the past besides; the upper bound keeps a slot's
+# neighbours far from year 9999.
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def supported(moment: datetime) -> datetime:

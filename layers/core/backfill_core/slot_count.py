@@ -16,10 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from croniter import CroniterBadDateError, croniter
 
-from .cron_slots import CronSchedule
-
-SCAN = timedelta(days=1)  # how often to look for offset changes: no zone changes twice within 6 days, 1970-2200
-TICK = timedelta(microseconds=1)
+from .cron_slots import SCAN, TICK, CronSchedule, offset_changes
 
 
 class _TimesOfDay:
@@ -45,6 +42,14 @@ class _TimesOfDay:
             return 0
         below = self.at_or_before(low) - (1 if self._contains(low) and not low.microsecond else 0)
         return self.at_or_before(high) - below
+
+    def nth_from(self, low: time, index: int) -> time:
+        """The time of day `index` places after the first one at or after `low` (a whole second)."""
+        rank = self.at_or_before(low) - self._contains(low) + index
+        per_hour, per_minute = len(self.minutes) * len(self.seconds), len(self.seconds)
+        hour, rest = divmod(rank, per_hour)
+        minute, second = divmod(rest, per_minute)
+        return time(self.hours[hour], self.minutes[minute], self.seconds[second])
 
     def _contains(self, moment: time) -> bool:
         return moment.hour in self.hours and moment.minute in self.minutes and moment.second in self.seconds
@@ -128,63 +133,67 @@ def _special_days(schedule: CronSchedule):
     return lambda day: day.day in days_of(day.year, day.month)
 
 
-def offset_changes(zone, start: datetime, end: datetime) -> list[tuple[datetime, timedelta, timedelta]]:
-    """Each instant in (start, end] at which the zone's offset changes, with the offsets before and after."""
-    changes = []
-    low = start.astimezone(UTC)
-    low_offset = low.astimezone(zone).utcoffset()
-    while low < end:
-        high = min(low + SCAN, end)
-        high_offset = high.astimezone(zone).utcoffset()
-        if high_offset != low_offset:
-            before, after = low, high  # bisect to the first instant of the new offset
-            while after - before > TICK:
-                middle = before + (after - before) // 2
-                if middle.astimezone(zone).utcoffset() == low_offset:
-                    before = middle
-                else:
-                    after = middle
-            changes.append((after, low_offset, high_offset))
-        low, low_offset = high, high_offset
-    return changes
-
-
 def count_slots(schedule: CronSchedule, start: datetime, end: datetime) -> int:
     """The number of slots with start <= slot <= end: the same slots CronSchedule.slots gives."""
     if end < start:
         return 0
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    return sum(piece[0] for piece in _pieces(schedule, start.astimezone(UTC), end.astimezone(UTC)))
+
+
+def nth_slot(schedule: CronSchedule, start: datetime, end: datetime, index: int) -> datetime | None:
+    """The slot at `index` (0 is the first) of those with start <= slot <= end, in UTC, or None when there
+    are not that many: found as they are counted, so a page deep in a long range costs no stepping."""
+    if end < start or index < 0:
+        return None
+    times, _ = _expand(schedule)
+    for count, where, first, offset in _pieces(schedule, start.astimezone(UTC), end.astimezone(UTC)):
+        if index < count:
+            if first is None:  # the end of a gap
+                return where
+            return (datetime.combine(where, times.nth_from(first, index)) - offset).replace(tzinfo=UTC)
+        index -= count
+    return None
+
+
+def _pieces(schedule: CronSchedule, start: datetime, end: datetime):
+    """The range's slots in order, in pieces (count, local day, first time of day, offset) for a local day of
+    a span between offset changes, or (1, instant, None, None) for the first instant after a gap."""
     zone = schedule.zone
     times, matches = _expand(schedule)
-    total, low = 0, start
+    low = start
     for change, before, after in offset_changes(zone, start - SCAN, end):
         if change < start:  # a start inside a fall-back's repeated pass
             if after < before and schedule.fixed_hour:
                 low = max(low, change + (before - after))
             continue
-        total += _span(times, matches, zone, low, change - TICK)
+        yield from _span(times, matches, zone, low, change - TICK)
         low = change
         if after > before:  # a gap: its end is where croniter puts the local times it skipped
-            total += schedule.slot_at_gap_end(change)
+            if schedule.slot_at_gap_end(change):
+                yield 1, change, None, None
             low = change + TICK
         elif schedule.fixed_hour:  # a fall-back: a fixed-hour job ran in the first pass, not the repeated one
             low = change + (before - after)
-    return total + _span(times, matches, zone, low, end)
+    yield from _span(times, matches, zone, low, end)
 
 
-def _span(times: _TimesOfDay, matches, zone, low: datetime, high: datetime) -> int:
-    """Slots between two instants with no offset change between them: one instant per local time."""
+def _span(times: _TimesOfDay, matches, zone, low: datetime, high: datetime):
+    """The matching local days between two instants with no offset change between them (one instant per
+    local time), as pieces of _pieces."""
     if high < low:
-        return 0
-    low_wall, high_wall = low.astimezone(zone).replace(tzinfo=None), high.astimezone(zone).replace(tzinfo=None)
+        return
+    low_local, high_local = low.astimezone(zone), high.astimezone(zone)
+    offset = low_local.utcoffset()
+    low_wall, high_wall = low_local.replace(tzinfo=None), high_local.replace(tzinfo=None)
     if low_wall.microsecond:
         low_wall = low_wall.replace(microsecond=0) + timedelta(seconds=1)
     high_wall = high_wall.replace(microsecond=0)
-    total, day = 0, low_wall.date()
+    day = low_wall.date()
     while day <= high_wall.date():
         if matches(day):
             first = low_wall.time() if day == low_wall.date() else time()
             last = high_wall.time() if day == high_wall.date() else time(23, 59, 59)
-            total += times.between(first, last)
+            count = times.between(first, last)
+            if count:
+                yield count, day, first, offset
         day += timedelta(days=1)
-    return total
