@@ -1,8 +1,12 @@
 """Backfill dates outside the supported range (1900-01-01T00:00:00Z up to 2200) are a 422 naming the field,
-not a crash; a backfill at the range's first instant runs, with its neighbours and its slots page right."""
+not a crash; a backfill at the range's first instant runs, with its neighbours and its slots page right;
+a slots page deep in a long backfill is served."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from backfill_core.kestra_time import format_date
 from tests.integration.test_hostile_inputs import REF, flow_yaml
 
 OUTSIDE = [
@@ -52,3 +56,26 @@ def test_a_backfill_from_the_first_supported_instant_runs_each_slot_once(stack):
     assert page.status == 200, page.raw[:500]
     assert [(s["date"], s["state"]) for s in page.body["results"]] == [(v["date"], "SUCCEEDED") for v in variables]
     assert page.body["total"] == 3
+
+
+@pytest.mark.parametrize("order", ["oldest_first", "newest_first"])
+def test_a_slots_page_past_the_first_100000_slots_is_served(stack, order):
+    """Pages were stepped from the range's start and refused past 100,000 slots (a 422); the page's first
+    slot is now counted to, so a page half a million slots deep is as cheap as the first."""
+    source = flow_yaml(cron="* * * * *", flow_id="minutely")
+    assert stack.call("POST", "/api/v1/flows", source, "application/x-yaml").status == 200
+    start, end = datetime(2023, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, tzinfo=UTC)
+    backfill = {"start": format_date(start), "end": format_date(end), "order": order}
+    created = stack.call("PUT", "/api/v1/triggers", {**REF, "flowId": "minutely", "backfill": backfill})
+    assert created.status == 200, created.raw[:500]
+    total = 365 * 1440 + 1
+    page = stack.call("GET", f"/api/v1/backfills/{created.body['backfill']['id']}/slots?page=3001&size=100")
+    assert page.status == 200, page.raw[:500]
+    assert page.body["total"] == total
+    skip = 3000 * 100
+    if order == "oldest_first":
+        expected = [start + timedelta(minutes=skip + n) for n in range(100)]
+    else:
+        expected = [end - timedelta(minutes=skip + n) for n in range(100)]
+    assert [s["date"] for s in page.body["results"]] == [format_date(d) for d in expected]
+    assert all(s["state"] in ("PENDING", "DISPATCHED") for s in page.body["results"][1:])
