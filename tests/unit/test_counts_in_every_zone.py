@@ -156,3 +156,28 @@ def test_slots_their_neighbours_and_counts_at_the_ends_of_the_supported_range(zo
         assert schedule.previous_before(slots[0]) < low
         assert schedule.next_after(slots[-1]) > high
         assert schedule.slots_newest_first(low, high, 10_000) == slots[::-1]
+
+
+@pytest.mark.parametrize(
+    ("cron", "zone", "change"),
+    [
+        ("*/7 * * * *", "Australia/Lord_Howe", datetime(2024, 4, 6, 15, tzinfo=UTC)),  # a repeated half hour
+        ("*/7 1,2 * * *", "Australia/Lord_Howe", datetime(2024, 4, 6, 15, tzinfo=UTC)),
+        ("15 0-3 * * *", "Antarctica/Troll", datetime(2012, 10, 28, 1, tzinfo=UTC)),  # two repeated hours
+        ("30 1 * * *", "America/New_York", datetime(2013, 11, 3, 6, tzinfo=UTC)),
+        ("0 */2 * * *", "Europe/Paris", datetime(2013, 10, 27, 1, tzinfo=UTC)),
+        ("*/13 * * * * *", "Australia/Lord_Howe", datetime(2024, 4, 6, 15, tzinfo=UTC)),
+    ],
+)
+def test_the_slots_around_a_fall_back_do_not_depend_on_where_the_walk_starts(cron, zone, change):
+    """croniter skipped 01:35-01:56 of Lord Howe's repeated half hour for */7 when walking from before it, and
+    ran them when starting inside; walking backwards it lost fixed-hour slots of the first pass."""
+    schedule = CronSchedule(cron, zone, len(cron.split()) == 6)
+    reach = timedelta(minutes=40 if schedule.with_seconds else 180)
+    low, high = change - reach, change + reach
+    slots = assert_count_matches_slots(schedule, low, high)
+    assert schedule.slots_newest_first(low, high, 10_000) == slots[::-1]
+    for minutes in range(0, int(2 * reach.total_seconds() // 60), 7):
+        moment = low + timedelta(minutes=minutes, seconds=31)
+        assert schedule.slots(moment, high, 10_000) == [s for s in slots if s >= moment], moment
+        assert schedule.slots_newest_first(low, moment, 10_000) == [s for s in slots if s <= moment][::-1], moment

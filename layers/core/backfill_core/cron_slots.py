@@ -68,56 +68,34 @@ class CronSchedule:
                 raise CronError(f"cron '{cron}' never fires: no date matches all of its fields") from exc
 
         # Classic cron's DST rule: a job whose hour is fixed runs once per local day, a job whose hour is a
-        # wildcard or a step runs at every real instant. croniter already moves a fixed-hour slot that
-        # falls in a spring-forward gap to the first instant after it; on a fall-back day it gives a
-        # fixed-hour slot in the repeated hour twice (the second is dropped), and it moves some step-hour
-        # slots out of a gap too (dropped: their wall time matches no cron field).
-        self._time_sets: tuple[set[int], set[int], set[int]] | None = None
+        # wildcard or a step runs at every real instant. A fixed-hour time that a spring-forward gap skips
+        # runs at the first instant after it (if its local day exists at all: Apia skipped 30 December 2011
+        # whole, and 31 December runs once); a fixed-hour time that fall-back repeats runs at its first pass.
         if fields[0].startswith("@"):
             self.fixed_hour = fields[0].lower() != "@hourly"
         else:
             self.fixed_hour = not any(c in fields[2 if with_seconds else 1] for c in "*/")
-
-    def _walk(self, base: datetime) -> croniter:
-        return croniter(self.cron, base.astimezone(self.zone), second_at_beginning=self.with_seconds)
-
-    def _dropped(self, slot: datetime) -> bool:
-        """A slot the DST rule removes: for a fixed hour, the second occurrence of a local time repeated by
-        fall-back; otherwise, a slot croniter moved out of a spring-forward gap (its wall time is no match).
-        A slot at the end of a gap that its wall time does not explain stands for a skipped local time: a
-        fixed-hour job keeps it only if that time's local day exists (Apia skipped 30 December 2011
-        whole: that day has no slot, and 31 December runs once)."""
-        wall = slot.replace(tzinfo=None)
-        if self.fixed_hour:
-            first = wall.replace(tzinfo=self.zone, fold=0)
-            if first.astimezone(UTC) != slot.astimezone(UTC):
-                return True
-        else:
-            hours, minutes, seconds = self._times_of_day()
-            if not (wall.hour in hours and wall.minute in minutes and wall.second in seconds):
-                return True
-        gap_start = self._gap_ending_at(slot)
-        return gap_start is not None and not self._runs_after_gap(gap_start, wall)
 
     def slot_at_gap_end(self, instant: datetime) -> bool:
         """Whether the first instant after a spring-forward gap is a slot (what `slots` gives there)."""
         gap_start = self._gap_ending_at(instant)
         if gap_start is None:
             raise ValueError(f"{instant.isoformat()} does not end a gap in {self.timezone}")
-        return self._runs_after_gap(gap_start, instant.astimezone(self.zone).replace(tzinfo=None))
+        wall = instant.astimezone(self.zone).replace(tzinfo=None)
+        return self._matches(wall) or self._moved_out_of_gap(gap_start, wall)
 
-    def _runs_after_gap(self, gap_start: datetime, wall: datetime) -> bool:
-        """The first instant after a gap is a slot when its own wall time matches, or, for a fixed-hour job,
-        when it stands for a skipped time whose local day exists."""
+    def _matches(self, wall: datetime) -> bool:
         whole = wall.microsecond == 0 and (self.with_seconds or wall.second == 0)  # croniter.match ignores those
-        if whole and croniter.match(self.cron, wall, second_at_beginning=self.with_seconds):
-            return True
-        return self.fixed_hour and self._skipped_on_an_existing_day(gap_start, wall)
+        return whole and croniter.match(self.cron, wall, second_at_beginning=self.with_seconds)
+
+    def _moved_out_of_gap(self, gap_start: datetime, gap_end: datetime) -> bool:
+        """A fixed-hour job runs a time a gap skipped at the gap's end, when that time's local day exists."""
+        return self.fixed_hour and self._skipped_on_an_existing_day(gap_start, gap_end)
 
     def _gap_ending_at(self, slot: datetime) -> datetime | None:
         """When `slot` is the first instant after a spring-forward gap, the gap's first skipped wall time."""
         instant = slot.astimezone(UTC)
-        before = (instant - timedelta(microseconds=1)).astimezone(self.zone).utcoffset()
+        before = (instant - TICK).astimezone(self.zone).utcoffset()
         after = instant.astimezone(self.zone).utcoffset()
         if before is None or after is None or before >= after:
             return None
@@ -136,50 +114,17 @@ class CronSchedule:
             )
         return False
 
-    def _times_of_day(self) -> tuple[set[int], set[int], set[int]]:
-        """The hours, minutes and seconds the cron allows (every value where the field is a wildcard)."""
-        if self._time_sets is None:
-            fields, _ = croniter.expand(self.cron, second_at_beginning=self.with_seconds)
-            minutes, hours = fields[0], fields[1]
-            seconds = fields[5] if self.with_seconds and len(fields) == 6 else [0]
-
-            def values(field: list, top: int) -> set[int]:
-                return set(range(top + 1)) if field == ["*"] else {v for v in field if isinstance(v, int)}
-
-            self._time_sets = (values(hours, 23), values(minutes, 59), values(seconds, 59))
-        return self._time_sets
-
     # Slots are returned in UTC: Python never finds an aware time in a repeated local hour equal to the same
     # instant in another zone (PEP 495), so zone-local slots would compare wrongly. `local()` is for display.
 
+    # Between two changes of the zone's offset each local time is one instant, so the cron's wall times are
+    # walked without a zone (croniter's own DST handling depends on where its walk starts: from before Lord
+    # Howe's repeated half hour it skipped part of it) and the walk starts again at each change, where the
+    # rule above applies: a gap's skipped times (fixed hour) run at its end; the repeated pass of a fall-back
+    # runs only for a job whose hour is a wildcard or a step.
+
     def _forward(self, base: datetime) -> Iterator[datetime]:
         """The slots strictly after `base`, oldest first, in UTC."""
-        if not self.fixed_hour:
-            yield from self._real_instants_forward(base)
-            return
-        walk = self._walk(base)
-        while True:
-            slot = walk.get_next(datetime)
-            if not self._dropped(slot):
-                yield slot.astimezone(UTC)
-
-    def _backward(self, base: datetime) -> Iterator[datetime]:
-        """The slots strictly before `base`, newest first, in UTC."""
-        if not self.fixed_hour:
-            yield from self._real_instants_backward(base)
-            return
-        walk = self._walk(base)
-        while True:
-            slot = walk.get_prev(datetime)
-            if not self._dropped(slot):
-                yield slot.astimezone(UTC)
-
-    # A job whose hour is a wildcard or a step runs at every real instant whose wall time matches. croniter
-    # steps such a job through a fall-back differently depending on where it starts (from before a repeated
-    # half hour it skips part of it), so between two changes of offset the wall times are walked without a
-    # zone and each is one instant; at a change the walk starts again with the new offset.
-
-    def _real_instants_forward(self, base: datetime) -> Iterator[datetime]:
         at, inclusive = base.astimezone(UTC), False
         while True:
             offset = at.astimezone(self.zone).utcoffset() or timedelta(0)
@@ -190,26 +135,43 @@ class CronSchedule:
                 instant = (walk.get_next(datetime) - offset).replace(tzinfo=UTC)
                 changes = offset_changes(self.zone, checked, instant)
                 if changes:
-                    at, inclusive = changes[0][0], True
                     break
                 checked = instant
-                yield instant
+                if not (self.fixed_hour and instant.astimezone(self.zone).fold):  # a start in the repeated pass
+                    yield instant
+            change, before, after = changes[0]
+            at, inclusive = change, True
+            if after > before:
+                gap_start, gap_end = (change + before).replace(tzinfo=None), (change + after).replace(tzinfo=None)
+                if not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
+                    yield change
+            elif self.fixed_hour:
+                at = change + (before - after)  # the repeated pass: a fixed-hour job ran in the first one
 
-    def _real_instants_backward(self, base: datetime) -> Iterator[datetime]:
+    def _backward(self, base: datetime) -> Iterator[datetime]:
+        """The slots strictly before `base`, newest first, in UTC."""
         at = base.astimezone(UTC)
+        checked = at - TICK
         while True:
             offset = (at - TICK).astimezone(self.zone).utcoffset() or timedelta(0)
             wall = (at + offset).replace(tzinfo=None)
+            if wall.microsecond:  # croniter drops the fraction: a slot on the whole second before `at` counts
+                wall = wall.replace(microsecond=0) + timedelta(seconds=1)
             walk = croniter(self.cron, wall, second_at_beginning=self.with_seconds)
-            checked = at
             while True:
                 instant = (walk.get_prev(datetime) - offset).replace(tzinfo=UTC)
-                changes = offset_changes(self.zone, instant, checked - TICK)
+                changes = offset_changes(self.zone, instant, checked)
                 if changes:
-                    at = changes[-1][0]
                     break
                 checked = instant
-                yield instant
+                if not (self.fixed_hour and instant.astimezone(self.zone).fold):  # the repeated pass
+                    yield instant
+            change, before, after = changes[-1]
+            if after > before:
+                gap_start, gap_end = (change + before).replace(tzinfo=None), (change + after).replace(tzinfo=None)
+                if change < at and not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
+                    yield change
+            at, checked = change, change - TICK
 
     def next_after(self, moment: datetime) -> datetime:
         """The first slot strictly after `moment`."""
