@@ -68,7 +68,10 @@ def main() -> None:
         stepping = (time.perf_counter() - started) * total / stepped
         rows.append([cron, str(years), f"{total:,}", f"{counting * 1000:.0f}", f"{stepping:.1f}"])
     report.table(["cron (Europe/Paris)", "years", "slots", "count_slots ms", "slot stepping s (scaled)"], rows)
-    report.note(f"slot stepping (what counting these crons did before) timed over {sample // 10:,} slots, scaled.")
+    report.note(
+        f"slot stepping: today's CronSchedule.slots over {sample // 10:,} slots, scaled; counting these crons "
+        "stepped so before (with croniter's slower DST walk: * * L * * over 5 years took 12 s)."
+    )
     report.save()
 
 
