@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE
+from .kestra_time import supported
 from .models import Label, Reprocess
 from .settings import settings
 
@@ -106,6 +107,11 @@ class BackfillRequest(BaseModel):
     @classmethod
     def _labels(cls, value: Any) -> list[Label]:
         return normalize_labels(value)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _supported_date(cls, value: datetime | None) -> datetime | None:
+        return value if value is None else supported(value)
 
 
 class TriggerRef(BaseModel):

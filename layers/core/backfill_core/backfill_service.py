@@ -34,7 +34,7 @@ from .repositories.flows_repository import StoredFlow
 from .repositories.triggers_repository import BackfillStart, TriggerKey
 from .reprocess_policy import skip_reason
 from .settings import settings
-from .slot_count import count_slots
+from .slot_count import count_slots, nth_slot
 
 NO_BACKFILL = "No backfill found"
 CHANGE_ATTEMPTS = 20
@@ -44,7 +44,6 @@ CHANGE_ATTEMPTS = 20
 # do not flood the record with reads and losing writes.
 CHANGE_SECONDS = 20.0
 MAX_SLOTS_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
-MAX_SLOTS_STEPPED = 100_000  # a slots page steps the cron from the start: keep it well under API Gateway's 29 s
 RETRY_BATCH = 1000  # failed slots one retry-failed call queues; the record must stay well under 400 KB
 logger = Logger(child=True)
 
@@ -302,16 +301,13 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
     its latest execution and, when skipped, why."""
     b = find_backfill(tenant, backfill_id)
     schedule = backfill_state.schedule_of(b)
-    skip = (page - 1) * size
-    if skip + size > MAX_SLOTS_STEPPED:
-        raise Invalid(
-            f"page: page {page} of size {size} goes past the first {MAX_SLOTS_STEPPED:,} slots of the backfill, "
-            "as deep as a slots page reaches; its counts cover every slot"
-        )
+    skip = (page - 1) * size  # the page's first slot is found by counting to it, then `size` slots are stepped
     if b.order == "newest_first":
-        slots = schedule.slots_newest_first(b.start, b.end, skip + size)[skip:]
+        first = nth_slot(schedule, b.start, b.end, count_slots(schedule, b.start, b.end) - 1 - skip)
+        slots = schedule.slots_newest_first(b.start, first, size) if first else []
     else:
-        slots = schedule.slots(b.start, b.end, skip + size)[skip:]
+        first = nth_slot(schedule, b.start, b.end, skip)
+        slots = schedule.slots(first, b.end, size) if first else []
     records = triggers_repository.slot_records(b.id, slots[0], slots[-1]) if slots else {}
     results = []
     for slot in slots:

@@ -1,11 +1,37 @@
 """A Schedule trigger's cron, evaluated in the trigger's timezone: its slots and their neighbours."""
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
+
+
+TICK = timedelta(microseconds=1)
+SCAN = timedelta(days=1)  # how often to look for offset changes: no zone changes twice within 4 days, 1900-2200
+
+
+def offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, timedelta, timedelta]]:
+    """Each instant in (start, end] at which the zone's offset changes, with the offsets before and after."""
+    changes = []
+    low = start.astimezone(UTC)
+    low_offset = low.astimezone(zone).utcoffset() or timedelta(0)
+    while low < end:
+        high = min(low + SCAN, end)
+        high_offset = high.astimezone(zone).utcoffset() or timedelta(0)
+        if high_offset != low_offset:
+            before, after = low, high  # bisect to the first instant of the new offset
+            while after - before > TICK:
+                middle = before + (after - before) // 2
+                if middle.astimezone(zone).utcoffset() == low_offset:
+                    before = middle
+                else:
+                    after = middle
+            changes.append((after, low_offset, high_offset))
+        low, low_offset = high, high_offset
+    return changes
 
 
 class CronError(ValueError):
@@ -42,60 +68,118 @@ class CronSchedule:
                 raise CronError(f"cron '{cron}' never fires: no date matches all of its fields") from exc
 
         # Classic cron's DST rule: a job whose hour is fixed runs once per local day, a job whose hour is a
-        # wildcard or a step runs at every real instant. croniter already moves a fixed-hour slot that
-        # falls in a spring-forward gap to the first instant after it; on a fall-back day it gives a
-        # fixed-hour slot in the repeated hour twice (the second is dropped), and it moves some step-hour
-        # slots out of a gap too (dropped: their wall time matches no cron field).
-        self._time_sets: tuple[set[int], set[int], set[int]] | None = None
+        # wildcard or a step runs at every real instant. A fixed-hour time that a spring-forward gap skips
+        # runs at the first instant after it (if its local day exists at all: Apia skipped 30 December 2011
+        # whole, and 31 December runs once); a fixed-hour time that fall-back repeats runs at its first pass.
         if fields[0].startswith("@"):
             self.fixed_hour = fields[0].lower() != "@hourly"
         else:
             self.fixed_hour = not any(c in fields[2 if with_seconds else 1] for c in "*/")
 
-    def _walk(self, base: datetime) -> croniter:
-        return croniter(self.cron, base.astimezone(self.zone), second_at_beginning=self.with_seconds)
+    def slot_at_gap_end(self, instant: datetime) -> bool:
+        """Whether the first instant after a spring-forward gap is a slot (what `slots` gives there)."""
+        gap_start = self._gap_ending_at(instant)
+        if gap_start is None:
+            raise ValueError(f"{instant.isoformat()} does not end a gap in {self.timezone}")
+        wall = instant.astimezone(self.zone).replace(tzinfo=None)
+        return self._matches(wall) or self._moved_out_of_gap(gap_start, wall)
 
-    def _dropped(self, slot: datetime) -> bool:
-        """A slot the DST rule removes: for a fixed hour, the second occurrence of a local time repeated by
-        fall-back; otherwise, a slot croniter moved out of a spring-forward gap (its wall time is no match)."""
-        wall = slot.replace(tzinfo=None)
-        if self.fixed_hour:
-            first = wall.replace(tzinfo=self.zone, fold=0)
-            return first.astimezone(UTC) != slot.astimezone(UTC)
-        hours, minutes, seconds = self._times_of_day()
-        return not (wall.hour in hours and wall.minute in minutes and wall.second in seconds)
+    def _matches(self, wall: datetime) -> bool:
+        whole = wall.microsecond == 0 and (self.with_seconds or wall.second == 0)  # croniter.match ignores those
+        return whole and croniter.match(self.cron, wall, second_at_beginning=self.with_seconds)
 
-    def _times_of_day(self) -> tuple[set[int], set[int], set[int]]:
-        """The hours, minutes and seconds the cron allows (every value where the field is a wildcard)."""
-        if self._time_sets is None:
-            fields, _ = croniter.expand(self.cron, second_at_beginning=self.with_seconds)
-            minutes, hours = fields[0], fields[1]
-            seconds = fields[5] if self.with_seconds and len(fields) == 6 else [0]
+    def _moved_out_of_gap(self, gap_start: datetime, gap_end: datetime) -> bool:
+        """A fixed-hour job runs a time a gap skipped at the gap's end, when that time's local day exists."""
+        return self.fixed_hour and self._skipped_on_an_existing_day(gap_start, gap_end)
 
-            def values(field: list, top: int) -> set[int]:
-                return set(range(top + 1)) if field == ["*"] else {v for v in field if isinstance(v, int)}
+    def _gap_ending_at(self, slot: datetime) -> datetime | None:
+        """When `slot` is the first instant after a spring-forward gap, the gap's first skipped wall time."""
+        instant = slot.astimezone(UTC)
+        before = (instant - TICK).astimezone(self.zone).utcoffset()
+        after = instant.astimezone(self.zone).utcoffset()
+        if before is None or after is None or before >= after:
+            return None
+        return (instant + before).replace(tzinfo=None)
 
-            self._time_sets = (values(hours, 23), values(minutes, 59), values(seconds, 59))
-        return self._time_sets
+    def _skipped_on_an_existing_day(self, gap_start: datetime, gap_end: datetime) -> bool:
+        """Whether a wall time of the cron in [gap_start, gap_end) falls on a local day that exists, i.e. a
+        day not wholly inside the gap."""
+        walk = croniter(self.cron, gap_start - timedelta(microseconds=1), second_at_beginning=self.with_seconds)
+        while (skipped := walk.get_next(datetime)) < gap_end:
+            day_start = datetime.combine(skipped.date(), time())
+            if day_start < gap_start or day_start + timedelta(days=1) > gap_end:
+                return True
+            walk = croniter(
+                self.cron, day_start + timedelta(days=1, microseconds=-1), second_at_beginning=self.with_seconds
+            )
+        return False
 
     # Slots are returned in UTC: Python never finds an aware time in a repeated local hour equal to the same
     # instant in another zone (PEP 495), so zone-local slots would compare wrongly. `local()` is for display.
 
+    # Between two changes of the zone's offset each local time is one instant, so the cron's wall times are
+    # walked without a zone (croniter's own DST handling depends on where its walk starts: from before Lord
+    # Howe's repeated half hour it skipped part of it) and the walk starts again at each change, where the
+    # rule above applies: a gap's skipped times (fixed hour) run at its end; the repeated pass of a fall-back
+    # runs only for a job whose hour is a wildcard or a step.
+
+    def _forward(self, base: datetime) -> Iterator[datetime]:
+        """The slots strictly after `base`, oldest first, in UTC."""
+        at, inclusive = base.astimezone(UTC), False
+        while True:
+            offset = at.astimezone(self.zone).utcoffset() or timedelta(0)
+            wall = (at + offset).replace(tzinfo=None)
+            walk = croniter(self.cron, wall - TICK if inclusive else wall, second_at_beginning=self.with_seconds)
+            checked = at
+            while True:
+                instant = (walk.get_next(datetime) - offset).replace(tzinfo=UTC)
+                changes = offset_changes(self.zone, checked, instant)
+                if changes:
+                    break
+                checked = instant
+                if not (self.fixed_hour and instant.astimezone(self.zone).fold):  # a start in the repeated pass
+                    yield instant
+            change, before, after = changes[0]
+            at, inclusive = change, True
+            if after > before:
+                gap_start, gap_end = (change + before).replace(tzinfo=None), (change + after).replace(tzinfo=None)
+                if not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
+                    yield change
+            elif self.fixed_hour:
+                at = change + (before - after)  # the repeated pass: a fixed-hour job ran in the first one
+
+    def _backward(self, base: datetime) -> Iterator[datetime]:
+        """The slots strictly before `base`, newest first, in UTC."""
+        at = base.astimezone(UTC)
+        checked = at - TICK
+        while True:
+            offset = (at - TICK).astimezone(self.zone).utcoffset() or timedelta(0)
+            wall = (at + offset).replace(tzinfo=None)
+            if wall.microsecond:  # croniter drops the fraction: a slot on the whole second before `at` counts
+                wall = wall.replace(microsecond=0) + timedelta(seconds=1)
+            walk = croniter(self.cron, wall, second_at_beginning=self.with_seconds)
+            while True:
+                instant = (walk.get_prev(datetime) - offset).replace(tzinfo=UTC)
+                changes = offset_changes(self.zone, instant, checked)
+                if changes:
+                    break
+                checked = instant
+                if not (self.fixed_hour and instant.astimezone(self.zone).fold):  # the repeated pass
+                    yield instant
+            change, before, after = changes[-1]
+            if after > before:
+                gap_start, gap_end = (change + before).replace(tzinfo=None), (change + after).replace(tzinfo=None)
+                if change < at and not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
+                    yield change
+            at, checked = change, change - TICK
+
     def next_after(self, moment: datetime) -> datetime:
         """The first slot strictly after `moment`."""
-        walk = self._walk(moment)
-        while True:
-            slot = walk.get_next(datetime)
-            if not self._dropped(slot):
-                return slot.astimezone(UTC)
+        return next(self._forward(moment))
 
     def previous_before(self, moment: datetime) -> datetime:
         """The last slot strictly before `moment`."""
-        walk = self._walk(moment)
-        while True:
-            slot = walk.get_prev(datetime)
-            if not self._dropped(slot):
-                return slot.astimezone(UTC)
+        return next(self._backward(moment))
 
     def first_at_or_after(self, moment: datetime) -> datetime:
         whole = moment.replace(microsecond=0)
@@ -105,26 +189,21 @@ class CronSchedule:
     def slots(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
         """Up to `limit` slots with start <= slot <= end, oldest first, in UTC."""
         whole = start.replace(microsecond=0)
-        walk = self._walk(whole if start.microsecond else whole - timedelta(seconds=1))
         found: list[datetime] = []
-        while len(found) < limit:
-            slot = walk.get_next(datetime)
-            if slot > end:
+        for slot in self._forward(whole if start.microsecond else whole - timedelta(seconds=1)):
+            if len(found) >= limit or slot > end:
                 break
-            if not self._dropped(slot):
-                found.append(slot.astimezone(UTC))
+            found.append(slot)
         return found
 
     def slots_newest_first(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
         """Up to `limit` slots with start <= slot <= end, newest first, in UTC."""
-        walk = self._walk(end + timedelta(seconds=1) if not end.microsecond else end)
         found: list[datetime] = []
-        while len(found) < limit:
-            slot = walk.get_prev(datetime)
-            if slot < start:
+        for slot in self._backward(end + timedelta(seconds=1) if not end.microsecond else end):
+            if len(found) >= limit or slot < start:
                 break
-            if slot <= end and not self._dropped(slot):
-                found.append(slot.astimezone(UTC))
+            if slot <= end:
+                found.append(slot)
         return found
 
     def local(self, moment: datetime) -> datetime:

@@ -3,6 +3,27 @@
 import re
 from datetime import UTC, datetime, timedelta
 
+# The dates a backfill may name. Python's datetime ends at years 1 and 9999, and a slot's neighbours (a
+# second before the start, `trigger.previous` of the first slot) step past those ends; Kestra sets no bound
+# (java.time), nor does DynamoDB (keys are strings; TTLs count from the time of writing). 1900 keeps a century
+# of history to replay; before it most zones keep local mean time (offsets to the second), which nothing was
+# scheduled in, and the IANA database vouches only for 1970 on. Over 1900-2030 the all-zone sweep finds counts
+# and slots equal. Counting looks for a zone's offset changes once a day, which tzdata bears out: from 1900 to
+# 2200 no zone changes twice within 4 days. An `end` is in the past besides; the upper bound keeps a slot's
+# neighbours far from year 9999.
+EARLIEST, LATEST = datetime(1900, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def supported(moment: datetime) -> datetime:
+    """`moment` (UTC when it has no offset) if EARLIEST <= moment < LATEST, else a ValueError saying so."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    if not EARLIEST <= aware < LATEST:
+        raise ValueError(
+            f"{format_date(aware)} is outside the supported dates, {format_date(EARLIEST)} up to "
+            f"{format_date(LATEST)} (excluded)"
+        )
+    return aware
+
 
 def now() -> datetime:
     return datetime.now(UTC)
@@ -26,8 +47,10 @@ def format_date(value: datetime | None) -> str | None:
 
 
 def storage_key(value: datetime) -> str:
-    """A UTC string that sorts as the instants do: the form dates take in DynamoDB keys."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """A UTC string that sorts as the instants do: the form dates take in DynamoDB keys. The year is
+    written with four digits (strftime's %Y gives 999, which sorts after 1000)."""
+    utc = value.astimezone(UTC)
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S.%f}Z"
 
 
 def from_storage_key(value: str) -> datetime:

@@ -1,21 +1,22 @@
-"""Counting a cron's slots in a range without stepping through them: the dry run answers for ten years
-of every-minute slots (over five million) in a fraction of a second, exactly, DST included.
+"""Counting a cron's slots in a range without stepping through them: the dry run answers for a century of
+every-second slots (over three billion) in well under a second per year of range, exactly, DST included.
 
-A cron is a set of days times a set of times of day. A plain day (no DST change, wholly inside the
-range) holds every time of day once, so it counts |hours| x |minutes| x |seconds|; a day cut by the
-range's ends counts the times of day between the cut points. Only around a DST change are slots stepped
-through, in a window of a few hours, with the same CronSchedule the executor uses, so both always agree.
-Crons with `L`, `#` or other specials are stepped whole.
+A cron is a set of days times a set of times of day. Between two changes of the zone's offset every local
+time is exactly one instant, so a span counts by arithmetic: whole matching days hold every time of day,
+the days cut by the span's ends the times between the cut points. At a change: the first instant after a
+spring-forward gap, where croniter puts the times it skipped, is asked of the same CronSchedule the executor
+uses; a fixed-hour job has no slot in the repeated pass of a fall-back, the others run at each real instant.
+Days given by `L`, `#` or `W` are found by stepping croniter one matching day at a time through one month of
+each calendar shape, never one slot at a time, so every cron form counts in time bounded by the range's days.
 """
 
 from bisect import bisect_left, bisect_right
+from calendar import monthrange
 from datetime import UTC, date, datetime, time, timedelta
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
-from .cron_slots import CronSchedule
-
-MARGIN = timedelta(minutes=1)
+from .cron_slots import SCAN, TICK, CronSchedule, offset_changes
 
 
 class _TimesOfDay:
@@ -42,6 +43,14 @@ class _TimesOfDay:
         below = self.at_or_before(low) - (1 if self._contains(low) and not low.microsecond else 0)
         return self.at_or_before(high) - below
 
+    def nth_from(self, low: time, index: int) -> time:
+        """The time of day `index` places after the first one at or after `low` (a whole second)."""
+        rank = self.at_or_before(low) - self._contains(low) + index
+        per_hour, per_minute = len(self.minutes) * len(self.seconds), len(self.seconds)
+        hour, rest = divmod(rank, per_hour)
+        minute, second = divmod(rest, per_minute)
+        return time(self.hours[hour], self.minutes[minute], self.seconds[second])
+
     def _contains(self, moment: time) -> bool:
         return moment.hour in self.hours and moment.minute in self.minutes and moment.second in self.seconds
 
@@ -54,29 +63,36 @@ def _field(values: list, low: int, high: int) -> list[int] | None:
     return None
 
 
+def _cron_fields(schedule: CronSchedule) -> tuple[str, str, str]:
+    """The day-of-month, month and day-of-week fields as written (nicknames spelled out)."""
+    fields = schedule.cron.split()
+    if len(fields) == 1:
+        nickname = fields[0].lower()
+        return {"@yearly": ("1", "1", "*"), "@annually": ("1", "1", "*"), "@monthly": ("1", "*", "*")}.get(
+            nickname, ("*", "*", "0" if nickname == "@weekly" else "*")
+        )
+    dom, month, dow = fields[3:6] if schedule.with_seconds else fields[2:5]
+    return dom, month, dow
+
+
 def _expand(schedule: CronSchedule):
-    """(times of day, day matcher), or None when the cron uses specials that only stepping handles."""
+    """(times of day, day matcher)."""
     fields, nth = croniter.expand(schedule.cron, second_at_beginning=schedule.with_seconds)
-    if nth:
-        return None
     if schedule.with_seconds and len(fields) == 6:
         minutes, hours, doms, months, dows, seconds = fields
     else:
         (minutes, hours, doms, months, dows), seconds = fields[:5], [0]
-    expanded = [
-        _field(minutes, 0, 59),
-        _field(hours, 0, 23),
-        _field(doms, 1, 31),
-        _field(months, 1, 12),
-        _field(dows, 0, 7),
-        _field(seconds, 0, 59),
-    ]
-    if any(v is None for v in expanded):
-        return None
-    minute_set, hour_set, dom_set, month_set, dow_set, second_set = expanded
-    dow_set = sorted({d % 7 for d in dow_set})
+    times = [_field(minutes, 0, 59), _field(hours, 0, 23), _field(seconds, 0, 59)]
+    if any(v is None for v in times):
+        raise ValueError(f"cron '{schedule.cron}': its times of day are not plain values")  # croniter has no such form
+    minute_set, hour_set, second_set = times
+    day_fields = [_field(doms, 1, 31), _field(months, 1, 12), _field(dows, 0, 7)]
+    dom, _, _ = _cron_fields(schedule)
+    if nth or "w" in dom.lower() or any(v is None for v in day_fields):
+        return _TimesOfDay(hour_set, minute_set, second_set), _special_days(schedule)
+    dom_set, month_set, dow_set = day_fields
     dom_any, dow_any = doms == ["*"], dows == ["*"]
-    doms_, months_, dows_ = set(dom_set), set(month_set), set(dow_set)
+    doms_, months_, dows_ = set(dom_set), set(month_set), {d % 7 for d in dow_set}
 
     def matches(day: date) -> bool:
         if day.month not in months_:
@@ -93,93 +109,91 @@ def _expand(schedule: CronSchedule):
     return _TimesOfDay(hour_set, minute_set, second_set), matches
 
 
+def _special_days(schedule: CronSchedule):
+    """The day matcher of a cron with `L`, `#` or `W`. Which days of a month match depends only on the
+    month's number, the weekday of its first day and its length: croniter is stepped from one matching day
+    to the next through the first month of each such shape met (at most 91), never through slots."""
+    dom, month, dow = _cron_fields(schedule)
+    expression = f"0 0 {dom} {month} {dow}"
+    shapes: dict[tuple[int, int, int], frozenset[int]] = {}
+
+    def days_of(year: int, number: int) -> frozenset[int]:
+        first = date(year, number, 1)
+        shape = (number, first.weekday(), monthrange(year, number)[1])
+        if shape not in shapes:
+            walk, found = croniter(expression, datetime.combine(first, time()) - TICK), set()
+            try:
+                while (day := walk.get_next(datetime).date()).replace(day=1) == first:
+                    found.add(day.day)
+            except CroniterBadDateError:  # no further day within croniter's reach
+                pass
+            shapes[shape] = frozenset(found)
+        return shapes[shape]
+
+    return lambda day: day.day in days_of(day.year, day.month)
+
+
 def count_slots(schedule: CronSchedule, start: datetime, end: datetime) -> int:
     """The number of slots with start <= slot <= end: the same slots CronSchedule.slots gives."""
     if end < start:
         return 0
-    expanded = _expand(schedule)
-    if expanded is None:
-        return _stepped(schedule, start, end)
-    times, matches = expanded
-    zone = schedule.zone
-    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
-    total, day = 0, first
-    while day <= last:
-        if matches(day):
-            total += _count_day(schedule, times, day, start, end)
-        day += timedelta(days=1)
-    return total
+    return sum(piece[0] for piece in _pieces(schedule, start.astimezone(UTC), end.astimezone(UTC)))
 
 
-def _midnight(day: date, zone) -> datetime:
-    return datetime.combine(day, time(), zone).astimezone(UTC)
-
-
-def _count_day(schedule: CronSchedule, times: _TimesOfDay, day: date, start: datetime, end: datetime) -> int:
-    zone = schedule.zone
-    day_start, day_end = _midnight(day, zone), _midnight(day + timedelta(days=1), zone)
-    low, high = max(start, day_start), min(end, day_end - timedelta(microseconds=1))
-    if high < low:
-        return 0
-    found = _offset_change(zone, day_start, day_end)
-    if found is None:
-        # Every local time of this day is exactly one instant: count times of day between the cut points.
-        low_local, high_local = low.astimezone(zone), high.astimezone(zone)
-        low_time = low_local.time()
-        if low_local.microsecond:
-            low_time = (datetime.combine(day, low_time.replace(microsecond=0)) + timedelta(seconds=1)).time()
-            if low_time == time(0):
-                return 0
-        return times.between(low_time, high_local.time().replace(microsecond=0))
-    # A DST change: the local times it skips or repeats lie within one shift of it. Step that window with
-    # the executor's own CronSchedule; count the rest of the day, one instant per local time, by arithmetic.
-    change, shift = found
-    window_low, window_high = max(low, change - shift - MARGIN), min(high, change + shift + MARGIN)
-    if window_low > window_high:
-        return _arithmetic_span(times, zone, low, high)
-    stepped = _stepped(schedule, window_low, window_high)
-    before = _arithmetic_span(times, zone, low, window_low - timedelta(microseconds=1)) if low < window_low else 0
-    after = _arithmetic_span(times, zone, window_high + timedelta(microseconds=1), high) if window_high < high else 0
-    return before + stepped + after
-
-
-def _arithmetic_span(times: _TimesOfDay, zone, low: datetime, high: datetime) -> int:
-    """Times of day between two instants of one local day that no DST change falls between."""
-    if high < low:
-        return 0
-    low_local, high_local = low.astimezone(zone), high.astimezone(zone)
-    low_time = low_local.time()
-    if low_local.microsecond:
-        rounded = datetime.combine(low_local.date(), low_time.replace(microsecond=0)) + timedelta(seconds=1)
-        if rounded.date() != low_local.date():
-            return 0
-        low_time = rounded.time()
-    return times.between(low_time, high_local.time().replace(microsecond=0))
-
-
-def _offset_change(zone, day_start: datetime, day_end: datetime) -> datetime | None:
-    """The instant within the day where the zone's offset changes, or None (found by bisection)."""
-    before, after = (
-        day_start.astimezone(zone).utcoffset(),
-        (day_end - timedelta(seconds=1)).astimezone(zone).utcoffset(),
-    )
-    if before == after:
+def nth_slot(schedule: CronSchedule, start: datetime, end: datetime, index: int) -> datetime | None:
+    """The slot at `index` (0 is the first) of those with start <= slot <= end, in UTC, or None when there
+    are not that many: found as they are counted, so a page deep in a long range costs no stepping."""
+    if end < start or index < 0:
         return None
-    low, high = day_start, day_end
-    while high - low > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        if middle.astimezone(zone).utcoffset() == before:
-            low = middle
-        else:
-            high = middle
-    return high.replace(microsecond=0), abs(after - before)
+    times, _ = _expand(schedule)
+    for count, where, first, offset in _pieces(schedule, start.astimezone(UTC), end.astimezone(UTC)):
+        if index < count:
+            if first is None:  # the end of a gap
+                return where
+            return (datetime.combine(where, times.nth_from(first, index)) - offset).replace(tzinfo=UTC)
+        index -= count
+    return None
 
 
-def _stepped(schedule: CronSchedule, start: datetime, end: datetime) -> int:
-    count, cursor = 0, start
-    while True:
-        batch = schedule.slots(cursor, end, 10_000)
-        count += len(batch)
-        if len(batch) < 10_000:
-            return count
-        cursor = batch[-1] + timedelta(microseconds=1)
+def _pieces(schedule: CronSchedule, start: datetime, end: datetime):
+    """The range's slots in order, in pieces (count, local day, first time of day, offset) for a local day of
+    a span between offset changes, or (1, instant, None, None) for the first instant after a gap."""
+    zone = schedule.zone
+    times, matches = _expand(schedule)
+    low = start
+    for change, before, after in offset_changes(zone, start - SCAN, end):
+        if change < start:  # a start inside a fall-back's repeated pass
+            if after < before and schedule.fixed_hour:
+                low = max(low, change + (before - after))
+            continue
+        yield from _span(times, matches, zone, low, change - TICK)
+        low = change
+        if after > before:  # a gap: its end is where croniter puts the local times it skipped
+            if schedule.slot_at_gap_end(change):
+                yield 1, change, None, None
+            low = change + TICK
+        elif schedule.fixed_hour:  # a fall-back: a fixed-hour job ran in the first pass, not the repeated one
+            low = change + (before - after)
+    yield from _span(times, matches, zone, low, end)
+
+
+def _span(times: _TimesOfDay, matches, zone, low: datetime, high: datetime):
+    """The matching local days between two instants with no offset change between them (one instant per
+    local time), as pieces of _pieces."""
+    if high < low:
+        return
+    low_local, high_local = low.astimezone(zone), high.astimezone(zone)
+    offset = low_local.utcoffset()
+    low_wall, high_wall = low_local.replace(tzinfo=None), high_local.replace(tzinfo=None)
+    if low_wall.microsecond:
+        low_wall = low_wall.replace(microsecond=0) + timedelta(seconds=1)
+    high_wall = high_wall.replace(microsecond=0)
+    day = low_wall.date()
+    while day <= high_wall.date():
+        if matches(day):
+            first = low_wall.time() if day == low_wall.date() else time()
+            last = high_wall.time() if day == high_wall.date() else time(23, 59, 59)
+            count = times.between(first, last)
+            if count:
+                yield count, day, first, offset
+        day += timedelta(days=1)
