@@ -2,7 +2,8 @@
 
 import random
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -13,6 +14,7 @@ from backfill_core.settings import settings
 from backfill_core.slot_runner import run_slot
 
 logger = Logger(service="executor")
+metrics = Metrics(service="executor")
 # A batch whose records all failed is still a partial-failure answer, not an error of the invocation.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 _context = None
@@ -42,6 +44,7 @@ def record_handler(record: SQSRecord) -> None:
         if message.kind != "backfill" or not last_receive:
             raise
         logger.exception("slot message failed on its last receive; the watchdog will send its slot again")
+        metrics.add_metric(name="SlotMessagesLetGo", unit=MetricUnit.Count, value=1)
 
 
 def _run(record: SQSRecord, message: SlotMessage) -> None:
@@ -56,6 +59,7 @@ def _run(record: SQSRecord, message: SlotMessage) -> None:
         raise
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict, context) -> dict:
     global _context

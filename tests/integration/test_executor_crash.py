@@ -152,7 +152,7 @@ def receive_until_gone(stack, receives: int = 7) -> None:
 
 
 def test_a_backfill_slot_failing_on_every_receive_stays_out_of_the_dlq_and_the_watchdog_runs_it(
-    crashable, monkeypatch
+    crashable, monkeypatch, capsys
 ):
     """The defect: such a message was dead-lettered although the watchdog recovers its slot, so the DLQ filled
     with recovered slots and its depth could not be alarmed on. DynamoDB throttles the executor on every receive;
@@ -172,6 +172,9 @@ def test_a_backfill_slot_failing_on_every_receive_stays_out_of_the_dlq_and_the_w
     receive_until_gone(stack)
     assert stack.queue_depth() == 0
     assert stack.queue_depth(stack.dlq_url) == 0
+    # ...but it is counted, for the alarm that replaces the DLQ's for such a slot (an EMF line on stdout).
+    let_go = [line for line in capsys.readouterr().out.splitlines() if '"SlotMessagesLetGo"' in line]
+    assert len(let_go) == 1 and json.loads(let_go[0])["SlotMessagesLetGo"] == [1.0]
     monkeypatch.setattr(slot_runner.executions_repository, "create_if_absent", real_create)
 
     monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
