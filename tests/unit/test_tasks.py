@@ -388,3 +388,43 @@ def test_valid_log_tasks():
     assert validate_task(LOG, {"message": "hi"}) is None
     assert validate_task(LOG, {"message": ["a", "b"], "level": "warn"}) is None
     assert validate_task(LOG_LEGACY, {"message": "hi", "level": "ERROR"}) is None
+
+
+def test_a_script_that_redirects_its_own_output_runs_to_its_end():
+    outcome, sink = run_commands("echo before", "exec > out.log 2>&1", "sleep 1", "echo done", "test -s out.log")
+
+    assert outcome.succeeded, sink.lines
+    assert sink.messages("INFO") == ["before"]
+
+
+def test_a_script_that_closes_its_output_still_times_out():
+    started = time.monotonic()
+
+    outcome, sink = run_commands("exec >&- 2>&-", "sleep 30", timeout="PT1S")
+
+    assert not outcome.succeeded
+    assert time.monotonic() - started < 5
+    assert any("timed out" in m for m in sink.messages("ERROR"))
+
+
+@pytest.mark.parametrize(
+    ("commands", "expected"),
+    [
+        (["case x in", "x) echo matched ;;", "esac"], ["matched"]),
+        (["cat <<EOF", "hello", "EOF"], ["hello"]),
+        (["echo a \\", "b"], ["a b"]),
+        (["if true; then", "echo yes", "fi"], ["yes"]),
+    ],
+)
+def test_a_construct_spanning_several_commands_runs_as_kestra_joins_them(commands, expected):
+    outcome, sink = run_commands(*commands)
+
+    assert outcome.succeeded, sink.lines
+    assert sink.messages("INFO") == expected
+
+
+def test_a_failure_in_an_unmarked_script_names_the_script():
+    outcome, sink = run_commands("if true; then", "exit 4", "fi")
+
+    assert outcome.outputs["exitCode"] == 4
+    assert sink.messages("ERROR") == ["Command failed with exit code 4: the script"]

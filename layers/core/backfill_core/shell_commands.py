@@ -153,8 +153,9 @@ def run_script(
             say("ERROR", problem)
             return ShellOutcome(exit_code=-1)
         lines = ["set -e"] if fail_fast else []
+        marked = _each_stands_alone(commands)
         for index, command in enumerate(commands):
-            lines += [f"echo {index} > '{step_file}'", command]
+            lines += [f"echo {index} > '{step_file}'", command] if marked else [command]
         with open(script_file, "w", encoding="utf-8", errors="surrogateescape") as script:
             script.write("\n".join(lines) + "\n")
         for folder in (workdir, tmpdir):
@@ -189,6 +190,19 @@ def run_script(
         return ShellOutcome(exit_code=process.returncode)
 
 
+def _each_stands_alone(commands: list[str]) -> bool:
+    """Whether each command is a whole shell command by itself, so a marker line may go between them. Kestra
+    joins the list with line breaks, so one construct may span several items (`case` ... `esac`, a here-document,
+    a line ending in a backslash): then the script runs unmarked, as Kestra's would."""
+    for command in commands:
+        if "<<" in command or command.rstrip().endswith("\\"):
+            return False
+        checked = subprocess.run(["/bin/sh", "-n", "-c", command], capture_output=True, stdin=subprocess.DEVNULL)
+        if checked.returncode != 0:
+            return False
+    return True
+
+
 def _hand_over(scratch: str, paths: list[str], user: CommandUser | None) -> None:
     """The task's files belong to the user its commands run as."""
     if user is None:
@@ -199,17 +213,19 @@ def _hand_over(scratch: str, paths: list[str], user: CommandUser | None) -> None
 
 def _supervise(process: subprocess.Popen, output: _Output, deadline: float, killed: KillCheck, say) -> str | None:
     """Read output until the script ends (and what it left running lets go of its output, or the grace
-    passes), the deadline passes or a kill is asked for. Returns None, "timeout" or "killed"."""
+    passes), the deadline passes or a kill is asked for. A script that closes or redirects its own output
+    (`exec > out.log 2>&1`) runs on: the end of its output is not its end. Returns None, "timeout" or
+    "killed"."""
     selector = selectors.DefaultSelector()
     selector.register(process.stdout, selectors.EVENT_READ, "INFO")
     selector.register(process.stderr, selectors.EVENT_READ, "WARN")
     ending, exited_at, next_check = None, None, time.monotonic() + KILL_POLL_SECONDS
     try:
-        while selector.get_map():
+        while True:
             moment = time.monotonic()
             if exited_at is None and process.poll() is not None:
                 exited_at = moment
-            if exited_at is not None and moment - exited_at > OUTPUT_GRACE_SECONDS:
+            if exited_at is not None and (not selector.get_map() or moment - exited_at > OUTPUT_GRACE_SECONDS):
                 break
             if ending is None and exited_at is None:
                 if moment >= deadline:
@@ -221,7 +237,11 @@ def _supervise(process: subprocess.Popen, output: _Output, deadline: float, kill
                         ending = "killed"
                         _kill_group(process)
             wake = min(deadline, next_check) if exited_at is None else exited_at + OUTPUT_GRACE_SECONDS
-            for key, _ in selector.select(min(max(wake - moment, 0.0), 0.5)):
+            pause = min(max(wake - moment, 0.0), 0.2)
+            if not selector.get_map():
+                time.sleep(pause)  # the output is closed: only the process's end, a kill or the deadline remain
+                continue
+            for key, _ in selector.select(pause):
                 chunk = os.read(key.fileobj.fileno(), READ_CHUNK)
                 if chunk:
                     output.feed(key.data, chunk)
@@ -253,9 +273,9 @@ def _asked_to_kill(killed: KillCheck, say) -> bool:
 
 
 def _current(commands: list[str], step_file: str) -> str:
-    """The command that was running when the script stopped."""
+    """The command that was running when the script stopped (the whole script when it ran unmarked)."""
     try:
         with open(step_file) as recorded:
             return commands[int(recorded.read().strip())]
     except (OSError, ValueError, IndexError):
-        return commands[-1]
+        return commands[-1] if len(commands) == 1 else "the script"
