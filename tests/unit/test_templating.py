@@ -260,3 +260,35 @@ def test_a_template_that_would_build_a_huge_value_fails_before_building_it(templ
 def test_a_property_rendering_past_the_size_limit_fails_naming_the_limit():
     with pytest.raises(TemplateRenderError, match="renders to 1,100,000 characters"):
         render("{% for i in range(11) %}{{ 'x' * 100000 }}{% endfor %}", {})
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ 'x'.ljust(1000000000000) }}",
+        "{{ 'x'.center(2000000) }}",
+        "{{ 'x'.zfill(2000000) }}",
+        "{{ 'x' | center(2000000) }}",
+        "{{ 'x' | indent(2000000) }}",
+        "{{ '%02000000d' | format(1) }}",
+        "{{ '%02000000d' % 1 }}",
+        "{{ '{:>2000000}'.format(1) }}",
+    ],
+)
+def test_padding_and_formatting_that_would_build_a_huge_value_fail_first(template):
+    with pytest.raises(TemplateRenderError):
+        render(template, {})
+
+
+def test_an_expression_that_calls_itself_fails_its_property_not_the_process():
+    with pytest.raises(TemplateRenderError, match="RecursionError"):
+        render("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", {})
+
+
+def test_ordinary_filters_and_arithmetic_still_render():
+    rendered = render("{{ 'ab' | center(6) }}|{{ 7 % 3 }}|{{ 'x' * 3 }}|{{ 'a b' | truncate(9) }}", {})
+    assert rendered == "  ab  |1|xxx|a b"
+    assert (
+        render("{{ '1700000000' | center(12) }}|{{ 'a'.replace('a', '17000000001') }}", {})
+        == " 1700000000 |17000000001"
+    )

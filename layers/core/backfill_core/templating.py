@@ -6,7 +6,7 @@ unknown variable fails with its full dotted name instead of rendering as an empt
 
 import json
 import re
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError
@@ -51,11 +51,46 @@ MAX_RENDERED_CHARS = 1024 * 1024
 DynamoDB item, and making it is the cost a hostile template would impose."""
 
 
+def _refuse_huge_sizes(args: tuple, kwargs: dict, what: str) -> None:
+    """A width, count or length past what a property may hold asks for a value that would be built before any
+    size check could see it (`'x'.ljust(10**12)`, `|center(10**9)`)."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_RENDERED_CHARS:
+            raise SecurityError(f"{what} asks for {value:,} characters, more than a property may hold")
+
+
+def _bounded_filter(name: str, function):
+    @wraps(function)  # keeps Jinja's pass_environment / pass_context marks
+    def bounded(*args, **kwargs):
+        _refuse_huge_sizes(args, kwargs, f"the filter '{name}'")
+        if name == "format" and args and _wide(args[0]):
+            raise SecurityError("the filter 'format' holds a width past what a property may hold")
+        return function(*args, **kwargs)
+
+    return bounded
+
+
+def _wide(format_string: Any) -> bool:
+    return isinstance(format_string, str) and any(
+        int(n) > MAX_RENDERED_CHARS for n in re.findall(r"\d{7,}", format_string)
+    )
+
+
 class _KestraEnvironment(SandboxedEnvironment):
-    # `'x' * 10**10` would build the string before any size check could see it.
-    intercepted_binops = frozenset({"*", "**"})
+    # `'x' * 10**10` would build the string before any size check could see it; `'%09999999d' % 1` likewise.
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's names
+        if getattr(__obj, "__name__", "") in ("format", "format_map") and isinstance(
+            getattr(__obj, "__self__", None), str
+        ):
+            raise SecurityError("Python string formatting is not a Kestra expression; use filters")
+        _refuse_huge_sizes(args, kwargs, f"'{getattr(__obj, '__name__', 'a call')}'")
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%" and isinstance(left, str):
+            raise SecurityError("'%' formatting of text is not a Kestra expression; use filters")
         for sequence, count in ((left, right), (right, left)):
             repeats = operator == "*" and isinstance(sequence, str | list | tuple) and isinstance(count, int)
             if repeats and len(sequence) * count > MAX_RENDERED_CHARS:
@@ -92,6 +127,8 @@ def _finalize(value: Any) -> Any:
 
 _ENV = _KestraEnvironment(undefined=_UnknownVariable, finalize=_finalize, autoescape=False)
 _ENV.filters["coalesce"] = _coalesce
+for _name in ("center", "indent", "wordwrap", "truncate", "format", "filesizeformat", "batch", "slice"):
+    _ENV.filters[_name] = _bounded_filter(_name, _ENV.filters[_name])
 
 _EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 _STRING_OR_FALLBACK = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\?\?")
@@ -129,6 +166,11 @@ def render(template: str, variables: dict[str, Any]) -> str:
         rendered = _compiled(template).render(_Scope(variables, ""))
     except TemplateError as exc:
         raise TemplateRenderError(f"cannot render '{template}': {exc.message or exc}") from exc
+    except (MemoryError, RecursionError) as exc:
+        # A value too large to build, or an expression that calls itself: the task fails, the executor carries on.
+        raise TemplateRenderError(
+            f"cannot render '{template[:200]}': {type(exc).__name__}: the expression is too costly"
+        ) from exc
     except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
         # Python errors from inside an expression (a dunder lookup, 1/0, a bad comparison).
         raise TemplateRenderError(f"cannot render '{template}': {type(exc).__name__}: {exc}") from exc
