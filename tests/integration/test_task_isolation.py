@@ -190,3 +190,19 @@ def test_the_same_label_through_env_reaches_the_command_as_data(stack):
     logs = [line["message"] for line in stack.call("GET", f"/api/v1/logs/{execution['id']}").body]
     assert execution["state"]["current"] == "SUCCESS"
     assert logs == [f"because {INJECTION}"]
+
+
+def test_a_flow_updated_to_paste_a_label_into_its_commands_fails_the_task_instead_of_running_it(stack):
+    harmless = commands_flow("changed", "echo working")
+    assert stack.call("POST", "/api/v1/flows", harmless, "application/x-yaml").status == 200
+    body = backfill_body("changed", SLOT, SLOT, labels={"reason": INJECTION})
+    assert stack.call("PUT", "/api/v1/triggers", body).status == 200  # nothing renders the label yet
+    pasted = commands_flow("changed", 'echo "because {{ labels.reason }}"')
+    assert stack.call("PUT", "/api/v1/flows/tests/changed", pasted, "application/x-yaml").status == 200
+    stack.drain()
+
+    (execution,) = stack.executions(namespace="tests", flowId="changed")
+    logs = [line["message"] for line in stack.call("GET", f"/api/v1/logs/{execution['id']}").body]
+    assert execution["state"]["current"] == "FAILED"
+    assert any(line.startswith("backfill.labels.reason: the value holds shell syntax") for line in logs), logs
+    assert not any("uid=" in line for line in logs)

@@ -4,11 +4,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from . import shell_safety
 from .flows import Flow
 from .ids import new_id
 from .kestra_time import format_date, iso_duration, now
 from .models import Execution, State, StateHistory, TaskRun, TaskRunAttempt
-from .tasks import KillCheck, TaskOutcome, run_task
+from .tasks import COMMANDS, KillCheck, TaskOutcome, run_task
 from .templating import TemplateRenderError, render_properties
 
 TERMINAL_STATES = ("SUCCESS", "FAILED", "KILLED", "CANCELLED")
@@ -46,6 +47,18 @@ def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]
     }
 
 
+def _caller_data_as_code(flow: Flow, execution: Execution) -> str | None:
+    """A backfill's labels and inputs were checked against the flow at creation; the flow may have changed since,
+    so they are checked again against the commands about to render them. Inputs the flow's author gave (the
+    declared defaults, the trigger's inputs) are not the caller's."""
+    if execution.kind != "backfill":
+        return None
+    trigger = flow.trigger(execution.trigger.id)
+    authored = {spec.id: spec.defaults for spec in flow.inputs} | dict((trigger.inputs if trigger else None) or {})
+    given = {name: value for name, value in execution.inputs.items() if authored.get(name) != value}
+    return shell_safety.problem(flow, execution.labels, given)
+
+
 def run_flow(
     flow: Flow,
     revision: int,
@@ -76,6 +89,9 @@ def run_flow(
         )
         execution.task_run_list.append(task_run)
         try:
+            refused = _caller_data_as_code(flow, execution) if task.type == COMMANDS else None
+            if refused:
+                raise TemplateRenderError(refused)
             rendered = render_properties(task.properties(), context)
             outcome = run_task(
                 task.type,
