@@ -146,6 +146,7 @@ class TaskRunnerProcess:
             cwd=ROOT,
             env=clean_environment(),
             stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C at the terminal stops the stack, which then stops this
             stdout=subprocess.PIPE,
             text=True,
         )

@@ -1,12 +1,17 @@
 """Shell Commands (Process runner) as the task runner runs them, Log as the executor runs it, and
 validate_task."""
 
+import json
 import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
-from backfill_core import shell_commands
+from backfill_core import isolation, shell_commands
 from backfill_core.task_protocol import TaskInvocation
 from backfill_core.task_runner import run_invocation
 from backfill_core.tasks import COMMANDS, LOG, LOG_LEGACY, PROCESS_RUNNER, run_task, task_timeout, validate_task
@@ -428,3 +433,45 @@ def test_a_failure_in_an_unmarked_script_names_the_script():
 
     assert outcome.outputs["exitCode"] == 4
     assert sink.messages("ERROR") == ["Command failed with exit code 4: the script"]
+
+
+def test_output_cost_is_counted_as_json_so_control_characters_cannot_pass_the_answer_limit(monkeypatch):
+    monkeypatch.setattr(shell_commands, "MAX_LOG_BYTES", 10_000)
+
+    outcome, sink = run_commands("head -c 6000 /dev/zero | tr '\\0' '\\001' | fold -w 1000")
+
+    kept = sink.messages("INFO")
+    assert outcome.succeeded
+    assert sum(len(json.dumps(line)) for line in kept) <= 10_000
+    assert sink.messages("WARN")[-1].startswith("Output cut:")
+
+
+EMPTY_AS_TASK_USER = """
+import os, sys
+sys.path.insert(0, sys.argv[2])
+from backfill_core.isolation import empty_directory
+folder = sys.argv[1]
+os.makedirs(f"{folder}/leak"); open(f"{folder}/leak/secret", "w").write("left for the next flow")
+os.chmod(f"{folder}/leak", 0o000)
+os.makedirs(f"{folder}/ro"); open(f"{folder}/ro/kept", "w").write("x"); os.chmod(f"{folder}/ro", 0o555)
+empty_directory(folder)
+print(sorted(os.listdir(folder)))
+"""
+
+
+def test_emptying_tmp_removes_folders_a_task_made_unreadable_or_read_only():
+    """As the task's own user (Lambda's runtime is not root; root would pass any permission)."""
+    folder = tempfile.mkdtemp(prefix="empty-tmp-")
+    user = isolation.command_user()
+    if user:
+        os.chown(folder, user.uid, user.gid)
+    layer = str(Path(isolation.__file__).resolve().parents[1])
+    python = "/usr/bin/python3" if user and Path("/usr/bin/python3").exists() else sys.executable
+    ran = subprocess.run(
+        [python, "-c", EMPTY_AS_TASK_USER, folder, layer],
+        capture_output=True,
+        text=True,
+        **({"user": user.uid, "group": user.gid} if user else {}),
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "[]"

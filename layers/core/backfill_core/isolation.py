@@ -5,6 +5,7 @@ comes back to it when its parent exits, instead of to init) and kills all of it 
 itself non-dumpable, so a task's processes (same user) cannot read its /proc/<pid>/environ or memory; and
 when it runs as root (a container, CI) the commands run as `nobody`."""
 
+import contextlib
 import ctypes
 import os
 import pwd
@@ -108,9 +109,22 @@ def command_user() -> CommandUser | None:
 
 
 def empty_directory(folder: str) -> None:
-    """Remove what a task left in a directory that outlives it (Lambda keeps /tmp between invocations)."""
+    """Remove what a task left in a directory that outlives it (Lambda keeps /tmp between invocations), folders
+    it made unreadable or read-only included."""
+
+    def opened_up(function, path, _error) -> None:
+        for target in {os.path.dirname(path), path}:
+            with contextlib.suppress(OSError):
+                os.chmod(target, 0o700)
+        with contextlib.suppress(OSError):
+            function(path)
+
     for entry in Path(folder).iterdir():
         if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                entry.chmod(0o700)
+            shutil.rmtree(entry, onerror=opened_up)
+            if entry.exists():
+                shutil.rmtree(entry, onerror=opened_up)  # a folder opened up by the first pass
         else:
             entry.unlink(missing_ok=True)

@@ -6,6 +6,7 @@ The script is a file, not an argument, so its size is bounded by MAX_SCRIPT_BYTE
 kernel's 128 KiB limit on one argument (which failed outside the task's error path)."""
 
 import contextlib
+import json
 import os
 import selectors
 import signal
@@ -30,7 +31,7 @@ MAX_SCRIPT_BYTES = 1024 * 1024
 MAX_ENV_BYTES = 128 * 1024  # the kernel's limit for one environment string
 MAX_LINE_BYTES = 64 * 1024
 MAX_LOG_LINES = 10_000
-MAX_LOG_BYTES = 4 * 1024 * 1024  # the whole answer must fit Lambda's 6 MB response
+MAX_LOG_BYTES = 4 * 1024 * 1024  # of JSON text: the whole answer must fit Lambda's 6 MB response
 READ_CHUNK = 64 * 1024
 
 
@@ -106,15 +107,17 @@ class _Output:
         self.line_length[level] = 0
         if raw.endswith(b"\r") and length == len(raw):
             raw, length = raw[:-1], length - 1
-        if self.lines >= MAX_LOG_LINES or self.bytes + len(raw) > MAX_LOG_BYTES:
-            self.dropped_lines += 1
-            self.dropped_bytes += length
-            return
         text = raw.decode("utf-8", errors="replace")
         if length > len(raw):
             text += f" [line cut at {len(raw):,} of {length:,} bytes]"
+        # What the line costs in the answer: JSON escapes control characters and non-ASCII (\u0001, \ufffd).
+        cost = len(json.dumps(text))
+        if self.lines >= MAX_LOG_LINES or self.bytes + cost > MAX_LOG_BYTES:
+            self.dropped_lines += 1
+            self.dropped_bytes += length
+            return
         self.lines += 1
-        self.bytes += len(raw)
+        self.bytes += cost
         self.log(level, text, datetime.now(UTC))
 
     def report_dropped(self) -> None:
