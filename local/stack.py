@@ -13,8 +13,8 @@ from pathlib import Path
 
 import boto3
 import requests
-from moto.server import ThreadedMotoServer
 
+from . import moto_gate
 from .api_server import ApiServer, proxy_event
 from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
@@ -24,6 +24,7 @@ from .state import Loaded, StateDir
 from .task_runner import TaskRunnerProcess
 
 REGION = "us-east-1"
+KEY_FILE = "local-stack.key"  # the key moto and the task runner ask of every request (local/moto_gate.py)
 EXAMPLE_FLOWS = ROOT / "examples" / "flows"
 log = logging.getLogger("local")
 
@@ -68,7 +69,12 @@ class LocalStack:
         if self.state:
             self.state.lock()  # before anything starts: a second stack on the same directory stops here
         moto_port = free_port(self.host)
-        self.moto = ThreadedMotoServer(ip_address=self.host, port=moto_port, verbose=False)
+        self.key = moto_gate.new_key()
+        if self.state:  # for tools of the developer's that read the tables (tests/e2e/test_fuzzing.py)
+            key_file = self.state.path / KEY_FILE
+            key_file.write_text(self.key)
+            key_file.chmod(0o600)
+        self.moto = moto_gate.GatedMotoServer(self.host, moto_port, self.key)
         serialize_moto_requests()  # moto is not thread-safe where AWS is atomic
         self.moto.start()
         self.moto_url = f"http://{self.host}:{moto_port}"
@@ -83,7 +89,9 @@ class LocalStack:
         os.environ.pop("AWS_PROFILE", None)
         # moto's backends live in this process: a stack started after another one starts empty, and the
         # layer's cached clients are made again for the new endpoint.
-        requests.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
+        moto_gate.send_key_with_every_request(self.key)
+        headers = {moto_gate.HEADER: self.key}
+        requests.post(f"{self.moto_url}/moto-api/reset", headers=headers, timeout=10).raise_for_status()
         ensure_layer_on_path()
         from backfill_core import aws_clients
         from backfill_core.isolation import make_non_dumpable
@@ -115,7 +123,9 @@ class LocalStack:
         # environment (the shell's, perhaps with real AWS keys) is unreadable to it.
         make_non_dumpable()
         runner = self.resources.function_properties("TaskRunnerFunction")
-        self.task_runner = TaskRunnerProcess(self.host, workers=self.executors, timeout=float(runner["Timeout"]))
+        self.task_runner = TaskRunnerProcess(
+            self.host, workers=self.executors, timeout=float(runner["Timeout"]), key=self.key
+        )
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.task_runner.url
 
         source = self.resources.work_queue_event_source()

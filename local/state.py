@@ -104,6 +104,7 @@ class StateDir:
 
     def lock(self) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
+        self.path.chmod(0o700)  # every tenant's data: not for flow commands, which run as another user
         fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import queue
 import re
+import secrets
 import subprocess
 import sys
 import threading
@@ -22,18 +23,29 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from .lambda_runtime import ensure_layer_on_path
+from .moto_gate import HEADER
+
+ensure_layer_on_path()
+from backfill_core.isolation import COMMAND_UID_VARIABLE, make_non_dumpable  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 READY = "listening on "
+KEY_VARIABLE = "LOCAL_STACK_KEY"
+FIRST_COMMAND_UID = 61000  # when the runner is root; no account has these ids
 
 
-def _worker(connection) -> None:
+def _worker(connection, number: int) -> None:
     """One execution environment: the handler imported once (it contains this process), then invocations.
     It dies with the task runner, taking its task along: a stack killed and restarted must not find an
     attempt of the earlier one still running."""
     from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 
     ensure_layer_on_path()
+    # Each environment's commands run as a user of their own, as each Lambda environment is a machine of its
+    # own: a flow cannot read another's `env` in /proc, signal its processes or share its process limit.
+    os.environ[COMMAND_UID_VARIABLE] = str(FIRST_COMMAND_UID + number)
     handler = load_handler_module("task_runner").lambda_handler
     threading.Thread(target=_die_with, args=(os.getppid(),), daemon=True).start()
     while True:
@@ -49,10 +61,10 @@ def _worker(connection) -> None:
 
 
 class Environment:
-    def __init__(self, context):
-        self.context = context
+    def __init__(self, context, number: int):
+        self.context, self.number = context, number
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_worker, args=(child,), daemon=True)
+        self.process = context.Process(target=_worker, args=(child, number), daemon=True)
         self.process.start()
         child.close()
 
@@ -74,14 +86,14 @@ class WorkerPool:
         self.context = multiprocessing.get_context("spawn")
         self.timeout = timeout
         self.idle: queue.Queue[Environment] = queue.Queue()
-        for _ in range(size):
-            self.idle.put(Environment(self.context))
+        for number in range(size):
+            self.idle.put(Environment(self.context, number))
 
     def invoke(self, payload: bytes) -> tuple[bool, str]:
         environment = self.idle.get()
         answer = environment.invoke(payload, self.timeout)
         if answer is None:
-            environment = Environment(self.context)
+            environment = Environment(self.context, environment.number)
             answer = (False, json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": self._lost()}))
         self.idle.put(environment)
         return answer
@@ -90,11 +102,14 @@ class WorkerPool:
         return f"the task runner's environment died or ran past the function's {self.timeout:g} s timeout"
 
 
-def serve(host: str, port: int, workers: int, timeout: float) -> ThreadingHTTPServer:
+def serve(host: str, port: int, workers: int, timeout: float, key: str) -> ThreadingHTTPServer:
     pool = WorkerPool(workers, timeout)
 
     class InvokeHandler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            if key and not secrets.compare_digest(self.headers.get(HEADER, ""), key):
+                self._answer(HTTPStatus.FORBIDDEN, b'{"message": "the local stack answers only its own requests"}', {})
+                return
             if not INVOKE_PATH.match(self.path.split("?")[0]):
                 self._answer(HTTPStatus.NOT_FOUND, b'{"message": "not an Invoke call"}', {})
                 return
@@ -126,7 +141,7 @@ def clean_environment() -> dict[str, str]:
 class TaskRunnerProcess:
     """The task runner started from the stack (or a test) as a process of its own."""
 
-    def __init__(self, host: str = "127.0.0.1", workers: int = 2, timeout: float = 115.0):
+    def __init__(self, host: str = "127.0.0.1", workers: int = 2, timeout: float = 115.0, key: str = ""):
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -144,7 +159,7 @@ class TaskRunnerProcess:
                 str(os.getpid()),
             ],
             cwd=ROOT,
-            env=clean_environment(),
+            env={**clean_environment(), KEY_VARIABLE: key},
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C at the terminal stops the stack, which then stops this
             stdout=subprocess.PIPE,
@@ -195,7 +210,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=115.0, help="the function's timeout, in seconds")
     parser.add_argument("--parent", type=int, help="exit when this process is gone")
     args = parser.parse_args(argv)
-    server = serve(args.host, args.port, args.workers, args.timeout)
+    make_non_dumpable()
+    key = os.environ.pop(KEY_VARIABLE, "")  # before the workers start: flow code never has it
+    server = serve(args.host, args.port, args.workers, args.timeout, key)
     if args.parent:
         threading.Thread(target=_exit_with, args=(args.parent,), daemon=True).start()
     print(f"{READY}http://{args.host}:{server.server_port}", flush=True)

@@ -5,8 +5,8 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
+from local import moto_gate
 from local.aws_template import LocalResources, load_template
 from local.lambda_runtime import ensure_layer_on_path
 from local.moto_thread_safety import serialize_moto_requests
@@ -27,11 +27,14 @@ SEED_FLOWS = ROOT / "examples" / "flows"
 def task_runner():
     """The task runner function as the local stack runs it: a process apart, reached through Lambda's Invoke
     API; and S3 on a port of its own, so that process can read the kill marker's presigned URL (moto's S3
-    behind the server shares the in-process backends the tests use)."""
+    behind the server shares the in-process backends the tests use). Both ask for the stack's key, as the
+    local stack's do, so a flow that finds their ports can do nothing with them."""
+    key = moto_gate.new_key()
+    moto_gate.send_key_with_every_request(key)
     s3_port = free_port()
-    s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
+    s3_server = moto_gate.GatedMotoServer("127.0.0.1", s3_port, key)
     s3_server.start()
-    runner = TaskRunnerProcess(workers=2, timeout=115.0)
+    runner = TaskRunnerProcess(workers=2, timeout=115.0, key=key)
     yield {"AWS_ENDPOINT_URL_LAMBDA": runner.url, "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{s3_port}"}
     runner.stop()
     s3_server.stop()

@@ -9,6 +9,8 @@ import boto3
 import pytest
 import schemathesis
 
+from local.moto_gate import HEADER
+from local.stack import KEY_FILE
 from tests.e2e.conftest import start_stack
 
 # Deterministic generation from a fixed seed: a failure found once is found again by the same run.
@@ -25,11 +27,13 @@ FUZZ_CONFIG = {
 class ObservedState:
     """Everything a request could change: each DynamoDB table's items and each queue's message count."""
 
-    def __init__(self, moto_url: str):
+    def __init__(self, moto_url: str, key: str):
         session = {"endpoint_url": moto_url, "region_name": "us-east-1"}
         credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
         self.dynamodb = boto3.client("dynamodb", **session, **credentials)
         self.sqs = boto3.client("sqs", **session, **credentials)
+        for client in (self.dynamodb, self.sqs):  # moto answers only requests with the stack's key
+            client.meta.events.register("before-send", lambda request, **_: request.headers.update({HEADER: key}))
         self.last = self.dump()
 
     def dump(self) -> dict:
@@ -61,7 +65,7 @@ def fuzzed_stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def observed(fuzzed_stack) -> ObservedState:
     moto_url = re.search(r"moto \(DynamoDB, SQS\)\s+(\S+)", fuzzed_stack.output()).group(1)
-    state = ObservedState(moto_url)
+    state = ObservedState(moto_url, (fuzzed_stack.state_dir / KEY_FILE).read_text())
     assert state.last["FlowsTable"], "the example flows are loaded, so the fuzzing meets real data"
     return state
 

@@ -83,22 +83,40 @@ def test_flow_finds_no_credentials_or_endpoint_to_write_the_engines_tables_with(
         "env; cat $HOME/.aws/credentials /root/.aws/credentials 2>/dev/null || true; "
         "for f in /proc/[0-9]*/environ; do cat $f 2>/dev/null | tr '\\0' '\\n'; done; echo hunted"
     )
-    execution, lines = run_one_slot(stack, commands_flow("forger", hunt), "forger")
+    execution, lines = run_one_slot(stack, commands_flow("hunter", hunt), "hunter")
 
     assert execution["state"]["current"] == "SUCCESS"
     assert "hunted" in lines
-    for clue in (
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "aws_secret_access_key",
-        "AWS_ENDPOINT_URL",
-        "EXECUTIONS_TABLE",
-        "TRIGGERS_TABLE",
-    ):
+    clues = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "aws_secret_access_key")
+    for clue in (*clues, "AWS_ENDPOINT_URL", "EXECUTIONS_TABLE", "TRIGGERS_TABLE", "LOCAL_STACK_KEY"):
         assert not any(clue in line for line in lines), clue
-    forged = stack.dynamodb.scan(TableName="TriggersTable", Select="COUNT")["Count"]
-    assert forged == stack.dynamodb.scan(TableName="TriggersTable", Select="COUNT")["Count"]
+
+
+FORGE = (
+    "tail -n +2 /proc/net/tcp | while read -r _ address _ status _; do "
+    '[ "$status" = 0A ] && echo $((0x${address##*:})); done | sort -u > ports; '
+    "while read -r port; do "
+    "curl -s -m 3 -X POST -H 'X-Amz-Target: DynamoDB_20120810.PutItem' "
+    "-H 'Content-Type: application/x-amz-json-1.0' "
+    "-H 'Authorization: AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/dynamodb/aws4_request, "
+    "SignedHeaders=host, Signature=x' "
+    '--data \'{"TableName": "TriggersTable", "Item": {"pk": {"S": "forged"}, "sk": {"S": "forged"}}}\' '
+    "http://127.0.0.1:$port/ || true; echo; "
+    "curl -s -m 3 -X POST --data '{}' http://127.0.0.1:$port/2015-03-31/functions/TaskRunnerFunction/invocations "
+    "|| true; echo; done < ports; echo tried $(wc -l < ports) ports"
+)
+
+
+def test_flow_writing_to_every_loopback_port_reaches_neither_the_tables_nor_the_task_runner(stack):
+    """The tests' moto (behind which the in-process tables live) and the task runner listen on loopback, as the
+    local stack's do; a flow that finds their ports gets 403s, and no forged item lands."""
+    execution, lines = run_one_slot(stack, commands_flow("forger", FORGE), "forger")
+
+    assert execution["state"]["current"] == "SUCCESS", lines
+    assert lines[-1].startswith("tried") and int(lines[-1].split()[1]) >= 2
+    assert any("answers only its own requests" in line for line in lines), lines
+    forged = stack.dynamodb.get_item(TableName="TriggersTable", Key={"pk": {"S": "forged"}, "sk": {"S": "forged"}})
+    assert "Item" not in forged
 
 
 def test_a_setsid_daemon_does_not_outlive_its_task(stack):

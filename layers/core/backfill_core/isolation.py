@@ -9,6 +9,7 @@ import contextlib
 import ctypes
 import os
 import pwd
+import resource
 import shutil
 import signal
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from pathlib import Path
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 UNPRIVILEGED_USER = "nobody"
+COMMAND_UID_VARIABLE = "TASK_RUNNER_COMMAND_UID"
+MAX_PROCESSES = 512
 
 
 def _prctl(option: int, value: int) -> bool:
@@ -100,12 +103,22 @@ class CommandUser:
 
 
 def command_user() -> CommandUser | None:
-    """Who commands run as: `nobody` when this process is root (never root's powers for flow code), else
-    this process's own user."""
+    """Who commands run as: never root's powers for flow code. When this process is root, the user
+    COMMAND_UID_VARIABLE names (one per local execution environment), else `nobody`; otherwise this
+    process's own user (Lambda: each environment is a machine of its own)."""
     if os.geteuid() != 0:
         return None
+    chosen = os.environ.get(COMMAND_UID_VARIABLE)
+    if chosen:
+        return CommandUser(int(chosen), int(chosen))
     entry = pwd.getpwnam(UNPRIVILEGED_USER)
     return CommandUser(entry.pw_uid, entry.pw_gid)
+
+
+def limit_processes() -> None:
+    """In the command's process, before it runs: a fork bomb stops at MAX_PROCESSES of its user's processes.
+    Only for a user of the task's own (root's case), whose processes are all the task's."""
+    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
 
 
 def empty_directory(folder: str) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from .isolation import CommandUser, command_user
+from .isolation import CommandUser, command_user, limit_processes
 
 LogSink = Callable[[str, str, datetime], None]
 """Receives (level, message, when) for each line of output."""
@@ -173,7 +173,9 @@ def run_script(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            **({"user": user.uid, "group": user.gid, "extra_groups": []} if user else {}),
+            **(
+                {"user": user.uid, "group": user.gid, "extra_groups": [], "preexec_fn": limit_processes} if user else {}
+            ),
         )
         try:
             ending = _supervise(process, output, started + timeout, killed, say)
@@ -200,7 +202,7 @@ def _each_stands_alone(commands: list[str]) -> bool:
     for command in commands:
         if "<<" in command or command.rstrip().endswith("\\"):
             return False
-        checked = subprocess.run(["/bin/sh", "-n", "-c", command], capture_output=True, stdin=subprocess.DEVNULL)
+        checked = subprocess.run(["/bin/sh", "-n"], input=command.encode(errors="surrogateescape"), capture_output=True)
         if checked.returncode != 0:
             return False
     return True
