@@ -4,6 +4,7 @@ import hmac
 import json
 import re
 from http import HTTPStatus
+from itertools import islice
 from pathlib import Path
 from typing import Annotated
 
@@ -217,8 +218,22 @@ def get_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
 
 
 @app.get("/flows/<namespace>", responses=answers("The flows of a namespace", 422))
-def list_flows(namespace: NamespaceParam):
-    return [flow_json(stored) for stored in flows_repository.list_flows(_tenant(), namespace)]
+def list_flows(
+    namespace: NamespaceParam,
+    page: Annotated[int | None, Query(ge=1, description="ours: a page of the flows, with size")] = None,
+    size: Annotated[
+        int | None, Query(ge=1, le=searches.MAX_PAGE_SIZE, description="ours: flows per page; without it, every flow")
+    ] = None,
+):
+    """Kestra's answer is every flow of the namespace, when they fit one answer (else a 422 naming size); page
+    and size read a large namespace a page at a time."""
+    if page is not None and size is None:
+        raise Invalid("page: give size with page")
+    flows = (flow_json(stored) for stored in flows_repository.list_flows(_tenant(), namespace))
+    if size is not None:
+        skip = ((page or 1) - 1) * size
+        flows = islice(flows, skip, skip + size)
+    return searches.bounded(flows)
 
 
 @app.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))

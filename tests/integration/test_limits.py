@@ -150,6 +150,25 @@ def test_the_logs_of_a_chatty_execution_come_in_pages_when_they_pass_the_answer_
     assert stack.call("GET", f"/api/v1/logs/{execution['id']}?page=99&size=300").body == []
 
 
+def test_the_flows_of_a_large_namespace_come_in_pages_when_they_pass_the_answer_limit(stack, monkeypatch):
+    """Was: every flow of the namespace in one answer, however large (30 flows of 110 KB pass Lambda's 6 MB)."""
+    every = stack.call("GET", "/api/v1/flows/company.team")
+    assert every.status == 200 and len(every.body) >= 1
+    assert (
+        stack.call(
+            "POST", "/api/v1/flows", QUICK.replace("namespace: tests", "namespace: company.team"), "application/x-yaml"
+        ).status
+        == 200
+    )
+    both = stack.call("GET", "/api/v1/flows/company.team").body
+    monkeypatch.setattr(searches, "MAX_ANSWER_BYTES", max(searches.answer_bytes(flow) for flow in both) + 2)
+
+    refused = stack.call("GET", "/api/v1/flows/company.team")
+    assert refused.status == 422 and refused.message.startswith("size: ") and "(size=1," in refused.message
+    second = stack.call("GET", "/api/v1/flows/company.team?page=2&size=1")
+    assert second.status == 200 and second.body == both[1:2]
+
+
 THROTTLES = [
     {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "slow down"}},
     {"Error": {"Code": "ThrottlingException", "Message": "slow down"}},
