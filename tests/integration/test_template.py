@@ -186,7 +186,7 @@ def test_the_ui_is_throttled_apart_and_every_function_can_reserve_its_concurrenc
 
 def test_the_dead_letter_queue_alarms_on_any_message():
     template = load_template()
-    (alarm,) = resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+    alarm = resources_of_type(template, "AWS::CloudWatch::Alarm")["DeadLettersAlarm"]
     assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WorkDeadLetterQueue", "QueueName"]}}]
     assert (alarm["MetricName"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
         "ApproximateNumberOfMessagesVisible",
@@ -196,3 +196,11 @@ def test_the_dead_letter_queue_alarms_on_any_message():
     queue = template["Resources"]["WorkQueue"]["Properties"]
     receives = template["Globals"]["Function"]["Environment"]["Variables"]["WORK_QUEUE_MAX_RECEIVES"]
     assert int(receives) == queue["RedrivePolicy"]["maxReceiveCount"]  # the executor knows a message's last receive
+
+
+def test_a_slot_failing_on_every_delivery_is_alarmed_on_though_it_never_reaches_the_dlq():
+    alarm = resources_of_type(load_template(), "AWS::CloudWatch::Alarm")["SlotsFailingRepeatedlyAlarm"]
+
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("KestraBackfills", "SlotMessagesLetGo")
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": "executor"}]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
