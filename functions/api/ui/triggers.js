@@ -1,5 +1,4 @@
-// A flow's Triggers tab: each trigger's schedule, its on/off switch and its Backfill button, then the flow's
-// backfills.
+// A flow's Triggers tab: each trigger's schedule, on/off switch and Backfill button, then the flow's backfills.
 import { api } from "./api.js";
 import { backfillTable } from "./backfills.js";
 import { announce, changes, enc, fill, fmtDate, h } from "./dom.js";
