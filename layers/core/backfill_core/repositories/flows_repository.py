@@ -24,7 +24,7 @@ from ..flows import Flow, parse_flow
 from ..kestra_time import format_date, now
 from ..settings import settings
 
-PARSED_REVISIONS = 1024  # flow revisions a warm function keeps parsed
+PARSED_REVISIONS = 256  # flow revisions a warm function keeps parsed (each at most a request body, 128 KB)
 logger = Logger(child=True)
 
 
@@ -71,11 +71,15 @@ def _parsed(tenant: str, namespace: str, flow_id: str, revision: int, source: st
     try:
         return parse_flow(source)
     except Invalid as exc:
-        logger.warning(
-            "stored flow no longer validates: its triggers are treated as disabled until a valid revision is stored",
-            extra={"tenant": tenant, "flow": f"{namespace}.{flow_id}", "revision": revision, "problem": exc.message},
-        )
-        return exc.message
+        problem = exc.message
+    except Exception as exc:  # a validator that breaks on an old flow must not break the reads of the others
+        logger.exception("stored flow could not be parsed", extra={"flow": f"{namespace}.{flow_id}"})
+        problem = f"it cannot be read ({type(exc).__name__}: {exc})"
+    logger.warning(
+        "stored flow no longer validates: its triggers are treated as disabled until a valid revision is stored",
+        extra={"tenant": tenant, "flow": f"{namespace}.{flow_id}", "revision": revision, "problem": problem},
+    )
+    return problem
 
 
 def _stored(item: dict) -> StoredFlow:
