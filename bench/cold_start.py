@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from local.aws_template import LocalResources, load_template
+
 from .report import ROOT, Report, arguments
 
 FUNCTIONS = ["api", "executor", "scheduler"]
@@ -27,7 +29,14 @@ def import_seconds(function: str) -> float:
     """Cumulative microseconds of `import app` in a fresh interpreter, as Lambda imports the handler:
     the function's folder first on the path, then the layer (/opt/python on Lambda)."""
     folder = ROOT / "functions" / function
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(folder), str(LAYER)]), "PYTHONDONTWRITEBYTECODE": "1"}
+    # The function's environment as template.yaml gives it: its import reads and checks its settings.
+    settings = LocalResources(load_template(), "us-east-1").function_environment(f"{function.title()}Function")
+    env = {
+        **os.environ,
+        **settings,
+        "PYTHONPATH": os.pathsep.join([str(folder), str(LAYER)]),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import app"],
         cwd=folder,

@@ -8,8 +8,12 @@ import threading
 from pathlib import Path
 
 from .aws_template import ROOT
+from .lambda_runtime import ensure_layer_on_path
 from .stack import LocalStack
 from .state import StateError
+
+ensure_layer_on_path()
+from backfill_core.settings import SettingsError  # noqa: E402
 
 DEFAULT_STATE_DIR = ROOT / ".local-state"
 
@@ -50,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         print(stack.describe(), flush=True)
         print("Ready. Press Ctrl-C to stop.", flush=True)
         stopped.wait()
-    except StateError as problem:
+    except (StateError, SettingsError) as problem:
         print(f"The local stack cannot start: {problem}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:

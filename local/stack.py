@@ -95,6 +95,7 @@ class LocalStack:
         ensure_layer_on_path()
         from backfill_core import aws_clients
         from backfill_core.isolation import make_non_dumpable
+        from backfill_core.settings import load_settings
 
         aws_clients.reset()
         dynamodb, self.sqs = boto3.client("dynamodb"), boto3.client("sqs")
@@ -112,6 +113,7 @@ class LocalStack:
         os.environ.update(self.resources.function_environment("ApiFunction"))
         os.environ["SCHEDULER_INTERVAL_SECONDS"] = f"{self.scheduler_interval:g}"
         os.environ.update(self.settings)
+        load_settings()  # as each handler's cold start does: a bad --set value stops the stack here, named
         if self.state:
             self._resume()
 

@@ -16,11 +16,40 @@ from local.task_runner import TaskRunnerProcess
 ensure_layer_on_path()
 
 from backfill_core import aws_clients  # noqa: E402
+from backfill_core.settings import forget_settings, load_settings  # noqa: E402
 from tests.flows import QUICK, flaky  # noqa: E402
 from tests.harness import Harness  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_FLOWS = ROOT / "examples" / "flows"
+TEMPLATE_SETTINGS = LocalResources(load_template(), "us-east-1").function_environment()
+
+
+@pytest.fixture(autouse=True)
+def template_settings(monkeypatch):
+    """Every test starts from the environment template.yaml gives every function (the settings that have no
+    default in the code), read afresh on first use: the handlers a test loads read it at their import, as a
+    cold start does. A test changing a setting after that uses `set_setting`."""
+    for key, value in TEMPLATE_SETTINGS.items():
+        monkeypatch.setenv(key, value)
+    forget_settings()
+    yield
+    forget_settings()
+
+
+@pytest.fixture
+def set_setting(monkeypatch):
+    """Change (or, with None, unset) a setting mid-test: the variable, then the settings read again, as the
+    next cold start would read them."""
+
+    def change(name: str, value: str | None) -> None:
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+        load_settings()
+
+    return change
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +125,9 @@ def flaky_flow(stack, marker):
 
 
 @pytest.fixture
-def crashable(stack, monkeypatch):
+def crashable(stack, set_setting):
     """The work queue's visibility timeout and the attempt lease shortened to a second."""
-    monkeypatch.setenv("EXECUTION_LEASE_SECONDS", "1")
+    set_setting("EXECUTION_LEASE_SECONDS", "1")
     stack.sqs.set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": "1"})
     assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
     return stack

@@ -40,8 +40,9 @@ from backfill_core.flows import parse_flow
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
 from backfill_core.kestra_json import backfill_resource_json, flow_json
 from backfill_core.repositories import executions_repository, flows_repository
-from backfill_core.settings import settings
+from backfill_core.settings import load_settings, settings
 
+load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="api")
 
 

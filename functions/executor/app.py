@@ -10,9 +10,10 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from backfill_core import work_queue
 from backfill_core.errors import BackfillContended
 from backfill_core.models import SlotMessage
-from backfill_core.settings import settings
+from backfill_core.settings import load_settings, settings
 from backfill_core.slot_runner import run_slot
 
+load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="executor")
 metrics = Metrics(service="executor")
 # A batch whose records all failed is still a partial-failure answer, not an error of the invocation.

@@ -16,10 +16,10 @@ SIGV4 = (
 
 
 @pytest.fixture
-def guarded(stack, monkeypatch):
+def guarded(stack, set_setting):
     """The API function's environment as the template gives it once the secret exists."""
     stack.resources.create_api_token_secret(boto3.client("secretsmanager"), TOKEN)
-    monkeypatch.setenv("API_TOKEN_SECRET", stack.resources.function_environment("ApiFunction")["API_TOKEN_SECRET"])
+    set_setting("API_TOKEN_SECRET", stack.resources.function_environment("ApiFunction")["API_TOKEN_SECRET"])
     return stack
 
 
@@ -79,11 +79,11 @@ def test_the_token_is_read_from_secrets_manager_once_per_environment(guarded):
     assert len(reads) == 1
 
 
-def test_a_token_that_cannot_be_read_is_a_503_that_lets_nothing_through(stack, monkeypatch):
-    monkeypatch.setenv("API_TOKEN_SECRET", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf")
+def test_a_token_that_cannot_be_read_is_a_503_that_lets_nothing_through(stack, set_setting):
+    set_setting("API_TOKEN_SECRET", "arn:aws:secretsmanager:us-east-1:123456789012:secret:gone-AbCdEf")
     answer = stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml", headers={"X-Api-Token": TOKEN})
     assert answer.status == 503 and "retry" in answer.message
-    monkeypatch.delenv("API_TOKEN_SECRET")
+    set_setting("API_TOKEN_SECRET", None)
     assert stack.call("GET", "/api/v1/flows/tests").body == []
 
 

@@ -346,11 +346,11 @@ def test_scheduler_tick_resends_nothing_while_every_message_is_on_its_way(stack)
     assert stack.queue_depth() == 1
 
 
-def test_scheduler_tick_resends_a_slot_whose_message_was_lost(stack, monkeypatch):
+def test_scheduler_tick_resends_a_slot_whose_message_was_lost(stack, set_setting):
     assert call_api(stack, "api/create_backfill.json")[0] == 200
     stack.sqs.purge_queue(QueueUrl=stack.queue_url)  # the first slot's message is lost
     assert stack.queue_depth() == 0
-    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
+    set_setting("SLOT_RESEND_SECONDS", "0")
 
     assert call_scheduler(stack, load("scheduler/tick.json")) == {"dispatchedSlots": 0, "resentSlots": 1}
     assert stack.queue_depth() == 1

@@ -103,12 +103,12 @@ def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, mo
     assert all(e["attempt"] == 1 and e["state"]["current"] == "SUCCESS" for e in executions)
 
 
-def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch):
+def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch, set_setting):
     """Dies between the cursor write and SendMessageBatch: the slot is DISPATCHED with no message."""
     stack = crashable
     from backfill_core import backfill_service, work_queue
 
-    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
+    set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
     monkeypatch.setattr(backfill_service.work_queue, "send", lambda messages: None)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
@@ -123,7 +123,7 @@ def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch):
     assert len(stack.executions(namespace="tests")) == 2
 
 
-def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashable, monkeypatch):
+def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashable, monkeypatch, set_setting):
     stack = crashable
     from backfill_core import backfill_service, work_queue
     from local.lambda_runtime import LambdaContext
@@ -131,7 +131,7 @@ def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashab
     def refuse(messages):
         raise work_queue.SendFailed("SQS is having a bad day")
 
-    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
+    set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
     monkeypatch.setattr(backfill_service.work_queue, "send", refuse)
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS))
@@ -152,7 +152,7 @@ def receive_until_gone(stack, receives: int = 7) -> None:
 
 
 def test_a_backfill_slot_failing_on_every_receive_stays_out_of_the_dlq_and_the_watchdog_runs_it(
-    crashable, monkeypatch, capsys
+    crashable, monkeypatch, capsys, set_setting
 ):
     """The defect: such a message was dead-lettered although the watchdog recovers its slot, so the DLQ filled
     with recovered slots and its depth could not be alarmed on. DynamoDB throttles the executor on every receive;
@@ -177,7 +177,7 @@ def test_a_backfill_slot_failing_on_every_receive_stays_out_of_the_dlq_and_the_w
     assert len(let_go) == 1 and json.loads(let_go[0])["SlotMessagesLetGo"] == [1.0]
     monkeypatch.setattr(slot_runner.executions_repository, "create_if_absent", real_create)
 
-    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
+    set_setting("SLOT_RESEND_SECONDS", "0")
     assert stack.scheduler_module.lambda_handler({}, LambdaContext("SchedulerFunction", 60))["resentSlots"] == 1
     stack.drain()
     (execution,) = stack.executions(namespace="tests")

@@ -90,10 +90,10 @@ class Recorder:
 
 
 @pytest.fixture
-def recorder(stack, monkeypatch):
+def recorder(stack, set_setting):
     """With the API token required, so its read is checked too."""
     stack.resources.create_api_token_secret(boto3.client("secretsmanager"), TOKEN)
-    monkeypatch.setenv("API_TOKEN_SECRET", stack.resources.function_environment("ApiFunction")["API_TOKEN_SECRET"])
+    set_setting("API_TOKEN_SECRET", stack.resources.function_environment("ApiFunction")["API_TOKEN_SECRET"])
     tables = {
         os.environ[var]: logical
         for var, logical in (
@@ -120,7 +120,7 @@ def recorder(stack, monkeypatch):
         client.meta.events.unregister("provide-client-params.*.*", recording)
 
 
-def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, tmp_path, monkeypatch):
+def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, tmp_path, set_setting):
     def api(method, path, body=None, content_type="application/json"):
         recorder.function = "ApiFunction"
         return stack.call(method, path, body, content_type, headers={"X-Api-Token": TOKEN})
@@ -163,7 +163,7 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert api("GET", f"/api/v1/logs/{execution}").status == 200
     assert api("DELETE", f"/api/v1/executions/{execution}/kill").status == 202
     assert api("POST", f"/api/v1/backfills/{second}/cancel", {"kill": True}).status == 200
-    monkeypatch.setenv("SLOT_RESEND_SECONDS", "0")
+    set_setting("SLOT_RESEND_SECONDS", "0")
     third = api("PUT", "/api/v1/triggers", backfill_body("flaky", "2024-01-02T00:00:00Z", "2024-01-02T01:00:00Z"))
     assert third.status == 200
     scheduler()  # live ticks and the watchdog

@@ -51,6 +51,8 @@ logger = Logger(child=True)
 def schedule_trigger(tenant: str, namespace: str, flow_id: str, trigger_id: str):
     """The flow and its Schedule trigger, or 404/422 naming what is missing."""
     stored = flows_repository.get(tenant, namespace, flow_id)
+    if stored.flow is None:
+        raise Invalid(stored.invalid_message())
     trigger = stored.flow.trigger(trigger_id)
     if trigger is None:
         raise NotFound(f"Trigger not found: triggerId '{trigger_id}' is not a trigger of flow {namespace}.{flow_id}")
@@ -381,9 +383,10 @@ def disable_trigger(key: TriggerKey, disabled: bool) -> None:
 
 
 def trigger_disabled(key: TriggerKey) -> bool:
-    """Disabled through the API (or stopAfter), or in the flow's YAML, trigger or whole flow."""
+    """Disabled through the API (or stopAfter), or in the flow's YAML, trigger or whole flow; or gone, or
+    its stored flow no longer validates (its backfills wait, held, for a valid revision)."""
     stored = flows_repository.find(key.tenant, key.namespace, key.flow_id)
-    trigger = stored.flow.trigger(key.trigger_id) if stored else None
+    trigger = stored.flow.trigger(key.trigger_id) if stored and stored.flow else None
     if trigger is None:
         return True
     return stored.flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled)
@@ -404,9 +407,10 @@ def reconcile_hold(key: TriggerKey) -> None:
 
 
 def flow_updated(stored: StoredFlow) -> None:
-    """A new revision may disable or enable triggers in its YAML: running backfills follow."""
-    for trigger in stored.flow.triggers:
-        reconcile_hold(TriggerKey(stored.tenant, stored.flow.namespace, stored.flow.id, trigger.id))
+    """A new revision may disable or enable triggers in its YAML (or make valid again a flow whose backfills
+    were held): running backfills follow."""
+    for trigger_id in stored.trigger_ids:
+        reconcile_hold(TriggerKey(stored.tenant, stored.namespace, stored.id, trigger_id))
 
 
 def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
@@ -417,7 +421,7 @@ def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
     its backfills were listed); otherwise it reads and cancels again, so that none outlives the flow."""
     for _ in range(CHANGE_ATTEMPTS):
         stored = flows_repository.get(tenant, namespace, flow_id)
-        keys = [TriggerKey(tenant, namespace, flow_id, trigger.id) for trigger in stored.flow.triggers]
+        keys = [TriggerKey(tenant, namespace, flow_id, trigger_id) for trigger_id in stored.trigger_ids]
         for key in keys:
             for backfill in running_backfills_of(key):
                 _change(key, backfill.id, lambda b, at: (backfill_state.cancel(b, at), []))
@@ -438,7 +442,7 @@ def bulk(tenant: str, action: str, refs: list[TriggerRef]) -> int:
     for ref in refs:
         try:
             change(tenant, ref)
-        except (BadRequest, NotFound):
+        except (BadRequest, NotFound, Invalid):  # no backfill, no such trigger, or a flow no longer valid
             continue
         count += 1
     return count
@@ -449,7 +453,7 @@ def triggers_matching(tenant: str, namespace: str | None, query: str | None) -> 
     found = []
     for stored in flows_repository.list_flows(tenant):
         flow = stored.flow
-        if not in_namespace(flow.namespace, namespace):
+        if flow is None or not in_namespace(flow.namespace, namespace):
             continue
         for trigger in flow.triggers:
             text = f"{flow.namespace} {flow.id} {trigger.id}".lower()
@@ -543,7 +547,9 @@ def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> lis
     """Kestra's trigger-level pause, unpause and delete act on every running backfill of the trigger (one
     that finished meanwhile is no longer there to change). Returns them, newest first; 400 if none."""
     key = TriggerKey(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
-    flows_repository.get(tenant, ref.namespace, ref.flow_id)
+    stored = flows_repository.get(tenant, ref.namespace, ref.flow_id)
+    if stored.flow is None:  # its Trigger JSON cannot be shown; its backfills are held, or cancelled by a delete
+        raise Invalid(stored.invalid_message())
 
     def unless_finished(b: Backfill, at: datetime):
         if b.finished:

@@ -14,7 +14,21 @@ from .repositories.triggers_repository import TriggerState
 
 
 def flow_json(stored: StoredFlow) -> dict[str, Any]:
-    document = yaml.safe_load(stored.source)
+    """Kestra's Flow JSON; for a stored flow that no longer validates, Kestra's FlowWithException: the flow as
+    stored, and why in `exception`."""
+    if stored.flow is None:
+        try:
+            document = yaml.safe_load(stored.source)
+        except (yaml.YAMLError, RecursionError, ValueError):
+            document = None
+        document = {
+            **(document if isinstance(document, dict) else {}),
+            "id": stored.id,
+            "namespace": stored.namespace,
+            "exception": stored.invalid_message(),
+        }
+    else:
+        document = yaml.safe_load(stored.source)
     return {
         **document,
         "revision": stored.revision,
@@ -111,8 +125,8 @@ def trigger_json(
     evaluated = state.date or parse_instant(stored.updated)  # never evaluated yet: from its registration
     return {
         "tenantId": stored.tenant,
-        "namespace": stored.flow.namespace,
-        "flowId": stored.flow.id,
+        "namespace": stored.namespace,
+        "flowId": stored.id,
         "triggerId": trigger.id,
         "date": format_date(schedule.local(evaluated)) if schedule else None,
         "nextExecutionDate": format_date(schedule.local(schedule.next_after(evaluated))) if schedule else None,
@@ -122,7 +136,7 @@ def trigger_json(
         "evaluateRunningDate": None,
         "workerId": None,
         "stopAfter": trigger.stop_after,
-        "disabled": stored.flow.trigger_disabled(trigger, state.disabled),
+        "disabled": stored.flow is None or stored.flow.trigger_disabled(trigger, state.disabled),
     }
 
 

@@ -68,10 +68,13 @@ def tick(tenant: str, tick_time: datetime, interval: timedelta) -> int:
     """One scheduler tick over every flow; returns how many slots it dispatched."""
     dispatched = 0
     for stored in flows_repository.list_flows(tenant):
+        if stored.flow is None:  # its schedule waits for a valid revision, then recovers what it missed
+            logger.warning("live schedule skipped", extra={"reason": stored.invalid_message()})
+            continue
         for trigger in stored.flow.triggers:
             if not trigger.is_schedule:
                 continue
-            key = TriggerKey(tenant, stored.flow.namespace, stored.flow.id, trigger.id)
+            key = TriggerKey(tenant, stored.namespace, stored.id, trigger.id)
             try:
                 dispatched += _tick_trigger(key, stored, trigger, tick_time, interval)
             except Exception:  # one broken trigger must not stop the schedule of the others

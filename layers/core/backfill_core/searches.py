@@ -54,6 +54,8 @@ def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[
     """The Trigger JSON. Pass the backfill a change just wrote, rather than re-reading a record an executor
     may already have moved; without one, the trigger's newest running backfill is read."""
     stored = flows_repository.get(tenant, ref.namespace, ref.flow_id)
+    if stored.flow is None:
+        raise Invalid(stored.invalid_message())
     trigger = stored.flow.trigger(ref.trigger_id)
     if trigger is None:
         raise NotFound(f"Trigger not found: {ref.namespace}.{ref.flow_id}.{ref.trigger_id}")
@@ -73,7 +75,7 @@ def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, pag
     entries = []
     for stored in flows_repository.list_flows(tenant, None):
         flow = stored.flow
-        if not in_namespace(flow.namespace, namespace):
+        if flow is None or not in_namespace(flow.namespace, namespace):  # GET /flows shows why it is not valid
             continue
         if flow_id and flow.id != flow_id:
             continue

@@ -1,66 +1,116 @@
-"""Runtime settings, read from the environment each time so tests and the local stack can set them."""
+"""Runtime settings: one validated model, read from the environment once, at a function's cold start.
+
+Each handler module calls `load_settings()` when it is imported, so an invalid value (EXECUTION_MAX_ATTEMPTS=abc,
+a lease below zero) fails the cold start with a message naming the variable, never a request later. The domain
+calls `settings()`, which answers the model read then (or reads it now, where no handler was imported: unit
+tests, scripts). Tests that change a variable after the handlers were loaded call `load_settings()` again.
+
+Defaults live in one place. A variable template.yaml sets for every function (its Globals) has no default here:
+the template is its only source, and a missing one fails the cold start like an invalid one. The rest (a
+function's own resources, the API's limits the template leaves alone) default here.
+tests/unit/test_settings.py fails if the two drift (a default here for a variable the template sets, or a
+required one the template does not set).
+"""
 
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError, model_validator
 
 
-@dataclass(frozen=True)
-class Settings:
-    flows_table: str
-    triggers_table: str
-    executions_table: str
-    work_queue_url: str
-    task_runner_function: str
-    execution_files_bucket: str
-    tenant: str
-    default_concurrency: int
-    max_concurrency: int
-    max_attempts: int
-    lease_seconds: int
-    slot_resend_seconds: int
-    task_timeout_seconds: int
-    log_retention_days: int
-    scheduler_interval_seconds: int
-    api_token_secret: str
-    work_queue_max_receives: int
-    max_body_bytes: int
-    max_labels: int
+class SettingsError(ValueError):
+    """The environment holds an invalid or missing setting; the message names the variable."""
+
+
+class Settings(BaseModel):
+    """Each field is read from the environment variable its alias names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Set by template.yaml's Globals for every function: required.
+    flows_table: str = Field(alias="FLOWS_TABLE", min_length=1)
+    triggers_table: str = Field(alias="TRIGGERS_TABLE", min_length=1)
+    executions_table: str = Field(alias="EXECUTIONS_TABLE", min_length=1)
+    work_queue_url: str = Field(alias="WORK_QUEUE_URL", min_length=1)
+    tenant: str = Field(alias="KESTRA_TENANT", min_length=1)
+    # An execution is tried this many times when its executor dies mid-run, then FAILED.
+    max_attempts: PositiveInt = Field(alias="EXECUTION_MAX_ATTEMPTS")
+    # The work queue's maxReceiveCount: a message failing on this receive goes to the dead-letter queue next.
+    work_queue_max_receives: PositiveInt = Field(alias="WORK_QUEUE_MAX_RECEIVES")
+    # How long a running attempt owns its execution; must not exceed the queue's visibility timeout, so that a
+    # redelivered message finds the dead attempt's lease expired (0: at once, for driven test runs).
+    lease_seconds: NonNegativeInt = Field(alias="EXECUTION_LEASE_SECONDS")
+    task_timeout_seconds: PositiveInt = Field(alias="TASK_TIMEOUT_SECONDS")
+    # A slot in flight this long has lost its message (every message is received or dead by then); the
+    # watchdog re-sends it (0: every slot in flight, for driven test runs).
+    slot_resend_seconds: NonNegativeInt = Field(alias="SLOT_RESEND_SECONDS")
+    # How often the scheduler ticks: a slot older than one interval at a tick was missed.
+    scheduler_interval_seconds: PositiveInt = Field(alias="SCHEDULER_INTERVAL_SECONDS")
+
+    # A function's own resources (template.yaml sets them where the function uses them); the defaults are
+    # the names the local stack gives them.
+    # Where Commands tasks run: a function of their own, whose role reaches only the execution-files bucket.
+    task_runner_function: str = Field("TaskRunnerFunction", alias="TASK_RUNNER_FUNCTION")
+    execution_files_bucket: str = Field("executionfilesbucket", alias="EXECUTION_FILES_BUCKET")
+    # The Secrets Manager secret (ARN or name) holding the token every API call must then carry; empty leaves
+    # the local stack open on loopback and AWS to AWS_IAM alone.
+    api_token_secret: str = Field("", alias="API_TOKEN_SECRET")
+
+    # Limits the template leaves to their defaults.
+    default_concurrency: PositiveInt = Field(1, alias="BACKFILL_DEFAULT_CONCURRENCY")
+    max_concurrency: PositiveInt = Field(50, alias="BACKFILL_MAX_CONCURRENCY")
+    # Log lines expire (DynamoDB TTL) after this many days; executions are kept.
+    log_retention_days: PositiveInt = Field(90, alias="LOG_RETENTION_DAYS")
+    # The largest request body the API reads: what it stores must fit DynamoDB's 400 KB item, and a flow item
+    # holds its YAML twice (source and parsed), so a body past this is refused (413) unread.
+    max_body_bytes: PositiveInt = Field(128 * 1024, alias="API_MAX_BODY_BYTES")
+    # Labels per backfill; each execution of the backfill carries them all.
+    max_labels: NonNegativeInt = Field(100, alias="BACKFILL_MAX_LABELS")
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> "Settings":
+        if self.default_concurrency > self.max_concurrency:
+            raise ValueError(
+                f"BACKFILL_DEFAULT_CONCURRENCY ({self.default_concurrency}) exceeds "
+                f"BACKFILL_MAX_CONCURRENCY ({self.max_concurrency})"
+            )
+        return self
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str]) -> "Settings":
+        """The settings the environment holds; SettingsError naming each variable that is missing or invalid."""
+        names = {field.alias for field in cls.model_fields.values()}
+        try:
+            return cls.model_validate({name: value for name, value in environ.items() if name in names})
+        except ValidationError as exc:
+            problems = []
+            for error in exc.errors():
+                name = ".".join(str(part) for part in error["loc"])
+                if error["type"] == "missing":
+                    problems.append(f"{name} is not set")
+                elif name:
+                    problems.append(f"{name}={error['input']!r}: {error['msg']}")
+                else:  # a check across variables names them in its message
+                    problems.append(error["msg"].removeprefix("Value error, "))
+            raise SettingsError("Invalid settings: " + "; ".join(problems)) from None
+
+
+_loaded: Settings | None = None
+
+
+def load_settings() -> Settings:
+    """Read and validate the environment now, and keep the result: a handler's cold start."""
+    global _loaded
+    _loaded = Settings.from_environment(os.environ)
+    return _loaded
 
 
 def settings() -> Settings:
-    env = os.environ
-    return Settings(
-        flows_table=env.get("FLOWS_TABLE", "FlowsTable"),
-        triggers_table=env.get("TRIGGERS_TABLE", "TriggersTable"),
-        executions_table=env.get("EXECUTIONS_TABLE", "ExecutionsTable"),
-        work_queue_url=env.get("WORK_QUEUE_URL", ""),
-        # Where Commands tasks run: a function of their own, whose role reaches only the execution-files bucket.
-        task_runner_function=env.get("TASK_RUNNER_FUNCTION", "TaskRunnerFunction"),
-        execution_files_bucket=env.get("EXECUTION_FILES_BUCKET", "executionfilesbucket"),
-        tenant=env.get("KESTRA_TENANT", "main"),
-        default_concurrency=int(env.get("BACKFILL_DEFAULT_CONCURRENCY", "1")),
-        max_concurrency=int(env.get("BACKFILL_MAX_CONCURRENCY", "50")),
-        # An execution is tried this many times when its executor dies mid-run, then FAILED.
-        max_attempts=int(env.get("EXECUTION_MAX_ATTEMPTS", "3")),
-        # How long a running attempt owns its execution; must not exceed the queue's visibility
-        # timeout, so that a redelivered message finds the dead attempt's lease expired.
-        lease_seconds=int(env.get("EXECUTION_LEASE_SECONDS", "300")),
-        # A slot in flight this long has lost its message (every message is received or dead by then);
-        # the watchdog re-sends it.
-        slot_resend_seconds=int(env.get("SLOT_RESEND_SECONDS", "900")),
-        task_timeout_seconds=int(env.get("TASK_TIMEOUT_SECONDS", "240")),
-        # Log lines expire (DynamoDB TTL) after this many days; executions are kept.
-        log_retention_days=int(env.get("LOG_RETENTION_DAYS", "90")),
-        # How often the scheduler ticks: a slot older than one interval at a tick was missed.
-        scheduler_interval_seconds=int(env.get("SCHEDULER_INTERVAL_SECONDS", "60")),
-        # The Secrets Manager secret (ARN or name) holding the token every API call must then carry; empty
-        # leaves the local stack open on loopback and AWS to AWS_IAM alone.
-        api_token_secret=env.get("API_TOKEN_SECRET", ""),
-        # The work queue's maxReceiveCount: a message failing on this receive goes to the dead-letter queue next.
-        work_queue_max_receives=int(env.get("WORK_QUEUE_MAX_RECEIVES", "5")),
-        # The largest request body the API reads: what it stores must fit DynamoDB's 400 KB item, and a flow
-        # item holds its YAML twice (source and parsed), so a body past this is refused (413) unread.
-        max_body_bytes=int(env.get("API_MAX_BODY_BYTES", str(128 * 1024))),
-        # Labels per backfill; each execution of the backfill carries them all.
-        max_labels=int(env.get("BACKFILL_MAX_LABELS", "100")),
-    )
+    """The settings read at cold start (read now if no handler was imported)."""
+    return _loaded or load_settings()
+
+
+def forget_settings() -> None:
+    """The next `settings()` reads the environment again (tests, between one environment and the next)."""
+    global _loaded
+    _loaded = None

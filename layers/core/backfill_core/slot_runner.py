@@ -116,6 +116,14 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         if backfill.held or backfill.finished:
             return
         decision = Claim.RUN
+    if (
+        decision == Claim.RUN
+        and stored is not None
+        and stored.flow is None
+        and executions_repository.get(this_execution) is None  # one that started fails, naming why
+    ):
+        _park_until_the_flow_is_valid(message, stored)
+        return
     if decision == Claim.RUN:
         if round_ == 0 and backfill.reprocess != "all" and executions_repository.get(this_execution) is None:
             key = triggers_repository.key_of(backfill)
@@ -149,6 +157,16 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     _end_slot(message, backfill, outcome, execution.id, round_)
 
 
+def _park_until_the_flow_is_valid(message: SlotMessage, stored: StoredFlow) -> None:
+    """The stored flow no longer validates: its backfill is held, as while its trigger is disabled, and this
+    slot parked; nothing runs the flow as it may not be read, nothing is lost, and storing a valid revision
+    releases them (or deleting the flow cancels them)."""
+    reason = stored.invalid_message()
+    logger.warning("backfill slot parked", extra={"slot": format_date(message.date), "reason": reason})
+    backfill_service.reconcile_hold(TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id))
+    backfill_service.release_slot(message)
+
+
 def _end_slot(
     message: SlotMessage, backfill: Backfill, outcome: SlotOutcome, execution: str | None, round_: int, reason=None
 ) -> None:
@@ -169,7 +187,10 @@ def _end_slot(
 def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
     key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
-    trigger = stored.flow.trigger(message.trigger_id) if stored else None
+    if stored is not None and stored.flow is None:
+        logger.warning("live slot dropped", extra={"trigger": key.pk, "reason": stored.invalid_message()})
+        return
+    trigger = stored.flow.trigger(message.trigger_id) if stored and stored.flow else None
     if trigger is None or not trigger.is_schedule:
         logger.info("live slot dropped: its trigger is gone", extra={"trigger": key.pk})
         return
@@ -213,7 +234,7 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
 def _stop_after(message: SlotMessage, stored: StoredFlow | None, execution: Execution) -> None:
     """Kestra's stopAfter: an execution ending in one of the listed states disables its trigger. Applied
     only by the attempt that ended it, so a duplicate message cannot disable a re-enabled trigger again."""
-    trigger: TriggerSpec | None = stored.flow.trigger(message.trigger_id) if stored else None
+    trigger: TriggerSpec | None = stored.flow.trigger(message.trigger_id) if stored and stored.flow else None
     if trigger and trigger.stop_after and execution.state.current in trigger.stop_after:
         key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
         backfill_service.disable_trigger(key, True)
@@ -254,7 +275,9 @@ def _run_attempt(execution: Execution, stored, budget_seconds, problem: str | No
         logs.flush()
         executions_repository.save(current)
 
-    if stored is None or problem:
+    if stored is not None and stored.flow is None:
+        problem = problem or stored.invalid_message()
+    if stored is None or stored.flow is None or problem:
         logs.add(None, "ERROR", problem or f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
         execution.state = transition(execution.state, "FAILED", now())
     else:

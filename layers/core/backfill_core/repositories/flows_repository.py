@@ -3,10 +3,19 @@
 `backfillStarts` counts the backfills that started (or started again) running since the revision was
 stored: a write that starts one carries `backfill_start(...)` in its transaction, so it lands only on the
 revision it was planned on, and a delete of the flow that read the count refuses if one started since.
+
+Read leniently, validated on write: the API validates a flow before it stores it; a read parses the stored
+YAML once per revision in a warm function (cached), and a stored flow that no longer validates (a later,
+stricter validator refuses it) is read as it is, its `flow` None and its `problem` saying why, so that
+one such flow never stops a tick, the watchdog or a search for the others. Its triggers are then treated as
+disabled: no live slot of it runs and its backfills are held until a valid revision is stored.
 """
 
 from dataclasses import dataclass
+from functools import lru_cache
 
+import yaml
+from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from ..aws_clients import dynamodb
@@ -15,28 +24,76 @@ from ..flows import Flow, parse_flow
 from ..kestra_time import format_date, now
 from ..settings import settings
 
+PARSED_REVISIONS = 256  # flow revisions a warm function keeps parsed (each at most a request body, 128 KB)
+logger = Logger(child=True)
+
 
 @dataclass(frozen=True)
 class StoredFlow:
-    flow: Flow
+    namespace: str
+    id: str
+    flow: Flow | None  # None when the stored YAML no longer validates; `problem` says why
     source: str
     revision: int
     tenant: str
     updated: str
     created: str
     backfill_starts: int = 0
+    problem: str | None = None
+
+    @property
+    def trigger_ids(self) -> list[str]:
+        """The triggers' ids, read from the YAML itself when the flow no longer validates (to clean up
+        after them)."""
+        if self.flow is not None:
+            return [trigger.id for trigger in self.flow.triggers]
+        try:
+            triggers = (yaml.safe_load(self.source) or {}).get("triggers") or []
+        except (yaml.YAMLError, AttributeError, RecursionError, ValueError):
+            return []
+        return [t["id"] for t in triggers if isinstance(t, dict) and isinstance(t.get("id"), str)]
+
+    def invalid_message(self) -> str:
+        return (
+            f"Flow {self.namespace}.{self.id} revision {self.revision} no longer validates: {self.problem}; "
+            "store a corrected revision"
+        )
 
 
 def _pk(tenant: str, namespace: str) -> str:
     return f"{tenant}#{namespace}"
 
 
+@lru_cache(maxsize=PARSED_REVISIONS)
+def _parsed(tenant: str, namespace: str, flow_id: str, revision: int, source: str) -> Flow | str:
+    """The flow of one stored revision, or why it no longer validates; parsed once per warm function (the
+    source is part of the key: a flow deleted and registered again starts its revisions afresh)."""
+    try:
+        return parse_flow(source)
+    except Invalid as exc:
+        problem = exc.message
+    except Exception as exc:  # a validator that breaks on an old flow must not break the reads of the others
+        logger.exception("stored flow could not be parsed", extra={"flow": f"{namespace}.{flow_id}"})
+        problem = f"it cannot be read ({type(exc).__name__}: {exc})"
+    logger.warning(
+        "stored flow no longer validates: its triggers are treated as disabled until a valid revision is stored",
+        extra={"tenant": tenant, "flow": f"{namespace}.{flow_id}", "revision": revision, "problem": problem},
+    )
+    return problem
+
+
 def _stored(item: dict) -> StoredFlow:
+    tenant, source, revision = item["tenant"]["S"], item["source"]["S"], int(item["revision"]["N"])
+    namespace = item["pk"]["S"].removeprefix(f"{tenant}#")
+    parsed = _parsed(tenant, namespace, item["sk"]["S"], revision, source)
     return StoredFlow(
-        flow=parse_flow(item["source"]["S"]),
-        source=item["source"]["S"],
-        revision=int(item["revision"]["N"]),
-        tenant=item["tenant"]["S"],
+        namespace=namespace,
+        id=item["sk"]["S"],
+        flow=parsed if isinstance(parsed, Flow) else None,
+        problem=parsed if isinstance(parsed, str) else None,
+        source=source,
+        revision=revision,
+        tenant=tenant,
         updated=item["updated"]["S"],
         created=item.get("created", item["updated"])["S"],
         backfill_starts=int(item["backfillStarts"]["N"]) if "backfillStarts" in item else 0,
@@ -103,7 +160,7 @@ def get(tenant: str, namespace: str, flow_id: str) -> StoredFlow:
 
 
 def _key(stored: StoredFlow) -> dict:
-    return {"pk": {"S": _pk(stored.tenant, stored.flow.namespace)}, "sk": {"S": stored.flow.id}}
+    return {"pk": {"S": _pk(stored.tenant, stored.namespace)}, "sk": {"S": stored.id}}
 
 
 def backfill_start(stored: StoredFlow) -> dict:
@@ -136,7 +193,7 @@ def delete(stored: StoredFlow) -> None:
         )
     except ClientError as exc:
         if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
-            raise ConcurrentUpdate(f"{stored.flow.namespace}.{stored.flow.id}") from exc
+            raise ConcurrentUpdate(f"{stored.namespace}.{stored.id}") from exc
         raise
 
 
@@ -156,4 +213,4 @@ def list_flows(tenant: str, namespace: str | None = None) -> list[StoredFlow]:
             ExpressionAttributeValues={":tenant": {"S": tenant}},
         )
     flows = [_stored(item) for page in pages for item in page["Items"]]
-    return sorted(flows, key=lambda s: (s.flow.namespace, s.flow.id))
+    return sorted(flows, key=lambda s: (s.namespace, s.id))
