@@ -22,12 +22,14 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 run: $(STAMP)
 	$(BIN)/python -m local
 
-test: $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/ruff check .
+test: lint $(CHECKOV_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
+# Lint, format and types; mypy's files and options are in pyproject.toml ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -47,4 +49,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

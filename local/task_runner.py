@@ -94,7 +94,7 @@ def serve(host: str, port: int, workers: int, timeout: float) -> ThreadingHTTPSe
     pool = WorkerPool(workers, timeout)
 
     class InvokeHandler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             if not INVOKE_PATH.match(self.path.split("?")[0]):
                 self._answer(HTTPStatus.NOT_FOUND, b'{"message": "not an Invoke call"}', {})
                 return

@@ -169,7 +169,9 @@ def run_script(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            **({"user": user.uid, "group": user.gid, "extra_groups": []} if user else {}),
+            user=user.uid if user else None,
+            group=user.gid if user else None,
+            extra_groups=[] if user else None,
         )
         try:
             ending = _supervise(process, output, started + timeout, killed, say)
@@ -200,9 +202,12 @@ def _hand_over(scratch: str, paths: list[str], user: CommandUser | None) -> None
 def _supervise(process: subprocess.Popen, output: _Output, deadline: float, killed: KillCheck, say) -> str | None:
     """Read output until the script ends (and what it left running lets go of its output, or the grace
     passes), the deadline passes or a kill is asked for. Returns None, "timeout" or "killed"."""
+    stdout, stderr = process.stdout, process.stderr
+    if stdout is None or stderr is None:
+        raise ValueError("the script's output must be piped")
     selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ, "INFO")
-    selector.register(process.stderr, selectors.EVENT_READ, "WARN")
+    selector.register(stdout, selectors.EVENT_READ, "INFO")
+    selector.register(stderr, selectors.EVENT_READ, "WARN")
     ending, exited_at, next_check = None, None, time.monotonic() + KILL_POLL_SECONDS
     try:
         while selector.get_map():
@@ -222,7 +227,7 @@ def _supervise(process: subprocess.Popen, output: _Output, deadline: float, kill
                         _kill_group(process)
             wake = min(deadline, next_check) if exited_at is None else exited_at + OUTPUT_GRACE_SECONDS
             for key, _ in selector.select(min(max(wake - moment, 0.0), 0.5)):
-                chunk = os.read(key.fileobj.fileno(), READ_CHUNK)
+                chunk = os.read(key.fd, READ_CHUNK)
                 if chunk:
                     output.feed(key.data, chunk)
                 else:
@@ -232,8 +237,8 @@ def _supervise(process: subprocess.Popen, output: _Output, deadline: float, kill
         for level in ("INFO", "WARN"):
             output.close(level)
         selector.close()
-        process.stdout.close()
-        process.stderr.close()
+        stdout.close()
+        stderr.close()
     return ending
 
 

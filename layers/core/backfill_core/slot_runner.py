@@ -111,7 +111,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         # the backfill carried on since, when the slot is still this claim's to run.
         backfill = backfill_service.release_slot(message)
         entry = backfill.inflight.get(slot_key) if backfill else None
-        if entry is None or entry.state != SlotState.RUNNING or entry.round != round_:
+        if backfill is None or entry is None or entry.state != SlotState.RUNNING or entry.round != round_:
             return
         if backfill.held or backfill.finished:
             return
@@ -138,10 +138,10 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         executions_repository.create_if_absent(execution)
     execution, ended_here = _take_attempt(this_execution)
     if execution.state.current not in TERMINAL_STATES:
-        execution = _run_attempt(execution, stored, budget_seconds)
-        if execution is None:
+        ran = _run_attempt(execution, stored, budget_seconds)
+        if ran is None:
             return  # a newer attempt took over; it finishes the slot
-        ended_here = True
+        execution, ended_here = ran, True
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
     ended = execution.state.current
@@ -170,7 +170,7 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
     key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
     trigger = stored.flow.trigger(message.trigger_id) if stored else None
-    if trigger is None or not trigger.is_schedule:
+    if stored is None or trigger is None or not trigger.is_schedule:
         logger.info("live slot dropped: its trigger is gone", extra={"trigger": key.pk})
         return
     execution_id = live_execution_id_for(key, message.date)
@@ -202,10 +202,10 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
         executions_repository.create_if_absent(execution)
     execution, ended_here = _take_attempt(execution_id)
     if execution.state.current not in TERMINAL_STATES:
-        execution = _run_attempt(execution, stored, budget_seconds, problem)
-        if execution is None:
+        ran = _run_attempt(execution, stored, budget_seconds, problem)
+        if ran is None:
             return
-        ended_here = True
+        execution, ended_here = ran, True
     if ended_here:
         _stop_after(message, stored, execution)
 
@@ -224,6 +224,8 @@ def _take_attempt(execution_id: str) -> tuple[Execution, bool]:
     """The execution, now owned by this attempt; or already terminal, or FAILED when retries are spent.
     The flag says whether this call ended it (retries spent)."""
     execution = executions_repository.get(execution_id)
+    if execution is None:  # each caller created it first: only a deletion since (its flow's) gets here
+        raise LookupError(f"execution {execution_id} was deleted before its attempt could start")
     if execution.state.current in TERMINAL_STATES:
         return execution, False
     at = now()
