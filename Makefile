@@ -31,7 +31,8 @@ run: $(STAMP)
 test: lint $(CHECKOV_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
-# Lint, format and types; mypy's files and options are in pyproject.toml ([tool.mypy]).
+# Lint, format and types (`$(BIN)/ruff format .` formats the tree); mypy reads its files and options from
+# pyproject.toml ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
