@@ -7,27 +7,36 @@ STAMP := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: run test lint unit integration e2e sam checkov bench clean
+.PHONY: run test lint unit integration e2e sam checkov bench lock clean
 
-$(STAMP): requirements-dev.txt layers/core/requirements.txt
+# Installs come from the locks (*.txt: every package pinned, with its hashes), never from the intents (*.in);
+# pip first, from its own lock (requirements-pip.in says why).
+PIP_INSTALL = -m pip install --quiet --disable-pip-version-check --require-hashes
+
+$(STAMP): requirements-pip.txt requirements-dev.txt layers/core/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(BIN)/python $(PIP_INSTALL) -r requirements-pip.txt
+	$(BIN)/python $(PIP_INSTALL) -r requirements-dev.txt
 	touch $(STAMP)
 
-$(CHECKOV_STAMP): requirements-checkov.txt
+$(CHECKOV_STAMP): requirements-pip.txt requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements-pip.txt
+	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements-checkov.txt
 	touch $(CHECKOV_STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m local
 
-test: $(STAMP) $(CHECKOV_STAMP)
-	$(BIN)/ruff check .
+test: lint $(CHECKOV_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
+# Lint, format and types (`$(BIN)/ruff format .` formats the tree); mypy reads its files and options from
+# pyproject.toml ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests/unit
@@ -46,5 +55,23 @@ checkov: $(CHECKOV_STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)
 
+# The locks again, after a change to a *.in: each package pinned with the hashes of its files on PyPI, for
+# Lambda's Python (3.11 on x86_64 Linux). The layer's lock is what `sam build` installs; requirements-dev.in
+# takes the layer's packages at their locked versions. A pin already in a lock stays unless its *.in moves it
+# (`make lock LOCK_FLAGS=--upgrade` takes the newest that fit). uv runs from a venv of its own, outside the
+# project's.
+LOCK_TOOL := $(or $(TMPDIR),/tmp)/kestra-backfills-uv
+UV_VERSION := 0.13.9
+LOCK_FLAGS ?=
+COMPILE = $(LOCK_TOOL)/bin/uv pip compile --quiet --generate-hashes --python-version 3.11.7 \
+	--python-platform x86_64-manylinux2014 --no-strip-extras --custom-compile-command "make lock" $(LOCK_FLAGS)
+
+lock:
+	test -x $(LOCK_TOOL)/bin/uv || ($(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/pip install --quiet uv==$(UV_VERSION))
+	$(COMPILE) requirements-pip.in -o requirements-pip.txt
+	$(COMPILE) layers/core/requirements.in -o layers/core/requirements.txt
+	$(COMPILE) requirements-dev.in -o requirements-dev.txt
+	$(COMPILE) requirements-checkov.in -o requirements-checkov.txt
+
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache

@@ -14,7 +14,7 @@ import sys
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")  # the executor logs every slot otherwise
 
-from local.lambda_runtime import ensure_layer_on_path  # noqa: E402
+from local.lambda_runtime import ensure_layer_on_path
 
 ensure_layer_on_path()
 

@@ -106,7 +106,7 @@ def serve(host: str, port: int, workers: int, timeout: float, key: str) -> Threa
     pool = WorkerPool(workers, timeout)
 
     class InvokeHandler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's name
+        def do_POST(self) -> None:
             if key and not secrets.compare_digest(self.headers.get(HEADER, ""), key):
                 self._answer(HTTPStatus.FORBIDDEN, b'{"message": "the local stack answers only its own requests"}', {})
                 return

@@ -3,10 +3,11 @@
 import hmac
 import json
 import re
+from collections.abc import Iterable
 from http import HTTPStatus
 from itertools import islice
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -74,7 +75,7 @@ ERRORS = {
 def answers(success: str, *errors: int, status: int = 200) -> dict:
     """A route's answers for the OpenAPI document: its success and each error, all `{"message"}`. Every
     route validates its request, so each may answer 422."""
-    described = {status: {"description": success}}
+    described: dict[int, dict[str, Any]] = {status: {"description": success}}
     for code in sorted({*errors, 422, 503}):
         described[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorMessage}}}
     return described
@@ -230,7 +231,7 @@ def list_flows(
     and size read a large namespace a page at a time."""
     if page is not None and size is None:
         raise Invalid("page: give size with page")
-    flows = (flow_json(stored) for stored in flows_repository.list_flows(_tenant(), namespace))
+    flows: Iterable[dict] = (flow_json(stored) for stored in flows_repository.list_flows(_tenant(), namespace))
     if size is not None:
         skip = ((page or 1) - 1) * size
         flows = islice(flows, skip, skip + size)
@@ -419,7 +420,7 @@ def get_logs(
 
 
 # The API's description: every route above with its models. Paths are relative to /api/v1 (or /api/v1/main).
-API_DOCUMENT = {
+API_DOCUMENT: dict[str, Any] = {
     "title": "Kestra-compatible schedule backfills",
     "version": "1.0.0",
     "description": "Kestra's flow, trigger, execution and log API, and our backfill controls beside it.",

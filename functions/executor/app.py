@@ -5,6 +5,7 @@ import random
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from backfill_core import work_queue
@@ -62,7 +63,7 @@ def _run(record: SQSRecord, message: SlotMessage) -> None:
 
 
 @logger.inject_lambda_context
-def lambda_handler(event: dict, context) -> dict:
+def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     global _context
     _context = context
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

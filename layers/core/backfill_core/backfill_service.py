@@ -188,7 +188,8 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest, crea
 def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created_by: str | None) -> Backfill:
     plan = plan_backfill(tenant, ref, request)
     stored, trigger = plan.stored, plan.trigger
-    if stored.flow.trigger_disabled(trigger, by_api=False):  # the API flag is checked by the create itself
+    # The API flag is checked by the create itself; planning refused a stored flow that no longer validates.
+    if stored.flow is None or stored.flow.trigger_disabled(trigger, by_api=False):
         raise trigger_disabled_conflict(ref.namespace, ref.flow_id, ref.trigger_id)
     backfill = Backfill(
         id=new_id(),
@@ -197,7 +198,7 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
         flow_id=ref.flow_id,
         trigger_id=ref.trigger_id,
         trigger_type=trigger.type,
-        cron=trigger.cron,
+        cron=trigger.cron or "",  # a Schedule trigger has one: the flow's validation requires it
         timezone=trigger.timezone,
         with_seconds=trigger.with_seconds,
         start=plan.start,
@@ -257,7 +258,7 @@ def cancel(tenant: str, backfill_id: str, kill: bool = False) -> Backfill:
     found = find_backfill(tenant, backfill_id)
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can be cancelled")
-    cancelled = _change(
+    cancelled = _change_found(
         triggers_repository.key_of(found), backfill_id, lambda b, at: (backfill_state.cancel(b, at, kill), [])
     )
     kill_running(cancelled)
@@ -294,7 +295,7 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
         queued = b.failed - updated.failed
         return updated, to_send
 
-    saved = _change(triggers_repository.key_of(found), backfill_id, transition, exclusive=True)
+    saved = _change_found(triggers_repository.key_of(found), backfill_id, transition, exclusive=True)
     return saved, queued
 
 
@@ -337,7 +338,7 @@ def change_backfill(tenant: str, backfill_id: str, concurrency: int | None, paus
         checked_concurrency(concurrency, "concurrency")
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can change")
-    return _change(
+    return _change_found(
         triggers_repository.key_of(found),
         backfill_id,
         lambda b, at: backfill_state.change(b, at, concurrency, paused),
@@ -386,10 +387,11 @@ def trigger_disabled(key: TriggerKey) -> bool:
     """Disabled through the API (or stopAfter), or in the flow's YAML, trigger or whole flow; or gone, or
     its stored flow no longer validates (its backfills wait, held, for a valid revision)."""
     stored = flows_repository.find(key.tenant, key.namespace, key.flow_id)
-    trigger = stored.flow.trigger(key.trigger_id) if stored and stored.flow else None
-    if trigger is None:
+    flow = stored.flow if stored else None
+    trigger = flow.trigger(key.trigger_id) if flow else None
+    if flow is None or trigger is None:
         return True
-    return stored.flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled)
+    return flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled)
 
 
 def running_backfills_of(key: TriggerKey) -> list[Backfill]:
@@ -458,7 +460,7 @@ def triggers_matching(tenant: str, namespace: str | None, query: str | None) -> 
         for trigger in flow.triggers:
             text = f"{flow.namespace} {flow.id} {trigger.id}".lower()
             if trigger.is_schedule and (not query or query.lower() in text):
-                found.append(TriggerRef(namespace=flow.namespace, flowId=flow.id, triggerId=trigger.id))
+                found.append(TriggerRef(namespace=flow.namespace, flow_id=flow.id, trigger_id=trigger.id))
     return found
 
 
@@ -478,7 +480,7 @@ def delete(tenant: str, ref: TriggerRef, kill: bool = False) -> Backfill:
 
 
 def claim_slot(message: SlotMessage) -> tuple[Backfill | None, backfill_state.Claim]:
-    key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
+    key, backfill_id = _backfill_of(message)
     decision = backfill_state.Claim.DROP
 
     def transition(b: Backfill, at: datetime):
@@ -486,23 +488,19 @@ def claim_slot(message: SlotMessage) -> tuple[Backfill | None, backfill_state.Cl
         b, decision = backfill_state.claim(b, message.date, at, message.round)
         return b, []
 
-    backfill = _change(key, message.backfill_id, transition)
+    backfill = _change(key, backfill_id, transition)
     return backfill, decision if backfill else backfill_state.Claim.DROP
 
 
 def finish_slot(message: SlotMessage, outcome: SlotOutcome) -> Backfill | None:
-    key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
-    return _change(
-        key, message.backfill_id, lambda b, at: backfill_state.finish(b, message.date, outcome, at, message.round)
-    )
+    key, backfill_id = _backfill_of(message)
+    return _change(key, backfill_id, lambda b, at: backfill_state.finish(b, message.date, outcome, at, message.round))
 
 
 def release_slot(message: SlotMessage) -> Backfill | None:
     """Give back a claimed slot whose execution never started: parked if paused, cancelled if cancelled."""
-    key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
-    return _change(
-        key, message.backfill_id, lambda b, at: (backfill_state.release(b, message.date, at, message.round), [])
-    )
+    key, backfill_id = _backfill_of(message)
+    return _change(key, backfill_id, lambda b, at: (backfill_state.release(b, message.date, at, message.round), []))
 
 
 def resend_stale_slots() -> int:
@@ -566,6 +564,21 @@ def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> lis
             changed.append(result)
     if not changed:
         raise BadRequest(NO_BACKFILL)
+    return changed
+
+
+def _backfill_of(message: SlotMessage) -> tuple[TriggerKey, str]:
+    """A backfill slot's trigger and backfill (a live slot's message names no backfill)."""
+    if message.backfill_id is None:
+        raise ValueError(f"the {message.kind} slot message for {message.date} names no backfill")
+    return TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id), message.backfill_id
+
+
+def _change_found(key: TriggerKey, backfill_id: str, transition: Transition, exclusive: bool = False) -> Backfill:
+    """`_change` of a backfill the caller has just found: one deleted since (with its flow) is a 404."""
+    changed = _change(key, backfill_id, transition, exclusive)
+    if changed is None:
+        raise NotFound(f"Backfill not found: {backfill_id}")
     return changed
 
 

@@ -156,7 +156,7 @@ def change(
 ) -> tuple[Backfill, list[datetime]]:
     """One backfill's window and pause, changed together. Pause comes first and unpause last, so a paused
     backfill given a larger window sends nothing, and one unpaused sends its new window."""
-    b, to_send = backfill, []
+    b, to_send = backfill, list[datetime]()
     if paused is True and not b.paused:
         b = pause(b, now)
     if concurrency is not None:

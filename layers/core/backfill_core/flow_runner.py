@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from . import shell_safety
@@ -96,7 +97,7 @@ def run_flow(
             outcome = run_task(
                 task.type,
                 rendered,
-                lambda level, msg, at, tr=task_run: log(tr, level, msg, at),
+                partial(log, task_run),
                 budget_seconds(),
                 killed,
                 execution_id=execution.id,

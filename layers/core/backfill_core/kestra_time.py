@@ -2,6 +2,7 @@
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
 # The dates a backfill may name. Python's datetime ends at years 1 and 9999, and a slot's neighbours (a
 # second before the start, `trigger.previous` of the first slot) step past those ends; Kestra sets no bound
@@ -37,6 +38,12 @@ def parse_instant(value: str) -> datetime:
     return parsed
 
 
+@overload
+def format_date(value: datetime) -> str: ...
+@overload
+def format_date(value: None) -> None: ...
+@overload
+def format_date(value: datetime | None) -> str | None: ...
 def format_date(value: datetime | None) -> str | None:
     """ISO-8601 with seconds, milliseconds when there are any, and `Z` for a zero offset."""
     if value is None:

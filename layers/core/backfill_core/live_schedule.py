@@ -95,7 +95,7 @@ def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: date
     fresh = state.date is None or state.schedule != current
     # A new trigger, or one whose cron or timezone changed, starts at the current tick (or at the flow's
     # registration, if later): the time before it existed is not "missed".
-    last = max(parse_instant(stored.updated), tick_time - interval) if fresh else state.date
+    last = max(parse_instant(stored.updated), tick_time - interval) if fresh or state.date is None else state.date
     plan = plan_tick(trigger.schedule(), trigger, last, tick_time, interval)
     if plan.run:
         work_queue.send(

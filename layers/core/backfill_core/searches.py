@@ -1,7 +1,7 @@
 """The read side of the API: trigger search, execution search, one execution, its logs."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any, Literal
 
@@ -99,7 +99,7 @@ def search_executions(
     tenant: str,
     namespace: str | None,
     flow_id: str | None,
-    states: list[str],
+    states: Sequence[str],
     labels: list[str],
     page: int,
     size: int,

@@ -173,9 +173,10 @@ def run_script(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            **(
-                {"user": user.uid, "group": user.gid, "extra_groups": [], "preexec_fn": limit_processes} if user else {}
-            ),
+            user=user.uid if user else None,
+            group=user.gid if user else None,
+            extra_groups=[] if user else None,
+            preexec_fn=limit_processes if user else None,
         )
         try:
             ending = _supervise(process, output, started + timeout, killed, say)
@@ -221,9 +222,12 @@ def _supervise(process: subprocess.Popen, output: _Output, deadline: float, kill
     passes), the deadline passes or a kill is asked for. A script that closes or redirects its own output
     (`exec > out.log 2>&1`) runs on: the end of its output is not its end. Returns None, "timeout" or
     "killed"."""
+    stdout, stderr = process.stdout, process.stderr
+    if stdout is None or stderr is None:
+        raise ValueError("the script's output must be piped")
     selector = selectors.DefaultSelector()
-    selector.register(process.stdout, selectors.EVENT_READ, "INFO")
-    selector.register(process.stderr, selectors.EVENT_READ, "WARN")
+    selector.register(stdout, selectors.EVENT_READ, "INFO")
+    selector.register(stderr, selectors.EVENT_READ, "WARN")
     ending, exited_at, next_check = None, None, time.monotonic() + KILL_POLL_SECONDS
     try:
         while True:
@@ -247,7 +251,7 @@ def _supervise(process: subprocess.Popen, output: _Output, deadline: float, kill
                 time.sleep(pause)  # the output is closed: only the process's end, a kill or the deadline remain
                 continue
             for key, _ in selector.select(pause):
-                chunk = os.read(key.fileobj.fileno(), READ_CHUNK)
+                chunk = os.read(key.fd, READ_CHUNK)
                 if chunk:
                     output.feed(key.data, chunk)
                 else:
@@ -257,8 +261,8 @@ def _supervise(process: subprocess.Popen, output: _Output, deadline: float, kill
         for level in ("INFO", "WARN"):
             output.close(level)
         selector.close()
-        process.stdout.close()
-        process.stderr.close()
+        stdout.close()
+        stderr.close()
     return ending
 
 

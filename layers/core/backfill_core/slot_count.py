@@ -82,15 +82,13 @@ def _expand(schedule: CronSchedule):
         minutes, hours, doms, months, dows, seconds = fields
     else:
         (minutes, hours, doms, months, dows), seconds = fields[:5], [0]
-    times = [_field(minutes, 0, 59), _field(hours, 0, 23), _field(seconds, 0, 59)]
-    if any(v is None for v in times):
+    minute_set, hour_set, second_set = _field(minutes, 0, 59), _field(hours, 0, 23), _field(seconds, 0, 59)
+    if minute_set is None or hour_set is None or second_set is None:
         raise ValueError(f"cron '{schedule.cron}': its times of day are not plain values")  # croniter has no such form
-    minute_set, hour_set, second_set = times
-    day_fields = [_field(doms, 1, 31), _field(months, 1, 12), _field(dows, 0, 7)]
+    dom_set, month_set, dow_set = _field(doms, 1, 31), _field(months, 1, 12), _field(dows, 0, 7)
     dom, _, _ = _cron_fields(schedule)
-    if nth or "w" in dom.lower() or any(v is None for v in day_fields):
+    if nth or "w" in dom.lower() or dom_set is None or month_set is None or dow_set is None:
         return _TimesOfDay(hour_set, minute_set, second_set), _special_days(schedule)
-    dom_set, month_set, dow_set = day_fields
     dom_any, dow_any = doms == ["*"], dows == ["*"]
     doms_, months_, dows_ = set(dom_set), set(month_set), {d % 7 for d in dow_set}
 

@@ -111,7 +111,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         # the backfill carried on since, when the slot is still this claim's to run.
         backfill = backfill_service.release_slot(message)
         entry = backfill.inflight.get(slot_key) if backfill else None
-        if entry is None or entry.state != SlotState.RUNNING or entry.round != round_:
+        if backfill is None or entry is None or entry.state != SlotState.RUNNING or entry.round != round_:
             return
         if backfill.held or backfill.finished:
             return
@@ -146,10 +146,10 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         executions_repository.create_if_absent(execution)
     execution, ended_here = _take_attempt(this_execution)
     if execution.state.current not in TERMINAL_STATES:
-        execution = _run_attempt(execution, stored, budget_seconds)
-        if execution is None:
+        ran = _run_attempt(execution, stored, budget_seconds)
+        if ran is None:
             return  # a newer attempt took over; it finishes the slot
-        ended_here = True
+        execution, ended_here = ran, True
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
     ended = execution.state.current
@@ -187,27 +187,28 @@ def _end_slot(
 def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
     key = TriggerKey(message.tenant, message.namespace, message.flow_id, message.trigger_id)
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
-    if stored is not None and stored.flow is None:
+    flow = stored.flow if stored else None
+    if stored is not None and flow is None:
         logger.warning("live slot dropped", extra={"trigger": key.pk, "reason": stored.invalid_message()})
         return
-    trigger = stored.flow.trigger(message.trigger_id) if stored and stored.flow else None
-    if trigger is None or not trigger.is_schedule:
+    trigger = flow.trigger(message.trigger_id) if flow else None
+    if stored is None or flow is None or trigger is None or not trigger.is_schedule:
         logger.info("live slot dropped: its trigger is gone", extra={"trigger": key.pk})
         return
     execution_id = live_execution_id_for(key, message.date)
     problem = None
     try:
         inputs = flow_inputs.resolve(
-            stored.flow.inputs,
+            flow.inputs,
             trigger.inputs,
             None,
-            stored.flow.variables(stored.revision),
+            flow.variables(stored.revision),
             where=f"triggers[{trigger.id}].inputs",
         )
     except Invalid as exc:
         inputs, problem = {}, exc.message
     if executions_repository.get(execution_id) is None:
-        if stored.flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled):
+        if flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled):
             logger.info("live slot dropped: its trigger is disabled", extra={"trigger": key.pk})
             return
         execution = new_execution(
@@ -217,16 +218,16 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
             schedule=trigger.schedule(),
             revision=stored.revision,
             inputs=inputs,
-            labels=normalize_labels(stored.flow.labels),
+            labels=normalize_labels(flow.labels),
             at=now(),
         )
         executions_repository.create_if_absent(execution)
     execution, ended_here = _take_attempt(execution_id)
     if execution.state.current not in TERMINAL_STATES:
-        execution = _run_attempt(execution, stored, budget_seconds, problem)
-        if execution is None:
+        ran = _run_attempt(execution, stored, budget_seconds, problem)
+        if ran is None:
             return
-        ended_here = True
+        execution, ended_here = ran, True
     if ended_here:
         _stop_after(message, stored, execution)
 
@@ -245,6 +246,8 @@ def _take_attempt(execution_id: str) -> tuple[Execution, bool]:
     """The execution, now owned by this attempt; or already terminal, or FAILED when retries are spent.
     The flag says whether this call ended it (retries spent)."""
     execution = executions_repository.get(execution_id)
+    if execution is None:  # each caller created it first: only a deletion since (its flow's) gets here
+        raise LookupError(f"execution {execution_id} was deleted before its attempt could start")
     if execution.state.current in TERMINAL_STATES:
         return execution, False
     at = now()

@@ -7,6 +7,7 @@ one. A kill request is its own KILL item beside the execution.
 """
 
 import json
+import random
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -27,6 +28,17 @@ EXECUTION = "EXECUTION"
 KILL = "KILL"  # its own item, so the attempt's writes of the execution never erase a kill request
 BY_FLOW_INDEX = "ByFlow"
 BY_SLOT_INDEX = "BySlot"
+# BatchWriteItem hands back what it could not write under throttling; botocore does not retry those. Each retry
+# waits a random time up to a doubling bound (full jitter, so throttled writers spread out), 0.1 s then 0.2,
+# 0.4, ... capped at 2 s: about 5 s in all at most before the lines are given up on.
+UNPROCESSED_RETRIES = 6
+UNPROCESSED_BACKOFF_SECONDS = 0.05
+UNPROCESSED_BACKOFF_CAP_SECONDS = 2.0
+
+
+class LogsNotWritten(Exception):
+    """DynamoDB still held back some log lines after every retry: the table is throttled for longer than a
+    flush may wait."""
 
 
 @dataclass(frozen=True)
@@ -183,7 +195,8 @@ def save(execution: Execution) -> None:
 
 
 def append_logs(execution_id: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
-    """Store log lines as (sort key suffix, Kestra LogEntry JSON)."""
+    """Store log lines as (sort key suffix, Kestra LogEntry JSON). LogsNotWritten if DynamoDB keeps some back
+    past the retries; each line is a put of its own key, so writing them all again is safe."""
     expires = str(int(time.time()) + settings().log_retention_days * 86400)
     requests = [
         {
@@ -201,8 +214,19 @@ def append_logs(execution_id: str, entries: list[tuple[str, dict[str, Any]]]) ->
     client = dynamodb()
     for chunk_start in range(0, len(requests), 25):
         pending = {settings().executions_table: requests[chunk_start : chunk_start + 25]}
-        while pending:
+        for retry in range(UNPROCESSED_RETRIES + 1):
+            if retry:
+                bound = min(UNPROCESSED_BACKOFF_SECONDS * 2**retry, UNPROCESSED_BACKOFF_CAP_SECONDS)
+                time.sleep(random.uniform(0, bound))
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+            if not pending:
+                break
+        else:
+            left = sum(len(items) for items in pending.values())
+            raise LogsNotWritten(
+                f"{left} log lines of execution {execution_id} were still unprocessed by DynamoDB (throttled) "
+                f"after {UNPROCESSED_RETRIES} retries"
+            )
 
 
 def logs(execution_id: str) -> Iterator[dict[str, Any]]:

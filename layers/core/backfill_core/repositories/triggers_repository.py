@@ -9,6 +9,7 @@ revision of the flow it was planned on, and never after the flow is deleted.
 Slot records: pk = SLOTS#<backfill id>, sk = the slot's storage key.
 """
 
+from collections.abc import Set
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -335,7 +336,7 @@ def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str,
     }
 
 
-def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int, besides: set[str] = frozenset()) -> list[str]:
+def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int, besides: Set[str] = frozenset()) -> list[str]:
     """Up to `limit` slots of a backfill that ended in `state`, oldest first, as storage keys; those in
     `besides` are passed over."""
     pages = (
