@@ -26,7 +26,8 @@ from pathlib import Path
 import boto3
 import requests
 
-from local.stack import free_port
+from local.moto_gate import HEADER
+from local.stack import KEY_FILE, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE, FLOW_ID, TRIGGER_ID = "chaos.restart", "noop", "hourly"
@@ -54,6 +55,7 @@ class Stack:
 
     def __init__(self, port: int, state_dir: Path, log: Path, args: list[str]):
         self.url = f"http://127.0.0.1:{port}"
+        self.state_dir = state_dir
         self.log = log
         self.http = requests.Session()  # one connection for the recount's thousand reads
         self.process = subprocess.Popen(
@@ -253,6 +255,8 @@ def queue_depths(stack: Stack) -> tuple[int, int]:
         aws_access_key_id="local",
         aws_secret_access_key="local",
     )
+    key = (stack.state_dir / KEY_FILE).read_text()  # moto answers only the stack's own requests
+    sqs.meta.events.register("before-send", lambda request, **_: request.headers.update({HEADER: key}))
     depths = []
     for name in ("WorkQueue", "WorkDeadLetterQueue"):
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
