@@ -24,7 +24,8 @@ def sqs():
 
 @cache
 def s3():
-    return boto3.client("s3", config=_CONFIG)
+    # SigV4 presigned URLs: SigV2's are refused by newer regions (and by the local stack's gate).
+    return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
 
 
 @cache
