@@ -3,6 +3,7 @@ the engine's credentials, nor leave a process behind. Each test is an attack a f
 
 import json
 import os
+import threading
 import time
 
 from tests.flows import backfill_body
@@ -224,3 +225,27 @@ def test_a_flow_updated_to_paste_a_label_into_its_commands_fails_the_task_instea
     assert execution["state"]["current"] == "FAILED"
     assert any(line.startswith("backfill.labels.reason: the value holds shell syntax") for line in logs), logs
     assert not any("uid=" in line for line in logs)
+
+
+def test_a_kill_reaches_a_command_running_in_the_task_runner(stack):
+    """The kill travels as a marker the executor writes and the runner reads through one presigned URL."""
+    flow = commands_flow("sleepy", "echo started", "sleep 60")
+    assert stack.call("POST", "/api/v1/flows", flow, "application/x-yaml").status == 200
+    assert stack.call("PUT", "/api/v1/triggers", backfill_body("sleepy", SLOT, SLOT)).status == 200
+    started = time.monotonic()
+    executor = threading.Thread(target=stack.drain)
+    executor.start()
+    while not stack.executions(namespace="tests", flowId="sleepy", state="RUNNING"):
+        assert time.monotonic() - started < 30, "the slot never started"
+        time.sleep(0.2)
+    time.sleep(1.5)  # the command is sleeping in the runner
+    [running] = stack.executions(namespace="tests", flowId="sleepy", state="RUNNING")
+    assert stack.call("DELETE", f"/api/v1/executions/{running['id']}/kill").status == 202
+    executor.join(timeout=40)
+
+    assert not executor.is_alive()
+    assert time.monotonic() - started < 30  # not the 60 s of the sleep
+    (execution,) = stack.executions(namespace="tests", flowId="sleepy")
+    assert execution["state"]["current"] == "KILLED"
+    logs = [line["message"] for line in stack.call("GET", f"/api/v1/logs/{execution['id']}").body]
+    assert any(line.startswith("Task killed on request while running: sleep 60") for line in logs), logs
