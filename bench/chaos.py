@@ -13,6 +13,7 @@ import random
 import sys
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "CRITICAL")  # the executor logs every slot otherwise
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # and prints a metric for every slot it lets go
 
 from local.lambda_runtime import ensure_layer_on_path
 
