@@ -4,14 +4,17 @@ a context object with the remaining time, and the layer on the import path."""
 import importlib.util
 import itertools
 import sys
+import threading
 import time
 import uuid
+from pathlib import Path
 from types import ModuleType
 
 from .aws_template import ROOT
 
 LAYER_PATH = ROOT / "layers" / "core"
 _instances = itertools.count(1)
+_loading = threading.Lock()  # sys.path and the siblings in sys.modules are process-wide while a copy loads
 
 
 def ensure_layer_on_path() -> None:
@@ -20,15 +23,31 @@ def ensure_layer_on_path() -> None:
 
 
 def load_handler_module(function_dir: str) -> ModuleType:
-    """A fresh copy of functions/<dir>/app.py, as a new Lambda execution environment would import it."""
+    """A fresh copy of functions/<dir>/app.py, as a new Lambda execution environment would import it.
+
+    The function's directory is its code root, so app.py imports its sibling modules by their top-level names:
+    the directory is on the path while it loads, and the siblings are dropped from sys.modules afterwards, so the
+    next copy imports its own (its own routers, bound to its own resolver) rather than sharing this one's."""
     ensure_layer_on_path()
-    path = ROOT / "functions" / function_dir / "app.py"
+    code_root = ROOT / "functions" / function_dir
     name = f"local_{function_dir}_app_{next(_instances)}"
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location(name, code_root / "app.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
+    with _loading:
+        sys.modules[name] = module
+        sys.path.insert(0, str(code_root))
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(str(code_root))
+            for sibling in [n for n, m in sys.modules.items() if n != name and _is_under(m, code_root)]:
+                del sys.modules[sibling]
     return module
+
+
+def _is_under(module: ModuleType, directory: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return bool(file) and Path(file).resolve().is_relative_to(directory.resolve())
 
 
 class LambdaContext:

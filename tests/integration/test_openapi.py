@@ -3,12 +3,13 @@
 import re
 from pathlib import Path
 
-APP = Path(__file__).resolve().parents[2] / "functions" / "api" / "app.py"
+API = Path(__file__).resolve().parents[2] / "functions" / "api"
 
 
 def declared_routes() -> set[tuple[str, str]]:
     """(method, path) of every route the API handler declares, in OpenAPI's {param} form."""
-    found = re.findall(r'@app\.(get|put|post|patch|delete)\("([^"]+)"', APP.read_text())
+    source = "\n".join(module.read_text() for module in sorted(API.rglob("*.py")))
+    found = re.findall(r'@(?:app|router)\.(get|put|post|patch|delete)\(\s*"([^"]+)"', source)
     return {(method, re.sub(r"<(\w+)>", r"{\1}", path)) for method, path in found if path != "/openapi.json"}
 
 

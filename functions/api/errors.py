@@ -1,0 +1,115 @@
+"""The one place errors become HTTP answers: the domain's typed errors, AWS throttling, and the request
+failures Powertools raises before a route runs, each as `{"message": ...}` naming the field."""
+
+import json
+from http import HTTPStatus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from botocore.exceptions import ClientError
+
+from backfill_core.errors import DomainError
+
+logger = Logger(service="api")
+router = Router()
+
+
+def message(status: int, text: str) -> Response:
+    return Response(status_code=status, content_type="application/json", body=json.dumps({"message": text}))
+
+
+@router.exception_handler(DomainError)
+def _domain_error(exc: DomainError) -> Response:
+    return message(exc.status_code, exc.message)
+
+
+THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}
+RETRY_AFTER_SECONDS = 2
+
+
+def _throttled(exc: ClientError) -> bool:
+    """DynamoDB refused for load after botocore's own retries; inside a transaction, as a cancellation reason."""
+    if exc.response.get("Error", {}).get("Code") in THROTTLED:
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return any(r.get("Code") in ("ThrottlingError", "ProvisionedThroughputExceeded") for r in reasons)
+
+
+@router.exception_handler(ClientError)
+def _aws_error(exc: ClientError) -> Response:
+    """Throttling is the one AWS failure a caller can do something about: wait and send it again."""
+    if not _throttled(exc):
+        raise exc
+    logger.warning("DynamoDB throttled a request", extra={"code": exc.response["Error"].get("Code")})
+    return Response(
+        status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+        content_type="application/json",
+        body=json.dumps(
+            {"message": f"DynamoDB is throttling requests; try again in {RETRY_AFTER_SECONDS} seconds (Retry-After)"}
+        ),
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _form_body() -> bool:
+    content_type = (router.current_event.headers.get("Content-Type") or "").lower()
+    return content_type.startswith(("application/x-www-form-urlencoded", "multipart/"))
+
+
+@router.exception_handler(RequestUnsupportedContentType)
+def _unsupported_media_type(exc: Exception | None = None) -> Response:
+    """A JSON route given another media type (curl -d sends a form) says so, rather than list every field."""
+    content_type = (router.current_event.headers.get("Content-Type") or "").split(";")[0].strip()
+    return message(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+        f"Content-Type: '{content_type}' is not accepted; send the body as JSON with Content-Type: application/json",
+    )
+
+
+@router.exception_handler(UnicodeDecodeError)
+def _not_utf8(exc: UnicodeDecodeError) -> Response:
+    return message(HTTPStatus.BAD_REQUEST, "Request body is not UTF-8 text")
+
+
+@router.exception_handler(RecursionError)
+def _too_deep(exc: RecursionError) -> Response:
+    """JSON arrays in arrays, thousands deep: the parser gives up before any route sees the body."""
+    return message(HTTPStatus.BAD_REQUEST, "Request body is nested too deeply to read")
+
+
+@router.exception_handler(ValueError)
+def _unparsable_form(exc: ValueError) -> Response:
+    """Powertools raises a bare ValueError for a multipart body without its boundary; anything else is a bug."""
+    if _form_body():
+        return _unsupported_media_type()
+    raise exc
+
+
+@router.exception_handler(RequestValidationError)
+def _validation_error(exc: RequestValidationError) -> Response:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return message(HTTPStatus.BAD_REQUEST, "Request body is not valid JSON")
+    if _form_body() and any(tuple(e.get("loc", ()))[:1] == ("body",) for e in errors):
+        return _unsupported_media_type()
+    parts = []
+    for error in errors:
+        location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        field = ".".join(location) or "body"
+        if error.get("loc") == ("body",) and error.get("type") == "missing":
+            parts.append("body: a JSON object is required")
+            continue
+        parts.append(f"{field}: {error.get('msg', 'is invalid').removeprefix('Value error, ')}")
+    return message(HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(parts))
+
+
+@router.exception_handler(NotFoundError)
+def _not_found(exc: NotFoundError) -> Response:
+    event = router.current_event
+    return message(HTTPStatus.NOT_FOUND, f"No route for {event.http_method} {event.path}")

@@ -1,0 +1,83 @@
+"""Refusals before a route runs. The token and the body size are checked on the raw event, before
+`app.resolve`: Powertools validates a body before any middleware runs, so as middleware they would come too late
+(a caller without the token would learn field names; a huge body would be parsed first). Only the list-for-object
+check, which needs the matched route, is a middleware."""
+
+import hmac
+import json
+from http import HTTPStatus
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from pydantic import BaseModel
+
+from backfill_core import aws_clients
+from backfill_core.settings import settings
+from errors import message
+from routes.ui import is_ui_asset
+
+logger = Logger(service="api")
+
+# The API token's own header: IAM's SigV4 owns `Authorization` on AWS.
+TOKEN_HEADER = "X-Api-Token"
+TOKEN_MAX_AGE_SECONDS = 300
+
+
+def refused(event: dict) -> dict | None:
+    """The proxy answer refusing the request before anything of it is read, or None to let it through."""
+    return refused_without_token(APIGatewayProxyEvent(event)) or refused_too_large(event)
+
+
+def refused_without_token(event: APIGatewayProxyEvent) -> dict | None:
+    """With API_TOKEN_SECRET set, a call without that secret's token is refused before anything is read:
+    Powertools validates a body before any middleware runs, so a middleware would tell field names first.
+
+    The token has a header of its own, so it goes with IAM's SigV4 `Authorization`. `Authorization: Bearer`
+    is taken too, as Kestra's clients (kestrapy, its docs' curl lines) send it: on the local stack they work
+    unchanged; on AWS, API Gateway's IAM check refuses that header before this function runs."""
+    secret = settings().api_token_secret
+    if not secret or is_ui_asset(event.path):  # the UI's static files hold no data
+        return None
+    try:
+        # Read on the first call, then from Powertools' cache: a replaced token is taken within its max age.
+        token = aws_clients.secrets().get(secret, max_age=TOKEN_MAX_AGE_SECONDS)
+    except GetParameterError:
+        logger.exception("the API token could not be read from Secrets Manager")
+        text = f"{TOKEN_HEADER}: the API token could not be read just now; retry"
+        return _proxy_answer(HTTPStatus.SERVICE_UNAVAILABLE, text, {"Retry-After": "5"})
+    given = event.headers.get(TOKEN_HEADER) or _bearer(event.headers.get("Authorization"))  # case-insensitive
+    if given and hmac.compare_digest(given.encode(), str(token).encode()):
+        return None
+    text = f"{TOKEN_HEADER}: the API token is required (or Authorization: Bearer <token> where IAM is not used)"
+    return _proxy_answer(HTTPStatus.UNAUTHORIZED, text, {"WWW-Authenticate": "Bearer"})
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return credentials if scheme == "Bearer" and credentials else None
+
+
+def refused_too_large(event: dict) -> dict | None:
+    """Refused unread: parsing a huge body is the cost it would impose."""
+    body, limit = event.get("body") or "", settings().max_body_bytes
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    if size <= limit:
+        return None
+    text = f"body: {size:,} bytes is more than the {limit:,} bytes a request may carry (API_MAX_BODY_BYTES)"
+    return _proxy_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, text)
+
+
+def _proxy_answer(status: int, text: str, headers: dict[str, str] | None = None) -> dict:
+    headers = {"Content-Type": "application/json", **(headers or {})}
+    return {"statusCode": status, "headers": headers, "body": json.dumps({"message": text})}
+
+
+def no_list_for_an_object(app: APIGatewayRestResolver, next_middleware) -> Response:
+    """Powertools validates the first item of a JSON list as a route's object body (its form-data rule), so
+    `[{...}, junk]` would act as `{...}`: a list where an object is expected is refused instead."""
+    args = app.context.get("_route_args") or {}
+    if any(isinstance(v, BaseModel) for v in args.values()) and (app.current_event.body or "").lstrip()[:1] == "[":
+        return message(HTTPStatus.UNPROCESSABLE_ENTITY, "body: a JSON object is required, not a list")
+    return next_middleware(app)

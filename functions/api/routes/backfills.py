@@ -1,0 +1,69 @@
+"""Backfills, our resource beside Kestra's trigger routes: list, dry-run, read, change, cancel, retry, slots."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from backfill_core import backfill_service, searches
+from backfill_core.api_models import BackfillCancel, BackfillChange, DryRun
+from backfill_core.kestra_json import backfill_resource_json
+from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, TriggerIdQuery, answers, tenant
+
+router = Router()
+
+
+@router.get("/backfills", responses=answers("A page of backfills, newest first", 422))
+def list_backfills(
+    namespace: NamespaceQuery = None,
+    flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter names
+    triggerId: TriggerIdQuery = None,  # noqa: N803
+    status: Annotated[str | None, Query()] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
+):
+    found = backfill_service.list_backfills(tenant(), namespace, flowId, triggerId, status)
+    return searches.page_of([backfill_resource_json(b) for b in found], page, size)
+
+
+@router.post("/backfills/dry-run", responses=answers("What the backfill would run and skip", 400, 404, 409, 422))
+def dry_run(body: DryRun, size: Annotated[int, Query(ge=1, le=1000)] = 20):
+    return backfill_service.dry_run(tenant(), body, body.backfill, size)
+
+
+@router.get("/backfills/<backfill_id>", responses=answers("The backfill with its progress", 404))
+def get_backfill(backfill_id: RecordIdParam):
+    return backfill_resource_json(backfill_service.find_backfill(tenant(), backfill_id))
+
+
+@router.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 422))
+def change_backfill(backfill_id: RecordIdParam, body: BackfillChange):
+    changed = backfill_service.change_backfill(tenant(), backfill_id, body.concurrency, body.paused)
+    return backfill_resource_json(changed)
+
+
+@router.post(
+    "/backfills/<backfill_id>/cancel", responses=answers("The backfill, CANCELLING or CANCELLED", 400, 404, 409, 422)
+)
+def cancel_backfill(backfill_id: RecordIdParam, body: BackfillCancel | None = None):
+    kill = body.kill if body else False
+    return backfill_resource_json(backfill_service.cancel(tenant(), backfill_id, kill))
+
+
+@router.post(
+    "/backfills/<backfill_id>/retry-failed",
+    responses=answers("How many failed slots run again, and the backfill", 404, 409),
+)
+def retry_failed(backfill_id: RecordIdParam):
+    backfill, queued = backfill_service.retry_failed(tenant(), backfill_id)
+    return {"retried": queued, "backfill": backfill_resource_json(backfill)}
+
+
+@router.get("/backfills/<backfill_id>/slots", responses=answers("A page of slots with their state", 404, 422))
+def backfill_slots(
+    backfill_id: RecordIdParam,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=backfill_service.MAX_SLOTS_PAGE_SIZE)] = 100,
+):
+    slots = backfill_service.slots_page(tenant(), backfill_id, page, size)
+    return {**slots, "results": searches.bounded(slots["results"])}  # 1,000 slots take about 250 kB

@@ -1,0 +1,50 @@
+"""What every resource's routes share: Kestra's id lengths as parameters, the answers they document, and who
+and for which tenant the request is."""
+
+from typing import Annotated, Any, cast
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path as PathParameter
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from backfill_core.api_models import ErrorMessage
+from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
+from backfill_core.settings import settings
+
+# Ids in paths and query strings, at Kestra's lengths: longer ones could name nothing, nor fit a DynamoDB key.
+NamespaceParam = Annotated[str, PathParameter(max_length=MAX_NAMESPACE)]
+FlowIdParam = Annotated[str, PathParameter(max_length=MAX_FLOW_ID)]
+RecordIdParam = Annotated[str, PathParameter(max_length=MAX_RECORD_ID)]
+NamespaceQuery = Annotated[str | None, Query(max_length=MAX_NAMESPACE)]
+FlowIdQuery = Annotated[str | None, Query(max_length=MAX_FLOW_ID)]
+TriggerIdQuery = Annotated[str | None, Query(max_length=MAX_ID)]
+
+
+ERRORS = {
+    400: "The body is not JSON, or the trigger has no running backfill to act on",
+    404: "No such flow, trigger, backfill, execution or route",
+    409: "Conflicts with the current state: named in the message",
+    422: "A field is invalid: the message names it",
+    503: "DynamoDB is throttling: try again after the Retry-After header's seconds",
+}
+
+
+def answers(success: str, *errors: int, status: int = 200) -> dict:
+    """A route's answers for the OpenAPI document: its success and each error, all `{"message"}`. Every
+    route validates its request, so each may answer 422."""
+    described: dict[int, dict[str, Any]] = {status: {"description": success}}
+    for code in sorted({*errors, 422, 503}):
+        described[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorMessage}}}
+    return described
+
+
+def tenant() -> str:
+    return settings().tenant
+
+
+def caller(router: Router) -> str:
+    """Who made the request: the signed caller's ARN on AWS (AWS_IAM), else the client's address."""
+    event = cast(APIGatewayProxyEvent, router.current_event)  # a Router types it as any resolver's event
+    identity = event.request_context.identity
+    return identity.user_arn or f"anonymous ({identity.source_ip})"

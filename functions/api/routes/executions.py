@@ -1,0 +1,40 @@
+"""Kestra's execution routes: search, read, kill."""
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from backfill_core import searches
+from backfill_core.repositories import executions_repository
+from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, tenant
+
+router = Router()
+
+
+@router.get("/executions/search", responses=answers("A page of executions", 422))
+def search_executions(
+    namespace: NamespaceQuery = None,
+    flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
+    state: Annotated[list[searches.ExecutionState] | None, Query()] = None,
+    labels: Annotated[list[str] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
+    sort: Annotated[str | None, Query()] = None,
+):
+    return searches.search_executions(tenant(), namespace, flowId, state or [], labels or [], page, size, sort)
+
+
+@router.get("/executions/<execution_id>", responses=answers("The execution", 404))
+def get_execution(execution_id: RecordIdParam):
+    return searches.execution(execution_id)
+
+
+@router.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202))
+def kill_execution(execution_id: RecordIdParam):
+    """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
+    searches.execution(execution_id)  # 404 when it does not exist
+    executions_repository.request_kill(execution_id)
+    return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body="")

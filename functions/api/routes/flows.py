@@ -1,0 +1,75 @@
+"""Kestra's flow routes: a flow's YAML in, Kestra's flow JSON out."""
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from itertools import islice
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from backfill_core import backfill_service, searches
+from backfill_core.errors import Invalid
+from backfill_core.flows import parse_flow
+from backfill_core.kestra_json import flow_json
+from backfill_core.repositories import flows_repository
+from routes.common import FlowIdParam, NamespaceParam, answers, tenant
+
+router = Router()
+
+
+def _yaml_body() -> str:
+    body = router.current_event.decoded_body
+    if not body or not body.strip():
+        raise Invalid("body: a flow in YAML is required (Content-Type: application/x-yaml)")
+    return body
+
+
+@router.post("/flows", responses=answers("The flow as Kestra returns it", 409, 422))
+def create_flow():
+    source = _yaml_body()
+    return flow_json(flows_repository.create(tenant(), parse_flow(source), source))
+
+
+@router.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))
+def get_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
+    return flow_json(flows_repository.get(tenant(), namespace, flow_id))
+
+
+@router.get("/flows/<namespace>", responses=answers("The flows of a namespace", 422))
+def list_flows(
+    namespace: NamespaceParam,
+    page: Annotated[int | None, Query(ge=1, description="ours: a page of the flows, with size")] = None,
+    size: Annotated[
+        int | None, Query(ge=1, le=searches.MAX_PAGE_SIZE, description="ours: flows per page; without it, every flow")
+    ] = None,
+):
+    """Kestra's answer is every flow of the namespace, when they fit one answer (else a 422 naming size); page
+    and size read a large namespace a page at a time."""
+    if page is not None and size is None:
+        raise Invalid("page: give size with page")
+    flows: Iterable[dict] = (flow_json(stored) for stored in flows_repository.list_flows(tenant(), namespace))
+    if size is not None:
+        skip = ((page or 1) - 1) * size
+        flows = islice(flows, skip, skip + size)
+    return searches.bounded(flows)
+
+
+@router.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))
+def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
+    source = _yaml_body()
+    flow = parse_flow(source)
+    if (flow.namespace, flow.id) != (namespace, flow_id):
+        raise Invalid(f"id: the YAML is flow {flow.namespace}.{flow.id}, the path is {namespace}.{flow_id}")
+    stored = flows_repository.update(tenant(), flow, source)
+    backfill_service.flow_updated(stored)
+    return flow_json(stored)
+
+
+@router.delete(
+    "/flows/<namespace>/<flow_id>", responses=answers("Deleted; its running backfills are cancelled", 404, status=204)
+)
+def delete_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
+    backfill_service.delete_flow(tenant(), namespace, flow_id)
+    return Response(status_code=HTTPStatus.NO_CONTENT, content_type="application/json", body="")

@@ -1,0 +1,71 @@
+"""Kestra's trigger routes, and the backfill each trigger carries: set, pause, unpause, delete, in bulk too."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from backfill_core import backfill_service, searches
+from backfill_core.api_models import BackfillDelete, TriggerRef, TriggerUpdate
+from backfill_core.errors import NotFound
+from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, tenant
+
+router = Router()
+
+
+@router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 422))
+def update_trigger(body: TriggerUpdate):
+    return searches.trigger_context(tenant(), body, backfill_service.update_trigger(tenant(), body, caller(router)))
+
+
+@router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
+def pause_backfill(body: TriggerRef):
+    return searches.trigger_context(tenant(), body, backfill_service.pause(tenant(), body))
+
+
+@router.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
+def unpause_backfill(body: TriggerRef):
+    return searches.trigger_context(tenant(), body, backfill_service.unpause(tenant(), body))
+
+
+@router.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 422))
+def delete_backfill(body: BackfillDelete):
+    return searches.trigger_context(tenant(), body, backfill_service.delete(tenant(), body, body.kill))
+
+
+BULK_ACTIONS = ("pause", "unpause", "delete")
+
+
+def _bulk_action(action: str) -> str:
+    if action not in BULK_ACTIONS:
+        raise NotFound(f"No route for backfill action '{action}': use one of {', '.join(BULK_ACTIONS)}")
+    return action
+
+
+@router.post(
+    "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 422)
+)
+def bulk_by_triggers(action: str, body: list[TriggerRef]):
+    return {"count": backfill_service.bulk(tenant(), _bulk_action(action), body)}
+
+
+@router.post(
+    "/triggers/backfill/<action>/by-query", responses=answers("How many triggers' backfills changed", 404, 422)
+)
+def bulk_by_query(
+    action: str,
+    namespace: NamespaceQuery = None,
+    q: Annotated[str | None, Query()] = None,
+):
+    refs = backfill_service.triggers_matching(tenant(), namespace, q)
+    return {"count": backfill_service.bulk(tenant(), _bulk_action(action), refs)}
+
+
+@router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
+def search_triggers(
+    namespace: NamespaceQuery = None,
+    flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)] = 25,
+):
+    return searches.search_triggers(tenant(), namespace, flowId, page, size)
