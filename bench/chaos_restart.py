@@ -26,7 +26,7 @@ from pathlib import Path
 import boto3
 import requests
 
-from local.moto_gate import HEADER
+from local.moto_gate import carry_key
 from local.stack import KEY_FILE, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,7 +256,7 @@ def queue_depths(stack: Stack) -> tuple[int, int]:
         aws_secret_access_key="local",
     )
     key = (stack.state_dir / KEY_FILE).read_text()  # moto answers only the stack's own requests
-    sqs.meta.events.register("before-send", lambda request, **_: request.headers.update({HEADER: key}))
+    carry_key(sqs, key)
     depths = []
     for name in ("WorkQueue", "WorkDeadLetterQueue"):
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]

@@ -71,3 +71,8 @@ def send_key_with_every_request(key: str) -> None:
     default = boto3.DEFAULT_SESSION
     if default is not None:
         default._session.register("before-send", add_key)
+
+
+def carry_key(client, key: str) -> None:
+    """One client (a tool's, reading a running stack's moto) sends the stack's key."""
+    client.meta.events.register("before-send", lambda request, **_: request.headers.update({HEADER: key}))

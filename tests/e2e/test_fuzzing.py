@@ -9,7 +9,7 @@ import boto3
 import pytest
 import schemathesis
 
-from local.moto_gate import HEADER
+from local.moto_gate import carry_key
 from local.stack import KEY_FILE
 from tests.e2e.conftest import start_stack
 
@@ -33,7 +33,7 @@ class ObservedState:
         self.dynamodb = boto3.client("dynamodb", **session, **credentials)
         self.sqs = boto3.client("sqs", **session, **credentials)
         for client in (self.dynamodb, self.sqs):  # moto answers only requests with the stack's key
-            client.meta.events.register("before-send", lambda request, **_: request.headers.update({HEADER: key}))
+            carry_key(client, key)
         self.last = self.dump()
 
     def dump(self) -> dict:

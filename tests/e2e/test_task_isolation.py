@@ -9,7 +9,7 @@ from pathlib import Path
 import boto3
 import requests
 
-from local.moto_gate import HEADER
+from local.moto_gate import carry_key
 from local.stack import KEY_FILE
 
 NAMESPACE = "e2e.isolation"
@@ -102,6 +102,6 @@ triggers:
         "dynamodb", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
     key = (local_stack.state_dir / KEY_FILE).read_text()
-    tables.meta.events.register("before-send", lambda request, **_: request.headers.update({HEADER: key}))
+    carry_key(tables, key)
     forged = tables.get_item(TableName="TriggersTable", Key={"pk": {"S": "forged"}, "sk": {"S": "forged"}})
     assert "Item" not in forged

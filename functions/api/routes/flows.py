@@ -1,8 +1,6 @@
 """Kestra's flow routes: a flow's YAML in, Kestra's flow JSON out."""
 
-from collections.abc import Iterable
 from http import HTTPStatus
-from itertools import islice
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -49,11 +47,9 @@ def list_flows(
     and size read a large namespace a page at a time."""
     if page is not None and size is None:
         raise Invalid("page: give size with page")
-    flows: Iterable[dict] = (flow_json(stored) for stored in flows_repository.list_flows(tenant(), namespace))
-    if size is not None:
-        skip = ((page or 1) - 1) * size
-        flows = islice(flows, skip, skip + size)
-    return searches.bounded(flows)
+    return searches.paged(
+        (flow_json(stored) for stored in flows_repository.list_flows(tenant(), namespace)), page, size
+    )
 
 
 @router.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))

@@ -134,8 +134,12 @@ def execution_logs(execution_id: str, page: int | None = None, size: int | None 
     """Kestra's answer is every line; an execution with more lines than one answer carries is read in pages."""
     if executions_repository.get(execution_id) is None:
         raise NotFound(f"Execution not found: {execution_id}")
-    lines = executions_repository.logs(execution_id)
+    return paged(executions_repository.logs(execution_id), page, size)
+
+
+def paged(items: Iterable, page: int | None, size: int | None) -> list:
+    """Kestra's plain list, read lazily and bounded in bytes; with `size`, one page of it (ours)."""
     if size is not None:
         skip = ((page or 1) - 1) * size
-        lines = islice(lines, skip, skip + size)
-    return bounded(lines)
+        items = islice(items, skip, skip + size)
+    return bounded(items)
