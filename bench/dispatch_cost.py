@@ -33,10 +33,10 @@ class DispatchTimer:
     wrapper covers every poller."""
 
     def __init__(self, calls: AwsCalls):
-        from backfill_core import backfill_service
+        from backfill_core import commands
 
-        self.service = backfill_service
-        self.real = backfill_service.finish_slot
+        self.service = commands
+        self.real = commands.finish_slot
         self.calls = calls
         self.seconds: list[float] = []
         self.lock = threading.Lock()

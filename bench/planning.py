@@ -15,8 +15,8 @@ from local.lambda_runtime import ensure_layer_on_path
 from .report import Report, arguments
 
 ensure_layer_on_path()
-from backfill_core.cron_slots import CronSchedule  # noqa: E402
-from backfill_core.slot_count import count_slots  # noqa: E402
+from backfill_core.schedules.counting import count_slots  # noqa: E402
+from backfill_core.schedules.cron import CronSchedule  # noqa: E402
 
 START, END = datetime(2015, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
 SAMPLE = 200_000

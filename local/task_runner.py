@@ -27,7 +27,7 @@ from .lambda_runtime import ensure_layer_on_path
 from .moto_gate import HEADER
 
 ensure_layer_on_path()
-from backfill_core.isolation import COMMAND_UID_VARIABLE, make_non_dumpable  # noqa: E402
+from backfill_core.flows.tasks.isolation import COMMAND_UID_VARIABLE, make_non_dumpable  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")

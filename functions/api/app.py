@@ -14,8 +14,8 @@ from aws_lambda_powertools.logging import correlation_paths
 
 import errors
 import guards
-from backfill_core.api_models import json_loads
 from backfill_core.settings import load_settings
+from backfill_core.strict_json import json_loads
 from routes import backfills, executions, flows, logs, triggers, ui
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable

@@ -8,11 +8,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from backfill_core import work_queue
 from backfill_core.errors import BackfillContended
-from backfill_core.models import SlotMessage
 from backfill_core.settings import load_settings, settings
-from backfill_core.slot_runner import run_slot
+from backfill_core.slots.message import SlotMessage
+from backfill_core.slots.runner import run_slot
+from backfill_core.storage import work_queue
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="executor")

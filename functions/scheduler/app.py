@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
-from backfill_core import live_schedule
-from backfill_core.backfill_service import resend_stale_slots
-from backfill_core.kestra_time import now, parse_instant
+from backfill_core.backfills.commands import resend_stale_slots
+from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.settings import load_settings, settings
+from backfill_core.triggers import live_schedule
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="scheduler")

@@ -7,9 +7,9 @@ import os
 
 from aws_lambda_powertools import Logger
 
-from backfill_core import isolation
-from backfill_core.task_protocol import TaskInvocation
-from backfill_core.task_runner import run_invocation
+from backfill_core.flows.tasks import isolation
+from backfill_core.flows.tasks.protocol import TaskInvocation
+from backfill_core.flows.tasks.runner import run_invocation
 
 logger = Logger(service="task_runner")
 _unprotected = isolation.contain_this_process()

@@ -15,9 +15,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from backfill_core import aws_clients, work_queue
-from backfill_core.flow_runner import TERMINAL_STATES
-from backfill_core.repositories import executions_repository
+from backfill_core import aws_clients
+from backfill_core.flows.runner import TERMINAL_STATES
+from backfill_core.storage import executions_repository, work_queue
 
 POINTS = {
     # The process dies (ProcessDied); what it wrote stays written, what it had not done never happens.

@@ -20,10 +20,11 @@ import boto3
 from moto import mock_aws
 
 from backfill_core import aws_clients
-from backfill_core.kestra_time import format_date, storage_key
-from backfill_core.models import SlotMessage
-from backfill_core.repositories import executions_repository, triggers_repository
+from backfill_core.schedules.kestra_time import format_date, storage_key
 from backfill_core.settings import settings
+from backfill_core.slots.message import SlotMessage
+from backfill_core.storage import executions_repository, triggers_repository
+from backfill_core.triggers.model import TriggerKey
 from local.aws_template import LocalResources, load_template
 from local.event_source import QueuePoller
 from local.lambda_runtime import LambdaContext
@@ -113,7 +114,7 @@ class ChaosRun:
         self.slots = [FIRST_SLOT + timedelta(hours=i) for i in range(slots)]
         self.concurrency = concurrency
         self.report = ChaosReport(injector.seed, slots, concurrency)
-        self.key = triggers_repository.TriggerKey(settings().tenant, NAMESPACE, FLOW_ID, TRIGGER_ID)
+        self.key = TriggerKey(settings().tenant, NAMESPACE, FLOW_ID, TRIGGER_ID)
         queue = harness.queue_url
         handler = injector.executor(harness.executor_module.lambda_handler, harness.sqs, queue)
         self.poller = QueuePoller(

@@ -10,9 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from backfill_core.kestra_time import format_date
-from backfill_core.models import SlotState
-from backfill_core.repositories import executions_repository, triggers_repository
+from backfill_core.backfills.model import SlotState
+from backfill_core.schedules.kestra_time import format_date
+from backfill_core.storage import executions_repository, triggers_repository
+from backfill_core.triggers.model import TriggerKey
 from local.event_source import QueuePoller
 from local.lambda_runtime import load_handler_module
 from tests.chaos.scenario import FIRST_SLOT, FLOW, NAMESPACE, TRIGGER_ID
@@ -42,7 +43,7 @@ class Window:
 class Sampler(threading.Thread):
     """Reads each backfill's record and its RUNNING executions, over and over, against its window."""
 
-    def __init__(self, watched: dict[str, tuple[triggers_repository.TriggerKey, Window]]):
+    def __init__(self, watched: dict[str, tuple[TriggerKey, Window]]):
         super().__init__(daemon=True)
         self.watched = watched
         self.stopping = threading.Event()
@@ -76,7 +77,7 @@ def settle(harness, condition, key, backfill_id: str, seed: str) -> None:
         raise AssertionError(f"{seed}: stuck at {record}; failed records: {harness.failures[-5:]}") from None
 
 
-def executions_of(key: triggers_repository.TriggerKey, backfill_id: str):
+def executions_of(key: TriggerKey, backfill_id: str):
     b = triggers_repository.get_backfill(key, backfill_id)
     found = executions_repository.prior_executions(key.pk, b.start, b.end)
     return [e for slot in found.values() for e in slot if e.backfill_id == backfill_id]
@@ -128,7 +129,7 @@ def noting_failures(record_handler, failures: list[str]):
     return handle
 
 
-def create(harness: Harness, flow_id: str, slots: int, concurrency: int) -> tuple[str, triggers_repository.TriggerKey]:
+def create(harness: Harness, flow_id: str, slots: int, concurrency: int) -> tuple[str, TriggerKey]:
     end = FIRST_SLOT + timedelta(hours=slots - 1)
     body = {
         "namespace": NAMESPACE,
@@ -138,7 +139,7 @@ def create(harness: Harness, flow_id: str, slots: int, concurrency: int) -> tupl
     }
     answer = harness.call("PUT", "/api/v1/triggers", body)
     assert answer.status == 200, answer.raw
-    return answer.body["backfill"]["id"], triggers_repository.TriggerKey("main", NAMESPACE, flow_id, TRIGGER_ID)
+    return answer.body["backfill"]["id"], TriggerKey("main", NAMESPACE, flow_id, TRIGGER_ID)
 
 
 def ref(flow_id: str) -> dict:

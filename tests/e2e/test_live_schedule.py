@@ -2,7 +2,7 @@
 
 import requests
 
-from backfill_core.kestra_time import parse_instant
+from backfill_core.schedules.kestra_time import parse_instant
 from tests.e2e.conftest import start_stack
 
 EVERY_FIVE_SECONDS = """

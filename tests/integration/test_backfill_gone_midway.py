@@ -3,7 +3,7 @@ retry-failed went on with nothing and answered 500 (or a null backfill). Now eac
 
 import pytest
 
-from backfill_core.repositories import triggers_repository
+from backfill_core.storage import triggers_repository
 from tests.flows import QUICK, backfill_body
 
 

@@ -5,9 +5,11 @@ up, a kill that lands)."""
 import threading
 from collections import Counter
 
-from backfill_core import backfill_service, flow_runner
-from backfill_core.models import SlotMessage, SlotOutcome, SlotRecord
-from backfill_core.repositories import triggers_repository
+from backfill_core.backfills import commands
+from backfill_core.backfills.model import SlotOutcome, SlotRecord
+from backfill_core.flows import runner as flow_runner
+from backfill_core.slots.message import SlotMessage
+from backfill_core.storage import triggers_repository
 from tests.flows import backfill_body, sleeper
 from tests.harness import wait_for
 
@@ -114,7 +116,7 @@ def test_a_late_end_of_an_earlier_round_does_not_end_the_retry(flaky_flow, marke
         backfill_id=backfill_id,
         date=b.start,
     )  # round 0's copy, stalled since before the retry
-    backfill_service.finish_slot(late, SlotOutcome.FAILED)
+    commands.finish_slot(late, SlotOutcome.FAILED)
     triggers_repository.record_slot(
         SlotRecord(backfill_id=backfill_id, date=b.start, state=SlotOutcome.FAILED, round=0)
     )
@@ -155,7 +157,7 @@ def test_cancel_during_a_retry_round_keeps_counts_and_slots_in_step(flaky_flow):
 
 def test_a_retry_batch_passes_over_slots_already_queued(flaky_flow, monkeypatch):
     stack = flaky_flow
-    monkeypatch.setattr(backfill_service, "RETRY_BATCH", 2)
+    monkeypatch.setattr(commands, "RETRY_BATCH", 2)
     backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *DAY)).body["backfill"]["id"]
     stack.drain()
     retried = [stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed").body["retried"] for _ in range(4)]

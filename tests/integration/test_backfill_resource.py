@@ -3,7 +3,7 @@
 
 import pytest
 
-from backfill_core.repositories import triggers_repository
+from backfill_core.storage import triggers_repository
 from tests.flows import QUICK, backfill_body, ref
 
 DAY = ("2024-01-01T00:00:00Z", "2024-01-01T10:00:00Z")  # 11 hourly slots

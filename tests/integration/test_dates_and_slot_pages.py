@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backfill_core.kestra_time import format_date
+from backfill_core.schedules.kestra_time import format_date
 from tests.integration.test_hostile_inputs import REF, flow_yaml
 
 OUTSIDE = [

@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from backfill_core import flow_runner
+from backfill_core.flows import runner as flow_runner
+from backfill_core.triggers.model import TriggerKey
 from tests.flows import backfill_body, ref
 from tests.harness import ExecutorDied
 
@@ -80,9 +81,9 @@ def test_an_execution_whose_executor_always_dies_fails_once_retries_are_spent(cr
 def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, monkeypatch):
     """Dies after the execution's final write, before the backfill record hears of it."""
     stack = crashable
-    from backfill_core import backfill_service, slot_runner
+    from backfill_core import commands, slot_runner
 
-    real_finish = backfill_service.finish_slot
+    real_finish = commands.finish_slot
     calls = {"n": 0}
 
     def finish_slot(message, succeeded):
@@ -91,7 +92,7 @@ def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, mo
             raise ExecutorDied()
         return real_finish(message, succeeded)
 
-    monkeypatch.setattr(slot_runner.backfill_service, "finish_slot", finish_slot)
+    monkeypatch.setattr(slot_runner.commands, "finish_slot", finish_slot)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
     receive_after_crash(stack)
     stack.drain()
@@ -106,14 +107,14 @@ def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, mo
 def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch, set_setting):
     """Dies between the cursor write and SendMessageBatch: the slot is DISPATCHED with no message."""
     stack = crashable
-    from backfill_core import backfill_service, work_queue
+    from backfill_core import commands, work_queue
 
     set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
-    monkeypatch.setattr(backfill_service.work_queue, "send", lambda messages: None)
+    monkeypatch.setattr(commands.work_queue, "send", lambda messages: None)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
     assert stack.queue_depth() == 0
-    monkeypatch.setattr(backfill_service.work_queue, "send", real_send)
+    monkeypatch.setattr(commands.work_queue, "send", real_send)
 
     from local.lambda_runtime import LambdaContext
 
@@ -125,7 +126,7 @@ def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch, se
 
 def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashable, monkeypatch, set_setting):
     stack = crashable
-    from backfill_core import backfill_service, work_queue
+    from backfill_core import commands, work_queue
     from local.lambda_runtime import LambdaContext
 
     def refuse(messages):
@@ -133,12 +134,12 @@ def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashab
 
     set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
-    monkeypatch.setattr(backfill_service.work_queue, "send", refuse)
+    monkeypatch.setattr(commands.work_queue, "send", refuse)
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS))
     assert answer.status == 200, answer.raw
     assert answer.body["backfill"]["dispatched"] == 1
     assert stack.queue_depth() == 0
-    monkeypatch.setattr(backfill_service.work_queue, "send", real_send)
+    monkeypatch.setattr(commands.work_queue, "send", real_send)
     assert stack.scheduler_module.lambda_handler({}, LambdaContext("SchedulerFunction", 60))["resentSlots"] == 1
     stack.drain()
     assert len(stack.executions(namespace="tests", state="SUCCESS")) == 2
@@ -239,16 +240,16 @@ def test_a_slot_claimed_before_pause_or_delete_does_not_start_after_it(crashable
 
 def test_delete_of_a_backfill_that_just_finished_is_no_backfill_found(crashable, monkeypatch):
     stack = crashable
-    from backfill_core import backfill_service
+    from backfill_core import commands
     from backfill_core.repositories import triggers_repository
 
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *ONE_SLOT))
     backfill_id = answer.body["backfill"]["id"]
-    key = triggers_repository.TriggerKey("main", "tests", "quick", "every_hour")
+    key = TriggerKey("main", "tests", "quick", "every_hour")
     as_read = triggers_repository.get_backfill(key, backfill_id)
     stack.drain()
     # The API read the trigger's running backfills just before the last slot finished.
-    monkeypatch.setattr(backfill_service, "running_backfills_of", lambda key: [as_read])
+    monkeypatch.setattr(commands, "running_backfills_of", lambda key: [as_read])
     for method, action in (("POST", "delete"), ("PUT", "pause"), ("PUT", "unpause")):
         answer = stack.call(method, f"/api/v1/triggers/backfill/{action}", ref("quick"))
         assert (answer.status, answer.message) == (400, "No backfill found")

@@ -6,7 +6,8 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from backfill_core import aws_clients, searches
+from backfill_core import aws_clients
+from backfill_core.kestra_api import searches
 from local.api_server import proxy_event
 from local.lambda_runtime import LambdaContext
 from tests.flows import QUICK, backfill_body

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backfill_core import live_schedule
-from backfill_core.kestra_time import format_date, parse_instant
+from backfill_core.schedules.kestra_time import format_date, parse_instant
+from backfill_core.triggers import live_schedule
 from local.lambda_runtime import LambdaContext
 from tests.harness import Harness
 

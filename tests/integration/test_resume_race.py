@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from backfill_core import slot_runner
+from backfill_core.slots import runner as slot_runner
 from tests.flows import backfill_body, ref
 from tests.harness import ExecutorDied
 

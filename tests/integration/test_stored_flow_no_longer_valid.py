@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from backfill_core.kestra_time import format_date, now, parse_instant
-from backfill_core.repositories import flows_repository
+from backfill_core.schedules.kestra_time import format_date, now, parse_instant
 from backfill_core.settings import settings
+from backfill_core.storage import flows_repository
 from local.lambda_runtime import LambdaContext
 from tests.flows import QUICK, backfill_body, ref
 from tests.harness import Harness

@@ -5,10 +5,10 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from backfill_core import backfill_state as bs
-from backfill_core.backfill_state import Claim
-from backfill_core.kestra_time import storage_key
-from backfill_core.models import Backfill, BackfillStatus, InflightSlot, SlotOutcome, SlotState
+from backfill_core.backfills import state_machine as bs
+from backfill_core.backfills.model import Backfill, BackfillStatus, InflightSlot, SlotOutcome, SlotState
+from backfill_core.backfills.state_machine import Claim
+from backfill_core.schedules.kestra_time import storage_key
 
 OK, FAIL = SlotOutcome.SUCCEEDED, SlotOutcome.FAILED
 

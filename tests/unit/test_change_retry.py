@@ -4,9 +4,9 @@ visibility timeout when 20 attempts ran out)."""
 
 import pytest
 
-from backfill_core import backfill_service
+from backfill_core.backfills import commands
 from backfill_core.errors import ConcurrentUpdate, Conflict
-from backfill_core.repositories.triggers_repository import TriggerKey
+from backfill_core.triggers.model import TriggerKey
 
 KEY = TriggerKey("main", "tests", "flow", "schedule")
 
@@ -21,9 +21,9 @@ def contended(monkeypatch, losses: int) -> list[int]:
             raise ConcurrentUpdate("another writer got there first")
         return updated
 
-    monkeypatch.setattr(backfill_service.triggers_repository, "get_backfill", lambda key, backfill_id: "current")
-    monkeypatch.setattr(backfill_service.triggers_repository, "save_backfill", save_backfill)
-    monkeypatch.setattr(backfill_service.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(commands.triggers_repository, "get_backfill", lambda key, backfill_id: "current")
+    monkeypatch.setattr(commands.triggers_repository, "save_backfill", save_backfill)
+    monkeypatch.setattr(commands.time, "sleep", lambda seconds: None)
     return attempts
 
 
@@ -32,14 +32,14 @@ def transition(current, at):
 
 
 def test_a_change_outlasting_many_writers_lands_after_more_than_the_fixed_attempts(monkeypatch):
-    attempts = contended(monkeypatch, losses=backfill_service.CHANGE_ATTEMPTS * 3)
-    assert backfill_service._change(KEY, "b1", transition) == "updated"
-    assert attempts[0] == backfill_service.CHANGE_ATTEMPTS * 3 + 1
+    attempts = contended(monkeypatch, losses=commands.CHANGE_ATTEMPTS * 3)
+    assert commands._change(KEY, "b1", transition) == "updated"
+    assert attempts[0] == commands.CHANGE_ATTEMPTS * 3 + 1
 
 
 def test_a_change_gives_up_with_a_conflict_once_its_attempts_and_time_are_spent(monkeypatch):
     attempts = contended(monkeypatch, losses=10**6)
-    monkeypatch.setattr(backfill_service, "CHANGE_SECONDS", 0.0)
+    monkeypatch.setattr(commands, "CHANGE_SECONDS", 0.0)
     with pytest.raises(Conflict, match="changing too fast"):
-        backfill_service._change(KEY, "b1", transition)
-    assert attempts[0] == backfill_service.CHANGE_ATTEMPTS
+        commands._change(KEY, "b1", transition)
+    assert attempts[0] == commands.CHANGE_ATTEMPTS

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from backfill_core.cron_slots import CronSchedule
-from backfill_core.kestra_time import EARLIEST, LATEST
-from backfill_core.slot_count import TICK, count_slots, offset_changes
+from backfill_core.schedules.counting import TICK, count_slots, offset_changes
+from backfill_core.schedules.cron import CronSchedule
+from backfill_core.schedules.kestra_time import EARLIEST, LATEST
 
 SWEPT = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2031, 1, 1, tzinfo=UTC))
 # Probes this far apart see every change: no zone's offset changes twice within 6.9 days in 2000-2030

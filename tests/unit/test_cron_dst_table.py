@@ -9,8 +9,8 @@ from datetime import datetime
 
 import pytest
 
-from backfill_core.cron_slots import CronSchedule
-from backfill_core.kestra_time import format_date, parse_instant
+from backfill_core.schedules.cron import CronSchedule
+from backfill_core.schedules.kestra_time import format_date, parse_instant
 
 CASES = [
     (

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from backfill_core.cron_slots import CronError, CronSchedule
+from backfill_core.schedules.cron import CronError, CronSchedule
 
 
 def utc(*args: int) -> datetime:

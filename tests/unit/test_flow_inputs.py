@@ -3,8 +3,8 @@
 import pytest
 
 from backfill_core.errors import Invalid
-from backfill_core.flow_inputs import resolve
-from backfill_core.flows import parse_flow
+from backfill_core.flows.inputs import resolve
+from backfill_core.flows.model import parse_flow
 
 FLOW = """
 id: typed

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from backfill_core.errors import Invalid
-from backfill_core.flows import parse_flow
-from backfill_core.tasks import COMMANDS, LOG, LOG_LEGACY, SUPPORTED_TASK_TYPES
+from backfill_core.flows.model import parse_flow
+from backfill_core.flows.tasks.task_types import COMMANDS, LOG, LOG_LEGACY, SUPPORTED_TASK_TYPES
 
 SEED_FLOWS = sorted((Path(__file__).resolve().parents[2] / "examples" / "flows").glob("*.yaml"))
 SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"

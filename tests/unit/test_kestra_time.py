@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backfill_core.kestra_time import (
+from backfill_core.schedules.kestra_time import (
     format_date,
     from_storage_key,
     iso_duration,

@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backfill_core.flows import TriggerSpec
-from backfill_core.live_schedule import plan_tick
+from backfill_core.flows.model import TriggerSpec
+from backfill_core.triggers.live_schedule import plan_tick
 
 MINUTE = timedelta(minutes=1)
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

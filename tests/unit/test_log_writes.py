@@ -4,8 +4,8 @@ could spin for as long as the throttling lasted."""
 
 import pytest
 
-from backfill_core.repositories import executions_repository
-from backfill_core.repositories.executions_repository import LogsNotWritten, append_logs
+from backfill_core.storage import executions_repository
+from backfill_core.storage.executions_repository import LogsNotWritten, append_logs
 
 LINES = [(f"2024-01-01T00:00:00Z#001#{n:06d}", {"message": f"line {n}"}) for n in range(30)]
 

@@ -7,27 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backfill_core.api_models import MAX_LABEL_KEY, MAX_LABELS_BYTES, normalize_labels
-from backfill_core.backfill_state import execution_id
-from backfill_core.flow_inputs import MAX_INPUT_BYTES, MAX_INPUTS_BYTES, resolve
-from backfill_core.flow_runner import transition
-from backfill_core.flows import MAX_TASKS, parse_flow
+from backfill_core.backfills.model import Backfill, InflightSlot, SlotState
+from backfill_core.backfills.state_machine import execution_id
+from backfill_core.flows.execution import Execution, ExecutionTrigger, State, StateHistory, TaskRun, TaskRunAttempt
+from backfill_core.flows.inputs import MAX_INPUT_BYTES, MAX_INPUTS_BYTES, resolve
+from backfill_core.flows.labels import MAX_LABEL_KEY, MAX_LABELS_BYTES, normalize_labels
+from backfill_core.flows.model import MAX_TASKS, parse_flow
+from backfill_core.flows.runner import transition
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, new_id
-from backfill_core.kestra_time import storage_key
-from backfill_core.models import (
-    Backfill,
-    Execution,
-    ExecutionTrigger,
-    InflightSlot,
-    SlotState,
-    State,
-    StateHistory,
-    TaskRun,
-    TaskRunAttempt,
-)
-from backfill_core.repositories import executions_repository, flows_repository, triggers_repository
-from backfill_core.searches import MAX_ANSWER_BYTES, answer_bytes
+from backfill_core.kestra_api.searches import MAX_ANSWER_BYTES, answer_bytes
+from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
+from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 
 # DynamoDB's limits: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
 PARTITION_KEY_BYTES = 2048

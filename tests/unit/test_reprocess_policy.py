@@ -2,8 +2,7 @@
 
 import pytest
 
-from backfill_core.repositories.executions_repository import PriorExecution
-from backfill_core.reprocess_policy import skip_reason
+from backfill_core.backfills.reprocess import PriorExecution, skip_reason
 
 
 def prior(execution_id: str, state: str, created: str, backfill_id: str | None = None) -> PriorExecution:

@@ -3,9 +3,9 @@
 import pytest
 
 from backfill_core.errors import Invalid
-from backfill_core.flows import parse_flow
-from backfill_core.models import Label
-from backfill_core.shell_safety import check_caller_values
+from backfill_core.flows.labels import Label
+from backfill_core.flows.model import parse_flow
+from backfill_core.flows.shell_safety import check_caller_values
 
 
 def flow(command: str, env: str = "") -> object:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backfill_core.cron_slots import CronSchedule
-from backfill_core.slot_count import count_slots, nth_slot
+from backfill_core.schedules.counting import count_slots, nth_slot
+from backfill_core.schedules.cron import CronSchedule
 
 ZONES = [
     "UTC",

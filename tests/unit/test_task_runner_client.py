@@ -9,8 +9,8 @@ import time
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from backfill_core import task_runner_client
-from backfill_core.tasks import COMMANDS
+from backfill_core.flows.tasks import runner_client as task_runner_client
+from backfill_core.flows.tasks.task_types import COMMANDS
 
 ANSWER = {"succeeded": True, "killed": False, "outputs": {"exitCode": 0}, "logs": []}
 

@@ -11,10 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from backfill_core import isolation, shell_commands
-from backfill_core.task_protocol import TaskInvocation
-from backfill_core.task_runner import run_invocation
-from backfill_core.tasks import COMMANDS, LOG, LOG_LEGACY, PROCESS_RUNNER, run_task, task_timeout, validate_task
+from backfill_core.flows.tasks import isolation
+from backfill_core.flows.tasks import shell as shell_commands
+from backfill_core.flows.tasks.protocol import TaskInvocation
+from backfill_core.flows.tasks.runner import run_invocation
+from backfill_core.flows.tasks.task_types import (
+    COMMANDS,
+    LOG,
+    LOG_LEGACY,
+    PROCESS_RUNNER,
+    run_task,
+    task_timeout,
+    validate_task,
+)
 
 BUDGET = 30.0
 
@@ -449,7 +458,7 @@ def test_output_cost_is_counted_as_json_so_control_characters_cannot_pass_the_an
 EMPTY_AS_TASK_USER = """
 import os, sys
 sys.path.insert(0, sys.argv[2])
-from backfill_core.isolation import empty_directory
+from backfill_core.flows.tasks.isolation import empty_directory
 folder = sys.argv[1]
 os.makedirs(f"{folder}/leak"); open(f"{folder}/leak/secret", "w").write("left for the next flow")
 os.chmod(f"{folder}/leak", 0o000)

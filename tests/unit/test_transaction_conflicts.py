@@ -6,8 +6,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from backfill_core.errors import ConcurrentUpdate, Conflict
-from backfill_core.flows import parse_flow
-from backfill_core.repositories import flows_repository, triggers_repository
+from backfill_core.flows.model import parse_flow
+from backfill_core.storage import flows_repository, triggers_repository
 from tests.flows import QUICK
 
 STORED_ITEM = {

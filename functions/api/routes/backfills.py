@@ -5,9 +5,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core import backfill_service, searches
-from backfill_core.api_models import BackfillCancel, BackfillChange, DryRun
-from backfill_core.kestra_json import backfill_resource_json
+from backfill_core.backfills import commands
+from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.kestra_json import backfill_resource_json
+from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
 from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, TriggerIdQuery, answers, tenant
 
 router = Router()
@@ -22,23 +23,23 @@ def list_backfills(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
 ):
-    found = backfill_service.list_backfills(tenant(), namespace, flowId, triggerId, status)
+    found = commands.list_backfills(tenant(), namespace, flowId, triggerId, status)
     return searches.page_of([backfill_resource_json(b) for b in found], page, size)
 
 
 @router.post("/backfills/dry-run", responses=answers("What the backfill would run and skip", 400, 404, 409, 422))
 def dry_run(body: DryRun, size: Annotated[int, Query(ge=1, le=1000)] = 20):
-    return backfill_service.dry_run(tenant(), body, body.backfill, size)
+    return commands.dry_run(tenant(), body, body.backfill, size)
 
 
 @router.get("/backfills/<backfill_id>", responses=answers("The backfill with its progress", 404))
 def get_backfill(backfill_id: RecordIdParam):
-    return backfill_resource_json(backfill_service.find_backfill(tenant(), backfill_id))
+    return backfill_resource_json(commands.find_backfill(tenant(), backfill_id))
 
 
 @router.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 422))
 def change_backfill(backfill_id: RecordIdParam, body: BackfillChange):
-    changed = backfill_service.change_backfill(tenant(), backfill_id, body.concurrency, body.paused)
+    changed = commands.change_backfill(tenant(), backfill_id, body.concurrency, body.paused)
     return backfill_resource_json(changed)
 
 
@@ -47,7 +48,7 @@ def change_backfill(backfill_id: RecordIdParam, body: BackfillChange):
 )
 def cancel_backfill(backfill_id: RecordIdParam, body: BackfillCancel | None = None):
     kill = body.kill if body else False
-    return backfill_resource_json(backfill_service.cancel(tenant(), backfill_id, kill))
+    return backfill_resource_json(commands.cancel(tenant(), backfill_id, kill))
 
 
 @router.post(
@@ -55,7 +56,7 @@ def cancel_backfill(backfill_id: RecordIdParam, body: BackfillCancel | None = No
     responses=answers("How many failed slots run again, and the backfill", 404, 409),
 )
 def retry_failed(backfill_id: RecordIdParam):
-    backfill, queued = backfill_service.retry_failed(tenant(), backfill_id)
+    backfill, queued = commands.retry_failed(tenant(), backfill_id)
     return {"retried": queued, "backfill": backfill_resource_json(backfill)}
 
 
@@ -63,7 +64,7 @@ def retry_failed(backfill_id: RecordIdParam):
 def backfill_slots(
     backfill_id: RecordIdParam,
     page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=backfill_service.MAX_SLOTS_PAGE_SIZE)] = 100,
+    size: Annotated[int, Query(ge=1, le=commands.MAX_SLOTS_PAGE_SIZE)] = 100,
 ):
-    slots = backfill_service.slots_page(tenant(), backfill_id, page, size)
+    slots = commands.slots_page(tenant(), backfill_id, page, size)
     return {**slots, "results": searches.bounded(slots["results"])}  # 1,000 slots take about 250 kB

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core import searches
-from backfill_core.repositories import executions_repository
+from backfill_core.kestra_api import searches
+from backfill_core.storage import executions_repository
 from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, tenant
 
 router = Router()

@@ -5,8 +5,8 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core import searches
 from backfill_core.errors import Invalid
+from backfill_core.kestra_api import searches
 from routes.common import RecordIdParam, answers
 
 router = Router()

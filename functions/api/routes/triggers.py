@@ -5,9 +5,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core import backfill_service, searches
-from backfill_core.api_models import BackfillDelete, TriggerRef, TriggerUpdate
+from backfill_core.backfills import commands
 from backfill_core.errors import NotFound
+from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
 from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, tenant
 
 router = Router()
@@ -15,22 +16,22 @@ router = Router()
 
 @router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 422))
 def update_trigger(body: TriggerUpdate):
-    return searches.trigger_context(tenant(), body, backfill_service.update_trigger(tenant(), body, caller(router)))
+    return searches.trigger_context(tenant(), body, commands.update_trigger(tenant(), body, caller(router)))
 
 
 @router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
 def pause_backfill(body: TriggerRef):
-    return searches.trigger_context(tenant(), body, backfill_service.pause(tenant(), body))
+    return searches.trigger_context(tenant(), body, commands.pause(tenant(), body))
 
 
 @router.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
 def unpause_backfill(body: TriggerRef):
-    return searches.trigger_context(tenant(), body, backfill_service.unpause(tenant(), body))
+    return searches.trigger_context(tenant(), body, commands.unpause(tenant(), body))
 
 
 @router.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 422))
 def delete_backfill(body: BackfillDelete):
-    return searches.trigger_context(tenant(), body, backfill_service.delete(tenant(), body, body.kill))
+    return searches.trigger_context(tenant(), body, commands.delete(tenant(), body, body.kill))
 
 
 BULK_ACTIONS = ("pause", "unpause", "delete")
@@ -46,7 +47,7 @@ def _bulk_action(action: str) -> str:
     "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 422)
 )
 def bulk_by_triggers(action: str, body: list[TriggerRef]):
-    return {"count": backfill_service.bulk(tenant(), _bulk_action(action), body)}
+    return {"count": commands.bulk(tenant(), _bulk_action(action), body)}
 
 
 @router.post(
@@ -57,8 +58,8 @@ def bulk_by_query(
     namespace: NamespaceQuery = None,
     q: Annotated[str | None, Query()] = None,
 ):
-    refs = backfill_service.triggers_matching(tenant(), namespace, q)
-    return {"count": backfill_service.bulk(tenant(), _bulk_action(action), refs)}
+    refs = commands.triggers_matching(tenant(), namespace, q)
+    return {"count": commands.bulk(tenant(), _bulk_action(action), refs)}
 
 
 @router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))

@@ -1,0 +1,125 @@
+"""A backfill and its slots, as the state machine reads and writes them (and DynamoDB keeps them)."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from backfill_core.flows.labels import Label
+from backfill_core.kestra_model import KestraModel
+from backfill_core.triggers.model import TriggerKey
+
+
+class SlotState(StrEnum):
+    """A slot in flight, kept on the backfill record."""
+
+    DISPATCHED = "DISPATCHED"  # its message is on the queue
+    RUNNING = "RUNNING"  # an executor claimed it
+    PARKED = "PARKED"  # its message arrived while the backfill was paused
+
+
+class SlotOutcome(StrEnum):
+    """How a slot ended, kept on its own slot record."""
+
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"  # the reprocess policy found it already done
+    CANCELLED = "CANCELLED"  # its execution was killed
+
+
+class BackfillStatus(StrEnum):
+    RUNNING = "RUNNING"
+    CANCELLING = "CANCELLING"  # cancelled; slots that were running still finish
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"  # every slot ended, and some failed
+    CANCELLED = "CANCELLED"
+
+
+SETTLED_STATUSES = (BackfillStatus.SUCCEEDED, BackfillStatus.FAILED, BackfillStatus.CANCELLED)
+Reprocess = Literal["all", "failed", "missing"]
+
+
+class InflightSlot(KestraModel):
+    state: SlotState
+    since: datetime
+    round: int = 0  # 0 for the first run of the slot, n for the n-th retry-failed
+
+
+class SlotRecord(KestraModel):
+    """How one slot of a backfill ended, and the execution that decided it."""
+
+    backfill_id: str
+    date: datetime
+    state: SlotOutcome
+    execution_id: str | None = None
+    reason: str | None = None
+    round: int = 0
+
+
+class Backfill(KestraModel):
+    """One backfill of one trigger: its request, its cursor and the slots in flight."""
+
+    id: str
+    tenant: str
+    namespace: str
+    flow_id: str
+    trigger_id: str
+    trigger_type: str
+    cron: str
+    timezone: str
+    with_seconds: bool = False
+    start: datetime
+    end: datetime
+    inputs: dict[str, Any] = {}
+    labels: list[Label] = []
+    concurrency: int = 1
+    order: Literal["oldest_first", "newest_first"] = "oldest_first"
+    reprocess: Reprocess = "all"
+    max_failures: int | None = None
+    cursor: datetime | None  # the next slot to dispatch, in `order`; None when every slot is dispatched
+    retry: list[str] = []  # storage keys of failed slots to dispatch again, before the cursor
+    round: int = 0  # how many times retry-failed was asked for
+    paused: bool = False
+    pause_reason: str | None = None  # why it paused itself (its failure policy); None when paused by a person
+    failures_seen: int = 0  # failures the user has seen: maxFailures counts those after them
+    kill: bool = False  # cancelled with kill: running executions are killed rather than left to finish
+    trigger_disabled: bool = False  # the trigger was disabled: hold like a pause until it is enabled
+    status: BackfillStatus = BackfillStatus.RUNNING
+    inflight: dict[str, InflightSlot] = {}  # storage_key(slot) -> state
+    total: int = 0  # every slot of the range, counted at creation
+    dispatched: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    cancelled: int = 0
+    previous_next_execution_date: datetime | None = None
+    created: datetime
+    created_by: str | None = None
+    updated: datetime
+    version: int = 0
+
+    @property
+    def finished(self) -> bool:
+        """No longer dispatching: done, cancelled, or cancelling while its running slots end."""
+        return self.status != BackfillStatus.RUNNING
+
+    @property
+    def settled(self) -> bool:
+        """Nothing of it runs any more (a CANCELLING backfill still has running slots to watch)."""
+        return self.status in SETTLED_STATUSES
+
+    @property
+    def trigger_key(self) -> TriggerKey:
+        return TriggerKey(self.tenant, self.namespace, self.flow_id, self.trigger_id)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start <= end and start <= self.end
+
+    @property
+    def ended(self) -> int:
+        """Slots that ran to an end, were skipped or were cancelled."""
+        return self.succeeded + self.failed + self.skipped + self.cancelled
+
+    @property
+    def held(self) -> bool:
+        """Paused by its user or by its trigger being disabled: nothing new is dispatched or started."""
+        return self.paused or self.trigger_disabled

@@ -1,0 +1,64 @@
+"""An execution of a flow, as stored: Kestra's Execution fields, plus where it came from and its attempt count."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from backfill_core.flows.labels import Label
+from backfill_core.kestra_model import KestraModel
+
+
+class StateHistory(KestraModel):
+    state: str
+    date: datetime
+
+
+class State(KestraModel):
+    current: str
+    histories: list[StateHistory] = []
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    duration: str | None = None
+
+
+class TaskRunAttempt(KestraModel):
+    state: State
+
+
+class TaskRun(KestraModel):
+    id: str
+    execution_id: str
+    namespace: str
+    flow_id: str
+    task_id: str
+    attempts: list[TaskRunAttempt] = []
+    outputs: dict[str, Any] = {}
+    state: State
+
+
+class ExecutionTrigger(KestraModel):
+    id: str
+    type: str
+    variables: dict[str, Any]
+
+
+class Execution(KestraModel):
+    """Kestra's Execution JSON, plus where it came from (backfill id, slot) and its attempt count."""
+
+    id: str
+    tenant_id: str
+    namespace: str
+    flow_id: str
+    flow_revision: int
+    labels: list[Label] = []
+    inputs: dict[str, Any] = {}
+    trigger: ExecutionTrigger
+    state: State
+    task_run_list: list[TaskRun] = []
+    kind: Literal["backfill", "schedule"] = "backfill"  # a backfill's replay or a live schedule run
+    backfill_id: str | None = None
+    scheduled_date: datetime
+    attempt: int = 0
+    lease_until: float = Field(default=0.0, exclude=True)  # kept as its own attribute, for conditions
+    deleted: bool = False

@@ -1,0 +1,221 @@
+"""Kestra flows: parsed from YAML, validated at registration so that nothing fails later for a typo."""
+
+import re
+from datetime import timedelta
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from backfill_core.errors import Invalid
+from backfill_core.flows import inputs as flow_inputs
+from backfill_core.flows.labels import normalize_labels
+from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
+from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
+from backfill_core.schedules.cron import CronError, CronSchedule
+from backfill_core.schedules.kestra_time import parse_iso_duration
+
+SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
+
+EXECUTION_END_STATES = ("SUCCESS", "FAILED", "WARNING", "KILLED", "CANCELLED")
+
+# Each task adds a task run to every execution, whose record must stay under DynamoDB's 400 KB item.
+MAX_TASKS = 100
+# A YAML alias repeats its anchor's value without copying it, so 1 kB of nested aliases can stand for billions
+# of values ("billion laughs") that storing or answering the flow would expand.
+MAX_YAML_VALUES = 100_000
+MAX_INTEGER_DIGITS = 4300  # Python's int-string limit: a longer integer cannot be read or written as text
+MAX_INTEGER_BITS = 14_000  # just under 4,300 decimal digits
+
+
+def in_namespace(candidate: str, namespace: str | None) -> bool:
+    """Kestra's namespace filter: the namespace itself and those below it (a.b matches a.b and a.b.c)."""
+    return not namespace or candidate == namespace or candidate.startswith(namespace + ".")
+
+
+class TaskSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
+    type: str
+
+    def properties(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class TriggerSpec(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
+    type: str
+    cron: str | None = None
+    timezone: str = "UTC"
+    with_seconds: bool = Field(default=False, alias="withSeconds")
+    inputs: dict[str, Any] | None = None
+    disabled: bool = False
+    recover_missed_schedules: Literal["ALL", "LAST", "NONE"] = Field(default="ALL", alias="recoverMissedSchedules")
+    stop_after: list[str] | None = Field(default=None, alias="stopAfter")
+    late_maximum_delay: str | None = Field(default=None, alias="lateMaximumDelay")
+
+    @property
+    def is_schedule(self) -> bool:
+        return self.type in SCHEDULE_TYPES
+
+    def schedule(self) -> CronSchedule:
+        return CronSchedule(self.cron or "", self.timezone, self.with_seconds)
+
+    def late_limit(self) -> timedelta | None:
+        return parse_iso_duration(self.late_maximum_delay) if self.late_maximum_delay else None
+
+    def to_kestra(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class InputSpec(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
+    type: str = "STRING"
+    defaults: Any = None
+    required: bool = True
+    values: list[str] | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        return value.upper()
+
+
+class Flow(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(pattern=FLOW_ID_PATTERN, max_length=MAX_FLOW_ID)
+    namespace: str = Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE)
+    tasks: list[TaskSpec] = Field(min_length=1, max_length=MAX_TASKS)
+    triggers: list[TriggerSpec] = []
+    inputs: list[InputSpec] = []
+    labels: dict[str, Any] | list[dict[str, Any]] | None = None
+    description: str | None = None
+    disabled: bool = False
+
+    @field_validator("tasks")
+    @classmethod
+    def _unique_task_ids(cls, tasks: list[TaskSpec]) -> list[TaskSpec]:
+        seen: set[str] = set()
+        for task in tasks:
+            if task.id in seen:
+                raise ValueError(f"task id '{task.id}' is used twice")
+            seen.add(task.id)
+        return tasks
+
+    def trigger(self, trigger_id: str) -> TriggerSpec | None:
+        return next((t for t in self.triggers if t.id == trigger_id), None)
+
+    def trigger_disabled(self, trigger: TriggerSpec, by_api: bool) -> bool:
+        """Disabled through the API (or stopAfter), or in this YAML: on the trigger or the whole flow."""
+        return by_api or trigger.disabled or self.disabled
+
+    def variables(self, revision: int | None = None) -> dict[str, Any]:
+        """What a template may use before any execution exists (input defaults, for instance)."""
+        return {"flow": {"id": self.id, "namespace": self.namespace, "revision": revision}}
+
+
+def parse_flow(source: str) -> Flow:
+    """Parse and validate a flow's YAML; every problem is an Invalid (422) naming the field."""
+    try:
+        document = yaml.safe_load(source)
+    except yaml.YAMLError as exc:
+        raise Invalid(f"Flow YAML does not parse: {exc}") from exc
+    except RecursionError as exc:
+        raise Invalid("Flow YAML is nested too deeply to read") from exc
+    except ValueError as exc:  # a value YAML's types refuse: an integer past Python's limit, a 13th month
+        if "digits" in str(exc):
+            raise Invalid(f"Flow YAML holds a number too long to read{_where_digits_run(source)}") from exc
+        raise Invalid(f"Flow YAML holds a value that cannot be read: {exc}") from exc
+    if not isinstance(document, dict):
+        raise Invalid("Flow YAML must be a mapping with id, namespace and tasks")
+    if _expanded_size(document) > MAX_YAML_VALUES:
+        raise Invalid(f"Flow YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name)")
+    if _holds_huge_integer(document):
+        raise Invalid(f"Flow YAML holds a number of more than {MAX_INTEGER_DIGITS:,} digits (a base-60 1:2:3...)")
+    try:
+        flow = Flow.model_validate(document)
+    except ValidationError as exc:
+        raise Invalid(describe_validation_error(exc)) from exc
+    for task in flow.tasks:
+        if task.type not in SUPPORTED_TASK_TYPES:
+            raise Invalid(
+                f"tasks[{task.id}].type: task type '{task.type}' is not supported; "
+                f"supported types are {', '.join(SUPPORTED_TASK_TYPES)}"
+            )
+        problem = validate_task(task.type, task.properties())
+        if problem:
+            raise Invalid(f"tasks[{task.id}].{problem}")
+    flow_inputs.check_declarations(flow.inputs)
+    try:
+        normalize_labels(flow.labels)  # every execution of the flow carries them
+    except ValueError as exc:
+        raise Invalid(f"labels: {exc}") from exc
+    seen: set[str] = set()
+    for trigger in flow.triggers:
+        if trigger.id in seen:
+            raise Invalid(f"triggers[{trigger.id}].id: trigger id '{trigger.id}' is used twice")
+        seen.add(trigger.id)
+        if trigger.is_schedule:
+            if not trigger.cron:
+                raise Invalid(f"triggers[{trigger.id}].cron: a Schedule trigger needs a cron")
+            try:
+                trigger.schedule()
+            except CronError as exc:
+                field = "timezone" if str(exc).startswith("timezone") else "cron"
+                raise Invalid(f"triggers[{trigger.id}].{field}: {exc}") from exc
+            flow_inputs.check_undeclared(flow.inputs, trigger.inputs, f"triggers[{trigger.id}].inputs")
+            try:
+                trigger.late_limit()
+            except ValueError as exc:
+                raise Invalid(f"triggers[{trigger.id}].lateMaximumDelay: {exc}") from exc
+            for state in trigger.stop_after or []:
+                if state not in EXECUTION_END_STATES:
+                    raise Invalid(
+                        f"triggers[{trigger.id}].stopAfter: '{state}' is not one of {', '.join(EXECUTION_END_STATES)}"
+                    )
+    return flow
+
+
+def _where_digits_run(source: str) -> str:
+    found = re.search(rf"\d{{{MAX_INTEGER_DIGITS},}}", source)
+    return f" (line {source.count(chr(10), 0, found.start()) + 1})" if found else ""
+
+
+def _holds_huge_integer(node: Any) -> bool:
+    """An integer no answer could write as text: YAML's base-60 integers (1:2:3...) grow without a digits run.
+    Called once the alias expansion is known to be bounded."""
+    if isinstance(node, int):
+        return node.bit_length() > MAX_INTEGER_BITS
+    if isinstance(node, dict):
+        return any(_holds_huge_integer(child) for child in (*node.keys(), *node.values()))
+    if isinstance(node, list):
+        return any(_holds_huge_integer(child) for child in node)
+    return False
+
+
+def _expanded_size(document: Any) -> int:
+    """How many values the document holds with its aliases expanded, counted without expanding them: each
+    shared value is counted once and reused. An alias to a value that contains it counts as too many."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        if not isinstance(node, dict | list):
+            return 1
+        if id(node) not in sizes:
+            sizes[id(node)] = MAX_YAML_VALUES + 1  # until counted: a cycle meets this
+            children = [*node.keys(), *node.values()] if isinstance(node, dict) else node
+            sizes[id(node)] = 1 + sum(size(child) for child in children)
+        return sizes[id(node)]
+
+    return size(document)
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, each starting with the dotted path of the field."""
+    lines = []
+    for error in exc.errors():
+        path = ".".join(str(part) for part in error["loc"]) or "body"
+        lines.append(f"{path}: {error['msg']}")
+    return "; ".join(lines)

@@ -1,0 +1,43 @@
+"""A flow as registered: its YAML, revision and, read leniently, the parsed flow or why it no longer validates."""
+
+from dataclasses import dataclass
+
+import yaml
+
+from backfill_core.flows.model import Flow
+from backfill_core.triggers.model import TriggerKey
+
+
+@dataclass(frozen=True)
+class StoredFlow:
+    namespace: str
+    id: str
+    flow: Flow | None  # None when the stored YAML no longer validates; `problem` says why
+    source: str
+    revision: int
+    tenant: str
+    updated: str
+    created: str
+    backfill_starts: int = 0
+    problem: str | None = None
+
+    def trigger_key(self, trigger_id: str) -> TriggerKey:
+        return TriggerKey(self.tenant, self.namespace, self.id, trigger_id)
+
+    @property
+    def trigger_ids(self) -> list[str]:
+        """The triggers' ids, read from the YAML itself when the flow no longer validates (to clean up
+        after them)."""
+        if self.flow is not None:
+            return [trigger.id for trigger in self.flow.triggers]
+        try:
+            triggers = (yaml.safe_load(self.source) or {}).get("triggers") or []
+        except (yaml.YAMLError, AttributeError, RecursionError, ValueError):
+            return []
+        return [t["id"] for t in triggers if isinstance(t, dict) and isinstance(t.get("id"), str)]
+
+    def invalid_message(self) -> str:
+        return (
+            f"Flow {self.namespace}.{self.id} revision {self.revision} no longer validates: {self.problem}; "
+            "store a corrected revision"
+        )

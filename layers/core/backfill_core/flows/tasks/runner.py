@@ -1,0 +1,51 @@
+"""The task runner's side of the boundary: one invocation, one task, its result and log lines.
+
+It knows nothing of the engine: no table, no queue, no credentials but its own role's. What it learns of
+the execution's fate is one presigned URL that answers once a kill was asked for."""
+
+import urllib.error
+import urllib.request
+from datetime import datetime
+
+from backfill_core.flows.tasks.protocol import TaskInvocation, TaskLogLine, TaskResult
+from backfill_core.flows.tasks.shell import run_script
+from backfill_core.flows.tasks.task_types import COMMANDS
+
+KILL_CHECK_TIMEOUT_SECONDS = 5.0
+
+
+def kill_marker_check(url: str | None):
+    def killed() -> bool:
+        if not url:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=KILL_CHECK_TIMEOUT_SECONDS) as answer:  # noqa: S310 - our URL
+                return answer.status == 200
+        except urllib.error.HTTPError as exc:
+            if exc.code in (403, 404):  # no marker (S3 answers 403 when the signer may not list the bucket)
+                return False
+            raise
+
+    return killed
+
+
+def run_invocation(invocation: TaskInvocation) -> TaskResult:
+    if invocation.task_type != COMMANDS:
+        raise ValueError(f"the task runner runs {COMMANDS} tasks, not {invocation.task_type}")
+    logs: list[TaskLogLine] = []
+
+    def log(level: str, message: str, at: datetime) -> None:
+        logs.append(TaskLogLine(level=level, message=message, timestamp=at))
+
+    props = invocation.properties
+    outcome = run_script(
+        props["commands"],
+        props.get("env"),
+        bool(props.get("failFast", True)),
+        log,
+        invocation.timeout_seconds,
+        kill_marker_check(invocation.kill_url),
+    )
+    return TaskResult(
+        succeeded=outcome.succeeded, killed=outcome.killed, outputs={"exitCode": outcome.exit_code}, logs=logs
+    )

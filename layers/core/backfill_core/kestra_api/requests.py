@@ -1,0 +1,119 @@
+"""Request bodies of Kestra's trigger API, validated at the boundary."""
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from backfill_core.backfills.model import Reprocess
+from backfill_core.flows.labels import Label, normalize_labels
+from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE
+from backfill_core.schedules.kestra_time import supported
+from backfill_core.triggers.model import TriggerKey
+
+# Kestra's integers are Java's int: larger numbers mean nothing to any field, and are refused unconverted.
+MAX_INT = 2**31 - 1
+
+
+# Ids in requests, at Kestra's lengths: an id of the right length that names nothing is a 404.
+Namespace = Annotated[str, Field(min_length=1, max_length=MAX_NAMESPACE)]
+FlowId = Annotated[str, Field(min_length=1, max_length=MAX_FLOW_ID)]
+TriggerId = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
+
+
+class BackfillRequest(BaseModel):
+    """Kestra's backfill object; `concurrency`, `order`, `reprocess` and `maxFailures` are ours, ignored
+    by Kestra's clients."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    start: datetime
+    end: datetime | None = None
+    inputs: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "Values for the flow's inputs, taken as data: never rendered as templates (Kestra renders them). "
+            "Shell warning: a value holding shell syntax (quotes, `, $, \\, ;, &, |, <, >, parentheses, line "
+            "breaks) is refused with a 422 when the flow renders `inputs` into a Commands script; pass such "
+            "values through the task's `env`."
+        ),
+    )
+    labels: list[Label] = Field(
+        default_factory=list,
+        description=(
+            "Labels of every execution of the backfill. Shell warning: Kestra pastes `{{ labels.x }}` into a "
+            "Commands script as it is, so a label holding shell syntax is refused with a 422 when the flow renders "
+            "`labels` into one; pass such values through the task's `env`."
+        ),
+    )
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
+    order: Literal["oldest_first", "newest_first"] = "oldest_first"
+    reprocess: Reprocess = "all"
+    max_failures: int | None = Field(default=None, ge=1, le=MAX_INT, alias="maxFailures")
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _labels(cls, value: Any) -> list[Label]:
+        return normalize_labels(value)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _supported_date(cls, value: datetime | None) -> datetime | None:
+        return value if value is None else supported(value)
+
+
+class TriggerRef(BaseModel):
+    """The body of pause, unpause and delete: which trigger's backfill."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    namespace: Namespace
+    flow_id: FlowId = Field(alias="flowId")
+    trigger_id: TriggerId = Field(alias="triggerId")
+
+    def trigger_key(self, tenant: str) -> TriggerKey:
+        return TriggerKey(tenant, self.namespace, self.flow_id, self.trigger_id)
+
+
+class BackfillDelete(TriggerRef):
+    """Kestra's backfill delete body; `kill` (ours) kills the running executions rather than let them end."""
+
+    kill: bool = False
+
+
+class BackfillCancel(BaseModel):
+    """POST /api/v1/backfills/{id}/cancel, whose body is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+    kill: bool = False
+
+
+class TriggerUpdate(TriggerRef):
+    """Kestra's PUT /triggers body: the trigger, with the backfill to create and/or its disabled flag."""
+
+    backfill: BackfillRequest | None = None
+    disabled: bool | None = None
+
+
+class DryRun(TriggerRef):
+    """POST /api/v1/backfills/dry-run: the trigger and the backfill to try, which is required here."""
+
+    backfill: BackfillRequest
+
+
+class BackfillChange(BaseModel):
+    """PATCH /api/v1/backfills/{id}: what may change while a backfill runs."""
+
+    model_config = ConfigDict(extra="forbid")
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
+    paused: bool | None = Field(default=None, description="true pauses this backfill only; false resumes it")
+
+    @model_validator(mode="after")
+    def _something_changes(self) -> "BackfillChange":
+        if self.concurrency is None and self.paused is None:
+            raise ValueError("give concurrency, paused or both")
+        return self
+
+
+class ErrorMessage(BaseModel):
+    """Every error answer: what went wrong, naming the field when a field is at fault."""
+
+    message: str

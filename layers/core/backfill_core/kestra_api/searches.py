@@ -1,0 +1,145 @@
+"""The read side of the API: trigger search, execution search, one execution, its logs."""
+
+import json
+from collections.abc import Iterable, Sequence
+from itertools import islice
+from typing import Any, Literal
+
+from backfill_core.backfills import commands
+from backfill_core.backfills.model import Backfill
+from backfill_core.errors import Invalid, NotFound
+from backfill_core.flows.model import in_namespace
+from backfill_core.kestra_api.kestra_json import trigger_json, trigger_search_entry
+from backfill_core.schedules.kestra_time import now
+from backfill_core.storage import executions_repository, flows_repository, triggers_repository
+from backfill_core.triggers.model import TriggerKey
+
+ExecutionState = Literal["CREATED", "RUNNING", "SUCCESS", "FAILED", "KILLED", "CANCELLED", "PAUSED", "QUEUED"]
+MAX_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
+MAX_TRIGGERS_PAGE_SIZE = 10_000  # the UI lists every trigger on one page; an entry is small, and bounded() holds
+# Lambda answers at most 6 MB, counting the body as the JSON string of its proxy response; a page stays well
+# under it. One execution's record is at most DynamoDB's 400 KB item, so a single one always fits.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+
+def answer_bytes(value: Any) -> int:
+    """What a JSON body costs in Lambda's answer: its compact JSON, whose quotes and backslashes are escaped once
+    more inside the proxy response."""
+    text = json.dumps(value, separators=(",", ":"))
+    return len(text) + text.count('"') + text.count("\\")
+
+
+def bounded(items: Iterable, size_field: str = "size") -> list:
+    """The items, if together they fit one answer; else Invalid naming `size_field` and how many would fit.
+    Stops reading at the first item past the limit."""
+    taken: list = []
+    spent = 0
+    for item in items:
+        spent += answer_bytes(item) + 1
+        if spent > MAX_ANSWER_BYTES:
+            fit = max(len(taken), 1)
+            raise Invalid(
+                f"{size_field}: the answer would take more than the {MAX_ANSWER_BYTES:,} bytes one answer may carry; "
+                f"ask for at most {fit:,} at a time ({size_field}={fit}, then the next page)"
+            )
+        taken.append(item)
+    return taken
+
+
+def page_of(items: list, page: int, size: int) -> dict[str, Any]:
+    return {"results": bounded(items[(page - 1) * size : page * size]), "total": len(items)}
+
+
+def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[str, Any]:
+    """The Trigger JSON. Pass the backfill a change just wrote, rather than re-reading a record an executor
+    may already have moved; without one, the trigger's newest running backfill is read."""
+    stored = flows_repository.get(tenant, ref.namespace, ref.flow_id)
+    if stored.flow is None:
+        raise Invalid(stored.invalid_message())
+    trigger = stored.flow.trigger(ref.trigger_id)
+    if trigger is None:
+        raise NotFound(f"Trigger not found: {ref.namespace}.{ref.flow_id}.{ref.trigger_id}")
+    state, active = _state_and_active_backfill(ref.trigger_key(tenant))
+    return trigger_json(stored, trigger, state, backfill or active, now())
+
+
+def _state_and_active_backfill(key: TriggerKey):
+    """The trigger's state and the backfill Kestra's trigger JSON shows: its newest that still runs."""
+    state = triggers_repository.get_state(key)
+    running = commands.running_backfills_of(key)
+    return state, running[0] if running else None
+
+
+def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int):
+    at = now()
+    entries = []
+    for stored in flows_repository.list_flows(tenant, None):
+        flow = stored.flow
+        if flow is None or not in_namespace(flow.namespace, namespace):  # GET /flows shows why it is not valid
+            continue
+        if flow_id and flow.id != flow_id:
+            continue
+        for trigger in flow.triggers:
+            state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
+            entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
+    return page_of(entries, page, size)
+
+
+def parse_label_filters(values: list[str]) -> list[tuple[str, str]]:
+    filters = []
+    for value in values:
+        key, sep, label_value = value.partition(":")
+        if not sep or not key:
+            raise Invalid(f"labels: '{value}' must be key:value")
+        filters.append((key, label_value))
+    return filters
+
+
+def search_executions(
+    tenant: str,
+    namespace: str | None,
+    flow_id: str | None,
+    states: Sequence[str],
+    labels: list[str],
+    page: int,
+    size: int,
+    sort: str | None,
+) -> dict[str, Any]:
+    if flow_id and not namespace:
+        raise Invalid("flowId: filtering by flowId needs namespace too")
+    wanted_labels = parse_label_filters(labels)
+    found = executions_repository.by_flow(tenant, namespace, flow_id)
+    if states:
+        found = [e for e in found if e.state.current in states]
+    for key, value in wanted_labels:
+        found = [e for e in found if any(label.key == key and label.value == value for label in e.labels)]
+    field, _, direction = (sort or "state.startDate:desc").partition(":")
+    if field not in ("state.startDate", "scheduledDate", "trigger.variables.date"):
+        raise Invalid(f"sort: '{field}' is not sortable; use state.startDate or scheduledDate")
+    if field == "state.startDate":
+        found.sort(key=lambda e: (e.state.start_date, e.id), reverse=direction != "asc")
+    else:
+        found.sort(key=lambda e: (e.scheduled_date, e.id), reverse=direction != "asc")
+    return page_of([e.to_json() for e in found], page, size)
+
+
+def execution(execution_id: str) -> dict[str, Any]:
+    found = executions_repository.get(execution_id)
+    if found is None:
+        raise NotFound(f"Execution not found: {execution_id}")
+    return found.to_json()
+
+
+def execution_logs(execution_id: str, page: int | None = None, size: int | None = None) -> list[dict[str, Any]]:
+    """Kestra's answer is every line; an execution with more lines than one answer carries is read in pages."""
+    if executions_repository.get(execution_id) is None:
+        raise NotFound(f"Execution not found: {execution_id}")
+    return paged(executions_repository.logs(execution_id), page, size)
+
+
+def paged(items: Iterable, page: int | None, size: int | None) -> list:
+    """Kestra's plain list, read lazily and bounded in bytes; with `size`, one page of it (ours)."""
+    if size is not None:
+        skip = ((page or 1) - 1) * size
+        items = islice(items, skip, skip + size)
+    return bounded(items)

@@ -1,1 +1,0 @@
-"""Data access, one module per DynamoDB table (and one for the work queue)."""

@@ -1,0 +1,339 @@
+"""TriggersTable: per trigger, a STATE item and one item per backfill; per backfill, one item per ended slot.
+
+Keys: pk = tenant#namespace#flowId#triggerId; sk = STATE or BACKFILL#<id>. A backfill item carries its
+record as JSON, a `version` for optimistic concurrency and, until it settles, a `running` attribute that
+puts it in the sparse RunningBackfills index the watchdog reads. STATE's `backfills` counter changes with
+each backfill that starts running, so two overlapping ones cannot both pass the overlap check; the same
+transaction carries the flow's `backfill_start` item (flows_repository), so a backfill starts only on the
+revision of the flow it was planned on, and never after the flow is deleted.
+Slot records: pk = SLOTS#<backfill id>, sk = the slot's storage key.
+"""
+
+from collections.abc import Set
+from dataclasses import dataclass
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from backfill_core.aws_clients import dynamodb
+from backfill_core.backfills.model import Backfill, SlotOutcome, SlotRecord
+from backfill_core.errors import ConcurrentUpdate, trigger_disabled_conflict
+from backfill_core.schedules.kestra_time import from_storage_key, storage_key
+from backfill_core.settings import settings
+from backfill_core.triggers.model import TriggerKey, TriggerState
+
+STATE = "STATE"
+RUNNING_INDEX = "RunningBackfills"
+BY_ID_INDEX = "BackfillsById"
+BY_TENANT_INDEX = "BackfillsByTenant"
+
+
+def _trigger_key(pk: str) -> TriggerKey:
+    """The key a stored `pk` was written from (TriggerKey.pk)."""
+    return TriggerKey(*pk.split("#", 3))
+
+
+def _backfill_item(backfill: Backfill) -> dict:
+    item = {
+        "pk": {"S": backfill.trigger_key.pk},
+        "sk": {"S": f"BACKFILL#{backfill.id}"},
+        "version": {"N": str(backfill.version)},
+        "status": {"S": backfill.status.value},
+        "body": {"S": backfill.model_dump_json(by_alias=True)},
+        "backfillId": {"S": backfill.id},
+        "tenant": {"S": backfill.tenant},
+        "created": {"S": f"{storage_key(backfill.created)}#{backfill.id}"},
+    }
+    if not backfill.settled:  # the watchdog also looks after a cancelling backfill's running slots
+        item["running"] = {"S": "1"}
+    return item
+
+
+def _backfill(item: dict) -> Backfill:
+    return Backfill.model_validate_json(item["body"]["S"])
+
+
+def _failed_condition(exc: ClientError) -> bool:
+    """A condition failed, or another transaction held one of the items: either way, read again."""
+    error = exc.response["Error"]
+    if error["Code"] == "ConditionalCheckFailedException":
+        return True
+    reasons = exc.response.get("CancellationReasons") or []
+    return error["Code"] == "TransactionCanceledException" and any(
+        r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons
+    )
+
+
+def get_state(key: TriggerKey) -> TriggerState:
+    item = (
+        dynamodb()
+        .get_item(
+            TableName=settings().triggers_table, Key={"pk": {"S": key.pk}, "sk": {"S": STATE}}, ConsistentRead=True
+        )
+        .get("Item", {})
+    )
+    return TriggerState(
+        date=from_storage_key(item["date"]["S"]) if "date" in item else None,
+        schedule=item["schedule"]["S"] if "schedule" in item else None,
+        disabled=item.get("disabled", {}).get("BOOL", False),
+        backfills=int(item["backfills"]["N"]) if "backfills" in item else 0,
+    )
+
+
+def set_disabled(key: TriggerKey, disabled: bool) -> None:
+    dynamodb().update_item(
+        TableName=settings().triggers_table,
+        Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
+        UpdateExpression="SET disabled = :disabled",
+        ExpressionAttributeValues={":disabled": {"BOOL": disabled}},
+    )
+
+
+def delete_state(key: TriggerKey) -> None:
+    """Forget a trigger's state (its flow was deleted); its backfill records stay as history."""
+    dynamodb().delete_item(TableName=settings().triggers_table, Key={"pk": {"S": key.pk}, "sk": {"S": STATE}})
+
+
+def advance(key: TriggerKey, seen: datetime | None, to: datetime, schedule: str) -> bool:
+    """Move the live schedule's evaluation date from `seen` to `to`; False if another tick moved it first."""
+    condition = "attribute_not_exists(#date)" if seen is None else "#date = :seen"
+    values = {":to": {"S": storage_key(to)}, ":schedule": {"S": schedule}}
+    if seen is not None:
+        values[":seen"] = {"S": storage_key(seen)}
+    try:
+        dynamodb().update_item(
+            TableName=settings().triggers_table,
+            Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
+            UpdateExpression="SET #date = :to, #schedule = :schedule",
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#date": "date", "#schedule": "schedule"},
+            ExpressionAttributeValues=values,
+        )
+        return True
+    except ClientError as exc:
+        if _failed_condition(exc):
+            return False
+        raise
+
+
+@dataclass(frozen=True)
+class BackfillStart:
+    """What a write that starts a backfill running must find unchanged: the trigger's STATE counter its
+    overlap check read, and its flow (the transaction item of flows_repository.backfill_start)."""
+
+    seen: int
+    flow_check: dict
+
+
+def _claim_state(key: TriggerKey, seen: int) -> dict:
+    """The STATE update that goes with a backfill starting: only if no other started since `seen` was read,
+    and not once the trigger is disabled (a race with disable)."""
+    return {
+        "Update": {
+            "TableName": settings().triggers_table,
+            "Key": {"pk": {"S": key.pk}, "sk": {"S": STATE}},
+            "UpdateExpression": "SET backfills = :next",
+            # A STATE item that is gone (its flow was deleted) passes only a check that read none.
+            "ConditionExpression": (
+                "(attribute_not_exists(backfills) OR backfills = :seen)" if not seen else "backfills = :seen"
+            )
+            + " AND (attribute_not_exists(disabled) OR disabled = :enabled)",
+            "ExpressionAttributeValues": {
+                ":next": {"N": str(seen + 1)},
+                ":seen": {"N": str(seen)},
+                ":enabled": {"BOOL": False},
+            },
+        }
+    }
+
+
+def _raise_claim_failure(backfill: Backfill, exc: ClientError) -> None:
+    if get_state(backfill.trigger_key).disabled:
+        raise trigger_disabled_conflict(backfill.namespace, backfill.flow_id, backfill.trigger_id) from exc
+    raise ConcurrentUpdate(backfill.id) from exc  # another backfill started meanwhile: check overlaps again
+
+
+def create_backfill(backfill: Backfill, start: BackfillStart) -> None:
+    """Write a new backfill, if no other backfill of the trigger started since its overlap check read
+    the STATE counter, and the flow is as planned (ConcurrentUpdate); and the trigger is enabled (409)."""
+    key = backfill.trigger_key
+    try:
+        dynamodb().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": settings().triggers_table,
+                        "Item": _backfill_item(backfill),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                _claim_state(key, start.seen),
+                start.flow_check,
+            ]
+        )
+    except ClientError as exc:
+        if _failed_condition(exc):
+            _raise_claim_failure(backfill, exc)
+        raise
+
+
+def get_backfill(key: TriggerKey, backfill_id: str) -> Backfill | None:
+    response = dynamodb().get_item(
+        TableName=settings().triggers_table,
+        Key={"pk": {"S": key.pk}, "sk": {"S": f"BACKFILL#{backfill_id}"}},
+        ConsistentRead=True,
+    )
+    return _backfill(response["Item"]) if "Item" in response else None
+
+
+def save_backfill(backfill: Backfill, previous: Backfill, start: BackfillStart | None = None) -> Backfill:
+    """Write a transition made from `previous`; ConcurrentUpdate if someone else wrote since it was read.
+
+    A backfill that starts running again (retry-failed) passes `start`, checked as a create checks it.
+    """
+    saved = backfill.model_copy(update={"version": previous.version + 1})
+    put = {
+        "TableName": settings().triggers_table,
+        "Item": _backfill_item(saved),
+        "ConditionExpression": "#version = :seen",
+        "ExpressionAttributeNames": {"#version": "version"},
+        "ExpressionAttributeValues": {":seen": {"N": str(previous.version)}},
+    }
+    try:
+        if start is not None:
+            dynamodb().transact_write_items(
+                TransactItems=[{"Put": put}, _claim_state(saved.trigger_key, start.seen), start.flow_check]
+            )
+        else:
+            dynamodb().put_item(**put)
+    except ClientError as exc:
+        if _failed_condition(exc):
+            if start is not None:
+                _raise_claim_failure(saved, exc)
+            raise ConcurrentUpdate(saved.id) from exc
+        raise
+    return saved
+
+
+def _backfills_on_index(index: str, condition: str, values: dict, **query) -> list[Backfill]:
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().triggers_table,
+            IndexName=index,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            **query,
+        )
+    )
+    return [_backfill(item) for page in pages for item in page["Items"]]
+
+
+def running_backfills() -> list[Backfill]:
+    """Every backfill not yet settled, from the sparse index (for the watchdog)."""
+    return _backfills_on_index(
+        RUNNING_INDEX, "#running = :one", {":one": {"S": "1"}}, ExpressionAttributeNames={"#running": "running"}
+    )
+
+
+def backfill_by_id(backfill_id: str) -> Backfill | None:
+    items = dynamodb().query(
+        TableName=settings().triggers_table,
+        IndexName=BY_ID_INDEX,
+        KeyConditionExpression="backfillId = :id",
+        ExpressionAttributeValues={":id": {"S": backfill_id}},
+    )["Items"]
+    if not items:
+        return None
+    # The index is eventually consistent: read the record itself.
+    return get_backfill(_trigger_key(items[0]["pk"]["S"]), backfill_id)
+
+
+def backfills_of_tenant(tenant: str) -> list[Backfill]:
+    """All of a tenant's backfills, newest first."""
+    return _backfills_on_index(BY_TENANT_INDEX, "tenant = :tenant", {":tenant": {"S": tenant}}, ScanIndexForward=False)
+
+
+def backfills_of_trigger(key: TriggerKey, unsettled_only: bool = False) -> list[Backfill]:
+    """The backfills of one trigger, newest first: all of them, or only those not settled (running, paused
+    or cancelling), filtered before they leave DynamoDB."""
+    query = {
+        "KeyConditionExpression": "pk = :pk AND begins_with(sk, :backfill)",
+        "ExpressionAttributeValues": {":pk": {"S": key.pk}, ":backfill": {"S": "BACKFILL#"}},
+    }
+    if unsettled_only:
+        query["FilterExpression"] = "attribute_exists(#running)"
+        query["ExpressionAttributeNames"] = {"#running": "running"}
+    pages = (
+        dynamodb().get_paginator("query").paginate(TableName=settings().triggers_table, ConsistentRead=True, **query)
+    )
+    found = [_backfill(item) for page in pages for item in page["Items"]]
+    return sorted(found, key=lambda b: (b.created, b.id), reverse=True)
+
+
+def _slot_pk(backfill_id: str) -> str:
+    return f"SLOTS#{backfill_id}"
+
+
+def record_slot(record: SlotRecord) -> None:
+    """Keep how a slot ended; a later round of the same slot overwrites it, an earlier one never does."""
+    item = {
+        "pk": {"S": _slot_pk(record.backfill_id)},
+        "sk": {"S": storage_key(record.date)},
+        "slotState": {"S": record.state.value},
+        "round": {"N": str(record.round)},
+        "body": {"S": record.model_dump_json(by_alias=True)},
+    }
+    try:
+        dynamodb().put_item(
+            TableName=settings().triggers_table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(#round) OR #round <= :round",
+            ExpressionAttributeNames={"#round": "round"},
+            ExpressionAttributeValues={":round": {"N": str(record.round)}},
+        )
+    except ClientError as exc:
+        if not _failed_condition(exc):
+            raise
+
+
+def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str, SlotRecord]:
+    """The slot records of a backfill between two slots (inclusive), by storage key."""
+    low, high = sorted((storage_key(first), storage_key(last)))
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().triggers_table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":low": {"S": low}, ":high": {"S": high}},
+            ConsistentRead=True,
+        )
+    )
+    return {
+        item["sk"]["S"]: SlotRecord.model_validate_json(item["body"]["S"]) for page in pages for item in page["Items"]
+    }
+
+
+def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int, besides: Set[str] = frozenset()) -> list[str]:
+    """Up to `limit` slots of a backfill that ended in `state`, oldest first, as storage keys; those in
+    `besides` are passed over."""
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().triggers_table,
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="slotState = :state",
+            ProjectionExpression="sk",
+            ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":state": {"S": state.value}},
+            ConsistentRead=True,
+        )
+    )
+    keys: list[str] = []
+    for page in pages:
+        keys += [item["sk"]["S"] for item in page["Items"] if item["sk"]["S"] not in besides]
+        if len(keys) >= limit:
+            break
+    return keys[:limit]

@@ -1,0 +1,117 @@
+"""The live schedule: each scheduler tick dispatches every enabled Schedule trigger's due slots.
+
+A slot is due once the tick's scheduled time has reached it. Slots the previous tick should already have
+dispatched (the stack was down, the trigger was disabled) are missed, and `recoverMissedSchedules` says
+which of them run: ALL, LAST (the latest) or NONE. A tick sends at most MAX_SLOTS_PER_TICK slots per
+trigger, oldest first, so a trigger a year behind catches up over several ticks. Messages are sent before
+the trigger's date moves, and the execution id is derived from (trigger, slot), so a crash at any point
+neither loses a slot nor runs one twice.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from backfill_core.flows.model import TriggerSpec
+from backfill_core.schedules.cron import CronSchedule
+from backfill_core.schedules.kestra_time import parse_instant
+from backfill_core.slots.message import SlotMessage
+from backfill_core.storage import flows_repository, triggers_repository, work_queue
+from backfill_core.triggers.model import TriggerKey
+
+MAX_SLOTS_PER_TICK = 500
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class TickPlan:
+    run: list[datetime]  # the slots to dispatch, oldest first
+    evaluated_to: datetime | None  # the trigger's new date (the last slot considered); None: nothing was due
+
+
+def _between(schedule: CronSchedule, since: datetime, until: datetime, limit: int) -> list[datetime]:
+    """Slots with since < slot <= until."""
+    return [s for s in schedule.slots(since, until, limit + 1) if s > since][:limit]
+
+
+def plan_tick(
+    schedule: CronSchedule,
+    trigger: TriggerSpec,
+    last: datetime,
+    tick: datetime,
+    interval: timedelta,
+    limit: int | None = None,
+) -> TickPlan:
+    """Which slots a tick at `tick` runs, for a trigger last evaluated at `last`. Pure."""
+    limit = limit or MAX_SLOTS_PER_TICK
+    boundary = tick - interval  # slots up to here were the previous tick's to run: if still due, missed
+    on_time = _between(schedule, max(last, boundary), tick, limit)
+    if last >= boundary:
+        run, evaluated = on_time, on_time
+    elif trigger.recover_missed_schedules == "ALL":
+        run = (_between(schedule, last, boundary, limit) + on_time)[:limit]
+        evaluated = run
+    else:
+        latest = schedule.previous_before(boundary + timedelta(microseconds=1))
+        missed = [latest] if latest > last else []
+        run = (missed if trigger.recover_missed_schedules == "LAST" else []) + on_time
+        evaluated = missed + on_time
+    late_limit = trigger.late_limit()
+    if late_limit is not None:  # missed slots too late to be worth running are skipped; on-time ones never
+        run = [s for s in run if s > boundary or tick - s <= late_limit]
+    return TickPlan(run=run, evaluated_to=evaluated[-1] if evaluated else None)
+
+
+def tick(tenant: str, tick_time: datetime, interval: timedelta) -> int:
+    """One scheduler tick over every flow; returns how many slots it dispatched."""
+    dispatched = 0
+    for stored in flows_repository.list_flows(tenant):
+        if stored.flow is None:  # its schedule waits for a valid revision, then recovers what it missed
+            logger.warning("live schedule skipped", extra={"reason": stored.invalid_message()})
+            continue
+        for trigger in stored.flow.triggers:
+            if not trigger.is_schedule:
+                continue
+            key = stored.trigger_key(trigger.id)
+            try:
+                dispatched += _tick_trigger(key, stored, trigger, tick_time, interval)
+            except Exception:  # one broken trigger must not stop the schedule of the others
+                logger.exception("scheduler could not evaluate a trigger", extra={"trigger": key.pk})
+    return dispatched
+
+
+def fingerprint(trigger: TriggerSpec) -> str:
+    """What the trigger's slots depend on: when it changes, the old evaluation date means nothing."""
+    return f"{trigger.cron}|{trigger.timezone}|{trigger.with_seconds}"
+
+
+def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: datetime, interval: timedelta) -> int:
+    state = triggers_repository.get_state(key)
+    if stored.flow.trigger_disabled(trigger, state.disabled):
+        return 0  # the date stays: re-enabling recovers what was missed, per recoverMissedSchedules
+    current = fingerprint(trigger)
+    fresh = state.date is None or state.schedule != current
+    # A new trigger, or one whose cron or timezone changed, starts at the current tick (or at the flow's
+    # registration, if later): the time before it existed is not "missed".
+    last = max(parse_instant(stored.updated), tick_time - interval) if fresh or state.date is None else state.date
+    plan = plan_tick(trigger.schedule(), trigger, last, tick_time, interval)
+    if plan.run:
+        work_queue.send(
+            [
+                SlotMessage(
+                    kind="schedule",
+                    tenant=key.tenant,
+                    namespace=key.namespace,
+                    flow_id=key.flow_id,
+                    trigger_id=key.trigger_id,
+                    date=slot,
+                )
+                for slot in plan.run
+            ]
+        )
+    if plan.evaluated_to is not None or fresh:
+        # Written even when nothing was due, so a fresh trigger's start point is kept: a slot due before the
+        # next tick that fails is then missed, not lost.
+        triggers_repository.advance(key, state.date, plan.evaluated_to or last, current)
+    return len(plan.run)
