@@ -33,7 +33,7 @@ class DispatchTimer:
     wrapper covers every poller."""
 
     def __init__(self, calls: AwsCalls):
-        from backfill_core import commands
+        from backfill_core.backfills import commands
 
         self.service = commands
         self.real = commands.finish_slot

@@ -94,7 +94,7 @@ class LocalStack:
         requests.post(f"{self.moto_url}/moto-api/reset", headers=headers, timeout=10).raise_for_status()
         ensure_layer_on_path()
         from backfill_core import aws_clients
-        from backfill_core.isolation import make_non_dumpable
+        from backfill_core.flows.tasks.isolation import make_non_dumpable
         from backfill_core.settings import load_settings
 
         aws_clients.reset()
@@ -154,7 +154,7 @@ class LocalStack:
         """Load the state directory into moto; after a restart no attempt of the earlier process is alive, so
         their leases end now and their messages are visible again (state.py): the slots they held carry on at
         once as their next attempt, as after every executor environment dying and the timeouts passing."""
-        from backfill_core.repositories import executions_repository, triggers_repository
+        from backfill_core.storage import executions_repository, triggers_repository
 
         self.resumed = self.state.load(self.fresh)
         if self.resumed.resumed:

@@ -194,7 +194,7 @@ def _exit_with(parent: int) -> None:
 
 def _die_with(parent: int) -> None:
     """A worker whose task runner is gone kills what its task started, then itself."""
-    from backfill_core.isolation import kill_descendants
+    from backfill_core.flows.tasks.isolation import kill_descendants
 
     while os.getppid() == parent:
         time.sleep(0.5)

@@ -81,7 +81,8 @@ def test_an_execution_whose_executor_always_dies_fails_once_retries_are_spent(cr
 def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, monkeypatch):
     """Dies after the execution's final write, before the backfill record hears of it."""
     stack = crashable
-    from backfill_core import commands, slot_runner
+    from backfill_core.backfills import commands
+    from backfill_core.slots import runner as slot_runner
 
     real_finish = commands.finish_slot
     calls = {"n": 0}
@@ -107,7 +108,8 @@ def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, mo
 def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch, set_setting):
     """Dies between the cursor write and SendMessageBatch: the slot is DISPATCHED with no message."""
     stack = crashable
-    from backfill_core import commands, work_queue
+    from backfill_core.backfills import commands
+    from backfill_core.storage import work_queue
 
     set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
@@ -126,7 +128,8 @@ def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch, se
 
 def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashable, monkeypatch, set_setting):
     stack = crashable
-    from backfill_core import commands, work_queue
+    from backfill_core.backfills import commands
+    from backfill_core.storage import work_queue
     from local.lambda_runtime import LambdaContext
 
     def refuse(messages):
@@ -161,7 +164,7 @@ def test_a_backfill_slot_failing_on_every_receive_stays_out_of_the_dlq_and_the_w
     stack = crashable
     from botocore.exceptions import ClientError
 
-    from backfill_core import slot_runner
+    from backfill_core.slots import runner as slot_runner
     from local.lambda_runtime import LambdaContext
 
     def throttled(execution):
@@ -192,7 +195,7 @@ def test_a_live_schedule_slot_failing_on_every_receive_is_dead_lettered_for_a_pe
     stack = crashable
     from botocore.exceptions import ClientError
 
-    from backfill_core import slot_runner
+    from backfill_core.slots import runner as slot_runner
 
     def throttled(execution):
         raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "PutItem")
@@ -217,7 +220,7 @@ def test_a_live_schedule_slot_failing_on_every_receive_is_dead_lettered_for_a_pe
 def test_a_slot_claimed_before_pause_or_delete_does_not_start_after_it(crashable, monkeypatch, method, action):
     """The executor dies right after claiming the slot; pause/delete answers; the redelivery runs nothing."""
     stack = crashable
-    from backfill_core import slot_runner
+    from backfill_core.slots import runner as slot_runner
 
     real_find = slot_runner.flows_repository.find
 
@@ -240,8 +243,8 @@ def test_a_slot_claimed_before_pause_or_delete_does_not_start_after_it(crashable
 
 def test_delete_of_a_backfill_that_just_finished_is_no_backfill_found(crashable, monkeypatch):
     stack = crashable
-    from backfill_core import commands
-    from backfill_core.repositories import triggers_repository
+    from backfill_core.backfills import commands
+    from backfill_core.storage import triggers_repository
 
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *ONE_SLOT))
     backfill_id = answer.body["backfill"]["id"]

@@ -137,7 +137,7 @@ def test_fresh_start_deletes_the_earlier_state_and_a_second_stack_is_refused(tmp
 def test_a_restart_ends_the_leases_of_running_attempts_only(aws):
     """A resumed stack ends the leases its dead attempts held, so their slots go on at once as attempt 2;
     finished executions keep theirs (a count of them would claim runs were cut short that were not)."""
-    from backfill_core.repositories import executions_repository
+    from backfill_core.storage import executions_repository
 
     dynamodb, now = boto3.client("dynamodb"), 1_000_000.0
     for pk, state, lease in (("running", "RUNNING", now + 300), ("done", "SUCCESS", now + 300), ("old", "RUNNING", 5)):

@@ -727,7 +727,7 @@ def test_a_new_backfill_is_queued_until_an_executor_picks_up_a_slot():
 
 
 def test_slot_view_covers_every_state_of_a_slot():
-    from backfill_core.models import SlotRecord
+    from backfill_core.backfills.model import SlotRecord
 
     b = backfill(cursor=hour(3), inflight=inflight(h1=RUNNING, h2=PARKED))
     done = SlotRecord(backfill_id="bf-1", date=hour(0), state=SlotOutcome.SKIPPED, reason="x")

@@ -474,7 +474,7 @@ def test_emptying_tmp_removes_folders_a_task_made_unreadable_or_read_only():
     user = isolation.command_user()
     if user:
         os.chown(folder, user.uid, user.gid)
-    layer = str(Path(isolation.__file__).resolve().parents[1])
+    layer = str(Path(isolation.__file__).resolve().parents[3])
     python = "/usr/bin/python3" if user and Path("/usr/bin/python3").exists() else sys.executable
     ran = subprocess.run(
         [python, "-c", EMPTY_AS_TASK_USER, folder, layer],
