@@ -33,10 +33,10 @@ class DispatchTimer:
     wrapper covers every poller."""
 
     def __init__(self, calls: AwsCalls):
-        from backfill_core.backfills import commands
+        from backfill_core.backfills import slots as backfill_slots
 
-        self.service = commands
-        self.real = commands.finish_slot
+        self.service = backfill_slots
+        self.real = backfill_slots.finish_slot
         self.calls = calls
         self.seconds: list[float] = []
         self.lock = threading.Lock()

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
-from backfill_core.backfills.commands import resend_stale_slots
+from backfill_core.backfills.watchdog import resend_stale_slots
 from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.settings import load_settings, settings
 from backfill_core.triggers import live_schedule

@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 
 from backfill_core.backfills import commands
+from backfill_core.backfills import slots as backfill_slots
 from backfill_core.backfills.model import SlotOutcome, SlotRecord
 from backfill_core.flows import runner as flow_runner
 from backfill_core.slots.message import SlotMessage
@@ -116,7 +117,7 @@ def test_a_late_end_of_an_earlier_round_does_not_end_the_retry(flaky_flow, marke
         backfill_id=backfill_id,
         date=b.start,
     )  # round 0's copy, stalled since before the retry
-    commands.finish_slot(late, SlotOutcome.FAILED)
+    backfill_slots.finish_slot(late, SlotOutcome.FAILED)
     triggers_repository.record_slot(
         SlotRecord(backfill_id=backfill_id, date=b.start, state=SlotOutcome.FAILED, round=0)
     )

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from backfill_core.backfills import changes
+from backfill_core.backfills import slots as backfill_slots
 from backfill_core.flows import runner as flow_runner
 from backfill_core.triggers.model import TriggerKey
 from tests.flows import backfill_body, ref
@@ -81,10 +83,9 @@ def test_an_execution_whose_executor_always_dies_fails_once_retries_are_spent(cr
 def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, monkeypatch):
     """Dies after the execution's final write, before the backfill record hears of it."""
     stack = crashable
-    from backfill_core.backfills import commands
     from backfill_core.slots import runner as slot_runner
 
-    real_finish = commands.finish_slot
+    real_finish = backfill_slots.finish_slot
     calls = {"n": 0}
 
     def finish_slot(message, succeeded):
@@ -93,7 +94,7 @@ def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, mo
             raise ExecutorDied()
         return real_finish(message, succeeded)
 
-    monkeypatch.setattr(slot_runner.commands, "finish_slot", finish_slot)
+    monkeypatch.setattr(slot_runner.backfill_slots, "finish_slot", finish_slot)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
     receive_after_crash(stack)
     stack.drain()
@@ -108,15 +109,14 @@ def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, mo
 def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch, set_setting):
     """Dies between the cursor write and SendMessageBatch: the slot is DISPATCHED with no message."""
     stack = crashable
-    from backfill_core.backfills import commands
     from backfill_core.storage import work_queue
 
     set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
-    monkeypatch.setattr(commands.work_queue, "send", lambda messages: None)
+    monkeypatch.setattr(changes.work_queue, "send", lambda messages: None)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
     assert stack.queue_depth() == 0
-    monkeypatch.setattr(commands.work_queue, "send", real_send)
+    monkeypatch.setattr(changes.work_queue, "send", real_send)
 
     from local.lambda_runtime import LambdaContext
 
@@ -128,7 +128,6 @@ def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch, se
 
 def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashable, monkeypatch, set_setting):
     stack = crashable
-    from backfill_core.backfills import commands
     from backfill_core.storage import work_queue
     from local.lambda_runtime import LambdaContext
 
@@ -137,12 +136,12 @@ def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashab
 
     set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
-    monkeypatch.setattr(commands.work_queue, "send", refuse)
+    monkeypatch.setattr(changes.work_queue, "send", refuse)
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS))
     assert answer.status == 200, answer.raw
     assert answer.body["backfill"]["dispatched"] == 1
     assert stack.queue_depth() == 0
-    monkeypatch.setattr(commands.work_queue, "send", real_send)
+    monkeypatch.setattr(changes.work_queue, "send", real_send)
     assert stack.scheduler_module.lambda_handler({}, LambdaContext("SchedulerFunction", 60))["resentSlots"] == 1
     stack.drain()
     assert len(stack.executions(namespace="tests", state="SUCCESS")) == 2

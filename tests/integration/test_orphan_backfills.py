@@ -4,7 +4,7 @@ its delete. Each test injects the change at that exact point."""
 
 import pytest
 
-from backfill_core.backfills import commands
+from backfill_core.backfills import watchdog
 from backfill_core.storage import flows_repository, triggers_repository
 from tests.flows import QUICK, backfill_body
 
@@ -136,7 +136,7 @@ def test_a_backfill_whose_trigger_an_update_removed_is_cancelled_once_its_flow_i
     backfill_id = quick.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).body["backfill"]["id"]
     update_quick(quick, QUICK[: QUICK.index("triggers:")])
     assert quick.call("DELETE", "/api/v1/flows/tests/quick").status == 204
-    commands.resend_stale_slots()  # the watchdog's minute
+    watchdog.resend_stale_slots()  # the watchdog's minute
     assert quick.backfill(backfill_id)["status"] == "CANCELLED"
     assert triggers_repository.running_backfills() == []
     quick.drain()

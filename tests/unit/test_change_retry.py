@@ -4,7 +4,7 @@ visibility timeout when 20 attempts ran out)."""
 
 import pytest
 
-from backfill_core.backfills import commands
+from backfill_core.backfills import changes, commands
 from backfill_core.errors import ConcurrentUpdate, Conflict
 from backfill_core.triggers.model import TriggerKey
 
@@ -21,9 +21,9 @@ def contended(monkeypatch, losses: int) -> list[int]:
             raise ConcurrentUpdate("another writer got there first")
         return updated
 
-    monkeypatch.setattr(commands.triggers_repository, "get_backfill", lambda key, backfill_id: "current")
-    monkeypatch.setattr(commands.triggers_repository, "save_backfill", save_backfill)
-    monkeypatch.setattr(commands.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(changes.triggers_repository, "get_backfill", lambda key, backfill_id: "current")
+    monkeypatch.setattr(changes.triggers_repository, "save_backfill", save_backfill)
+    monkeypatch.setattr(changes.time, "sleep", lambda seconds: None)
     return attempts
 
 
@@ -32,14 +32,14 @@ def transition(current, at):
 
 
 def test_a_change_outlasting_many_writers_lands_after_more_than_the_fixed_attempts(monkeypatch):
-    attempts = contended(monkeypatch, losses=commands.CHANGE_ATTEMPTS * 3)
-    assert commands._change(KEY, "b1", transition) == "updated"
-    assert attempts[0] == commands.CHANGE_ATTEMPTS * 3 + 1
+    attempts = contended(monkeypatch, losses=changes.CHANGE_ATTEMPTS * 3)
+    assert changes.change(KEY, "b1", transition) == "updated"
+    assert attempts[0] == changes.CHANGE_ATTEMPTS * 3 + 1
 
 
 def test_a_change_gives_up_with_a_conflict_once_its_attempts_and_time_are_spent(monkeypatch):
     attempts = contended(monkeypatch, losses=10**6)
     monkeypatch.setattr(commands, "CHANGE_SECONDS", 0.0)
     with pytest.raises(Conflict, match="changing too fast"):
-        commands._change(KEY, "b1", transition)
-    assert attempts[0] == commands.CHANGE_ATTEMPTS
+        changes.change(KEY, "b1", transition)
+    assert attempts[0] == changes.CHANGE_ATTEMPTS

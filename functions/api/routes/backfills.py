@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core.backfills import commands
+from backfill_core.backfills import changes, commands, planning, queries
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.kestra_json import backfill_resource_json
 from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
@@ -23,18 +23,18 @@ def list_backfills(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
 ):
-    found = commands.list_backfills(tenant(), namespace, flowId, triggerId, status)
+    found = queries.list_backfills(tenant(), namespace, flowId, triggerId, status)
     return searches.page_of([backfill_resource_json(b) for b in found], page, size)
 
 
 @router.post("/backfills/dry-run", responses=answers("What the backfill would run and skip", 400, 404, 409, 422))
 def dry_run(body: DryRun, size: Annotated[int, Query(ge=1, le=1000)] = 20):
-    return commands.dry_run(tenant(), body, body.backfill, size)
+    return planning.dry_run(tenant(), body, body.backfill, size)
 
 
 @router.get("/backfills/<backfill_id>", responses=answers("The backfill with its progress", 404))
 def get_backfill(backfill_id: RecordIdParam):
-    return backfill_resource_json(commands.find_backfill(tenant(), backfill_id))
+    return backfill_resource_json(changes.find_backfill(tenant(), backfill_id))
 
 
 @router.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 422))
@@ -64,7 +64,7 @@ def retry_failed(backfill_id: RecordIdParam):
 def backfill_slots(
     backfill_id: RecordIdParam,
     page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=commands.MAX_SLOTS_PAGE_SIZE)] = 100,
+    size: Annotated[int, Query(ge=1, le=queries.MAX_SLOTS_PAGE_SIZE)] = 100,
 ):
-    slots = commands.slots_page(tenant(), backfill_id, page, size)
+    slots = queries.slots_page(tenant(), backfill_id, page, size)
     return {**slots, "results": searches.bounded(slots["results"])}  # 1,000 slots take about 250 kB

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core.backfills import commands
+from backfill_core.backfills import flow_changes
 from backfill_core.errors import Invalid
 from backfill_core.flows.model import parse_flow
 from backfill_core.kestra_api import searches
@@ -60,7 +60,7 @@ def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise Invalid(f"id: the YAML is flow {flow.namespace}.{flow.id}, the path is {namespace}.{flow_id}")
     stored = flows_repository.update(tenant(), flow, source)
-    commands.flow_updated(stored)
+    flow_changes.flow_updated(stored)
     return flow_json(stored)
 
 
@@ -68,5 +68,5 @@ def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
     "/flows/<namespace>/<flow_id>", responses=answers("Deleted; its running backfills are cancelled", 404, status=204)
 )
 def delete_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
-    commands.delete_flow(tenant(), namespace, flow_id)
+    flow_changes.delete_flow(tenant(), namespace, flow_id)
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type="application/json", body="")

@@ -9,6 +9,7 @@ from backfill_core.backfills import commands
 from backfill_core.errors import NotFound
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
+from backfill_core.triggers import commands as trigger_commands
 from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, tenant
 
 router = Router()
@@ -16,7 +17,7 @@ router = Router()
 
 @router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 422))
 def update_trigger(body: TriggerUpdate):
-    return searches.trigger_context(tenant(), body, commands.update_trigger(tenant(), body, caller(router)))
+    return searches.trigger_context(tenant(), body, trigger_commands.update_trigger(tenant(), body, caller(router)))
 
 
 @router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 422))

@@ -1,23 +1,23 @@
-"""Backfill use cases: create, pause, unpause, delete, and the executor's claim and finish of a slot.
+"""What a person asks of backfills: create, cancel, retry the failed slots, change, and Kestra's trigger-level
+pause, unpause and delete, one by one or in bulk."""
 
-Every change is a pure transition from state_machine applied with a conditional write; the slots it
-dispatches are sent after the write, so a crash in between leaves them DISPATCHED for the watchdog.
-"""
-
-import random
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from aws_lambda_powertools import Logger
-from botocore.exceptions import BotoCoreError, ClientError
+from datetime import datetime
 
 from backfill_core.backfills import state_machine
+from backfill_core.backfills.changes import (
+    CHANGE_ATTEMPTS,
+    Transition,
+    change,
+    change_found,
+    check_no_overlap,
+    find_backfill,
+    kill_running,
+    running_backfills_of,
+    send_slots,
+)
 from backfill_core.backfills.model import Backfill, SlotOutcome
-from backfill_core.backfills.reprocess import skip_reason
+from backfill_core.backfills.planning import checked_concurrency, plan_backfill
 from backfill_core.errors import (
-    BackfillContended,
     BadRequest,
     ConcurrentUpdate,
     Conflict,
@@ -25,153 +25,17 @@ from backfill_core.errors import (
     NotFound,
     trigger_disabled_conflict,
 )
-from backfill_core.flows import inputs as flow_inputs
-from backfill_core.flows import shell_safety
-from backfill_core.flows.model import TriggerSpec, in_namespace
-from backfill_core.flows.stored import StoredFlow
+from backfill_core.flows.model import in_namespace
 from backfill_core.ids import new_id
-from backfill_core.kestra_api.requests import BackfillRequest, TriggerRef, TriggerUpdate
-from backfill_core.schedules.counting import count_slots, nth_slot
-from backfill_core.schedules.cron import CronSchedule
-from backfill_core.schedules.kestra_time import format_date, from_storage_key, now, storage_key
-from backfill_core.settings import settings
-from backfill_core.slots.message import SlotMessage
-from backfill_core.storage import executions_repository, flows_repository, triggers_repository, work_queue
+from backfill_core.kestra_api.requests import BackfillRequest, TriggerRef
+from backfill_core.schedules.counting import count_slots
+from backfill_core.storage import flows_repository, triggers_repository
 from backfill_core.storage.triggers_repository import BackfillStart
-from backfill_core.triggers.model import TriggerKey
 
 NO_BACKFILL = "No backfill found"
-CHANGE_ATTEMPTS = 20
-# A change keeps retrying this long once its attempts are spent (well under API Gateway's 29 s): at concurrency
-# 50 every slot's claim and finish write the one backfill record, and a slot whose change gave up came back only
-# after the queue's visibility timeout (12 minutes). The backoff grows to 2 s, so that writers kept waiting
-# do not flood the record with reads and losing writes.
-CHANGE_SECONDS = 20.0
-MAX_SLOTS_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
+
+
 RETRY_BATCH = 1000  # failed slots one retry-failed call queues; the record must stay well under 400 KB
-logger = Logger(child=True)
-
-
-def schedule_trigger(tenant: str, namespace: str, flow_id: str, trigger_id: str):
-    """The flow and its Schedule trigger, or 404/422 naming what is missing."""
-    stored = flows_repository.get(tenant, namespace, flow_id)
-    if stored.flow is None:
-        raise Invalid(stored.invalid_message())
-    trigger = stored.flow.trigger(trigger_id)
-    if trigger is None:
-        raise NotFound(f"Trigger not found: triggerId '{trigger_id}' is not a trigger of flow {namespace}.{flow_id}")
-    if not trigger.is_schedule:
-        raise Invalid(
-            f"triggerId: trigger '{trigger_id}' is a {trigger.type}; only Schedule triggers can be backfilled"
-        )
-    return stored, trigger
-
-
-@dataclass(frozen=True)
-class BackfillPlan:
-    """A checked request: what a backfill would do, before anything is written."""
-
-    stored: StoredFlow
-    trigger: TriggerSpec
-    start: datetime
-    end: datetime
-    inputs: dict
-    concurrency: int
-    first: datetime
-    at: datetime
-
-
-def plan_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> BackfillPlan:
-    """Every check of a new backfill (422 naming the field); shared by the dry run and the real thing."""
-    stored, trigger = schedule_trigger(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
-    at = now()
-    start = _aware(request.start)
-    end = _aware(request.end) if request.end is not None else at
-    if request.end is not None and end > at:
-        raise Invalid(f"backfill.end: {format_date(end)} is in the future; a backfill replays the past")
-    if start > end:
-        raise Invalid(f"backfill.start: {format_date(start)} is after backfill.end {format_date(end)}")
-    schedule = trigger.schedule()
-    if request.order == "newest_first":
-        first = schedule.slots_newest_first(start, end, 1)
-    else:
-        first = schedule.slots(start, end, 1)
-    if not first:
-        raise Invalid(
-            f"backfill.start: no slot of cron '{trigger.cron}' ({trigger.timezone}) lies between "
-            f"{format_date(start)} and {format_date(end)}"
-        )
-    inputs = flow_inputs.resolve(
-        stored.flow.inputs, trigger.inputs, request.inputs, stored.flow.variables(stored.revision)
-    )
-    shell_safety.check_caller_values(stored.flow, request.labels, request.inputs)
-    concurrency = checked_concurrency(request.concurrency or settings().default_concurrency, "backfill.concurrency")
-    return BackfillPlan(stored, trigger, start, end, inputs, concurrency, first[0], at)
-
-
-def skipped_slots(
-    schedule: CronSchedule,
-    key: TriggerKey,
-    policy: str,
-    start: datetime,
-    end: datetime,
-    besides: str | None = None,
-) -> dict[str, tuple[str, str]]:
-    """The slots of a range the reprocess policy would skip, by storage key: (reason, execution id). The
-    executions of backfill `besides` (the one asking) do not count."""
-    if policy == "all":
-        return {}
-    prior = executions_repository.prior_executions(key.pk, start, end)
-    skipped = {}
-    for slot_key, executions in prior.items():
-        reason = skip_reason(policy, [e for e in executions if besides is None or e.backfill_id != besides])
-        slot = from_storage_key(slot_key)
-        if reason and schedule.slots(slot, slot, 1) == [slot]:  # a slot of today's cron
-            skipped[slot_key] = reason
-    return skipped
-
-
-def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> dict:
-    """What the backfill would run and skip, counted without stepping through its slots, and the first
-    and last pages of the slots it would run, in its order. Writes nothing."""
-    plan = plan_backfill(tenant, ref, request)
-    schedule = plan.trigger.schedule()
-    key = ref.trigger_key(tenant)
-    skipped = skipped_slots(schedule, key, request.reprocess, plan.start, plan.end)
-    reach = page_size + len(skipped)  # enough slots that `page_size` of them run
-
-    def to_run(slots: list[datetime]) -> list[datetime]:
-        return [slot for slot in slots if storage_key(slot) not in skipped][:page_size]
-
-    oldest = to_run(schedule.slots(plan.start, plan.end, reach))
-    newest = to_run(schedule.slots_newest_first(plan.start, plan.end, reach))
-    # Each page lists its slots in the backfill's order.
-    first, last = (newest, oldest[::-1]) if request.order == "newest_first" else (oldest, newest[::-1])
-
-    def dates(slots: list[datetime]) -> list[str]:
-        return [format_date(schedule.local(slot)) for slot in slots]
-
-    total = count_slots(schedule, plan.start, plan.end)
-    return {
-        "namespace": ref.namespace,
-        "flowId": ref.flow_id,
-        "triggerId": ref.trigger_id,
-        "start": format_date(plan.start),
-        "end": format_date(plan.end),
-        "order": request.order,
-        "reprocess": request.reprocess,
-        "concurrency": plan.concurrency,
-        "inputs": plan.inputs,
-        "total": total,
-        "run": total - len(skipped),
-        "skipped": len(skipped),
-        "firstPage": dates(first),
-        "lastPage": dates(last),
-        "skippedPage": [
-            {"date": format_date(schedule.local(from_storage_key(k))), "reason": reason, "executionId": execution_id}
-            for k, (reason, execution_id) in sorted(skipped.items())[:page_size]
-        ],
-    }
 
 
 def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest, created_by: str | None = None) -> Backfill:
@@ -221,40 +85,10 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
         updated=plan.at,
     )
     backfill, to_send = state_machine.fill_window(backfill, plan.at)
-    seen = _check_no_overlap(backfill.trigger_key, backfill)
+    seen = check_no_overlap(backfill.trigger_key, backfill)
     triggers_repository.create_backfill(backfill, BackfillStart(seen, flows_repository.backfill_start(stored)))
-    _send(backfill, to_send)
+    send_slots(backfill, to_send)
     return backfill
-
-
-def _check_no_overlap(key: TriggerKey, backfill: Backfill) -> int:
-    """409 naming a running backfill of the trigger whose range overlaps; else the STATE counter read,
-    which the write then checks."""
-    seen = triggers_repository.get_state(key).backfills
-    # A cancelling backfill still runs slots: it blocks an overlapping one until they end.
-    for other in triggers_repository.backfills_of_trigger(key, unsettled_only=True):
-        if other.id != backfill.id and other.overlaps(backfill.start, backfill.end):
-            raise Conflict(
-                f"backfill.start: the range {format_date(backfill.start)} to {format_date(backfill.end)} overlaps "
-                f"backfill {other.id} ({format_date(other.start)} to {format_date(other.end)}, "
-                f"{state_machine.display_status(other)}) of trigger {key.namespace}.{key.flow_id}.{key.trigger_id}; "
-                "wait for it to finish, cancel it, or choose a range that does not overlap"
-            )
-    return seen
-
-
-def checked_concurrency(concurrency: int, field: str) -> int:
-    limit = settings().max_concurrency
-    if concurrency > limit:
-        raise Invalid(f"{field}: {concurrency} is more than the maximum concurrency of {limit}")
-    return concurrency
-
-
-def find_backfill(tenant: str, backfill_id: str) -> Backfill:
-    found = triggers_repository.backfill_by_id(backfill_id)
-    if found is None or found.tenant != tenant:
-        raise NotFound(f"Backfill not found: {backfill_id}")
-    return found
 
 
 def cancel(tenant: str, backfill_id: str, kill: bool = False) -> Backfill:
@@ -262,17 +96,9 @@ def cancel(tenant: str, backfill_id: str, kill: bool = False) -> Backfill:
     found = find_backfill(tenant, backfill_id)
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can be cancelled")
-    cancelled = _change_found(found.trigger_key, backfill_id, lambda b, at: (state_machine.cancel(b, at, kill), []))
+    cancelled = change_found(found.trigger_key, backfill_id, lambda b, at: (state_machine.cancel(b, at, kill), []))
     kill_running(cancelled)
     return cancelled
-
-
-def kill_running(backfill: Backfill) -> None:
-    """Ask each running slot's execution to stop. One not created yet is asked again by the watchdog."""
-    if not backfill.kill or backfill.settled:
-        return
-    for key, entry in backfill.inflight.items():
-        executions_repository.request_kill(state_machine.execution_id(backfill.id, key, entry.round))
 
 
 def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
@@ -297,39 +123,8 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
         queued = b.failed - updated.failed
         return updated, to_send
 
-    saved = _change_found(found.trigger_key, backfill_id, transition, exclusive=True)
+    saved = change_found(found.trigger_key, backfill_id, transition, exclusive=True)
     return saved, queued
-
-
-def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
-    """GET /api/v1/backfills/{id}/slots: every slot of the range in the backfill's order, with its state,
-    its latest execution and, when skipped, why."""
-    b = find_backfill(tenant, backfill_id)
-    schedule = state_machine.schedule_of(b)
-    skip = (page - 1) * size  # the page's first slot is found by counting to it, then `size` slots are stepped
-    if b.order == "newest_first":
-        first = nth_slot(schedule, b.start, b.end, count_slots(schedule, b.start, b.end) - 1 - skip)
-        slots = schedule.slots_newest_first(b.start, first, size) if first else []
-    else:
-        first = nth_slot(schedule, b.start, b.end, skip)
-        slots = schedule.slots(first, b.end, size) if first else []
-    records = triggers_repository.slot_records(b.id, slots[0], slots[-1]) if slots else {}
-    results = []
-    for slot in slots:
-        record = records.get(storage_key(slot))
-        state, round_ = state_machine.slot_view(b, slot, record)
-        if record is not None and state == record.state.value:
-            execution_id, reason = record.execution_id, record.reason
-        else:
-            started = state in ("RUNNING", "SUCCEEDED", "FAILED")
-            execution_id, reason = (
-                (state_machine.execution_id(b.id, storage_key(slot), round_) if started else None),
-                None,
-            )
-        results.append(
-            {"date": format_date(schedule.local(slot)), "state": state, "executionId": execution_id, "reason": reason}
-        )
-    return {"results": results, "total": b.total}
 
 
 def change_backfill(tenant: str, backfill_id: str, concurrency: int | None, paused: bool | None) -> Backfill:
@@ -340,102 +135,11 @@ def change_backfill(tenant: str, backfill_id: str, concurrency: int | None, paus
         checked_concurrency(concurrency, "concurrency")
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can change")
-    return _change_found(
+    return change_found(
         found.trigger_key,
         backfill_id,
         lambda b, at: state_machine.change(b, at, concurrency, paused),
     )
-
-
-def list_backfills(tenant: str, namespace: str | None, flow_id: str | None, trigger_id: str | None, status: str | None):
-    """Every backfill of the tenant, newest first, running and finished alike."""
-    found = triggers_repository.backfills_of_tenant(tenant)
-    return [
-        b
-        for b in found
-        if (not namespace or b.namespace == namespace)
-        and (not flow_id or b.flow_id == flow_id)
-        and (not trigger_id or b.trigger_id == trigger_id)
-        and (not status or state_machine.display_status(b) == status)
-    ]
-
-
-def update_trigger(tenant: str, update: TriggerUpdate, created_by: str | None = None) -> Backfill | None:
-    """Kestra's PUT /api/v1/triggers: enable or disable the trigger, create a backfill, or both."""
-    if update.backfill is None and update.disabled is None:
-        raise Invalid("backfill: give a backfill to create, or disabled: true|false to change the trigger")
-    if update.backfill is not None and update.disabled:
-        raise Invalid("disabled: a backfill cannot be created by the call that disables its trigger")
-    if update.disabled is not None:
-        set_disabled(tenant, update, update.disabled)
-    if update.backfill is None:
-        return None
-    return create_backfill(tenant, update, update.backfill, created_by)
-
-
-def set_disabled(tenant: str, ref: TriggerRef, disabled: bool) -> None:
-    """Kestra's PUT /api/v1/triggers with `disabled`: a disabled trigger dispatches nothing, live or backfill."""
-    schedule_trigger(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
-    disable_trigger(ref.trigger_key(tenant), disabled)
-
-
-def disable_trigger(key: TriggerKey, disabled: bool) -> None:
-    """Set the flag, then hold (or release) the trigger's running backfill; the watchdog mends a crash between."""
-    triggers_repository.set_disabled(key, disabled)
-    reconcile_hold(key)
-
-
-def trigger_disabled(key: TriggerKey) -> bool:
-    """Disabled through the API (or stopAfter), or in the flow's YAML, trigger or whole flow; or gone, or
-    its stored flow no longer validates (its backfills wait, held, for a valid revision)."""
-    stored = flows_repository.find(key.tenant, key.namespace, key.flow_id)
-    flow = stored.flow if stored else None
-    trigger = flow.trigger(key.trigger_id) if flow else None
-    if flow is None or trigger is None:
-        return True
-    return flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled)
-
-
-def running_backfills_of(key: TriggerKey) -> list[Backfill]:
-    """The trigger's backfills that still dispatch, newest first."""
-    return [b for b in triggers_repository.backfills_of_trigger(key, unsettled_only=True) if not b.finished]
-
-
-def reconcile_hold(key: TriggerKey) -> None:
-    """Hold the trigger's running backfills while the trigger is disabled, release them when it is not."""
-    running = running_backfills_of(key)
-    if running:
-        disabled = trigger_disabled(key)
-        for backfill in running:
-            _change(key, backfill.id, lambda b, at: state_machine.set_trigger_disabled(b, disabled, at))
-
-
-def flow_updated(stored: StoredFlow) -> None:
-    """A new revision may disable or enable triggers in its YAML (or make valid again a flow whose backfills
-    were held): running backfills follow."""
-    for trigger_id in stored.trigger_ids:
-        reconcile_hold(stored.trigger_key(trigger_id))
-
-
-def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
-    """Deleting a flow cancels its triggers' running backfills and forgets their state, as Kestra does;
-    a flow registered again under the same id starts afresh.
-
-    The delete lands only if no backfill started and no revision was stored since the flow was read (before
-    its backfills were listed); otherwise it reads and cancels again, so that none outlives the flow."""
-    for _ in range(CHANGE_ATTEMPTS):
-        stored = flows_repository.get(tenant, namespace, flow_id)
-        keys = [stored.trigger_key(trigger_id) for trigger_id in stored.trigger_ids]
-        for key in keys:
-            for backfill in running_backfills_of(key):
-                _change(key, backfill.id, lambda b, at: (state_machine.cancel(b, at), []))
-            triggers_repository.delete_state(key)  # before the flow: a DELETE that failed is retried whole
-        try:
-            flows_repository.delete(stored)
-        except ConcurrentUpdate:
-            continue
-        return
-    raise Conflict(f"Flow {namespace}.{flow_id} is changing too fast to delete; retry")
 
 
 def bulk(tenant: str, action: str, refs: list[TriggerRef]) -> int:
@@ -481,68 +185,6 @@ def delete(tenant: str, ref: TriggerRef, kill: bool = False) -> Backfill:
     return cancelled[0]
 
 
-def claim_slot(message: SlotMessage) -> tuple[Backfill | None, state_machine.Claim]:
-    key, backfill_id = _backfill_of(message)
-    decision = state_machine.Claim.DROP
-
-    def transition(b: Backfill, at: datetime):
-        nonlocal decision
-        b, decision = state_machine.claim(b, message.date, at, message.round)
-        return b, []
-
-    backfill = _change(key, backfill_id, transition)
-    return backfill, decision if backfill else state_machine.Claim.DROP
-
-
-def finish_slot(message: SlotMessage, outcome: SlotOutcome) -> Backfill | None:
-    key, backfill_id = _backfill_of(message)
-    return _change(key, backfill_id, lambda b, at: state_machine.finish(b, message.date, outcome, at, message.round))
-
-
-def release_slot(message: SlotMessage) -> Backfill | None:
-    """Give back a claimed slot whose execution never started: parked if paused, cancelled if cancelled."""
-    key, backfill_id = _backfill_of(message)
-    return _change(key, backfill_id, lambda b, at: (state_machine.release(b, message.date, at, message.round), []))
-
-
-def resend_stale_slots() -> int:
-    """The watchdog: re-send slots whose message was lost, and hold or release each running backfill as
-    its trigger's disabled state says (in case a crash came between the two writes). Returns how many
-    slots were re-sent."""
-    sent = 0
-    for running in triggers_repository.running_backfills():
-        try:
-            sent += _watch(running)
-        except Exception:  # one broken backfill must not stop the watchdog for the others
-            logger.exception("watchdog could not check a backfill", extra={"backfill": running.id})
-    return sent
-
-
-def _watch(running: Backfill) -> int:
-    key = running.trigger_key
-    disabled = trigger_disabled(key)
-    # Running after its flow was deleted: one whose trigger an update had removed (delete_flow cancels the
-    # backfills of the triggers the flow still has), or one started before creates checked the flow.
-    orphan = flows_repository.find(key.tenant, key.namespace, key.flow_id) is None
-    resent: list[datetime] = []
-
-    def transition(b: Backfill, at: datetime):
-        if orphan:
-            b = state_machine.cancel(b, at)
-        b, released = state_machine.set_trigger_disabled(b, disabled, at)
-        b, stale = state_machine.stale_slots(b, at, settings().slot_resend_seconds)
-        resent[:] = stale
-        return b, released + [s for s in stale if s not in released]
-
-    watched = _change(key, running.id, transition)
-    if watched is not None:
-        kill_running(watched)  # a kill that found no execution yet
-    return len(resent)
-
-
-Transition = Callable[[Backfill, datetime], tuple[Backfill, list[datetime]]]
-
-
 def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> list[Backfill]:
     """Kestra's trigger-level pause, unpause and delete act on every running backfill of the trigger (one
     that finished meanwhile is no longer there to change). Returns them, newest first; 400 if none."""
@@ -559,7 +201,7 @@ def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> lis
     changed = []
     for backfill in running_backfills_of(key):
         try:
-            result = _change(key, backfill.id, unless_finished)
+            result = change(key, backfill.id, unless_finished)
         except BadRequest:
             continue
         if result is not None:
@@ -567,77 +209,3 @@ def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> lis
     if not changed:
         raise BadRequest(NO_BACKFILL)
     return changed
-
-
-def _backfill_of(message: SlotMessage) -> tuple[TriggerKey, str]:
-    """A backfill slot's trigger and backfill (a live slot's message names no backfill)."""
-    if message.backfill_id is None:
-        raise ValueError(f"the {message.kind} slot message for {message.date} names no backfill")
-    return message.trigger_key, message.backfill_id
-
-
-def _change_found(key: TriggerKey, backfill_id: str, transition: Transition, exclusive: bool = False) -> Backfill:
-    """`_change` of a backfill the caller has just found: one deleted since (with its flow) is a 404."""
-    changed = _change(key, backfill_id, transition, exclusive)
-    if changed is None:
-        raise NotFound(f"Backfill not found: {backfill_id}")
-    return changed
-
-
-def _change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive: bool = False) -> Backfill | None:
-    """Read, transition, conditional write, then send; retried when another writer got there first.
-
-    `exclusive`: the change may set the backfill running again, so no running backfill of the trigger may
-    overlap it (409) and its flow and trigger must be there (404), checked against the STATE counter and
-    the flow's revision, which the write requires unchanged, as a create does.
-    """
-    deadline = time.monotonic() + CHANGE_SECONDS
-    attempt = 0
-    while attempt < CHANGE_ATTEMPTS or time.monotonic() < deadline:
-        if attempt:
-            time.sleep(random.uniform(0, min(0.005 * 2**attempt, 2.0)))  # jittered backoff under contention
-        attempt += 1
-        current = triggers_repository.get_backfill(key, backfill_id)
-        if current is None:
-            return None
-        flow = schedule_trigger(key.tenant, key.namespace, key.flow_id, key.trigger_id)[0] if exclusive else None
-        updated, to_send = transition(current, now())
-        start = BackfillStart(_check_no_overlap(key, current), flows_repository.backfill_start(flow)) if flow else None
-        if updated == current:
-            return current
-        try:
-            saved = triggers_repository.save_backfill(updated, current, start)
-        except ConcurrentUpdate:
-            continue
-        _send(saved, to_send)
-        return saved
-    raise BackfillContended(f"backfill {backfill_id} is changing too fast to update; retry")
-
-
-def _send(backfill: Backfill, slots: list[datetime]) -> None:
-    """Send after the write. A failed send is not an error for the caller: the record already holds the
-    slots as DISPATCHED, and the watchdog sends them again."""
-    if not slots:
-        return
-    try:
-        work_queue.send(
-            [
-                SlotMessage(
-                    tenant=backfill.tenant,
-                    namespace=backfill.namespace,
-                    flow_id=backfill.flow_id,
-                    trigger_id=backfill.trigger_id,
-                    backfill_id=backfill.id,
-                    date=slot,
-                    round=backfill.inflight[storage_key(slot)].round,
-                )
-                for slot in slots
-            ]
-        )
-    except (work_queue.SendFailed, BotoCoreError, ClientError):
-        logger.exception("slot messages not sent; the watchdog will send them", extra={"backfill": backfill.id})
-
-
-def _aware(moment: datetime) -> datetime:
-    """A request date without an offset is taken as UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

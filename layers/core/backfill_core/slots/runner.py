@@ -17,7 +17,8 @@ from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
-from backfill_core.backfills import commands
+from backfill_core.backfills import holds, planning
+from backfill_core.backfills import slots as backfill_slots
 from backfill_core.backfills.model import Backfill, SlotOutcome, SlotRecord, SlotState
 from backfill_core.backfills.state_machine import Claim, execution_id, schedule_of
 from backfill_core.errors import ConcurrentUpdate, Invalid, SlotBusy
@@ -89,7 +90,7 @@ def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
 
 
 def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
-    backfill, decision = commands.claim_slot(message)
+    backfill, decision = backfill_slots.claim_slot(message)
     if decision not in (Claim.RUN, Claim.RESUME) or backfill is None:
         logger.info("slot not run", extra={"slot": format_date(message.date), "decision": decision.value})
         return
@@ -100,7 +101,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     if decision == Claim.RESUME and executions_repository.get(this_execution) is None:
         # Claimed, then paused or cancelled before its execution existed: it does not start now, unless
         # the backfill carried on since, when the slot is still this claim's to run.
-        backfill = commands.release_slot(message)
+        backfill = backfill_slots.release_slot(message)
         entry = backfill.inflight.get(slot_key) if backfill else None
         if backfill is None or entry is None or entry.state != SlotState.RUNNING or entry.round != round_:
             return
@@ -118,7 +119,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     if decision == Claim.RUN:
         if round_ == 0 and backfill.reprocess != "all" and executions_repository.get(this_execution) is None:
             key = backfill.trigger_key
-            skipped = commands.skipped_slots(
+            skipped = planning.skipped_slots(
                 schedule_of(backfill), key, backfill.reprocess, message.date, message.date, besides=backfill.id
             ).get(slot_key)
             if skipped:
@@ -154,8 +155,8 @@ def _park_until_the_flow_is_valid(message: SlotMessage, stored: StoredFlow) -> N
     releases them (or deleting the flow cancels them)."""
     reason = stored.invalid_message()
     logger.warning("backfill slot parked", extra={"slot": format_date(message.date), "reason": reason})
-    commands.reconcile_hold(message.trigger_key)
-    commands.release_slot(message)
+    holds.reconcile_hold(message.trigger_key)
+    backfill_slots.release_slot(message)
 
 
 def _end_slot(
@@ -172,7 +173,7 @@ def _end_slot(
             round=round_,
         )
     )
-    commands.finish_slot(message, outcome)
+    backfill_slots.finish_slot(message, outcome)
 
 
 def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
@@ -229,7 +230,7 @@ def _stop_after(message: SlotMessage, stored: StoredFlow | None, execution: Exec
     trigger: TriggerSpec | None = stored.flow.trigger(message.trigger_id) if stored and stored.flow else None
     if trigger and trigger.stop_after and execution.state.current in trigger.stop_after:
         key = message.trigger_key
-        commands.disable_trigger(key, True)
+        holds.disable_trigger(key, True)
         logger.info("trigger disabled by stopAfter", extra={"trigger": key.pk, "state": execution.state.current})
 
 

@@ -1,0 +1,155 @@
+"""What a new backfill would do, checked before anything is written: shared by the dry run and the create."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from backfill_core.backfills.reprocess import skip_reason
+from backfill_core.errors import (
+    Invalid,
+    NotFound,
+)
+from backfill_core.flows import inputs as flow_inputs
+from backfill_core.flows import shell_safety
+from backfill_core.flows.model import TriggerSpec
+from backfill_core.flows.stored import StoredFlow
+from backfill_core.kestra_api.requests import BackfillRequest, TriggerRef
+from backfill_core.schedules.counting import count_slots
+from backfill_core.schedules.cron import CronSchedule
+from backfill_core.schedules.kestra_time import format_date, from_storage_key, now, storage_key
+from backfill_core.settings import settings
+from backfill_core.storage import executions_repository, flows_repository
+from backfill_core.triggers.model import TriggerKey
+
+
+def schedule_trigger(tenant: str, namespace: str, flow_id: str, trigger_id: str):
+    """The flow and its Schedule trigger, or 404/422 naming what is missing."""
+    stored = flows_repository.get(tenant, namespace, flow_id)
+    if stored.flow is None:
+        raise Invalid(stored.invalid_message())
+    trigger = stored.flow.trigger(trigger_id)
+    if trigger is None:
+        raise NotFound(f"Trigger not found: triggerId '{trigger_id}' is not a trigger of flow {namespace}.{flow_id}")
+    if not trigger.is_schedule:
+        raise Invalid(
+            f"triggerId: trigger '{trigger_id}' is a {trigger.type}; only Schedule triggers can be backfilled"
+        )
+    return stored, trigger
+
+
+@dataclass(frozen=True)
+class BackfillPlan:
+    """A checked request: what a backfill would do, before anything is written."""
+
+    stored: StoredFlow
+    trigger: TriggerSpec
+    start: datetime
+    end: datetime
+    inputs: dict
+    concurrency: int
+    first: datetime
+    at: datetime
+
+
+def plan_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> BackfillPlan:
+    """Every check of a new backfill (422 naming the field); shared by the dry run and the real thing."""
+    stored, trigger = schedule_trigger(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
+    at = now()
+    start = _aware(request.start)
+    end = _aware(request.end) if request.end is not None else at
+    if request.end is not None and end > at:
+        raise Invalid(f"backfill.end: {format_date(end)} is in the future; a backfill replays the past")
+    if start > end:
+        raise Invalid(f"backfill.start: {format_date(start)} is after backfill.end {format_date(end)}")
+    schedule = trigger.schedule()
+    if request.order == "newest_first":
+        first = schedule.slots_newest_first(start, end, 1)
+    else:
+        first = schedule.slots(start, end, 1)
+    if not first:
+        raise Invalid(
+            f"backfill.start: no slot of cron '{trigger.cron}' ({trigger.timezone}) lies between "
+            f"{format_date(start)} and {format_date(end)}"
+        )
+    inputs = flow_inputs.resolve(
+        stored.flow.inputs, trigger.inputs, request.inputs, stored.flow.variables(stored.revision)
+    )
+    shell_safety.check_caller_values(stored.flow, request.labels, request.inputs)
+    concurrency = checked_concurrency(request.concurrency or settings().default_concurrency, "backfill.concurrency")
+    return BackfillPlan(stored, trigger, start, end, inputs, concurrency, first[0], at)
+
+
+def skipped_slots(
+    schedule: CronSchedule,
+    key: TriggerKey,
+    policy: str,
+    start: datetime,
+    end: datetime,
+    besides: str | None = None,
+) -> dict[str, tuple[str, str]]:
+    """The slots of a range the reprocess policy would skip, by storage key: (reason, execution id). The
+    executions of backfill `besides` (the one asking) do not count."""
+    if policy == "all":
+        return {}
+    prior = executions_repository.prior_executions(key.pk, start, end)
+    skipped = {}
+    for slot_key, executions in prior.items():
+        reason = skip_reason(policy, [e for e in executions if besides is None or e.backfill_id != besides])
+        slot = from_storage_key(slot_key)
+        if reason and schedule.slots(slot, slot, 1) == [slot]:  # a slot of today's cron
+            skipped[slot_key] = reason
+    return skipped
+
+
+def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> dict:
+    """What the backfill would run and skip, counted without stepping through its slots, and the first
+    and last pages of the slots it would run, in its order. Writes nothing."""
+    plan = plan_backfill(tenant, ref, request)
+    schedule = plan.trigger.schedule()
+    key = ref.trigger_key(tenant)
+    skipped = skipped_slots(schedule, key, request.reprocess, plan.start, plan.end)
+    reach = page_size + len(skipped)  # enough slots that `page_size` of them run
+
+    def to_run(slots: list[datetime]) -> list[datetime]:
+        return [slot for slot in slots if storage_key(slot) not in skipped][:page_size]
+
+    oldest = to_run(schedule.slots(plan.start, plan.end, reach))
+    newest = to_run(schedule.slots_newest_first(plan.start, plan.end, reach))
+    # Each page lists its slots in the backfill's order.
+    first, last = (newest, oldest[::-1]) if request.order == "newest_first" else (oldest, newest[::-1])
+
+    def dates(slots: list[datetime]) -> list[str]:
+        return [format_date(schedule.local(slot)) for slot in slots]
+
+    total = count_slots(schedule, plan.start, plan.end)
+    return {
+        "namespace": ref.namespace,
+        "flowId": ref.flow_id,
+        "triggerId": ref.trigger_id,
+        "start": format_date(plan.start),
+        "end": format_date(plan.end),
+        "order": request.order,
+        "reprocess": request.reprocess,
+        "concurrency": plan.concurrency,
+        "inputs": plan.inputs,
+        "total": total,
+        "run": total - len(skipped),
+        "skipped": len(skipped),
+        "firstPage": dates(first),
+        "lastPage": dates(last),
+        "skippedPage": [
+            {"date": format_date(schedule.local(from_storage_key(k))), "reason": reason, "executionId": execution_id}
+            for k, (reason, execution_id) in sorted(skipped.items())[:page_size]
+        ],
+    }
+
+
+def checked_concurrency(concurrency: int, field: str) -> int:
+    limit = settings().max_concurrency
+    if concurrency > limit:
+        raise Invalid(f"{field}: {concurrency} is more than the maximum concurrency of {limit}")
+    return concurrency
+
+
+def _aware(moment: datetime) -> datetime:
+    """A request date without an offset is taken as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,53 @@
+"""Reading backfills: the list, and a page of one backfill's slots with their state."""
+
+from backfill_core.backfills import state_machine
+from backfill_core.backfills.changes import find_backfill
+from backfill_core.schedules.counting import count_slots, nth_slot
+from backfill_core.schedules.kestra_time import format_date, storage_key
+from backfill_core.storage import triggers_repository
+
+MAX_SLOTS_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
+
+
+def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
+    """GET /api/v1/backfills/{id}/slots: every slot of the range in the backfill's order, with its state,
+    its latest execution and, when skipped, why."""
+    b = find_backfill(tenant, backfill_id)
+    schedule = state_machine.schedule_of(b)
+    skip = (page - 1) * size  # the page's first slot is found by counting to it, then `size` slots are stepped
+    if b.order == "newest_first":
+        first = nth_slot(schedule, b.start, b.end, count_slots(schedule, b.start, b.end) - 1 - skip)
+        slots = schedule.slots_newest_first(b.start, first, size) if first else []
+    else:
+        first = nth_slot(schedule, b.start, b.end, skip)
+        slots = schedule.slots(first, b.end, size) if first else []
+    records = triggers_repository.slot_records(b.id, slots[0], slots[-1]) if slots else {}
+    results = []
+    for slot in slots:
+        record = records.get(storage_key(slot))
+        state, round_ = state_machine.slot_view(b, slot, record)
+        if record is not None and state == record.state.value:
+            execution_id, reason = record.execution_id, record.reason
+        else:
+            started = state in ("RUNNING", "SUCCEEDED", "FAILED")
+            execution_id, reason = (
+                (state_machine.execution_id(b.id, storage_key(slot), round_) if started else None),
+                None,
+            )
+        results.append(
+            {"date": format_date(schedule.local(slot)), "state": state, "executionId": execution_id, "reason": reason}
+        )
+    return {"results": results, "total": b.total}
+
+
+def list_backfills(tenant: str, namespace: str | None, flow_id: str | None, trigger_id: str | None, status: str | None):
+    """Every backfill of the tenant, newest first, running and finished alike."""
+    found = triggers_repository.backfills_of_tenant(tenant)
+    return [
+        b
+        for b in found
+        if (not namespace or b.namespace == namespace)
+        and (not flow_id or b.flow_id == flow_id)
+        and (not trigger_id or b.trigger_id == trigger_id)
+        and (not status or state_machine.display_status(b) == status)
+    ]
