@@ -1,7 +1,7 @@
 """A slot whose claim gives up under contention on its backfill record (many executors writing it at once)
 comes back in seconds, not after the queue's visibility timeout, and then runs once."""
 
-from backfill_core.backfills import changes, commands
+from backfill_core.backfills import changes
 from backfill_core.errors import ConcurrentUpdate
 from tests.flows import QUICK, backfill_body
 
@@ -18,7 +18,7 @@ def test_a_contended_slot_comes_back_at_once_and_runs_once(stack, monkeypatch):
         raise ConcurrentUpdate("another writer got there first")
 
     monkeypatch.setattr(changes.triggers_repository, "save_backfill", always_loses)
-    monkeypatch.setattr(commands, "CHANGE_SECONDS", 0.0)
+    monkeypatch.setattr(changes, "CHANGE_SECONDS", 0.0)
     monkeypatch.setattr(changes.time, "sleep", lambda seconds: None)
     poller = stack.poller()
     assert poller.poll_once() == 1  # the claim gives up: the record is reported failed

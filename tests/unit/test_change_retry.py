@@ -4,7 +4,7 @@ visibility timeout when 20 attempts ran out)."""
 
 import pytest
 
-from backfill_core.backfills import changes, commands
+from backfill_core.backfills import changes
 from backfill_core.errors import ConcurrentUpdate, Conflict
 from backfill_core.triggers.model import TriggerKey
 
@@ -39,7 +39,7 @@ def test_a_change_outlasting_many_writers_lands_after_more_than_the_fixed_attemp
 
 def test_a_change_gives_up_with_a_conflict_once_its_attempts_and_time_are_spent(monkeypatch):
     attempts = contended(monkeypatch, losses=10**6)
-    monkeypatch.setattr(commands, "CHANGE_SECONDS", 0.0)
+    monkeypatch.setattr(changes, "CHANGE_SECONDS", 0.0)
     with pytest.raises(Conflict, match="changing too fast"):
         changes.change(KEY, "b1", transition)
     assert attempts[0] == changes.CHANGE_ATTEMPTS
