@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from backfill_core.backfills.model import Backfill, InflightSlot, SlotState
-from backfill_core.backfills.state_machine import execution_id
 from backfill_core.flows.execution import Execution, ExecutionTrigger, State, StateHistory, TaskRun, TaskRunAttempt
 from backfill_core.flows.inputs import MAX_INPUT_BYTES, MAX_INPUTS_BYTES, resolve
 from backfill_core.flows.labels import MAX_LABEL_KEY, MAX_LABELS_BYTES, normalize_labels
 from backfill_core.flows.model import MAX_TASKS, parse_flow
 from backfill_core.flows.runner import transition
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, new_id
+from backfill_core.ids import backfill_execution_id as execution_id
 from backfill_core.kestra_api.searches import MAX_ANSWER_BYTES, answer_bytes
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings

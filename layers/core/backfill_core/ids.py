@@ -31,3 +31,14 @@ def new_id() -> str:
 def derived_id(*parts: str) -> str:
     """The same parts always give the same id (uuid5)."""
     return _base62(uuid.uuid5(_NAMESPACE, "/".join(parts)).int)
+
+
+def backfill_execution_id(backfill_id: str, slot_key: str, round_: int = 0) -> str:
+    """The one execution of a backfill's slot in a round: derived, so a redelivered message finds it again."""
+    parts = ("backfill", backfill_id, slot_key) + ((f"round{round_}",) if round_ else ())
+    return derived_id(*parts)
+
+
+def live_execution_id(trigger_pk: str, slot_key: str) -> str:
+    """The one execution of a live schedule's slot."""
+    return derived_id("schedule", trigger_pk, slot_key)

@@ -18,6 +18,7 @@ from backfill_core.errors import (
     Conflict,
     NotFound,
 )
+from backfill_core.ids import backfill_execution_id
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository, work_queue
@@ -73,7 +74,7 @@ def kill_running(backfill: Backfill) -> None:
     if not backfill.kill or backfill.settled:
         return
     for key, entry in backfill.inflight.items():
-        executions_repository.request_kill(state_machine.execution_id(backfill.id, key, entry.round))
+        executions_repository.request_kill(backfill_execution_id(backfill.id, key, entry.round))
 
 
 def change_found(key: TriggerKey, backfill_id: str, transition: Transition, exclusive: bool = False) -> Backfill:

@@ -2,6 +2,7 @@
 
 from backfill_core.backfills import state_machine
 from backfill_core.backfills.changes import find_backfill
+from backfill_core.ids import backfill_execution_id
 from backfill_core.schedules.counting import count_slots, nth_slot
 from backfill_core.schedules.kestra_time import format_date, storage_key
 from backfill_core.storage import triggers_repository
@@ -31,7 +32,7 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
         else:
             started = state in ("RUNNING", "SUCCEEDED", "FAILED")
             execution_id, reason = (
-                (state_machine.execution_id(b.id, storage_key(slot), round_) if started else None),
+                (backfill_execution_id(b.id, storage_key(slot), round_) if started else None),
                 None,
             )
         results.append(

@@ -4,8 +4,9 @@ from datetime import datetime
 
 from backfill_core.backfills import state_machine
 from backfill_core.backfills.changes import change
-from backfill_core.backfills.model import Backfill, SlotOutcome
+from backfill_core.backfills.model import Backfill, SlotOutcome, SlotRecord
 from backfill_core.slots.message import SlotMessage
+from backfill_core.storage import triggers_repository
 from backfill_core.triggers.model import TriggerKey
 
 
@@ -20,6 +21,22 @@ def claim_slot(message: SlotMessage) -> tuple[Backfill | None, state_machine.Cla
 
     backfill = change(key, backfill_id, transition)
     return backfill, decision if backfill else state_machine.Claim.DROP
+
+
+def end_slot(message: SlotMessage, outcome: SlotOutcome, execution_id: str | None, round_: int, reason=None) -> None:
+    """Record how the slot ended (rewritten identically by a redelivery), then count it on the backfill, which
+    dispatches the next."""
+    triggers_repository.record_slot(
+        SlotRecord(
+            backfill_id=_backfill_of(message)[1],
+            date=message.date,
+            state=outcome,
+            execution_id=execution_id,
+            reason=reason,
+            round=round_,
+        )
+    )
+    finish_slot(message, outcome)
 
 
 def finish_slot(message: SlotMessage, outcome: SlotOutcome) -> Backfill | None:

@@ -8,7 +8,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from backfill_core.backfills.model import Backfill, BackfillStatus, InflightSlot, SlotOutcome, SlotRecord, SlotState
-from backfill_core.ids import derived_id
 from backfill_core.schedules.cron import CronSchedule
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 
@@ -18,12 +17,6 @@ class Claim(StrEnum):
     RESUME = "RESUME"  # paused or cancelled since the slot was claimed: resume its execution if it exists
     PARK = "PARK"  # the backfill is paused: keep the slot for unpause, run nothing
     DROP = "DROP"  # nothing to do: the slot finished, was cancelled, or this message is a stale copy
-
-
-def execution_id(backfill_id: str, slot_key: str, round_: int = 0) -> str:
-    """The one execution of a slot in a round: derived, so a redelivered message finds it again."""
-    parts = ("backfill", backfill_id, slot_key) + ((f"round{round_}",) if round_ else ())
-    return derived_id(*parts)
 
 
 def schedule_of(backfill: Backfill) -> CronSchedule:

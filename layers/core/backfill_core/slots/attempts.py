@@ -1,0 +1,141 @@
+"""An execution's attempts: created once per slot, taken over only when no live attempt holds its lease, run,
+and its log lines written in batches."""
+
+from datetime import datetime
+
+from aws_lambda_powertools import Logger
+
+from backfill_core.errors import ConcurrentUpdate, SlotBusy
+from backfill_core.flows.execution import Execution, ExecutionTrigger, State, StateHistory, TaskRun
+from backfill_core.flows.labels import Label
+from backfill_core.flows.runner import TERMINAL_STATES, run_flow, transition
+from backfill_core.schedules.cron import CronSchedule
+from backfill_core.schedules.kestra_time import format_date, now, storage_key
+from backfill_core.settings import settings
+from backfill_core.slots.message import SlotMessage
+from backfill_core.storage import executions_repository
+
+logger = Logger(child=True)
+
+
+def new_execution(
+    *,
+    execution_id: str,
+    message: SlotMessage,
+    trigger_type: str,
+    schedule: CronSchedule,
+    revision: int,
+    inputs: dict,
+    labels: list[Label],
+    at: datetime,
+) -> Execution:
+    """A CREATED execution of one slot; trigger.date/next/previous are the slot and its cron neighbours."""
+    slot = message.date
+    return Execution(
+        id=execution_id,
+        tenant_id=message.tenant,
+        namespace=message.namespace,
+        flow_id=message.flow_id,
+        flow_revision=revision,
+        labels=labels,
+        inputs=inputs,
+        trigger=ExecutionTrigger(
+            id=message.trigger_id,
+            type=trigger_type,
+            variables={
+                "date": format_date(schedule.local(slot)),
+                "next": format_date(schedule.local(schedule.next_after(slot))),
+                "previous": format_date(schedule.local(schedule.previous_before(slot))),
+                "backfill": message.kind == "backfill",
+            },
+        ),
+        state=State(current="CREATED", histories=[StateHistory(state="CREATED", date=at)], start_date=at),
+        kind=message.kind,
+        backfill_id=message.backfill_id,
+        scheduled_date=slot,
+    )
+
+
+def take_attempt(execution_id: str) -> tuple[Execution, bool]:
+    """The execution, now owned by this attempt; or already terminal, or FAILED when retries are spent.
+    The flag says whether this call ended it (retries spent)."""
+    execution = executions_repository.get(execution_id)
+    if execution is None:  # each caller created it first: only a deletion since (its flow's) gets here
+        raise LookupError(f"execution {execution_id} was deleted before its attempt could start")
+    if execution.state.current in TERMINAL_STATES:
+        return execution, False
+    at = now()
+    seen = execution.attempt
+    if seen >= settings().max_attempts:
+        execution.state = transition(execution.state, "FAILED", at)
+    else:
+        execution.attempt = seen + 1
+        execution.lease_until = at.timestamp() + settings().lease_seconds
+        execution.state = transition(execution.state, "RUNNING", at)
+        execution.task_run_list = []
+    try:
+        executions_repository.take_over(execution, seen, at.timestamp())
+    except ConcurrentUpdate as exc:
+        raise SlotBusy(f"execution {execution_id} is held by a live attempt") from exc
+    if execution.state.current == "FAILED":
+        logs = ExecutionLog(execution)
+        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {seen} attempts")
+        logs.flush()
+        return execution, True
+    return execution, False
+
+
+def run_attempt(execution: Execution, stored, budget_seconds, problem: str | None = None) -> Execution | None:
+    logs = ExecutionLog(execution)
+
+    def save_progress(current: Execution) -> None:
+        logs.flush()
+        executions_repository.save(current)
+
+    if stored is not None and stored.flow is None:
+        problem = problem or stored.invalid_message()
+    if stored is None or stored.flow is None or problem:
+        logs.add(None, "ERROR", problem or f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
+        execution.state = transition(execution.state, "FAILED", now())
+    else:
+        killed = lambda: executions_repository.kill_requested(execution.id)  # noqa: E731
+        execution = run_flow(stored.flow, stored.revision, execution, logs.add, save_progress, budget_seconds, killed)
+    try:
+        save_progress(execution)
+    except ConcurrentUpdate:
+        logger.warning("attempt lost its execution to a newer attempt", extra={"execution": execution.id})
+        return None
+    return execution
+
+
+class ExecutionLog:
+    """Buffers an attempt's log lines as Kestra LogEntry JSON and writes them in batches."""
+
+    def __init__(self, execution: Execution):
+        self.execution = execution
+        self.pending: list[tuple[str, dict]] = []
+        self.count = 0
+
+    def add(self, task_run: TaskRun | None, level: str, message: str, at: datetime | None = None) -> None:
+        at = at or now()
+        self.count += 1
+        execution = self.execution
+        entry = {
+            "tenantId": execution.tenant_id,
+            "namespace": execution.namespace,
+            "flowId": execution.flow_id,
+            "taskId": task_run.task_id if task_run else None,
+            "executionId": execution.id,
+            "taskRunId": task_run.id if task_run else None,
+            "attemptNumber": execution.attempt,
+            "triggerId": execution.trigger.id,
+            "timestamp": format_date(at),
+            "level": level,
+            "message": message,
+        }
+        self.pending.append((f"{storage_key(at)}#{execution.attempt:03d}#{self.count:06d}", entry))
+
+    def flush(self) -> None:
+        if self.pending:
+            executions_repository.append_logs(self.execution.id, self.pending)
+            self.pending = []
