@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from botocore.exceptions import ClientError
 
-from backfill_core.errors import DomainError
+from backfill_core.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
 
 logger = Logger(service="api")
 router = Router()
@@ -24,9 +24,18 @@ def message(status: int, text: str) -> Response:
     return Response(status_code=status, content_type="application/json", body=json.dumps({"message": text}))
 
 
+STATUS_OF = {
+    BadRequest: HTTPStatus.BAD_REQUEST,
+    NotFound: HTTPStatus.NOT_FOUND,
+    Conflict: HTTPStatus.CONFLICT,
+    Invalid: HTTPStatus.UNPROCESSABLE_ENTITY,
+}
+
+
 @router.exception_handler(DomainError)
 def _domain_error(exc: DomainError) -> Response:
-    return message(exc.status_code, exc.message)
+    kind = next(kind for kind in type(exc).__mro__ if kind in STATUS_OF)
+    return message(STATUS_OF[kind], exc.message)
 
 
 THROTTLED = {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"}

@@ -7,7 +7,8 @@ from botocore.exceptions import ClientError
 
 from backfill_core.errors import ConcurrentUpdate, Conflict
 from backfill_core.flows.model import parse_flow
-from backfill_core.storage import flows_repository, triggers_repository
+from backfill_core.storage import flows_repository
+from backfill_core.storage.conditions import condition_failed
 from tests.flows import QUICK
 
 STORED_ITEM = {
@@ -42,7 +43,7 @@ def conflict(operation: str) -> ClientError:
     ],
 )
 def test_a_transaction_cancelled_by_a_concurrent_one_is_read_again_not_a_server_error(reasons, read_again):
-    assert triggers_repository._failed_condition(cancelled(*reasons)) is read_again
+    assert condition_failed(cancelled(*reasons)) is read_again
 
 
 class FlowsTableBusy:

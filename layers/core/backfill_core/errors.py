@@ -1,24 +1,23 @@
-"""Typed domain errors; the API shapes each into Kestra's `{"message": ...}` with its status code."""
+"""Typed domain errors. They say what went wrong, not how to answer it: the API maps each kind to its status code
+(functions/api/errors.py)."""
 
 
 class DomainError(Exception):
-    status_code = 400
-
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
 
 
 class BadRequest(DomainError):
-    status_code = 400
+    """The request cannot be acted on as it stands: malformed, or nothing there to act on (no running backfill)."""
 
 
 class NotFound(DomainError):
-    status_code = 404
+    """The flow, trigger, backfill or execution it names does not exist."""
 
 
 class Conflict(DomainError):
-    status_code = 409
+    """It contradicts the current state (an overlapping backfill, a disabled trigger, a finished backfill)."""
 
 
 class BackfillContended(Conflict):
@@ -26,7 +25,7 @@ class BackfillContended(Conflict):
 
 
 class Invalid(DomainError):
-    status_code = 422
+    """A field's value is not acceptable; the message names the field."""
 
 
 def trigger_disabled_conflict(namespace: str, flow_id: str, trigger_id: str) -> Conflict:

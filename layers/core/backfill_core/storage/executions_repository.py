@@ -23,6 +23,7 @@ from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import in_namespace
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
+from backfill_core.storage.conditions import condition_failed
 
 EXECUTION = "EXECUTION"
 KILL = "KILL"  # its own item, so the attempt's writes of the execution never erase a kill request
@@ -64,10 +65,6 @@ def _execution(item: dict) -> Execution:
     return execution
 
 
-def _is_condition_failure(exc: ClientError) -> bool:
-    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
 def create_if_absent(execution: Execution) -> bool:
     """The exactly-once point: True when this call created the execution."""
     try:
@@ -78,7 +75,7 @@ def create_if_absent(execution: Execution) -> bool:
         )
         return True
     except ClientError as exc:
-        if _is_condition_failure(exc):
+        if condition_failed(exc):
             return False
         raise
 
@@ -105,7 +102,7 @@ def take_over(execution: Execution, seen_attempt: int, now_epoch: float) -> None
             ExpressionAttributeValues={":seen": {"N": str(seen_attempt)}, ":now": {"N": repr(now_epoch)}},
         )
     except ClientError as exc:
-        if _is_condition_failure(exc):
+        if condition_failed(exc):
             raise ConcurrentUpdate(execution.id) from exc
         raise
 
@@ -179,7 +176,7 @@ def save(execution: Execution) -> None:
             ExpressionAttributeValues={":mine": {"N": str(execution.attempt)}},
         )
     except ClientError as exc:
-        if _is_condition_failure(exc):
+        if condition_failed(exc):
             raise ConcurrentUpdate(execution.id) from exc
         raise
 
@@ -293,6 +290,6 @@ def end_leases(now_epoch: float) -> int:
                 )
                 ended += 1
             except ClientError as exc:
-                if not _is_condition_failure(exc):
+                if not condition_failed(exc):
                     raise
     return ended

@@ -9,7 +9,7 @@ revision of the flow it was planned on, and never after the flow is deleted.
 Slot records: pk = SLOTS#<backfill id>, sk = the slot's storage key.
 """
 
-from collections.abc import Set
+from collections.abc import Iterator, Set
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +20,7 @@ from backfill_core.backfills.model import Backfill, SlotOutcome, SlotRecord
 from backfill_core.errors import ConcurrentUpdate, trigger_disabled_conflict
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.settings import settings
+from backfill_core.storage.conditions import condition_failed
 from backfill_core.triggers.model import TriggerKey, TriggerState
 
 STATE = "STATE"
@@ -51,17 +52,6 @@ def _backfill_item(backfill: Backfill) -> dict:
 
 def _backfill(item: dict) -> Backfill:
     return Backfill.model_validate_json(item["body"]["S"])
-
-
-def _failed_condition(exc: ClientError) -> bool:
-    """A condition failed, or another transaction held one of the items: either way, read again."""
-    error = exc.response["Error"]
-    if error["Code"] == "ConditionalCheckFailedException":
-        return True
-    reasons = exc.response.get("CancellationReasons") or []
-    return error["Code"] == "TransactionCanceledException" and any(
-        r.get("Code") in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons
-    )
 
 
 def get_state(key: TriggerKey) -> TriggerState:
@@ -111,7 +101,7 @@ def advance(key: TriggerKey, seen: datetime | None, to: datetime, schedule: str)
         )
         return True
     except ClientError as exc:
-        if _failed_condition(exc):
+        if condition_failed(exc):
             return False
         raise
 
@@ -172,7 +162,7 @@ def create_backfill(backfill: Backfill, start: BackfillStart) -> None:
             ]
         )
     except ClientError as exc:
-        if _failed_condition(exc):
+        if condition_failed(exc):
             _raise_claim_failure(backfill, exc)
         raise
 
@@ -207,7 +197,7 @@ def save_backfill(backfill: Backfill, previous: Backfill, start: BackfillStart |
         else:
             dynamodb().put_item(**put)
     except ClientError as exc:
-        if _failed_condition(exc):
+        if condition_failed(exc):
             if start is not None:
                 _raise_claim_failure(saved, exc)
             raise ConcurrentUpdate(saved.id) from exc
@@ -215,18 +205,12 @@ def save_backfill(backfill: Backfill, previous: Backfill, start: BackfillStart |
     return saved
 
 
+def _query_pages(**query) -> Iterator[dict]:
+    return dynamodb().get_paginator("query").paginate(TableName=settings().triggers_table, **query)
+
+
 def _backfills_on_index(index: str, condition: str, values: dict, **query) -> list[Backfill]:
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().triggers_table,
-            IndexName=index,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-            **query,
-        )
-    )
+    pages = _query_pages(IndexName=index, KeyConditionExpression=condition, ExpressionAttributeValues=values, **query)
     return [_backfill(item) for page in pages for item in page["Items"]]
 
 
@@ -265,9 +249,7 @@ def backfills_of_trigger(key: TriggerKey, unsettled_only: bool = False) -> list[
     if unsettled_only:
         query["FilterExpression"] = "attribute_exists(#running)"
         query["ExpressionAttributeNames"] = {"#running": "running"}
-    pages = (
-        dynamodb().get_paginator("query").paginate(TableName=settings().triggers_table, ConsistentRead=True, **query)
-    )
+    pages = _query_pages(ConsistentRead=True, **query)
     found = [_backfill(item) for page in pages for item in page["Items"]]
     return sorted(found, key=lambda b: (b.created, b.id), reverse=True)
 
@@ -294,22 +276,17 @@ def record_slot(record: SlotRecord) -> None:
             ExpressionAttributeValues={":round": {"N": str(record.round)}},
         )
     except ClientError as exc:
-        if not _failed_condition(exc):
+        if not condition_failed(exc):
             raise
 
 
 def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str, SlotRecord]:
     """The slot records of a backfill between two slots (inclusive), by storage key."""
     low, high = sorted((storage_key(first), storage_key(last)))
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().triggers_table,
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
-            ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":low": {"S": low}, ":high": {"S": high}},
-            ConsistentRead=True,
-        )
+    pages = _query_pages(
+        KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+        ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":low": {"S": low}, ":high": {"S": high}},
+        ConsistentRead=True,
     )
     return {
         item["sk"]["S"]: SlotRecord.model_validate_json(item["body"]["S"]) for page in pages for item in page["Items"]
@@ -319,17 +296,12 @@ def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str,
 def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int, besides: Set[str] = frozenset()) -> list[str]:
     """Up to `limit` slots of a backfill that ended in `state`, oldest first, as storage keys; those in
     `besides` are passed over."""
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().triggers_table,
-            KeyConditionExpression="pk = :pk",
-            FilterExpression="slotState = :state",
-            ProjectionExpression="sk",
-            ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":state": {"S": state.value}},
-            ConsistentRead=True,
-        )
+    pages = _query_pages(
+        KeyConditionExpression="pk = :pk",
+        FilterExpression="slotState = :state",
+        ProjectionExpression="sk",
+        ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":state": {"S": state.value}},
+        ConsistentRead=True,
     )
     keys: list[str] = []
     for page in pages:
