@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core.backfills import changes, commands, planning, queries
+from backfill_core.backfills import commands, planning, queries
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.kestra_json import backfill_resource_json
 from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
@@ -34,7 +34,7 @@ def dry_run(body: DryRun, size: Annotated[int, Query(ge=1, le=1000)] = 20):
 
 @router.get("/backfills/<backfill_id>", responses=answers("The backfill with its progress", 404))
 def get_backfill(backfill_id: RecordIdParam):
-    return backfill_resource_json(changes.find_backfill(tenant(), backfill_id))
+    return backfill_resource_json(queries.find_backfill(tenant(), backfill_id))
 
 
 @router.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 422))

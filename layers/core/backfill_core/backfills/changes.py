@@ -41,18 +41,6 @@ logger = Logger(child=True)
 Transition = Callable[[Backfill, datetime], tuple[Backfill, list[datetime]]]
 
 
-def find_backfill(tenant: str, backfill_id: str) -> Backfill:
-    found = triggers_repository.backfill_by_id(backfill_id)
-    if found is None or found.tenant != tenant:
-        raise NotFound(f"Backfill not found: {backfill_id}")
-    return found
-
-
-def running_backfills_of(key: TriggerKey) -> list[Backfill]:
-    """The trigger's backfills that still dispatch, newest first."""
-    return [b for b in triggers_repository.backfills_of_trigger(key, unsettled_only=True) if not b.finished]
-
-
 def check_no_overlap(key: TriggerKey, backfill: Backfill) -> int:
     """409 naming a running backfill of the trigger whose range overlaps; else the STATE counter read,
     which the write then checks."""

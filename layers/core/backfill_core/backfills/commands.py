@@ -10,13 +10,12 @@ from backfill_core.backfills.changes import (
     change,
     change_found,
     check_no_overlap,
-    find_backfill,
     kill_running,
-    running_backfills_of,
     send_slots,
 )
 from backfill_core.backfills.model import Backfill, SlotOutcome
 from backfill_core.backfills.planning import checked_concurrency, plan_backfill
+from backfill_core.backfills.queries import find_backfill, running_backfills_of
 from backfill_core.errors import (
     BadRequest,
     ConcurrentUpdate,

@@ -1,8 +1,9 @@
 """What a flow's new revision or deletion does to its triggers' backfills."""
 
 from backfill_core.backfills import state_machine
-from backfill_core.backfills.changes import CHANGE_ATTEMPTS, change, running_backfills_of
+from backfill_core.backfills.changes import CHANGE_ATTEMPTS, change
 from backfill_core.backfills.holds import reconcile_hold
+from backfill_core.backfills.queries import running_backfills_of
 from backfill_core.errors import (
     ConcurrentUpdate,
     Conflict,

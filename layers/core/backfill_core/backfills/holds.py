@@ -2,7 +2,8 @@
 or its stored flow no longer validates; it carries on when that ends."""
 
 from backfill_core.backfills import state_machine
-from backfill_core.backfills.changes import change, running_backfills_of
+from backfill_core.backfills.changes import change
+from backfill_core.backfills.queries import running_backfills_of
 from backfill_core.storage import flows_repository, triggers_repository
 from backfill_core.triggers.model import TriggerKey
 

@@ -1,13 +1,27 @@
-"""Reading backfills: the list, and a page of one backfill's slots with their state."""
+"""Reading backfills: one by id, a trigger's running ones, the list, and a page of one backfill's slots."""
 
 from backfill_core.backfills import state_machine
-from backfill_core.backfills.changes import find_backfill
+from backfill_core.backfills.model import Backfill
+from backfill_core.errors import NotFound
 from backfill_core.ids import backfill_execution_id
 from backfill_core.schedules.counting import count_slots, nth_slot
 from backfill_core.schedules.kestra_time import format_date, storage_key
 from backfill_core.storage import triggers_repository
+from backfill_core.triggers.model import TriggerKey
 
 MAX_SLOTS_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
+
+
+def find_backfill(tenant: str, backfill_id: str) -> Backfill:
+    found = triggers_repository.backfill_by_id(backfill_id)
+    if found is None or found.tenant != tenant:
+        raise NotFound(f"Backfill not found: {backfill_id}")
+    return found
+
+
+def running_backfills_of(key: TriggerKey) -> list[Backfill]:
+    """The trigger's backfills that still dispatch, newest first."""
+    return [b for b in triggers_repository.backfills_of_trigger(key, unsettled_only=True) if not b.finished]
 
 
 def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from itertools import islice
 from typing import Any, Literal
 
-from backfill_core.backfills import changes
+from backfill_core.backfills import queries
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.model import in_namespace
@@ -66,7 +66,7 @@ def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[
 def _state_and_active_backfill(key: TriggerKey):
     """The trigger's state and the backfill Kestra's trigger JSON shows: its newest that still runs."""
     state = triggers_repository.get_state(key)
-    running = changes.running_backfills_of(key)
+    running = queries.running_backfills_of(key)
     return state, running[0] if running else None
 
 
