@@ -16,7 +16,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from backfill_core import aws_clients
-from backfill_core.flows.runner import TERMINAL_STATES
+from backfill_core.flows.execution import ENDED_STATES as TERMINAL_STATES
 from backfill_core.storage import executions_repository, work_queue
 
 POINTS = {

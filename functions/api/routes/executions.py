@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from backfill_core.flows.execution import ExecutionState
 from backfill_core.kestra_api import searches
 from backfill_core.storage import executions_repository
 from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, tenant
@@ -18,7 +19,7 @@ router = Router()
 def search_executions(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
-    state: Annotated[list[searches.ExecutionState] | None, Query()] = None,
+    state: Annotated[list[ExecutionState] | None, Query()] = None,
     labels: Annotated[list[str] | None, Query()] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,

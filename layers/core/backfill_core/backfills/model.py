@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from backfill_core.flows.labels import Label
 from backfill_core.kestra_model import KestraModel
+from backfill_core.schedules.order import SlotOrder
 from backfill_core.triggers.model import TriggerKey
 
 
@@ -72,7 +73,7 @@ class Backfill(KestraModel):
     inputs: dict[str, Any] = {}
     labels: list[Label] = []
     concurrency: int = 1
-    order: Literal["oldest_first", "newest_first"] = "oldest_first"
+    order: SlotOrder = SlotOrder.OLDEST_FIRST
     reprocess: Reprocess = "all"
     max_failures: int | None = None
     cursor: datetime | None  # the next slot to dispatch, in `order`; None when every slot is dispatched

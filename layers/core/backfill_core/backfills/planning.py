@@ -61,10 +61,7 @@ def plan_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> Bac
     if start > end:
         raise Invalid(f"backfill.start: {format_date(start)} is after backfill.end {format_date(end)}")
     schedule = trigger.schedule()
-    if request.order == "newest_first":
-        first = schedule.slots_newest_first(start, end, 1)
-    else:
-        first = schedule.slots(start, end, 1)
+    first = request.order.slots(schedule, start, end, 1)
     if not first:
         raise Invalid(
             f"backfill.start: no slot of cron '{trigger.cron}' ({trigger.timezone}) lies between "
@@ -112,10 +109,9 @@ def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: i
     def to_run(slots: list[datetime]) -> list[datetime]:
         return [slot for slot in slots if storage_key(slot) not in skipped][:page_size]
 
-    oldest = to_run(schedule.slots(plan.start, plan.end, reach))
-    newest = to_run(schedule.slots_newest_first(plan.start, plan.end, reach))
     # Each page lists its slots in the backfill's order.
-    first, last = (newest, oldest[::-1]) if request.order == "newest_first" else (oldest, newest[::-1])
+    first = to_run(request.order.slots(schedule, plan.start, plan.end, reach))
+    last = to_run(request.order.reverse.slots(schedule, plan.start, plan.end, reach))[::-1]
 
     def dates(slots: list[datetime]) -> list[str]:
         return [format_date(schedule.local(slot)) for slot in slots]

@@ -4,7 +4,6 @@ from backfill_core.backfills import state_machine
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import NotFound
 from backfill_core.ids import backfill_execution_id
-from backfill_core.schedules.counting import count_slots, nth_slot
 from backfill_core.schedules.kestra_time import format_date, storage_key
 from backfill_core.storage import triggers_repository
 from backfill_core.triggers.model import TriggerKey
@@ -30,12 +29,8 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
     b = find_backfill(tenant, backfill_id)
     schedule = state_machine.schedule_of(b)
     skip = (page - 1) * size  # the page's first slot is found by counting to it, then `size` slots are stepped
-    if b.order == "newest_first":
-        first = nth_slot(schedule, b.start, b.end, count_slots(schedule, b.start, b.end) - 1 - skip)
-        slots = schedule.slots_newest_first(b.start, first, size) if first else []
-    else:
-        first = nth_slot(schedule, b.start, b.end, skip)
-        slots = schedule.slots(first, b.end, size) if first else []
+    first = b.order.nth(schedule, b.start, b.end, skip)
+    slots = b.order.slots_from(schedule, b.start, b.end, first, size) if first else []
     records = triggers_repository.slot_records(b.id, slots[0], slots[-1]) if slots else {}
     results = []
     for slot in slots:

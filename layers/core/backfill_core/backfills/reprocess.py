@@ -6,6 +6,8 @@ live or backfill, succeeded; `missing` skips a slot that has any execution, runn
 
 from dataclasses import dataclass
 
+from backfill_core.flows.execution import SUCCEEDED_STATES
+
 
 @dataclass(frozen=True)
 class PriorExecution:
@@ -15,9 +17,6 @@ class PriorExecution:
     state: str
     created: str  # storage key: sorts as the instants do
     backfill_id: str | None  # None for a live schedule run
-
-
-SUCCEEDED_STATES = ("SUCCESS", "WARNING")
 
 
 def skip_reason(policy: str, prior: list[PriorExecution]) -> tuple[str, str] | None:

@@ -38,10 +38,7 @@ def fill_window(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datet
         free -= 1
     if free > 0 and b.cursor is not None:
         schedule = schedule_of(b)
-        if b.order == "newest_first":
-            upcoming = schedule.slots_newest_first(b.start, b.cursor, free + 1)
-        else:
-            upcoming = schedule.slots(b.cursor, b.end, free + 1)
+        upcoming = b.order.slots_from(schedule, b.start, b.end, b.cursor, free + 1)
         fresh = upcoming[:free]
         b.cursor = upcoming[free] if len(upcoming) > free else None
         for slot in fresh:
@@ -256,7 +253,7 @@ def current_date(backfill: Backfill) -> datetime | None:
         waiting.append(backfill.cursor)
     if not waiting:
         return None
-    return max(waiting) if backfill.order == "newest_first" else min(waiting)
+    return backfill.order.first_of(waiting)
 
 
 def display_status(backfill: Backfill) -> str:
@@ -288,7 +285,7 @@ def slot_view(backfill: Backfill, slot: datetime, record: SlotRecord | None) -> 
     if record is not None:
         return record.state.value, record.round
     cursor = backfill.cursor
-    ahead = cursor is not None and (slot <= cursor if backfill.order == "newest_first" else slot >= cursor)
+    ahead = cursor is not None and backfill.order.reached(slot, cursor)
     if ahead and not backfill.finished:
         return "PENDING", 0
     return "CANCELLED", 0

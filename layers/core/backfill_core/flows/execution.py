@@ -1,12 +1,37 @@
 """An execution of a flow, as stored: Kestra's Execution fields, plus where it came from and its attempt count."""
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import Field
 
 from backfill_core.flows.labels import Label
 from backfill_core.kestra_model import KestraModel
+
+
+class ExecutionState(StrEnum):
+    """Kestra's states of an execution and of a task run, as far as this engine gives or takes them."""
+
+    CREATED = "CREATED"
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    PAUSED = "PAUSED"
+    SUCCESS = "SUCCESS"
+    WARNING = "WARNING"
+    FAILED = "FAILED"
+    KILLED = "KILLED"
+    CANCELLED = "CANCELLED"
+
+
+ENDED_STATES = (
+    ExecutionState.SUCCESS,
+    ExecutionState.FAILED,
+    ExecutionState.WARNING,
+    ExecutionState.KILLED,
+    ExecutionState.CANCELLED,
+)
+SUCCEEDED_STATES = (ExecutionState.SUCCESS, ExecutionState.WARNING)
 
 
 class StateHistory(KestraModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
+from backfill_core.flows.execution import ENDED_STATES
 from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
 from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
@@ -17,7 +18,6 @@ from backfill_core.schedules.kestra_time import parse_iso_duration
 
 SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
 
-EXECUTION_END_STATES = ("SUCCESS", "FAILED", "WARNING", "KILLED", "CANCELLED")
 
 # Each task adds a task run to every execution, whose record must stay under DynamoDB's 400 KB item.
 MAX_TASKS = 100
@@ -171,9 +171,9 @@ def parse_flow(source: str) -> Flow:
             except ValueError as exc:
                 raise Invalid(f"triggers[{trigger.id}].lateMaximumDelay: {exc}") from exc
             for state in trigger.stop_after or []:
-                if state not in EXECUTION_END_STATES:
+                if state not in ENDED_STATES:
                     raise Invalid(
-                        f"triggers[{trigger.id}].stopAfter: '{state}' is not one of {', '.join(EXECUTION_END_STATES)}"
+                        f"triggers[{trigger.id}].stopAfter: '{state}' is not one of {', '.join(ENDED_STATES)}"
                     )
     return flow
 

@@ -6,14 +6,12 @@ from functools import partial
 from typing import Any
 
 from backfill_core.flows import shell_safety
-from backfill_core.flows.execution import Execution, State, StateHistory, TaskRun, TaskRunAttempt
+from backfill_core.flows.execution import ENDED_STATES, Execution, State, StateHistory, TaskRun, TaskRunAttempt
 from backfill_core.flows.model import Flow
 from backfill_core.flows.tasks.task_types import COMMANDS, KillCheck, TaskOutcome, run_task
 from backfill_core.flows.templating import TemplateRenderError, render_properties
 from backfill_core.ids import new_id
 from backfill_core.schedules.kestra_time import format_date, iso_duration, now
-
-TERMINAL_STATES = ("SUCCESS", "FAILED", "KILLED", "CANCELLED")
 
 LogWriter = Callable[[TaskRun | None, str, str, datetime | None], None]
 """Receives (task run, level, message, when: None for now) for each log line."""
@@ -23,7 +21,7 @@ def transition(state: State, new_state: str, at: datetime) -> State:
     """A state with one more history entry; terminal states also get endDate and duration."""
     histories = [*state.histories, StateHistory(state=new_state, date=at)]
     start = histories[0].date
-    terminal = new_state in TERMINAL_STATES
+    terminal = new_state in ENDED_STATES
     return State(
         current=new_state,
         histories=histories,

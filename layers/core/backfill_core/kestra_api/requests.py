@@ -1,7 +1,7 @@
 """Request bodies of Kestra's trigger API, validated at the boundary."""
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -9,6 +9,7 @@ from backfill_core.backfills.model import Reprocess
 from backfill_core.flows.labels import Label, normalize_labels
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE
 from backfill_core.schedules.kestra_time import supported
+from backfill_core.schedules.order import SlotOrder
 from backfill_core.triggers.model import TriggerKey
 
 # Kestra's integers are Java's int: larger numbers mean nothing to any field, and are refused unconverted.
@@ -46,7 +47,7 @@ class BackfillRequest(BaseModel):
         ),
     )
     concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
-    order: Literal["oldest_first", "newest_first"] = "oldest_first"
+    order: SlotOrder = SlotOrder.OLDEST_FIRST
     reprocess: Reprocess = "all"
     max_failures: int | None = Field(default=None, ge=1, le=MAX_INT, alias="maxFailures")
 

@@ -3,7 +3,7 @@
 import json
 from collections.abc import Iterable, Sequence
 from itertools import islice
-from typing import Any, Literal
+from typing import Any
 
 from backfill_core.backfills import queries
 from backfill_core.backfills.model import Backfill
@@ -14,7 +14,6 @@ from backfill_core.schedules.kestra_time import now
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 from backfill_core.triggers.model import TriggerKey
 
-ExecutionState = Literal["CREATED", "RUNNING", "SUCCESS", "FAILED", "KILLED", "CANCELLED", "PAUSED", "QUEUED"]
 MAX_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
 MAX_TRIGGERS_PAGE_SIZE = 10_000  # the UI lists every trigger on one page; an entry is small, and bounded() holds
 # Lambda answers at most 6 MB, counting the body as the JSON string of its proxy response; a page stays well

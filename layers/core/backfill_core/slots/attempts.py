@@ -6,9 +6,9 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 
 from backfill_core.errors import ConcurrentUpdate, SlotBusy
-from backfill_core.flows.execution import Execution, ExecutionTrigger, State, StateHistory, TaskRun
+from backfill_core.flows.execution import ENDED_STATES, Execution, ExecutionTrigger, State, StateHistory, TaskRun
 from backfill_core.flows.labels import Label
-from backfill_core.flows.runner import TERMINAL_STATES, run_flow, transition
+from backfill_core.flows.runner import run_flow, transition
 from backfill_core.schedules.cron import CronSchedule
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
 from backfill_core.settings import settings
@@ -62,7 +62,7 @@ def take_attempt(execution_id: str) -> tuple[Execution, bool]:
     execution = executions_repository.get(execution_id)
     if execution is None:  # each caller created it first: only a deletion since (its flow's) gets here
         raise LookupError(f"execution {execution_id} was deleted before its attempt could start")
-    if execution.state.current in TERMINAL_STATES:
+    if execution.state.current in ENDED_STATES:
         return execution, False
     at = now()
     seen = execution.attempt

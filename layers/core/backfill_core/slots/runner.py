@@ -22,10 +22,9 @@ from backfill_core.backfills.model import SlotOutcome, SlotState
 from backfill_core.backfills.state_machine import Claim, schedule_of
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
-from backfill_core.flows.execution import Execution
+from backfill_core.flows.execution import ENDED_STATES, Execution
 from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import TriggerSpec
-from backfill_core.flows.runner import TERMINAL_STATES
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id, live_execution_id
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
@@ -92,7 +91,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         )
         executions_repository.create_if_absent(execution)
     execution, ended_here = take_attempt(this_execution)
-    if execution.state.current not in TERMINAL_STATES:
+    if execution.state.current not in ENDED_STATES:
         ran = run_attempt(execution, stored, budget_seconds)
         if ran is None:
             return  # a newer attempt took over; it finishes the slot
@@ -153,7 +152,7 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
         )
         executions_repository.create_if_absent(execution)
     execution, ended_here = take_attempt(execution_id)
-    if execution.state.current not in TERMINAL_STATES:
+    if execution.state.current not in ENDED_STATES:
         ran = run_attempt(execution, stored, budget_seconds, problem)
         if ran is None:
             return
