@@ -86,7 +86,7 @@ def test_sam_build_packs_the_layer_and_the_functions(tmp_path):
     result = run_sam("build", "--build-dir", str(build), "--cache-dir", str(tmp_path / "cache"))
     assert result.returncode == 0, result.stdout + result.stderr
     layer = build / "CoreLayer" / "python"
-    assert (layer / "backfill_core" / "slot_runner.py").is_file()
+    assert (layer / "backfill_core" / "slots" / "runner.py").is_file()
     assert (layer / "croniter").is_dir()
     assert (layer / "aws_lambda_powertools").is_dir()
     for function in ("ApiFunction", "ExecutorFunction", "SchedulerFunction", "TaskRunnerFunction"):
