@@ -8,28 +8,30 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core import backfill_service, searches
 from backfill_core.api_models import BackfillDelete, TriggerRef, TriggerUpdate
 from backfill_core.errors import NotFound
+from backfill_core.kestra_json import bulk_json
+from backfill_core.kestra_responses import BulkResponse, PagedResults, Trigger, TriggerWithContext
 from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, tenant
 
 router = Router()
 
 
-@router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 422))
-def update_trigger(body: TriggerUpdate):
+@router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 415))
+def update_trigger(body: TriggerUpdate) -> Trigger:
     return searches.trigger_context(tenant(), body, backfill_service.update_trigger(tenant(), body, caller(router)))
 
 
-@router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
-def pause_backfill(body: TriggerRef):
+@router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 415))
+def pause_backfill(body: TriggerRef) -> Trigger:
     return searches.trigger_context(tenant(), body, backfill_service.pause(tenant(), body))
 
 
-@router.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
-def unpause_backfill(body: TriggerRef):
+@router.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 415))
+def unpause_backfill(body: TriggerRef) -> Trigger:
     return searches.trigger_context(tenant(), body, backfill_service.unpause(tenant(), body))
 
 
-@router.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 422))
-def delete_backfill(body: BackfillDelete):
+@router.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 415))
+def delete_backfill(body: BackfillDelete) -> Trigger:
     return searches.trigger_context(tenant(), body, backfill_service.delete(tenant(), body, body.kill))
 
 
@@ -43,10 +45,10 @@ def _bulk_action(action: str) -> str:
 
 
 @router.post(
-    "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 422)
+    "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 415)
 )
-def bulk_by_triggers(action: str, body: list[TriggerRef]):
-    return {"count": backfill_service.bulk(tenant(), _bulk_action(action), body)}
+def bulk_by_triggers(action: str, body: list[TriggerRef]) -> BulkResponse:
+    return bulk_json(backfill_service.bulk(tenant(), _bulk_action(action), body))
 
 
 @router.post(
@@ -56,9 +58,9 @@ def bulk_by_query(
     action: str,
     namespace: NamespaceQuery = None,
     q: Annotated[str | None, Query()] = None,
-):
+) -> BulkResponse:
     refs = backfill_service.triggers_matching(tenant(), namespace, q)
-    return {"count": backfill_service.bulk(tenant(), _bulk_action(action), refs)}
+    return bulk_json(backfill_service.bulk(tenant(), _bulk_action(action), refs))
 
 
 @router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
@@ -67,5 +69,5 @@ def search_triggers(
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)] = 25,
-):
+) -> PagedResults[TriggerWithContext]:
     return searches.search_triggers(tenant(), namespace, flowId, page, size)

@@ -77,6 +77,31 @@ class BackfillPlan:
     at: datetime
 
 
+@dataclass(frozen=True)
+class SlotView:
+    """One slot as a person reads it: its state, its latest execution and, when skipped, why."""
+
+    date: datetime  # in the trigger's timezone
+    state: str
+    execution_id: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class BackfillPreview:
+    """A dry run: the plan, how many slots it would run and skip, the first and last pages of the slots it
+    would run (in its order) and the first page of those it would skip. Dates in the trigger's timezone."""
+
+    ref: TriggerRef
+    request: BackfillRequest
+    plan: BackfillPlan
+    total: int
+    skipped: int
+    first_page: list[datetime]
+    last_page: list[datetime]
+    skipped_page: list[SlotView]
+
+
 def plan_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest) -> BackfillPlan:
     """Every check of a new backfill (422 naming the field); shared by the dry run and the real thing."""
     stored, trigger = schedule_trigger(tenant, ref.namespace, ref.flow_id, ref.trigger_id)
@@ -127,7 +152,7 @@ def skipped_slots(
     return skipped
 
 
-def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> dict:
+def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> BackfillPreview:
     """What the backfill would run and skip, counted without stepping through its slots, and the first
     and last pages of the slots it would run, in its order. Writes nothing."""
     plan = plan_backfill(tenant, ref, request)
@@ -143,31 +168,19 @@ def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: i
     newest = to_run(schedule.slots_newest_first(plan.start, plan.end, reach))
     # Each page lists its slots in the backfill's order.
     first, last = (newest, oldest[::-1]) if request.order == "newest_first" else (oldest, newest[::-1])
-
-    def dates(slots: list[datetime]) -> list[str]:
-        return [format_date(schedule.local(slot)) for slot in slots]
-
-    total = count_slots(schedule, plan.start, plan.end)
-    return {
-        "namespace": ref.namespace,
-        "flowId": ref.flow_id,
-        "triggerId": ref.trigger_id,
-        "start": format_date(plan.start),
-        "end": format_date(plan.end),
-        "order": request.order,
-        "reprocess": request.reprocess,
-        "concurrency": plan.concurrency,
-        "inputs": plan.inputs,
-        "total": total,
-        "run": total - len(skipped),
-        "skipped": len(skipped),
-        "firstPage": dates(first),
-        "lastPage": dates(last),
-        "skippedPage": [
-            {"date": format_date(schedule.local(from_storage_key(k))), "reason": reason, "executionId": execution_id}
+    return BackfillPreview(
+        ref=ref,
+        request=request,
+        plan=plan,
+        total=count_slots(schedule, plan.start, plan.end),
+        skipped=len(skipped),
+        first_page=[schedule.local(slot) for slot in first],
+        last_page=[schedule.local(slot) for slot in last],
+        skipped_page=[
+            SlotView(schedule.local(from_storage_key(k)), SlotOutcome.SKIPPED.value, execution_id, reason)
             for k, (reason, execution_id) in sorted(skipped.items())[:page_size]
         ],
-    }
+    )
 
 
 def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest, created_by: str | None = None) -> Backfill:
@@ -299,9 +312,9 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
     return saved, queued
 
 
-def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
-    """GET /api/v1/backfills/{id}/slots: every slot of the range in the backfill's order, with its state,
-    its latest execution and, when skipped, why."""
+def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> tuple[list[SlotView], int]:
+    """GET /api/v1/backfills/{id}/slots: a page of the slots of the range in the backfill's order, each with
+    its state, its latest execution and, when skipped, why; and how many slots there are."""
     b = find_backfill(tenant, backfill_id)
     schedule = backfill_state.schedule_of(b)
     skip = (page - 1) * size  # the page's first slot is found by counting to it, then `size` slots are stepped
@@ -324,10 +337,8 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
                 (backfill_state.execution_id(b.id, storage_key(slot), round_) if started else None),
                 None,
             )
-        results.append(
-            {"date": format_date(schedule.local(slot)), "state": state, "executionId": execution_id, "reason": reason}
-        )
-    return {"results": results, "total": b.total}
+        results.append(SlotView(schedule.local(slot), state, execution_id, reason))
+    return results, b.total
 
 
 def change_backfill(tenant: str, backfill_id: str, concurrency: int | None, paused: bool | None) -> Backfill:
