@@ -141,7 +141,7 @@ class LogEntry(KestraAnswer):
 class FlowWithSource(KestraAnswer):
     """Kestra's FlowWithSource: the flow's YAML document as written (its keys in its order, free-form), then its
     revision and source. Kestra's FlowWithException when the stored flow no longer validates: the document as
-    stored, and why in `exception`. Answers the keys it was given, in their order."""
+    stored, and why in `exception`. Its keys come out in the order it was given them (the document's first)."""
 
     model_config = ConfigDict(extra="allow")
     id: str
@@ -151,7 +151,10 @@ class FlowWithSource(KestraAnswer):
     deleted: bool
     updated: KestraDate = Field(description="ours: when this revision was stored")
     source: str
-    exception: str | None = Field(default=None, description="only for a stored flow that no longer validates")
+    # A string; typed loosely, as a valid flow's YAML may hold a key of that name with any value.
+    exception: Annotated[Any, WithJsonSchema({"type": "string"})] = Field(
+        default=None, description="only for a stored flow that no longer validates: why"
+    )
     _keys: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="wrap")
@@ -164,9 +167,12 @@ class FlowWithSource(KestraAnswer):
 
     # No return type: with one, pydantic would describe the answer by it rather than by the fields above.
     @model_serializer(mode="wrap")
-    def _given_keys_in_order(self, handler: SerializerFunctionWrapHandler):
-        answer = handler(self)
-        return {key: answer[key] for key in self._keys if key in answer} if self._keys else answer
+    def _in_given_order(self, handler: SerializerFunctionWrapHandler):
+        """The keys it was given in their order, then any other but an `exception` it was not given."""
+        fields = handler(self)
+        ordered = {key: fields.pop(key) for key in self._keys if key in fields}
+        ordered.update((key, value) for key, value in fields.items() if key != "exception")
+        return ordered
 
 
 # Backfills and triggers
