@@ -199,7 +199,7 @@ def trigger_search_entry(
 
 
 def execution_json(execution: Execution) -> answer.Execution:
-    """Kestra's Execution, from our record (the record's own fields, such as its lease, stay in)."""
+    """Kestra's Execution, from our record; what only the record keeps (its lease) is left out."""
     return answer.Execution.model_validate(execution)
 
 
