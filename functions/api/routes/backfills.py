@@ -7,8 +7,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.backfills import commands, planning, queries
 from backfill_core.kestra_api import searches
-from backfill_core.kestra_api.kestra_json import backfill_resource_json
+from backfill_core.kestra_api.kestra_json import backfill_resource_json, dry_run_json, retry_failed_json
 from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
+from backfill_core.kestra_api.responses import BackfillResource, DryRunResult, PagedResults, RetryFailedResult, Slot
 from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, TriggerIdQuery, answers, tenant
 
 router = Router()
@@ -22,31 +23,31 @@ def list_backfills(
     status: Annotated[str | None, Query()] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
-):
+) -> PagedResults[BackfillResource]:
     found = queries.list_backfills(tenant(), namespace, flowId, triggerId, status)
-    return searches.page_of([backfill_resource_json(b) for b in found], page, size)
+    return searches.page_of(PagedResults[BackfillResource], [backfill_resource_json(b) for b in found], page, size)
 
 
-@router.post("/backfills/dry-run", responses=answers("What the backfill would run and skip", 400, 404, 409, 422))
-def dry_run(body: DryRun, size: Annotated[int, Query(ge=1, le=1000)] = 20):
-    return planning.dry_run(tenant(), body, body.backfill, size)
+@router.post("/backfills/dry-run", responses=answers("What the backfill would run and skip", 400, 404, 409, 415))
+def dry_run(body: DryRun, size: Annotated[int, Query(ge=1, le=1000)] = 20) -> DryRunResult:
+    return dry_run_json(planning.dry_run(tenant(), body, body.backfill, size))
 
 
 @router.get("/backfills/<backfill_id>", responses=answers("The backfill with its progress", 404))
-def get_backfill(backfill_id: RecordIdParam):
+def get_backfill(backfill_id: RecordIdParam) -> BackfillResource:
     return backfill_resource_json(queries.find_backfill(tenant(), backfill_id))
 
 
-@router.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 422))
-def change_backfill(backfill_id: RecordIdParam, body: BackfillChange):
+@router.patch("/backfills/<backfill_id>", responses=answers("The backfill, changed", 400, 404, 409, 415))
+def change_backfill(backfill_id: RecordIdParam, body: BackfillChange) -> BackfillResource:
     changed = commands.change_backfill(tenant(), backfill_id, body.concurrency, body.paused)
     return backfill_resource_json(changed)
 
 
 @router.post(
-    "/backfills/<backfill_id>/cancel", responses=answers("The backfill, CANCELLING or CANCELLED", 400, 404, 409, 422)
+    "/backfills/<backfill_id>/cancel", responses=answers("The backfill, CANCELLING or CANCELLED", 400, 404, 409, 415)
 )
-def cancel_backfill(backfill_id: RecordIdParam, body: BackfillCancel | None = None):
+def cancel_backfill(backfill_id: RecordIdParam, body: BackfillCancel | None = None) -> BackfillResource:
     kill = body.kill if body else False
     return backfill_resource_json(commands.cancel(tenant(), backfill_id, kill))
 
@@ -55,9 +56,8 @@ def cancel_backfill(backfill_id: RecordIdParam, body: BackfillCancel | None = No
     "/backfills/<backfill_id>/retry-failed",
     responses=answers("How many failed slots run again, and the backfill", 404, 409),
 )
-def retry_failed(backfill_id: RecordIdParam):
-    backfill, queued = commands.retry_failed(tenant(), backfill_id)
-    return {"retried": queued, "backfill": backfill_resource_json(backfill)}
+def retry_failed(backfill_id: RecordIdParam) -> RetryFailedResult:
+    return retry_failed_json(*commands.retry_failed(tenant(), backfill_id))
 
 
 @router.get("/backfills/<backfill_id>/slots", responses=answers("A page of slots with their state", 404, 422))
@@ -65,6 +65,5 @@ def backfill_slots(
     backfill_id: RecordIdParam,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=queries.MAX_SLOTS_PAGE_SIZE)] = 100,
-):
-    slots = queries.slots_page(tenant(), backfill_id, page, size)
-    return {**slots, "results": searches.bounded(slots["results"])}  # 1,000 slots take about 250 kB
+) -> PagedResults[Slot]:
+    return searches.backfill_slots(tenant(), backfill_id, page, size)

@@ -23,18 +23,25 @@ TriggerIdQuery = Annotated[str | None, Query(max_length=MAX_ID)]
 
 ERRORS = {
     400: "The body is not JSON, or the trigger has no running backfill to act on",
+    401: "The API token is required (where API_TOKEN_SECRET is set): X-Api-Token, or Authorization: Bearer",
     404: "No such flow, trigger, backfill, execution or route",
     409: "Conflicts with the current state: named in the message",
+    413: "The body is larger than a request may carry (API_MAX_BODY_BYTES)",
+    415: "The body is not sent as JSON (Content-Type: application/json)",
     422: "A field is invalid: the message names it",
-    503: "DynamoDB is throttling: try again after the Retry-After header's seconds",
+    503: "DynamoDB is throttling, or the API token could not be read: try again after the Retry-After seconds",
 }
+# Any route may answer these: the guards refuse a call without the token or with too large a body before any
+# route runs, every route validates its request, and DynamoDB may throttle.
+EVERY_ROUTE = (401, 413, 422, 503)
 
 
-def answers(success: str, *errors: int, status: int = 200) -> dict:
-    """A route's answers for the OpenAPI document: its success and each error, all `{"message"}`. Every
-    route validates its request, so each may answer 422."""
-    described: dict[int, dict[str, Any]] = {status: {"description": success}}
-    for code in sorted({*errors, 422, 503}):
+def answers(success: str, *errors: int, status: int = 200, body: bool = True) -> dict:
+    """A route's answers for the OpenAPI document: its success, whose schema is the route's return annotation
+    (or, with `body=False`, none: an empty answer), and each error, all `{"message"}`. Every route validates its
+    request, so each may answer 422, and EVERY_ROUTE's others."""
+    described: dict[int, dict[str, Any]] = {status: {"description": success, **({} if body else {"content": {}})}}
+    for code in sorted({*errors, *EVERY_ROUTE}):
         described[code] = {"description": ERRORS[code], "content": {"application/json": {"model": ErrorMessage}}}
     return described
 

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.flows.execution import ExecutionState
 from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.responses import Execution, PagedResults
 from backfill_core.storage import executions_repository
 from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, tenant
 
@@ -24,16 +25,16 @@ def search_executions(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
     sort: Annotated[str | None, Query()] = None,
-):
+) -> PagedResults[Execution]:
     return searches.search_executions(tenant(), namespace, flowId, state or [], labels or [], page, size, sort)
 
 
 @router.get("/executions/<execution_id>", responses=answers("The execution", 404))
-def get_execution(execution_id: RecordIdParam):
+def get_execution(execution_id: RecordIdParam) -> Execution:
     return searches.execution(execution_id)
 
 
-@router.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202))
+@router.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202, body=False))
 def kill_execution(execution_id: RecordIdParam):
     """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
     searches.execution(execution_id)  # 404 when it does not exist

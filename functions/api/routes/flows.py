@@ -12,6 +12,7 @@ from backfill_core.errors import Invalid
 from backfill_core.flows.model import parse_flow
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.kestra_json import flow_json
+from backfill_core.kestra_api.responses import FlowWithSource
 from backfill_core.storage import flows_repository
 from routes.common import FlowIdParam, NamespaceParam, answers, tenant
 
@@ -26,13 +27,13 @@ def _yaml_body() -> str:
 
 
 @router.post("/flows", responses=answers("The flow as Kestra returns it", 409, 422))
-def create_flow():
+def create_flow() -> FlowWithSource:
     source = _yaml_body()
     return flow_json(flows_repository.create(tenant(), parse_flow(source), source))
 
 
 @router.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))
-def get_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
+def get_flow(namespace: NamespaceParam, flow_id: FlowIdParam) -> FlowWithSource:
     return flow_json(flows_repository.get(tenant(), namespace, flow_id))
 
 
@@ -43,7 +44,7 @@ def list_flows(
     size: Annotated[
         int | None, Query(ge=1, le=searches.MAX_PAGE_SIZE, description="ours: flows per page; without it, every flow")
     ] = None,
-):
+) -> list[FlowWithSource]:
     """Kestra's answer is every flow of the namespace, when they fit one answer (else a 422 naming size); page
     and size read a large namespace a page at a time."""
     if page is not None and size is None:
@@ -54,7 +55,7 @@ def list_flows(
 
 
 @router.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))
-def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
+def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam) -> FlowWithSource:
     source = _yaml_body()
     flow = parse_flow(source)
     if (flow.namespace, flow.id) != (namespace, flow_id):
@@ -65,7 +66,8 @@ def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
 
 
 @router.delete(
-    "/flows/<namespace>/<flow_id>", responses=answers("Deleted; its running backfills are cancelled", 404, status=204)
+    "/flows/<namespace>/<flow_id>",
+    responses=answers("Deleted; its running backfills are cancelled", 404, status=204, body=False),
 )
 def delete_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
     flow_changes.delete_flow(tenant(), namespace, flow_id)

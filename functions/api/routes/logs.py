@@ -7,6 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.errors import Invalid
 from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.responses import LogEntry
 from routes.common import RecordIdParam, answers
 
 router = Router()
@@ -19,7 +20,7 @@ def get_logs(
     size: Annotated[
         int | None, Query(ge=1, le=searches.MAX_PAGE_SIZE, description="ours: lines per page; without it, every line")
     ] = None,
-):
+) -> list[LogEntry]:
     """Kestra's answer is every line, when they fit one answer (else a 422 naming size); page and size read
     the lines of a long execution a page at a time."""
     if page is not None and size is None:

@@ -8,30 +8,32 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.backfills import commands
 from backfill_core.errors import NotFound
 from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.kestra_json import bulk_json
 from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
+from backfill_core.kestra_api.responses import BulkResponse, PagedResults, Trigger, TriggerWithContext
 from backfill_core.triggers import commands as trigger_commands
 from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, tenant
 
 router = Router()
 
 
-@router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 422))
-def update_trigger(body: TriggerUpdate):
+@router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 415))
+def update_trigger(body: TriggerUpdate) -> Trigger:
     return searches.trigger_context(tenant(), body, trigger_commands.update_trigger(tenant(), body, caller(router)))
 
 
-@router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
-def pause_backfill(body: TriggerRef):
+@router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 415))
+def pause_backfill(body: TriggerRef) -> Trigger:
     return searches.trigger_context(tenant(), body, commands.pause(tenant(), body))
 
 
-@router.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 422))
-def unpause_backfill(body: TriggerRef):
+@router.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 415))
+def unpause_backfill(body: TriggerRef) -> Trigger:
     return searches.trigger_context(tenant(), body, commands.unpause(tenant(), body))
 
 
-@router.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 422))
-def delete_backfill(body: BackfillDelete):
+@router.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 415))
+def delete_backfill(body: BackfillDelete) -> Trigger:
     return searches.trigger_context(tenant(), body, commands.delete(tenant(), body, body.kill))
 
 
@@ -45,10 +47,10 @@ def _bulk_action(action: str) -> str:
 
 
 @router.post(
-    "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 422)
+    "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 415)
 )
-def bulk_by_triggers(action: str, body: list[TriggerRef]):
-    return {"count": commands.bulk(tenant(), _bulk_action(action), body)}
+def bulk_by_triggers(action: str, body: list[TriggerRef]) -> BulkResponse:
+    return bulk_json(commands.bulk(tenant(), _bulk_action(action), body))
 
 
 @router.post(
@@ -58,9 +60,9 @@ def bulk_by_query(
     action: str,
     namespace: NamespaceQuery = None,
     q: Annotated[str | None, Query()] = None,
-):
+) -> BulkResponse:
     refs = commands.triggers_matching(tenant(), namespace, q)
-    return {"count": commands.bulk(tenant(), _bulk_action(action), refs)}
+    return bulk_json(commands.bulk(tenant(), _bulk_action(action), refs))
 
 
 @router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
@@ -69,5 +71,5 @@ def search_triggers(
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)] = 25,
-):
+) -> PagedResults[TriggerWithContext]:
     return searches.search_triggers(tenant(), namespace, flowId, page, size)

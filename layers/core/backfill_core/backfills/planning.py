@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from backfill_core.backfills.model import SlotOutcome
+from backfill_core.backfills.queries import SlotView
 from backfill_core.backfills.reprocess import skip_reason
 from backfill_core.errors import (
     Invalid,
@@ -97,7 +99,22 @@ def skipped_slots(
     return skipped
 
 
-def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> dict:
+@dataclass(frozen=True)
+class BackfillPreview:
+    """A dry run: the plan, how many slots it would run and skip, the first and last pages of the slots it
+    would run (in its order) and the first page of those it would skip. Dates in the trigger's timezone."""
+
+    ref: TriggerRef
+    request: BackfillRequest
+    plan: BackfillPlan
+    total: int
+    skipped: int
+    first_page: list[datetime]
+    last_page: list[datetime]
+    skipped_page: list[SlotView]
+
+
+def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> BackfillPreview:
     """What the backfill would run and skip, counted without stepping through its slots, and the first
     and last pages of the slots it would run, in its order. Writes nothing."""
     plan = plan_backfill(tenant, ref, request)
@@ -113,30 +130,19 @@ def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: i
     first = to_run(request.order.slots(schedule, plan.start, plan.end, reach))
     last = to_run(request.order.reverse.slots(schedule, plan.start, plan.end, reach))[::-1]
 
-    def dates(slots: list[datetime]) -> list[str]:
-        return [format_date(schedule.local(slot)) for slot in slots]
-
-    total = count_slots(schedule, plan.start, plan.end)
-    return {
-        "namespace": ref.namespace,
-        "flowId": ref.flow_id,
-        "triggerId": ref.trigger_id,
-        "start": format_date(plan.start),
-        "end": format_date(plan.end),
-        "order": request.order,
-        "reprocess": request.reprocess,
-        "concurrency": plan.concurrency,
-        "inputs": plan.inputs,
-        "total": total,
-        "run": total - len(skipped),
-        "skipped": len(skipped),
-        "firstPage": dates(first),
-        "lastPage": dates(last),
-        "skippedPage": [
-            {"date": format_date(schedule.local(from_storage_key(k))), "reason": reason, "executionId": execution_id}
+    return BackfillPreview(
+        ref=ref,
+        request=request,
+        plan=plan,
+        total=count_slots(schedule, plan.start, plan.end),
+        skipped=len(skipped),
+        first_page=[schedule.local(slot) for slot in first],
+        last_page=[schedule.local(slot) for slot in last],
+        skipped_page=[
+            SlotView(schedule.local(from_storage_key(k)), SlotOutcome.SKIPPED.value, execution_id, reason)
             for k, (reason, execution_id) in sorted(skipped.items())[:page_size]
         ],
-    }
+    )
 
 
 def checked_concurrency(concurrency: int, field: str) -> int:

@@ -1,10 +1,13 @@
 """Reading backfills: one by id, a trigger's running ones, the list, and a page of one backfill's slots."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from backfill_core.backfills import state_machine
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import NotFound
 from backfill_core.ids import backfill_execution_id
-from backfill_core.schedules.kestra_time import format_date, storage_key
+from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.storage import triggers_repository
 from backfill_core.triggers.model import TriggerKey
 
@@ -23,9 +26,19 @@ def running_backfills_of(key: TriggerKey) -> list[Backfill]:
     return [b for b in triggers_repository.backfills_of_trigger(key, unsettled_only=True) if not b.finished]
 
 
-def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
-    """GET /api/v1/backfills/{id}/slots: every slot of the range in the backfill's order, with its state,
-    its latest execution and, when skipped, why."""
+@dataclass(frozen=True)
+class SlotView:
+    """One slot as a person reads it: its state, its latest execution and, when skipped, why."""
+
+    date: datetime  # in the trigger's timezone
+    state: str
+    execution_id: str | None
+    reason: str | None
+
+
+def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> tuple[list[SlotView], int]:
+    """GET /api/v1/backfills/{id}/slots: a page of the slots of the range in the backfill's order, each with
+    its state, its latest execution and, when skipped, why; and how many slots there are."""
     b = find_backfill(tenant, backfill_id)
     schedule = state_machine.schedule_of(b)
     skip = (page - 1) * size  # the page's first slot is found by counting to it, then `size` slots are stepped
@@ -44,10 +57,8 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> dict:
                 (backfill_execution_id(b.id, storage_key(slot), round_) if started else None),
                 None,
             )
-        results.append(
-            {"date": format_date(schedule.local(slot)), "state": state, "executionId": execution_id, "reason": reason}
-        )
-    return {"results": results, "total": b.total}
+        results.append(SlotView(schedule.local(slot), state, execution_id, reason))
+    return results, b.total
 
 
 def list_backfills(tenant: str, namespace: str | None, flow_id: str | None, trigger_id: str | None, status: str | None):

@@ -1,19 +1,31 @@
-"""Kestra's JSON for flows and triggers, derived from our records."""
+"""Kestra's JSON, derived from our records: the one place each answer model of kestra_responses is built."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import yaml
+from aws_lambda_powertools.event_handler.openapi.encoders import jsonable_encoder
 
 from backfill_core.backfills.model import Backfill
+from backfill_core.backfills.planning import BackfillPreview
+from backfill_core.backfills.queries import SlotView
 from backfill_core.backfills.state_machine import current_date, display_status
+from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
-from backfill_core.schedules.kestra_time import format_date, now, parse_instant
+from backfill_core.kestra_api import responses as answer
+from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.triggers.model import TriggerState
 
 
-def flow_json(stored: StoredFlow) -> dict[str, Any]:
+def _plain(value: Any) -> Any:
+    """Values read from YAML (a flow's document, its inputs' defaults) in JSON's types, by the API's own
+    encoder (Powertools'): a YAML timestamp is written as its isoformat text, as the answers always wrote it."""
+    return jsonable_encoder(value)
+
+
+def flow_json(stored: StoredFlow) -> answer.FlowWithSource:
     """Kestra's Flow JSON; for a stored flow that no longer validates, Kestra's FlowWithException: the flow as
     stored, and why in `exception`."""
     if stored.flow is None:
@@ -29,36 +41,42 @@ def flow_json(stored: StoredFlow) -> dict[str, Any]:
         }
     else:
         document = yaml.safe_load(stored.source)
-    return {
-        **document,
-        "revision": stored.revision,
-        "tenantId": stored.tenant,
-        "deleted": False,
-        "updated": stored.updated,
-        "source": stored.source,
-    }
+    return answer.FlowWithSource.model_validate(
+        {
+            **_plain(document),
+            "revision": stored.revision,
+            "tenantId": stored.tenant,
+            "deleted": False,
+            "updated": stored.updated,
+            "source": stored.source,
+        }
+    )
 
 
-def backfill_json(backfill: Backfill) -> dict[str, Any]:
+def backfill_json(backfill: Backfill) -> answer.Backfill:
     """Kestra's Backfill object; our extra fields (id, status, counts) sit beside Kestra's."""
+    return answer.Backfill(**_backfill_fields(backfill))
+
+
+def _backfill_fields(backfill: Backfill) -> dict[str, Any]:
     return {
-        "start": format_date(backfill.start),
-        "end": format_date(backfill.end),
-        "currentDate": format_date(current_date(backfill) or backfill.end),
+        "start": backfill.start,
+        "end": backfill.end,
+        "current_date": current_date(backfill) or backfill.end,
         "paused": backfill.paused,
-        "inputs": backfill.inputs,
-        "labels": [label.to_json() for label in backfill.labels],
-        "previousNextExecutionDate": format_date(backfill.previous_next_execution_date),
+        "inputs": _plain(backfill.inputs),
+        "labels": backfill.labels,
+        "previous_next_execution_date": backfill.previous_next_execution_date,
         "id": backfill.id,
         "status": display_status(backfill),
-        "pauseReason": backfill.pause_reason,
+        "pause_reason": backfill.pause_reason,
         "concurrency": backfill.concurrency,
         "order": backfill.order,
         "reprocess": backfill.reprocess,
-        "maxFailures": backfill.max_failures,
+        "max_failures": backfill.max_failures,
         "dispatched": backfill.dispatched,
         "running": len([s for s in backfill.inflight.values() if s.state == "RUNNING"]),
-        "triggerDisabled": backfill.trigger_disabled,
+        "trigger_disabled": backfill.trigger_disabled,
         "succeeded": backfill.succeeded,
         "failed": backfill.failed,
         "skipped": backfill.skipped,
@@ -68,7 +86,7 @@ def backfill_json(backfill: Backfill) -> dict[str, Any]:
     }
 
 
-def counts_json(backfill: Backfill) -> dict[str, int]:
+def counts_json(backfill: Backfill) -> answer.BackfillCounts:
     """Slots by state, adding up to the total: what ended, what is in flight, and what waits (PENDING)."""
     in_flight = {state: 0 for state in ("DISPATCHED", "RUNNING", "PARKED")}
     for slot in backfill.inflight.values():
@@ -80,7 +98,7 @@ def counts_json(backfill: Backfill) -> dict[str, int]:
         "CANCELLED": backfill.cancelled,
     }
     pending = max(backfill.total - sum(ended.values()) - sum(in_flight.values()), 0)
-    return {"PENDING": pending, **in_flight, **ended}
+    return answer.BackfillCounts.model_validate({"PENDING": pending, **in_flight, **ended})
 
 
 def progress_json(backfill: Backfill, at: datetime) -> dict[str, Any]:
@@ -92,58 +110,101 @@ def progress_json(backfill: Backfill, at: datetime) -> dict[str, Any]:
     remaining = max(backfill.total - done, 0)
     eta = None
     if backfill.status == "RUNNING" and not backfill.held and rate > 0:
-        eta = format_date(at + timedelta(seconds=remaining / rate))
+        eta = at + timedelta(seconds=remaining / rate)
     return {
         "total": backfill.total,
         "percent": round(100.0 * done / backfill.total, 1) if backfill.total else 100.0,
-        "slotsPerMinute": round(rate * 60, 2),
-        "etaDate": eta,
+        "slots_per_minute": round(rate * 60, 2),
+        "eta_date": eta,
     }
 
 
-def backfill_resource_json(backfill: Backfill) -> dict[str, Any]:
+def backfill_resource_json(backfill: Backfill) -> answer.BackfillResource:
     """Our /api/v1/backfills resource: Kestra's backfill fields, its identity, schedule and history."""
-    return {
-        "namespace": backfill.namespace,
-        "flowId": backfill.flow_id,
-        "triggerId": backfill.trigger_id,
-        **backfill_json(backfill),
-        "cron": backfill.cron,
-        "timezone": backfill.timezone,
-        "created": format_date(backfill.created),
-        "createdBy": backfill.created_by,
-        "updated": format_date(backfill.updated),
-    }
+    return answer.BackfillResource(
+        namespace=backfill.namespace,
+        flow_id=backfill.flow_id,
+        trigger_id=backfill.trigger_id,
+        **_backfill_fields(backfill),
+        cron=backfill.cron,
+        timezone=backfill.timezone,
+        created=backfill.created,
+        created_by=backfill.created_by,
+        updated=backfill.updated,
+    )
+
+
+def retry_failed_json(backfill: Backfill, retried: int) -> answer.RetryFailedResult:
+    return answer.RetryFailedResult(retried=retried, backfill=backfill_resource_json(backfill))
+
+
+def bulk_json(count: int) -> answer.BulkResponse:
+    return answer.BulkResponse(count=count)
+
+
+def slots_json(slots: Sequence[SlotView]) -> list[answer.Slot]:
+    return [answer.Slot.model_validate(slot) for slot in slots]
+
+
+def dry_run_json(preview: BackfillPreview) -> answer.DryRunResult:
+    plan = preview.plan
+    return answer.DryRunResult(
+        namespace=preview.ref.namespace,
+        flow_id=preview.ref.flow_id,
+        trigger_id=preview.ref.trigger_id,
+        start=plan.start,
+        end=plan.end,
+        order=preview.request.order,
+        reprocess=preview.request.reprocess,
+        concurrency=plan.concurrency,
+        inputs=_plain(plan.inputs),
+        total=preview.total,
+        run=preview.total - preview.skipped,
+        skipped=preview.skipped,
+        first_page=preview.first_page,
+        last_page=preview.last_page,
+        skipped_page=[answer.SkippedSlot.model_validate(slot) for slot in preview.skipped_page],
+    )
 
 
 def trigger_json(
     stored: StoredFlow, trigger: TriggerSpec, state: TriggerState, backfill: Backfill | None, at: datetime
-) -> dict[str, Any]:
+) -> answer.Trigger:
     """Kestra's Trigger (trigger context) JSON: `date` is the last slot the live schedule evaluated,
     `nextExecutionDate` the next one it will; dates are in the trigger's timezone."""
     schedule = trigger.schedule() if trigger.is_schedule else None
     evaluated = state.date or parse_instant(stored.updated)  # never evaluated yet: from its registration
-    return {
-        "tenantId": stored.tenant,
-        "namespace": stored.namespace,
-        "flowId": stored.id,
-        "triggerId": trigger.id,
-        "date": format_date(schedule.local(evaluated)) if schedule else None,
-        "nextExecutionDate": format_date(schedule.local(schedule.next_after(evaluated))) if schedule else None,
-        "backfill": backfill_json(backfill) if backfill and not backfill.finished else None,
-        "executionId": None,
-        "updatedDate": format_date(backfill.updated if backfill else at),
-        "evaluateRunningDate": None,
-        "workerId": None,
-        "stopAfter": trigger.stop_after,
-        "disabled": stored.flow is None or stored.flow.trigger_disabled(trigger, state.disabled),
-    }
+    return answer.Trigger(
+        tenant_id=stored.tenant,
+        namespace=stored.namespace,
+        flow_id=stored.id,
+        trigger_id=trigger.id,
+        date=schedule.local(evaluated) if schedule else None,
+        next_execution_date=schedule.local(schedule.next_after(evaluated)) if schedule else None,
+        backfill=backfill_json(backfill) if backfill and not backfill.finished else None,
+        execution_id=None,
+        updated_date=backfill.updated if backfill else at,
+        evaluate_running_date=None,
+        worker_id=None,
+        stop_after=trigger.stop_after,
+        disabled=stored.flow is None or stored.flow.trigger_disabled(trigger, state.disabled),
+    )
 
 
 def trigger_search_entry(
     stored: StoredFlow, trigger: TriggerSpec, state: TriggerState, backfill: Backfill | None, at: datetime
-) -> dict[str, Any]:
-    return {
-        "abstractTrigger": trigger.to_kestra(),
-        "triggerContext": trigger_json(stored, trigger, state, backfill, at),
-    }
+) -> answer.TriggerWithContext:
+    return answer.TriggerWithContext(
+        abstract_trigger=_plain(trigger.to_kestra()),
+        trigger_context=trigger_json(stored, trigger, state, backfill, at),
+    )
+
+
+def execution_json(execution: Execution) -> answer.Execution:
+    """Kestra's Execution, from our record; what only the record keeps (its lease) is left out."""
+    return answer.Execution.model_validate(execution)
+
+
+def log_entry_json(entry: dict[str, Any]) -> answer.LogEntry:
+    """A stored log line is Kestra's LogEntry JSON already."""
+    return answer.LogEntry.model_validate(entry)

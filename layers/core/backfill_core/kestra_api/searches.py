@@ -3,13 +3,22 @@
 import json
 from collections.abc import Iterable, Sequence
 from itertools import islice
-from typing import Any
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from backfill_core.backfills import queries
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.model import in_namespace
-from backfill_core.kestra_api.kestra_json import trigger_json, trigger_search_entry
+from backfill_core.kestra_api import responses as answer
+from backfill_core.kestra_api.kestra_json import (
+    execution_json,
+    log_entry_json,
+    slots_json,
+    trigger_json,
+    trigger_search_entry,
+)
 from backfill_core.schedules.kestra_time import now
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 from backfill_core.triggers.model import TriggerKey
@@ -19,19 +28,23 @@ MAX_TRIGGERS_PAGE_SIZE = 10_000  # the UI lists every trigger on one page; an en
 # Lambda answers at most 6 MB, counting the body as the JSON string of its proxy response; a page stays well
 # under it. One execution's record is at most DynamoDB's 400 KB item, so a single one always fits.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
+Item = TypeVar("Item")
+Result = TypeVar("Result", bound=BaseModel)
 
 
 def answer_bytes(value: Any) -> int:
     """What a JSON body costs in Lambda's answer: its compact JSON, whose quotes and backslashes are escaped once
     more inside the proxy response."""
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json", by_alias=True)
     text = json.dumps(value, separators=(",", ":"))
     return len(text) + text.count('"') + text.count("\\")
 
 
-def bounded(items: Iterable, size_field: str = "size") -> list:
+def bounded(items: Iterable[Item], size_field: str = "size") -> list[Item]:
     """The items, if together they fit one answer; else Invalid naming `size_field` and how many would fit.
     Stops reading at the first item past the limit."""
-    taken: list = []
+    taken: list[Item] = []
     spent = 0
     for item in items:
         spent += answer_bytes(item) + 1
@@ -45,11 +58,14 @@ def bounded(items: Iterable, size_field: str = "size") -> list:
     return taken
 
 
-def page_of(items: list, page: int, size: int) -> dict[str, Any]:
-    return {"results": bounded(items[(page - 1) * size : page * size]), "total": len(items)}
+def page_of(
+    page_type: type[answer.PagedResults[Result]], items: Sequence[Result], page: int, size: int
+) -> answer.PagedResults[Result]:
+    """One page of the items, bounded, and how many there are."""
+    return page_type(results=bounded(items[(page - 1) * size : page * size]), total=len(items))
 
 
-def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> dict[str, Any]:
+def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> answer.Trigger:
     """The Trigger JSON. Pass the backfill a change just wrote, rather than re-reading a record an executor
     may already have moved; without one, the trigger's newest running backfill is read."""
     stored = flows_repository.get(tenant, ref.namespace, ref.flow_id)
@@ -69,7 +85,9 @@ def _state_and_active_backfill(key: TriggerKey):
     return state, running[0] if running else None
 
 
-def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int):
+def search_triggers(
+    tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int
+) -> answer.PagedResults[answer.TriggerWithContext]:
     at = now()
     entries = []
     for stored in flows_repository.list_flows(tenant, None):
@@ -81,7 +99,7 @@ def search_triggers(tenant: str, namespace: str | None, flow_id: str | None, pag
         for trigger in flow.triggers:
             state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
             entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
-    return page_of(entries, page, size)
+    return page_of(answer.PagedResults[answer.TriggerWithContext], entries, page, size)
 
 
 def parse_label_filters(values: list[str]) -> list[tuple[str, str]]:
@@ -103,7 +121,7 @@ def search_executions(
     page: int,
     size: int,
     sort: str | None,
-) -> dict[str, Any]:
+) -> answer.PagedResults[answer.Execution]:
     if flow_id and not namespace:
         raise Invalid("flowId: filtering by flowId needs namespace too")
     wanted_labels = parse_label_filters(labels)
@@ -119,26 +137,37 @@ def search_executions(
         found.sort(key=lambda e: (e.state.start_date, e.id), reverse=direction != "asc")
     else:
         found.sort(key=lambda e: (e.scheduled_date, e.id), reverse=direction != "asc")
-    return page_of([e.to_json() for e in found], page, size)
+    return page_of(answer.PagedResults[answer.Execution], [execution_json(e) for e in found], page, size)
 
 
-def execution(execution_id: str) -> dict[str, Any]:
+def execution(execution_id: str) -> answer.Execution:
     found = executions_repository.get(execution_id)
     if found is None:
         raise NotFound(f"Execution not found: {execution_id}")
-    return found.to_json()
+    return execution_json(found)
 
 
-def execution_logs(execution_id: str, page: int | None = None, size: int | None = None) -> list[dict[str, Any]]:
+def execution_logs(execution_id: str, page: int | None = None, size: int | None = None) -> list[answer.LogEntry]:
     """Kestra's answer is every line; an execution with more lines than one answer carries is read in pages."""
     if executions_repository.get(execution_id) is None:
         raise NotFound(f"Execution not found: {execution_id}")
-    return paged(executions_repository.logs(execution_id), page, size)
+    return bounded(log_entry_json(entry) for entry in window(executions_repository.logs(execution_id), page, size))
 
 
-def paged(items: Iterable, page: int | None, size: int | None) -> list:
+def backfill_slots(tenant: str, backfill_id: str, page: int, size: int) -> answer.PagedResults[answer.Slot]:
+    """A page of a backfill's slots, bounded: 1,000 slots take about 250 kB."""
+    slots, total = queries.slots_page(tenant, backfill_id, page, size)
+    return answer.PagedResults[answer.Slot](results=bounded(slots_json(slots)), total=total)
+
+
+def paged(items: Iterable[Item], page: int | None, size: int | None) -> list[Item]:
     """Kestra's plain list, read lazily and bounded in bytes; with `size`, one page of it (ours)."""
-    if size is not None:
-        skip = ((page or 1) - 1) * size
-        items = islice(items, skip, skip + size)
-    return bounded(items)
+    return bounded(window(items, page, size))
+
+
+def window(items: Iterable[Item], page: int | None, size: int | None) -> Iterable[Item]:
+    """Every item, or with `size` the page's, read lazily."""
+    if size is None:
+        return items
+    skip = ((page or 1) - 1) * size
+    return islice(items, skip, skip + size)

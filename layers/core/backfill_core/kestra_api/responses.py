@@ -1,0 +1,303 @@
+"""The API's answers, one model per body: Kestra's schema names and fields where Kestra has the route (its
+OpenAPI document in ../shared/kestra-openapi), our fields beside Kestra's, camelCase on the wire. Each route
+declares its model, so the OpenAPI document describes every answer; kestra_json maps our records to them."""
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    WithJsonSchema,
+    model_serializer,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from backfill_core.backfills.model import Reprocess
+from backfill_core.schedules.kestra_time import format_date
+
+
+def _kestra_date(value: Any) -> Any:
+    return format_date(value) if isinstance(value, datetime) else value
+
+
+# A date as Kestra writes it (kestra_time.format_date): ISO-8601 with its offset, `Z` for UTC, milliseconds when
+# there are any. A datetime given is written so; a string is taken as already written.
+KestraDate = Annotated[str, BeforeValidator(_kestra_date), WithJsonSchema({"type": "string", "format": "date-time"})]
+BackfillDisplayStatus = Literal["QUEUED", "RUNNING", "PAUSED", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED"]
+SlotDisplayState = Literal["PENDING", "DISPATCHED", "RUNNING", "PARKED", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"]
+Order = Literal["oldest_first", "newest_first"]
+
+
+class KestraAnswer(BaseModel):
+    """camelCase on the wire; built from our records' attributes where the names agree."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+Item = TypeVar("Item", bound=BaseModel)
+
+
+class PagedResults(KestraAnswer, Generic[Item]):
+    """Kestra's PagedResults_<Item>_: one page of the results, and how many there are in all."""
+
+    results: list[Item]
+    total: int
+
+
+class Label(KestraAnswer):
+    key: str
+    value: str
+
+
+class BulkResponse(KestraAnswer):
+    """How many triggers' backfills the bulk action changed."""
+
+    count: int
+
+
+# Executions and their logs
+
+
+class StateHistory(KestraAnswer):
+    """Kestra's State.History."""
+
+    state: str
+    date: KestraDate
+
+
+class State(KestraAnswer):
+    current: str
+    histories: list[StateHistory]
+    start_date: KestraDate | None
+    end_date: KestraDate | None
+    duration: str | None = Field(description="ISO-8601, e.g. PT1.5S")
+
+
+class TaskRunAttempt(KestraAnswer):
+    state: State
+
+
+class TaskRun(KestraAnswer):
+    id: str
+    execution_id: str
+    namespace: str
+    flow_id: str
+    task_id: str
+    attempts: list[TaskRunAttempt]
+    outputs: dict[str, Any]
+    state: State
+
+
+class ExecutionTrigger(KestraAnswer):
+    id: str
+    type: str
+    variables: dict[str, Any]
+
+
+class Execution(KestraAnswer):
+    """Kestra's Execution; ours beside it: where it came from (kind, backfillId, scheduledDate) and its attempt
+    count."""
+
+    id: str
+    tenant_id: str
+    namespace: str
+    flow_id: str
+    flow_revision: int
+    labels: list[Label]
+    inputs: dict[str, Any]
+    trigger: ExecutionTrigger
+    state: State
+    task_run_list: list[TaskRun]
+    kind: Literal["backfill", "schedule"] = Field(description="ours: a backfill's replay or a live schedule run")
+    backfill_id: str | None
+    scheduled_date: KestraDate = Field(description="ours: the slot it runs")
+    attempt: int = Field(description="ours: how many times an executor took it up")
+    deleted: bool
+
+
+class LogEntry(KestraAnswer):
+    tenant_id: str
+    namespace: str
+    flow_id: str
+    task_id: str | None
+    execution_id: str | None
+    task_run_id: str | None
+    attempt_number: int | None
+    trigger_id: str | None
+    timestamp: KestraDate
+    level: str
+    message: str
+
+
+# Flows
+
+
+class FlowWithSource(KestraAnswer):
+    """Kestra's FlowWithSource: the flow's YAML document as written (its keys in its order, free-form), then its
+    revision and source. Kestra's FlowWithException when the stored flow no longer validates: the document as
+    stored, and why in `exception`. Its keys come out in the order it was given them (the document's first)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    namespace: str
+    revision: int
+    tenant_id: str
+    deleted: bool
+    updated: KestraDate = Field(description="ours: when this revision was stored")
+    source: str
+    # A string; typed loosely, as a valid flow's YAML may hold a key of that name with any value.
+    exception: Annotated[Any, WithJsonSchema({"type": "string"})] = Field(
+        default=None, description="only for a stored flow that no longer validates: why"
+    )
+    _keys: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_keys(cls, data: Any, handler: Any) -> "FlowWithSource":
+        flow = handler(data)
+        if isinstance(data, dict):
+            flow._keys = tuple(data)
+        return flow
+
+    # No return type: with one, pydantic would describe the answer by it rather than by the fields above.
+    @model_serializer(mode="wrap")
+    def _in_given_order(self, handler: SerializerFunctionWrapHandler):
+        """The keys it was given in their order, then any other but an `exception` it was not given."""
+        fields = handler(self)
+        ordered = {key: fields.pop(key) for key in self._keys if key in fields}
+        ordered.update((key, value) for key, value in fields.items() if key != "exception")
+        return ordered
+
+
+# Backfills and triggers
+
+
+class BackfillCounts(BaseModel):
+    """Slots by state, adding up to the total: what waits, what is in flight, and what ended."""
+
+    pending: int = Field(alias="PENDING")
+    dispatched: int = Field(alias="DISPATCHED")
+    running: int = Field(alias="RUNNING")
+    parked: int = Field(alias="PARKED")
+    succeeded: int = Field(alias="SUCCEEDED")
+    failed: int = Field(alias="FAILED")
+    skipped: int = Field(alias="SKIPPED")
+    cancelled: int = Field(alias="CANCELLED")
+
+
+class Backfill(KestraAnswer):
+    """Kestra's Backfill (start to previousNextExecutionDate); ours beside it: its id, status, policies,
+    counts and progress."""
+
+    start: KestraDate
+    end: KestraDate
+    current_date: KestraDate = Field(description="the next slot to run; `end` once every slot is dispatched")
+    paused: bool
+    inputs: dict[str, Any]
+    labels: list[Label]
+    previous_next_execution_date: KestraDate | None
+    id: str
+    status: BackfillDisplayStatus
+    pause_reason: str | None = Field(description="why it paused itself (maxFailures); null when a person paused it")
+    concurrency: int
+    order: Order
+    reprocess: Reprocess
+    max_failures: int | None
+    dispatched: int
+    running: int
+    trigger_disabled: bool
+    succeeded: int
+    failed: int
+    skipped: int
+    cancelled: int
+    counts: BackfillCounts
+    total: int
+    percent: float
+    slots_per_minute: float
+    eta_date: KestraDate | None
+
+
+class TriggerIdentity(KestraAnswer):
+    namespace: str
+    flow_id: str
+    trigger_id: str
+
+
+class BackfillResource(Backfill, TriggerIdentity):
+    """Our /backfills resource: the trigger it replays, Kestra's backfill fields and ours, its schedule and
+    history."""
+
+    cron: str
+    timezone: str
+    created: KestraDate
+    created_by: str | None
+    updated: KestraDate
+
+
+class Trigger(KestraAnswer):
+    """Kestra's Trigger (the trigger's context): `date` is the last slot the live schedule evaluated,
+    `nextExecutionDate` the next; `backfill` is the newest running backfill."""
+
+    tenant_id: str
+    namespace: str
+    flow_id: str
+    trigger_id: str
+    date: KestraDate | None
+    next_execution_date: KestraDate | None
+    backfill: Backfill | None
+    execution_id: str | None
+    updated_date: KestraDate | None
+    evaluate_running_date: KestraDate | None
+    worker_id: str | None
+    stop_after: list[str] | None
+    disabled: bool
+
+
+class TriggerWithContext(KestraAnswer):
+    """Kestra's TriggerController.Triggers: the trigger as the flow declares it, and its context."""
+
+    abstract_trigger: dict[str, Any]
+    trigger_context: Trigger
+
+
+class RetryFailedResult(KestraAnswer):
+    retried: int = Field(description="how many failed slots run again")
+    backfill: BackfillResource
+
+
+class Slot(KestraAnswer):
+    """One slot of a backfill: its state and its latest execution; when skipped, why."""
+
+    date: KestraDate
+    state: SlotDisplayState
+    execution_id: str | None
+    reason: str | None
+
+
+class SkippedSlot(KestraAnswer):
+    date: KestraDate
+    reason: str
+    execution_id: str | None
+
+
+class DryRunResult(TriggerIdentity):
+    """What the backfill would run and skip, and the first and last pages of the slots it would run."""
+
+    start: KestraDate
+    end: KestraDate
+    order: Order
+    reprocess: Reprocess
+    concurrency: int
+    inputs: dict[str, Any]
+    total: int
+    run: int
+    skipped: int
+    first_page: list[KestraDate]
+    last_page: list[KestraDate]
+    skipped_page: list[SkippedSlot]

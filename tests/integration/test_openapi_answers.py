@@ -1,0 +1,218 @@
+"""Every route the API declares, driven to real answers (successes and the errors cheap to provoke), each body
+checked against the schema the OpenAPI document declares for that route and status: a client generated from the
+document (Kestra's SDKs are) reads every answer it can get."""
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from openapi_schema_validator import OAS31Validator
+
+from backfill_core.schedules.kestra_time import format_date, now
+from backfill_core.settings import settings
+from tests.flows import QUICK, backfill_body, ref
+from tests.harness import Answer, Harness
+from tests.integration.test_openapi import declared_routes
+
+YAML = "application/x-yaml"
+MISSING = "0000000000000000000000"  # an id of the right shape that names nothing
+
+
+@dataclass
+class Exchange:
+    method: str
+    route: str  # the declared path, in OpenAPI's {param} form
+    answer: Answer
+
+
+@dataclass
+class Client:
+    """Calls /api/v1 routes, checking each status as it goes, and keeps every exchange for the schema check."""
+
+    stack: Harness
+    routes: set[tuple[str, str]]
+    exchanges: list[Exchange] = field(default_factory=list)
+
+    def call(
+        self, method: str, path: str, body: Any = None, content_type: str = "application/json", expect: int = 200
+    ) -> Answer:
+        answer = self.stack.call(method, f"/api/v1{path}", body, content_type)
+        assert answer.status == expect, (method, path, answer.raw[:500])
+        self.exchanges.append(Exchange(method, self.route_of(method, path), answer))
+        return answer
+
+    def route_of(self, method: str, path: str) -> str:
+        """The declared route the path matches; a literal segment wins over a parameter (/executions/search)."""
+        bare = path.partition("?")[0]
+        matching = [
+            route
+            for verb, route in self.routes
+            if verb == method.lower() and re.fullmatch(re.sub(r"\{\w+\}", "[^/]+", route), bare)
+        ]
+        assert matching, f"no declared route for {method} {path}"
+        return min(matching, key=lambda route: route.count("{"))
+
+
+def store_bypassing_validation(stack: Harness, flow_id: str, body: str) -> None:
+    """A flow item as an earlier release stored it, which today's validator refuses (Kestra's FlowWithException)."""
+    stamp = format_date(now())
+    stack.dynamodb.put_item(
+        TableName=settings().flows_table,
+        Item={
+            "pk": {"S": "main#tests"},
+            "sk": {"S": flow_id},
+            "tenant": {"S": "main"},
+            "source": {"S": f"id: {flow_id}\nnamespace: tests\n{body}"},
+            "revision": {"N": "1"},
+            "updated": {"S": stamp},
+            "created": {"S": stamp},
+        },
+    )
+
+
+def drive_every_route(stack: Harness, api: Client) -> None:
+    # Flows, one of them stored before today's validator and refused by it.
+    api.call("POST", "/flows", QUICK, YAML)
+    api.call("POST", "/flows", QUICK, YAML, expect=422)  # Kestra: the id exists
+    api.call("POST", "/flows", "", YAML, expect=422)
+    api.call("PUT", "/flows/tests/quick", QUICK, YAML)
+    api.call("PUT", "/flows/tests/absent", QUICK.replace("id: quick", "id: absent"), YAML, expect=404)
+    api.call("PUT", "/flows/tests/quick", QUICK.replace("id: quick", "id: other"), YAML, expect=422)
+    store_bypassing_validation(stack, "stale", "tasks: []\n")
+    api.call("GET", "/flows/tests/quick")
+    assert "exception" in api.call("GET", "/flows/tests/stale").body
+    api.call("GET", "/flows/tests/absent", expect=404)
+    assert len(api.call("GET", "/flows/tests").body) == 2
+    api.call("GET", "/flows/tests?page=1&size=1")
+    api.call("GET", "/flows/tests?page=1", expect=422)
+
+    # A backfill through Kestra's trigger routes, run to its end.
+    first = backfill_body("quick", "2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z", labels={"team": "data"})
+    first_id = api.call("PUT", "/triggers", first).body["backfill"]["id"]
+    api.call("PUT", "/triggers", first, expect=409)
+    api.call("PUT", "/triggers", {**first, "flowId": "absent"}, expect=404)
+    api.call("PUT", "/triggers", {**first, "backfill": {"start": "someday"}}, expect=422)
+    api.call("PUT", "/triggers/backfill/pause", ref("quick"))
+    api.call("PUT", "/triggers/backfill/unpause", ref("quick"))
+    api.call("PUT", "/triggers/backfill/unpause", {"namespace": "tests"}, expect=422)
+    api.call(
+        "PUT", "/triggers/backfill/pause", json.dumps(ref("quick")), "application/x-www-form-urlencoded", expect=415
+    )
+    api.call("PUT", "/triggers", "x" * (settings().max_body_bytes + 1), expect=413)
+    assert api.call("GET", "/triggers/search?namespace=tests").body["results"][0]["triggerContext"]["backfill"]
+    api.call("GET", "/triggers/search?size=0", expect=422)
+    stack.drain()
+    api.call("PUT", "/triggers/backfill/pause", ref("quick"), expect=400)  # it ended: no backfill to pause
+    api.call("PUT", "/triggers/backfill/unpause", ref("quick"), expect=400)
+    api.call("POST", "/triggers/backfill/delete", ref("quick"), expect=400)
+    api.call("POST", "/triggers/backfill/delete", {"flowId": "quick"}, expect=422)
+    api.call("POST", "/triggers/backfill/pause/by-triggers", [ref("quick")])
+    api.call("POST", "/triggers/backfill/stop/by-triggers", [ref("quick")], expect=404)
+    api.call("POST", "/triggers/backfill/pause/by-triggers", {"not": "a list"}, expect=422)
+    api.call("POST", "/triggers/backfill/unpause/by-query?namespace=tests")
+    api.call("POST", "/triggers/backfill/stop/by-query", expect=404)
+
+    # Our backfill resource.
+    api.call("GET", "/backfills?namespace=tests")
+    api.call("GET", "/backfills?size=0", expect=422)
+    api.call("GET", f"/backfills/{first_id}")
+    api.call("GET", f"/backfills/{MISSING}", expect=404)
+    api.call("GET", f"/backfills/{first_id}/slots")
+    api.call("GET", f"/backfills/{first_id}/slots?size=0", expect=422)
+    api.call("GET", f"/backfills/{MISSING}/slots", expect=404)
+    assert api.call("POST", f"/backfills/{first_id}/retry-failed").body["retried"] == 0
+    api.call("POST", f"/backfills/{MISSING}/retry-failed", expect=404)
+    again = backfill_body("quick", "2024-01-01T00:00:00Z", "2024-01-01T02:00:00Z", reprocess="missing")
+    assert api.call("POST", "/backfills/dry-run", again).body["skippedPage"]
+    api.call("POST", "/backfills/dry-run", {**again, "flowId": "absent"}, expect=404)
+    api.call("POST", "/backfills/dry-run", ref("quick"), expect=422)
+    second = backfill_body("quick", "2024-01-02T00:00:00Z", "2024-01-02T03:00:00Z")
+    second_id = api.call("PUT", "/triggers", second).body["backfill"]["id"]
+    api.call("PATCH", f"/backfills/{second_id}", {"concurrency": 2, "paused": True})
+    api.call("PATCH", f"/backfills/{second_id}", {}, expect=422)
+    api.call("PATCH", f"/backfills/{MISSING}", {"paused": False}, expect=404)
+    api.call("POST", f"/backfills/{second_id}/cancel", {"kill": True})
+    api.call("POST", f"/backfills/{second_id}/cancel", expect=409)
+    api.call("POST", f"/backfills/{second_id}/retry-failed", expect=409)
+    api.call("POST", f"/backfills/{MISSING}/cancel", expect=404)
+    third = backfill_body("quick", "2024-01-03T00:00:00Z", "2024-01-03T00:00:00Z")
+    api.call("PUT", "/triggers", third)
+    api.call("POST", "/triggers/backfill/delete", ref("quick"))
+    stack.drain()
+
+    # Kestra's executions and logs.
+    execution_id = api.call("GET", "/executions/search?namespace=tests&flowId=quick").body["results"][0]["id"]
+    api.call("GET", "/executions/search?state=BOGUS", expect=422)
+    api.call("GET", f"/executions/{execution_id}")
+    api.call("GET", f"/executions/{MISSING}", expect=404)
+    assert api.call("GET", f"/logs/{execution_id}").body
+    api.call("GET", f"/logs/{execution_id}?page=1&size=1")
+    api.call("GET", f"/logs/{MISSING}", expect=404)
+    api.call("DELETE", f"/executions/{execution_id}/kill", expect=202)
+    api.call("DELETE", f"/executions/{MISSING}/kill", expect=404)
+
+    api.call("DELETE", "/flows/tests/quick", expect=204)
+    api.call("DELETE", "/flows/tests/quick", expect=404)
+
+
+def closed(components: dict[str, Any]) -> dict[str, Any]:
+    """The document's schemas with every object closed to the properties it names, unless it says otherwise
+    (a flow's own YAML keys): an answer's field the document does not describe fails the check."""
+    schemas = copy.deepcopy(components)
+
+    def close(node: Any) -> None:
+        if isinstance(node, dict):
+            if "properties" in node and "additionalProperties" not in node:
+                node["additionalProperties"] = False
+            for value in node.values():
+                close(value)
+        elif isinstance(node, list):
+            for value in node:
+                close(value)
+
+    close(schemas)
+    return schemas
+
+
+def test_every_answer_of_every_route_is_described_by_the_openapi_document(stack, set_setting):
+    document = stack.call("GET", "/api/v1/openapi.json").body
+    components = closed(document["components"])
+    api = Client(stack, declared_routes())
+    drive_every_route(stack, api)
+    stack.resources.create_api_token_secret(boto3.client("secretsmanager"), "token")
+    set_setting("API_TOKEN_SECRET", stack.resources.function_environment("ApiFunction")["API_TOKEN_SECRET"])
+    api.call("GET", "/triggers/search", expect=401)
+
+    for exchange in api.exchanges:
+        status = str(int(exchange.answer.status))
+        where = (exchange.method, exchange.route, status)
+        declared = document["paths"][exchange.route][exchange.method.lower()]["responses"]
+        assert status in declared, f"{where}: the document does not declare this status"
+        content = declared[status].get("content") or {}
+        if exchange.answer.raw == "":
+            assert not content, f"{where}: an empty answer is documented with content {content}"
+            continue
+        schema = content.get("application/json", {}).get("schema")
+        assert schema, f"{where}: the document has no schema for this answer"
+        validator = OAS31Validator({**schema, "components": components}, format_checker=OAS31Validator.FORMAT_CHECKER)
+        problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(exchange.answer.body)]
+        assert not problems, f"{where}: {problems[:5]} in {exchange.answer.raw[:300]}"
+
+    succeeded = {(e.method.lower(), e.route) for e in api.exchanges if 200 <= e.answer.status < 300}
+    assert succeeded == api.routes, f"routes never answered with a success: {api.routes - succeeded}"
+
+
+def test_a_namespace_holding_a_flow_with_a_yaml_date_is_listed(stack):
+    """Was: GET /flows/{namespace} failed (a TypeError, API Gateway's 502) when a flow's YAML held an unquoted
+    date: the list's size was counted on the date as YAML reads it, which JSON cannot write. The list answers
+    the flow as its own route does, the date as text."""
+    dated = QUICK.replace("namespace: tests\n", "namespace: tests\nvariables:\n  since: 2024-01-01T00:00:00Z\n")
+    assert stack.call("POST", "/api/v1/flows", dated, YAML).status == 200
+    alone = stack.call("GET", "/api/v1/flows/tests/quick")
+    listed = stack.call("GET", "/api/v1/flows/tests")
+    assert listed.status == 200, listed.raw[:300]
+    assert listed.body == [alone.body]
+    assert alone.body["variables"]["since"].startswith("2024-01-01T00:00:00")
