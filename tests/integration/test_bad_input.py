@@ -45,7 +45,6 @@ CASES = [
     ("end in the future", with_backfill(end="2999-01-01T00:00:00Z"), 422, "backfill.end"),
     ("unknown flow", {**GOOD, "flowId": "nope"}, 404, "nope"),
     ("unknown trigger", {**GOOD, "triggerId": "nope"}, 404, "triggerId"),
-    ("not a schedule", {**GOOD, "flowId": "hooked", "triggerId": "webhook"}, 422, "Schedule"),
     ("labels a string", with_backfill(labels="reason=outage"), 422, "backfill.labels"),
     ("labels list of strings", with_backfill(labels=["reason"]), 422, "backfill.labels"),
     ("labels wrong keys", with_backfill(labels=[{"name": "reason"}]), 422, "backfill.labels"),
@@ -66,7 +65,6 @@ def assert_nothing_changed(stack):
 
 @pytest.mark.parametrize(("case", "body", "status", "field"), CASES, ids=[c[0] for c in CASES])
 def test_refused_and_nothing_changed(stack, case, body, status, field):
-    stack.call("POST", "/api/v1/flows", WEBHOOK_FLOW, "application/x-yaml")
     answer = stack.call("PUT", "/api/v1/triggers", body)
     assert answer.status == status, answer.raw
     assert field in answer.message, answer.message
@@ -119,3 +117,11 @@ def test_unknown_route_is_404_with_a_message(stack):
     answer = stack.call("GET", "/api/v1/nothing/here")
     assert answer.status == 404
     assert "/api/v1/nothing/here" in answer.message
+
+
+def test_a_flow_with_a_trigger_that_would_never_fire_here_is_refused_at_registration(stack):
+    """A Webhook trigger used to be stored and never fire (issue 13: nothing accepted and then ignored)."""
+    answer = stack.call("POST", "/api/v1/flows", WEBHOOK_FLOW, "application/x-yaml")
+    assert answer.status == 422, answer.raw
+    assert "triggers[0].type: trigger type 'io.kestra.plugin.core.trigger.Webhook' is not supported" in answer.message
+    assert stack.call("GET", "/api/v1/flows/dev/hooked").status == 404

@@ -83,6 +83,11 @@ def drive_every_route(stack: Harness, api: Client) -> None:
     api.call("PUT", "/flows/tests/quick", QUICK.replace("id: quick", "id: other"), YAML, expect=422)
     store_bypassing_validation(stack, "stale", "tasks: []\n")
     api.call("GET", "/flows/tests/quick")
+    verdicts = api.call(
+        "POST", "/flows/validate", QUICK + "\n---\n" + QUICK.replace("tasks:", "retry: {}\ntasks:"), YAML
+    )
+    assert [v["constraints"] is None for v in verdicts.body] == [True, False]
+    api.call("POST", "/flows/validate", "", YAML, expect=422)
     assert "exception" in api.call("GET", "/flows/tests/stale").body
     api.call("GET", "/flows/tests/absent", expect=404)
     assert len(api.call("GET", "/flows/tests").body) == 2
@@ -209,10 +214,13 @@ def test_a_namespace_holding_a_flow_with_a_yaml_date_is_listed(stack):
     """Was: GET /flows/{namespace} failed (a TypeError, API Gateway's 502) when a flow's YAML held an unquoted
     date: the list's size was counted on the date as YAML reads it, which JSON cannot write. The list answers
     the flow as its own route does, the date as text."""
-    dated = QUICK.replace("namespace: tests\n", "namespace: tests\nvariables:\n  since: 2024-01-01T00:00:00Z\n")
+    dated = QUICK.replace(
+        "namespace: tests\n",
+        "namespace: tests\ninputs:\n  - id: since\n    type: DATETIME\n    defaults: 2024-01-01T00:00:00Z\n",
+    )
     assert stack.call("POST", "/api/v1/flows", dated, YAML).status == 200
     alone = stack.call("GET", "/api/v1/flows/tests/quick")
     listed = stack.call("GET", "/api/v1/flows/tests")
     assert listed.status == 200, listed.raw[:300]
     assert listed.body == [alone.body]
-    assert alone.body["variables"]["since"].startswith("2024-01-01T00:00:00")
+    assert alone.body["inputs"][0]["defaults"] == "2024-01-01T00:00:00Z"  # as written: Kestra keeps it as text

@@ -98,15 +98,6 @@ def test_log_tasks_are_accepted(log_type):
     assert flow.tasks[0].properties() == {"message": "hello", "level": "WARN"}
 
 
-def test_non_schedule_trigger_is_accepted_as_is():
-    webhook = "  - id: hook\n    type: io.kestra.plugin.core.trigger.Webhook\n    key: s3cr3t\n"
-    flow = parse_flow(flow_yaml(triggers="triggers:\n" + webhook))
-
-    hook = flow.trigger("hook")
-    assert hook is not None and not hook.is_schedule
-    assert hook.to_kestra()["key"] == "s3cr3t"
-
-
 def test_with_seconds_cron_is_accepted_with_with_seconds():
     flow = parse_flow(
         flow_yaml(triggers="triggers:\n" + schedule_trigger("    cron: '0 0 * * * *'\n    withSeconds: true\n"))
@@ -124,10 +115,11 @@ def test_timezone_is_kept():
     assert flow.trigger("schedule").timezone == "Europe/Paris"
 
 
-def test_unknown_top_level_fields_are_kept():
-    flow = parse_flow(flow_yaml(head=HEAD + "description: hello\nconcurrency:\n  limit: 1\n"))
-
-    assert flow.description == "hello"
+def test_a_flow_setting_not_implemented_is_refused_not_kept():
+    """It used to be kept and ignored: a concurrency limit of 1 that let executions overlap (issue 13)."""
+    assert "concurrency: not supported yet" in refusal(
+        flow_yaml(head=HEAD + "description: hi\nconcurrency:\n  limit: 1\n")
+    )
 
 
 # --- refusals ---------------------------------------------------------------------------------------
@@ -321,3 +313,12 @@ def test_schedule_options_are_read():
     assert trigger.recover_missed_schedules == "LAST"
     assert trigger.stop_after == ["FAILED", "KILLED"]
     assert trigger.late_limit().total_seconds() == 600
+
+
+def test_an_unquoted_date_is_text_as_kestra_reads_it():
+    """Was: PyYAML made `defaults: 2024-01-01T00:00:00Z` a datetime, and the DATETIME input refused its own
+    default ('2024-01-01 00:00:00+00:00' is not an ISO-8601 date-time); Kestra's parser keeps the text."""
+    flow = parse_flow(
+        flow_yaml(head=HEAD + "inputs:\n  - id: since\n    type: DATETIME\n    defaults: 2024-01-01T00:00:00Z\n")
+    )
+    assert flow.inputs[0].defaults == "2024-01-01T00:00:00Z"

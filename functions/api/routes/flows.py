@@ -10,9 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.backfills import flow_changes
 from backfill_core.errors import Invalid
 from backfill_core.flows.model import parse_flow
+from backfill_core.flows.validation import check_sources
 from backfill_core.kestra_api import searches
-from backfill_core.kestra_api.kestra_json import flow_json
-from backfill_core.kestra_api.responses import FlowWithSource
+from backfill_core.kestra_api.kestra_json import flow_json, validation_json
+from backfill_core.kestra_api.responses import FlowWithSource, ValidateConstraintViolation
 from backfill_core.storage import flows_repository
 from routes.common import FlowIdParam, NamespaceParam, answers, tenant
 
@@ -30,6 +31,16 @@ def _yaml_body() -> str:
 def create_flow() -> FlowWithSource:
     source = _yaml_body()
     return flow_json(flows_repository.create(tenant(), parse_flow(source), source))
+
+
+@router.post(
+    "/flows/validate",
+    responses=answers("One verdict per flow of the body (YAML documents separated by ---), nothing stored"),
+)
+def validate_flows() -> list[ValidateConstraintViolation]:
+    """Kestra's validation: each flow checked as POST /flows would check it; `constraints` names each property
+    refused, with its path."""
+    return validation_json(check_sources(_yaml_body()))
 
 
 @router.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))

@@ -11,13 +11,12 @@ from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.execution import ENDED_STATES
 from backfill_core.flows.labels import normalize_labels
+from backfill_core.flows.properties import SCHEDULE_TYPES, refused_properties
 from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
+from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
 from backfill_core.schedules.cron import CronError, CronSchedule
 from backfill_core.schedules.kestra_time import parse_iso_duration
-
-SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
-
 
 # Each task adds a task run to every execution, whose record must stay under DynamoDB's 400 KB item.
 MAX_TASKS = 100
@@ -119,7 +118,7 @@ class Flow(BaseModel):
 def parse_flow(source: str) -> Flow:
     """Parse and validate a flow's YAML; every problem is an Invalid (422) naming the field."""
     try:
-        document = yaml.safe_load(source)
+        document = load_yaml(source)
     except yaml.YAMLError as exc:
         raise Invalid(f"Flow YAML does not parse: {exc}") from exc
     except RecursionError as exc:
@@ -134,6 +133,9 @@ def parse_flow(source: str) -> Flow:
         raise Invalid(f"Flow YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name)")
     if _holds_huge_integer(document):
         raise Invalid(f"Flow YAML holds a number of more than {MAX_INTEGER_DIGITS:,} digits (a base-60 1:2:3...)")
+    refused = refused_properties(document)
+    if refused:
+        raise Invalid("; ".join(refused))
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import yaml
 
 from backfill_core.flows.model import Flow
+from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.triggers.model import TriggerKey
 
 
@@ -31,7 +32,7 @@ class StoredFlow:
         if self.flow is not None:
             return [trigger.id for trigger in self.flow.triggers]
         try:
-            triggers = (yaml.safe_load(self.source) or {}).get("triggers") or []
+            triggers = (load_yaml(self.source) or {}).get("triggers") or []
         except (yaml.YAMLError, AttributeError, RecursionError, ValueError):
             return []
         return [t["id"] for t in triggers if isinstance(t, dict) and isinstance(t.get("id"), str)]

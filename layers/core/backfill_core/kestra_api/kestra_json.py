@@ -14,6 +14,8 @@ from backfill_core.backfills.state_machine import current_date, display_status
 from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
+from backfill_core.flows.validation import FlowCheck
+from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.kestra_api import responses as answer
 from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.triggers.model import TriggerState
@@ -30,7 +32,7 @@ def flow_json(stored: StoredFlow) -> answer.FlowWithSource:
     stored, and why in `exception`."""
     if stored.flow is None:
         try:
-            document = yaml.safe_load(stored.source)
+            document = load_yaml(stored.source)
         except (yaml.YAMLError, RecursionError, ValueError):
             document = None
         document = {
@@ -40,7 +42,7 @@ def flow_json(stored: StoredFlow) -> answer.FlowWithSource:
             "exception": stored.invalid_message(),
         }
     else:
-        document = yaml.safe_load(stored.source)
+        document = load_yaml(stored.source)
     return answer.FlowWithSource.model_validate(
         {
             **_plain(document),
@@ -208,3 +210,12 @@ def execution_json(execution: Execution) -> answer.Execution:
 def log_entry_json(entry: dict[str, Any]) -> answer.LogEntry:
     """A stored log line is Kestra's LogEntry JSON already."""
     return answer.LogEntry.model_validate(entry)
+
+
+def validation_json(checks: Sequence[FlowCheck]) -> list[answer.ValidateConstraintViolation]:
+    return [
+        answer.ValidateConstraintViolation(
+            index=check.index, flow=check.flow_id, namespace=check.namespace, constraints=check.problem
+        )
+        for check in checks
+    ]

@@ -301,3 +301,16 @@ class DryRunResult(TriggerIdentity):
     first_page: list[KestraDate]
     last_page: list[KestraDate]
     skipped_page: list[SkippedSlot]
+
+
+class ValidateConstraintViolation(KestraAnswer):
+    """Kestra's verdict on one flow of a validation: `constraints` says what is refused, null when it is valid."""
+
+    index: int
+    flow: str | None
+    namespace: str | None
+    constraints: str | None
+    outdated: bool = False
+    deprecation_paths: list[str] = []
+    warnings: list[str] = []
+    infos: list[str] = []

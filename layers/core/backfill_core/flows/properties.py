@@ -1,0 +1,179 @@
+"""Every property a flow may hold, where it may hold it: implemented with Kestra's meaning, or refused with why.
+
+Nothing is accepted and then ignored. A property listed with a reason, and any property not listed at all, is
+refused at registration with its path (`tasks[2].retry: not supported ...`), as Kestra refuses a property its
+plugin does not declare. The tables are the one place that says what a flow may use here.
+"""
+
+from typing import Any
+
+from backfill_core.flows.tasks.task_types import COMMANDS, LOG, LOG_LEGACY, PROCESS_RUNNER
+
+Properties = dict[str, str | None]
+"""Property name -> None when implemented, else why it is refused."""
+
+LATER = "not supported yet"
+NO_CONTAINERS = "not supported: commands run with the Process task runner, in the task runner's own environment"
+WORKER_GROUPS = "not supported: every task runs in this deployment's task runner"
+
+FLOW: Properties = {
+    "id": None,
+    "namespace": None,
+    "revision": None,  # set by the server on each update, as Kestra sets it; a given value is replaced
+    "description": None,
+    "labels": None,
+    "inputs": None,
+    "tasks": None,
+    "triggers": None,
+    "disabled": None,
+    "variables": LATER,
+    "outputs": LATER,
+    "errors": LATER,
+    "finally": LATER,
+    "afterExecution": LATER,
+    "concurrency": LATER,
+    "pluginDefaults": LATER,
+    "taskDefaults": LATER,
+    "retry": LATER,
+    "sla": LATER,
+    "checks": LATER,
+    "listeners": "not supported: Kestra removed flow listeners; use errors or afterExecution",
+    "workerGroup": WORKER_GROUPS,
+}
+
+TASK: Properties = {
+    "id": None,
+    "type": None,
+    "description": None,
+    "timeout": None,
+    "disabled": LATER,
+    "retry": LATER,
+    "allowFailure": LATER,
+    "allowWarning": LATER,
+    "runIf": LATER,
+    "logLevel": LATER,
+    "logToFile": LATER,
+    "taskCache": LATER,
+    "version": "not supported: this deployment runs one version of each task type",
+    "workerGroup": WORKER_GROUPS,
+}
+
+TASK_TYPES: dict[str, Properties] = {
+    COMMANDS: {
+        "commands": None,
+        "env": None,
+        "taskRunner": None,
+        "runner": None,
+        "beforeCommands": LATER,
+        "interpreter": LATER,
+        "warningOnStdErr": LATER,
+        "failFast": LATER,
+        "inputFiles": LATER,
+        "outputFiles": LATER,
+        "namespaceFiles": LATER,
+        "outputDirectory": LATER,
+        "containerImage": NO_CONTAINERS,
+        "docker": NO_CONTAINERS,
+        "targetOS": NO_CONTAINERS,
+    },
+    LOG: {"message": None, "level": None},
+    LOG_LEGACY: {"message": None, "level": None},
+}
+
+TASK_RUNNER: Properties = {"type": None}
+
+SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
+
+TRIGGER: Properties = {
+    "id": None,
+    "type": None,
+    "description": None,
+    "disabled": None,
+    "stopAfter": None,
+    "conditions": LATER,
+    "logLevel": LATER,
+    "minLogLevel": LATER,
+    "logToFile": LATER,
+    "labels": LATER,
+    "workerGroup": WORKER_GROUPS,
+}
+
+SCHEDULE: Properties = {
+    "cron": None,
+    "timezone": None,
+    "withSeconds": None,
+    "inputs": None,
+    "recoverMissedSchedules": None,
+    "lateMaximumDelay": None,
+    "backfill": "not supported in the YAML: start a backfill with PUT /api/v1/triggers",
+    "scheduleConditions": LATER,
+    "interval": "not supported: Kestra deprecated it; use cron",
+}
+
+INPUT: Properties = {
+    "id": None,
+    "type": None,
+    "defaults": None,
+    "required": None,
+    "values": None,
+    "description": None,
+    "displayName": None,  # shown by the UI only
+    "name": "not supported: Kestra renamed it id",
+    "dependsOn": LATER,
+    "validator": LATER,
+    "min": LATER,
+    "max": LATER,
+    "minLength": LATER,
+    "maxLength": LATER,
+    "itemType": LATER,
+    "allowCustomValue": LATER,
+    "expression": LATER,
+    "prefill": LATER,
+    "autoSelectFirst": LATER,
+    "isRadio": LATER,
+    "multiple": LATER,
+    "extension": LATER,
+    "allowedFileExtensions": LATER,
+}
+
+
+def _refusals(document: dict[str, Any], known: Properties, path: str, what: str) -> list[str]:
+    found = []
+    for name in document:
+        where = f"{path}.{name}" if path else str(name)
+        if name not in known:
+            found.append(f"{where}: not a property of {what}")
+        elif known[name] is not None:
+            found.append(f"{where}: {known[name]}")
+    return found
+
+
+def _items(value: Any) -> list[tuple[int, dict[str, Any]]]:
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def refused_properties(document: dict[str, Any]) -> list[str]:
+    """Every property of the flow that is not implemented here, as `path: why`, in document order. Types are
+    checked here only as far as they choose a table; their values are the models' to validate."""
+    found = _refusals(document, FLOW, "", "a flow")
+    for index, task in _items(document.get("tasks")):
+        path = f"tasks[{index}]"
+        known = TASK_TYPES.get(str(task.get("type")))
+        if known is None:
+            continue  # an unsupported type is refused by name with the list of supported ones
+        found += _refusals(task, TASK | known, path, f"a task of type {task.get('type')}")
+        runner = task.get("taskRunner")
+        if isinstance(runner, dict) and runner.get("type") == PROCESS_RUNNER:
+            found += _refusals(runner, TASK_RUNNER, f"{path}.taskRunner", "the Process task runner")
+    for index, trigger in _items(document.get("triggers")):
+        known = SCHEDULE if trigger.get("type") in SCHEDULE_TYPES else {}
+        if not known:
+            found.append(
+                f"triggers[{index}].type: trigger type '{trigger.get('type')}' is not supported: only Schedule "
+                f"triggers ({', '.join(SCHEDULE_TYPES)}) run here"
+            )
+            continue
+        found += _refusals(trigger, TRIGGER | known, f"triggers[{index}]", "a Schedule trigger")
+    for index, spec in _items(document.get("inputs")):
+        found += _refusals(spec, INPUT, f"inputs[{index}]", "an input")
+    return found

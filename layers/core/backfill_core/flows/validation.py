@@ -1,0 +1,48 @@
+"""Kestra's flow validation without storing: each YAML document of a body checked as registration checks it."""
+
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from backfill_core.errors import Invalid
+from backfill_core.flows.model import parse_flow
+from backfill_core.flows.yaml_text import load_yaml
+
+DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class FlowCheck:
+    """One document's verdict: what registration would refuse, or None when it would register it."""
+
+    index: int
+    flow_id: str | None
+    namespace: str | None
+    problem: str | None
+
+
+def _named(source: str) -> tuple[str | None, str | None]:
+    """The document's id and namespace as written, for a verdict on a document that does not validate."""
+    try:
+        document = load_yaml(source)
+    except (yaml.YAMLError, RecursionError, ValueError):
+        return None, None
+    if not isinstance(document, dict):
+        return None, None
+    found = (document.get("id"), document.get("namespace"))
+    return tuple(value if isinstance(value, str) else None for value in found)  # type: ignore[return-value]
+
+
+def check_sources(text: str) -> list[FlowCheck]:
+    checks = []
+    documents = [part for part in DOCUMENT_SEPARATOR.split(text) if part.strip()]
+    for index, source in enumerate(documents):
+        try:
+            flow = parse_flow(source)
+        except Invalid as exc:
+            flow_id, namespace = _named(source) if "does not parse" not in exc.message else (None, None)
+            checks.append(FlowCheck(index, flow_id, namespace, exc.message))
+            continue
+        checks.append(FlowCheck(index, flow.id, flow.namespace, None))
+    return checks

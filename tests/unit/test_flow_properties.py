@@ -1,0 +1,151 @@
+"""Nothing accepted and then ignored: every property Kestra documents for each type we support is either
+implemented (a flow using it registers) or refused at registration with its path; an unknown one too."""
+
+import pytest
+
+from backfill_core.errors import Invalid
+from backfill_core.flows import properties
+from backfill_core.flows.model import parse_flow
+from backfill_core.flows.tasks.task_types import COMMANDS, LOG
+
+# What Kestra documents, read from its plugin pages (kestra.io/plugins/...) and its flow reference
+# (kestra.io/docs/workflow-components/flow); the tables in flows/properties.py must decide each one.
+DOCUMENTED = {
+    "flow": [
+        "id", "namespace", "description", "labels", "inputs", "variables", "tasks", "errors", "finally",
+        "afterExecution", "pluginDefaults", "taskDefaults", "disabled", "revision", "concurrency", "outputs",
+        "retry", "sla", "triggers", "checks", "workerGroup", "listeners",
+    ],
+    "task": [
+        "id", "type", "description", "disabled", "retry", "timeout", "allowFailure", "allowWarning", "logLevel",
+        "logToFile", "runIf", "workerGroup", "taskCache", "version",
+    ],
+    COMMANDS: [
+        "commands", "beforeCommands", "containerImage", "docker", "env", "failFast", "inputFiles", "interpreter",
+        "namespaceFiles", "outputFiles", "targetOS", "taskRunner", "warningOnStdErr", "runner", "outputDirectory",
+    ],
+    LOG: ["message", "level"],
+    "trigger": ["id", "type", "description", "disabled", "stopAfter", "conditions", "logLevel", "workerGroup"],
+    "schedule": [
+        "cron", "timezone", "withSeconds", "inputs", "backfill", "lateMaximumDelay", "recoverMissedSchedules",
+        "scheduleConditions", "interval",
+    ],
+    "input": [
+        "id", "type", "description", "displayName", "defaults", "required", "values", "dependsOn", "validator",
+        "min", "max", "itemType", "allowCustomValue", "expression", "prefill", "name",
+    ],
+}  # fmt: skip
+TABLES = {
+    "flow": properties.FLOW,
+    "task": properties.TASK,
+    COMMANDS: properties.TASK_TYPES[COMMANDS],
+    LOG: properties.TASK_TYPES[LOG],
+    "trigger": properties.TRIGGER,
+    "schedule": properties.SCHEDULE,
+    "input": properties.INPUT,
+}
+# A valid value for each implemented property, to show a flow using it registers.
+VALID = {
+    "description": "what it does",
+    "labels": {"team": "data"},
+    "disabled": False,
+    "revision": 3,
+    "timeout": "PT1M",
+    "env": {"A": "1"},
+    "runner": "PROCESS",
+    "taskRunner": {"type": properties.PROCESS_RUNNER},
+    "level": "WARN",
+    "stopAfter": ["FAILED"],
+    "timezone": "Europe/Paris",
+    "withSeconds": False,
+    "inputs": {},
+    "lateMaximumDelay": "PT1H",
+    "recoverMissedSchedules": "NONE",
+    "displayName": "Region",
+    "required": False,
+    "defaults": "eu",
+    "values": ["eu", "us"],
+}
+VALID_AT = {("flow", "inputs"): [{"id": "region", "type": "STRING", "required": False}]}
+REFUSED_VALUE = {"retry": {"type": "constant", "maxAttempts": 2, "interval": "PT1S"}}
+
+
+def flow_with(where: str, name: str, value) -> tuple[str, str]:
+    """A flow YAML holding `name: value` at `where`, and the path a refusal names."""
+    import yaml
+
+    document = {
+        "id": "f",
+        "namespace": "tests",
+        "tasks": [{"id": "t", "type": COMMANDS, "commands": ["true"]}],
+        "inputs": [{"id": "region", "type": "STRING", "defaults": "eu", "required": False}],
+        "triggers": [{"id": "s", "type": properties.SCHEDULE_TYPES[0], "cron": "0 * * * *"}],
+    }
+    if where == "flow":
+        document[name] = value
+        path = name
+    elif where in ("task", COMMANDS):
+        document["tasks"][0][name] = value
+        path = f"tasks[0].{name}"
+    elif where == LOG:
+        document["tasks"] = [{"id": "t", "type": LOG, "message": "hi", name: value}]
+        path = f"tasks[0].{name}"
+    elif where in ("trigger", "schedule"):
+        document["triggers"][0][name] = value
+        path = f"triggers[0].{name}"
+    else:
+        if name == "values":
+            document["inputs"][0]["type"] = "SELECT"
+        document["inputs"][0][name] = value
+        path = f"inputs[0].{name}"
+    return yaml.safe_dump(document, sort_keys=False), path
+
+
+def test_every_documented_property_is_decided_by_the_tables():
+    undecided = [(where, name) for where, names in DOCUMENTED.items() for name in names if name not in TABLES[where]]
+    assert undecided == []
+
+
+CASES = [(where, name) for where, names in DOCUMENTED.items() for name in names]
+
+
+@pytest.mark.parametrize(("where", "name"), CASES, ids=[f"{w}.{n}" for w, n in CASES])
+def test_a_documented_property_is_implemented_or_refused_with_its_path(where, name):
+    reason = TABLES[where][name]
+    value = VALID_AT.get((where, name), VALID.get(name, REFUSED_VALUE.get(name, "x")))
+    if reason is None and (where, name) not in VALID_AT and name not in VALID:
+        return  # the structure itself (id, type, tasks, commands...): every other test registers flows with it
+    source, path = flow_with(where, name, value)
+    if reason is None:
+        parse_flow(source)
+    else:
+        with pytest.raises(Invalid) as refused:
+            parse_flow(source)
+        assert f"{path}: {reason}" in refused.value.message
+
+
+@pytest.mark.parametrize("where", ["flow", "task", "trigger", "input"])
+def test_a_property_kestra_does_not_know_is_refused_with_its_path(where):
+    source, path = flow_with(where, "colour", "blue")
+    with pytest.raises(Invalid) as refused:
+        parse_flow(source)
+    assert f"{path}: not a property of" in refused.value.message
+
+
+def test_every_refusal_of_a_flow_is_named_at_once():
+    source, _ = flow_with("flow", "concurrency", {"limit": 1})
+    source += "pluginDefaults: []\n"
+    with pytest.raises(Invalid) as refused:
+        parse_flow(source)
+    assert "concurrency: not supported yet" in refused.value.message
+    assert "pluginDefaults: not supported yet" in refused.value.message
+
+
+def test_a_webhook_trigger_is_refused_naming_its_type():
+    source, _ = flow_with("flow", "description", "d")
+    source = source.replace(properties.SCHEDULE_TYPES[0], "io.kestra.plugin.core.trigger.Webhook")
+    with pytest.raises(Invalid) as refused:
+        parse_flow(source)
+    assert "triggers[0].type: trigger type 'io.kestra.plugin.core.trigger.Webhook' is not supported" in (
+        refused.value.message
+    )
