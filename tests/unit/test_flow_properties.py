@@ -60,6 +60,7 @@ VALID = {
     "withSeconds": False,
     "inputs": {},
     "lateMaximumDelay": "PT1H",
+    "conditions": [{"type": "io.kestra.plugin.core.condition.Weekend"}],
     "recoverMissedSchedules": "NONE",
     "displayName": "Region",
     "required": False,

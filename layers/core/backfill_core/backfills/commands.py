@@ -68,6 +68,7 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
         cron=trigger.cron or "",  # a Schedule trigger has one: the flow's validation requires it
         timezone=trigger.timezone,
         with_seconds=trigger.with_seconds,
+        conditions=trigger.conditions,
         start=plan.start,
         end=plan.end,
         inputs=plan.inputs,

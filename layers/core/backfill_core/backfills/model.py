@@ -68,6 +68,7 @@ class Backfill(KestraModel):
     cron: str
     timezone: str
     with_seconds: bool = False
+    conditions: list[dict[str, Any]] | None = None  # the trigger's, when the backfill was created
     start: datetime
     end: datetime
     inputs: dict[str, Any] = {}

@@ -20,7 +20,7 @@ class Claim(StrEnum):
 
 
 def schedule_of(backfill: Backfill) -> CronSchedule:
-    return CronSchedule(backfill.cron, backfill.timezone, backfill.with_seconds)
+    return CronSchedule(backfill.cron, backfill.timezone, backfill.with_seconds, backfill.conditions)
 
 
 def fill_window(backfill: Backfill, now: datetime) -> tuple[Backfill, list[datetime]]:

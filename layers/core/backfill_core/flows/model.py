@@ -15,6 +15,8 @@ from backfill_core.flows.properties import SCHEDULE_TYPES, refused_properties
 from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
+from backfill_core.schedules.conditions import ConditionError
+from backfill_core.schedules.counting import allows_no_day
 from backfill_core.schedules.cron import CronError, CronSchedule
 from backfill_core.schedules.kestra_time import parse_iso_duration
 
@@ -53,13 +55,14 @@ class TriggerSpec(BaseModel):
     recover_missed_schedules: Literal["ALL", "LAST", "NONE"] = Field(default="ALL", alias="recoverMissedSchedules")
     stop_after: list[str] | None = Field(default=None, alias="stopAfter")
     late_maximum_delay: str | None = Field(default=None, alias="lateMaximumDelay")
+    conditions: list[dict[str, Any]] | None = None
 
     @property
     def is_schedule(self) -> bool:
         return self.type in SCHEDULE_TYPES
 
     def schedule(self) -> CronSchedule:
-        return CronSchedule(self.cron or "", self.timezone, self.with_seconds)
+        return CronSchedule(self.cron or "", self.timezone, self.with_seconds, self.conditions)
 
     def late_limit(self) -> timedelta | None:
         return parse_iso_duration(self.late_maximum_delay) if self.late_maximum_delay else None
@@ -163,10 +166,17 @@ def parse_flow(source: str) -> Flow:
             if not trigger.cron:
                 raise Invalid(f"triggers[{trigger.id}].cron: a Schedule trigger needs a cron")
             try:
-                trigger.schedule()
+                schedule = trigger.schedule()
+            except ConditionError as exc:
+                raise Invalid(f"triggers[{trigger.id}].{exc}") from exc
             except CronError as exc:
                 field = "timezone" if str(exc).startswith("timezone") else "cron"
                 raise Invalid(f"triggers[{trigger.id}].{field}: {exc}") from exc
+            if allows_no_day(schedule):
+                raise Invalid(
+                    f"triggers[{trigger.id}].conditions: no day that cron '{trigger.cron}' fires on meets them: "
+                    "the trigger would never fire"
+                )
             flow_inputs.check_undeclared(flow.inputs, trigger.inputs, f"triggers[{trigger.id}].inputs")
             try:
                 trigger.late_limit()

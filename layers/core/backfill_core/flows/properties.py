@@ -90,7 +90,7 @@ TRIGGER: Properties = {
     "description": None,
     "disabled": None,
     "stopAfter": None,
-    "conditions": LATER,
+    "conditions": None,  # DayWeek, DayWeekInMonth, Weekend, Not, Or; the others refused by schedules/conditions
     "logLevel": LATER,
     "minLogLevel": LATER,
     "logToFile": LATER,

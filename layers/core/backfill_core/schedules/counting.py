@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from croniter import CroniterBadDateError, croniter
 
-from backfill_core.schedules.cron import SCAN, TICK, CronSchedule, offset_changes
+from backfill_core.schedules.cron import CONDITIONS_CYCLE, SCAN, TICK, CronSchedule, offset_changes
 
 
 class _TimesOfDay:
@@ -76,7 +76,15 @@ def _cron_fields(schedule: CronSchedule) -> tuple[str, str, str]:
 
 
 def _expand(schedule: CronSchedule):
-    """(times of day, day matcher)."""
+    """(times of day, day matcher): the cron's days that the trigger's conditions allow."""
+    times, matches = _expand_cron(schedule)
+    allows = schedule.allows
+    if allows is None:
+        return times, matches
+    return times, lambda day: matches(day) and allows(day)
+
+
+def _expand_cron(schedule: CronSchedule):
     fields, nth = croniter.expand(schedule.cron, second_at_beginning=schedule.with_seconds)
     if schedule.with_seconds and len(fields) == 6:
         minutes, hours, doms, months, dows, seconds = fields
@@ -129,6 +137,19 @@ def _special_days(schedule: CronSchedule):
         return shapes[shape]
 
     return lambda day: day.day in days_of(day.year, day.month)
+
+
+def allows_no_day(schedule: CronSchedule) -> bool:
+    """The cron's days and the trigger's conditions have no day in common (over one whole calendar cycle)."""
+    if schedule.allows is None:
+        return False
+    _, matches = _expand(schedule)
+    day, last = date(2000, 1, 1), date(2000, 1, 1) + CONDITIONS_CYCLE
+    while day < last:
+        if matches(day):
+            return False
+        day += timedelta(days=1)
+    return True
 
 
 def count_slots(schedule: CronSchedule, start: datetime, end: datetime) -> int:

@@ -2,14 +2,21 @@
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
+
+from backfill_core.schedules.conditions import DayRule, day_rule
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
 TICK = timedelta(microseconds=1)
+DAY = timedelta(days=1)
+# Every (month, day of month, weekday) combination, 29 February included, occurs within 28 years: a schedule whose
+# conditions allow none of its days in that long allows none ever (registration refuses it; see counting).
+CONDITIONS_CYCLE = timedelta(days=28 * 366)
 SCAN = timedelta(days=1)  # how often to look for offset changes: no zone changes twice within 4 days, 1900-2200
 
 
@@ -46,11 +53,13 @@ def zone(name: str) -> ZoneInfo:
 
 
 class CronSchedule:
-    def __init__(self, cron: str, timezone: str = "UTC", with_seconds: bool = False):
+    def __init__(self, cron: str, timezone: str = "UTC", with_seconds: bool = False, conditions: Any = None):
         self.cron = cron.strip()
         self.timezone = timezone
         self.with_seconds = with_seconds
         self.zone = zone(timezone)
+        self.conditions = conditions
+        self.allows: DayRule | None = day_rule(conditions)  # the trigger's conditions on a slot's local day
         fields = self.cron.split()
         if len(fields) == 1 and fields[0].startswith("@"):
             if fields[0].lower() not in NICKNAMES:
@@ -82,7 +91,14 @@ class CronSchedule:
         if gap_start is None:
             raise ValueError(f"{instant.isoformat()} does not end a gap in {self.timezone}")
         wall = instant.astimezone(self.zone).replace(tzinfo=None)
-        return self._matches(wall) or self._moved_out_of_gap(gap_start, wall)
+        return self._allowed(wall) and (self._matches(wall) or self._moved_out_of_gap(gap_start, wall))
+
+    @property
+    def _walk(self) -> dict[str, Any]:
+        return {"second_at_beginning": self.with_seconds}
+
+    def _allowed(self, wall: datetime) -> bool:
+        return self.allows is None or self.allows(wall.date())
 
     def _matches(self, wall: datetime) -> bool:
         whole = wall.microsecond == 0 and (self.with_seconds or wall.second == 0)  # croniter.match ignores those
@@ -126,24 +142,32 @@ class CronSchedule:
     def _forward(self, base: datetime) -> Iterator[datetime]:
         """The slots strictly after `base`, oldest first, in UTC."""
         at, inclusive = base.astimezone(UTC), False
+        kept = at  # the last slot given (or the start): a whole cycle on from it with no day allowed ends the walk
         while True:
             offset = at.astimezone(self.zone).utcoffset() or timedelta(0)
             wall = (at + offset).replace(tzinfo=None)
             walk = croniter(self.cron, wall - TICK if inclusive else wall, second_at_beginning=self.with_seconds)
             checked = at
             while True:
-                instant = (walk.get_next(datetime) - offset).replace(tzinfo=UTC)
+                local = walk.get_next(datetime)
+                instant = (local - offset).replace(tzinfo=UTC)
                 changes = offset_changes(self.zone, checked, instant)
                 if changes:
                     break
                 checked = instant
+                if self.allows is not None and not self.allows(local.date()):  # on to the next day, not slot
+                    if instant - kept > CONDITIONS_CYCLE:
+                        return  # no day allowed in a whole calendar cycle: none ever will be
+                    walk = croniter(self.cron, datetime.combine(local.date(), time()) + DAY - TICK, **self._walk)
+                    continue
                 if not (self.fixed_hour and instant.astimezone(self.zone).fold):  # a start in the repeated pass
+                    kept = instant
                     yield instant
             change, before, after = changes[0]
             at, inclusive = change, True
             if after > before:
                 gap_start, gap_end = (change + before).replace(tzinfo=None), (change + after).replace(tzinfo=None)
-                if not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
+                if self._allowed(gap_end) and not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
                     yield change
             elif self.fixed_hour:
                 at = change + (before - after)  # the repeated pass: a fixed-hour job ran in the first one
@@ -152,6 +176,7 @@ class CronSchedule:
         """The slots strictly before `base`, newest first, in UTC."""
         at = base.astimezone(UTC)
         checked = at - TICK
+        kept = at
         while True:
             offset = (at - TICK).astimezone(self.zone).utcoffset() or timedelta(0)
             wall = (at + offset).replace(tzinfo=None)
@@ -159,17 +184,25 @@ class CronSchedule:
                 wall = wall.replace(microsecond=0) + timedelta(seconds=1)
             walk = croniter(self.cron, wall, second_at_beginning=self.with_seconds)
             while True:
-                instant = (walk.get_prev(datetime) - offset).replace(tzinfo=UTC)
+                local = walk.get_prev(datetime)
+                instant = (local - offset).replace(tzinfo=UTC)
                 changes = offset_changes(self.zone, instant, checked)
                 if changes:
                     break
                 checked = instant
+                if self.allows is not None and not self.allows(local.date()):  # back to the day before
+                    if kept - instant > CONDITIONS_CYCLE:
+                        return  # no day allowed in a whole calendar cycle: none ever was
+                    walk = croniter(self.cron, datetime.combine(local.date(), time()), **self._walk)
+                    continue
                 if not (self.fixed_hour and instant.astimezone(self.zone).fold):  # the repeated pass
+                    kept = instant
                     yield instant
             change, before, after = changes[-1]
             if after > before:
                 gap_start, gap_end = (change + before).replace(tzinfo=None), (change + after).replace(tzinfo=None)
-                if change < at and not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
+                moved = self._allowed(gap_end) and self._moved_out_of_gap(gap_start, gap_end)
+                if change < at and not self._matches(gap_end) and moved:
                     yield change
             at, checked = change, change - TICK
 
