@@ -1,7 +1,8 @@
 """Kestra (Pebble) expressions in task properties, rendered with Jinja2's sandbox.
 
-The translation is thin: `a ?? b` becomes `(a) | coalesce((b))`, dotted paths are Jinja's own, and an
-unknown variable fails with its full dotted name instead of rendering as an empty string.
+Pebble is parsed with its own precedences and written out as Jinja (flows/pebble/syntax.py); its filters,
+tests and functions are Kestra's (flows/pebble/). An unknown variable fails with its full dotted name instead of
+rendering as an empty string, and `template_problem` finds at registration what could never render.
 """
 
 import json
@@ -9,8 +10,13 @@ import re
 from functools import lru_cache, wraps
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from backfill_core.flows.pebble.filters import FILTERS, TESTS, java_text
+from backfill_core.flows.pebble.functions import FUNCTIONS, NOT_SUPPORTED, renderers
+from backfill_core.flows.pebble.limits import MAX_RENDERED_CHARS, PebbleProblem
+from backfill_core.flows.pebble.syntax import translate
 
 
 class TemplateRenderError(ValueError):
@@ -33,6 +39,9 @@ class _UnknownVariable(StrictUndefined):
     def _undefined_message(self) -> str:
         return f"unknown variable '{self._undefined_name}'"
 
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise self._undefined_exception(f"unknown function '{self._undefined_name}'")
+
 
 class _Scope(dict):
     """A dict of variables that knows its dotted path, so a missing key is reported as `inputs.foo`."""
@@ -44,11 +53,6 @@ class _Scope(dict):
 
 def _scoped(value: Any, path: str) -> Any:
     return _Scope(value, path) if isinstance(value, dict) and not isinstance(value, _Scope) else value
-
-
-MAX_RENDERED_CHARS = 1024 * 1024
-"""A rendered property larger than this fails its task: it would not fit an invocation, a log line or a
-DynamoDB item, and making it is the cost a hostile template would impose."""
 
 
 def _refuse_huge_sizes(args: tuple, kwargs: dict, what: str) -> None:
@@ -78,7 +82,7 @@ def _wide(format_string: Any) -> bool:
 
 class _KestraEnvironment(SandboxedEnvironment):
     # `'x' * 10**10` would build the string before any size check could see it; `'%09999999d' % 1` likewise.
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "/", "+"})
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's names
         if getattr(__obj, "__name__", "") in ("format", "format_map") and isinstance(
@@ -98,7 +102,8 @@ class _KestraEnvironment(SandboxedEnvironment):
         powers = operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1
         if powers and right > 0 and right * abs(left).bit_length() > 64 * 1024:
             raise SecurityError(f"{left} ** {right} is too large a number")
-        return super().call_binop(context, operator, left, right)
+        java = _java_arithmetic(operator, left, right)
+        return java[0] if java else super().call_binop(context, operator, left, right)
 
     def _named_missing(self, obj: Any, key: Any, found: Any) -> Any:
         if isinstance(found, StrictUndefined) and isinstance(obj, _Scope):
@@ -112,44 +117,47 @@ class _KestraEnvironment(SandboxedEnvironment):
         return self._named_missing(obj, argument, super().getitem(obj, argument))
 
 
+def _java_arithmetic(operator: str, left: Any, right: Any) -> tuple | None:
+    """Pebble's arithmetic where Python's differs: `+` with text concatenates, whole numbers divide into a whole
+    number and keep the dividend's sign in a remainder, as Java's do. None for Python's own; else (the result,)."""
+    integers = all(isinstance(n, int) and not isinstance(n, bool) for n in (left, right))
+    if operator == "+" and (isinstance(left, str) or isinstance(right, str)):
+        return (java_text(left) + java_text(right),)
+    if operator == "/" and integers and right:
+        return (abs(left) // abs(right) * (-1 if (left < 0) != (right < 0) else 1),)
+    if operator == "%" and integers and right:
+        return (abs(left) % abs(right) * (-1 if left < 0 else 1),)
+    return None
+
+
 def _coalesce(value: Any, fallback: Any) -> Any:
     return fallback if value is None or isinstance(value, StrictUndefined) else value
 
 
+def _coalesce_undefined(value: Any, fallback: Any) -> Any:
+    """Kestra's `???`: only an undefined value falls back; null stays null."""
+    return fallback if isinstance(value, StrictUndefined) else value
+
+
 def _finalize(value: Any) -> Any:
-    """Print values as Pebble does: true/false, JSON for maps and lists."""
+    """Print values as Pebble does: true/false, nothing for null, compact JSON for maps and lists."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
     return value
 
 
 _ENV = _KestraEnvironment(undefined=_UnknownVariable, finalize=_finalize, autoescape=False)
-_ENV.filters["coalesce"] = _coalesce
-for _name in ("center", "indent", "wordwrap", "truncate", "format", "filesizeformat", "batch", "slice"):
+for _name in ("center", "indent", "wordwrap", "truncate", "format", "filesizeformat", "batch"):
     _ENV.filters[_name] = _bounded_filter(_name, _ENV.filters[_name])
-
-_EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_STRING_OR_FALLBACK = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\?\?")
-
-
-def _translate_expression(body: str) -> str:
-    parts, last = [], 0
-    for match in _STRING_OR_FALLBACK.finditer(body):
-        if match.group() == "??":
-            parts.append(body[last : match.start()])
-            last = match.end()
-    if not parts:
-        return body
-    parts.append(body[last:])
-    head, *fallbacks = (p.strip() for p in parts)
-    return f" ({head})" + "".join(f" | coalesce(({f}))" for f in fallbacks) + " "
-
-
-def translate(template: str) -> str:
-    """Pebble's `??` into Jinja; everything else is already Jinja syntax."""
-    return _EXPRESSION.sub(lambda m: "{{" + _translate_expression(m.group(1)) + "}}", template)
+_ENV.filters.update(FILTERS, coalesce=_coalesce, coalesce_undefined=_coalesce_undefined)
+_ENV.tests.update(TESTS)
+# Kestra's functions only: Jinja's own globals (cycler, joiner, lipsum, namespace, dict) are not Pebble.
+_ENV.globals.clear()
+_ENV.globals.update(FUNCTIONS)
 
 
 @lru_cache(maxsize=512)
@@ -166,6 +174,8 @@ def render(template: str, variables: dict[str, Any]) -> str:
         rendered = _compiled(template).render(_Scope(variables, ""))
     except TemplateError as exc:
         raise TemplateRenderError(f"cannot render '{template}': {exc.message or exc}") from exc
+    except PebbleProblem as exc:
+        raise TemplateRenderError(f"cannot render '{template}': {exc}") from exc
     except (MemoryError, RecursionError) as exc:
         # A value too large to build, or an expression that calls itself: the task fails, the executor carries on.
         raise TemplateRenderError(
@@ -180,6 +190,31 @@ def render(template: str, variables: dict[str, Any]) -> str:
             f"{MAX_RENDERED_CHARS:,} a property may hold"
         )
     return rendered
+
+
+_ENV.globals.update(renderers(render))
+
+
+def template_problem(template: str) -> str | None:
+    """Why a property's template could never render, whatever its variables: it does not parse, or it uses a
+    filter, test or function that does not exist or that we do not run. None when it may render. For refusing a
+    flow at registration, before any slot of a backfill fails on it."""
+    if "{{" not in template and "{%" not in template:
+        return None
+    try:
+        tree = _ENV.parse(translate(template))
+        _compiled(template)  # an unknown filter or test is found when Jinja compiles
+    except (TemplateError, PebbleProblem) as exc:
+        return f"'{template}': {getattr(exc, 'message', None) or exc}"
+    local = {node.name for node in tree.find_all(nodes.Macro)}
+    local |= {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    for call in tree.find_all(nodes.Call):
+        name = call.node.name if isinstance(call.node, nodes.Name) else None
+        if name in NOT_SUPPORTED and name not in local:
+            return f"'{template}': {name}() is not supported yet"
+        if name is not None and name not in _ENV.globals and name not in local:
+            return f"'{template}': unknown function '{name}'"
+    return None
 
 
 def render_properties(value: Any, variables: dict[str, Any]) -> Any:
