@@ -29,7 +29,7 @@ class _UnknownVariable(StrictUndefined):
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("__") or name in ("unsafe_callable", "alters_data"):  # the sandbox's own questions
             raise AttributeError(name)
         return _UnknownVariable(name=f"{self._undefined_name}.{name}")
 
@@ -151,9 +151,9 @@ def _finalize(value: Any) -> Any:
 
 
 _ENV = _KestraEnvironment(undefined=_UnknownVariable, finalize=_finalize, autoescape=False)
-for _name in ("center", "indent", "wordwrap", "truncate", "format", "filesizeformat", "batch"):
-    _ENV.filters[_name] = _bounded_filter(_name, _ENV.filters[_name])
 _ENV.filters.update(FILTERS, coalesce=_coalesce, coalesce_undefined=_coalesce_undefined)
+for _name in ("center", "indent", "nindent", "wordwrap", "truncate", "format", "filesizeformat", "batch", "chunk"):
+    _ENV.filters[_name] = _bounded_filter(_name, _ENV.filters[_name])
 _ENV.tests.update(TESTS)
 # Kestra's functions only: Jinja's own globals (cycler, joiner, lipsum, namespace, dict) are not Pebble.
 _ENV.globals.clear()
@@ -172,6 +172,8 @@ def render(template: str, variables: dict[str, Any]) -> str:
         return template
     try:
         rendered = _compiled(template).render(_Scope(variables, ""))
+    except TemplateRenderError:
+        raise  # from a render() inside the template: it already names its expression
     except TemplateError as exc:
         raise TemplateRenderError(f"cannot render '{template}': {exc.message or exc}") from exc
     except PebbleProblem as exc:
@@ -181,8 +183,7 @@ def render(template: str, variables: dict[str, Any]) -> str:
         raise TemplateRenderError(
             f"cannot render '{template[:200]}': {type(exc).__name__}: the expression is too costly"
         ) from exc
-    except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
-        # Python errors from inside an expression (a dunder lookup, 1/0, a bad comparison).
+    except Exception as exc:  # whatever an expression throws (a dunder lookup, 1/0, a bad regex)
         raise TemplateRenderError(f"cannot render '{template}': {type(exc).__name__}: {exc}") from exc
     if len(rendered) > MAX_RENDERED_CHARS:
         raise TemplateRenderError(

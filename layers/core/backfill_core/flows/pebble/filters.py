@@ -8,7 +8,6 @@ import hashlib
 import json
 import re
 import unicodedata
-from datetime import date
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
@@ -17,46 +16,9 @@ from jinja2 import Undefined
 
 from backfill_core.flows.pebble.dates import FILTERS as DATE_FILTERS
 from backfill_core.flows.pebble.jq import jq
-from backfill_core.flows.pebble.limits import PebbleProblem
-
-
-class FilterProblem(PebbleProblem):
-    """A filter given a value or an argument it cannot take; the message names the filter."""
-
-
-def java_text(value: Any) -> str:
-    """How Java writes a value into text: true/false, null, JSON for maps and lists."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, dict | list | tuple):
-        return to_json(value)
-    return str(value)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    raise FilterProblem(f"cannot write a {type(value).__name__} as JSON")
-
-
-def to_json(value: Any) -> str:
-    """Jackson's compact JSON (no spaces), as Kestra's `toJson` writes it; null is `null`."""
-    if isinstance(value, Undefined):
-        value._fail_with_undefined_error()
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=_json_default)
-
-
-def is_empty(value: Any) -> bool:
-    """Pebble's `empty`: null, blank text, an empty list or map."""
-    if value is None or isinstance(value, Undefined):
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    return isinstance(value, list | tuple | dict | set) and not value
+from backfill_core.flows.pebble.limits import MAX_RENDERED_CHARS
+from backfill_core.flows.pebble.lists import LIST_FILTERS
+from backfill_core.flows.pebble.values import FilterProblem, is_empty, java_text, to_json
 
 
 def _text(name: str, value: Any) -> str:
@@ -86,28 +48,6 @@ def _title(value: Any) -> Any:
 
 def _default(value: Any, default: Any = None) -> Any:
     return default if is_empty(value) else value
-
-
-def _first(value: Any) -> Any:
-    if isinstance(value, dict):
-        raise FilterProblem("the filter 'first' takes text or a list, not a map")
-    return value[0] if value else None
-
-
-def _last(value: Any) -> Any:
-    if isinstance(value, dict):
-        raise FilterProblem("the filter 'last' takes text or a list, not a map")
-    return value[-1] if value else None
-
-
-def _join(value: Any, separator: str | None = None) -> str:
-    if not isinstance(value, list | tuple | set):
-        raise FilterProblem("the filter 'join' takes a list")
-    return (separator or "").join(java_text(item) for item in value)
-
-
-def _length(value: Any) -> int:
-    return len(value) if isinstance(value, str | list | tuple | dict | set) else 0
 
 
 def _java_replacement(replacement: str) -> str:
@@ -142,15 +82,6 @@ def _split(value: Any, delimiter: str | None = None, limit: int | None = None) -
     return parts or ([""] if text == "" else [])
 
 
-def _slice(value: Any, fromIndex: int = 0, toIndex: int | None = None) -> Any:  # noqa: N803 - Pebble's names
-    if not isinstance(value, str | list | tuple):
-        raise FilterProblem("the filter 'slice' takes text or a list")
-    end = len(value) if toIndex is None else toIndex
-    if fromIndex < 0 or end > len(value) or fromIndex > end:
-        raise FilterProblem(f"slice({fromIndex}, {end}) is outside the {len(value)} items it is given")
-    return value[fromIndex:end]
-
-
 def _number(value: Any, type: str | None = None) -> Any:  # noqa: A002 - Kestra's name
     text = _text("number", value).strip()
     try:
@@ -163,28 +94,6 @@ def _number(value: Any, type: str | None = None) -> Any:  # noqa: A002 - Kestra'
         return int(text) if re.fullmatch(r"[+-]?\d+[lL]?", text) else float(text.rstrip("fFdD"))
     except ValueError as exc:
         raise FilterProblem(f"'{text}' is not a number") from exc
-
-
-def _keys(value: Any) -> list:
-    if isinstance(value, dict):
-        return list(value)
-    if isinstance(value, list | tuple):
-        return list(range(len(value)))
-    raise FilterProblem("the filter 'keys' takes a map or a list")
-
-
-def _values(value: Any) -> list:
-    if not isinstance(value, dict):
-        raise FilterProblem("the filter 'values' takes a map")
-    return list(value.values())
-
-
-def _merge(value: Any, items: Any) -> Any:
-    if isinstance(value, dict) and isinstance(items, dict):
-        return {**value, **items}
-    if isinstance(value, list | tuple):
-        return [*value, *(items if isinstance(items, list | tuple) else [items])]
-    raise FilterProblem("the filter 'merge' joins two maps or two lists")
 
 
 def _slugify(value: Any) -> str:
@@ -208,7 +117,10 @@ def _yaml(value: Any) -> str:
         def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
             super().increase_indent(flow, False)
 
-    text = yaml.dump(value, Dumper=_Indented, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    try:
+        text = yaml.dump(value, Dumper=_Indented, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    except yaml.YAMLError as exc:
+        raise FilterProblem(f"the filter 'yaml' cannot write {type(value).__name__} '{java_text(value)}'") from exc
     text = text.removesuffix("...\n")
     return "".join(f" {line}\n" for line in text.splitlines()) if isinstance(value, list | tuple) else text
 
@@ -228,6 +140,31 @@ def _substring(before: bool, last: bool):
     return cut
 
 
+def _abbreviate(value: Any, length: Any = None) -> str:
+    text = _text("abbreviate", value)
+    if not isinstance(length, int) or length < 4:
+        raise FilterProblem("the filter 'abbreviate' takes a length of at least 4 (the ellipsis included)")
+    return text if len(text) <= length else text[: length - 3] + "..."
+
+
+def _indent(new_line_first: bool):
+    """Kestra's `indent` (every line but the first) and `nindent` (a new line first, then every line)."""
+
+    def indent(value: Any, amount: Any = None, prefix: str = " ") -> str:
+        text = java_text(value)
+        if not text:
+            return text
+        if not isinstance(amount, int) or amount < 0:
+            raise FilterProblem("the filter 'indent' takes an amount of 0 or more")
+        line = next((end for end in ("\r\n", "\n\r", "\n", "\r") if end in text), "\n")
+        text = line + text if new_line_first else text
+        if len(text) + text.count(line) * amount * len(prefix) > MAX_RENDERED_CHARS:
+            raise FilterProblem("the indented text would be larger than a property may hold")
+        return text.replace(line, line + prefix * amount)
+
+    return indent
+
+
 def _is_json(value: Any) -> bool:
     try:
         json.loads(value)
@@ -242,6 +179,7 @@ def _none_or(function):
 
 FILTERS = {
     **DATE_FILTERS,
+    **LIST_FILTERS,
     "abs": _none_or(abs),
     "capitalize": _none_or(_capitalize),
     "title": _none_or(_title),
@@ -249,32 +187,25 @@ FILTERS = {
     "lower": _none_or(lambda value: java_text(value).lower()),
     "trim": _none_or(lambda value: java_text(value).strip()),
     "default": _default,
-    "first": _none_or(_first),
-    "last": _none_or(_last),
-    "join": _none_or(_join),
-    "length": _length,
     "replace": _none_or(_replace),
     "split": _none_or(_split),
-    "slice": _none_or(_slice),
-    "sort": _none_or(sorted),
-    "rsort": _none_or(lambda value: sorted(value, reverse=True)),
-    "reverse": _none_or(lambda value: value[::-1] if isinstance(value, str) else list(reversed(value))),
-    "merge": _none_or(_merge),
     "number": _none_or(_number),
     "json": to_json,
     "toJson": to_json,
     "yaml": lambda value: "null" if value is None else _yaml(value),
     "jq": _none_or(jq),
-    "keys": _none_or(_keys),
-    "values": _none_or(_values),
     "urlencode": _none_or(lambda value: quote_plus(java_text(value), safe="*").replace("~", "%7E")),
     "urldecode": _none_or(lambda value: unquote_plus(java_text(value))),
     "base64encode": _none_or(lambda value: base64.b64encode(java_text(value).encode()).decode()),
     "base64decode": _none_or(lambda value: base64.b64decode(java_text(value), validate=True).decode()),
     "slugify": _none_or(_slugify),
     "escapeChar": _none_or(_escape_char),
-    "startsWith": lambda value, value_: java_text(value).startswith(java_text(value_)),
-    "endsWith": lambda value, value_: java_text(value).endswith(java_text(value_)),
+    "startsWith": lambda value, prefix: java_text(value).startswith(java_text(prefix)),
+    "endsWith": lambda value, suffix: java_text(value).endswith(java_text(suffix)),
+    "abbreviate": _none_or(_abbreviate),
+    "string": java_text,
+    "indent": _none_or(_indent(new_line_first=False)),
+    "nindent": _none_or(_indent(new_line_first=True)),
     "substringBefore": _none_or(_substring(before=True, last=False)),
     "substringBeforeLast": _none_or(_substring(before=True, last=True)),
     "substringAfter": _none_or(_substring(before=False, last=False)),

@@ -103,7 +103,7 @@ def from_yaml(yaml_text: Any = None) -> Any:
         raise FunctionProblem(f"yaml() was given invalid YAML: {exc}") from exc
 
 
-def pebble_range(start: Any, end: Any = None, increment: Any = 1) -> range:
+def pebble_range(start: Any, end: Any = None, increment: Any = 1) -> list[int]:
     """Pebble's range includes its end (`range(1, 3)` is 1, 2, 3); with one argument it counts from 0 up to,
     not including, that number, as Jinja's does."""
     if end is None:
@@ -115,7 +115,10 @@ def pebble_range(start: Any, end: Any = None, increment: Any = 1) -> range:
     numbers = range(start, end + (1 if increment > 0 else -1), increment)
     if len(numbers) > MAX_ITEMS:
         raise FunctionProblem(f"range() of {len(numbers):,} numbers is more than the {MAX_ITEMS:,} a flow may build")
-    return numbers
+    return list(numbers)
+
+
+pebble_range.__name__ = "range"  # the name its errors give
 
 
 def _extreme(pick: Callable[..., Any], name: str) -> Callable[..., Any]:

@@ -207,7 +207,7 @@ def _combine(operator: str, left: str, right: str) -> str:
     if operator == "..":
         return f"range({left}, {right})"
     if operator == "contains":
-        return f"({right} in {left})"
+        return f"({left} | contains({right}))"
     return f"({left} {'==' if operator == 'equals' else operator} {right})"
 
 
