@@ -111,10 +111,21 @@ class _KestraEnvironment(SandboxedEnvironment):
         return found
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict):
+            return self._key(obj, attribute)
         return self._named_missing(obj, attribute, super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, dict):
+            return self._key(obj, argument)
         return self._named_missing(obj, argument, super().getitem(obj, argument))
+
+    def _key(self, obj: dict, key: Any) -> Any:
+        """A map's `.values` or `['items']` is its key, as in Pebble, never the Python dict's method."""
+        try:
+            return obj[key]
+        except (KeyError, TypeError):
+            return self._named_missing(obj, key, self.undefined(obj=obj, name=key))
 
 
 def _java_arithmetic(operator: str, left: Any, right: Any) -> tuple | None:
