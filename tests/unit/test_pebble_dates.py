@@ -34,7 +34,7 @@ def test_the_partition_of_a_slot():
         ('{{ "2013-09-08T17:19:12" | date(timeZone="Europe/Paris") }}', "2013-09-08T17:19:12.000000+02:00"),
         ('{{ "2013-09-08" | date(timeZone="Europe/Paris") }}', "2013-09-08T00:00:00.000000+02:00"),
         (
-            "{{ 'Tue, 08 Feb 2022 19:38:26 GMT' | date(existingFormat='rfc_1123_date_time', timeZone=\"Europe/Paris\") }}",
+            "{{ 'Tue, 08 Feb 2022 19:38:26 GMT' | date(existingFormat='rfc_1123_date_time', timeZone='Europe/Paris')}}",
             "2022-02-08T20:38:26.000000+01:00",
         ),
         ('{{ zoned | timestamp(timeZone="Europe/Paris") }}', "1378653552"),

@@ -127,14 +127,16 @@ def test_set_and_raw_tags():
 
 
 def test_string_interpolation_in_double_quotes():
-    assert rendered("{{ \"hello #{inputs.name | upper}!\" }}") == "hello WORLD!"
+    assert rendered('{{ "hello #{inputs.name | upper}!" }}') == "hello WORLD!"
 
 
 def test_a_map_literal_inside_an_expression_does_not_end_it():
     assert rendered("{{ {'a': {'b': 2}}.a.b }}") == "2"
 
 
-@pytest.mark.parametrize("template", ["{{ 1 ++ }}", "{{ inputs.name | }}", "{{ @ }}", "{{ x ? 1 }}", "{% if %}{% endif %}"])
+@pytest.mark.parametrize(
+    "template", ["{{ 1 ++ }}", "{{ inputs.name | }}", "{{ @ }}", "{{ x ? 1 }}", "{% if %}{% endif %}"]
+)
 def test_a_malformed_expression_is_a_template_render_error_quoting_it(template):
     with pytest.raises(TemplateRenderError, match="cannot render"):
         rendered(template)

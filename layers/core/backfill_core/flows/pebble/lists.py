@@ -62,16 +62,6 @@ def _merge(value: Any, items: Any) -> Any:
     raise FilterProblem("the filter 'merge' joins two maps or two lists")
 
 
-def _join(value: Any, separator: str | None = None) -> str:
-    if not isinstance(value, list | tuple | set):
-        raise FilterProblem("the filter 'join' takes a list")
-    return (separator or "").join(java_text(item) for item in value)
-
-
-def _length(value: Any) -> int:
-    return len(value) if isinstance(value, str | list | tuple | dict | set) else 0
-
-
 def _list(name: str, value: Any) -> list:
     if not isinstance(value, list | tuple):
         raise FilterProblem(f"the filter '{name}' takes a list, not {type(value).__name__} '{java_text(value)}'")
