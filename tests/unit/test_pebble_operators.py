@@ -117,6 +117,10 @@ def test_loop_index_counts_from_zero_as_in_pebble():
     assert rendered("{% for fruit in inputs.items %}{{ loop.index }}={{ fruit }} {% endfor %}") == "0=apple 1=pear "
 
 
+def test_a_for_over_a_map_walks_its_entries():
+    assert rendered("{% for e in {'a': 1, 'b': 2} %}{{ e.key }}={{ e.value }};{% endfor %}") == "a=1;b=2;"
+
+
 def test_range_operator_includes_its_end():
     assert rendered("{% for i in 1..3 %}{{ i }}{% endfor %}") == "123"
 

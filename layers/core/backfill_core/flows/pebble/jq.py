@@ -17,7 +17,7 @@ from typing import Any
 from backfill_core.flows.pebble.limits import MAX_RENDERED_CHARS, PebbleProblem
 
 CPU_SECONDS = 2
-MEMORY_BYTES = 512 * 1024 * 1024
+MEMORY_BYTES = 256 * 1024 * 1024
 _FORBIDDEN = re.compile(
     r"(?<![.\w$])(env|input|inputs|import|include|modulemeta|get_search_list|input_filename|input_line_number"
     r"|halt|halt_error|debug|stderr|get_prog_origin|get_jq_origin)\b|\$ENV\b|\$__loc__|\$__prog_args"
@@ -31,7 +31,7 @@ program, value = json.load(sys.stdin)
 try:
     answer = json.dumps({{"results": jq.compile(program).input_value(value).all()}})
 except Exception as exc:
-    answer = json.dumps({{"error": str(exc).strip()[:500]}})
+    answer = json.dumps({{"error": (str(exc).strip() or type(exc).__name__)[:500]}})
 if len(answer) > {MAX_RENDERED_CHARS}:
     answer = json.dumps({{"error": "its results are larger than a property may hold"}})
 sys.stdout.write(answer)

@@ -98,6 +98,11 @@ def contains(container: Any, wanted: Any) -> bool:
     return wanted in container
 
 
+def entries(value: Any) -> Any:
+    """A `for` over a map walks its entries, each with `key` and `value`, as Pebble's does."""
+    return [{"key": key, "value": item} for key, item in value.items()] if isinstance(value, dict) else value
+
+
 def _none_or(function):
     return lambda value, *args, **kwargs: None if value is None else function(value, *args, **kwargs)
 
@@ -125,4 +130,5 @@ LIST_FILTERS = {
     "flatten": _none_or(_flatten),
     "distinct": _none_or(_distinct),
     "contains": contains,
+    "entries": entries,
 }

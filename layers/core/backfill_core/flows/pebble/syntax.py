@@ -311,7 +311,7 @@ def _tag(name: str, rest: str) -> str:
     if name in ("if", "elseif"):
         return f"{'if' if name == 'if' else 'elif'} {expression(rest)}"
     if name == "for" and (loop := _FOR.fullmatch(rest)):
-        return f"for {loop['targets']} in {expression(loop['iterable'])}"
+        return f"for {loop['targets']} in ({expression(loop['iterable'])} | entries)"
     if name == "set" and (assignment := _SET.fullmatch(rest)):
         return f"set {assignment['target']} = {expression(assignment['value'])}"
     return f"{name} {rest}".strip()
