@@ -1,7 +1,8 @@
 """Kestra (Pebble) expressions in task properties, rendered with Jinja2's sandbox.
 
-The translation is thin: `a ?? b` becomes `(a) | coalesce((b))`, dotted paths are Jinja's own, and an
-unknown variable fails with its full dotted name instead of rendering as an empty string.
+Pebble is parsed with its own precedences and written out as Jinja (flows/pebble/syntax.py); its filters,
+tests and functions are Kestra's (flows/pebble/). An unknown variable fails with its full dotted name instead of
+rendering as an empty string, and `template_problem` finds at registration what could never render.
 """
 
 import json
@@ -9,8 +10,13 @@ import re
 from functools import lru_cache, wraps
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from backfill_core.flows.pebble.filters import FILTERS, TESTS, java_text
+from backfill_core.flows.pebble.functions import FUNCTIONS, NOT_SUPPORTED, renderers
+from backfill_core.flows.pebble.limits import MAX_RENDERED_CHARS, PebbleProblem
+from backfill_core.flows.pebble.syntax import translate
 
 
 class TemplateRenderError(ValueError):
@@ -23,7 +29,7 @@ class _UnknownVariable(StrictUndefined):
     __slots__ = ()
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("__") or name in ("unsafe_callable", "alters_data"):  # the sandbox's own questions
             raise AttributeError(name)
         return _UnknownVariable(name=f"{self._undefined_name}.{name}")
 
@@ -32,6 +38,9 @@ class _UnknownVariable(StrictUndefined):
     @property
     def _undefined_message(self) -> str:
         return f"unknown variable '{self._undefined_name}'"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise self._undefined_exception(f"unknown function '{self._undefined_name}'")
 
 
 class _Scope(dict):
@@ -44,11 +53,6 @@ class _Scope(dict):
 
 def _scoped(value: Any, path: str) -> Any:
     return _Scope(value, path) if isinstance(value, dict) and not isinstance(value, _Scope) else value
-
-
-MAX_RENDERED_CHARS = 1024 * 1024
-"""A rendered property larger than this fails its task: it would not fit an invocation, a log line or a
-DynamoDB item, and making it is the cost a hostile template would impose."""
 
 
 def _refuse_huge_sizes(args: tuple, kwargs: dict, what: str) -> None:
@@ -78,7 +82,7 @@ def _wide(format_string: Any) -> bool:
 
 class _KestraEnvironment(SandboxedEnvironment):
     # `'x' * 10**10` would build the string before any size check could see it; `'%09999999d' % 1` likewise.
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"*", "**", "%", "/", "+"})
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja's names
         if getattr(__obj, "__name__", "") in ("format", "format_map") and isinstance(
@@ -98,7 +102,8 @@ class _KestraEnvironment(SandboxedEnvironment):
         powers = operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1
         if powers and right > 0 and right * abs(left).bit_length() > 64 * 1024:
             raise SecurityError(f"{left} ** {right} is too large a number")
-        return super().call_binop(context, operator, left, right)
+        java = _java_arithmetic(operator, left, right)
+        return java[0] if java else super().call_binop(context, operator, left, right)
 
     def _named_missing(self, obj: Any, key: Any, found: Any) -> Any:
         if isinstance(found, StrictUndefined) and isinstance(obj, _Scope):
@@ -106,50 +111,64 @@ class _KestraEnvironment(SandboxedEnvironment):
         return found
 
     def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, dict):
+            return self._key(obj, attribute)
         return self._named_missing(obj, attribute, super().getattr(obj, attribute))
 
     def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, dict):
+            return self._key(obj, argument)
         return self._named_missing(obj, argument, super().getitem(obj, argument))
+
+    def _key(self, obj: dict, key: Any) -> Any:
+        """A map's `.values` or `['items']` is its key, as in Pebble, never the Python dict's method."""
+        try:
+            return obj[key]
+        except (KeyError, TypeError):
+            return self._named_missing(obj, key, self.undefined(obj=obj, name=key))
+
+
+def _java_arithmetic(operator: str, left: Any, right: Any) -> tuple | None:
+    """Pebble's arithmetic where Python's differs: `+` with text concatenates, whole numbers divide into a whole
+    number and keep the dividend's sign in a remainder, as Java's do. None for Python's own; else (the result,)."""
+    integers = all(isinstance(n, int) and not isinstance(n, bool) for n in (left, right))
+    if operator == "+" and (isinstance(left, str) or isinstance(right, str)):
+        return (java_text(left) + java_text(right),)
+    if operator == "/" and integers and right:
+        return (abs(left) // abs(right) * (-1 if (left < 0) != (right < 0) else 1),)
+    if operator == "%" and integers and right:
+        return (abs(left) % abs(right) * (-1 if left < 0 else 1),)
+    return None
 
 
 def _coalesce(value: Any, fallback: Any) -> Any:
     return fallback if value is None or isinstance(value, StrictUndefined) else value
 
 
+def _coalesce_undefined(value: Any, fallback: Any) -> Any:
+    """Kestra's `???`: only an undefined value falls back; null stays null."""
+    return fallback if isinstance(value, StrictUndefined) else value
+
+
 def _finalize(value: Any) -> Any:
-    """Print values as Pebble does: true/false, JSON for maps and lists."""
+    """Print values as Pebble does: true/false, nothing for null, compact JSON for maps and lists."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None:
+        return ""
     if isinstance(value, dict | list):
-        return json.dumps(value, default=str)
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
     return value
 
 
 _ENV = _KestraEnvironment(undefined=_UnknownVariable, finalize=_finalize, autoescape=False)
-_ENV.filters["coalesce"] = _coalesce
-for _name in ("center", "indent", "wordwrap", "truncate", "format", "filesizeformat", "batch", "slice"):
+_ENV.filters.update(FILTERS, coalesce=_coalesce, coalesce_undefined=_coalesce_undefined)
+for _name in ("center", "indent", "nindent", "wordwrap", "truncate", "format", "filesizeformat", "batch", "chunk"):
     _ENV.filters[_name] = _bounded_filter(_name, _ENV.filters[_name])
-
-_EXPRESSION = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_STRING_OR_FALLBACK = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\?\?")
-
-
-def _translate_expression(body: str) -> str:
-    parts, last = [], 0
-    for match in _STRING_OR_FALLBACK.finditer(body):
-        if match.group() == "??":
-            parts.append(body[last : match.start()])
-            last = match.end()
-    if not parts:
-        return body
-    parts.append(body[last:])
-    head, *fallbacks = (p.strip() for p in parts)
-    return f" ({head})" + "".join(f" | coalesce(({f}))" for f in fallbacks) + " "
-
-
-def translate(template: str) -> str:
-    """Pebble's `??` into Jinja; everything else is already Jinja syntax."""
-    return _EXPRESSION.sub(lambda m: "{{" + _translate_expression(m.group(1)) + "}}", template)
+_ENV.tests.update(TESTS)
+# Kestra's functions only: Jinja's own globals (cycler, joiner, lipsum, namespace, dict) are not Pebble.
+_ENV.globals.clear()
+_ENV.globals.update(FUNCTIONS)
 
 
 @lru_cache(maxsize=512)
@@ -164,15 +183,18 @@ def render(template: str, variables: dict[str, Any]) -> str:
         return template
     try:
         rendered = _compiled(template).render(_Scope(variables, ""))
+    except TemplateRenderError:
+        raise  # from a render() inside the template: it already names its expression
     except TemplateError as exc:
         raise TemplateRenderError(f"cannot render '{template}': {exc.message or exc}") from exc
+    except PebbleProblem as exc:
+        raise TemplateRenderError(f"cannot render '{template}': {exc}") from exc
     except (MemoryError, RecursionError) as exc:
         # A value too large to build, or an expression that calls itself: the task fails, the executor carries on.
         raise TemplateRenderError(
             f"cannot render '{template[:200]}': {type(exc).__name__}: the expression is too costly"
         ) from exc
-    except (AttributeError, TypeError, ValueError, ArithmeticError) as exc:
-        # Python errors from inside an expression (a dunder lookup, 1/0, a bad comparison).
+    except Exception as exc:  # whatever an expression throws (a dunder lookup, 1/0, a bad regex)
         raise TemplateRenderError(f"cannot render '{template}': {type(exc).__name__}: {exc}") from exc
     if len(rendered) > MAX_RENDERED_CHARS:
         raise TemplateRenderError(
@@ -180,6 +202,31 @@ def render(template: str, variables: dict[str, Any]) -> str:
             f"{MAX_RENDERED_CHARS:,} a property may hold"
         )
     return rendered
+
+
+_ENV.globals.update(renderers(render))
+
+
+def template_problem(template: str) -> str | None:
+    """Why a property's template could never render, whatever its variables: it does not parse, or it uses a
+    filter, test or function that does not exist or that we do not run. None when it may render. For refusing a
+    flow at registration, before any slot of a backfill fails on it."""
+    if "{{" not in template and "{%" not in template:
+        return None
+    try:
+        tree = _ENV.parse(translate(template))
+        _compiled(template)  # an unknown filter or test is found when Jinja compiles
+    except (TemplateError, PebbleProblem) as exc:
+        return f"'{template}': {getattr(exc, 'message', None) or exc}"
+    local = {node.name for node in tree.find_all(nodes.Macro)}
+    local |= {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    for call in tree.find_all(nodes.Call):
+        name = call.node.name if isinstance(call.node, nodes.Name) else None
+        if name in NOT_SUPPORTED and name not in local:
+            return f"'{template}': {name}() is not supported yet"
+        if name is not None and name not in _ENV.globals and name not in local:
+            return f"'{template}': unknown function '{name}'"
+    return None
 
 
 def render_properties(value: Any, variables: dict[str, Any]) -> Any:
