@@ -65,7 +65,7 @@ def test_stdout_lines_are_info_and_stderr_lines_are_warn():
     outcome, sink = run_commands("echo one; echo two", "echo oops >&2")
 
     assert outcome.succeeded
-    assert outcome.outputs == {"exitCode": 0}
+    assert outcome.outputs == {"vars": {}, "exitCode": 0}
     assert sink.lines == [("INFO", "one"), ("INFO", "two"), ("WARN", "oops")]
 
 
