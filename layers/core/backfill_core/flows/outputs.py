@@ -2,8 +2,10 @@
 flow's own `outputs`, evaluated once its tasks are done onto the execution's `outputs`, as Kestra does.
 
 All of them live in the execution's record, which must stay under DynamoDB's 400 KB item: a task run's
-outputs and all of an execution's together are bounded, and a task whose outputs pass a bound fails saying so."""
+outputs are bounded, and so is the record they and the task runs' attempts grow (leaving room for a task run
+without outputs for every task still to come); a task whose outputs pass a bound fails saying so, without them."""
 
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -13,9 +15,9 @@ from backfill_core.flows.templating import TemplateRenderError, render_propertie
 from backfill_core.ids import ID_PATTERN, MAX_ID
 
 MAX_TASK_OUTPUTS_BYTES = 64 * 1024  # one task run's outputs, as stored JSON
-MAX_EXECUTION_OUTPUTS_BYTES = 160 * 1024  # every task run's and the flow's outputs of one execution together
-# Past this, the record has no room for one more attempt of a task: retries stop and the task fails.
-MAX_RECORD_BYTES = 320 * 1024
+# What outputs and attempts may take the execution's record to: the rest of DynamoDB's 400 KB is left to the
+# task runs still to come (at most MAX_TASKS, each well under 1 KB without outputs) and the final state.
+MAX_RECORD_BYTES = 280 * 1024
 OUTPUT_TYPES = ("STRING", "INT", "FLOAT", "BOOLEAN", "DATETIME", "DATE", "JSON")
 
 
@@ -37,24 +39,20 @@ class OutputSpec(BaseModel):
         return value.upper()
 
 
-def outputs_problem(outputs: dict[str, Any], kept_bytes: int) -> str | None:
-    """Why a task run may not keep these outputs, given what the execution keeps already, or None."""
+def outputs_problem(outputs: dict[str, Any], record_bytes: Callable[[], int]) -> str | None:
+    """Why a task run may not keep these outputs, given the execution's record as it is, or None."""
     size = stored_size(outputs)
     if size > MAX_TASK_OUTPUTS_BYTES:
         return f"The task's outputs take {size:,} bytes, more than the {MAX_TASK_OUTPUTS_BYTES:,} a task run may keep"
-    if kept_bytes + size > MAX_EXECUTION_OUTPUTS_BYTES:
+    if size > 64 and (record := record_bytes()) + size > MAX_RECORD_BYTES:
         return (
-            f"The task's outputs ({size:,} bytes) would take the execution's outputs past the "
-            f"{MAX_EXECUTION_OUTPUTS_BYTES:,} bytes an execution may keep"
+            f"The task's outputs ({size:,} bytes) would take the execution's record ({record:,} bytes) past the "
+            f"{MAX_RECORD_BYTES:,} bytes its outputs and attempts may fill"
         )
     return None
 
 
-def kept_bytes(task_outputs: list[dict[str, Any]]) -> int:
-    return sum(stored_size(outputs) for outputs in task_outputs if outputs)
-
-
-def evaluate_flow_outputs(specs: list[OutputSpec], variables: dict[str, Any], kept: int) -> dict[str, Any]:
+def evaluate_flow_outputs(specs: list[OutputSpec], variables: dict[str, Any], record: int) -> dict[str, Any]:
     """The flow's outputs by id; ValueError naming the output when one cannot be rendered, typed or kept."""
     values: dict[str, Any] = {}
     for spec in specs:
@@ -64,9 +62,9 @@ def evaluate_flow_outputs(specs: list[OutputSpec], variables: dict[str, Any], ke
         except (TemplateRenderError, InputError) as exc:
             raise ValueError(f"outputs[{spec.id}]: {exc}") from exc
     size = stored_size(values)
-    if kept + size > MAX_EXECUTION_OUTPUTS_BYTES:
+    if record + size > MAX_RECORD_BYTES:
         raise ValueError(
-            f"the flow's outputs take {size:,} bytes, past the {MAX_EXECUTION_OUTPUTS_BYTES:,} bytes an execution "
-            "may keep with its tasks' outputs"
+            f"the flow's outputs ({size:,} bytes) would take the execution's record ({record:,} bytes) past the "
+            f"{MAX_RECORD_BYTES:,} bytes its outputs and attempts may fill"
         )
     return values

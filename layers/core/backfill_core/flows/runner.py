@@ -10,7 +10,7 @@ from typing import Any
 from backfill_core.flows import shell_safety
 from backfill_core.flows.execution import Execution, TaskRun
 from backfill_core.flows.model import Flow, TaskSpec
-from backfill_core.flows.outputs import evaluate_flow_outputs, kept_bytes
+from backfill_core.flows.outputs import evaluate_flow_outputs
 from backfill_core.flows.task_run import TaskRunContext, run_task_run, transition
 from backfill_core.flows.tasks.task_types import COMMANDS, KillCheck
 from backfill_core.schedules.kestra_time import format_date, now
@@ -75,8 +75,8 @@ def run_flow(
     final = ending if ending == "KILLED" else _worst_state(execution.task_run_list)
     if flow.outputs and final != "KILLED":
         try:
-            outputs = [task_run.outputs for task_run in execution.task_run_list]
-            execution.outputs = evaluate_flow_outputs(flow.outputs, context, kept_bytes(outputs))
+            record = len(execution.model_dump_json())
+            execution.outputs = evaluate_flow_outputs(flow.outputs, context, record)
         except ValueError as exc:
             log(None, "ERROR", f"Failed to render output values: {exc}", None)
             final = "FAILED"

@@ -15,7 +15,7 @@ from typing import Any
 
 from backfill_core.flows.execution import ENDED_STATES, Execution, State, StateHistory, TaskRun, TaskRunAttempt
 from backfill_core.flows.model import TaskSpec
-from backfill_core.flows.outputs import MAX_RECORD_BYTES, kept_bytes, outputs_problem
+from backfill_core.flows.outputs import MAX_RECORD_BYTES, outputs_problem
 from backfill_core.flows.tasks.task_types import KillCheck, TaskOutcome, run_task
 from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 from backfill_core.ids import new_id
@@ -70,8 +70,7 @@ def run_task_run(task: TaskSpec, variables: dict[str, Any], run: TaskRunContext,
     while True:
         attempt = State(current="RUNNING", histories=[StateHistory(state="RUNNING", date=now())], start_date=now())
         outcome = _attempt(task, task_run, variables, run, refusal)
-        others = [other.outputs for other in execution.task_run_list if other is not task_run]
-        problem = outputs_problem(outcome.outputs, kept_bytes(others))
+        problem = outputs_problem(outcome.outputs, lambda: len(execution.model_dump_json()))
         if problem:
             log("ERROR", problem, None)
             outcome = TaskOutcome(succeeded=False)
