@@ -33,7 +33,7 @@ class Recorder:
         return [m for t, _, m in self.lines if task_id is None or t == task_id]
 
 
-def execution(labels=()) -> Execution:
+def execution(labels=(), kind="schedule") -> Execution:
     return Execution(
         id="exec1",
         tenant_id="main",
@@ -43,15 +43,15 @@ def execution(labels=()) -> Execution:
         labels=[{"key": k, "value": v} for k, v in labels],
         trigger=ExecutionTrigger(id="every_hour", type="Schedule", variables={"date": "2024-03-28T06:30:00Z"}),
         state=State(current="RUNNING", histories=[StateHistory(state="RUNNING", date=AT)], start_date=AT),
-        kind="schedule",
+        kind=kind,
         scheduled_date=AT,
     )
 
 
-def run(source: str, budget: float = 30.0, killed=lambda: False):
+def run(source: str, budget: float = 30.0, killed=lambda: False, of=None):
     flow = parse_flow("id: f\nnamespace: tests\n" + source)
     recorder = Recorder()
-    done = run_flow(flow, 1, execution(), recorder.log, recorder.save, lambda: budget, killed)
+    done = run_flow(flow, 1, of or execution(), recorder.log, recorder.save, lambda: budget, killed)
     return done, recorder
 
 
@@ -304,3 +304,20 @@ def test_a_timeout_that_renders_to_no_duration_fails_the_task():
 
     assert done.state.current == "FAILED"
     assert any(m.startswith("timeout: 'f' is not an ISO-8601 duration") for m in recorder.messages("a"))
+
+
+# --- caller data --------------------------------------------------------------------------------------------
+
+
+def test_the_flows_own_labels_are_not_caller_data_but_a_backfills_label_over_one_is(script):
+    seen = script({"say": [True]})
+    source = "labels:\n  reason: planned outage\ntasks:\n" + commands("say").replace(
+        "attempt {{ taskrun.attemptsCount }}", "echo {{ labels.reason }}"
+    )
+
+    authored, _ = run(source, of=execution(labels=[("reason", "planned outage")], kind="backfill"))
+    assert authored.state.current == "SUCCESS" and seen == [{"commands": ["echo planned outage"]}]
+
+    given, recorder = run(source, of=execution(labels=[("reason", "x; id")], kind="backfill"))
+    assert given.state.current == "FAILED" and len(seen) == 1
+    assert any(m.startswith("backfill.labels.reason: the value holds shell syntax") for m in recorder.messages("say"))

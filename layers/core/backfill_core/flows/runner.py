@@ -9,6 +9,7 @@ from typing import Any
 
 from backfill_core.flows import shell_safety
 from backfill_core.flows.execution import Execution, TaskRun
+from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import Flow, TaskSpec
 from backfill_core.flows.outputs import evaluate_flow_outputs
 from backfill_core.flows.task_run import TaskRunContext, run_task_run, transition
@@ -44,14 +45,15 @@ def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]
 
 def _caller_data_as_code(flow: Flow, execution: Execution) -> str | None:
     """A backfill's labels and inputs were checked against the flow at creation; the flow may have changed since,
-    so they are checked again against the commands about to render them. Inputs the flow's author gave (the
-    declared defaults, the trigger's inputs) are not the caller's."""
+    so they are checked again against the commands about to render them. Inputs and labels the flow's author
+    gave (the declared defaults, the trigger's inputs, the flow's labels) are not the caller's."""
     if execution.kind != "backfill":
         return None
     trigger = flow.trigger(execution.trigger.id)
     authored = {spec.id: spec.defaults for spec in flow.inputs} | dict((trigger.inputs if trigger else None) or {})
     given = {name: value for name, value in execution.inputs.items() if authored.get(name) != value}
-    return shell_safety.problem(flow, execution.labels, given)
+    own_labels = normalize_labels(flow.labels)
+    return shell_safety.problem(flow, [label for label in execution.labels if label not in own_labels], given)
 
 
 def run_flow(
