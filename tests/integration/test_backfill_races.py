@@ -8,7 +8,7 @@ from collections import Counter
 from backfill_core.backfills import commands
 from backfill_core.backfills import slots as backfill_slots
 from backfill_core.backfills.model import SlotOutcome, SlotRecord
-from backfill_core.flows import runner as flow_runner
+from backfill_core.flows import task_run as task_run_module
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import triggers_repository
 from tests.flows import backfill_body, sleeper
@@ -40,7 +40,7 @@ triggers:
 def test_a_kill_requested_while_an_earlier_task_runs_is_not_erased_by_its_save(stack, monkeypatch):
     assert stack.call("POST", "/api/v1/flows", LOG_THEN_SLEEP, "application/x-yaml").status == 200
     stack.call("PUT", "/api/v1/triggers", backfill_body("two", DAY[0], DAY[0]))
-    real = flow_runner.run_task
+    real = task_run_module.run_task
 
     def run_task(task_type, props, log, budget, killed=lambda: False, **ids):
         if task_type.endswith("Log"):
@@ -48,7 +48,7 @@ def test_a_kill_requested_while_an_earlier_task_runs_is_not_erased_by_its_save(s
             assert stack.call("DELETE", f"/api/v1/executions/{running['id']}/kill").status == 202
         return real(task_type, props, log, budget, killed, **ids)
 
-    monkeypatch.setattr(flow_runner, "run_task", run_task)
+    monkeypatch.setattr(task_run_module, "run_task", run_task)
     stack.drain()
     [execution] = stack.executions(namespace="tests")
     assert execution["state"]["current"] == "KILLED"

@@ -401,7 +401,7 @@ def test_task_runner_event_runs_the_commands_with_only_the_task_environment(aws)
 
     assert "FunctionError" not in answer
     result = json.loads(answer["Payload"].read())
-    assert (result["succeeded"], result["killed"], result["outputs"]) == (True, False, {"exitCode": 0})
+    assert (result["succeeded"], result["killed"], result["outputs"]) == (True, False, {"vars": {}, "exitCode": 0})
     lines = [line["message"] for line in result["logs"]]
     assert lines[0] == "slot 2024-03-28T06:30:00Z of dev.scheduled_flow"
     assert {line.split("=", 1)[0] for line in lines[1:]} == {"HOME", "LANG", "PATH", "PWD", "REASON", "TMPDIR"}

@@ -7,7 +7,7 @@ import pytest
 
 from backfill_core.backfills import changes
 from backfill_core.backfills import slots as backfill_slots
-from backfill_core.flows import runner as flow_runner
+from backfill_core.flows import task_run as task_run_module
 from backfill_core.triggers.model import TriggerKey
 from tests.flows import backfill_body, ref
 from tests.harness import ExecutorDied
@@ -17,7 +17,7 @@ TWO_SLOTS = ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z")
 
 
 def die_in_task(monkeypatch, times: int):
-    real = flow_runner.run_task
+    real = task_run_module.run_task
     calls = {"n": 0}
 
     def run_task(*args, **kwargs):
@@ -26,7 +26,7 @@ def die_in_task(monkeypatch, times: int):
             raise ExecutorDied()
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(flow_runner, "run_task", run_task)
+    monkeypatch.setattr(task_run_module, "run_task", run_task)
     return calls
 
 

@@ -6,6 +6,7 @@ import pytest
 from backfill_core.errors import Invalid
 from backfill_core.flows import properties
 from backfill_core.flows.model import parse_flow
+from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG
 
 # What Kestra documents, read from its plugin pages (kestra.io/plugins/...) and its flow reference
@@ -25,6 +26,8 @@ DOCUMENTED = {
         "namespaceFiles", "outputFiles", "targetOS", "taskRunner", "warningOnStdErr", "runner", "outputDirectory",
     ],
     LOG: ["message", "level"],
+    RETURN: ["format"],
+    OUTPUT_VALUES: ["values"],
     "trigger": ["id", "type", "description", "disabled", "stopAfter", "conditions", "logLevel", "workerGroup"],
     "schedule": [
         "cron", "timezone", "withSeconds", "inputs", "backfill", "lateMaximumDelay", "recoverMissedSchedules",
@@ -40,6 +43,8 @@ TABLES = {
     "task": properties.TASK,
     COMMANDS: properties.TASK_TYPES[COMMANDS],
     LOG: properties.TASK_TYPES[LOG],
+    RETURN: properties.TASK_TYPES[RETURN],
+    OUTPUT_VALUES: properties.TASK_TYPES[OUTPUT_VALUES],
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
     "input": properties.INPUT,
@@ -67,8 +72,21 @@ VALID = {
     "defaults": "eu",
     "values": ["eu", "us"],
 }
-VALID_AT = {("flow", "inputs"): [{"id": "region", "type": "STRING", "required": False}]}
-REFUSED_VALUE = {"retry": {"type": "constant", "maxAttempts": 2, "interval": "PT1S"}}
+VALID.update(
+    retry={"type": "constant", "maxAttempts": 2, "interval": "PT1S"},
+    allowFailure=True,
+    allowWarning=True,
+    variables={"bucket": "raw"},
+    format="{{ trigger.date }}",
+)
+VALID_AT = {
+    ("flow", "inputs"): [{"id": "region", "type": "STRING", "required": False}],
+    ("flow", "errors"): [{"id": "alert", "type": LOG, "message": "failed"}],
+    ("flow", "finally"): [{"id": "done", "type": LOG, "message": "done"}],
+    ("flow", "outputs"): [{"id": "day", "type": "STRING", "value": "{{ trigger.date }}"}],
+    (OUTPUT_VALUES, "values"): {"rows": 3},
+}
+REFUSED_VALUE: dict = {}
 
 
 def flow_with(where: str, name: str, value) -> tuple[str, str]:
@@ -88,8 +106,8 @@ def flow_with(where: str, name: str, value) -> tuple[str, str]:
     elif where in ("task", COMMANDS):
         document["tasks"][0][name] = value
         path = f"tasks[0].{name}"
-    elif where == LOG:
-        document["tasks"] = [{"id": "t", "type": LOG, "message": "hi", name: value}]
+    elif where in (LOG, RETURN, OUTPUT_VALUES):
+        document["tasks"] = [{"id": "t", "type": where, **({"message": "hi"} if where == LOG else {}), name: value}]
         path = f"tasks[0].{name}"
     elif where in ("trigger", "schedule"):
         document["triggers"][0][name] = value
@@ -150,3 +168,15 @@ def test_a_webhook_trigger_is_refused_naming_its_type():
     assert "triggers[0].type: trigger type 'io.kestra.plugin.core.trigger.Webhook' is not supported" in (
         refused.value.message
     )
+
+
+def test_an_expression_that_could_never_render_is_refused_with_its_path_unless_its_task_is_disabled():
+    source, _ = flow_with("task", "description", "d")
+    broken = source.replace("- 'true'", "- echo {{ trigger.date | no_such_filter }}")
+    assert broken != source
+    with pytest.raises(Invalid) as refused:
+        parse_flow(broken)
+    assert "tasks[0].commands[0]: cannot render" in refused.value.message
+    assert "no_such_filter" in refused.value.message
+    disabled, _ = flow_with("task", "disabled", True)
+    parse_flow(disabled.replace("- 'true'", "- echo {{ trigger.date | no_such_filter }}"))

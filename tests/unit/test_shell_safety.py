@@ -82,3 +82,30 @@ def test_a_whole_map_rendered_checks_every_key_and_value():
         check_caller_values(whole, [Label(key="a'; id; echo '", value="x")], {})
     with pytest.raises(Invalid, match="backfill.labels.reason"):
         check_caller_values(whole, [Label(key="reason", value="it's")], {})
+
+
+COMMANDS_TYPE = "io.kestra.plugin.scripts.shell.Commands"
+
+
+def test_commands_in_errors_and_finally_are_checked_too():
+    for block in ("errors", "finally"):
+        source = (
+            "id: report\nnamespace: tests\ntasks:\n"
+            "  - id: ok\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+            f"{block}:\n  - id: late\n    type: {COMMANDS_TYPE}\n    commands: ['echo {{{{ inputs.who }}}}']\n"
+        )
+        with pytest.raises(Invalid, match=r"backfill\.inputs\.who.*task 'late'"):
+            check_caller_values(parse_flow(source), [], {"who": INJECTION})
+
+
+def test_a_value_passed_on_through_another_tasks_outputs_is_checked_as_rendered_into_the_commands():
+    source = (
+        "id: report\nnamespace: tests\ntasks:\n"
+        "  - id: note\n    type: io.kestra.plugin.core.debug.Return\n    format: '{{ labels.reason }}'\n"
+        "  - id: keep\n    type: io.kestra.plugin.core.output.OutputValues\n"
+        "    values: {why: '{{ outputs.note.value }}'}\n"
+        f"  - id: say\n    type: {COMMANDS_TYPE}\n    commands: ['echo {{{{ outputs.keep.values.why }}}}']\n"
+    )
+
+    with pytest.raises(Invalid, match=r"backfill\.labels\.reason.*task 'say'"):
+        check_caller_values(parse_flow(source), [Label(key="reason", value=INJECTION)], {})

@@ -65,7 +65,7 @@ def test_stdout_lines_are_info_and_stderr_lines_are_warn():
     outcome, sink = run_commands("echo one; echo two", "echo oops >&2")
 
     assert outcome.succeeded
-    assert outcome.outputs == {"exitCode": 0}
+    assert outcome.outputs == {"vars": {}, "exitCode": 0}
     assert sink.lines == [("INFO", "one"), ("INFO", "two"), ("WARN", "oops")]
 
 
@@ -92,6 +92,26 @@ def test_non_zero_exit_fails_with_exit_code_and_an_error_line_naming_the_command
     assert len(errors) == 1
     assert failing in errors[0]
     assert "42" in errors[0]
+
+
+def test_output_lines_become_the_tasks_vars_beside_its_exit_code_and_are_not_logged():
+    outcome, sink = run_commands(
+        """echo '::{"outputs": {"rows": 42, "table": "events"}}::'""",
+        """echo '::{"outputs": {"rows": 43}, "logs": [{"level": "WARN", "message": "late"}]}::' >&2""",
+        "echo done",
+    )
+
+    assert outcome.succeeded
+    assert outcome.outputs == {"vars": {"rows": 43, "table": "events"}, "exitCode": 0}
+    assert sink.lines == [("WARN", "late"), ("INFO", "done")]
+
+
+def test_an_output_line_that_is_not_json_is_logged_as_a_warning_and_kept_out_of_the_outputs():
+    outcome, sink = run_commands("echo '::{\"outputs\": {oops}}::'")
+
+    assert outcome.outputs == {"vars": {}, "exitCode": 0}
+    assert [level for level, _ in sink.lines] == ["WARN"]
+    assert sink.lines[0][1].startswith("Invalid outputs '::{")
 
 
 def test_output_of_a_failing_command_is_still_logged():

@@ -16,6 +16,7 @@ class ExecutionState(StrEnum):
     CREATED = "CREATED"
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
+    RETRYING = "RETRYING"  # a task run waiting for its next attempt
     PAUSED = "PAUSED"
     SUCCESS = "SUCCESS"
     WARNING = "WARNING"
@@ -81,6 +82,7 @@ class Execution(KestraModel):
     trigger: ExecutionTrigger
     state: State
     task_run_list: list[TaskRun] = []
+    outputs: dict[str, Any] | None = None  # the flow's `outputs`, evaluated once its tasks are done
     kind: Literal["backfill", "schedule"] = "backfill"  # a backfill's replay or a live schedule run
     backfill_id: str | None = None
     scheduled_date: datetime

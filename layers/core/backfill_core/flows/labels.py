@@ -52,3 +52,9 @@ def normalize_labels(value: Any) -> list[Label]:
     if stored > MAX_LABELS_BYTES:
         raise ValueError(f"labels take {stored:,} bytes together, more than {MAX_LABELS_BYTES:,}")
     return labels
+
+
+def merge_labels(flow_labels: list[Label], own_labels: list[Label]) -> list[Label]:
+    """The flow's labels, then the execution's own (a backfill's); on the same key the execution's win."""
+    own = {label.key for label in own_labels}
+    return [label for label in flow_labels if label.key not in own] + list(own_labels)

@@ -11,7 +11,9 @@ from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.execution import ENDED_STATES
 from backfill_core.flows.labels import normalize_labels
-from backfill_core.flows.properties import SCHEDULE_TYPES, refused_properties
+from backfill_core.flows.outputs import OutputSpec
+from backfill_core.flows.properties import SCHEDULE_TYPES, refused_properties, refused_templates
+from backfill_core.flows.retry import RetrySpec
 from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
@@ -35,9 +37,23 @@ def in_namespace(candidate: str, namespace: str | None) -> bool:
 
 
 class TaskSpec(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """A task: its type's own properties stay extra (`properties()`); those Kestra gives every task are typed."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str
+    retry: RetrySpec | None = None
+    timeout: str | None = None  # an ISO-8601 duration, or an expression rendered when the task runs
+    disabled: bool = False
+    allow_failure: bool = Field(default=False, alias="allowFailure")
+    allow_warning: bool = Field(default=False, alias="allowWarning")
+
+    @field_validator("timeout")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None and "{{" not in value:
+            parse_iso_duration(value)
+        return value
 
     def properties(self) -> dict[str, Any]:
         return dict(self.model_extra or {})
@@ -95,6 +111,10 @@ class Flow(BaseModel):
     labels: dict[str, Any] | list[dict[str, Any]] | None = None
     description: str | None = None
     disabled: bool = False
+    errors: list[TaskSpec] = []  # run when a task fails; the execution still ends FAILED
+    finally_: list[TaskSpec] = Field(default=[], alias="finally")  # run after tasks and errors, always
+    outputs: list[OutputSpec] = []
+    flow_variables: dict[str, Any] = Field(default={}, alias="variables")  # `vars.*`, as written
 
     @field_validator("tasks")
     @classmethod
@@ -105,6 +125,12 @@ class Flow(BaseModel):
                 raise ValueError(f"task id '{task.id}' is used twice")
             seen.add(task.id)
         return tasks
+
+    def task_lists(self) -> dict[str, list[TaskSpec]]:
+        return {"tasks": self.tasks, "errors": self.errors, "finally": self.finally_}
+
+    def all_tasks(self) -> list[TaskSpec]:
+        return [*self.tasks, *self.errors, *self.finally_]
 
     def trigger(self, trigger_id: str) -> TriggerSpec | None:
         return next((t for t in self.triggers if t.id == trigger_id), None)
@@ -136,22 +162,29 @@ def parse_flow(source: str) -> Flow:
         raise Invalid(f"Flow YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name)")
     if _holds_huge_integer(document):
         raise Invalid(f"Flow YAML holds a number of more than {MAX_INTEGER_DIGITS:,} digits (a base-60 1:2:3...)")
-    refused = refused_properties(document)
+    refused = refused_properties(document) + refused_templates(document)
     if refused:
         raise Invalid("; ".join(refused))
     try:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
-        raise Invalid(describe_validation_error(exc)) from exc
-    for task in flow.tasks:
-        if task.type not in SUPPORTED_TASK_TYPES:
-            raise Invalid(
-                f"tasks[{task.id}].type: task type '{task.type}' is not supported; "
-                f"supported types are {', '.join(SUPPORTED_TASK_TYPES)}"
-            )
-        problem = validate_task(task.type, task.properties())
-        if problem:
-            raise Invalid(f"tasks[{task.id}].{problem}")
+        raise Invalid(describe_validation_error(exc, document)) from exc
+    if len(flow.all_tasks()) > MAX_TASKS:
+        raise Invalid(f"tasks: at most {MAX_TASKS} tasks are allowed in tasks, errors and finally together")
+    task_ids: set[str] = set()
+    for where, tasks in flow.task_lists().items():
+        for task in tasks:
+            if task.id in task_ids:
+                raise Invalid(f"{where}[{task.id}].id: task id '{task.id}' is used twice")
+            task_ids.add(task.id)
+            if task.type not in SUPPORTED_TASK_TYPES:
+                raise Invalid(
+                    f"{where}[{task.id}].type: task type '{task.type}' is not supported; "
+                    f"supported types are {', '.join(SUPPORTED_TASK_TYPES)}"
+                )
+            problem = validate_task(task.type, task.properties())
+            if problem:
+                raise Invalid(f"{where}[{task.id}].{problem}")
     flow_inputs.check_declarations(flow.inputs)
     try:
         normalize_labels(flow.labels)  # every execution of the flow carries them
@@ -224,10 +257,34 @@ def _expanded_size(document: Any) -> int:
     return size(document)
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem, each starting with the dotted path of the field."""
+def describe_validation_error(exc: ValidationError, document: Any = None) -> str:
+    """One line per problem, each starting with the dotted path of the field; a task below its id is named
+    by its id, as `tasks[extract].retry.maxAttempts`."""
     lines = []
     for error in exc.errors():
-        path = ".".join(str(part) for part in error["loc"]) or "body"
-        lines.append(f"{path}: {error['msg']}")
+        loc = list(error["loc"])
+        if len(loc) > 2 and loc[0] in ("tasks", "errors", "finally") and isinstance(loc[1], int) and loc[2] != "id":
+            task_id = _task_id(document, str(loc[0]), loc[1])
+            if task_id:
+                loc = [f"{loc[0]}[{task_id}]", *loc[2:]]
+        path = ".".join(str(part) for part in loc) or "body"
+        lines.append(f"{path}: {_plain(error)}")
     return "; ".join(lines)
+
+
+def _plain(error: Any) -> str:
+    bounds = error.get("ctx") or {}
+    if error["type"] == "greater_than_equal":
+        return f"must be at least {bounds['ge']}"
+    if error["type"] == "less_than_equal":
+        return f"must be at most {bounds['le']}"
+    if error["type"] == "extra_forbidden":
+        return "not a known property here"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _task_id(document: Any, where: str, index: int) -> str | None:
+    tasks = document.get(where) if isinstance(document, dict) else None
+    task = tasks[index] if isinstance(tasks, list) and index < len(tasks) else None
+    task_id = task.get("id") if isinstance(task, dict) else None
+    return task_id if isinstance(task_id, str) and re.fullmatch(ID_PATTERN, task_id) else None

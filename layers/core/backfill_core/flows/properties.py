@@ -7,9 +7,12 @@ plugin does not declare. The tables are the one place that says what a flow may 
 
 from typing import Any
 
+from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG, LOG_LEGACY, PROCESS_RUNNER
+from backfill_core.flows.templating import template_problem
 
 Properties = dict[str, str | None]
+TASK_LISTS = ("tasks", "errors", "finally")
 """Property name -> None when implemented, else why it is refused."""
 
 LATER = "not supported yet"
@@ -26,10 +29,10 @@ FLOW: Properties = {
     "tasks": None,
     "triggers": None,
     "disabled": None,
-    "variables": LATER,
-    "outputs": LATER,
-    "errors": LATER,
-    "finally": LATER,
+    "variables": None,
+    "outputs": None,
+    "errors": None,
+    "finally": None,
     "afterExecution": LATER,
     "concurrency": LATER,
     "pluginDefaults": LATER,
@@ -46,10 +49,10 @@ TASK: Properties = {
     "type": None,
     "description": None,
     "timeout": None,
-    "disabled": LATER,
-    "retry": LATER,
-    "allowFailure": LATER,
-    "allowWarning": LATER,
+    "disabled": None,
+    "retry": None,  # its own properties are checked by flows/retry.RetrySpec
+    "allowFailure": None,
+    "allowWarning": None,
     "runIf": LATER,
     "logLevel": LATER,
     "logToFile": LATER,
@@ -78,6 +81,8 @@ TASK_TYPES: dict[str, Properties] = {
     },
     LOG: {"message": None, "level": None},
     LOG_LEGACY: {"message": None, "level": None},
+    RETURN: {"format": None},
+    OUTPUT_VALUES: {"values": None},
 }
 
 TASK_RUNNER: Properties = {"type": None}
@@ -156,8 +161,8 @@ def refused_properties(document: dict[str, Any]) -> list[str]:
     """Every property of the flow that is not implemented here, as `path: why`, in document order. Types are
     checked here only as far as they choose a table; their values are the models' to validate."""
     found = _refusals(document, FLOW, "", "a flow")
-    for index, task in _items(document.get("tasks")):
-        path = f"tasks[{index}]"
+    tasks = [(f"{key}[{index}]", task) for key in TASK_LISTS for index, task in _items(document.get(key))]
+    for path, task in tasks:
         known = TASK_TYPES.get(str(task.get("type")))
         if known is None:
             continue  # an unsupported type is refused by name with the list of supported ones
@@ -176,4 +181,35 @@ def refused_properties(document: dict[str, Any]) -> list[str]:
         found += _refusals(trigger, TRIGGER | known, f"triggers[{index}]", "a Schedule trigger")
     for index, spec in _items(document.get("inputs")):
         found += _refusals(spec, INPUT, f"inputs[{index}]", "an input")
+    return found
+
+
+def _templates(value: Any, path: str):
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _templates(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _templates(item, f"{path}[{index}]")
+
+
+def refused_templates(document: dict[str, Any]) -> list[str]:
+    """Every expression in a task's properties or a flow output that could never render (it does not parse, or
+    uses a filter or function that does not exist or that we do not run), as `path: why`: refused at
+    registration rather than failing each slot of a backfill."""
+    found = []
+    places = [(f"{key}[{index}]", task) for key in TASK_LISTS for index, task in _items(document.get(key))]
+    places += [(f"outputs[{index}]", output) for index, output in _items(document.get("outputs"))]
+    for path, holder in places:
+        if holder.get("disabled") is True:
+            continue  # a task disabled is often one being mended: Kestra keeps it without running it
+        for name, value in holder.items():
+            if name in ("id", "type"):
+                continue
+            for where, text in _templates(value, f"{path}.{name}"):
+                problem = template_problem(text)
+                if problem:
+                    found.append(f"{where}: cannot render {problem}")
     return found

@@ -1,38 +1,33 @@
-"""Runs a flow's tasks, in order, for one attempt of one execution, and records what happened."""
+"""Runs a flow for one attempt of one execution, as Kestra's executor does: its `tasks` in order, skipping
+disabled ones; on a failure the rest of the block is skipped and the flow's `errors` run; its `finally` tasks
+run last, whatever happened; the execution ends in the worst state of its task runs (KILLED, FAILED, WARNING,
+SUCCESS); then the flow's `outputs` are evaluated onto it."""
 
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from backfill_core.flows import shell_safety
-from backfill_core.flows.execution import ENDED_STATES, Execution, State, StateHistory, TaskRun, TaskRunAttempt
-from backfill_core.flows.model import Flow
-from backfill_core.flows.tasks.task_types import COMMANDS, KillCheck, TaskOutcome, run_task
-from backfill_core.flows.templating import TemplateRenderError, render_properties
-from backfill_core.ids import new_id
-from backfill_core.schedules.kestra_time import format_date, iso_duration, now
+from backfill_core.flows.execution import Execution, TaskRun
+from backfill_core.flows.labels import normalize_labels
+from backfill_core.flows.model import Flow, TaskSpec
+from backfill_core.flows.outputs import evaluate_flow_outputs
+from backfill_core.flows.task_run import TaskRunContext, run_task_run, transition
+from backfill_core.flows.tasks.task_types import COMMANDS, KillCheck
+from backfill_core.schedules.kestra_time import format_date, now
+
+__all__ = ["LogWriter", "run_flow", "transition", "variables"]
 
 LogWriter = Callable[[TaskRun | None, str, str, datetime | None], None]
 """Receives (task run, level, message, when: None for now) for each log line."""
 
-
-def transition(state: State, new_state: str, at: datetime) -> State:
-    """A state with one more history entry; terminal states also get endDate and duration."""
-    histories = [*state.histories, StateHistory(state=new_state, date=at)]
-    start = histories[0].date
-    terminal = new_state in ENDED_STATES
-    return State(
-        current=new_state,
-        histories=histories,
-        start_date=start,
-        end_date=at if terminal else None,
-        duration=iso_duration(at - start) if terminal else None,
-    )
+_WORST_FIRST = ("KILLED", "FAILED", "WARNING")
 
 
 def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]:
-    """The template variables of DESIGN.md: trigger, execution, flow, inputs, labels."""
+    """The template variables of DESIGN.md (trigger, execution, flow, inputs, labels), the flow's `variables` as
+    `vars` (as written: Kestra renders an expression inside one only through render()), and `outputs`, which
+    grows as task runs end."""
     return {
         "trigger": dict(execution.trigger.variables),
         "execution": {
@@ -43,19 +38,22 @@ def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]
         "flow": {"id": flow.id, "namespace": flow.namespace, "revision": revision, "tenantId": execution.tenant_id},
         "inputs": dict(execution.inputs),
         "labels": {label.key: label.value for label in execution.labels},
+        "vars": dict(flow.flow_variables),
+        "outputs": {},
     }
 
 
 def _caller_data_as_code(flow: Flow, execution: Execution) -> str | None:
     """A backfill's labels and inputs were checked against the flow at creation; the flow may have changed since,
-    so they are checked again against the commands about to render them. Inputs the flow's author gave (the
-    declared defaults, the trigger's inputs) are not the caller's."""
+    so they are checked again against the commands about to render them. Inputs and labels the flow's author
+    gave (the declared defaults, the trigger's inputs, the flow's labels) are not the caller's."""
     if execution.kind != "backfill":
         return None
     trigger = flow.trigger(execution.trigger.id)
     authored = {spec.id: spec.defaults for spec in flow.inputs} | dict((trigger.inputs if trigger else None) or {})
     given = {name: value for name, value in execution.inputs.items() if authored.get(name) != value}
-    return shell_safety.problem(flow, execution.labels, given)
+    own_labels = normalize_labels(flow.labels)
+    return shell_safety.problem(flow, [label for label in execution.labels if label not in own_labels], given)
 
 
 def run_flow(
@@ -67,50 +65,43 @@ def run_flow(
     budget_seconds: Callable[[], float],
     killed: KillCheck = lambda: False,
 ) -> Execution:
-    """Run every task in order, stopping at the first failure or kill; `save` persists progress after each
-    task. A kill request ends the execution KILLED, as Kestra's kill does."""
+    """Run the flow's blocks; `save` persists progress after each task attempt. A kill request ends the
+    execution KILLED, as Kestra's kill does, and runs nothing more."""
     context = variables(flow, revision, execution)
-    ending = "SUCCESS"
-    for task in flow.tasks:
-        if killed():
-            ending = "KILLED"
-            break
-        started = now()
-        task_run = TaskRun(
-            id=new_id(),
-            execution_id=execution.id,
-            namespace=execution.namespace,
-            flow_id=execution.flow_id,
-            task_id=task.id,
-            state=transition(
-                State(current="CREATED", histories=[StateHistory(state="CREATED", date=started)]), "RUNNING", started
-            ),
-        )
-        execution.task_run_list.append(task_run)
+    run = TaskRunContext(execution, log, save, budget_seconds, killed)
+    ending = _run_block(flow.tasks, context, run, flow)
+    if ending == "FAILED" and flow.errors:
+        ending = _run_block(flow.errors, context, run, flow)
+    if ending != "KILLED":
+        ending = _run_block(flow.finally_, context, run, flow)
+    final = ending if ending == "KILLED" else _worst_state(execution.task_run_list)
+    if flow.outputs and final != "KILLED":
         try:
-            refused = _caller_data_as_code(flow, execution) if task.type == COMMANDS else None
-            if refused:
-                raise TemplateRenderError(refused)
-            rendered = render_properties(task.properties(), context)
-            outcome = run_task(
-                task.type,
-                rendered,
-                partial(log, task_run),
-                budget_seconds(),
-                killed,
-                execution_id=execution.id,
-                task_id=task.id,
-            )
-        except TemplateRenderError as exc:
-            log(task_run, "ERROR", str(exc), None)
-            outcome = TaskOutcome(succeeded=False)
-        task_state = "SUCCESS" if outcome.succeeded else "KILLED" if outcome.killed else "FAILED"
-        task_run.state = transition(task_run.state, task_state, now())
-        task_run.outputs = outcome.outputs
-        task_run.attempts = [TaskRunAttempt(state=task_run.state)]
-        save(execution)
-        if not outcome.succeeded:
-            ending = task_state
-            break
-    execution.state = transition(execution.state, ending, now())
+            record = len(execution.model_dump_json())
+            execution.outputs = evaluate_flow_outputs(flow.outputs, context, record)
+        except ValueError as exc:
+            log(None, "ERROR", f"Failed to render output values: {exc}", None)
+            final = "FAILED"
+    execution.state = transition(execution.state, final, now())
     return execution
+
+
+def _run_block(tasks: list[TaskSpec], context: dict[str, Any], run: TaskRunContext, flow: Flow) -> str:
+    """Run the block's enabled tasks in order until one fails or a kill comes: how the block ended."""
+    for task in tasks:
+        if task.disabled:  # Kestra leaves a disabled task out of the execution: no task run
+            continue
+        if run.killed():
+            return "KILLED"
+        refusal = _caller_data_as_code(flow, run.execution) if task.type == COMMANDS else None
+        task_run = run_task_run(task, context, run, refusal)
+        if task_run.outputs:
+            context["outputs"][task.id] = task_run.outputs
+        if task_run.state.current in ("KILLED", "FAILED"):
+            return task_run.state.current
+    return "SUCCESS"
+
+
+def _worst_state(task_runs: list[TaskRun]) -> str:
+    states = {task_run.state.current for task_run in task_runs}
+    return next((state for state in _WORST_FIRST if state in states), "SUCCESS")

@@ -39,12 +39,29 @@ def rendered_names(commands: Iterable[str], variable: str) -> set[str]:
     return names
 
 
+_OUTPUTS_OF = re.compile(r"\boutputs\s*(?:\.\s*(\w+)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
+
+
 def _commands_of(flow: Flow) -> dict[str, list[str]]:
-    return {
-        task.id: [str(c) for c in task.properties().get("commands") or []]
-        for task in flow.tasks
-        if task.type == COMMANDS
-    }
+    """Each Commands task's commands (in tasks, errors and finally), and the properties of every task whose
+    outputs they render, and so on: a value rendered into a Return or an output line reaches the shell too."""
+    by_id = {task.id: task for task in flow.all_tasks()}
+    found: dict[str, list[str]] = {}
+    for task in flow.all_tasks():
+        if task.type != COMMANDS:
+            continue
+        texts = [str(c) for c in task.properties().get("commands") or []]
+        reached, pending = {task.id}, list(texts)
+        while pending:
+            for match in _OUTPUTS_OF.finditer(pending.pop()):
+                source = by_id.get(match.group(1) or match.group(2))
+                if source is not None and source.id not in reached:
+                    reached.add(source.id)
+                    text = json.dumps(source.properties(), ensure_ascii=False, default=str)
+                    texts.append(text)
+                    pending.append(text)
+        found[task.id] = texts
+    return found
 
 
 def _syntax_in(value: Any) -> str:

@@ -114,6 +114,7 @@ class Execution(KestraAnswer):
     trigger: ExecutionTrigger
     state: State
     task_run_list: list[TaskRun]
+    outputs: dict[str, Any] | None = Field(description="the flow's outputs, once its tasks are done")
     kind: Literal["backfill", "schedule"] = Field(description="ours: a backfill's replay or a live schedule run")
     backfill_id: str | None
     scheduled_date: KestraDate = Field(description="ours: the slot it runs")

@@ -23,7 +23,7 @@ from backfill_core.backfills.state_machine import Claim, schedule_of
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.execution import ENDED_STATES, Execution
-from backfill_core.flows.labels import normalize_labels
+from backfill_core.flows.labels import merge_labels, normalize_labels
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id, live_execution_id
@@ -86,7 +86,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
             schedule=schedule_of(backfill),
             revision=stored.revision if stored else 0,
             inputs=backfill.inputs,
-            labels=backfill.labels,
+            labels=merge_labels(_flow_labels(stored), backfill.labels),
             at=now(),
         )
         executions_repository.create_if_absent(execution)
@@ -101,6 +101,11 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     ended = execution.state.current
     outcome = {"SUCCESS": SlotOutcome.SUCCEEDED, "KILLED": SlotOutcome.CANCELLED}.get(ended, SlotOutcome.FAILED)
     backfill_slots.end_slot(message, outcome, execution.id, round_)
+
+
+def _flow_labels(stored: StoredFlow | None) -> list:
+    """Every execution of a flow carries the flow's labels (Kestra's rule), a backfill's included."""
+    return normalize_labels(stored.flow.labels) if stored and stored.flow else []
 
 
 def _park_until_the_flow_is_valid(message: SlotMessage, stored: StoredFlow) -> None:

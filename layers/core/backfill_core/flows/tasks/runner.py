@@ -8,6 +8,7 @@ import urllib.request
 from datetime import datetime
 
 from backfill_core.flows.tasks.protocol import TaskInvocation, TaskLogLine, TaskResult
+from backfill_core.flows.tasks.script_outputs import ScriptOutputs
 from backfill_core.flows.tasks.shell import run_script
 from backfill_core.flows.tasks.task_types import COMMANDS
 
@@ -38,14 +39,18 @@ def run_invocation(invocation: TaskInvocation) -> TaskResult:
         logs.append(TaskLogLine(level=level, message=message, timestamp=at))
 
     props = invocation.properties
+    script_outputs = ScriptOutputs(log)
     outcome = run_script(
         props["commands"],
         props.get("env"),
         bool(props.get("failFast", True)),
-        log,
+        script_outputs,
         invocation.timeout_seconds,
         kill_marker_check(invocation.kill_url),
     )
     return TaskResult(
-        succeeded=outcome.succeeded, killed=outcome.killed, outputs={"exitCode": outcome.exit_code}, logs=logs
+        succeeded=outcome.succeeded,
+        killed=outcome.killed,
+        outputs={"vars": script_outputs.vars, "exitCode": outcome.exit_code},
+        logs=logs,
     )

@@ -1,19 +1,26 @@
-"""The task types a flow may use: shell Commands (Process runner), run by the task runner, and Log."""
+"""The task types a flow may use: shell Commands (Process runner), run by the task runner, and the core tasks
+the executor runs itself (Log, Return, OutputValues)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backfill_core.flows.tasks.core import (
+    CORE_TASK_TYPES,
+    LOG,
+    LOG_LEGACY,
+    LOG_LEVELS,
+    run_core_task,
+    validate_core_task,
+)
 from backfill_core.flows.tasks.runner_client import run_in_task_runner
 from backfill_core.schedules.kestra_time import parse_iso_duration
 
 COMMANDS = "io.kestra.plugin.scripts.shell.Commands"
-LOG = "io.kestra.plugin.core.log.Log"
-LOG_LEGACY = "io.kestra.core.tasks.log.Log"
 PROCESS_RUNNER = "io.kestra.plugin.core.runner.Process"
-SUPPORTED_TASK_TYPES = (COMMANDS, LOG, LOG_LEGACY)
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+SUPPORTED_TASK_TYPES = (COMMANDS, *CORE_TASK_TYPES)
+__all__ = ["COMMANDS", "LOG", "LOG_LEGACY", "LOG_LEVELS", "SUPPORTED_TASK_TYPES", "run_task", "validate_task"]
 
 LogSink = Callable[[str, str, datetime | None], None]
 """Receives (level, message, when: None for now) as the task produces them."""
@@ -42,11 +49,9 @@ def validate_task(task_type: str, props: dict[str, Any]) -> str | None:
         if "env" in props and not isinstance(props["env"], dict):
             return "env: a map of variable names to values is required"
     else:
-        message = props.get("message")
-        if not (isinstance(message, str) or (isinstance(message, list) and message)):
-            return "message: a message (or a list of messages) is required"
-        if str(props.get("level", "INFO")).upper() not in LOG_LEVELS:
-            return f"level: must be one of {', '.join(LOG_LEVELS)}"
+        problem = validate_core_task(task_type, props)
+        if problem:
+            return problem
     timeout = props.get("timeout")
     if isinstance(timeout, str) and "{{" not in timeout:
         try:
@@ -73,13 +78,10 @@ def run_task(
     execution_id: str = "",
     task_id: str = "",
 ) -> TaskOutcome:
-    """Run one task with rendered properties; `budget_seconds` bounds it whatever its own timeout says. A
-    Log task runs here; a Commands task, flow code, runs in the task runner function, apart from the engine."""
+    """Run one task with rendered properties; `budget_seconds` bounds it whatever its own timeout says. A core
+    task runs here; a Commands task, flow code, runs in the task runner function, apart from the engine."""
     timeout = task_timeout(props, budget_seconds)
     if task_type == COMMANDS:
         result = run_in_task_runner(task_type, props, log, timeout, killed, execution_id, task_id)
         return TaskOutcome(succeeded=result.succeeded, outputs=result.outputs, killed=result.killed)
-    messages = props["message"] if isinstance(props["message"], list) else [props["message"]]
-    for message in messages:
-        log(str(props.get("level", "INFO")).upper(), str(message), None)
-    return TaskOutcome(succeeded=True)
+    return TaskOutcome(succeeded=True, outputs=run_core_task(task_type, props, log))
