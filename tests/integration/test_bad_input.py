@@ -125,3 +125,13 @@ def test_a_flow_with_a_trigger_that_would_never_fire_here_is_refused_at_registra
     assert answer.status == 422, answer.raw
     assert "triggers[0].type: trigger type 'io.kestra.plugin.core.trigger.Webhook' is not supported" in answer.message
     assert stack.call("GET", "/api/v1/flows/dev/hooked").status == 404
+
+
+def test_a_task_timeout_no_executor_invocation_could_give_is_refused_at_registration(stack):
+    """Point 7 of issue 13: refused before it starts, rather than every slot failing at the executor's limit."""
+    flow = WEBHOOK_FLOW.split("triggers:")[0].replace("    message: hi\n", "    message: hi\n    timeout: PT2H\n")
+    answer = stack.call("POST", "/api/v1/flows", flow, "application/x-yaml")
+    assert answer.status == 422, answer.raw
+    assert "tasks[0].timeout: PT2H is longer than the" in answer.message
+    verdict = stack.call("POST", "/api/v1/flows/validate", flow, "application/x-yaml").body
+    assert "tasks[0].timeout" in verdict[0]["constraints"]

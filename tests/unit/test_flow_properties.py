@@ -153,11 +153,11 @@ def test_a_property_kestra_does_not_know_is_refused_with_its_path(where):
 
 def test_every_refusal_of_a_flow_is_named_at_once():
     source, _ = flow_with("flow", "concurrency", {"limit": 1})
-    source += "pluginDefaults: []\n"
+    source += "afterExecution: []\n"
     with pytest.raises(Invalid) as refused:
         parse_flow(source)
     assert "concurrency: not supported yet" in refused.value.message
-    assert "pluginDefaults: not supported yet" in refused.value.message
+    assert "afterExecution: not supported yet" in refused.value.message
 
 
 def test_a_webhook_trigger_is_refused_naming_its_type():

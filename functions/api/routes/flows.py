@@ -9,8 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.backfills import flow_changes
 from backfill_core.errors import Invalid
-from backfill_core.flows.model import parse_flow
-from backfill_core.flows.validation import check_sources
+from backfill_core.flows.validation import check_sources, registered_flow
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.kestra_json import flow_json, validation_json
 from backfill_core.kestra_api.responses import FlowWithSource, ValidateConstraintViolation
@@ -30,7 +29,7 @@ def _yaml_body() -> str:
 @router.post("/flows", responses=answers("The flow as Kestra returns it", 409, 422))
 def create_flow() -> FlowWithSource:
     source = _yaml_body()
-    return flow_json(flows_repository.create(tenant(), parse_flow(source), source))
+    return flow_json(flows_repository.create(tenant(), registered_flow(source), source))
 
 
 @router.post(
@@ -68,7 +67,7 @@ def list_flows(
 @router.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))
 def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam) -> FlowWithSource:
     source = _yaml_body()
-    flow = parse_flow(source)
+    flow = registered_flow(source)
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise Invalid(f"id: the YAML is flow {flow.namespace}.{flow.id}, the path is {namespace}.{flow_id}")
     stored = flows_repository.update(tenant(), flow, source)

@@ -12,6 +12,7 @@ from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.execution import ENDED_STATES
 from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.outputs import OutputSpec
+from backfill_core.flows.plugin_defaults import with_plugin_defaults
 from backfill_core.flows.properties import SCHEDULE_TYPES, refused_properties, refused_templates
 from backfill_core.flows.retry import RetrySpec
 from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
@@ -162,6 +163,7 @@ def parse_flow(source: str) -> Flow:
         raise Invalid(f"Flow YAML expands to more than {MAX_YAML_VALUES:,} values through its aliases (*name)")
     if _holds_huge_integer(document):
         raise Invalid(f"Flow YAML holds a number of more than {MAX_INTEGER_DIGITS:,} digits (a base-60 1:2:3...)")
+    document = with_plugin_defaults(document)
     refused = refused_properties(document) + refused_templates(document)
     if refused:
         raise Invalid("; ".join(refused))

@@ -35,8 +35,8 @@ FLOW: Properties = {
     "finally": None,
     "afterExecution": LATER,
     "concurrency": LATER,
-    "pluginDefaults": LATER,
-    "taskDefaults": LATER,
+    "pluginDefaults": None,  # merged into the tasks and triggers before they are checked (flows/plugin_defaults)
+    "taskDefaults": None,  # Kestra's older name for pluginDefaults
     "retry": LATER,
     "sla": LATER,
     "checks": LATER,

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 import yaml
 
 from backfill_core.errors import Invalid
-from backfill_core.flows.model import parse_flow
+from backfill_core.flows.budget import over_budget
+from backfill_core.flows.model import Flow, parse_flow
 from backfill_core.flows.yaml_text import load_yaml
+from backfill_core.settings import settings
 
 DOCUMENT_SEPARATOR = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
@@ -34,12 +36,22 @@ def _named(source: str) -> tuple[str | None, str | None]:
     return tuple(value if isinstance(value, str) else None for value in found)  # type: ignore[return-value]
 
 
+def registered_flow(source: str) -> Flow:
+    """A flow as registration takes it: parsed and validated, and within what this deployment can run (its
+    settings, which a stored flow read back later is not held to)."""
+    flow = parse_flow(source)
+    refused = over_budget(load_yaml(source) or {}, settings().task_timeout_seconds)
+    if refused:
+        raise Invalid("; ".join(refused))
+    return flow
+
+
 def check_sources(text: str) -> list[FlowCheck]:
     checks = []
     documents = [part for part in DOCUMENT_SEPARATOR.split(text) if part.strip()]
     for index, source in enumerate(documents):
         try:
-            flow = parse_flow(source)
+            flow = registered_flow(source)
         except Invalid as exc:
             flow_id, namespace = _named(source) if "does not parse" not in exc.message else (None, None)
             checks.append(FlowCheck(index, flow_id, namespace, exc.message))
