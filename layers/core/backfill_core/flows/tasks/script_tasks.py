@@ -67,6 +67,27 @@ def write_input_files(workdir: str, files: dict[str, Any]) -> list[str]:
     return written
 
 
+def _open_to_all(path: str) -> bool:
+    """Whether any user may run the file: the task's commands may run as another user than the runner."""
+    try:
+        folders = Path(path).parents
+        return all(os.stat(folder).st_mode & stat.S_IXOTH for folder in folders) and bool(
+            os.stat(path).st_mode & stat.S_IXOTH
+        )
+    except OSError:
+        return False
+
+
+def runner_python() -> str:
+    """The runner's own Python 3.11 (on Lambda, the runtime's); where its commands' user may not reach it (a
+    local stack run as root from a home folder), the same version from PATH."""
+    name = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    folders = os.environ.get("PATH", "").split(os.pathsep) + ["/usr/local/bin", "/usr/bin", "/bin"]
+    candidates = [sys.executable] + [os.path.join(folder, name) for folder in folders if folder]
+    found = (os.path.realpath(path) for path in candidates if os.path.exists(path))
+    return next((path for path in found if _open_to_all(path)), os.path.realpath(sys.executable))
+
+
 def _python_tools(scratch: str, env: dict[str, str]) -> None:
     """`python` and `python3` are the runner's own interpreter (its standard library, none of its packages);
     `from kestra import Kestra` finds Kestra's helper; output is unbuffered, as Kestra sets it."""
@@ -74,7 +95,7 @@ def _python_tools(scratch: str, env: dict[str, str]) -> None:
     os.mkdir(tools, 0o755)
     os.mkdir(library, 0o755)
     for name in ("python", "python3"):
-        os.symlink(os.path.realpath(sys.executable), os.path.join(tools, name))
+        os.symlink(runner_python(), os.path.join(tools, name))
     shutil.copyfile(KESTRA_MODULE, os.path.join(library, "kestra.py"))
     env["PATH"] = os.pathsep.join([tools, env["PATH"]])
     env["PYTHONPATH"] = os.pathsep.join(path for path in (env.get("PYTHONPATH"), library) if path)
