@@ -7,7 +7,7 @@ from backfill_core.errors import Invalid
 from backfill_core.flows import properties
 from backfill_core.flows.model import parse_flow
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
-from backfill_core.flows.tasks.task_types import COMMANDS, LOG
+from backfill_core.flows.tasks.task_types import COMMANDS, LOG, PYTHON_COMMANDS, PYTHON_SCRIPT, SHELL_SCRIPT
 
 # What Kestra documents, read from its plugin pages (kestra.io/plugins/...) and its flow reference
 # (kestra.io/docs/workflow-components/flow); the tables in flows/properties.py must decide each one.
@@ -24,6 +24,20 @@ DOCUMENTED = {
     COMMANDS: [
         "commands", "beforeCommands", "containerImage", "docker", "env", "failFast", "inputFiles", "interpreter",
         "namespaceFiles", "outputFiles", "targetOS", "taskRunner", "warningOnStdErr", "runner", "outputDirectory",
+    ],
+    SHELL_SCRIPT: [
+        "script", "beforeCommands", "containerImage", "docker", "env", "failFast", "inputFiles", "interpreter",
+        "namespaceFiles", "outputFiles", "targetOS", "taskRunner", "warningOnStdErr", "runner", "outputDirectory",
+    ],
+    PYTHON_COMMANDS: [
+        "commands", "beforeCommands", "containerImage", "docker", "env", "failFast", "inputFiles", "interpreter",
+        "namespaceFiles", "outputFiles", "targetOS", "taskRunner", "warningOnStdErr", "runner", "dependencies",
+        "pythonVersion", "packageManager", "dependencyCacheEnabled",
+    ],
+    PYTHON_SCRIPT: [
+        "script", "beforeCommands", "containerImage", "docker", "env", "failFast", "inputFiles", "interpreter",
+        "namespaceFiles", "outputFiles", "targetOS", "taskRunner", "warningOnStdErr", "runner", "dependencies",
+        "pythonVersion", "packageManager", "dependencyCacheEnabled",
     ],
     LOG: ["message", "level"],
     RETURN: ["format"],
@@ -42,6 +56,9 @@ TABLES = {
     "flow": properties.FLOW,
     "task": properties.TASK,
     COMMANDS: properties.TASK_TYPES[COMMANDS],
+    SHELL_SCRIPT: properties.TASK_TYPES[SHELL_SCRIPT],
+    PYTHON_COMMANDS: properties.TASK_TYPES[PYTHON_COMMANDS],
+    PYTHON_SCRIPT: properties.TASK_TYPES[PYTHON_SCRIPT],
     LOG: properties.TASK_TYPES[LOG],
     RETURN: properties.TASK_TYPES[RETURN],
     OUTPUT_VALUES: properties.TASK_TYPES[OUTPUT_VALUES],
@@ -78,6 +95,11 @@ VALID.update(
     allowWarning=True,
     variables={"bucket": "raw"},
     format="{{ trigger.date }}",
+    beforeCommands=["echo ready"],
+    interpreter=["/bin/sh", "-c"],
+    warningOnStdErr=False,
+    failFast=False,
+    inputFiles={"data/day.csv": "{{ trigger.date }}"},
 )
 VALID_AT = {
     ("flow", "inputs"): [{"id": "region", "type": "STRING", "required": False}],
@@ -105,6 +127,10 @@ def flow_with(where: str, name: str, value) -> tuple[str, str]:
         path = name
     elif where in ("task", COMMANDS):
         document["tasks"][0][name] = value
+        path = f"tasks[0].{name}"
+    elif where in (SHELL_SCRIPT, PYTHON_SCRIPT, PYTHON_COMMANDS):
+        body = {"commands": ["true"]} if where == PYTHON_COMMANDS else {"script": "print(1)"}
+        document["tasks"] = [{"id": "t", "type": where, **body, name: value}]
         path = f"tasks[0].{name}"
     elif where in (LOG, RETURN, OUTPUT_VALUES):
         document["tasks"] = [{"id": "t", "type": where, **({"message": "hi"} if where == LOG else {}), name: value}]

@@ -109,3 +109,61 @@ def test_a_value_passed_on_through_another_tasks_outputs_is_checked_as_rendered_
 
     with pytest.raises(Invalid, match=r"backfill\.labels\.reason.*task 'say'"):
         check_caller_values(parse_flow(source), [Label(key="reason", value=INJECTION)], {})
+
+
+HOSTILE = ["$(touch pwned)", '"; rm -rf ~ #', "__import__('os').system('touch pwned')", "{{ 7*7 }}"]
+
+
+def script_flow(task_type: str, body: str) -> object:
+    return parse_flow(f"""
+id: report
+namespace: tests
+tasks:
+  - id: run
+    type: io.kestra.plugin.scripts.{task_type}
+{body}""")
+
+
+BEFORE = "    beforeCommands: ['echo {{ inputs.who }}']\n    commands: [python -V]\n"
+INPUT_FILE = "    inputFiles:\n      main.py: x = '{{ inputs.who }}'\n    commands: [python main.py]\n"
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+@pytest.mark.parametrize(
+    ("task_type", "body", "where", "language"),
+    [
+        ("shell.Script", "    script: |\n      echo {{ inputs.who }}\n", "script", "shell"),
+        ("python.Script", "    script: |\n      print('{{ inputs.who }}')\n", "script", "Python"),
+        ("python.Commands", BEFORE, "beforeCommands", "shell"),
+        ("python.Commands", INPUT_FILE, "inputFiles", "Python"),
+    ],
+)  # fmt: skip
+def test_a_caller_value_rendered_into_any_code_of_a_script_task_is_refused_naming_where(
+    task_type, body, where, language, value
+):
+    with pytest.raises(Invalid) as refused:
+        check_caller_values(script_flow(task_type, body), [], {"who": value})
+
+    message = refused.value.message
+    assert message.startswith(f"backfill.inputs.who: the value holds {language} syntax"), message
+    assert f"renders it into the {where} of task 'run'" in message
+
+
+@pytest.mark.parametrize("value", ["cmd,shell=True", "x=1"])
+def test_commas_and_equals_signs_are_python_syntax_though_plain_in_shell(value):
+    python = script_flow("python.Script", "    script: run('ls', check={{ inputs.who }})\n")
+    shell = script_flow("shell.Script", "    script: echo {{ inputs.who }}\n")
+
+    with pytest.raises(Invalid, match="Python syntax"):
+        check_caller_values(python, [], {"who": value})
+    check_caller_values(shell, [], {"who": value})
+
+
+def test_a_python_script_given_caller_values_through_env_passes_whatever_they_hold():
+    safe = script_flow(
+        "python.Script",
+        "    env:\n      WHO: '{{ inputs.who }}'\n      WHY: '{{ labels.why }}'\n"
+        "    script: |\n      import os\n      print(os.environ['WHO'], os.environ['WHY'])\n",
+    )
+    for value in HOSTILE:
+        check_caller_values(safe, [Label(key="why", value=value)], {"who": value})

@@ -8,7 +8,15 @@ plugin does not declare. The tables are the one place that says what a flow may 
 from typing import Any
 
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
-from backfill_core.flows.tasks.task_types import COMMANDS, LOG, LOG_LEGACY, PROCESS_RUNNER
+from backfill_core.flows.tasks.task_types import (
+    COMMANDS,
+    LOG,
+    LOG_LEGACY,
+    PROCESS_RUNNER,
+    PYTHON_COMMANDS,
+    PYTHON_SCRIPT,
+    SHELL_SCRIPT,
+)
 from backfill_core.flows.templating import template_problem
 
 Properties = dict[str, str | None]
@@ -18,6 +26,8 @@ TASK_LISTS = ("tasks", "errors", "finally")
 LATER = "not supported yet"
 NO_CONTAINERS = "not supported: commands run with the Process task runner, in the task runner's own environment"
 WORKER_GROUPS = "not supported: every task runs in this deployment's task runner"
+NEEDS_STORAGE = "not supported yet: it needs Kestra's internal storage (kestra:// files)"
+NO_PACKAGES = "not supported: scripts run in the task runner's own Python 3.11, standard library only"
 
 FLOW: Properties = {
     "id": None,
@@ -61,24 +71,40 @@ TASK: Properties = {
     "workerGroup": WORKER_GROUPS,
 }
 
+SCRIPT: Properties = {
+    "env": None,
+    "taskRunner": None,
+    "runner": None,
+    "beforeCommands": None,
+    "interpreter": None,
+    "warningOnStdErr": None,
+    "failFast": None,
+    "inputFiles": None,  # inline contents only; names stay inside the working directory
+    "outputFiles": NEEDS_STORAGE,
+    "namespaceFiles": NEEDS_STORAGE,
+    "outputDirectory": NEEDS_STORAGE,
+    "containerImage": NO_CONTAINERS,
+    "docker": NO_CONTAINERS,
+    "targetOS": NO_CONTAINERS,
+}
+PYTHON: Properties = {
+    name: NO_PACKAGES
+    for name in (
+        "dependencies",
+        "pythonVersion",
+        "packageManager",
+        "dependencyCacheEnabled",
+        "uvAutoInstallEnabled",
+        "uvInstallerVersion",
+        "uvInstallerSha256",
+    )
+}
+
 TASK_TYPES: dict[str, Properties] = {
-    COMMANDS: {
-        "commands": None,
-        "env": None,
-        "taskRunner": None,
-        "runner": None,
-        "beforeCommands": LATER,
-        "interpreter": LATER,
-        "warningOnStdErr": LATER,
-        "failFast": LATER,
-        "inputFiles": LATER,
-        "outputFiles": LATER,
-        "namespaceFiles": LATER,
-        "outputDirectory": LATER,
-        "containerImage": NO_CONTAINERS,
-        "docker": NO_CONTAINERS,
-        "targetOS": NO_CONTAINERS,
-    },
+    COMMANDS: {"commands": None, **SCRIPT},
+    SHELL_SCRIPT: {"script": None, **SCRIPT},
+    PYTHON_COMMANDS: {"commands": None, **SCRIPT, **PYTHON},
+    PYTHON_SCRIPT: {"script": None, **SCRIPT, **PYTHON},
     LOG: {"message": None, "level": None},
     LOG_LEGACY: {"message": None, "level": None},
     RETURN: {"format": None},

@@ -13,7 +13,8 @@ from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import Flow, TaskSpec
 from backfill_core.flows.outputs import evaluate_flow_outputs
 from backfill_core.flows.task_run import TaskRunContext, run_task_run, transition
-from backfill_core.flows.tasks.task_types import COMMANDS, KillCheck
+from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
+from backfill_core.flows.tasks.task_types import KillCheck
 from backfill_core.schedules.kestra_time import format_date, now
 
 __all__ = ["LogWriter", "run_flow", "transition", "variables"]
@@ -93,7 +94,7 @@ def _run_block(tasks: list[TaskSpec], context: dict[str, Any], run: TaskRunConte
             continue
         if run.killed():
             return "KILLED"
-        refusal = _caller_data_as_code(flow, run.execution) if task.type == COMMANDS else None
+        refusal = _caller_data_as_code(flow, run.execution) if task.type in SCRIPT_TASK_TYPES else None
         task_run = run_task_run(task, context, run, refusal)
         if task_run.outputs:
             context["outputs"][task.id] = task_run.outputs

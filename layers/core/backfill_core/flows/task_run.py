@@ -81,6 +81,8 @@ def run_task_run(task: TaskSpec, variables: dict[str, Any], run: TaskRunContext,
             break
     final = "KILLED" if task_run.state.current == "KILLED" else attempt_state  # killed while it waited
     retried = len(task_run.attempts) > 1 and task.retry is not None and task.retry.warning_on_retry
+    if final == "SUCCESS" and outcome.warning:  # a script's warningOnStdErr
+        final = "WARNING"
     if (final == "SUCCESS" and retried) or (final == "FAILED" and task.allow_failure):
         final = "WARNING"
     if final == "WARNING" and task.allow_warning:

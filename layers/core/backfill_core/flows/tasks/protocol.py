@@ -32,5 +32,7 @@ class TaskResult(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
     succeeded: bool
     killed: bool = False
+    # It succeeded and wrote to stderr with `warningOnStdErr` on: Kestra ends such a task WARNING.
+    warning: bool = False
     outputs: dict[str, Any] = Field(default_factory=dict)
     logs: list[TaskLogLine] = Field(default_factory=list)

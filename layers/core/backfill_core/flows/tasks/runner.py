@@ -9,8 +9,8 @@ from datetime import datetime
 
 from backfill_core.flows.tasks.protocol import TaskInvocation, TaskLogLine, TaskResult
 from backfill_core.flows.tasks.script_outputs import ScriptOutputs
-from backfill_core.flows.tasks.shell import run_script
-from backfill_core.flows.tasks.task_types import COMMANDS
+from backfill_core.flows.tasks.script_tasks import run_script_task
+from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
 
 KILL_CHECK_TIMEOUT_SECONDS = 5.0
 
@@ -31,19 +31,18 @@ def kill_marker_check(url: str | None):
 
 
 def run_invocation(invocation: TaskInvocation) -> TaskResult:
-    if invocation.task_type != COMMANDS:
-        raise ValueError(f"the task runner runs {COMMANDS} tasks, not {invocation.task_type}")
+    if invocation.task_type not in SCRIPT_TASK_TYPES:
+        kinds = ", ".join(SCRIPT_TASK_TYPES)
+        raise ValueError(f"the task runner runs script tasks ({kinds}), not {invocation.task_type}")
     logs: list[TaskLogLine] = []
 
     def log(level: str, message: str, at: datetime) -> None:
         logs.append(TaskLogLine(level=level, message=message, timestamp=at))
 
-    props = invocation.properties
     script_outputs = ScriptOutputs(log)
-    outcome = run_script(
-        props["commands"],
-        props.get("env"),
-        bool(props.get("failFast", True)),
+    outcome, warning = run_script_task(
+        invocation.task_type,
+        invocation.properties,
         script_outputs,
         invocation.timeout_seconds,
         kill_marker_check(invocation.kill_url),
@@ -51,6 +50,7 @@ def run_invocation(invocation: TaskInvocation) -> TaskResult:
     return TaskResult(
         succeeded=outcome.succeeded,
         killed=outcome.killed,
+        warning=warning,
         outputs={"vars": script_outputs.vars, "exitCode": outcome.exit_code},
         logs=logs,
     )

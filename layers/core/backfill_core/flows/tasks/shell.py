@@ -1,9 +1,10 @@
-"""A Commands task's shell script, run by the task runner: one /bin/sh script as Kestra runs it, in a fresh
-working directory, with an environment of its own (never the runner's), its output read as it comes and
-bounded, and stopped at its timeout or on a kill request.
+"""A script task's shell script, run by the task runner: one /bin/sh script as Kestra runs it (or the task's own
+`interpreter`), in a fresh working directory, with an environment of its own (never the runner's), its output
+read as it comes and bounded, and stopped at its timeout or on a kill request.
 
 The script is a file, not an argument, so its size is bounded by MAX_SCRIPT_BYTES rather than by the
-kernel's 128 KiB limit on one argument (which failed outside the task's error path)."""
+kernel's 128 KiB limit on one argument (which failed outside the task's error path); only a task's own
+`interpreter` gets it as its last argument, as Kestra passes it, within that limit."""
 
 import contextlib
 import json
@@ -28,17 +29,25 @@ KILL_POLL_SECONDS = 2.0
 # still holds open; then that process is killed with the task.
 OUTPUT_GRACE_SECONDS = 1.0
 MAX_SCRIPT_BYTES = 1024 * 1024
-MAX_ENV_BYTES = 128 * 1024  # the kernel's limit for one environment string
+MAX_ENV_BYTES = 128 * 1024  # the kernel's limit for one environment string (and one argument)
 MAX_LINE_BYTES = 64 * 1024
 MAX_LOG_LINES = 10_000
 MAX_LOG_BYTES = 4 * 1024 * 1024  # of JSON text: the whole answer must fit Lambda's 6 MB response
 READ_CHUNK = 64 * 1024
 
 
+DEFAULT_INTERPRETER = ["/bin/sh", "-c"]
+
+Prepare = Callable[[str, str, dict[str, str]], list[str]]
+"""Given (scratch folder, working directory, the script's environment), writes what the task needs before it
+starts and adds to the environment; returns the paths its commands must own."""
+
+
 class ShellOutcome:
-    def __init__(self, exit_code: int, killed: bool = False):
+    def __init__(self, exit_code: int, killed: bool = False, wrote_stderr: bool = False):
         self.exit_code = exit_code
         self.killed = killed
+        self.wrote_stderr = wrote_stderr
 
     @property
     def succeeded(self) -> bool:
@@ -81,10 +90,13 @@ class _Output:
         self.bytes = 0
         self.dropped_lines = 0
         self.dropped_bytes = 0
+        self.stderr_bytes = 0
         self.pending: dict[str, bytearray] = {"INFO": bytearray(), "WARN": bytearray()}
         self.line_length: dict[str, int] = {"INFO": 0, "WARN": 0}
 
     def feed(self, level: str, chunk: bytes) -> None:
+        if level == "WARN":
+            self.stderr_bytes += len(chunk)
         while chunk:
             end = chunk.find(b"\n")
             part = chunk if end < 0 else chunk[:end]
@@ -137,10 +149,13 @@ def run_script(
     log: LogSink,
     timeout: float,
     killed: KillCheck,
+    *,
+    interpreter: list[str] | None = None,
+    prepare: Prepare | None = None,
 ) -> ShellOutcome:
     """Run the commands as one script; the first failing command ends it unless fail_fast is off. Each
     command's index is noted in a file outside the working directory before it starts, so a failure or a
-    timeout names it."""
+    timeout names it (not with an interpreter of the task's own, which may not be a POSIX shell)."""
     user = command_user()
     started = time.monotonic()
 
@@ -155,18 +170,28 @@ def run_script(
         if problem:
             say("ERROR", problem)
             return ShellOutcome(exit_code=-1)
+        own = interpreter not in (None, DEFAULT_INTERPRETER)
         lines = ["set -e"] if fail_fast else []
-        marked = _each_stands_alone(commands)
+        marked = not own and _each_stands_alone(commands)
         for index, command in enumerate(commands):
             lines += [f"echo {index} > '{step_file}'", command] if marked else [command]
+        text = "\n".join(lines) + "\n"
+        if own and len(text.encode(errors="surrogateescape")) >= MAX_ENV_BYTES:
+            say("ERROR", f"interpreter: the script it would get is over the {MAX_ENV_BYTES:,} bytes of one argument")
+            return ShellOutcome(exit_code=-1)
         with open(script_file, "w", encoding="utf-8", errors="surrogateescape") as script:
-            script.write("\n".join(lines) + "\n")
+            script.write(text)
         for folder in (workdir, tmpdir):
             os.mkdir(folder)
-        _hand_over(scratch, [workdir, tmpdir, script_file], user)
+        try:
+            owned = prepare(scratch, workdir, env) if prepare else []
+        except ValueError as exc:
+            say("ERROR", str(exc))
+            return ShellOutcome(exit_code=-1)
+        _hand_over(scratch, [workdir, tmpdir, script_file, *owned], user)
         output = _Output(log)
         process = subprocess.Popen(
-            ["/bin/sh", script_file],
+            [*(interpreter or []), text] if own else ["/bin/sh", script_file],
             cwd=workdir,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -193,7 +218,7 @@ def run_script(
             return ShellOutcome(exit_code=-1)
         if process.returncode != 0:
             say("ERROR", f"Command failed with exit code {process.returncode}: {current}")
-        return ShellOutcome(exit_code=process.returncode)
+        return ShellOutcome(exit_code=process.returncode, wrote_stderr=output.stderr_bytes > 0)
 
 
 def _each_stands_alone(commands: list[str]) -> bool:
@@ -214,7 +239,7 @@ def _hand_over(scratch: str, paths: list[str], user: CommandUser | None) -> None
     if user is None:
         return
     for path in [scratch, *paths]:
-        os.chown(path, user.uid, user.gid)
+        os.chown(path, user.uid, user.gid, follow_symlinks=False)
 
 
 def _supervise(process: subprocess.Popen, output: _Output, deadline: float, killed: KillCheck, say) -> str | None:
