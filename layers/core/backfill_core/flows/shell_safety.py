@@ -13,6 +13,7 @@ from typing import Any
 from backfill_core.errors import Invalid
 from backfill_core.flows.labels import Label
 from backfill_core.flows.model import Flow
+from backfill_core.flows.task_spec import FOR_EACH, walk
 from backfill_core.flows.tasks.task_types import COMMANDS
 
 # What /bin/sh reads as syntax in a value pasted into a script, quoted or not: quotes and escapes, expansions,
@@ -47,10 +48,16 @@ def _commands_of(flow: Flow) -> dict[str, list[str]]:
     outputs they render, and so on: a value rendered into a Return or an output line reaches the shell too."""
     by_id = {task.id: task for task in flow.all_tasks()}
     found: dict[str, list[str]] = {}
-    for task in flow.all_tasks():
+    for path, task, _ in walk(flow.task_lists()):
         if task.type != COMMANDS:
             continue
         texts = [str(c) for c in task.properties().get("commands") or []]
+        # A ForEach's values reach the commands inside it as `taskrun.value` or `parent(s)...`.
+        texts += [
+            json.dumps(by_id[owner].properties().get("values"), default=str)
+            for owner in re.findall(r"\[([^\]]+)\]\.", path)
+            if by_id[owner].type == FOR_EACH
+        ]
         reached, pending = {task.id}, list(texts)
         while pending:
             for match in _OUTPUTS_OF.finditer(pending.pop()):
