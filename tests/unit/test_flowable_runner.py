@@ -6,7 +6,8 @@ import pytest
 
 from backfill_core.errors import Invalid
 from backfill_core.flows.model import parse_flow
-from tests.unit.test_flow_runner import commands, execution, log_task, run, script, task_runs  # noqa: F401
+from tests.unit.test_flow_runner import commands, log_task, run, task_runs
+from tests.unit.test_flow_runner import script as script  # the fixture
 
 FLOW = "io.kestra.plugin.core.flow."
 
@@ -20,7 +21,7 @@ def flowable(task_id: str, kind: str, body: str) -> str:
 
 
 def ret(task_id: str, text: str) -> str:
-    return f"  - id: {task_id}\n    type: io.kestra.plugin.core.debug.Return\n    format: \"{text}\"\n"
+    return f'  - id: {task_id}\n    type: io.kestra.plugin.core.debug.Return\n    format: "{text}"\n'
 
 
 def states(done) -> dict:
@@ -34,7 +35,8 @@ def test_for_each_runs_its_tasks_per_value_with_taskrun_value_iteration_and_outp
     done, recorder = run(
         "tasks:\n"
         + flowable("each", "ForEach", "    values: [\"a\", \"b\", \"a\", 3]\n    tasks:\n" + indent(
-            ret("part", "{{ taskrun.value }}-{{ taskrun.iteration }}") + log_task("say", "{{ outputs.part[taskrun.value].value }}")
+            ret("part", "{{ taskrun.value }}-{{ taskrun.iteration }}")
+            + log_task("say", "{{ outputs.part[taskrun.value].value }}")
         ))
         + log_task("after", "{{ outputs.part['b'].value }} {{ outputs.part['3'].value }}")
     )  # fmt: skip
@@ -96,7 +98,8 @@ def test_a_concurrent_for_each_lets_the_groups_already_started_finish_after_a_fa
 def test_a_for_each_over_more_values_than_the_bound_fails_saying_so():
     done, recorder = run(
         "tasks:\n"
-        + flowable("each", "ForEach", "    values: \"{{ range(1, 1001) | json }}\"\n    tasks:\n" + indent(log_task("say")))
+        + flowable("each", "ForEach", "    values: \"{{ range(1, 1001) | json }}\"\n    tasks:\n"
+                   + indent(log_task("say")))
     )  # fmt: skip
 
     assert states(done) == {"each": "FAILED"}
@@ -141,7 +144,10 @@ def test_sequential_nests_and_a_disabled_child_is_left_out():
 # --- If, Switch ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("condition", "branch"), [("{{ 1 == 1 }}", "when_true"), ("false", "when_false"), ("0", "when_false"), ("x", "when_true")])
+@pytest.mark.parametrize(
+    ("condition", "branch"),
+    [("{{ 1 == 1 }}", "when_true"), ("false", "when_false"), ("0", "when_false"), ("x", "when_true")],
+)
 def test_if_takes_then_or_else_by_kestras_truth_and_outputs_its_evaluation(condition, branch):
     done, _ = run("tasks:\n" + flowable("check", "If", f"    condition: \"{condition}\"\n    then:\n" + indent(
         log_task("when_true")) + "    else:\n" + indent(log_task("when_false"))))  # fmt: skip
@@ -175,7 +181,9 @@ def test_fail_fails_with_its_message_or_only_on_its_condition():
                          "    errorMessage: \"no data for {{ flow.id }}\"\n")  # fmt: skip
     assert done.state.current == "FAILED" and recorder.messages("stop") == ["no data for f"]
 
-    done, _ = run("tasks:\n  - id: stop\n    type: io.kestra.plugin.core.execution.Fail\n    condition: \"{{ 1 > 2 }}\"\n")
+    done, _ = run(
+        'tasks:\n  - id: stop\n    type: io.kestra.plugin.core.execution.Fail\n    condition: "{{ 1 > 2 }}"\n'
+    )
     assert done.state.current == "SUCCESS"
 
 
@@ -202,7 +210,9 @@ def test_nested_task_ids_are_unique_across_the_flow_and_nested_tasks_are_checked
     assert refusal(twice) == "tasks[seq].tasks[say].id: task id 'say' is used twice"
     bad = "tasks:\n" + flowable("seq", "Sequential", "    tasks:\n" + indent(log_task("a", extra="    colour: red\n")))
     assert refusal(bad) == "tasks[0].tasks[0].colour: not a property of a task of type io.kestra.plugin.core.log.Log"
-    missing = "tasks:\n" + flowable("seq", "Sequential", "    tasks:\n" + indent("  - id: a\n    type: io.kestra.plugin.core.log.Log\n"))
+    missing = "tasks:\n" + flowable(
+        "seq", "Sequential", "    tasks:\n" + indent("  - id: a\n    type: io.kestra.plugin.core.log.Log\n")
+    )
     assert refusal(missing).startswith("tasks[seq].tasks[a].message:")
     assert refusal("tasks:\n" + flowable("x", "Sleep", "    duration: PT16M\n")).startswith("tasks[x].duration:")
 
@@ -218,7 +228,12 @@ def test_nesting_past_the_depth_bound_and_a_parallel_of_10000_branches_are_refus
 
 
 def test_a_flowable_may_be_an_errors_or_finally_task_and_its_retry_is_refused():
-    done, _ = run("tasks:\n" + log_task("a") + "finally:\n" + flowable("end", "Sequential", "    tasks:\n" + indent(log_task("b"))))
+    done, _ = run(
+        "tasks:\n"
+        + log_task("a")
+        + "finally:\n"
+        + flowable("end", "Sequential", "    tasks:\n" + indent(log_task("b")))
+    )
     assert list(states(done)) == ["a", "end", "b"]
     retry = "    retry: {type: constant, interval: PT1S, maxAttempts: 2}\n    tasks:\n" + indent(log_task("b"))
     assert refusal("tasks:\n" + flowable("seq", "Sequential", retry)).startswith("tasks[seq].retry: not supported yet")

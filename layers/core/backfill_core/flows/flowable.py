@@ -8,7 +8,7 @@ and ForEach groups run one after another in this single-threaded executor, in th
 `limit` at once (all for 0), the next as one ends, none after a failure, those already started finishing."""
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -125,13 +125,13 @@ def _below(task_run: TaskRun, placement: Placement) -> Placement:
 
 def _with_errors(task: TaskSpec, ending: str, context: dict[str, Any], run: Blocks, below: Placement) -> str:
     """A failed branch runs the flowable's own `errors`; the flowable still fails (or ends KILLED)."""
-    if ending == "FAILED" and task.children("errors"):
-        if run_block(task.children("errors"), context, run, below) == "KILLED":
-            return "KILLED"
+    errors = task.children("errors") if ending == "FAILED" else []
+    if errors and run_block(errors, context, run, below) == "KILLED":
+        return "KILLED"
     return ending
 
 
-def _windowed(groups: list[Callable[[], str]], limit: int, run: Blocks) -> str:
+def _windowed(groups: Sequence[Callable[[], str]], limit: int, run: Blocks) -> str:
     """Groups started `limit` at a time (all for 0), the next as one ends; after a failure none starts, those
     already started end. Run one after another in that order, they leave the task runs Kestra leaves."""
     states: list[str] = []
@@ -180,9 +180,11 @@ def _switch(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Bl
     task_run.outputs = {"value": value, "defaults": value not in cases}
     below = _below(task_run, at)
     if value not in cases and "defaults" not in task.properties():
-        run.task_runs.log(task_run, "WARN", f"No task found for the value '{value}': no case matches, no defaults", None)
+        run.task_runs.log(
+            task_run, "WARN", f"No task found for the value '{value}': no case matches, no defaults", None
+        )
         return "FAILED"
-    branch = task.children(cases[value] if value in cases else "defaults")
+    branch = task.children(cases.get(value, "defaults"))
     return _with_errors(task, run_block(branch, context, run, below), context, run, below)
 
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from backfill_core.flows import shell_safety
 from backfill_core.flows.execution import Execution, TaskRun
-from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.flowable import Blocks, run_block, worst
+from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import Flow
 from backfill_core.flows.outputs import evaluate_flow_outputs
 from backfill_core.flows.task_run import Placement, TaskRunContext, transition
@@ -21,6 +21,7 @@ __all__ = ["LogWriter", "run_flow", "transition", "variables"]
 
 LogWriter = Callable[[TaskRun | None, str, str, datetime | None], None]
 """Receives (task run, level, message, when: None for now) for each log line."""
+
 
 def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]:
     """The template variables of DESIGN.md (trigger, execution, flow, inputs, labels), the flow's `variables` as
