@@ -6,7 +6,7 @@ import pytest
 
 from backfill_core.errors import Invalid
 from backfill_core.flows.model import parse_flow
-from tests.unit.test_flow_runner import commands, log_task, run, task_runs
+from tests.unit.test_flow_runner import commands, execution, log_task, run, task_runs
 from tests.unit.test_flow_runner import script as script  # the fixture
 
 FLOW = "io.kestra.plugin.core.flow."
@@ -237,3 +237,19 @@ def test_a_flowable_may_be_an_errors_or_finally_task_and_its_retry_is_refused():
     assert list(states(done)) == ["a", "end", "b"]
     retry = "    retry: {type: constant, interval: PT1S, maxAttempts: 2}\n    tasks:\n" + indent(log_task("b"))
     assert refusal("tasks:\n" + flowable("seq", "Sequential", retry)).startswith("tasks[seq].retry: not supported yet")
+
+
+def test_a_backfill_input_reaching_commands_through_for_each_values_is_refused_as_shell_syntax(script):
+    seen = script({"say": [True]})
+    of = execution(kind="backfill")
+    of.inputs = {"day": "x; touch pwned"}
+    source = "inputs:\n  - id: day\n    type: STRING\n    required: false\ntasks:\n" + flowable(
+        "each", "ForEach", "    values: '[\"{{ inputs.day }}\"]'\n    tasks:\n" + indent(
+            commands("say").replace("attempt {{ taskrun.attemptsCount }}", "echo {{ taskrun.value }}")
+        )
+    )  # fmt: skip
+
+    done, recorder = run(source, of=of)
+
+    assert done.state.current == "FAILED" and seen == []
+    assert any(m.startswith("backfill.inputs.day: the value holds shell syntax") for m in recorder.messages("say"))
