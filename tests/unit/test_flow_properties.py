@@ -6,6 +6,8 @@ import pytest
 from backfill_core.errors import Invalid
 from backfill_core.flows import properties
 from backfill_core.flows.model import parse_flow
+from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH
+from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG, PYTHON_COMMANDS, PYTHON_SCRIPT, SHELL_SCRIPT
 
@@ -42,6 +44,13 @@ DOCUMENTED = {
     LOG: ["message", "level"],
     RETURN: ["format"],
     OUTPUT_VALUES: ["values"],
+    SLEEP: ["duration"],
+    FAIL: ["condition", "errorMessage"],
+    SEQUENTIAL: ["tasks", "errors"],
+    PARALLEL: ["tasks", "errors", "concurrent"],
+    IF: ["condition", "then", "else", "errors"],
+    SWITCH: ["value", "cases", "defaults", "errors"],
+    FOR_EACH: ["values", "tasks", "errors", "concurrencyLimit"],
     "trigger": ["id", "type", "description", "disabled", "stopAfter", "conditions", "logLevel", "workerGroup"],
     "schedule": [
         "cron", "timezone", "withSeconds", "inputs", "backfill", "lateMaximumDelay", "recoverMissedSchedules",
@@ -62,6 +71,7 @@ TABLES = {
     LOG: properties.TASK_TYPES[LOG],
     RETURN: properties.TASK_TYPES[RETURN],
     OUTPUT_VALUES: properties.TASK_TYPES[OUTPUT_VALUES],
+    **{kind: properties.TASK_TYPES[kind] for kind in (SLEEP, FAIL, SEQUENTIAL, PARALLEL, IF, SWITCH, FOR_EACH)},
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
     "input": properties.INPUT,
@@ -107,6 +117,29 @@ VALID_AT = {
     ("flow", "finally"): [{"id": "done", "type": LOG, "message": "done"}],
     ("flow", "outputs"): [{"id": "day", "type": "STRING", "value": "{{ trigger.date }}"}],
     (OUTPUT_VALUES, "values"): {"rows": 3},
+    (SLEEP, "duration"): "PT0.01S",
+    (FAIL, "condition"): "{{ 1 > 2 }}",
+    (FAIL, "errorMessage"): "no data",
+    (PARALLEL, "concurrent"): 2,
+    (FOR_EACH, "concurrencyLimit"): 0,
+    (FOR_EACH, "values"): '["a", "b"]',
+    (IF, "else"): [{"id": "e", "type": LOG, "message": "else"}],
+    (SWITCH, "cases"): {"a": [{"id": "e", "type": LOG, "message": "a"}]},
+    (SWITCH, "defaults"): [{"id": "e", "type": LOG, "message": "other"}],
+    **{(kind, "errors"): [{"id": "e", "type": LOG, "message": "failed"}] for kind in (SEQUENTIAL, PARALLEL, IF)},
+}
+CHILD = [{"id": "c", "type": LOG, "message": "hi"}]
+BASES = {
+    LOG: {"message": "hi"},
+    SHELL_SCRIPT: {"script": "print(1)"},
+    PYTHON_SCRIPT: {"script": "print(1)"},
+    PYTHON_COMMANDS: {"commands": ["true"]},
+    SLEEP: {"duration": "PT0.01S"},
+    SEQUENTIAL: {"tasks": CHILD},
+    PARALLEL: {"tasks": CHILD},
+    IF: {"condition": "{{ true }}", "then": CHILD},
+    SWITCH: {"value": "a", "defaults": CHILD},
+    FOR_EACH: {"values": [1], "tasks": CHILD},
 }
 REFUSED_VALUE: dict = {}
 
@@ -128,12 +161,8 @@ def flow_with(where: str, name: str, value) -> tuple[str, str]:
     elif where in ("task", COMMANDS):
         document["tasks"][0][name] = value
         path = f"tasks[0].{name}"
-    elif where in (SHELL_SCRIPT, PYTHON_SCRIPT, PYTHON_COMMANDS):
-        body = {"commands": ["true"]} if where == PYTHON_COMMANDS else {"script": "print(1)"}
-        document["tasks"] = [{"id": "t", "type": where, **body, name: value}]
-        path = f"tasks[0].{name}"
-    elif where in (LOG, RETURN, OUTPUT_VALUES):
-        document["tasks"] = [{"id": "t", "type": where, **({"message": "hi"} if where == LOG else {}), name: value}]
+    elif where in properties.TASK_TYPES:
+        document["tasks"] = [{"id": "t", "type": where, **BASES.get(where, {}), name: value}]
         path = f"tasks[0].{name}"
     elif where in ("trigger", "schedule"):
         document["triggers"][0][name] = value

@@ -156,10 +156,10 @@ def test_bad_id_and_namespace_patterns():
 
 
 def test_unsupported_task_type_names_the_task_and_lists_the_supported_types():
-    message = refusal(flow_yaml("tasks:\n  - id: fan\n    type: io.kestra.plugin.core.flow.Parallel\n"))
+    message = refusal(flow_yaml("tasks:\n  - id: fan\n    type: io.kestra.plugin.core.flow.Pause\n"))
 
     assert "tasks[fan].type" in message
-    assert "io.kestra.plugin.core.flow.Parallel" in message
+    assert "io.kestra.plugin.core.flow.Pause" in message
     for supported in SUPPORTED_TASK_TYPES:
         assert supported in message
 

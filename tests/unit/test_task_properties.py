@@ -91,7 +91,7 @@ def test_errors_and_finally_tasks_are_validated_like_tasks_and_ids_are_unique_ac
     assert refusal(flow(extra=bad_error)).startswith("errors[alert].message")
     twice = "finally:\n  - id: say\n    type: io.kestra.plugin.core.log.Log\n    message: again\n"
     assert refusal(flow(extra=twice)) == "finally[say].id: task id 'say' is used twice"
-    unknown = "finally:\n  - id: x\n    type: io.kestra.plugin.core.flow.Parallel\n"
+    unknown = "finally:\n  - id: x\n    type: io.kestra.plugin.core.flow.Pause\n"
     assert refusal(flow(extra=unknown)).startswith("finally[x].type: task type")
 
 

@@ -58,6 +58,9 @@ class TaskRun(KestraModel):
     namespace: str
     flow_id: str
     task_id: str
+    parent_task_run_id: str | None = None  # the flowable task run it runs inside
+    value: str | None = None  # the ForEach value it runs for
+    iteration: int | None = None  # that value's index in the ForEach's values, from 0
     attempts: list[TaskRunAttempt] = []
     outputs: dict[str, Any] = {}
     state: State

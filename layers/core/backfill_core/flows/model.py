@@ -14,8 +14,8 @@ from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.outputs import OutputSpec
 from backfill_core.flows.plugin_defaults import with_plugin_defaults
 from backfill_core.flows.properties import SCHEDULE_TYPES, refused_properties, refused_templates
-from backfill_core.flows.retry import RetrySpec
-from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
+from backfill_core.flows.task_spec import TaskSpec, walk
+from backfill_core.flows.task_tree import MAX_TASKS, check_task_tree
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
 from backfill_core.schedules.conditions import ConditionError
@@ -23,8 +23,6 @@ from backfill_core.schedules.counting import allows_no_day
 from backfill_core.schedules.cron import CronError, CronSchedule
 from backfill_core.schedules.kestra_time import parse_iso_duration
 
-# Each task adds a task run to every execution, whose record must stay under DynamoDB's 400 KB item.
-MAX_TASKS = 100
 # A YAML alias repeats its anchor's value without copying it, so 1 kB of nested aliases can stand for billions
 # of values ("billion laughs") that storing or answering the flow would expand.
 MAX_YAML_VALUES = 100_000
@@ -35,29 +33,6 @@ MAX_INTEGER_BITS = 14_000  # just under 4,300 decimal digits
 def in_namespace(candidate: str, namespace: str | None) -> bool:
     """Kestra's namespace filter: the namespace itself and those below it (a.b matches a.b and a.b.c)."""
     return not namespace or candidate == namespace or candidate.startswith(namespace + ".")
-
-
-class TaskSpec(BaseModel):
-    """A task: its type's own properties stay extra (`properties()`); those Kestra gives every task are typed."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-    id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
-    type: str
-    retry: RetrySpec | None = None
-    timeout: str | None = None  # an ISO-8601 duration, or an expression rendered when the task runs
-    disabled: bool = False
-    allow_failure: bool = Field(default=False, alias="allowFailure")
-    allow_warning: bool = Field(default=False, alias="allowWarning")
-
-    @field_validator("timeout")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None and "{{" not in value:
-            parse_iso_duration(value)
-        return value
-
-    def properties(self) -> dict[str, Any]:
-        return dict(self.model_extra or {})
 
 
 class TriggerSpec(BaseModel):
@@ -131,7 +106,8 @@ class Flow(BaseModel):
         return {"tasks": self.tasks, "errors": self.errors, "finally": self.finally_}
 
     def all_tasks(self) -> list[TaskSpec]:
-        return [*self.tasks, *self.errors, *self.finally_]
+        """Every task of the flow, those inside flowable tasks included."""
+        return [task for _, task, _ in walk(self.task_lists())]
 
     def trigger(self, trigger_id: str) -> TriggerSpec | None:
         return next((t for t in self.triggers if t.id == trigger_id), None)
@@ -171,22 +147,7 @@ def parse_flow(source: str) -> Flow:
         flow = Flow.model_validate(document)
     except ValidationError as exc:
         raise Invalid(describe_validation_error(exc, document)) from exc
-    if len(flow.all_tasks()) > MAX_TASKS:
-        raise Invalid(f"tasks: at most {MAX_TASKS} tasks are allowed in tasks, errors and finally together")
-    task_ids: set[str] = set()
-    for where, tasks in flow.task_lists().items():
-        for task in tasks:
-            if task.id in task_ids:
-                raise Invalid(f"{where}[{task.id}].id: task id '{task.id}' is used twice")
-            task_ids.add(task.id)
-            if task.type not in SUPPORTED_TASK_TYPES:
-                raise Invalid(
-                    f"{where}[{task.id}].type: task type '{task.type}' is not supported; "
-                    f"supported types are {', '.join(SUPPORTED_TASK_TYPES)}"
-                )
-            problem = validate_task(task.type, task.properties())
-            if problem:
-                raise Invalid(f"{where}[{task.id}].{problem}")
+    check_task_tree(flow.task_lists())
     flow_inputs.check_declarations(flow.inputs)
     try:
         normalize_labels(flow.labels)  # every execution of the flow carries them

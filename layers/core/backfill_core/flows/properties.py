@@ -7,6 +7,17 @@ plugin does not declare. The tables are the one place that says what a flow may 
 
 from typing import Any
 
+from backfill_core.flows.task_spec import (
+    FLOWABLE_LISTS,
+    FOR_EACH,
+    IF,
+    MAX_DEPTH,
+    PARALLEL,
+    SEQUENTIAL,
+    SWITCH,
+    raw_child_lists,
+)
+from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.task_types import (
     COMMANDS,
@@ -109,6 +120,13 @@ TASK_TYPES: dict[str, Properties] = {
     LOG_LEGACY: {"message": None, "level": None},
     RETURN: {"format": None},
     OUTPUT_VALUES: {"values": None},
+    SLEEP: {"duration": None},
+    FAIL: {"condition": None, "errorMessage": None},
+    SEQUENTIAL: {"tasks": None, "errors": None},
+    PARALLEL: {"tasks": None, "errors": None, "concurrent": None},
+    IF: {"condition": None, "then": None, "else": None, "errors": None},
+    SWITCH: {"value": None, "cases": None, "defaults": None, "errors": None},
+    FOR_EACH: {"values": None, "tasks": None, "errors": None, "concurrencyLimit": None},
 }
 
 TASK_RUNNER: Properties = {"type": None}
@@ -183,12 +201,29 @@ def _items(value: Any) -> list[tuple[int, dict[str, Any]]]:
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _task_places(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Every task of the document as (path, task), those inside flowable tasks too (`tasks[0].then[1]`), down to
+    one level past the deepest allowed (deeper ones are refused by their depth)."""
+    found: list[tuple[str, dict[str, Any]]] = []
+
+    def visit(where: str, items: Any, depth: int) -> None:
+        for index, task in _items(items):
+            path = f"{where}[{index}]"
+            found.append((path, task))
+            if depth <= MAX_DEPTH:
+                for name, children in raw_child_lists(str(task.get("type")), task):
+                    visit(f"{path}.{name}", children, depth + 1)
+
+    for key in TASK_LISTS:
+        visit(key, document.get(key), 1)
+    return found
+
+
 def refused_properties(document: dict[str, Any]) -> list[str]:
     """Every property of the flow that is not implemented here, as `path: why`, in document order. Types are
     checked here only as far as they choose a table; their values are the models' to validate."""
     found = _refusals(document, FLOW, "", "a flow")
-    tasks = [(f"{key}[{index}]", task) for key in TASK_LISTS for index, task in _items(document.get(key))]
-    for path, task in tasks:
+    for path, task in _task_places(document):
         known = TASK_TYPES.get(str(task.get("type")))
         if known is None:
             continue  # an unsupported type is refused by name with the list of supported ones
@@ -226,14 +261,14 @@ def refused_templates(document: dict[str, Any]) -> list[str]:
     uses a filter or function that does not exist or that we do not run), as `path: why`: refused at
     registration rather than failing each slot of a backfill."""
     found = []
-    places = [(f"{key}[{index}]", task) for key in TASK_LISTS for index, task in _items(document.get(key))]
+    places = _task_places(document)
     places += [(f"outputs[{index}]", output) for index, output in _items(document.get("outputs"))]
     for path, holder in places:
         if holder.get("disabled") is True:
             continue  # a task disabled is often one being mended: Kestra keeps it without running it
         for name, value in holder.items():
-            if name in ("id", "type"):
-                continue
+            if name in ("id", "type") or name in FLOWABLE_LISTS.get(str(holder.get("type")), ()):
+                continue  # a flowable's tasks are places of their own
             for where, text in _templates(value, f"{path}.{name}"):
                 problem = template_problem(text)
                 if problem:

@@ -1,7 +1,7 @@
 """Runs a flow for one attempt of one execution, as Kestra's executor does: its `tasks` in order, skipping
 disabled ones; on a failure the rest of the block is skipped and the flow's `errors` run; its `finally` tasks
 run last, whatever happened; the execution ends in the worst state of its task runs (KILLED, FAILED, WARNING,
-SUCCESS); then the flow's `outputs` are evaluated onto it."""
+SUCCESS; a flowable task's stands for its children's); then the flow's `outputs` are evaluated onto it."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -9,10 +9,11 @@ from typing import Any
 
 from backfill_core.flows import shell_safety
 from backfill_core.flows.execution import Execution, TaskRun
+from backfill_core.flows.flowable import Blocks, run_block, worst
 from backfill_core.flows.labels import normalize_labels
-from backfill_core.flows.model import Flow, TaskSpec
+from backfill_core.flows.model import Flow
 from backfill_core.flows.outputs import evaluate_flow_outputs
-from backfill_core.flows.task_run import TaskRunContext, run_task_run, transition
+from backfill_core.flows.task_run import Placement, TaskRunContext, transition
 from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
 from backfill_core.flows.tasks.task_types import KillCheck
 from backfill_core.schedules.kestra_time import format_date, now
@@ -21,8 +22,6 @@ __all__ = ["LogWriter", "run_flow", "transition", "variables"]
 
 LogWriter = Callable[[TaskRun | None, str, str, datetime | None], None]
 """Receives (task run, level, message, when: None for now) for each log line."""
-
-_WORST_FIRST = ("KILLED", "FAILED", "WARNING")
 
 
 def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]:
@@ -69,13 +68,18 @@ def run_flow(
     """Run the flow's blocks; `save` persists progress after each task attempt. A kill request ends the
     execution KILLED, as Kestra's kill does, and runs nothing more."""
     context = variables(flow, revision, execution)
-    run = TaskRunContext(execution, log, save, budget_seconds, killed)
-    ending = _run_block(flow.tasks, context, run, flow)
+    refusal = _caller_data_as_code(flow, execution)
+    run = Blocks(
+        TaskRunContext(execution, log, save, budget_seconds, killed),
+        lambda task: refusal if task.type in SCRIPT_TASK_TYPES else None,
+    )
+    ending = run_block(flow.tasks, context, run, Placement())
     if ending == "FAILED" and flow.errors:
-        ending = _run_block(flow.errors, context, run, flow)
+        ending = run_block(flow.errors, context, run, Placement())
     if ending != "KILLED":
-        ending = _run_block(flow.finally_, context, run, flow)
-    final = ending if ending == "KILLED" else _worst_state(execution.task_run_list)
+        ending = run_block(flow.finally_, context, run, Placement())
+    top = [task_run.state.current for task_run in execution.task_run_list if task_run.parent_task_run_id is None]
+    final = ending if ending == "KILLED" else worst(top)  # a flowable's state stands for its children's
     if flow.outputs and final != "KILLED":
         try:
             record = len(execution.model_dump_json())
@@ -85,24 +89,3 @@ def run_flow(
             final = "FAILED"
     execution.state = transition(execution.state, final, now())
     return execution
-
-
-def _run_block(tasks: list[TaskSpec], context: dict[str, Any], run: TaskRunContext, flow: Flow) -> str:
-    """Run the block's enabled tasks in order until one fails or a kill comes: how the block ended."""
-    for task in tasks:
-        if task.disabled:  # Kestra leaves a disabled task out of the execution: no task run
-            continue
-        if run.killed():
-            return "KILLED"
-        refusal = _caller_data_as_code(flow, run.execution) if task.type in SCRIPT_TASK_TYPES else None
-        task_run = run_task_run(task, context, run, refusal)
-        if task_run.outputs:
-            context["outputs"][task.id] = task_run.outputs
-        if task_run.state.current in ("KILLED", "FAILED"):
-            return task_run.state.current
-    return "SUCCESS"
-
-
-def _worst_state(task_runs: list[TaskRun]) -> str:
-    states = {task_run.state.current for task_run in task_runs}
-    return next((state for state in _WORST_FIRST if state in states), "SUCCESS")

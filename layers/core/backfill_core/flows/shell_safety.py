@@ -15,6 +15,7 @@ from typing import Any
 from backfill_core.errors import Invalid
 from backfill_core.flows.labels import Label
 from backfill_core.flows.model import Flow
+from backfill_core.flows.task_spec import FOR_EACH, walk
 from backfill_core.flows.tasks.script_types import PYTHON_SCRIPT, SCRIPT_TASK_TYPES
 
 # What /bin/sh reads as syntax in a value pasted into a script, quoted or not: quotes and escapes, expansions,
@@ -67,11 +68,18 @@ def _code_of(flow: Flow) -> list[Code]:
     """The code of each script task (in tasks, errors and finally), with the properties of every task whose
     outputs it renders, and so on: a value rendered into a Return or an output line reaches the code too.
     An input file may be run as shell or Python: Python's syntax, the larger, is checked."""
-    by_id = {task.id: task for task in flow.all_tasks()}
+    everything = list(walk(flow.task_lists()))
+    by_id = {task.id: task for _, task, _ in everything}
     found: list[Code] = []
-    for task in flow.all_tasks():
+    for path, task, _ in everything:
         if task.type not in SCRIPT_TASK_TYPES:
             continue
+        # A ForEach's values reach the code inside it as `taskrun.value` or `parent(s)...`.
+        each = [
+            json.dumps(by_id[owner].properties().get("values"), default=str)
+            for owner in re.findall(r"\[([^\]]+)\]\.", path)
+            if owner in by_id and by_id[owner].type == FOR_EACH
+        ]
         props = task.properties()
         python_script = task.type == PYTHON_SCRIPT
         for name in ("beforeCommands", "commands", "script", "interpreter", "inputFiles"):
@@ -79,7 +87,7 @@ def _code_of(flow: Flow) -> list[Code]:
                 continue
             python = name == "inputFiles" or (name == "script" and python_script)
             language = "Python" if python else "shell"
-            texts = _texts(props[name])
+            texts = _texts(props[name]) + each
             reached, pending = {task.id}, list(texts)
             while pending:
                 for match in _OUTPUTS_OF.finditer(pending.pop()):

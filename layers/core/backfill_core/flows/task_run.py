@@ -8,14 +8,15 @@ which starts the flow over as the same execution."""
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 from backfill_core.flows.execution import ENDED_STATES, Execution, State, StateHistory, TaskRun, TaskRunAttempt
-from backfill_core.flows.model import TaskSpec
 from backfill_core.flows.outputs import MAX_RECORD_BYTES, outputs_problem
+from backfill_core.flows.task_spec import TaskSpec
+from backfill_core.flows.tasks.control import CONTROL_TASK_TYPES, run_control_task
 from backfill_core.flows.tasks.task_types import KillCheck, TaskOutcome, run_task
 from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 from backfill_core.ids import new_id
@@ -38,6 +39,21 @@ class TaskRunContext:
     killed: KillCheck
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a task run sits in the tree of flowable tasks, as Kestra records and exposes it."""
+
+    parent_id: str | None = None  # the flowable task run it runs inside (`parentTaskRunId`)
+    value: str | None = None  # the ForEach value it runs for (`taskrun.value`)
+    iteration: int | None = None  # that value's index (`taskrun.iteration`)
+    outer_values: tuple[str, ...] = ()  # the values of the task runs above it, outermost first (outputs' keys)
+    parents: tuple[dict[str, Any], ...] = field(default=())  # Kestra's `parents`, nearest first
+
+    def output_keys(self) -> tuple[str, ...]:
+        """Where its outputs sit below `outputs.<taskId>`, as Kestra nests them: `outputs.t[value]`."""
+        return self.outer_values + ((self.value,) if self.value is not None else ())
+
+
 def transition(state: State, new_state: str, at: datetime) -> State:
     """A state with one more history entry; terminal states also get endDate and duration."""
     histories = [*state.histories, StateHistory(state=new_state, date=at)]
@@ -52,8 +68,8 @@ def transition(state: State, new_state: str, at: datetime) -> State:
     )
 
 
-def run_task_run(task: TaskSpec, variables: dict[str, Any], run: TaskRunContext, refusal: str | None) -> TaskRun:
-    """Run the task until an attempt succeeds or no retry is due; `refusal` fails it before any attempt."""
+def new_task_run(task: TaskSpec, run: TaskRunContext, placement: Placement) -> TaskRun:
+    """A RUNNING task run of the task, added to the execution."""
     execution, started = run.execution, now()
     task_run = TaskRun(
         id=new_id(),
@@ -61,15 +77,44 @@ def run_task_run(task: TaskSpec, variables: dict[str, Any], run: TaskRunContext,
         namespace=execution.namespace,
         flow_id=execution.flow_id,
         task_id=task.id,
+        parent_task_run_id=placement.parent_id,
+        value=placement.value,
+        iteration=placement.iteration,
         state=transition(
             State(current="CREATED", histories=[StateHistory(state="CREATED", date=started)]), "RUNNING", started
         ),
     )
     execution.task_run_list.append(task_run)
+    return task_run
+
+
+def task_variables(variables: dict[str, Any], task: TaskSpec, task_run: TaskRun, placement: Placement) -> dict:
+    """The variables a task's expressions see: the execution's, its `task`, `taskrun` and `parents`."""
+    taskrun: dict[str, Any] = {
+        "id": task_run.id,
+        "startDate": format_date(task_run.state.histories[0].date),
+        "attemptsCount": len(task_run.attempts),
+    }
+    if task_run.value is not None:
+        taskrun |= {"value": task_run.value, "iteration": task_run.iteration}
+    if task_run.parent_task_run_id:
+        taskrun["parentId"] = task_run.parent_task_run_id
+    found = {**variables, "task": {"id": task.id, "type": task.type}, "taskrun": taskrun}
+    if placement.parents:
+        found |= {"parents": list(placement.parents), "parent": placement.parents[0]}
+    return found
+
+
+def run_task_run(
+    task: TaskSpec, variables: dict[str, Any], run: TaskRunContext, refusal: str | None, placement: Placement
+) -> TaskRun:
+    """Run the task until an attempt succeeds or no retry is due; `refusal` fails it before any attempt."""
+    execution = run.execution
+    task_run = new_task_run(task, run, placement)
     log = partial(run.log, task_run)
     while True:
         attempt = State(current="RUNNING", histories=[StateHistory(state="RUNNING", date=now())], start_date=now())
-        outcome = _attempt(task, task_run, variables, run, refusal)
+        outcome = _attempt(task, task_run, task_variables(variables, task, task_run, placement), run, refusal)
         problem = outputs_problem(outcome.outputs, lambda: len(execution.model_dump_json()))
         if problem:
             log("ERROR", problem, None)
@@ -94,19 +139,10 @@ def run_task_run(task: TaskSpec, variables: dict[str, Any], run: TaskRunContext,
 
 
 def _attempt(
-    task: TaskSpec, task_run: TaskRun, variables: dict[str, Any], run: TaskRunContext, refusal: str | None
+    task: TaskSpec, task_run: TaskRun, context: dict[str, Any], run: TaskRunContext, refusal: str | None
 ) -> TaskOutcome:
     """One attempt: properties rendered afresh (`taskrun.attemptsCount` counts the attempts before it)."""
     log = partial(run.log, task_run)
-    context = {
-        **variables,
-        "task": {"id": task.id, "type": task.type},
-        "taskrun": {
-            "id": task_run.id,
-            "startDate": format_date(task_run.state.histories[0].date),
-            "attemptsCount": len(task_run.attempts),
-        },
-    }
     try:
         if refusal:
             raise TemplateRenderError(refusal)
@@ -115,6 +151,8 @@ def _attempt(
             timeout = render(task.timeout, context)
             parse_iso_duration(timeout)  # a rendered timeout that is no duration fails the attempt
             rendered["timeout"] = timeout
+        if task.type in CONTROL_TASK_TYPES:
+            return run_control_task(task.type, rendered, log, run.budget_seconds(), run.killed)
         return run_task(
             task.type,
             rendered,

@@ -89,6 +89,9 @@ class TaskRun(KestraAnswer):
     namespace: str
     flow_id: str
     task_id: str
+    parent_task_run_id: str | None = Field(default=None, description="the flowable task run it runs inside")
+    value: str | None = Field(default=None, description="the ForEach value it runs for")
+    iteration: int | None = Field(default=None, description="that value's index in the ForEach's values")
     attempts: list[TaskRunAttempt]
     outputs: dict[str, Any]
     state: State

@@ -1,0 +1,226 @@
+"""Blocks of tasks and Kestra's flowable tasks (Sequential, Parallel, If, Switch, ForEach), run inside one
+execution as Kestra's executor resolves them.
+
+A flowable is a task run of its own (no attempts), the parent (`parentTaskRunId`) of its children's task runs;
+it ends in the worst state of the children of the branch it took (KILLED, FAILED, WARNING, SUCCESS), turned by
+its `allowFailure`/`allowWarning`; when a child fails, its own `errors` run and it still fails. Parallel branches
+and ForEach groups run one after another in this single-threaded executor, in the order Kestra starts them:
+`limit` at once (all for 0), the next as one ends, none after a failure, those already started finishing."""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+from backfill_core.flows.execution import TaskRun
+from backfill_core.flows.outputs import MAX_RECORD_BYTES
+from backfill_core.flows.task_run import (
+    Placement,
+    TaskRunContext,
+    new_task_run,
+    run_task_run,
+    task_variables,
+    transition,
+)
+from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH, TaskSpec
+from backfill_core.flows.task_tree import MAX_FOR_EACH_VALUES
+from backfill_core.flows.tasks.control import is_truthy
+from backfill_core.flows.templating import TemplateRenderError, render, render_properties
+from backfill_core.schedules.kestra_time import now
+
+WORST_FIRST = ("KILLED", "FAILED", "WARNING")
+
+
+def worst(states: list[str]) -> str:
+    return next((state for state in WORST_FIRST if state in states), "SUCCESS")
+
+
+@dataclass
+class Blocks:
+    """What every block of one execution shares: the task runs' context, and why a task may not run (a
+    backfill's caller data its commands would run as code)."""
+
+    task_runs: TaskRunContext
+    refusal: Callable[[TaskSpec], str | None]
+
+
+def run_block(tasks: list[TaskSpec], context: dict[str, Any], run: Blocks, placement: Placement) -> str:
+    """Run the block's enabled tasks in order until one fails or a kill comes: the worst state of its task
+    runs (SUCCESS when none ran). Disabled tasks are left out, with no task run, as Kestra leaves them."""
+    states: list[str] = []
+    for task in tasks:
+        if task.disabled:
+            continue
+        states.append(_run_one(task, context, run, placement))
+        if states[-1] in ("KILLED", "FAILED"):
+            break
+    return worst(states)
+
+
+def _run_one(task: TaskSpec, context: dict[str, Any], run: Blocks, placement: Placement) -> str:
+    runs = run.task_runs
+    if runs.killed():
+        return "KILLED"
+    size = len(runs.execution.model_dump_json())
+    if size > MAX_RECORD_BYTES:  # task runs too are bounded: the record must stay under DynamoDB's 400 KB
+        runs.log(
+            None,
+            "ERROR",
+            f"Task '{task.id}' not run: the execution's record is already {size:,} bytes, past the "
+            f"{MAX_RECORD_BYTES:,} its task runs may fill",
+            None,
+        )
+        return "FAILED"
+    if task.is_flowable:
+        task_run = _run_flowable(task, context, run, placement)
+    else:
+        task_run = run_task_run(task, context, runs, run.refusal(task), placement)
+    if task_run.outputs:
+        _keep_outputs(context["outputs"], task.id, placement.output_keys(), task_run.outputs)
+    return task_run.state.current
+
+
+def _keep_outputs(outputs: dict[str, Any], task_id: str, keys: tuple[str, ...], values: dict[str, Any]) -> None:
+    """`outputs.<taskId>`, below the ForEach values it ran for as Kestra nests them (`outputs.t[value].x`)."""
+    if not keys:
+        outputs[task_id] = values
+        return
+    node = outputs.setdefault(task_id, {})
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node.setdefault(keys[-1], {}).update(values)
+
+
+def _run_flowable(task: TaskSpec, context: dict[str, Any], run: Blocks, placement: Placement) -> TaskRun:
+    runs = run.task_runs
+    task_run = new_task_run(task, runs, placement)
+    runs.save(runs.execution)
+    own = task_variables(context, task, task_run, placement)
+    try:
+        ending = _FLOWABLES[task.type](task, task_run, own, context, run, placement)
+    except TemplateRenderError as exc:
+        runs.log(task_run, "ERROR", str(exc), None)
+        ending = "FAILED"
+    if ending == "FAILED" and task.allow_failure:
+        ending = "WARNING"
+    if ending == "WARNING" and task.allow_warning:
+        ending = "SUCCESS"
+    task_run.state = transition(task_run.state, ending, now())
+    runs.save(runs.execution)
+    return task_run
+
+
+def _below(task_run: TaskRun, placement: Placement) -> Placement:
+    """Where the children of a flowable's task run sit: under it, below its value, with it first in `parents`
+    (Kestra's entry of an enclosing task run: its value and its outputs, left out when it has neither)."""
+    entry: dict[str, Any] = {}
+    if task_run.value is not None:
+        entry["taskrun"] = {"value": task_run.value}
+    if task_run.outputs:
+        entry["outputs"] = task_run.outputs
+    parents = (entry, *placement.parents) if entry else placement.parents
+    return Placement(parent_id=task_run.id, outer_values=placement.output_keys(), parents=parents)
+
+
+def _with_errors(task: TaskSpec, ending: str, context: dict[str, Any], run: Blocks, below: Placement) -> str:
+    """A failed branch runs the flowable's own `errors`; the flowable still fails (or ends KILLED)."""
+    errors = task.children("errors") if ending == "FAILED" else []
+    if errors and run_block(errors, context, run, below) == "KILLED":
+        return "KILLED"
+    return ending
+
+
+def _windowed(groups: Sequence[Callable[[], str]], limit: int, run: Blocks) -> str:
+    """Groups started `limit` at a time (all for 0), the next as one ends; after a failure none starts, those
+    already started end. Run one after another in that order, they leave the task runs Kestra leaves."""
+    states: list[str] = []
+    stop_at = len(groups)
+    for index, group in enumerate(groups):
+        if index >= stop_at:
+            break
+        if run.task_runs.killed():
+            states.append("KILLED")
+            break
+        states.append(group())
+        if states[-1] == "KILLED":
+            break
+        if states[-1] == "FAILED" and limit > 0:
+            stop_at = min(stop_at, index + limit)
+    return worst(states)
+
+
+def _sequential(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
+    below = _below(task_run, at)
+    return _with_errors(task, run_block(task.children("tasks"), context, run, below), context, run, below)
+
+
+def _parallel(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
+    below = _below(task_run, at)
+    branches = [partial(run_block, [child], context, run, below) for child in task.children("tasks")]
+    ending = _windowed(branches, int(task.properties().get("concurrent", 0)), run)
+    return _with_errors(task, ending, context, run, below)
+
+
+def _if(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
+    result = is_truthy(render(str(task.properties()["condition"]), own))
+    task_run.outputs = {"evaluationResult": result}
+    below = _below(task_run, at)
+    branch = task.children("then" if result else "else")
+    return _with_errors(task, run_block(branch, context, run, below), context, run, below)
+
+
+def _case_key(key: Any) -> str:
+    return str(key).lower() if isinstance(key, bool) else str(key)  # YAML's `true:` is Kestra's "true"
+
+
+def _switch(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
+    value = render(str(task.properties()["value"]), own)
+    cases = {_case_key(key): f"cases.{key}" for key in task.properties().get("cases") or {}}
+    task_run.outputs = {"value": value, "defaults": value not in cases}
+    below = _below(task_run, at)
+    if value not in cases and "defaults" not in task.properties():
+        run.task_runs.log(
+            task_run, "WARN", f"No task found for the value '{value}': no case matches, no defaults", None
+        )
+        return "FAILED"
+    branch = task.children(cases.get(value, "defaults"))
+    return _with_errors(task, run_block(branch, context, run, below), context, run, below)
+
+
+def for_each_values(values: Any, variables: dict[str, Any]) -> list[str]:
+    """Kestra's ForEach values: a JSON string rendered then read as a list, or a list whose strings and maps
+    are rendered; duplicates dropped; each a string (a map or a number written as compact JSON)."""
+    if isinstance(values, str):
+        rendered = render(values, variables)
+        try:
+            found = json.loads(rendered)
+        except ValueError as exc:
+            raise TemplateRenderError(f"values: '{rendered[:200]}' is not a JSON list: {exc}") from exc
+        if not isinstance(found, list):
+            raise TemplateRenderError(f"values: '{rendered[:200]}' is not a JSON list")
+    else:
+        found = [render_properties(value if isinstance(value, dict) else str(value), variables) for value in values]
+    if len(found) > MAX_FOR_EACH_VALUES:
+        raise TemplateRenderError(
+            f"values: {len(found):,} values, more than the {MAX_FOR_EACH_VALUES:,} a ForEach may run in one "
+            "execution (run a subflow per batch instead)"
+        )
+    if any(value is None for value in found):
+        raise TemplateRenderError(f"values: found {found.count(None)} null values")
+    texts = [value if isinstance(value, str) else json.dumps(value, separators=(",", ":")) for value in found]
+    return list(dict.fromkeys(texts))
+
+
+def _for_each(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
+    values = for_each_values(task.properties()["values"], own)
+    children, below = task.children("tasks"), _below(task_run, at)
+    groups = [
+        partial(run_block, children, context, run, replace(below, value=value, iteration=index))
+        for index, value in enumerate(values)
+    ]
+    ending = _windowed(groups, int(task.properties().get("concurrencyLimit", 1)), run)
+    return _with_errors(task, ending, context, run, below)
+
+
+_FLOWABLES = {SEQUENTIAL: _sequential, PARALLEL: _parallel, IF: _if, SWITCH: _switch, FOR_EACH: _for_each}
