@@ -664,13 +664,13 @@ CASES = (
             ["number", "digits"],
         ),
         (
-            "a flow holding a 13th month",
+            "a flow holding a 13th month",  # unquoted, YAML text as Kestra reads it: refused where it is a date
             "POST",
             "/api/v1/flows",
-            flow_yaml(extra="x: 2024-13-45\n"),
+            flow_yaml(extra="inputs:\n  - id: day\n    type: DATETIME\n    defaults: 2024-13-45\n"),
             "application/x-yaml",
             422,
-            ["month"],
+            ["inputs[day].defaults", "2024-13-45"],
         ),
         # Sizes: every value bounded, every answer under Lambda's 6 MB.
         (
