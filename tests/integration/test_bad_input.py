@@ -135,3 +135,14 @@ def test_a_task_timeout_no_executor_invocation_could_give_is_refused_at_registra
     assert "tasks[0].timeout: PT2H is longer than the" in answer.message
     verdict = stack.call("POST", "/api/v1/flows/validate", flow, "application/x-yaml").body
     assert "tasks[0].timeout" in verdict[0]["constraints"]
+
+
+def test_a_timeout_a_plugin_default_brings_is_held_to_the_same_budget(stack):
+    """Was: the budget read the YAML as written, so `pluginDefaults` could give every task a timeout no
+    invocation could honour and the flow registered."""
+    flow = WEBHOOK_FLOW.split("triggers:")[0] + (
+        "pluginDefaults:\n  - type: io.kestra.plugin.core.log.Log\n    values:\n      timeout: PT2H\n"
+    )
+    answer = stack.call("POST", "/api/v1/flows", flow, "application/x-yaml")
+    assert answer.status == 422, answer.raw
+    assert "tasks[0].timeout: PT2H is longer than the" in answer.message

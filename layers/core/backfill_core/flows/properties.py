@@ -201,7 +201,7 @@ def _items(value: Any) -> list[tuple[int, dict[str, Any]]]:
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)] if isinstance(value, list) else []
 
 
-def _task_places(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+def task_places(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Every task of the document as (path, task), those inside flowable tasks too (`tasks[0].then[1]`), down to
     one level past the deepest allowed (deeper ones are refused by their depth)."""
     found: list[tuple[str, dict[str, Any]]] = []
@@ -223,7 +223,7 @@ def refused_properties(document: dict[str, Any]) -> list[str]:
     """Every property of the flow that is not implemented here, as `path: why`, in document order. Types are
     checked here only as far as they choose a table; their values are the models' to validate."""
     found = _refusals(document, FLOW, "", "a flow")
-    for path, task in _task_places(document):
+    for path, task in task_places(document):
         known = TASK_TYPES.get(str(task.get("type")))
         if known is None:
             continue  # an unsupported type is refused by name with the list of supported ones
@@ -261,7 +261,7 @@ def refused_templates(document: dict[str, Any]) -> list[str]:
     uses a filter or function that does not exist or that we do not run), as `path: why`: refused at
     registration rather than failing each slot of a backfill."""
     found = []
-    places = _task_places(document)
+    places = task_places(document)
     places += [(f"outputs[{index}]", output) for index, output in _items(document.get("outputs"))]
     for path, holder in places:
         if holder.get("disabled") is True:

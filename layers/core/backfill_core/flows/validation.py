@@ -8,6 +8,7 @@ import yaml
 from backfill_core.errors import Invalid
 from backfill_core.flows.budget import over_budget
 from backfill_core.flows.model import Flow, parse_flow
+from backfill_core.flows.plugin_defaults import with_plugin_defaults
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.settings import settings
 
@@ -40,7 +41,7 @@ def registered_flow(source: str) -> Flow:
     """A flow as registration takes it: parsed and validated, and within what this deployment can run (its
     settings, which a stored flow read back later is not held to)."""
     flow = parse_flow(source)
-    refused = over_budget(load_yaml(source) or {}, settings().task_timeout_seconds)
+    refused = over_budget(with_plugin_defaults(load_yaml(source)), settings().task_timeout_seconds)
     if refused:
         raise Invalid("; ".join(refused))
     return flow
