@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
+from backfill_core.errors import Invalid
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
 from backfill_core.kestra_api.requests import ErrorMessage
 from backfill_core.settings import settings
@@ -55,3 +56,9 @@ def caller(router: Router) -> str:
     event = cast(APIGatewayProxyEvent, router.current_event)  # a Router types it as any resolver's event
     identity = event.request_context.identity
     return identity.user_arn or f"anonymous ({identity.source_ip})"
+
+
+def size_with_page(page: int | None, size: int | None) -> None:
+    """Our paging of Kestra's plain lists: a page means nothing without its size."""
+    if page is not None and size is None:
+        raise Invalid("page: give size with page")

@@ -14,7 +14,7 @@ from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.kestra_json import flow_json, validation_json
 from backfill_core.kestra_api.responses import FlowWithSource, ValidateConstraintViolation
 from backfill_core.storage import flows_repository
-from routes.common import FlowIdParam, NamespaceParam, answers, tenant
+from routes.common import FlowIdParam, NamespaceParam, answers, size_with_page, tenant
 
 router = Router()
 
@@ -57,8 +57,7 @@ def list_flows(
 ) -> list[FlowWithSource]:
     """Kestra's answer is every flow of the namespace, when they fit one answer (else a 422 naming size); page
     and size read a large namespace a page at a time."""
-    if page is not None and size is None:
-        raise Invalid("page: give size with page")
+    size_with_page(page, size)
     return searches.paged(
         (flow_json(stored) for stored in flows_repository.list_flows(tenant(), namespace)), page, size
     )

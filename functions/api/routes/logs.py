@@ -5,10 +5,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core.errors import Invalid
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.responses import LogEntry
-from routes.common import RecordIdParam, answers
+from routes.common import RecordIdParam, answers, size_with_page
 
 router = Router()
 
@@ -23,6 +22,5 @@ def get_logs(
 ) -> list[LogEntry]:
     """Kestra's answer is every line, when they fit one answer (else a 422 naming size); page and size read
     the lines of a long execution a page at a time."""
-    if page is not None and size is None:
-        raise Invalid("page: give size with page")
+    size_with_page(page, size)
     return searches.execution_logs(execution_id, page, size)
