@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 
 from backfill_core.backfills.model import Reprocess
 from backfill_core.schedules.kestra_time import format_date
+from backfill_core.schedules.order import SlotOrder
 
 
 def _kestra_date(value: Any) -> Any:
@@ -31,7 +32,6 @@ def _kestra_date(value: Any) -> Any:
 KestraDate = Annotated[str, BeforeValidator(_kestra_date), WithJsonSchema({"type": "string", "format": "date-time"})]
 BackfillDisplayStatus = Literal["QUEUED", "RUNNING", "PAUSED", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED"]
 SlotDisplayState = Literal["PENDING", "DISPATCHED", "RUNNING", "PARKED", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"]
-Order = Literal["oldest_first", "newest_first"]
 
 
 class KestraAnswer(BaseModel):
@@ -210,7 +210,7 @@ class Backfill(KestraAnswer):
     status: BackfillDisplayStatus
     pause_reason: str | None = Field(description="why it paused itself (maxFailures); null when a person paused it")
     concurrency: int
-    order: Order
+    order: SlotOrder
     reprocess: Reprocess
     max_failures: int | None
     dispatched: int
@@ -295,7 +295,7 @@ class DryRunResult(TriggerIdentity):
 
     start: KestraDate
     end: KestraDate
-    order: Order
+    order: SlotOrder
     reprocess: Reprocess
     concurrency: int
     inputs: dict[str, Any]
