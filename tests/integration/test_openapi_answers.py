@@ -11,10 +11,9 @@ from typing import Any
 import boto3
 from openapi_schema_validator import OAS31Validator
 
-from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.settings import settings
 from tests.flows import QUICK, backfill_body, ref
-from tests.harness import Answer, Harness
+from tests.harness import Answer, Harness, store_bypassing_validation
 from tests.integration.test_openapi import declared_routes
 
 YAML = "application/x-yaml"
@@ -54,23 +53,6 @@ class Client:
         ]
         assert matching, f"no declared route for {method} {path}"
         return min(matching, key=lambda route: route.count("{"))
-
-
-def store_bypassing_validation(stack: Harness, flow_id: str, body: str) -> None:
-    """A flow item as an earlier release stored it, which today's validator refuses (Kestra's FlowWithException)."""
-    stamp = format_date(now())
-    stack.dynamodb.put_item(
-        TableName=settings().flows_table,
-        Item={
-            "pk": {"S": "main#tests"},
-            "sk": {"S": flow_id},
-            "tenant": {"S": "main"},
-            "source": {"S": f"id: {flow_id}\nnamespace: tests\n{body}"},
-            "revision": {"N": "1"},
-            "updated": {"S": stamp},
-            "created": {"S": stamp},
-        },
-    )
 
 
 def drive_every_route(stack: Harness, api: Client) -> None:

@@ -7,11 +7,10 @@ from datetime import timedelta
 import pytest
 
 from backfill_core.schedules.kestra_time import format_date, now, parse_instant
-from backfill_core.settings import settings
 from backfill_core.storage import flows_repository
 from local.lambda_runtime import LambdaContext
 from tests.flows import QUICK, backfill_body, ref
-from tests.harness import Harness
+from tests.harness import Harness, store_bypassing_validation
 
 LOG_TASK = "  - id: say{n}\n    type: io.kestra.plugin.core.log.Log\n    message: hello\n"
 HOURLY = "  - id: every_hour\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '0 * * * *'\n"
@@ -34,23 +33,6 @@ def stack(aws):
     parsed no flow yet."""
     flows_repository._parsed.cache_clear()
     return Harness(aws)
-
-
-def store_bypassing_validation(stack, flow_id: str, body: str, revision: int = 1) -> None:
-    """Write the flow item as an earlier release stored it, without the API's validation."""
-    stamp = format_date(now())
-    stack.dynamodb.put_item(
-        TableName=settings().flows_table,
-        Item={
-            "pk": {"S": "main#tests"},
-            "sk": {"S": flow_id},
-            "tenant": {"S": "main"},
-            "source": {"S": f"id: {flow_id}\nnamespace: tests\n{body}"},
-            "revision": {"N": str(revision)},
-            "updated": {"S": stamp},
-            "created": {"S": stamp},
-        },
-    )
 
 
 def scheduler_tick(stack, at) -> dict:
