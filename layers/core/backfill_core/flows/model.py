@@ -13,7 +13,7 @@ from backfill_core.flows.execution import ENDED_STATES
 from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.outputs import OutputSpec
 from backfill_core.flows.plugin_defaults import with_plugin_defaults
-from backfill_core.flows.properties import SCHEDULE_TYPES, refused_properties, refused_templates
+from backfill_core.flows.properties import SCHEDULE_TYPES, TASK_LISTS, refused_properties, refused_templates
 from backfill_core.flows.task_spec import TaskSpec, walk
 from backfill_core.flows.task_tree import MAX_TASKS, check_task_tree
 from backfill_core.flows.yaml_text import load_yaml
@@ -226,7 +226,7 @@ def describe_validation_error(exc: ValidationError, document: Any = None) -> str
     lines = []
     for error in exc.errors():
         loc = list(error["loc"])
-        if len(loc) > 2 and loc[0] in ("tasks", "errors", "finally") and isinstance(loc[1], int) and loc[2] != "id":
+        if len(loc) > 2 and loc[0] in TASK_LISTS and isinstance(loc[1], int) and loc[2] != "id":
             task_id = _task_id(document, str(loc[0]), loc[1])
             if task_id:
                 loc = [f"{loc[0]}[{task_id}]", *loc[2:]]
