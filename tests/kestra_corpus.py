@@ -7,6 +7,7 @@ over HTTP). The expectation lines:
     # flow-output <id> = <value>            one of the execution's outputs
     # attempts <taskId> = FAILED,SUCCESS    the task run's attempts, by state
     # tasks = a,b                           the task runs, in order
+    # task-state <taskId> = SKIPPED         a task run's state
     # log <taskId> ~ <text>                 a log line of the task contains the text
     # log-level <taskId> = <LEVEL>          the task's log line is at this level
     # label <key> = <value>                 a label of the execution
@@ -71,6 +72,8 @@ def check(execution: dict, logs: list[dict], expected: list[tuple[str, str, str]
             assert [a["state"]["current"] for a in runs[target]["attempts"]] == value.split(","), name
         elif kind == "tasks":
             assert [run["taskId"] for run in execution["taskRunList"]] == value.split(","), name
+        elif kind == "task-state":
+            assert runs[target]["state"]["current"] == value, (name, runs[target])
         elif kind == "log":
             assert any(line["taskId"] == target and value in line["message"] for line in logs), (name, logs)
         elif kind == "log-level":

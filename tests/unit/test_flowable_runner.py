@@ -253,3 +253,49 @@ def test_a_backfill_input_reaching_commands_through_for_each_values_is_refused_a
 
     assert done.state.current == "FAILED" and seen == []
     assert any(m.startswith("backfill.inputs.day: the value holds shell syntax") for m in recorder.messages("say"))
+
+
+# --- runIf and logLevel -----------------------------------------------------------------------------------------
+
+
+def test_run_if_false_skips_a_flowable_and_its_children_and_the_execution_still_succeeds():
+    done, recorder = run(
+        "tasks:\n"
+        + flowable("each", "ForEach", "    values: [\"a\", \"b\"]\n    tasks:\n" + indent(
+            log_task("only_b", "ran {{ taskrun.value }}") + "    runIf: \"{{ taskrun.value == 'b' }}\"\n"
+        ))
+        + flowable("never", "Sequential", "    runIf: \"{{ 1 > 2 }}\"\n    tasks:\n" + indent(log_task("inner", "x")))
+    )  # fmt: skip
+
+    assert done.state.current == "SUCCESS"
+    only_b = [(t.value, t.state.current) for t in done.task_run_list if t.task_id == "only_b"]
+    assert only_b == [("a", "SKIPPED"), ("b", "SUCCESS")]
+    assert recorder.messages("only_b") == ["ran b"]
+    assert states(done)["never"] == "SKIPPED" and "inner" not in states(done)
+    assert task_runs(done)["never"].state.end_date is not None
+
+
+def test_a_run_if_that_cannot_render_fails_its_task_naming_it():
+    done, recorder = run("tasks:\n" + log_task("t", "x") + '    runIf: "{{ outputs.nothing.value }}"\n')
+
+    assert done.state.current == "FAILED"
+    assert states(done)["t"] == "FAILED"
+    assert any("Unable to evaluate the runIf condition for task t" in m for m in recorder.messages("t"))
+
+
+def test_log_level_drops_only_its_own_tasks_lines_below_it():
+    done, recorder = run(
+        "tasks:\n"
+        + log_task("quiet", "dropped") + "    level: INFO\n    logLevel: WARN\n"
+        + log_task("loud", "kept") + "    level: ERROR\n    logLevel: WARN\n"
+        + log_task("other", "also kept") + "    level: DEBUG\n"
+    )  # fmt: skip
+
+    assert done.state.current == "SUCCESS"
+    assert recorder.messages("quiet") == [] and recorder.messages("loud") == ["kept"]
+    assert recorder.messages("other") == ["also kept"]
+
+
+def test_an_unknown_log_level_is_refused_at_registration():
+    with pytest.raises(Invalid, match="logLevel"):
+        parse_flow("id: f\nnamespace: n\ntasks:\n" + log_task("t", "x") + "    logLevel: LOUD\n")

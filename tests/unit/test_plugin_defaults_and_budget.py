@@ -62,7 +62,10 @@ def test_kestras_older_name_task_defaults_is_the_same():
     ("defaults", "named"),
     [
         ("  - type: io.kestra.plugin.core.log.Log\n    values: {level: LOUD}\n", "level: must be one of"),
-        ("  - type: io.kestra.plugin.core.log.Log\n    values: {runIf: 'true'}\n", "tasks[0].runIf: not supported yet"),
+        (
+            "  - type: io.kestra.plugin.core.log.Log\n    values: {logToFile: true}\n",
+            "tasks[0].logToFile: not supported yet",
+        ),
         ("  - values: {level: WARN}\n", "pluginDefaults[0].type: the task or trigger type"),
         (
             "  - type: io.kestra.plugin.core.log.Log\n    value: {level: WARN}\n",

@@ -23,6 +23,7 @@ class ExecutionState(StrEnum):
     FAILED = "FAILED"
     KILLED = "KILLED"
     CANCELLED = "CANCELLED"
+    SKIPPED = "SKIPPED"  # a task run whose runIf rendered false
 
 
 ENDED_STATES = (
@@ -31,6 +32,7 @@ ENDED_STATES = (
     ExecutionState.WARNING,
     ExecutionState.KILLED,
     ExecutionState.CANCELLED,
+    ExecutionState.SKIPPED,
 )
 SUCCEEDED_STATES = (ExecutionState.SUCCESS, ExecutionState.WARNING)
 

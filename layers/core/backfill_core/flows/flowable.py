@@ -10,12 +10,14 @@ and ForEach groups run one after another in this single-threaded executor, in th
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import partial
 from typing import Any
 
 from backfill_core.flows.execution import TaskRun
 from backfill_core.flows.outputs import MAX_RECORD_BYTES
 from backfill_core.flows.task_run import (
+    LogWriter,
     Placement,
     TaskRunContext,
     new_task_run,
@@ -26,6 +28,7 @@ from backfill_core.flows.task_run import (
 from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH, TaskSpec
 from backfill_core.flows.task_tree import MAX_FOR_EACH_VALUES
 from backfill_core.flows.tasks.control import is_truthy
+from backfill_core.flows.tasks.core import LogLevel, kept_at
 from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 from backfill_core.schedules.kestra_time import now
 
@@ -72,10 +75,16 @@ def _run_one(task: TaskSpec, context: dict[str, Any], run: Blocks, placement: Pl
             None,
         )
         return "FAILED"
+    if task.log_level is not None:
+        runs = replace(runs, log=_kept_from(task, runs.log))
+        run = replace(run, task_runs=runs)
+    task_run = new_task_run(task, runs, placement)
+    if task.run_if is not None and not _runs_if(task, task_run, context, runs, placement):
+        return task_run.state.current
     if task.is_flowable:
-        task_run = _run_flowable(task, context, run, placement)
+        _run_flowable(task, task_run, context, run, placement)
     else:
-        task_run = run_task_run(task, context, runs, run.refusal(task), placement)
+        run_task_run(task, task_run, context, runs, run.refusal(task), placement)
     if task_run.outputs:
         _keep_outputs(context["outputs"], task.id, placement.output_keys(), task_run.outputs)
     return task_run.state.current
@@ -92,9 +101,37 @@ def _keep_outputs(outputs: dict[str, Any], task_id: str, keys: tuple[str, ...], 
     node.setdefault(keys[-1], {}).update(values)
 
 
-def _run_flowable(task: TaskSpec, context: dict[str, Any], run: Blocks, placement: Placement) -> TaskRun:
+def _kept_from(task: TaskSpec, log: LogWriter) -> LogWriter:
+    """The log writer of a task with a `logLevel`: its own lines below that level are dropped, as Kestra drops
+    them; others' lines (a flowable's children have their own level) pass."""
+    least = task.log_level or LogLevel.TRACE
+
+    def write(task_run: TaskRun | None, level: str, message: str, at: datetime | None) -> None:
+        if task_run is None or task_run.task_id != task.id or kept_at(level, least):
+            log(task_run, level, message, at)
+
+    return write
+
+
+def _runs_if(task: TaskSpec, task_run: TaskRun, context: dict, runs: TaskRunContext, placement: Placement) -> bool:
+    """Kestra's `runIf`, rendered when the task is due: a false one ends its task run SKIPPED, one that cannot
+    render ends it FAILED."""
+    try:
+        if is_truthy(render(str(task.run_if), task_variables(context, task, task_run, placement))):
+            return True
+        ending = "SKIPPED"
+    except TemplateRenderError as exc:
+        runs.log(task_run, "ERROR", f"Unable to evaluate the runIf condition for task {task.id}: {exc}", None)
+        ending = "FAILED"
+    task_run.state = transition(task_run.state, ending, now())
+    runs.save(runs.execution)
+    return False
+
+
+def _run_flowable(
+    task: TaskSpec, task_run: TaskRun, context: dict[str, Any], run: Blocks, placement: Placement
+) -> None:
     runs = run.task_runs
-    task_run = new_task_run(task, runs, placement)
     runs.save(runs.execution)
     own = task_variables(context, task, task_run, placement)
     try:
@@ -108,7 +145,6 @@ def _run_flowable(task: TaskSpec, context: dict[str, Any], run: Blocks, placemen
         ending = "SUCCESS"
     task_run.state = transition(task_run.state, ending, now())
     runs.save(runs.execution)
-    return task_run
 
 
 def _below(task_run: TaskRun, placement: Placement) -> Placement:

@@ -74,8 +74,8 @@ TASK: Properties = {
     "retry": None,  # its own properties are checked by flows/retry.RetrySpec
     "allowFailure": None,
     "allowWarning": None,
-    "runIf": LATER,
-    "logLevel": LATER,
+    "runIf": None,  # false skips the task (SKIPPED), as Kestra skips it
+    "logLevel": None,  # its own lines below this level are dropped
     "logToFile": LATER,
     "taskCache": LATER,
     "version": "not supported: this deployment runs one version of each task type",

@@ -106,11 +106,15 @@ def task_variables(variables: dict[str, Any], task: TaskSpec, task_run: TaskRun,
 
 
 def run_task_run(
-    task: TaskSpec, variables: dict[str, Any], run: TaskRunContext, refusal: str | None, placement: Placement
+    task: TaskSpec,
+    task_run: TaskRun,
+    variables: dict[str, Any],
+    run: TaskRunContext,
+    refusal: str | None,
+    placement: Placement,
 ) -> TaskRun:
     """Run the task until an attempt succeeds or no retry is due; `refusal` fails it before any attempt."""
     execution = run.execution
-    task_run = new_task_run(task, run, placement)
     log = partial(run.log, task_run)
     while True:
         attempt = State(current="RUNNING", histories=[StateHistory(state="RUNNING", date=now())], start_date=now())

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from backfill_core.flows.retry import RetrySpec
+from backfill_core.flows.tasks.core import LogLevel
 from backfill_core.ids import ID_PATTERN, MAX_ID
 from backfill_core.schedules.kestra_time import parse_iso_duration
 
@@ -39,6 +40,8 @@ class TaskSpec(BaseModel):
     disabled: bool = False
     allow_failure: bool = Field(default=False, alias="allowFailure")
     allow_warning: bool = Field(default=False, alias="allowWarning")
+    run_if: str | None = Field(default=None, alias="runIf")  # rendered when the task is due; false skips it
+    log_level: LogLevel | None = Field(default=None, alias="logLevel")  # the least level of its lines kept
     _children: list[tuple[str, list["TaskSpec"]]] | None = PrivateAttr(default=None)
 
     @field_validator("timeout")

@@ -3,6 +3,7 @@ OutputValues. Their properties arrive rendered; their outputs are Kestra's (`val
 
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 LOG = "io.kestra.plugin.core.log.Log"
@@ -10,7 +11,25 @@ LOG_LEGACY = "io.kestra.core.tasks.log.Log"
 RETURN = "io.kestra.plugin.core.debug.Return"
 OUTPUT_VALUES = "io.kestra.plugin.core.output.OutputValues"
 CORE_TASK_TYPES = (LOG, LOG_LEGACY, RETURN, OUTPUT_VALUES)
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+
+
+class LogLevel(StrEnum):
+    """Kestra's log levels, least severe first."""
+
+    TRACE = "TRACE"
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+LOG_LEVELS = tuple(LogLevel)
+
+
+def kept_at(level: str, least: LogLevel) -> bool:
+    """Whether a line of `level` is kept by a task whose `logLevel` is `least` (unknown levels are kept)."""
+    return level not in LOG_LEVELS or LOG_LEVELS.index(LogLevel(level)) >= LOG_LEVELS.index(least)
+
 
 LogSink = Callable[[str, str, datetime | None], None]
 

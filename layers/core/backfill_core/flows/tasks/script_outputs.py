@@ -9,7 +9,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARN", "ERROR")
+from backfill_core.flows.tasks.core import LOG_LEVELS
+
 _COMMAND = re.compile(r"^::(\{.*\})::$")
 
 LogSink = Callable[[str, str, datetime], None]
