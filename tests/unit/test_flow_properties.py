@@ -207,12 +207,12 @@ def test_a_property_kestra_does_not_know_is_refused_with_its_path(where):
 
 
 def test_every_refusal_of_a_flow_is_named_at_once():
-    source, _ = flow_with("flow", "concurrency", {"limit": 1})
-    source += "afterExecution: []\n"
+    source, _ = flow_with("flow", "sla", [{"id": "late", "type": "MAX_DURATION", "duration": "PT1H"}])
+    source += "checks: []\n"
     with pytest.raises(Invalid) as refused:
         parse_flow(source)
-    assert "concurrency: not supported yet" in refused.value.message
-    assert "afterExecution: not supported yet" in refused.value.message
+    assert "sla: not supported yet" in refused.value.message
+    assert "checks: not supported yet" in refused.value.message
 
 
 def test_a_webhook_trigger_is_refused_naming_its_type():

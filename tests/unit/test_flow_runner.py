@@ -321,3 +321,28 @@ def test_the_flows_own_labels_are_not_caller_data_but_a_backfills_label_over_one
     given, recorder = run(source, of=execution(labels=[("reason", "x; id")], kind="backfill"))
     assert given.state.current == "FAILED" and len(seen) == 1
     assert any(m.startswith("backfill.labels.reason: the value holds shell syntax") for m in recorder.messages("say"))
+
+
+def test_after_execution_runs_once_the_execution_ended_and_never_changes_its_state():
+    done, recorder = run(
+        "tasks:\n"
+        + log_task("load", "loaded")
+        + "afterExecution:\n"
+        + log_task("report", "ended {{ execution.state }}")
+        + "  - id: broken\n    type: io.kestra.plugin.core.execution.Fail\n"
+    )
+
+    assert done.state.current == "SUCCESS"
+    assert recorder.messages("report") == ["ended SUCCESS"]
+    report = task_runs(done)["report"]
+    assert report.state.start_date >= done.state.end_date  # after the end, not before it
+    assert task_runs(done)["broken"].state.current == "FAILED"
+
+
+def test_after_execution_does_not_run_after_a_kill():
+    done, recorder = run(
+        "tasks:\n" + log_task("load") + "afterExecution:\n" + log_task("report", "ran"), killed=lambda: True
+    )
+
+    assert done.state.current == "KILLED"
+    assert recorder.messages("report") == []

@@ -89,6 +89,8 @@ class Flow(BaseModel):
     disabled: bool = False
     errors: list[TaskSpec] = []  # run when a task fails; the execution still ends FAILED
     finally_: list[TaskSpec] = Field(default=[], alias="finally")  # run after tasks and errors, always
+    # run once the execution has ended, seeing its final `execution.state`; they never change it
+    after_execution: list[TaskSpec] = Field(default=[], alias="afterExecution")
     outputs: list[OutputSpec] = []
     flow_variables: dict[str, Any] = Field(default={}, alias="variables")  # `vars.*`, as written
 
@@ -103,7 +105,12 @@ class Flow(BaseModel):
         return tasks
 
     def task_lists(self) -> dict[str, list[TaskSpec]]:
-        return {"tasks": self.tasks, "errors": self.errors, "finally": self.finally_}
+        return {
+            "tasks": self.tasks,
+            "errors": self.errors,
+            "finally": self.finally_,
+            "afterExecution": self.after_execution,
+        }
 
     def all_tasks(self) -> list[TaskSpec]:
         """Every task of the flow, those inside flowable tasks included."""

@@ -8,9 +8,10 @@ import copy
 from typing import Any
 
 from backfill_core.errors import Invalid
+from backfill_core.flows.task_spec import TASK_LISTS
 
 KEYS = ("type", "values", "forced")
-PLUGIN_LISTS = ("tasks", "errors", "finally", "triggers")
+PLUGIN_LISTS = (*TASK_LISTS, "triggers")
 
 
 def _merged(base: Any, over: Any) -> Any:

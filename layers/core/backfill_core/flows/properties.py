@@ -15,6 +15,7 @@ from backfill_core.flows.task_spec import (
     PARALLEL,
     SEQUENTIAL,
     SWITCH,
+    TASK_LISTS,
     raw_child_lists,
 )
 from backfill_core.flows.tasks.control import FAIL, SLEEP
@@ -31,7 +32,6 @@ from backfill_core.flows.tasks.task_types import (
 from backfill_core.flows.templating import template_problem
 
 Properties = dict[str, str | None]
-TASK_LISTS = ("tasks", "errors", "finally")
 """Property name -> None when implemented, else why it is refused."""
 
 LATER = "not supported yet"
@@ -54,7 +54,7 @@ FLOW: Properties = {
     "outputs": None,
     "errors": None,
     "finally": None,
-    "afterExecution": LATER,
+    "afterExecution": None,
     "concurrency": LATER,
     "pluginDefaults": None,  # merged into the tasks and triggers before they are checked (flows/plugin_defaults)
     "taskDefaults": None,  # Kestra's older name for pluginDefaults

@@ -1,7 +1,8 @@
 """Runs a flow for one attempt of one execution, as Kestra's executor does: its `tasks` in order, skipping
 disabled ones; on a failure the rest of the block is skipped and the flow's `errors` run; its `finally` tasks
 run last, whatever happened; the execution ends in the worst state of its task runs (KILLED, FAILED, WARNING,
-SUCCESS; a flowable task's stands for its children's); then the flow's `outputs` are evaluated onto it."""
+SUCCESS; a flowable task's stands for its children's); then the flow's `outputs` are evaluated onto it; then,
+unless it was killed, its `afterExecution` tasks run, seeing `execution.state`, without changing it."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -88,4 +89,8 @@ def run_flow(
             log(None, "ERROR", f"Failed to render output values: {exc}", None)
             final = "FAILED"
     execution.state = transition(execution.state, final, now())
+    if flow.after_execution and final != "KILLED":
+        context["execution"]["state"] = final
+        save(execution)  # ended: a crash from here on leaves the afterExecution tasks unrun, never the flow rerun
+        run_block(flow.after_execution, context, run, Placement())
     return execution

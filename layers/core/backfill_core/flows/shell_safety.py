@@ -65,7 +65,7 @@ def _texts(value: Any) -> list[str]:
 
 
 def _code_of(flow: Flow) -> list[Code]:
-    """The code of each script task (in tasks, errors and finally), with the properties of every task whose
+    """The code of each script task (in every task list of the flow), with the properties of every task whose
     outputs it renders, and so on: a value rendered into a Return or an output line reaches the code too.
     An input file may be run as shell or Python: Python's syntax, the larger, is checked."""
     everything = list(walk(flow.task_lists()))

@@ -26,6 +26,8 @@ FLOWABLE_LISTS: dict[str, tuple[str, ...]] = {
     FOR_EACH: ("tasks", "errors"),
 }
 FLOWABLE_TYPES = tuple(FLOWABLE_LISTS)
+TASK_LISTS = ("tasks", "errors", "finally", "afterExecution")
+"""The flow's own lists of tasks, in the order an execution runs them."""
 MAX_DEPTH = 10  # flowables inside flowables: each level is a recursion of the runner and of every check
 
 

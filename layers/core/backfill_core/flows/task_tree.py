@@ -39,8 +39,8 @@ def check_task_tree(lists: dict[str, list[TaskSpec]]) -> None:
                 raise Invalid(f"{path}: flowable tasks are nested more than {MAX_DEPTH} deep")
             if count > MAX_TASKS:
                 raise Invalid(
-                    f"tasks: at most {MAX_TASKS} tasks are allowed in tasks, errors and finally together, "
-                    "the tasks inside flowable tasks included"
+                    f"tasks: at most {MAX_TASKS} tasks are allowed in tasks, errors, finally and "
+                    "afterExecution together, the tasks inside flowable tasks included"
                 )
             if task.id in seen:
                 raise Invalid(f"{path}.id: task id '{task.id}' is used twice")
