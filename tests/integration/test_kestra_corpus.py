@@ -23,3 +23,7 @@ def test_a_kestra_flow_runs_as_kestra_runs_it(stack, path):
     execution = stack.call("GET", f"/api/v1/executions/{executions[0]['id']}").body
     logs = stack.call("GET", f"/api/v1/logs/{execution['id']}").body
     check(execution, logs, expected, path.name)
+
+
+def test_the_corpus_holds_forty_flows_or_more():
+    assert len(CORPUS) >= 40
