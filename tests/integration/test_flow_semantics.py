@@ -103,6 +103,8 @@ def test_a_backfilled_execution_carries_outputs_attempts_and_labels_as_kestra_sh
     assert execution["outputs"] == {"rows": 7}
     assert {(label["key"], label["value"]) for label in execution["labels"]} == {("tier", "gold"), ("team", "ops")}
     assert len(stack.executions(namespace="tests", labels="tier:gold")) == 1
+    progress = stack.call("GET", f"/api/v1/backfills/{execution['backfillId']}").body
+    assert (progress["counts"]["SUCCEEDED"], progress["counts"]["FAILED"]) == (1, 0)  # a WARNING is a success
 
 
 def test_errors_run_when_a_task_fails_and_the_execution_still_fails(stack):

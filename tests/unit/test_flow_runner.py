@@ -345,4 +345,5 @@ def test_after_execution_does_not_run_after_a_kill():
     )
 
     assert done.state.current == "KILLED"
+    assert [history.state for history in done.state.histories][-2:] == ["KILLING", "KILLED"]  # as Kestra records it
     assert recorder.messages("report") == []

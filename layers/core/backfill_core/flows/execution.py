@@ -21,6 +21,7 @@ class ExecutionState(StrEnum):
     SUCCESS = "SUCCESS"
     WARNING = "WARNING"
     FAILED = "FAILED"
+    KILLING = "KILLING"  # a kill came; the running task is being stopped
     KILLED = "KILLED"
     CANCELLED = "CANCELLED"
     SKIPPED = "SKIPPED"  # a task run whose runIf rendered false

@@ -88,6 +88,8 @@ def run_flow(
         except ValueError as exc:
             log(None, "ERROR", f"Failed to render output values: {exc}", None)
             final = "FAILED"
+    if final == "KILLED":  # Kestra's execution passes through KILLING while its running tasks stop
+        execution.state = transition(execution.state, "KILLING", now())
     execution.state = transition(execution.state, final, now())
     if flow.after_execution and final != "KILLED":
         context["execution"]["state"] = final

@@ -22,7 +22,7 @@ from backfill_core.backfills.model import SlotOutcome, SlotState
 from backfill_core.backfills.state_machine import Claim, schedule_of
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
-from backfill_core.flows.execution import ENDED_STATES, Execution
+from backfill_core.flows.execution import ENDED_STATES, SUCCEEDED_STATES, Execution
 from backfill_core.flows.labels import merge_labels, normalize_labels
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
@@ -98,9 +98,14 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         execution, ended_here = ran, True
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
-    ended = execution.state.current
-    outcome = {"SUCCESS": SlotOutcome.SUCCEEDED, "KILLED": SlotOutcome.CANCELLED}.get(ended, SlotOutcome.FAILED)
-    backfill_slots.end_slot(message, outcome, execution.id, round_)
+    backfill_slots.end_slot(message, slot_outcome(execution), execution.id, round_)
+
+
+def slot_outcome(execution: Execution) -> SlotOutcome:
+    """A WARNING execution succeeded, as Kestra and the reprocess policy count it; a killed one was cancelled."""
+    if execution.state.current in SUCCEEDED_STATES:
+        return SlotOutcome.SUCCEEDED
+    return SlotOutcome.CANCELLED if execution.state.current == "KILLED" else SlotOutcome.FAILED
 
 
 def _flow_labels(stored: StoredFlow | None) -> list:
