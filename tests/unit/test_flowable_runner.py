@@ -82,19 +82,6 @@ def test_a_failing_value_stops_a_sequential_for_each_and_its_errors_run_and_it_f
     assert done.state.current == "FAILED"
 
 
-def test_a_concurrent_for_each_lets_the_groups_already_started_finish_after_a_failure(script):
-    script({"load": [False, True, True, True, True]})
-    done, _ = run(
-        "tasks:\n"
-        + flowable("each", "ForEach", "    values: [1, 2, 3, 4, 5]\n    concurrencyLimit: 3\n    tasks:\n" + indent(
-            commands("load")
-        ))
-    )  # fmt: skip
-
-    assert [task_run.value for task_run in done.task_run_list if task_run.task_id == "load"] == ["1", "2", "3"]
-    assert done.state.current == "FAILED"
-
-
 def test_a_for_each_over_more_values_than_the_bound_fails_saying_so():
     done, recorder = run(
         "tasks:\n"
@@ -299,3 +286,50 @@ def test_log_level_drops_only_its_own_tasks_lines_below_it():
 def test_an_unknown_log_level_is_refused_at_registration():
     with pytest.raises(Invalid, match="logLevel"):
         parse_flow("id: f\nnamespace: n\ntasks:\n" + log_task("t", "x") + "    logLevel: LOUD\n")
+
+
+# --- Parallel branches at once ------------------------------------------------------------------------------------
+
+
+def sleep_task(task_id: str, duration: str = "PT0.4S") -> str:
+    return f"  - id: {task_id}\n    type: {FLOW}Sleep\n    duration: {duration}\n"
+
+
+def test_parallel_branches_run_at_the_same_time_up_to_concurrent():
+    done, _ = run(
+        "tasks:\n"
+        + flowable("fan", "Parallel", "    concurrent: 2\n    tasks:\n" + indent(
+            sleep_task("a") + sleep_task("b") + sleep_task("c")
+        ))
+    )  # fmt: skip
+
+    assert done.state.current == "SUCCESS"
+    runs = task_runs(done)
+    a, b, c = (runs[name].state for name in "abc")
+    assert b.start_date < a.end_date and a.start_date < b.end_date  # a and b overlap
+    assert c.start_date >= min(a.end_date, b.end_date)  # c waits for one of them: at most 2 at once
+
+
+def test_a_for_each_group_that_fails_stops_new_groups_and_the_started_ones_end():
+    done, recorder = run(
+        "tasks:\n"
+        + flowable("each", "ForEach", "    values: [1, 2, 3, 4, 5]\n    concurrencyLimit: 3\n    tasks:\n"
+            + indent(
+                "  - id: check\n    type: io.kestra.plugin.core.execution.Fail\n"
+                "    condition: \"{{ taskrun.value == '1' }}\"\n"
+                + sleep_task("nap", "PT0.3S")
+                + log_task("after", "done {{ taskrun.value }}")
+            ))
+    )  # fmt: skip
+
+    assert done.state.current == "FAILED"
+    assert sorted(recorder.messages("after")) == ["done 2", "done 3"]  # started with 1, they end; 4 and 5 never start
+    assert sorted(t.value for t in done.task_run_list if t.task_id == "nap") == ["2", "3"]
+
+
+def test_log_lines_of_branches_in_threads_are_all_kept():
+    branches = "".join(log_task(f"b{i}", f"line {i}") for i in range(8))
+    done, recorder = run("tasks:\n" + flowable("fan", "Parallel", "    tasks:\n" + indent(branches)))
+
+    assert done.state.current == "SUCCESS"
+    assert sorted(recorder.messages()) == sorted(f"line {i}" for i in range(8))

@@ -4,11 +4,13 @@ execution as Kestra's executor resolves them.
 A flowable is a task run of its own (no attempts), the parent (`parentTaskRunId`) of its children's task runs;
 it ends in the worst state of the children of the branch it took (KILLED, FAILED, WARNING, SUCCESS), turned by
 its `allowFailure`/`allowWarning`; when a child fails, its own `errors` run and it still fails. Parallel branches
-and ForEach groups run one after another in this single-threaded executor, in the order Kestra starts them:
-`limit` at once (all for 0), the next as one ends, none after a failure, those already started finishing."""
+and ForEach groups run at once, in threads, as Kestra starts them: `limit` at once (all for 0, up to
+MAX_BRANCH_THREADS), the next as one ends, none after a failure, those already started finishing."""
 
 import json
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -33,6 +35,8 @@ from backfill_core.flows.templating import TemplateRenderError, render, render_p
 from backfill_core.schedules.kestra_time import now
 
 WORST_FIRST = ("KILLED", "FAILED", "WARNING")
+MAX_BRANCH_THREADS = 8  # Parallel branches or ForEach groups of one execution running at once
+_branch = threading.local()
 
 
 def worst(states: list[str]) -> str:
@@ -168,8 +172,38 @@ def _with_errors(task: TaskSpec, ending: str, context: dict[str, Any], run: Bloc
 
 
 def _windowed(groups: Sequence[Callable[[], str]], limit: int, run: Blocks) -> str:
-    """Groups started `limit` at a time (all for 0), the next as one ends; after a failure none starts, those
-    already started end. Run one after another in that order, they leave the task runs Kestra leaves."""
+    """Groups started `limit` at a time (all for 0), the next as one ends; after a failure none starts (with a
+    limit: without one Kestra has started them all already), those already started end; nothing starts after a
+    kill. They run in threads, at most MAX_BRANCH_THREADS at once; nested concurrent flowables run their groups
+    one after another inside their branch, in the same order, so one execution never holds more threads."""
+    width = min(len(groups) if limit <= 0 else limit, MAX_BRANCH_THREADS)
+    if width <= 1 or getattr(_branch, "inside", False):
+        return _one_after_another(groups, limit, run)
+    states: list[str] = []
+    waiting = list(groups)
+    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="branch") as pool:
+        running = {pool.submit(_in_branch, waiting.pop(0)) for _ in range(min(width, len(waiting)))}
+        while running:
+            ended, running = wait(running, return_when=FIRST_COMPLETED)
+            states += [future.result() for future in ended]
+            stop = "KILLED" in states or ("FAILED" in states and limit > 0) or run.task_runs.killed()
+            while waiting and not stop and len(running) < width:
+                running.add(pool.submit(_in_branch, waiting.pop(0)))
+    if run.task_runs.killed() and "KILLED" not in states and waiting:
+        states.append("KILLED")
+    return worst(states)
+
+
+def _in_branch(group: Callable[[], str]) -> str:
+    _branch.inside = True
+    try:
+        return group()
+    finally:
+        _branch.inside = False
+
+
+def _one_after_another(groups: Sequence[Callable[[], str]], limit: int, run: Blocks) -> str:
+    """The groups in the order Kestra starts them, one at a time, leaving the task runs Kestra leaves."""
     states: list[str] = []
     stop_at = len(groups)
     for index, group in enumerate(groups):

@@ -4,6 +4,7 @@ run last, whatever happened; the execution ends in the worst state of its task r
 SUCCESS; a flowable task's stands for its children's); then the flow's `outputs` are evaluated onto it; then,
 unless it was killed, its `afterExecution` tasks run, seeing `execution.state`, without changing it."""
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -57,6 +58,18 @@ def _caller_data_as_code(flow: Flow, execution: Execution) -> str | None:
     return shell_safety.problem(flow, [label for label in execution.labels if label not in own_labels], given)
 
 
+def _one_at_a_time(write: Callable[..., None], lock: threading.Lock) -> Callable[..., None]:
+    """A writer that branches running in threads call one at a time (one lock for the log and the record, as
+    saving flushes the log): lines keep their order and numbers, the record is never written from two
+    snapshots at once."""
+
+    def locked(*args: Any) -> None:
+        with lock:
+            write(*args)
+
+    return locked
+
+
 def run_flow(
     flow: Flow,
     revision: int,
@@ -70,6 +83,8 @@ def run_flow(
     execution KILLED, as Kestra's kill does, and runs nothing more."""
     context = variables(flow, revision, execution)
     refusal = _caller_data_as_code(flow, execution)
+    lock = threading.Lock()  # Parallel branches run in threads
+    log, save = _one_at_a_time(log, lock), _one_at_a_time(save, lock)
     run = Blocks(
         TaskRunContext(execution, log, save, budget_seconds, killed),
         lambda task: refusal if task.type in SCRIPT_TASK_TYPES else None,
