@@ -7,10 +7,13 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 
-from backfill_core.flows.tasks.protocol import TaskInvocation, TaskLogLine, TaskResult
+from backfill_core.flows.tasks.aws_tasks import run_aws_task
+from backfill_core.flows.tasks.aws_types import AWS_TASK_TYPES
+from backfill_core.flows.tasks.http_request import run_http_request
+from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.protocol import RUNNER_TASK_TYPES, TaskInvocation, TaskLogLine, TaskResult
 from backfill_core.flows.tasks.script_outputs import ScriptOutputs
 from backfill_core.flows.tasks.script_tasks import run_script_task
-from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
 
 KILL_CHECK_TIMEOUT_SECONDS = 5.0
 
@@ -31,14 +34,21 @@ def kill_marker_check(url: str | None):
 
 
 def run_invocation(invocation: TaskInvocation) -> TaskResult:
-    if invocation.task_type not in SCRIPT_TASK_TYPES:
-        kinds = ", ".join(SCRIPT_TASK_TYPES)
-        raise ValueError(f"the task runner runs script tasks ({kinds}), not {invocation.task_type}")
+    if invocation.task_type not in RUNNER_TASK_TYPES:
+        kinds = ", ".join(RUNNER_TASK_TYPES)
+        raise ValueError(f"the task runner runs flow code ({kinds}), not {invocation.task_type}")
     logs: list[TaskLogLine] = []
 
     def log(level: str, message: str, at: datetime) -> None:
         logs.append(TaskLogLine(level=level, message=message, timestamp=at))
 
+    kind, props, timeout = invocation.task_type, invocation.properties, invocation.timeout_seconds
+    if kind in HTTP_TASK_TYPES:
+        succeeded, outputs = run_http_request(props, timeout, log)
+        return TaskResult(succeeded=succeeded, outputs=outputs, logs=logs)
+    if kind in AWS_TASK_TYPES:
+        succeeded, outputs = run_aws_task(kind, props, timeout, log)
+        return TaskResult(succeeded=succeeded, outputs=outputs, logs=logs)
     script_outputs = ScriptOutputs(log)
     outcome, warning = run_script_task(
         invocation.task_type,
