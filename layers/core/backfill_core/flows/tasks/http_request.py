@@ -53,6 +53,8 @@ def _blocked_peer(host: str, port: int) -> str | None:
     """Why a connection to this address is refused, or None: the Lambda runtime API (which hands out the
     invocations of this function) and link-local addresses (instance and container metadata, credentials)."""
     address = ipaddress.ip_address(host.split("%", 1)[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
     if address.is_link_local:
         return f"{address} is a link-local address (metadata and credential endpoints live there)"
     runtime = os.environ.get("AWS_LAMBDA_RUNTIME_API", "")
@@ -70,6 +72,12 @@ def _blocked_peer(host: str, port: int) -> str | None:
 def _guarded(base: type[http.client.HTTPConnection], limits: Limits) -> type[http.client.HTTPConnection]:
     class Guarded(base):  # type: ignore[valid-type, misc]
         def connect(self) -> None:
+            # Checked before connecting (a blocked address may not answer at all) and on the address connected
+            # to (the name may resolve differently the second time).
+            for info in socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM):
+                why = _blocked_peer(str(info[4][0]), int(info[4][1]))
+                if why:
+                    raise RequestRefused(f"connection to {self.host}:{self.port} refused: {why}")
             self.timeout = limits.connect_seconds
             super().connect()
             peer = self.sock.getpeername()
