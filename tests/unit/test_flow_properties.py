@@ -150,6 +150,7 @@ VALID_AT = {
     (HTTP_REQUEST, "headers"): {"X-Day": "{{ trigger.date }}"},
     (HTTP_REQUEST, "options"): {"followRedirects": False, "timeout": {"connectTimeout": "PT5S"}},
     (HTTP_REQUEST, "allowFailed"): True,
+    (HTTP_REQUEST, "encryptBody"): False,
     (HTTP_REQUEST, "sslOptions"): {"insecureTrustAllCertificates": True},
     (LAMBDA_INVOKE, "functionPayload"): {"day": "{{ trigger.date }}"},
     **{(kind, "region"): "eu-west-1" for kind in (LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)},

@@ -124,7 +124,7 @@ HTTP_REQUEST: Properties = {
     "options": None,
     "allowFailed": None,  # Kestra's deprecated name of options.allowFailed
     "sslOptions": None,  # Kestra's deprecated name of options.ssl
-    "encryptBody": "not supported: this deployment has no Kestra encryption key to encrypt the body with",
+    "encryptBody": None,  # false only: true is refused by tasks/http_types (no Kestra encryption key here)
 }
 
 TASK_TYPES: dict[str, Properties] = {

@@ -261,7 +261,7 @@ def _request(props: dict[str, Any], timeout_seconds: float, log: Log) -> tuple[b
     if authorization:
         request.add_header("Authorization", authorization)
     for name, value in (props.get("headers") or {}).items():
-        request.add_header(str(name), "" if value is None else str(value))
+        request.add_header(str(name), "" if value is None else _json(value) if isinstance(value, bool) else str(value))
     context = ssl.create_default_context()
     if http_flag((options.get("ssl") or {}).get("insecureTrustAllCertificates"), "insecureTrustAllCertificates", False):
         context.check_hostname = False

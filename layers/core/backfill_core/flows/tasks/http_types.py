@@ -169,6 +169,8 @@ def validate_http_task(props: dict[str, Any]) -> str | None:
         problem = options_problem(props["options"])
         if problem:
             return problem
+    if props.get("encryptBody") not in (None, False, "false"):
+        return "encryptBody: only false is supported: this deployment has no Kestra encryption key to encrypt with"
     return _flag_problem("allowFailed", props.get("allowFailed"))
 
 
