@@ -10,7 +10,7 @@ import pytest
 
 from backfill_core.flows.tasks.http_request import MAX_BODY_BYTES, run_http_request
 from tests.flows import backfill_body
-from tests.http_server import start_server
+from tests.http_server import self_signed_context, start_server
 
 SLOT = "2024-01-01T00:00:00Z"
 HOSTILE = ["$(touch pwned)", '"; rm -rf ~ #', "{{ 7*7 }}"]
@@ -165,6 +165,21 @@ def test_link_local_metadata_and_credential_endpoints_are_refused(uri):
 def test_only_http_and_https_urls_are_requested(uri):
     succeeded, _, lines = request({"uri": uri})
     assert not succeeded and any("not an http:// or https:// URL" in message for _, message in lines)
+
+
+def test_a_certificate_no_authority_signed_fails_unless_insecure_trust_all_certificates(tmp_path):
+    server = start_server(self_signed_context(tmp_path))
+    try:
+        succeeded, _, lines = request({"uri": f"{server.url}/echo"})
+        assert not succeeded and any("CERTIFICATE_VERIFY_FAILED" in message for _, message in lines), lines
+        for insecure in (
+            {"options": {"ssl": {"insecureTrustAllCertificates": True}}},
+            {"sslOptions": {"insecureTrustAllCertificates": True}},
+        ):
+            succeeded, outputs, _ = request({"uri": f"{server.url}/echo", **insecure})
+            assert succeeded and outputs["code"] == 200
+    finally:
+        server.stop()
 
 
 def test_a_header_value_with_a_line_break_fails_the_task_instead_of_adding_a_header(server):
