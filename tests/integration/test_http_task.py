@@ -134,6 +134,14 @@ def test_logs_option_logs_the_request_and_response_headers_and_bodies(server):
     assert not any("header" in message for _, message in lines)
 
 
+def test_logged_request_headers_mask_the_credentials(server):
+    options = {"logs": ["REQUEST_HEADERS", "RESPONSE_HEADERS"], "auth": {"type": "BEARER", "token": "t0ken"}}
+    _, _, lines = request({"uri": server.url, "options": options})
+    assert ("INFO", "request header Authorization: ******") in lines
+    assert ("INFO", "response header X-Echo: two") in lines
+    assert not any("t0ken" in message for _, message in lines)
+
+
 def test_the_lambda_runtime_api_is_refused_even_on_loopback(server, monkeypatch):
     monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", server.address)
     succeeded, _, lines = request({"uri": f"{server.url}/2018-06-01/runtime/invocation/next"})

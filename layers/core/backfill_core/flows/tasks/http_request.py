@@ -34,6 +34,7 @@ DEFAULT_READ_IDLE_SECONDS = 300.0  # Kestra's readIdleTimeout default (5 minutes
 CHUNK = 16 * 1024
 USER_AGENT = "Kestra"  # what Kestra's client sends unless a header says otherwise
 LOGGED_BODY_CHARS = 2000
+SECRET_HEADERS = ("authorization", "proxy-authorization", "cookie", "set-cookie")  # logged masked
 
 Log = Callable[[str, str, datetime], None]
 
@@ -219,7 +220,8 @@ def _log_lines(log: Log, kinds: list[str], what: str, headers: list[tuple[str, s
     at = datetime.now().astimezone()
     if f"{what}_HEADERS" in kinds:
         for name, value in headers:
-            log("INFO", f"{what.lower()} header {name}: {value}", at)
+            shown = "******" if name.lower() in SECRET_HEADERS else value
+            log("INFO", f"{what.lower()} header {name}: {shown}", at)
     if f"{what}_BODY" in kinds and body is not None:
         log("INFO", f"{what.lower()} body: {body[:LOGGED_BODY_CHARS]}", at)
 
