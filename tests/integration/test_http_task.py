@@ -142,9 +142,11 @@ def test_logged_request_headers_mask_the_credentials(server):
     assert not any("t0ken" in message for _, message in lines)
 
 
-def test_the_lambda_runtime_api_is_refused_even_on_loopback(server, monkeypatch):
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "0.0.0.0", "127.0.0.2", "[::1]"])
+def test_the_lambda_runtime_api_is_refused_by_any_loopback_name(server, monkeypatch, host):
     monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", server.address)
-    succeeded, _, lines = request({"uri": f"{server.url}/2018-06-01/runtime/invocation/next"})
+    port = server.address.rsplit(":", 1)[1]
+    succeeded, _, lines = request({"uri": f"http://{host}:{port}/2018-06-01/runtime/invocation/next"})
     assert not succeeded and server.received == []
     assert any("Lambda runtime API" in message for _, message in lines)
 
