@@ -1,9 +1,12 @@
 """A tiny HTTP server on loopback for the HTTP task's tests: it records every request it gets and answers by
-path: `/status/<code>`, `/redirect` (302 to /echo), `/redirect-to/<quoted URL>`, `/big` (a body past what a
-task run keeps), `/binary` (bytes that are no text), anything else a JSON echo of the request."""
+path: `/status/<code>`, `/redirect` (302 to /echo), `/redirect-to/<quoted URL>`, `/digest` (digest
+authentication), `/big` (a body past what a task run keeps), `/binary` (bytes that are no text), anything
+else a JSON echo of the request."""
 
+import hashlib
 import ipaddress
 import json
+import re
 import ssl
 import threading
 from dataclasses import dataclass, field
@@ -15,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+REALM, NONCE = "kestra", "dcd98b7102dd2f0e8b11d0f600bfb0c093"
 
 
 @dataclass
@@ -79,7 +84,9 @@ def start_server(tls: ssl.SSLContext | None = None) -> RecordingServer:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             recording.append(Received(self.command, self.path, dict(self.headers.items()), body))
-            if self.path.startswith("/status/"):
+            if self.path == "/digest":
+                self._digest()
+            elif self.path.startswith("/status/"):
                 code = int(self.path.removeprefix("/status/"))
                 self._send(code, f"status {code}".encode(), "text/plain")
             elif self.path.startswith("/redirect"):
@@ -95,6 +102,22 @@ def start_server(tls: ssl.SSLContext | None = None) -> RecordingServer:
             else:
                 echo = {"method": self.command, "path": self.path, "body": body.decode(errors="replace")}
                 self._send(200, json.dumps(echo).encode(), "application/json", {"X-Echo": ["one", "two"]})
+
+        def _digest(self) -> None:
+            """RFC 7616 with MD5 and qop=auth, for the user `admin` with the password `s3cret`."""
+            given = self.headers.get("Authorization", "")
+            fields = dict(re.findall(r'(\w+)="?([^",]*)"?', given.removeprefix("Digest "))) if given else {}
+
+            def md5(text: str) -> str:
+                return hashlib.md5(text.encode()).hexdigest()
+
+            first, second = md5(f"admin:{REALM}:s3cret"), md5(f"{self.command}:{fields.get('uri')}")
+            parts = (first, NONCE, fields.get("nc"), fields.get("cnonce"), fields.get("qop"), second)
+            if given.startswith("Digest ") and fields.get("response") == md5(":".join(map(str, parts))):
+                self._send(200, b"digest ok", "text/plain")
+                return
+            challenge = f'Digest realm="{REALM}", nonce="{NONCE}", qop="auth", algorithm=MD5'
+            self._send(401, b"who are you", "text/plain", {"WWW-Authenticate": [challenge]})
 
         def _send(self, code: int, body: bytes, content_type: str, extra: dict | None = None) -> None:
             self.send_response(code)

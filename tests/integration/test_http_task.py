@@ -88,6 +88,17 @@ def test_basic_and_bearer_auth_send_their_authorization_header(server, options, 
         assert base64.b64decode(authorization.split()[1]) == b"admin:s3cret"
 
 
+def test_digest_auth_answers_the_servers_challenge_and_a_wrong_password_fails(server):
+    digest = {"type": "DIGEST", "username": "admin", "password": "s3cret"}
+    succeeded, outputs, _ = request({"uri": f"{server.url}/digest", "options": {"auth": digest}})
+    assert succeeded and outputs["body"] == "digest ok"
+    challenged, answered = server.received
+    assert "Authorization" not in challenged.headers and answered.headers["Authorization"].startswith("Digest ")
+    wrong = {**digest, "password": "guess"}
+    succeeded, _, lines = request({"uri": f"{server.url}/digest", "options": {"auth": wrong}})
+    assert not succeeded and any("'401'" in message for _, message in lines), lines
+
+
 def test_a_status_of_400_or_more_fails_the_task_without_outputs(server):
     succeeded, outputs, lines = request({"uri": f"{server.url}/status/404"})
     assert not succeeded and outputs == {}

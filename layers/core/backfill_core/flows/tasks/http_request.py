@@ -65,7 +65,8 @@ def _options(props: dict[str, Any]) -> dict[str, Any]:
 
 
 def _authorization(auth: dict[str, Any] | None) -> str | None:
-    if not auth:
+    """The Authorization header sent up front (BASIC, BEARER); DIGEST answers the server's challenge instead."""
+    if not auth or str(auth.get("type", "")).upper() == "DIGEST":
         return None
     if str(auth.get("type", "")).upper() == "BEARER":
         return f"Bearer {auth.get('token') or ''}"
@@ -195,6 +196,13 @@ def _request(props: dict[str, Any], timeout_seconds: float, log: Log) -> tuple[b
         urllib.request.HTTPDefaultErrorHandler(),
         urllib.request.HTTPErrorProcessor(),
     ]
+    auth = options.get("auth") or {}
+    if str(auth.get("type", "")).upper() == "DIGEST":
+        if not auth.get("username") or auth.get("password") is None:
+            raise RequestRefused("digest authentication requires both `username` and `password`")
+        passwords = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+        passwords.add_password(None, uri, str(auth["username"]), str(auth["password"]))  # this host and port only
+        handlers.append(urllib.request.HTTPDigestAuthHandler(passwords))
     follow = http_flag(options.get("followRedirects"), "followRedirects", True)
     handlers.append(urllib.request.HTTPRedirectHandler() if follow else NoRedirect())
     opener = urllib.request.OpenerDirector()

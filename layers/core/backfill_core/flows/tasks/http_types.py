@@ -16,7 +16,7 @@ REFUSED_TASK_TYPES = {
     "yet; http.Request keeps a text response of up to 48 KB in its outputs",
 }
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
-AUTH_TYPES = ("BASIC", "BEARER")
+AUTH_TYPES = ("BASIC", "BEARER", "DIGEST")
 LOG_KINDS = ("REQUEST_HEADERS", "REQUEST_BODY", "RESPONSE_HEADERS", "RESPONSE_BODY")
 # Kestra's deprecated `options.logLevel`, as it maps it onto `options.logs`.
 LOG_LEVEL_KINDS = {
@@ -59,7 +59,11 @@ OPTIONS: dict[str, str | None] = {
 }
 TIMEOUT_OPTIONS = ("connectTimeout", "readIdleTimeout")
 SSL_OPTIONS = ("insecureTrustAllCertificates",)
-AUTH_OPTIONS = {"BASIC": ("type", "username", "password"), "BEARER": ("type", "token")}
+AUTH_OPTIONS = {
+    "BASIC": ("type", "username", "password"),
+    "BEARER": ("type", "token"),
+    "DIGEST": ("type", "username", "password"),
+}
 
 
 def _templated(value: Any) -> bool:
@@ -85,10 +89,8 @@ def _map_problem(where: str, value: Any, known: tuple[str, ...]) -> str | None:
 
 def _auth_problem(auth: Any) -> str | None:
     if not isinstance(auth, dict):
-        return "options.auth: a map with a type (BASIC or BEARER) is required"
+        return f"options.auth: a map with a type ({', '.join(AUTH_TYPES)}) is required"
     kind = str(auth.get("type", "")).upper()
-    if kind == "DIGEST":
-        return "options.auth.type: DIGEST is not supported yet (BASIC and BEARER are)"
     if kind not in AUTH_TYPES:
         return f"options.auth.type: one of {', '.join(AUTH_TYPES)} is required"
     return _map_problem("options.auth", auth, AUTH_OPTIONS[kind])
