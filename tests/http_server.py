@@ -1,5 +1,5 @@
 """A tiny HTTP server on loopback for the HTTP task's tests: it records every request it gets and answers by
-path: `/status/<code>`, `/redirect` (302 to /echo), `/redirect-to/<quoted URL>`, `/digest` (digest
+path: `/status/<code>`, `/slow/<seconds>`, `/redirect` (302 to /echo), `/redirect-to/<quoted URL>`, `/digest` (digest
 authentication), `/big` (a body past what a task run keeps), `/binary` (bytes that are no text), anything
 else a JSON echo of the request."""
 
@@ -9,6 +9,7 @@ import json
 import re
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,7 +85,10 @@ def start_server(tls: ssl.SSLContext | None = None) -> RecordingServer:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             recording.append(Received(self.command, self.path, dict(self.headers.items()), body))
-            if self.path == "/digest":
+            if self.path.startswith("/slow/"):
+                time.sleep(float(self.path.removeprefix("/slow/")))
+                self._send(200, b"slow", "text/plain")
+            elif self.path == "/digest":
                 self._digest()
             elif self.path.startswith("/status/"):
                 code = int(self.path.removeprefix("/status/"))

@@ -4,11 +4,15 @@ the addresses it may not reach, and caller data that reaches the server as data,
 
 import base64
 import json
+import time
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 
 from backfill_core.flows.tasks.http_request import MAX_BODY_BYTES, run_http_request
+from backfill_core.flows.tasks.http_types import HTTP_REQUEST
+from backfill_core.flows.tasks.protocol import TaskInvocation
+from backfill_core.flows.tasks.runner import run_invocation
 from tests.flows import backfill_body
 from tests.http_server import self_signed_context, start_server
 
@@ -201,6 +205,35 @@ def test_a_certificate_no_authority_signed_fails_unless_insecure_trust_all_certi
             assert succeeded and outputs["code"] == 200
     finally:
         server.stop()
+
+
+def test_a_kill_ends_a_running_request_at_once_as_killed(server):
+    invocation = TaskInvocation(
+        task_type=HTTP_REQUEST,
+        properties={"uri": f"{server.url}/slow/5"},
+        timeout_seconds=30,
+        kill_url=f"{server.url}/kill-marker",  # answers 200: the marker is there
+        execution_id="e1",
+        task_id="t1",
+    )
+    started = time.monotonic()
+    result = run_invocation(invocation)
+    assert result.killed and not result.succeeded
+    assert time.monotonic() - started < 3
+    assert any("killed on request" in line.message for line in result.logs)
+
+
+def test_a_request_with_no_kill_asked_runs_to_its_end(server):
+    invocation = TaskInvocation(
+        task_type=HTTP_REQUEST,
+        properties={"uri": f"{server.url}/slow/1.5"},
+        timeout_seconds=30,
+        kill_url=f"{server.url}/status/404",  # no marker
+        execution_id="e1",
+        task_id="t1",
+    )
+    result = run_invocation(invocation)
+    assert result.succeeded and not result.killed and result.outputs["body"] == "slow"
 
 
 def test_a_header_value_with_a_line_break_fails_the_task_instead_of_adding_a_header(server):
