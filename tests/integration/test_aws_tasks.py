@@ -118,6 +118,14 @@ def test_lambda_invoke_sends_the_payload_and_keeps_the_response_with_its_length_
     assert result.outputs["contentType"]
 
 
+def test_lambda_invoke_takes_its_payload_from_an_expression_giving_a_json_object(moto):
+    arn = _function("echo")
+    result = run(LAMBDA_INVOKE, {"region": REGION, "functionArn": arn, "functionPayload": '{"day": "2024-01-01"}'})
+    assert result.succeeded and json.loads(result.outputs["body"]) == {"day": "2024-01-01"}, result.logs
+    result = run(LAMBDA_INVOKE, {"region": REGION, "functionArn": arn, "functionPayload": "[1, 2]"})
+    assert not result.succeeded and any("JSON object" in line.message for line in result.logs)
+
+
 def test_lambda_invoke_of_a_function_that_fails_fails_the_task_with_its_error(moto, monkeypatch):
     client = boto3.client("lambda", region_name=REGION)
     error = b'{"errorMessage": "\'path\'", "errorType": "KeyError"}'

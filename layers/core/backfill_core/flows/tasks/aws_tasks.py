@@ -56,8 +56,13 @@ def run_aws_task(task_type: str, props: dict[str, Any], timeout: float, log: Log
 def _invoke(props: dict[str, Any], timeout: float, log: Log) -> tuple[bool, dict[str, Any]]:
     function = str(props["functionArn"])
     request: dict[str, Any] = {"FunctionName": function, "InvocationType": "RequestResponse"}
-    if props.get("functionPayload"):
-        request["Payload"] = json.dumps(props["functionPayload"]).encode()
+    payload = props.get("functionPayload")
+    if isinstance(payload, str):  # an expression, rendered: Kestra reads it as a JSON object
+        payload = json.loads(payload) if payload.strip() else None
+        if payload is not None and not isinstance(payload, dict):
+            raise ValueError("functionPayload: the expression must give a JSON object")
+    if payload:
+        request["Payload"] = json.dumps(payload).encode()
     # One attempt: a retried invocation could run the function twice.
     answer = _client("lambda", props, timeout, attempts=1).invoke(**request)
     payload = answer["Payload"].read()

@@ -91,8 +91,9 @@ def validate_aws_task(task_type: str, props: dict[str, Any]) -> str | None:
     if "region" in props and not isinstance(props["region"], str):
         return "region: a region name such as eu-west-1 is required"
     if task_type == LAMBDA_INVOKE:
-        if "functionPayload" in props and not isinstance(props["functionPayload"], dict):
-            return "functionPayload: a map (sent as a JSON object) is required"
+        payload = props.get("functionPayload")
+        if payload is not None and not isinstance(payload, dict) and not (isinstance(payload, str) and "{{" in payload):
+            return "functionPayload: a map (sent as a JSON object), or an expression giving one, is required"
         return None
     if "from" not in props:
         return "from: a message or a list of messages is required"
