@@ -61,8 +61,8 @@ BAD_FLOWS = [
     ("no tasks", "id: f\nnamespace: tests", "tasks"),
     (
         "unsupported task",
-        "id: f\nnamespace: tests\ntasks:\n  - id: dl\n    type: io.kestra.plugin.core.http.Download\n    uri: x",
-        "tasks[dl].type",
+        "id: f\nnamespace: tests\ntasks:\n  - id: q\n    type: io.kestra.plugin.jdbc.postgresql.Query\n    sql: x",
+        "tasks[q].type",
     ),
     (
         "docker runner",

@@ -7,9 +7,17 @@ from backfill_core.errors import Invalid
 from backfill_core.flows import properties
 from backfill_core.flows.model import parse_flow
 from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH
+from backfill_core.flows.tasks.aws_types import LAMBDA_INVOKE, SNS_PUBLISH, SQS_PUBLISH
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
+from backfill_core.flows.tasks.http_types import HTTP_REQUEST
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG, PYTHON_COMMANDS, PYTHON_SCRIPT, SHELL_SCRIPT
+
+# Kestra's AWS connection (plugin-aws AbstractConnection), shared by every AWS task.
+AWS_CONNECTION = [
+    "region", "accessKeyId", "secretKeyId", "sessionToken", "stsRoleArn", "stsRoleExternalId", "stsRoleSessionName",
+    "stsRoleSessionDuration", "stsEndpointOverride", "endpointOverride", "compatibilityMode", "forcePathStyle",
+]  # fmt: skip
 
 # What Kestra documents, read from its plugin pages (kestra.io/plugins/...) and its flow reference
 # (kestra.io/docs/workflow-components/flow); the tables in flows/properties.py must decide each one.
@@ -51,6 +59,13 @@ DOCUMENTED = {
     IF: ["condition", "then", "else", "errors"],
     SWITCH: ["value", "cases", "defaults", "errors"],
     FOR_EACH: ["values", "tasks", "errors", "concurrencyLimit"],
+    HTTP_REQUEST: [
+        "uri", "method", "body", "formData", "contentType", "headers", "options", "allowFailed", "sslOptions",
+        "encryptBody",
+    ],
+    LAMBDA_INVOKE: ["functionArn", "functionPayload", *AWS_CONNECTION],
+    SQS_PUBLISH: ["queueUrl", "from", "maxConcurrency", "connectionAcquisitionTimeout", *AWS_CONNECTION],
+    SNS_PUBLISH: ["topicArn", "from", *AWS_CONNECTION],
     "trigger": ["id", "type", "description", "disabled", "stopAfter", "conditions", "logLevel", "workerGroup"],
     "schedule": [
         "cron", "timezone", "withSeconds", "inputs", "backfill", "lateMaximumDelay", "recoverMissedSchedules",
@@ -72,6 +87,7 @@ TABLES = {
     RETURN: properties.TASK_TYPES[RETURN],
     OUTPUT_VALUES: properties.TASK_TYPES[OUTPUT_VALUES],
     **{kind: properties.TASK_TYPES[kind] for kind in (SLEEP, FAIL, SEQUENTIAL, PARALLEL, IF, SWITCH, FOR_EACH)},
+    **{kind: properties.TASK_TYPES[kind] for kind in (HTTP_REQUEST, LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)},
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
     "input": properties.INPUT,
@@ -127,6 +143,19 @@ VALID_AT = {
     (SWITCH, "cases"): {"a": [{"id": "e", "type": LOG, "message": "a"}]},
     (SWITCH, "defaults"): [{"id": "e", "type": LOG, "message": "other"}],
     **{(kind, "errors"): [{"id": "e", "type": LOG, "message": "failed"}] for kind in (SEQUENTIAL, PARALLEL, IF)},
+    (HTTP_REQUEST, "method"): "POST",
+    (HTTP_REQUEST, "body"): '{"day": "{{ trigger.date }}"}',
+    (HTTP_REQUEST, "formData"): {"day": "{{ trigger.date }}"},
+    (HTTP_REQUEST, "contentType"): "text/plain",
+    (HTTP_REQUEST, "headers"): {"X-Day": "{{ trigger.date }}"},
+    (HTTP_REQUEST, "options"): {"followRedirects": False, "timeout": {"connectTimeout": "PT5S"}},
+    (HTTP_REQUEST, "allowFailed"): True,
+    (HTTP_REQUEST, "encryptBody"): False,
+    (HTTP_REQUEST, "sslOptions"): {"insecureTrustAllCertificates": True},
+    (LAMBDA_INVOKE, "functionPayload"): {"day": "{{ trigger.date }}"},
+    **{(kind, "region"): "eu-west-1" for kind in (LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)},
+    (SQS_PUBLISH, "from"): [{"data": "a", "delaySeconds": 5}, {"data": {"n": 1}}],
+    (SNS_PUBLISH, "from"): {"data": "a", "subject": "s"},
 }
 CHILD = [{"id": "c", "type": LOG, "message": "hi"}]
 BASES = {
@@ -140,6 +169,10 @@ BASES = {
     IF: {"condition": "{{ true }}", "then": CHILD},
     SWITCH: {"value": "a", "defaults": CHILD},
     FOR_EACH: {"values": [1], "tasks": CHILD},
+    HTTP_REQUEST: {"uri": "https://example.com/api"},
+    LAMBDA_INVOKE: {"functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:f"},
+    SQS_PUBLISH: {"queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q", "from": {"data": "a"}},
+    SNS_PUBLISH: {"topicArn": "arn:aws:sns:eu-west-1:123456789012:t", "from": {"data": "a"}},
 }
 REFUSED_VALUE: dict = {}
 

@@ -18,8 +18,10 @@ from backfill_core.flows.task_spec import (
     TASK_LISTS,
     raw_child_lists,
 )
+from backfill_core.flows.tasks.aws_types import AWS_TASK_PROPERTIES
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
+from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
 from backfill_core.flows.tasks.task_types import (
     COMMANDS,
     LOG,
@@ -111,6 +113,20 @@ PYTHON: Properties = {
     )
 }
 
+# http.Request; its `options` and their own properties are checked by tasks/http_types.OPTIONS.
+HTTP_REQUEST: Properties = {
+    "uri": None,
+    "method": None,
+    "body": None,
+    "formData": None,  # fields as text; file parts (kestra:// URIs) are refused by tasks/http_types
+    "contentType": None,
+    "headers": None,
+    "options": None,
+    "allowFailed": None,  # Kestra's deprecated name of options.allowFailed
+    "sslOptions": None,  # Kestra's deprecated name of options.ssl
+    "encryptBody": None,  # false only: true is refused by tasks/http_types (no Kestra encryption key here)
+}
+
 TASK_TYPES: dict[str, Properties] = {
     COMMANDS: {"commands": None, **SCRIPT},
     SHELL_SCRIPT: {"script": None, **SCRIPT},
@@ -127,6 +143,8 @@ TASK_TYPES: dict[str, Properties] = {
     IF: {"condition": None, "then": None, "else": None, "errors": None},
     SWITCH: {"value": None, "cases": None, "defaults": None, "errors": None},
     FOR_EACH: {"values": None, "tasks": None, "errors": None, "concurrencyLimit": None},
+    **{kind: HTTP_REQUEST for kind in HTTP_TASK_TYPES},
+    **AWS_TASK_PROPERTIES,
 }
 
 TASK_RUNNER: Properties = {"type": None}

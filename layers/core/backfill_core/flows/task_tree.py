@@ -20,6 +20,7 @@ from backfill_core.flows.task_spec import (
     walk,
 )
 from backfill_core.flows.tasks.control import CONTROL_TASK_TYPES, validate_control_task
+from backfill_core.flows.tasks.http_types import REFUSED_TASK_TYPES
 from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
 
 # Each task adds at least one task run to every execution, whose record must stay under DynamoDB's 400 KB item.
@@ -45,6 +46,8 @@ def check_task_tree(lists: dict[str, list[TaskSpec]]) -> None:
             if task.id in seen:
                 raise Invalid(f"{path}.id: task id '{task.id}' is used twice")
             seen.add(task.id)
+            if task.type in REFUSED_TASK_TYPES:
+                raise Invalid(f"{path}.type: task type '{task.type}' is not supported: {REFUSED_TASK_TYPES[task.type]}")
             if task.type not in ALL_TASK_TYPES:
                 raise Invalid(
                     f"{path}.type: task type '{task.type}' is not supported; "

@@ -5,14 +5,22 @@ the execution's fate is one presigned URL that answers once a kill was asked for
 
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as StillRunning
 from datetime import datetime
+from functools import partial
 
-from backfill_core.flows.tasks.protocol import TaskInvocation, TaskLogLine, TaskResult
+from backfill_core.flows.tasks.aws_tasks import run_aws_task
+from backfill_core.flows.tasks.aws_types import AWS_TASK_TYPES
+from backfill_core.flows.tasks.http_request import run_http_request
+from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.protocol import RUNNER_TASK_TYPES, TaskInvocation, TaskLogLine, TaskResult
 from backfill_core.flows.tasks.script_outputs import ScriptOutputs
 from backfill_core.flows.tasks.script_tasks import run_script_task
-from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
 
 KILL_CHECK_TIMEOUT_SECONDS = 5.0
+KILL_POLL_SECONDS = 1.0
 
 
 def kill_marker_check(url: str | None):
@@ -30,15 +38,46 @@ def kill_marker_check(url: str | None):
     return killed
 
 
+def _killable(work: Callable[[], tuple[bool, dict]], killed: Callable[[], bool], log, logs) -> TaskResult:
+    """Run a request (HTTP or AWS) while watching for a kill: on one, the task ends KILLED at once, and the
+    request, left to its own timeout, can no longer change the task's result."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
+    running = pool.submit(work)
+    try:
+        while True:
+            try:
+                succeeded, outputs = running.result(timeout=KILL_POLL_SECONDS)
+                return TaskResult(succeeded=succeeded, outputs=outputs, logs=list(logs))
+            except StillRunning:
+                if _asked_to_kill(killed, log):
+                    log("WARN", "Task killed on request while its request was running", datetime.now().astimezone())
+                    return TaskResult(succeeded=False, killed=True, logs=list(logs))
+    finally:
+        pool.shutdown(wait=False)
+
+
+def _asked_to_kill(killed: Callable[[], bool], log) -> bool:
+    """A kill check that fails (a throttled read) is not a kill; the next check asks again."""
+    try:
+        return killed()
+    except Exception as exc:  # noqa: BLE001 - any failure of the check; the task keeps its timeout
+        log("WARN", f"Could not check for a kill request: {exc}", datetime.now().astimezone())
+        return False
+
+
 def run_invocation(invocation: TaskInvocation) -> TaskResult:
-    if invocation.task_type not in SCRIPT_TASK_TYPES:
-        kinds = ", ".join(SCRIPT_TASK_TYPES)
-        raise ValueError(f"the task runner runs script tasks ({kinds}), not {invocation.task_type}")
+    if invocation.task_type not in RUNNER_TASK_TYPES:
+        kinds = ", ".join(RUNNER_TASK_TYPES)
+        raise ValueError(f"the task runner runs flow code ({kinds}), not {invocation.task_type}")
     logs: list[TaskLogLine] = []
 
     def log(level: str, message: str, at: datetime) -> None:
         logs.append(TaskLogLine(level=level, message=message, timestamp=at))
 
+    kind, props, timeout = invocation.task_type, invocation.properties, invocation.timeout_seconds
+    if kind in HTTP_TASK_TYPES or kind in AWS_TASK_TYPES:
+        call = partial(run_http_request, props) if kind in HTTP_TASK_TYPES else partial(run_aws_task, kind, props)
+        return _killable(lambda: call(timeout, log), kill_marker_check(invocation.kill_url), log, logs)
     script_outputs = ScriptOutputs(log)
     outcome, warning = run_script_task(
         invocation.task_type,

@@ -1,11 +1,13 @@
-"""The task types a flow may use: the script tasks (shell and Python, Commands and Script, Process runner), run
-by the task runner, and the core tasks the executor runs itself (Log, Return, OutputValues)."""
+"""The task types a flow may use: the script tasks (shell and Python, Commands and Script, Process runner), the
+HTTP Request and the AWS tasks (Lambda Invoke, SQS and SNS Publish), run by the task runner, and the core tasks
+the executor runs itself (Log, Return, OutputValues)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from backfill_core.flows.tasks.aws_types import AWS_TASK_TYPES, validate_aws_task
 from backfill_core.flows.tasks.core import (
     CORE_TASK_TYPES,
     LOG,
@@ -14,6 +16,8 @@ from backfill_core.flows.tasks.core import (
     run_core_task,
     validate_core_task,
 )
+from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES, validate_http_task
+from backfill_core.flows.tasks.protocol import RUNNER_TASK_TYPES
 from backfill_core.flows.tasks.runner_client import run_in_task_runner
 from backfill_core.flows.tasks.script_types import (
     COMMANDS,
@@ -26,7 +30,7 @@ from backfill_core.flows.tasks.script_types import (
 )
 from backfill_core.schedules.kestra_time import parse_iso_duration
 
-SUPPORTED_TASK_TYPES = (*SCRIPT_TASK_TYPES, *CORE_TASK_TYPES)
+SUPPORTED_TASK_TYPES = (*RUNNER_TASK_TYPES, *CORE_TASK_TYPES)
 __all__ = [
     "COMMANDS",
     "LOG",
@@ -58,8 +62,14 @@ class TaskOutcome:
 
 def validate_task(task_type: str, props: dict[str, Any]) -> str | None:
     """The first problem with a task's properties as `field: problem`, or None."""
-    problem = validate_script_task(task_type, props) if task_type in SCRIPT_TASK_TYPES else None
-    problem = problem or (None if task_type in SCRIPT_TASK_TYPES else validate_core_task(task_type, props))
+    if task_type in SCRIPT_TASK_TYPES:
+        problem = validate_script_task(task_type, props)
+    elif task_type in HTTP_TASK_TYPES:
+        problem = validate_http_task(props)
+    elif task_type in AWS_TASK_TYPES:
+        problem = validate_aws_task(task_type, props)
+    else:
+        problem = validate_core_task(task_type, props)
     if problem:
         return problem
     timeout = props.get("timeout")
@@ -89,9 +99,10 @@ def run_task(
     task_id: str = "",
 ) -> TaskOutcome:
     """Run one task with rendered properties; `budget_seconds` bounds it whatever its own timeout says. A core
-    task runs here; a script task, flow code, runs in the task runner function, apart from the engine."""
+    task runs here; flow code (a script, an HTTP or an AWS task) runs in the task runner function, apart from
+    the engine: its requests never carry the engine's credentials."""
     timeout = task_timeout(props, budget_seconds)
-    if task_type in SCRIPT_TASK_TYPES:
+    if task_type in RUNNER_TASK_TYPES:
         result = run_in_task_runner(task_type, props, log, timeout, killed, execution_id, task_id)
         return TaskOutcome(
             succeeded=result.succeeded, outputs=result.outputs, killed=result.killed, warning=result.warning
