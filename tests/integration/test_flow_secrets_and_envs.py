@@ -7,6 +7,9 @@ import json
 import boto3
 import pytest
 
+from backfill_core.settings import Settings
+from local.aws_template import load_template, resources_of_type
+
 PASSWORD = "hunter2-correct-horse"  # 21 characters: Kestra shows **masked* and 12 more stars
 MASKED = "**masked*" + "*" * 12
 
@@ -78,3 +81,23 @@ def test_envs_holds_the_prefixed_variables_only(stack, monkeypatch):
     assert execution["state"]["current"] == "SUCCESS"
     [message] = [line["message"] for line in logs if line["taskId"] == "say"]
     assert message == 'analytics {"warehouse":"analytics"} none'
+
+
+def test_only_the_executor_may_read_flow_secrets_and_only_under_the_prefix():
+    template = load_template()
+    resources = template["Resources"]
+    readers = {}
+    for name, function in resources_of_type(template, "AWS::Serverless::Function").items():
+        for policy in function["Policies"]:
+            for statement in policy["Statement"]:
+                if "secretsmanager:GetSecretValue" in statement["Action"]:
+                    readers[name] = statement["Resource"]
+    assert readers["ExecutorFunction"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${FlowSecretsPrefix}*"
+    }
+    assert {name for name, resource in readers.items() if "FlowSecretsPrefix" in str(resource)} == {"ExecutorFunction"}
+    variables = resources["ExecutorFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["FLOW_SECRETS_PREFIX"] == {"Ref": "FlowSecretsPrefix"}
+    assert (
+        template["Parameters"]["FlowSecretsPrefix"]["Default"] == Settings.model_fields["flow_secrets_prefix"].default
+    )
