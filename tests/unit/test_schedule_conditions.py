@@ -103,6 +103,8 @@ def test_a_flow_with_day_conditions_registers_and_its_trigger_keeps_them():
         (f"      - type: {CORE}DateTimeBetween\n        after: '2024-02-01T00:00:00Z'\n"
          "        before: '2024-01-01T00:00:00Z'\n",
          "triggers[s].conditions[0]: no date is after 2024-02-01T00:00:00Z and before 2024-01-01T00:00:00Z"),
+        (f"      - type: {CORE}DateTimeBetween\n        after: '9999-12-31T00:00:00Z'\n",
+         "triggers[s].conditions[0].after: 9999-12-31T00:00:00Z is outside the supported dates"),
         (f"      - type: {CORE}TimeBetween\n        before: '08:00:00'\n",
          "triggers[s].conditions[0].before: '08:00:00' is not an ISO-8601 time with an offset"),
         (f"      - type: {CORE}TimeBetween\n        after: 8:00\n",

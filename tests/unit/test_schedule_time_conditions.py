@@ -13,6 +13,7 @@ from backfill_core.schedules.cron import CronSchedule
 
 CORE = "io.kestra.plugin.core.condition."
 START, END = datetime(2024, 3, 20, tzinfo=UTC), datetime(2024, 4, 6, 23, 59, tzinfo=UTC)  # Paris's spring DST
+AUTUMN = (datetime(2024, 10, 24, tzinfo=UTC), datetime(2024, 11, 2, 23, 59, tzinfo=UTC))  # and its fall-back
 
 
 def time_between(after=None, before=None) -> dict:
@@ -79,17 +80,19 @@ CASES = [
 ]  # fmt: skip
 
 
+@pytest.mark.parametrize("window", [(START, END), AUTUMN], ids=["spring", "autumn"])
 @pytest.mark.parametrize("cron", ["*/20 * * * *", "0 2 * * *", "30 6,12,23 * * *", "0 * * * 1-5"])
 @pytest.mark.parametrize("conditions", CASES)
-def test_time_conditions_keep_the_slots_kestra_keeps_stepped_counted_and_paged(cron, conditions):
+def test_time_conditions_keep_the_slots_kestra_keeps_stepped_counted_and_paged(cron, conditions, window):
+    start, end = window
     plain = CronSchedule(cron, "Europe/Paris")
     kept = CronSchedule(cron, "Europe/Paris", conditions=conditions)
-    expected = [s for s in plain.slots(START, END, 10**6) if all(kestra_keeps(c, s, plain.zone) for c in conditions)]
-    assert kept.slots(START, END, 10**6) == expected
-    assert kept.slots_newest_first(START, END, 10**6) == expected[::-1]
-    assert count_slots(kept, START, END) == len(expected)
+    expected = [s for s in plain.slots(start, end, 10**6) if all(kestra_keeps(c, s, plain.zone) for c in conditions)]
+    assert kept.slots(start, end, 10**6) == expected
+    assert kept.slots_newest_first(start, end, 10**6) == expected[::-1]
+    assert count_slots(kept, start, end) == len(expected)
     for index in (0, len(expected) // 2, len(expected) - 1) if expected else ():
-        assert nth_slot(kept, START, END, index) == expected[index]
+        assert nth_slot(kept, start, end, index) == expected[index]
 
 
 def test_a_bound_on_a_slot_excludes_it_either_way():

@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from backfill_core.schedules.kestra_time import supported
+
 Seconds = list[tuple[int, int]]  # sorted, disjoint, inclusive ranges of seconds of a local day
 LAST_SECOND = 86_399
 WHOLE: Seconds = [(0, LAST_SECOND)]
@@ -211,7 +213,10 @@ def _instant(condition: dict[str, Any], name: str, path: str) -> datetime | None
         parsed = None
     if parsed is None or parsed.tzinfo is None:
         raise ConditionError(f"{path}.{name}: '{value}' is not an ISO-8601 date-time with an offset or Z")
-    return parsed.astimezone(UTC)
+    try:
+        return supported(parsed).astimezone(UTC)
+    except ValueError as exc:
+        raise ConditionError(f"{path}.{name}: {exc}") from None
 
 
 def _offset_time(condition: dict[str, Any], name: str, path: str) -> timedelta | None:
