@@ -3,6 +3,7 @@ template.yaml, the API handler on HTTP, executor pollers on the work queue, the 
 and the example flows loaded. Handlers reach moto through AWS_ENDPOINT_URL, exactly as they reach AWS.
 Given a state directory, what moto holds is kept there and resumed at the next start (local/state.py)."""
 
+import json
 import logging
 import os
 import socket
@@ -20,11 +21,12 @@ from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
 from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 from .moto_thread_safety import serialize_moto_requests
-from .state import Loaded, StateDir
+from .state import Loaded, StateDir, StateError
 from .task_runner import TaskRunnerProcess
 
 REGION = "us-east-1"
 KEY_FILE = "local-stack.key"  # the key moto and the task runner ask of every request (local/moto_gate.py)
+SECRETS_FILE = "secrets.json"  # flows' secrets, put into moto's Secrets Manager at each start
 EXAMPLE_FLOWS = ROOT / "examples" / "flows"
 log = logging.getLogger("local")
 
@@ -62,6 +64,7 @@ class LocalStack:
         self.state = StateDir(state_dir) if state_dir else None
         self.fresh = fresh
         self.resumed: Loaded | None = None
+        self.flow_secrets = 0  # how many secrets.json put into Secrets Manager
         self.found: dict[str, int] = {}
 
     def start(self) -> None:
@@ -115,6 +118,7 @@ class LocalStack:
         os.environ.update(self.settings)
         load_settings()  # as each handler's cold start does: a bad --set value stops the stack here, named
         if self.state:
+            self.flow_secrets = self._put_flow_secrets(boto3.client("secretsmanager"))
             self._resume()
 
         api = self.resources.function_properties("ApiFunction")
@@ -149,6 +153,22 @@ class LocalStack:
         threading.Thread(target=self._tick_scheduler, name="scheduler", daemon=True).start()
         if self.flows_dir:
             self.load_flows(self.flows_dir)
+
+    def _put_flow_secrets(self, secretsmanager) -> int:
+        """A flow's secret('NAME') on the local stack: <state dir>/secrets.json maps names under the prefix, as
+        on AWS (`{"main/company.team/DB_PASSWORD": "..."}`), to their values; moto keeps no secret across a
+        restart, so they are put at each start. Returns how many."""
+        from backfill_core.settings import settings
+
+        path = self.state.path / SECRETS_FILE
+        if not path.exists():
+            return 0
+        written = json.loads(path.read_text())
+        if not isinstance(written, dict) or not all(isinstance(v, str) for v in written.values()):
+            raise StateError(f"{path} must be a JSON object of secret names to text values")
+        for name, value in written.items():
+            secretsmanager.create_secret(Name=settings().flow_secrets_prefix + name, SecretString=value)
+        return len(written)
 
     def _resume(self) -> None:
         """Load the state directory into moto; after a restart no attempt of the earlier process is alive, so
@@ -241,6 +261,7 @@ class LocalStack:
                 f"Kestra backfill API  {self.api_url}/api/v1  (also {self.api_url}/api/v1/main)",
                 f"moto (DynamoDB, SQS) {self.moto_url}",
                 "tables               FlowsTable, TriggersTable, ExecutionsTable",
+                f"flow secrets         {self.flow_secrets} (from {SECRETS_FILE} in the state directory)",
                 f"queues               {queues}",
                 f"executors            {self.executors} pollers on WorkQueue; scheduler every "
                 f"{self.scheduler_interval:g}s",

@@ -82,3 +82,15 @@ def test_late_maximum_delay_never_drops_an_on_time_slot():
     spec = trigger(cron="*/10 * * * * *", withSeconds=True, lateMaximumDelay="PT30S")
     result = plan(spec, T0, T0 + MINUTE)
     assert result.run == [T0 + timedelta(seconds=s) for s in (10, 20, 30, 40, 50, 60)]
+
+
+def test_the_live_schedule_keeps_only_what_time_conditions_keep():
+    """TimeBetween and DateTimeBetween filter the live schedule's slots as they filter a backfill's."""
+    office = [
+        {"type": "io.kestra.plugin.core.condition.TimeBetween", "after": "12:01:00Z", "before": "12:04:00Z"},
+        {"type": "io.kestra.plugin.core.condition.DateTimeBetween", "before": "2024-05-01T12:03:30Z"},
+    ]
+    result = plan(trigger(recoverMissedSchedules="ALL", conditions=office), T0, T0 + 10 * MINUTE)
+    assert result.run == [T0 + 2 * MINUTE, T0 + 3 * MINUTE]  # 12:01 on the bound; 12:04 past it
+    last = plan(trigger(recoverMissedSchedules="LAST", conditions=office), T0, T0 + 10 * MINUTE)
+    assert last.run == [T0 + 3 * MINUTE]

@@ -75,10 +75,19 @@ def test_max_and_min():
     assert rendered("{{ max(1, 5, 3) }}|{{ min(4, 2) }}") == "5|2"
 
 
-@pytest.mark.parametrize("name", ["secret", "kv", "read", "fileURI", "encrypt", "errorLogs"])
+@pytest.mark.parametrize("name", ["kv", "read", "fileURI", "encrypt", "errorLogs"])
 def test_functions_we_do_not_run_fail_saying_so(name):
     with pytest.raises(TemplateRenderError, match=f"{name}\\(\\) is not supported yet"):
         rendered(f"{{{{ {name}('KEY') }}}}")
+
+
+def test_secret_outside_a_running_flow_reads_nothing():
+    """secret() reads the running execution's namespace (flows/secrets.py); a template rendered elsewhere has
+    none, so it fails rather than guess one."""
+    with pytest.raises(TemplateRenderError, match="secret\\(\\) is only read while a flow runs"):
+        rendered("{{ secret('KEY') }}")
+    with pytest.raises(TemplateRenderError, match="expects an argument 'key'"):
+        rendered("{{ secret() }}")
 
 
 def test_an_unknown_function_is_named():
@@ -152,7 +161,7 @@ def test_caller_values_are_data_not_templates():
         ("{{ trigger.date | date2('yyyy') }}", "No filter named 'date2'"),
         ("{{ x is nonsense }}", "No test named 'nonsense'"),
         ("{{ nowww() }}", "unknown function 'nowww'"),
-        ("{{ secret('DB_PASSWORD') }}", "secret() is not supported yet"),
+        ("{{ kv('DB_PASSWORD') }}", "kv() is not supported yet"),
         ("{{ trigger.date | date('yyyy') ", "never closed"),
         ("{{ 1 + }}", "ends too early"),
         ("{% if x %}no end", "Unexpected end of template"),

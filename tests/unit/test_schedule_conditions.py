@@ -94,9 +94,21 @@ def test_a_flow_with_day_conditions_registers_and_its_trigger_keeps_them():
 @pytest.mark.parametrize(
     ("conditions", "named"),
     [
-        (f"      - type: {CORE}DateTimeBetween\n        after: '2024-01-01T00:00:00Z'\n",
-         "triggers[s].conditions[0].type: condition type 'io.kestra.plugin.core.condition.DateTimeBetween' is not "
+        (f"      - type: {CORE}ExecutionFlow\n        flowId: x\n",
+         "triggers[s].conditions[0].type: condition type 'io.kestra.plugin.core.condition.ExecutionFlow' is not "
          "supported yet"),
+        (f"      - type: {CORE}DateTimeBetween\n", "triggers[s].conditions[0]: needs `after`, `before` or both"),
+        (f"      - type: {CORE}DateTimeBetween\n        after: '2024-01-01T00:00:00'\n",
+         "triggers[s].conditions[0].after: '2024-01-01T00:00:00' is not an ISO-8601 date-time with an offset"),
+        (f"      - type: {CORE}DateTimeBetween\n        after: '2024-02-01T00:00:00Z'\n"
+         "        before: '2024-01-01T00:00:00Z'\n",
+         "triggers[s].conditions[0]: no date is after 2024-02-01T00:00:00Z and before 2024-01-01T00:00:00Z"),
+        (f"      - type: {CORE}DateTimeBetween\n        after: '9999-12-31T00:00:00Z'\n",
+         "triggers[s].conditions[0].after: 9999-12-31T00:00:00Z is outside the supported dates"),
+        (f"      - type: {CORE}TimeBetween\n        before: '08:00:00'\n",
+         "triggers[s].conditions[0].before: '08:00:00' is not an ISO-8601 time with an offset"),
+        (f"      - type: {CORE}TimeBetween\n        after: 8:00\n",
+         "triggers[s].conditions[0].after: '480' is not an ISO-8601 time with an offset"),
         (f"      - type: {CORE}DayWeek\n        dayOfWeek: MONDY\n",
          "triggers[s].conditions[0].dayOfWeek: must be one of"),
         (f"      - type: {CORE}DayWeek\n        dayOfWeek: MONDAY\n        date: '{{{{ now() }}}}'\n",
@@ -118,6 +130,6 @@ def test_conditions_that_leave_no_day_of_the_cron_are_refused_and_never_stepped_
     OverflowError) looking for its first slot."""
     with pytest.raises(Invalid) as refused:
         parse_flow(flow(f"      - type: {CORE}Weekend\n").replace("'0 11 * * *'", "'0 11 * * 1-5'"))
-    assert "triggers[s].conditions: no day that cron '0 11 * * 1-5' fires on meets them" in refused.value.message
+    assert "triggers[s].conditions: no slot of cron '0 11 * * 1-5' meets them" in refused.value.message
     never = CronSchedule("0 11 * * 1-5", "UTC", conditions=[WEEKEND])
     assert never.slots(START, END, 10) == [] and never.slots_newest_first(START, END, 10) == []

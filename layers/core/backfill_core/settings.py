@@ -66,6 +66,11 @@ class Settings(BaseModel):
     max_body_bytes: PositiveInt = Field(128 * 1024, alias="API_MAX_BODY_BYTES")
     # Labels per backfill; each execution of the backfill carries them all.
     max_labels: NonNegativeInt = Field(100, alias="BACKFILL_MAX_LABELS")
+    # Kestra's kestra.variables.env-vars-prefix: the executor's variables named so are a flow's `envs.*`
+    # (lower-cased, less the prefix); no other variable of the function is. Kestra's default since 0.23.
+    flow_env_prefix: str = Field("ENV_", alias="FLOW_ENV_PREFIX", pattern=r"^[A-Z][A-Z0-9]*_$")
+    # Where a flow's secret('NAME') is read from: the Secrets Manager secret <prefix><tenant>/<namespace>/NAME.
+    flow_secrets_prefix: str = Field("kestra-flows/", alias="FLOW_SECRETS_PREFIX", pattern=r"^[A-Za-z0-9_+=.@/-]+/$")
 
     @model_validator(mode="after")
     def _default_within_max(self) -> "Settings":
@@ -74,6 +79,16 @@ class Settings(BaseModel):
                 f"BACKFILL_DEFAULT_CONCURRENCY ({self.default_concurrency}) exceeds "
                 f"BACKFILL_MAX_CONCURRENCY ({self.max_concurrency})"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _env_prefix_exposes_no_setting(self) -> "Settings":
+        """A prefix such as AWS_ or API_ would hand flows the function's credentials or the engine's settings."""
+        engine = [field.alias for field in type(self).model_fields.values() if field.alias]
+        engine += ["AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN_TRACE_ID", "PATH", "POWERTOOLS_"]
+        for name in engine:
+            if name.startswith(self.flow_env_prefix) or self.flow_env_prefix.startswith(name):
+                raise ValueError(f"FLOW_ENV_PREFIX ({self.flow_env_prefix}) would expose {name} to flows")
         return self
 
     @classmethod
@@ -96,6 +111,12 @@ class Settings(BaseModel):
 
 
 _loaded: Settings | None = None
+
+
+def flow_envs(environ: Mapping[str, str] = os.environ) -> dict[str, str]:
+    """A flow's `envs`: the variables named with FLOW_ENV_PREFIX, as Kestra names them (lower case, no prefix)."""
+    prefix = settings().flow_env_prefix
+    return {name.removeprefix(prefix).lower(): value for name, value in environ.items() if name.startswith(prefix)}
 
 
 def load_settings() -> Settings:

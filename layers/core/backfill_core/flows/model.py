@@ -19,7 +19,7 @@ from backfill_core.flows.task_tree import MAX_TASKS, check_task_tree
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
 from backfill_core.schedules.conditions import ConditionError
-from backfill_core.schedules.counting import allows_no_day
+from backfill_core.schedules.counting import keeps_no_slot
 from backfill_core.schedules.cron import CronError, CronSchedule
 from backfill_core.schedules.kestra_time import parse_iso_duration
 
@@ -175,9 +175,9 @@ def parse_flow(source: str) -> Flow:
             except CronError as exc:
                 field = "timezone" if str(exc).startswith("timezone") else "cron"
                 raise Invalid(f"triggers[{trigger.id}].{field}: {exc}") from exc
-            if allows_no_day(schedule):
+            if keeps_no_slot(schedule):
                 raise Invalid(
-                    f"triggers[{trigger.id}].conditions: no day that cron '{trigger.cron}' fires on meets them: "
+                    f"triggers[{trigger.id}].conditions: no slot of cron '{trigger.cron}' meets them: "
                     "the trigger would never fire"
                 )
             flow_inputs.check_undeclared(flow.inputs, trigger.inputs, f"triggers[{trigger.id}].inputs")

@@ -157,7 +157,7 @@ TRIGGER: Properties = {
     "description": None,
     "disabled": None,
     "stopAfter": None,
-    "conditions": None,  # DayWeek, DayWeekInMonth, Weekend, Not, Or; the others refused by schedules/conditions
+    "conditions": None,  # DayWeek, DayWeekInMonth, Weekend, DateTimeBetween, TimeBetween, Not, Or; others refused
     "logLevel": LATER,
     "minLogLevel": LATER,
     "logToFile": LATER,

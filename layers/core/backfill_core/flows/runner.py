@@ -15,10 +15,12 @@ from backfill_core.flows.flowable import Blocks, run_block, worst
 from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import Flow
 from backfill_core.flows.outputs import evaluate_flow_outputs
+from backfill_core.flows.secrets import SecretScope, current_scope
 from backfill_core.flows.task_run import Placement, TaskRunContext, transition
 from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
 from backfill_core.flows.tasks.task_types import KillCheck
 from backfill_core.schedules.kestra_time import format_date, now
+from backfill_core.settings import flow_envs
 
 __all__ = ["LogWriter", "run_flow", "transition", "variables"]
 
@@ -28,8 +30,8 @@ LogWriter = Callable[[TaskRun | None, str, str, datetime | None], None]
 
 def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]:
     """The template variables of DESIGN.md (trigger, execution, flow, inputs, labels), the flow's `variables` as
-    `vars` (as written: Kestra renders an expression inside one only through render()), and `outputs`, which
-    grows as task runs end."""
+    `vars` (as written: Kestra renders an expression inside one only through render()), `envs` (the executor's
+    variables of FLOW_ENV_PREFIX only), and `outputs`, which grows as task runs end."""
     return {
         "trigger": dict(execution.trigger.variables),
         "execution": {
@@ -41,6 +43,7 @@ def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]
         "inputs": dict(execution.inputs),
         "labels": {label.key: label.value for label in execution.labels},
         "vars": dict(flow.flow_variables),
+        "envs": flow_envs(),
         "outputs": {},
     }
 
@@ -80,7 +83,29 @@ def run_flow(
     killed: KillCheck = lambda: False,
 ) -> Execution:
     """Run the flow's blocks; `save` persists progress after each task attempt. A kill request ends the
-    execution KILLED, as Kestra's kill does, and runs nothing more."""
+    execution KILLED, as Kestra's kill does, and runs nothing more. The secrets the flow reads are masked in
+    every log line it writes from then on."""
+    scope = SecretScope(execution.tenant_id, flow.namespace)
+    token = current_scope.set(scope)
+    try:
+        return _run(flow, revision, execution, _masked(log, scope), save, budget_seconds, killed)
+    finally:
+        current_scope.reset(token)
+
+
+def _masked(log: LogWriter, scope: SecretScope) -> LogWriter:
+    return lambda task_run, level, message, at: log(task_run, level, scope.mask(message), at)
+
+
+def _run(
+    flow: Flow,
+    revision: int,
+    execution: Execution,
+    log: LogWriter,
+    save: Callable[[Execution], None],
+    budget_seconds: Callable[[], float],
+    killed: KillCheck,
+) -> Execution:
     context = variables(flow, revision, execution)
     refusal = _caller_data_as_code(flow, execution)
     lock = threading.Lock()  # Parallel branches run in threads

@@ -182,7 +182,7 @@ def trigger_json(
         flow_id=stored.id,
         trigger_id=trigger.id,
         date=schedule.local(evaluated) if schedule else None,
-        next_execution_date=schedule.local(schedule.next_after(evaluated)) if schedule else None,
+        next_execution_date=schedule.local_or_none(schedule.next_after(evaluated)) if schedule else None,
         backfill=backfill_json(backfill) if backfill and not backfill.finished else None,
         execution_id=None,
         updated_date=backfill.updated if backfill else at,

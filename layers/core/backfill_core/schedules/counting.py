@@ -16,7 +16,10 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from croniter import CroniterBadDateError, croniter
 
+from backfill_core.schedules.conditions import WHOLE, SlotRule
 from backfill_core.schedules.cron import CONDITIONS_CYCLE, SCAN, TICK, CronSchedule, offset_changes
+
+CYCLE_END = datetime(2028, 1, 1, tzinfo=UTC)  # the calendar cycle looked through when no date bounds it
 
 
 class _TimesOfDay:
@@ -76,12 +79,12 @@ def _cron_fields(schedule: CronSchedule) -> tuple[str, str, str]:
 
 
 def _expand(schedule: CronSchedule):
-    """(times of day, day matcher): the cron's days that the trigger's conditions allow."""
+    """(times of day, day matcher): the cron's days that the trigger's conditions may keep some of."""
     times, matches = _expand_cron(schedule)
-    allows = schedule.allows
-    if allows is None:
+    rule = schedule.rule
+    if rule is None:
         return times, matches
-    return times, lambda day: matches(day) and allows(day)
+    return times, lambda day: matches(day) and rule.maybe(day)
 
 
 def _expand_cron(schedule: CronSchedule):
@@ -139,17 +142,22 @@ def _special_days(schedule: CronSchedule):
     return lambda day: day.day in days_of(day.year, day.month)
 
 
-def allows_no_day(schedule: CronSchedule) -> bool:
-    """The cron's days and the trigger's conditions have no day in common (over one whole calendar cycle)."""
-    if schedule.allows is None:
+def keeps_no_slot(schedule: CronSchedule) -> bool:
+    """The trigger's conditions keep none of the cron's slots over one whole calendar cycle (from a
+    DateTimeBetween's `after`, or up to its `before`): then they never will."""
+    rule = schedule.rule
+    if rule is None:
         return False
-    _, matches = _expand(schedule)
-    day, last = date(2000, 1, 1), date(2000, 1, 1) + CONDITIONS_CYCLE
-    while day < last:
-        if matches(day):
-            return False
-        day += timedelta(days=1)
-    return True
+    if rule.by_day:  # day by day, without a zone: a day the cron fires on and the conditions keep
+        _, matches = _expand(schedule)
+        day, last = date(2000, 1, 1), date(2000, 1, 1) + CONDITIONS_CYCLE
+        while day < last:
+            if matches(day):
+                return False
+            day += timedelta(days=1)
+        return True
+    low = rule.after if rule.after is not None else (rule.before or CYCLE_END) - CONDITIONS_CYCLE
+    return next(_pieces(schedule, low, low + CONDITIONS_CYCLE), None) is None
 
 
 def count_slots(schedule: CronSchedule, start: datetime, end: datetime) -> int:
@@ -179,13 +187,20 @@ def _pieces(schedule: CronSchedule, start: datetime, end: datetime):
     a span between offset changes, or (1, instant, None, None) for the first instant after a gap."""
     zone = schedule.zone
     times, matches = _expand(schedule)
+    rule = schedule.rule
+    if rule is not None and rule.after is not None:  # a DateTimeBetween clamps the range (its bounds excluded)
+        start = max(start, rule.after + TICK)
+    if rule is not None and rule.before is not None:
+        end = min(end, rule.before - TICK)
+    if end < start:
+        return
     low = start
     for change, before, after in offset_changes(zone, start - SCAN, end):
         if change < start:  # a start inside a fall-back's repeated pass
             if after < before and schedule.fixed_hour:
                 low = max(low, change + (before - after))
             continue
-        yield from _span(times, matches, zone, low, change - TICK)
+        yield from _span(times, matches, rule, zone, low, change - TICK)
         low = change
         if after > before:  # a gap: its end is where croniter puts the local times it skipped
             if schedule.slot_at_gap_end(change):
@@ -193,16 +208,16 @@ def _pieces(schedule: CronSchedule, start: datetime, end: datetime):
             low = change + TICK
         elif schedule.fixed_hour:  # a fall-back: a fixed-hour job ran in the first pass, not the repeated one
             low = change + (before - after)
-    yield from _span(times, matches, zone, low, end)
+    yield from _span(times, matches, rule, zone, low, end)
 
 
-def _span(times: _TimesOfDay, matches, zone, low: datetime, high: datetime):
+def _span(times: _TimesOfDay, matches, rule: SlotRule | None, zone, low: datetime, high: datetime):
     """The matching local days between two instants with no offset change between them (one instant per
     local time), as pieces of _pieces."""
     if high < low:
         return
     low_local, high_local = low.astimezone(zone), high.astimezone(zone)
-    offset = low_local.utcoffset()
+    offset = low_local.utcoffset() or timedelta(0)
     low_wall, high_wall = low_local.replace(tzinfo=None), high_local.replace(tzinfo=None)
     if low_wall.microsecond:
         low_wall = low_wall.replace(microsecond=0) + timedelta(seconds=1)
@@ -212,7 +227,14 @@ def _span(times: _TimesOfDay, matches, zone, low: datetime, high: datetime):
         if matches(day):
             first = low_wall.time() if day == low_wall.date() else time()
             last = high_wall.time() if day == high_wall.date() else time(23, 59, 59)
-            count = times.between(first, last)
-            if count:
-                yield count, day, first, offset
+            for low_kept, high_kept in WHOLE if rule is None else rule.kept(day, offset):
+                kept_first, kept_last = max(first, _time_of(low_kept)), min(last, _time_of(high_kept))
+                count = times.between(kept_first, kept_last)
+                if count:
+                    yield count, day, kept_first, offset
         day += timedelta(days=1)
+
+
+def _time_of(second: int) -> time:
+    hours, rest = divmod(second, 3600)
+    return time(hours, *divmod(rest, 60))

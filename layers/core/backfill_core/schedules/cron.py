@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
 
-from backfill_core.schedules.conditions import DayRule, day_rule
+from backfill_core.schedules.conditions import SlotRule, keeps, slot_rule
 
 NICKNAMES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
@@ -59,7 +59,7 @@ class CronSchedule:
         self.with_seconds = with_seconds
         self.zone = zone(timezone)
         self.conditions = conditions
-        self.allows: DayRule | None = day_rule(conditions)  # the trigger's conditions on a slot's local day
+        self.rule: SlotRule | None = slot_rule(conditions)  # the trigger's conditions on a slot's local time
         fields = self.cron.split()
         if len(fields) == 1 and fields[0].startswith("@"):
             if fields[0].lower() not in NICKNAMES:
@@ -90,15 +90,43 @@ class CronSchedule:
         gap_start = self._gap_ending_at(instant)
         if gap_start is None:
             raise ValueError(f"{instant.isoformat()} does not end a gap in {self.timezone}")
-        wall = instant.astimezone(self.zone).replace(tzinfo=None)
-        return self._allowed(wall) and (self._matches(wall) or self._moved_out_of_gap(gap_start, wall))
+        local = instant.astimezone(self.zone)
+        wall = local.replace(tzinfo=None)
+        return self._allowed(wall, local.utcoffset() or timedelta(0)) and (
+            self._matches(wall) or self._moved_out_of_gap(gap_start, wall)
+        )
 
     @property
     def _walk(self) -> dict[str, Any]:
         return {"second_at_beginning": self.with_seconds}
 
-    def _allowed(self, wall: datetime) -> bool:
-        return self.allows is None or self.allows(wall.date())
+    def _allowed(self, wall: datetime, offset: timedelta) -> bool:
+        return keeps(self.rule, wall, offset)
+
+    def _out_of_bounds(self, instant: datetime, forward: bool) -> bool:
+        """Past the last (or, going back, before the first) instant a DateTimeBetween of the conditions keeps."""
+        bound = None if self.rule is None else (self.rule.before if forward else self.rule.after)
+        return bound is not None and (instant >= bound if forward else instant <= bound)
+
+    def _next_kept(self, local: datetime, offset: timedelta) -> datetime | None:
+        """None when the rule keeps this wall time, else the wall time from which to look for the next slot."""
+        if self.rule is None:
+            return None
+        day, second = datetime.combine(local.date(), time()), local.hour * 3600 + local.minute * 60 + local.second
+        later = [low for low, high in self.rule.kept(local.date(), offset) if high >= second]
+        if later and later[0] <= second:
+            return None
+        return day + (timedelta(seconds=later[0]) if later else DAY)
+
+    def _previous_kept(self, local: datetime, offset: timedelta) -> datetime | None:
+        """None when the rule keeps this wall time, else the wall time before which to look for the slot."""
+        if self.rule is None:
+            return None
+        day, second = datetime.combine(local.date(), time()), local.hour * 3600 + local.minute * 60 + local.second
+        earlier = [high for low, high in self.rule.kept(local.date(), offset) if low <= second]
+        if earlier and earlier[-1] >= second:
+            return None
+        return day + (timedelta(seconds=earlier[-1] + 1) if earlier else timedelta(0))
 
     def _matches(self, wall: datetime) -> bool:
         whole = wall.microsecond == 0 and (self.with_seconds or wall.second == 0)  # croniter.match ignores those
@@ -139,8 +167,8 @@ class CronSchedule:
     # rule above applies: a gap's skipped times (fixed hour) run at its end; the repeated pass of a fall-back
     # runs only for a job whose hour is a wildcard or a step.
 
-    def _forward(self, base: datetime) -> Iterator[datetime]:
-        """The slots strictly after `base`, oldest first, in UTC."""
+    def _forward(self, base: datetime, until: datetime | None = None) -> Iterator[datetime]:
+        """The slots strictly after `base` (up to `until`, when given), oldest first, in UTC."""
         at, inclusive = base.astimezone(UTC), False
         kept = at  # the last slot given (or the start): a whole cycle on from it with no day allowed ends the walk
         while True:
@@ -155,10 +183,13 @@ class CronSchedule:
                 if changes:
                     break
                 checked = instant
-                if self.allows is not None and not self.allows(local.date()):  # on to the next day, not slot
+                if self._out_of_bounds(instant, forward=True) or (until is not None and instant > until):
+                    return
+                resume = self._next_kept(local, offset)
+                if resume is not None:  # on to the next time the conditions keep, not the next slot
                     if instant - kept > CONDITIONS_CYCLE:
                         return  # no day allowed in a whole calendar cycle: none ever will be
-                    walk = croniter(self.cron, datetime.combine(local.date(), time()) + DAY - TICK, **self._walk)
+                    walk = croniter(self.cron, resume - TICK, **self._walk)
                     continue
                 if not (self.fixed_hour and instant.astimezone(self.zone).fold):  # a start in the repeated pass
                     kept = instant
@@ -167,13 +198,14 @@ class CronSchedule:
             at, inclusive = change, True
             if after > before:
                 gap_start, gap_end = (change + before).replace(tzinfo=None), (change + after).replace(tzinfo=None)
-                if self._allowed(gap_end) and not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
+                allowed = self._allowed(gap_end, after) and not self._out_of_bounds(change, forward=True)
+                if allowed and not self._matches(gap_end) and self._moved_out_of_gap(gap_start, gap_end):
                     yield change
             elif self.fixed_hour:
                 at = change + (before - after)  # the repeated pass: a fixed-hour job ran in the first one
 
-    def _backward(self, base: datetime) -> Iterator[datetime]:
-        """The slots strictly before `base`, newest first, in UTC."""
+    def _backward(self, base: datetime, since: datetime | None = None) -> Iterator[datetime]:
+        """The slots strictly before `base` (down to `since`, when given), newest first, in UTC."""
         at = base.astimezone(UTC)
         checked = at - TICK
         kept = at
@@ -190,10 +222,13 @@ class CronSchedule:
                 if changes:
                     break
                 checked = instant
-                if self.allows is not None and not self.allows(local.date()):  # back to the day before
+                if self._out_of_bounds(instant, forward=False) or (since is not None and instant < since):
+                    return
+                resume = self._previous_kept(local, offset)
+                if resume is not None:  # back to the last time the conditions keep, not the slot before
                     if kept - instant > CONDITIONS_CYCLE:
                         return  # no day allowed in a whole calendar cycle: none ever was
-                    walk = croniter(self.cron, datetime.combine(local.date(), time()), **self._walk)
+                    walk = croniter(self.cron, resume, **self._walk)
                     continue
                 if not (self.fixed_hour and instant.astimezone(self.zone).fold):  # the repeated pass
                     kept = instant
@@ -201,20 +236,22 @@ class CronSchedule:
             change, before, after = changes[-1]
             if after > before:
                 gap_start, gap_end = (change + before).replace(tzinfo=None), (change + after).replace(tzinfo=None)
-                moved = self._allowed(gap_end) and self._moved_out_of_gap(gap_start, gap_end)
+                allowed = self._allowed(gap_end, after) and not self._out_of_bounds(change, forward=False)
+                moved = allowed and self._moved_out_of_gap(gap_start, gap_end)
                 if change < at and not self._matches(gap_end) and moved:
                     yield change
             at, checked = change, change - TICK
 
-    def next_after(self, moment: datetime) -> datetime:
-        """The first slot strictly after `moment`."""
-        return next(self._forward(moment))
+    def next_after(self, moment: datetime) -> datetime | None:
+        """The first slot strictly after `moment`; None when the conditions keep none (a DateTimeBetween's
+        `before` passed: Kestra then leaves the next date out)."""
+        return next(self._forward(moment), None)
 
-    def previous_before(self, moment: datetime) -> datetime:
-        """The last slot strictly before `moment`."""
-        return next(self._backward(moment))
+    def previous_before(self, moment: datetime) -> datetime | None:
+        """The last slot strictly before `moment`; None when the conditions keep none."""
+        return next(self._backward(moment), None)
 
-    def first_at_or_after(self, moment: datetime) -> datetime:
+    def first_at_or_after(self, moment: datetime) -> datetime | None:
         whole = moment.replace(microsecond=0)
         base = whole if moment.microsecond else whole - timedelta(seconds=1)
         return self.next_after(base)
@@ -223,7 +260,7 @@ class CronSchedule:
         """Up to `limit` slots with start <= slot <= end, oldest first, in UTC."""
         whole = start.replace(microsecond=0)
         found: list[datetime] = []
-        for slot in self._forward(whole if start.microsecond else whole - timedelta(seconds=1)):
+        for slot in self._forward(whole if start.microsecond else whole - timedelta(seconds=1), end):
             if len(found) >= limit or slot > end:
                 break
             found.append(slot)
@@ -232,7 +269,7 @@ class CronSchedule:
     def slots_newest_first(self, start: datetime, end: datetime, limit: int) -> list[datetime]:
         """Up to `limit` slots with start <= slot <= end, newest first, in UTC."""
         found: list[datetime] = []
-        for slot in self._backward(end + timedelta(seconds=1) if not end.microsecond else end):
+        for slot in self._backward(end + timedelta(seconds=1) if not end.microsecond else end, start):
             if len(found) >= limit or slot < start:
                 break
             if slot <= end:
@@ -241,3 +278,6 @@ class CronSchedule:
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.zone)
+
+    def local_or_none(self, moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment.astimezone(self.zone)

@@ -44,8 +44,8 @@ def new_execution(
             type=trigger_type,
             variables={
                 "date": format_date(schedule.local(slot)),
-                "next": format_date(schedule.local(schedule.next_after(slot))),
-                "previous": format_date(schedule.local(schedule.previous_before(slot))),
+                "next": format_date(schedule.local_or_none(schedule.next_after(slot))),
+                "previous": format_date(schedule.local_or_none(schedule.previous_before(slot))),
                 "backfill": message.kind == "backfill",
             },
         ),

@@ -54,7 +54,7 @@ def plan_tick(
         evaluated = run
     else:
         latest = schedule.previous_before(boundary + timedelta(microseconds=1))
-        missed = [latest] if latest > last else []
+        missed = [latest] if latest is not None and latest > last else []
         run = (missed if trigger.recover_missed_schedules == "LAST" else []) + on_time
         evaluated = missed + on_time
     late_limit = trigger.late_limit()

@@ -1,5 +1,5 @@
-"""Kestra's functions: `now()`, `render()`, `renderOnce()`, `fromJson()` (and its old name `json()`), `yaml()`,
-Pebble's `range()`, `max()`, `min()`; those Kestra has that we do not run yet are refused by name.
+"""Kestra's functions: `now()`, `secret()`, `render()`, `renderOnce()`, `fromJson()` (and its old name `json()`),
+`yaml()`, Pebble's `range()`, `max()`, `min()`; those Kestra has that we do not run yet are refused by name.
 Facts: https://kestra.io/docs/expressions/functions and https://pebbletemplates.io/wiki/function/range/
 """
 
@@ -14,11 +14,12 @@ from jinja2.runtime import Context
 
 from backfill_core.flows.pebble.dates import now
 from backfill_core.flows.pebble.limits import MAX_ITEMS, PebbleProblem
+from backfill_core.flows.secrets import SecretProblem, current_scope
 
 MAX_RENDER_DEPTH = 10
 """How deep `render()` may nest, and how many passes a recursive render may take, before it is a loop."""
 
-NOT_SUPPORTED = ("secret", "kv", "read", "fileURI", "fileSize", "encrypt", "decrypt", "errorLogs",
+NOT_SUPPORTED = ("kv", "read", "fileURI", "fileSize", "encrypt", "decrypt", "errorLogs",
                  "currentEachOutput", "fetchContext", "printContext", "fromIon", "uuid", "id", "randomInt")  # fmt: skip
 _render_depth: ContextVar[int] = ContextVar("render_depth", default=0)
 
@@ -72,6 +73,19 @@ def renderers(render_text: Callable[[str, dict], str]) -> dict[str, Callable[...
         return _render_value(toRender, dict(context.get_all()), False, render_text)
 
     return {"render": render, "renderOnce": render_once}
+
+
+def secret(key: Any = None) -> str:
+    """Kestra's secret('NAME'): the flow's namespace's secret (flows/secrets.py), masked in the logs."""
+    scope = current_scope.get()
+    if key is None:
+        raise FunctionProblem("The 'secret' function expects an argument 'key'.")
+    if scope is None:
+        raise FunctionProblem("secret() is only read while a flow runs")
+    try:
+        return scope.read(key)
+    except SecretProblem as exc:
+        raise FunctionProblem(str(exc)) from None
 
 
 def from_json(json_text: Any = None) -> Any:
@@ -132,6 +146,7 @@ def _extreme(pick: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "now": now,
+    "secret": secret,
     "fromJson": from_json,
     "json": from_json,
     "yaml": from_yaml,
