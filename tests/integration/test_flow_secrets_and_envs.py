@@ -58,6 +58,19 @@ def test_a_secret_is_read_from_its_namespace_and_masked_in_every_log_line(stack,
     assert PASSWORD not in json.dumps(logs) and PASSWORD not in json.dumps(execution)
 
 
+def test_a_secret_is_read_and_masked_in_parallel_branches_which_run_in_threads(stack, secrets):
+    branch = (
+        "      - id: say{n}\n        type: io.kestra.plugin.core.log.Log\n"
+        "        message: \"{n} {{{{ secret('DB_PASSWORD') }}}}\"\n"
+    )
+    tasks = "  - id: fan\n    type: io.kestra.plugin.core.flow.Parallel\n    tasks:\n" + "".join(
+        branch.format(n=n) for n in range(3)
+    )
+    execution, logs = run_once(stack, flow("parallel-secret", "tests", tasks), "tests", "parallel-secret")
+    assert execution["state"]["current"] == "SUCCESS", logs
+    assert sorted(line["message"] for line in logs) == [f"{n} {MASKED}" for n in range(3)]
+
+
 @pytest.mark.parametrize(
     "name", ["NOPE", "OTHER_TOKEN", "TENANT_TOKEN", "TEAM_TOKEN", "../other/OTHER_TOKEN"]
 )  # another namespace's, another tenant's, a child namespace's, a path out of the namespace

@@ -7,10 +7,11 @@ its `allowFailure`/`allowWarning`; when a child fails, its own `errors` run and 
 and ForEach groups run at once, in threads, as Kestra starts them: `limit` at once (all for 0, up to
 MAX_BRANCH_THREADS), the next as one ends, none after a failure, those already started finishing."""
 
+import contextvars
 import json
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -182,16 +183,21 @@ def _windowed(groups: Sequence[Callable[[], str]], limit: int, run: Blocks) -> s
     states: list[str] = []
     waiting = list(groups)
     with ThreadPoolExecutor(max_workers=width, thread_name_prefix="branch") as pool:
-        running = {pool.submit(_in_branch, waiting.pop(0)) for _ in range(min(width, len(waiting)))}
+        running = {_start(pool, waiting.pop(0)) for _ in range(min(width, len(waiting)))}
         while running:
             ended, running = wait(running, return_when=FIRST_COMPLETED)
             states += [future.result() for future in ended]
             stop = "KILLED" in states or ("FAILED" in states and limit > 0) or run.task_runs.killed()
             while waiting and not stop and len(running) < width:
-                running.add(pool.submit(_in_branch, waiting.pop(0)))
+                running.add(_start(pool, waiting.pop(0)))
     if run.task_runs.killed() and "KILLED" not in states and waiting:
         states.append("KILLED")
     return worst(states)
+
+
+def _start(pool: ThreadPoolExecutor, group: Callable[[], str]) -> Future:
+    """A group in a thread of the pool, seeing this thread's context (the secrets the execution may read)."""
+    return pool.submit(contextvars.copy_context().run, _in_branch, group)
 
 
 def _in_branch(group: Callable[[], str]) -> str:
