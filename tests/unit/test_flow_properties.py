@@ -9,6 +9,7 @@ from backfill_core.flows.model import parse_flow
 from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
+from backfill_core.flows.tasks.subflow import FLOW_LEGACY, SUBFLOW, SUBFLOW_LEGACY
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG, PYTHON_COMMANDS, PYTHON_SCRIPT, SHELL_SCRIPT
 
 # What Kestra documents, read from its plugin pages (kestra.io/plugins/...) and its flow reference
@@ -51,6 +52,13 @@ DOCUMENTED = {
     IF: ["condition", "then", "else", "errors"],
     SWITCH: ["value", "cases", "defaults", "errors"],
     FOR_EACH: ["values", "tasks", "errors", "concurrencyLimit"],
+    **{
+        kind: [
+            "namespace", "flowId", "inputs", "labels", "wait", "transmitFailed", "inheritLabels", "revision",
+            "scheduleDate", "outputs", "restartBehavior",
+        ]
+        for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)
+    },
     "trigger": ["id", "type", "description", "disabled", "stopAfter", "conditions", "logLevel", "workerGroup"],
     "schedule": [
         "cron", "timezone", "withSeconds", "inputs", "backfill", "lateMaximumDelay", "recoverMissedSchedules",
@@ -72,6 +80,7 @@ TABLES = {
     RETURN: properties.TASK_TYPES[RETURN],
     OUTPUT_VALUES: properties.TASK_TYPES[OUTPUT_VALUES],
     **{kind: properties.TASK_TYPES[kind] for kind in (SLEEP, FAIL, SEQUENTIAL, PARALLEL, IF, SWITCH, FOR_EACH)},
+    **{kind: properties.TASK_TYPES[kind] for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
     "input": properties.INPUT,
@@ -127,6 +136,10 @@ VALID_AT = {
     (SWITCH, "cases"): {"a": [{"id": "e", "type": LOG, "message": "a"}]},
     (SWITCH, "defaults"): [{"id": "e", "type": LOG, "message": "other"}],
     **{(kind, "errors"): [{"id": "e", "type": LOG, "message": "failed"}] for kind in (SEQUENTIAL, PARALLEL, IF)},
+    **{(kind, "wait"): False for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    **{(kind, "transmitFailed"): False for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    **{(kind, "inheritLabels"): True for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    **{(kind, "inputs"): {"day": "{{ trigger.date }}"} for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
 }
 CHILD = [{"id": "c", "type": LOG, "message": "hi"}]
 BASES = {
@@ -140,6 +153,7 @@ BASES = {
     IF: {"condition": "{{ true }}", "then": CHILD},
     SWITCH: {"value": "a", "defaults": CHILD},
     FOR_EACH: {"values": [1], "tasks": CHILD},
+    **{kind: {"namespace": "tests", "flowId": "child"} for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
 }
 REFUSED_VALUE: dict = {}
 
