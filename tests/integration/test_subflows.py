@@ -274,3 +274,41 @@ def test_a_backfill_value_handed_to_a_child_stays_data(stack, value):
     assert "run" in runs_of(child) and runs_of(child)["run"]["attempts"][0]["state"]["current"] == "FAILED"
     assert any("the value holds shell syntax" in m for m in messages(stack, child))
     assert fetched(stack, "parent")["state"]["current"] == "FAILED"
+
+
+SLEEPY_CHILD = """
+id: child
+namespace: tests
+tasks:
+  - id: nap
+    type: io.kestra.plugin.core.flow.Sleep
+    duration: PT3S
+  - id: never
+    type: io.kestra.plugin.core.log.Log
+    message: not reached
+"""
+
+
+def test_killing_the_parent_kills_the_child_it_waits_for(stack, monkeypatch):
+    caller = (
+        "id: parent\nnamespace: tests\ntasks:\n"
+        "  - id: call\n    type: io.kestra.plugin.core.flow.Subflow\n    namespace: tests\n    flowId: child\n"
+        "  - id: after\n    type: io.kestra.plugin.core.log.Log\n    message: not reached\n" + TRIGGER
+    )
+    register(stack, SLEEPY_CHILD, caller)
+    real = task_run_module.run_control_task
+
+    def kill_the_parent_first(*args, **kwargs):
+        (parent_run,) = stack.executions(namespace="tests", flowId="parent")
+        assert stack.call("DELETE", f"/api/v1/executions/{parent_run['id']}/kill").status == 202
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(task_run_module, "run_control_task", kill_the_parent_first)
+    backfill(stack)
+    stack.drain()
+
+    parent_run, child = fetched(stack, "parent"), fetched(stack, "child")
+    assert child["state"]["current"] == "KILLED"
+    assert list(runs_of(child)) == ["nap"]
+    assert (runs_of(parent_run)["call"]["state"]["current"], parent_run["state"]["current"]) == ("KILLED", "KILLED")
+    assert "after" not in runs_of(parent_run)
