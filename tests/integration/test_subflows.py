@@ -254,10 +254,14 @@ tasks:
 """
 
 
-@pytest.mark.parametrize("value", ["$(touch pwned)", '"; rm -rf ~ #', "{{ 7*7 }}"])
-def test_a_backfill_value_handed_to_a_child_stays_data(stack, value):
+@pytest.mark.parametrize(
+    ("value", "wait"),
+    [("$(touch pwned)", ""), ('"; rm -rf ~ #', ""), ("{{ 7*7 }}", ""), ("$(touch pwned)", "    wait: false\n")],
+)
+def test_a_backfill_value_handed_to_a_child_stays_data(stack, value, wait):
+    """A child run from the queue reads up its parents to learn that a backfill started its chain."""
     caller = (
-        parent()
+        parent(wait)
         .replace("fail: false", 'fail: "{{ inputs.given }}"')
         .replace(
             "labels:\n  tier: gold\n",
@@ -273,7 +277,7 @@ def test_a_backfill_value_handed_to_a_child_stays_data(stack, value):
     assert child["state"]["current"] == "FAILED"  # the shell would run it: refused before any attempt
     assert "run" in runs_of(child) and runs_of(child)["run"]["attempts"][0]["state"]["current"] == "FAILED"
     assert any("the value holds shell syntax" in m for m in messages(stack, child))
-    assert fetched(stack, "parent")["state"]["current"] == "FAILED"
+    assert fetched(stack, "parent")["state"]["current"] == ("SUCCESS" if wait else "FAILED")
 
 
 SLEEPY_CHILD = """
