@@ -180,6 +180,7 @@ def test_an_executor_dying_inside_a_child_resumes_it_and_never_starts_a_second_c
     with pytest.raises(ExecutorDied):
         stack.poller().poll_once()
     assert fetched(stack, "child")["state"]["current"] == "RUNNING"
+    assert runs_of(fetched(stack, "parent"))["call"]["state"]["current"] == "RUNNING"  # saved before the child ran
     time.sleep(1.2)  # the message comes back after the visibility timeout, the leases have run out
     stack.drain()
 

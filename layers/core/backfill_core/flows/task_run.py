@@ -166,7 +166,9 @@ def _attempt(
             key = (task.id, *placement.output_keys(), f"attempt{len(task_run.attempts) + 1}")
             if run.subflows is None:
                 raise TemplateRenderError("a Subflow needs the executor, which starts executions")
-            return run.subflows(call_of(task, rendered, key), log, run.killed)
+            call = call_of(task, rendered, key)
+            run.save(run.execution)  # the task run shows RUNNING while its child runs
+            return run.subflows(call, log, run.killed)
         return run_task(
             task.type,
             rendered,
