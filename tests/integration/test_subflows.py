@@ -9,6 +9,8 @@ import pytest
 
 from backfill_core.flows import task_run as task_run_module
 from backfill_core.flows.tasks.subflow import MAX_SUBFLOW_DEPTH
+from backfill_core.slots.message import ExecutionMessage
+from backfill_core.storage import work_queue
 from tests.flows import backfill_body
 from tests.harness import ExecutorDied
 from tests.integration.test_flow_semantics import ONE_SLOT
@@ -317,3 +319,33 @@ def test_killing_the_parent_kills_the_child_it_waits_for(stack, monkeypatch):
     assert list(runs_of(child)) == ["nap"]
     assert (runs_of(parent_run)["call"]["state"]["current"], parent_run["state"]["current"]) == ("KILLED", "KILLED")
     assert "after" not in runs_of(parent_run)
+
+
+def test_a_crash_between_creating_a_queued_child_and_queueing_it_loses_nothing_and_makes_no_second(
+    crashable, monkeypatch
+):
+    stack = crashable
+    register(stack, CHILD, parent("    wait: false\n"))
+    real = work_queue.send
+
+    def dies_before_the_child_is_queued(messages):
+        if any(isinstance(message, ExecutionMessage) for message in messages):
+            monkeypatch.setattr(work_queue, "send", real)
+            raise ExecutorDied()
+        return real(messages)
+
+    monkeypatch.setattr(work_queue, "send", dies_before_the_child_is_queued)
+    backfill(stack)
+    with pytest.raises(ExecutorDied):
+        stack.poller().poll_once()
+    assert fetched(stack, "child")["state"]["current"] == "CREATED"
+    time.sleep(1.2)
+    stack.drain()
+
+    child = fetched(stack, "child")  # still one
+    assert (child["state"]["current"], child["attempt"]) == ("SUCCESS", 1)
+    assert fetched(stack, "parent")["state"]["current"] == "SUCCESS"
+
+    work_queue.send([ExecutionMessage(tenant="main", execution_id=child["id"])])  # a duplicate, late
+    stack.drain()
+    assert fetched(stack, "child")["attempt"] == 1
