@@ -202,9 +202,10 @@ def test_a_flow_calling_itself_is_refused_directly_and_through_a_chain(stack):
     register(stack, parent().replace("id: parent", "id: child", 1).replace("flowId: child", "flowId: parent"))
     answer = stack.call("POST", "/api/v1/flows", parent(), "application/x-yaml")
     assert answer.status == 422
-    assert "Recursive call to flow [tests.parent] through tests.parent -> tests.child -> tests.parent" in (
-        answer.message
-    )
+    through = "Recursive call to flow [tests.parent] through tests.parent -> tests.child -> tests.parent"
+    assert through in answer.message
+    (verdict,) = stack.call("POST", "/api/v1/flows/validate", parent(), "application/x-yaml").body
+    assert through in verdict["constraints"]
 
 
 def test_a_chain_built_by_an_expression_is_cut_at_its_depth_and_a_missing_flow_fails_the_task(stack):

@@ -42,7 +42,7 @@ def create_flow() -> FlowWithSource:
 def validate_flows() -> list[ValidateConstraintViolation]:
     """Kestra's validation: each flow checked as POST /flows would check it; `constraints` names each property
     refused, with its path."""
-    return validation_json(check_sources(_yaml_body()))
+    return validation_json(check_sources(_yaml_body(), lambda flow: subflows.check_chain(tenant(), flow)))
 
 
 @router.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))
