@@ -350,3 +350,27 @@ def test_a_crash_between_creating_a_queued_child_and_queueing_it_loses_nothing_a
     work_queue.send([ExecutionMessage(tenant="main", execution_id=child["id"])])  # a duplicate, late
     stack.drain()
     assert fetched(stack, "child")["attempt"] == 1
+
+
+def test_a_revision_not_kept_or_a_disabled_flow_fails_the_task_naming_it_and_the_latest_revision_runs(stack):
+    register(
+        stack,
+        CHILD,
+        parent("    revision: 2\n", "older"),
+        parent("    revision: 1\n", "latest"),
+        CHILD.replace("id: child", "id: idle").replace("namespace: tests", "namespace: tests\ndisabled: true"),
+        parent(flow_id="to_off").replace("flowId: child", "flowId: idle"),
+    )
+    for flow_id in ("older", "latest", "to_off"):
+        backfill(stack, flow_id)
+    stack.drain()
+
+    older, latest, to_off = (fetched(stack, flow_id) for flow_id in ("older", "latest", "to_off"))
+    assert older["state"]["current"] == "FAILED"
+    assert "Unable to find flow 'tests'.'child' with revision '2': only its latest revision (1) is kept here" in (
+        messages(stack, older)
+    )
+    assert latest["state"]["current"] == "SUCCESS"
+    assert to_off["state"]["current"] == "FAILED"
+    assert "Cannot execute a flow which is disabled: 'tests'.'idle'" in messages(stack, to_off)
+    assert [e["flowId"] for e in stack.executions(namespace="tests") if e["kind"] == "subflow"] == ["child"]
