@@ -13,6 +13,9 @@ over HTTP). The expectation lines:
     # label <key> = <value>                 a label of the execution
     # window = <start>..<end>               the backfill's range (else one slot, 2024-03-04T06:00:00Z)
     # executions = <n>                      how many executions the range makes
+
+A file may hold more YAML documents after the flow it runs, separated by `---` lines: the flows it calls
+(Subflow tasks), registered before it.
 """
 
 import json
@@ -31,6 +34,12 @@ def expectations(source: str) -> list[tuple[str, str, str]]:
         kind, _, target = head.partition(" ")
         found.append((kind, target, value))
     return found
+
+
+def flows_of(source: str) -> list[str]:
+    """The flows to register, in order: those the file's flow calls, then the flow itself (its first document)."""
+    first, *called = source.split("\n---\n")
+    return [*called, first]
 
 
 def flow_id_of(source: str) -> str:

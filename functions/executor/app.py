@@ -1,6 +1,8 @@
-"""SQS handler: each record is one slot to run. Failures are reported per record (partial batch)."""
+"""SQS handler: each record is one slot to run, or one execution to run by id. Failures are reported per record
+(partial batch)."""
 
 import random
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
@@ -10,7 +12,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from backfill_core.errors import BackfillContended
 from backfill_core.settings import load_settings, settings
-from backfill_core.slots.message import SlotMessage
+from backfill_core.slots.by_id import run_execution
+from backfill_core.slots.message import ExecutionMessage, parse_work_message
 from backfill_core.slots.runner import run_slot
 from backfill_core.storage import work_queue
 
@@ -37,10 +40,15 @@ def record_handler(record: SQSRecord) -> None:
     """A message no executor can parse fails on every receive and goes to the dead-letter queue: a person
     must look at it. A backfill slot's message is let go on its last receive instead: the backfill record
     still holds the slot in flight, and the watchdog sends it again, so the DLQ keeps only what needs a person."""
-    message = SlotMessage.model_validate_json(record.body)
+    work = parse_work_message(record.body)
+    if isinstance(work, ExecutionMessage):
+        logger.append_keys(execution_id=work.execution_id)
+        _run(record, lambda: run_execution(work, _budget_seconds))
+        return
+    message = work
     logger.append_keys(backfill_id=message.backfill_id, slot=message.date.isoformat())
     try:
-        _run(record, message)
+        _run(record, lambda: run_slot(message, _budget_seconds))
     except Exception:
         last_receive = int(record.attributes.approximate_receive_count) >= settings().work_queue_max_receives
         if message.kind != "backfill" or not last_receive:
@@ -50,9 +58,9 @@ def record_handler(record: SQSRecord) -> None:
         metrics.flush_metrics()  # now: most invocations have no metric, and an empty flush warns
 
 
-def _run(record: SQSRecord, message: SlotMessage) -> None:
+def _run(record: SQSRecord, work: Callable[[], None]) -> None:
     try:
-        run_slot(message, _budget_seconds)
+        work()
     except BackfillContended:
         logger.warning("backfill record contended; the slot's message comes back soon")
         try:

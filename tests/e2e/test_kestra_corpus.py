@@ -4,7 +4,7 @@ read back as Kestra's JSON, checked against the outcome Kestra documents (tests/
 
 import requests
 
-from tests.kestra_corpus import CORPUS, check, executions_expected, expectations, flow_id_of, window_of
+from tests.kestra_corpus import CORPUS, check, executions_expected, expectations, flow_id_of, flows_of, window_of
 
 ENDED = ("SUCCESS", "WARNING", "FAILED", "KILLED", "CANCELLED")
 
@@ -16,10 +16,11 @@ def test_every_flow_of_the_corpus_runs_as_kestra_runs_it(local_stack):
         source = path.read_text()
         expected = expectations(source)
         flow_id = flow_id_of(source)
-        registered = requests.post(
-            f"{stack.url}/api/v1/flows", data=source, headers={"Content-Type": "application/x-yaml"}, timeout=30
-        )
-        assert registered.status_code == 200, (path.name, registered.text)
+        for flow in flows_of(source):
+            registered = requests.post(
+                f"{stack.url}/api/v1/flows", data=flow, headers={"Content-Type": "application/x-yaml"}, timeout=30
+            )
+            assert registered.status_code == 200, (path.name, registered.text)
         start, end = window_of(expected)
         body = {
             "namespace": "tests",

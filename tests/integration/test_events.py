@@ -106,7 +106,9 @@ def test_api_events_have_the_rest_proxy_shape(name):
         assert single == {k: v[-1] for k, v in multi.items()}
 
 
-@pytest.mark.parametrize("name", ["executor/backfill_slot.json", "executor/poison_message.json"])
+@pytest.mark.parametrize(
+    "name", ["executor/backfill_slot.json", "executor/poison_message.json", "executor/execution_by_id.json"]
+)
 def test_sqs_events_are_what_the_event_source_mapping_sends(name):
     (record,) = load(name)["Records"]
     assert record["md5OfBody"] == hashlib.md5(record["body"].encode()).hexdigest()
@@ -294,6 +296,12 @@ def test_search_executions_then_get_one_and_its_logs(stack):
 def test_backfill_slot_as_shipped_names_no_backfill_and_runs_nothing(stack):
     assert call_executor(stack, load("executor/backfill_slot.json")) == NO_FAILURES
     assert executions_of(stack) == []
+
+
+def test_execution_by_id_as_shipped_names_no_execution_and_runs_nothing(stack):
+    assert call_executor(stack, load("executor/execution_by_id.json")) == NO_FAILURES
+    assert executions_of(stack) == []
+    assert stack.queue_depth() == 0
 
 
 def test_backfill_slot_runs_its_slot_exactly_once(stack):

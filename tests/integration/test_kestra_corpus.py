@@ -5,7 +5,7 @@ tests/kestra_corpus.py for what each flow's first lines expect."""
 import pytest
 
 from tests.flows import backfill_body
-from tests.kestra_corpus import CORPUS, check, executions_expected, expectations, flow_id_of, window_of
+from tests.kestra_corpus import CORPUS, check, executions_expected, expectations, flow_id_of, flows_of, window_of
 
 
 @pytest.mark.parametrize("path", CORPUS, ids=[p.stem for p in CORPUS])
@@ -13,8 +13,9 @@ def test_a_kestra_flow_runs_as_kestra_runs_it(stack, path):
     source = path.read_text()
     expected = expectations(source)
     flow_id = flow_id_of(source)
-    registered = stack.call("POST", "/api/v1/flows", source, "application/x-yaml")
-    assert registered.status == 200, registered.raw
+    for flow in flows_of(source):
+        registered = stack.call("POST", "/api/v1/flows", flow, "application/x-yaml")
+        assert registered.status == 200, registered.raw
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body(flow_id, *window_of(expected)))
     assert answer.status == 200, answer.raw
     stack.drain()

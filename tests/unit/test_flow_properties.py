@@ -11,6 +11,7 @@ from backfill_core.flows.tasks.aws_types import LAMBDA_INVOKE, SNS_PUBLISH, SQS_
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.http_types import HTTP_REQUEST
+from backfill_core.flows.tasks.subflow import FLOW_LEGACY, SUBFLOW, SUBFLOW_LEGACY
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG, PYTHON_COMMANDS, PYTHON_SCRIPT, SHELL_SCRIPT
 
 # Kestra's AWS connection (plugin-aws AbstractConnection), shared by every AWS task.
@@ -66,6 +67,13 @@ DOCUMENTED = {
     LAMBDA_INVOKE: ["functionArn", "functionPayload", *AWS_CONNECTION],
     SQS_PUBLISH: ["queueUrl", "from", "maxConcurrency", "connectionAcquisitionTimeout", *AWS_CONNECTION],
     SNS_PUBLISH: ["topicArn", "from", *AWS_CONNECTION],
+    **{
+        kind: [
+            "namespace", "flowId", "inputs", "labels", "wait", "transmitFailed", "inheritLabels", "revision",
+            "scheduleDate", "outputs", "restartBehavior",
+        ]
+        for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)
+    },
     "trigger": ["id", "type", "description", "disabled", "stopAfter", "conditions", "logLevel", "workerGroup"],
     "schedule": [
         "cron", "timezone", "withSeconds", "inputs", "backfill", "lateMaximumDelay", "recoverMissedSchedules",
@@ -88,6 +96,7 @@ TABLES = {
     OUTPUT_VALUES: properties.TASK_TYPES[OUTPUT_VALUES],
     **{kind: properties.TASK_TYPES[kind] for kind in (SLEEP, FAIL, SEQUENTIAL, PARALLEL, IF, SWITCH, FOR_EACH)},
     **{kind: properties.TASK_TYPES[kind] for kind in (HTTP_REQUEST, LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)},
+    **{kind: properties.TASK_TYPES[kind] for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
     "input": properties.INPUT,
@@ -156,6 +165,10 @@ VALID_AT = {
     **{(kind, "region"): "eu-west-1" for kind in (LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)},
     (SQS_PUBLISH, "from"): [{"data": "a", "delaySeconds": 5}, {"data": {"n": 1}}],
     (SNS_PUBLISH, "from"): {"data": "a", "subject": "s"},
+    **{(kind, "wait"): False for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    **{(kind, "transmitFailed"): False for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    **{(kind, "inheritLabels"): True for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    **{(kind, "inputs"): {"day": "{{ trigger.date }}"} for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
 }
 CHILD = [{"id": "c", "type": LOG, "message": "hi"}]
 BASES = {
@@ -173,6 +186,7 @@ BASES = {
     LAMBDA_INVOKE: {"functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:f"},
     SQS_PUBLISH: {"queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q", "from": {"data": "a"}},
     SNS_PUBLISH: {"topicArn": "arn:aws:sns:eu-west-1:123456789012:t", "from": {"data": "a"}},
+    **{kind: {"namespace": "tests", "flowId": "child"} for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
 }
 REFUSED_VALUE: dict = {}
 

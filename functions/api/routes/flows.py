@@ -13,6 +13,7 @@ from backfill_core.flows.validation import check_sources, registered_flow
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.kestra_json import flow_json, validation_json
 from backfill_core.kestra_api.responses import FlowWithSource, ValidateConstraintViolation
+from backfill_core.slots import subflows
 from backfill_core.storage import flows_repository
 from routes.common import FlowIdParam, NamespaceParam, answers, size_with_page, tenant
 
@@ -29,7 +30,9 @@ def _yaml_body() -> str:
 @router.post("/flows", responses=answers("The flow as Kestra returns it", 409, 422))
 def create_flow() -> FlowWithSource:
     source = _yaml_body()
-    return flow_json(flows_repository.create(tenant(), registered_flow(source), source))
+    flow = registered_flow(source)
+    subflows.check_chain(tenant(), flow)
+    return flow_json(flows_repository.create(tenant(), flow, source))
 
 
 @router.post(
@@ -39,7 +42,7 @@ def create_flow() -> FlowWithSource:
 def validate_flows() -> list[ValidateConstraintViolation]:
     """Kestra's validation: each flow checked as POST /flows would check it; `constraints` names each property
     refused, with its path."""
-    return validation_json(check_sources(_yaml_body()))
+    return validation_json(check_sources(_yaml_body(), lambda flow: subflows.check_chain(tenant(), flow)))
 
 
 @router.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))
@@ -69,6 +72,7 @@ def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam) -> FlowWithSour
     flow = registered_flow(source)
     if (flow.namespace, flow.id) != (namespace, flow_id):
         raise Invalid(f"id: the YAML is flow {flow.namespace}.{flow.id}, the path is {namespace}.{flow_id}")
+    subflows.check_chain(tenant(), flow)
     stored = flows_repository.update(tenant(), flow, source)
     flow_changes.flow_updated(stored)
     return flow_json(stored)

@@ -42,3 +42,9 @@ def backfill_execution_id(backfill_id: str, slot_key: str, round_: int = 0) -> s
 def live_execution_id(trigger_pk: str, slot_key: str) -> str:
     """The one execution of a live schedule's slot."""
     return derived_id("schedule", trigger_pk, slot_key)
+
+
+def subflow_execution_id(parent_execution_id: str, call_key: tuple[str, ...]) -> str:
+    """The one child of a Subflow task's attempt in its parent execution: a parent that runs again after a crash
+    finds its child again instead of starting a second one."""
+    return derived_id("subflow", parent_execution_id, *call_key)

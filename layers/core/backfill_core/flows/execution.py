@@ -89,7 +89,7 @@ class Execution(KestraModel):
     state: State
     task_run_list: list[TaskRun] = []
     outputs: dict[str, Any] | None = None  # the flow's `outputs`, evaluated once its tasks are done
-    kind: Literal["backfill", "schedule"] = "backfill"  # a backfill's replay or a live schedule run
+    kind: Literal["backfill", "schedule", "subflow"] = "backfill"  # a backfill's replay, a live run, a child
     backfill_id: str | None = None
     scheduled_date: datetime
     attempt: int = 0

@@ -16,6 +16,7 @@ from backfill_core.flows.plugin_defaults import with_plugin_defaults
 from backfill_core.flows.properties import SCHEDULE_TYPES, TASK_LISTS, refused_properties, refused_templates
 from backfill_core.flows.task_spec import TaskSpec, walk
 from backfill_core.flows.task_tree import MAX_TASKS, check_task_tree
+from backfill_core.flows.tasks.subflow import recursive_call
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
 from backfill_core.schedules.conditions import ConditionError
@@ -155,6 +156,9 @@ def parse_flow(source: str) -> Flow:
     except ValidationError as exc:
         raise Invalid(describe_validation_error(exc, document)) from exc
     check_task_tree(flow.task_lists())
+    recursion = recursive_call(flow.namespace, flow.id, flow.task_lists())
+    if recursion:
+        raise Invalid(recursion)
     flow_inputs.check_declarations(flow.inputs)
     try:
         normalize_labels(flow.labels)  # every execution of the flow carries them

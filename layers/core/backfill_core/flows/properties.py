@@ -22,6 +22,7 @@ from backfill_core.flows.tasks.aws_types import AWS_TASK_PROPERTIES
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.subflow import SUBFLOW_TYPES
 from backfill_core.flows.tasks.task_types import (
     COMMANDS,
     LOG,
@@ -146,6 +147,20 @@ TASK_TYPES: dict[str, Properties] = {
     **{kind: HTTP_REQUEST for kind in HTTP_TASK_TYPES},
     **AWS_TASK_PROPERTIES,
 }
+SUBFLOW: Properties = {
+    "namespace": None,
+    "flowId": None,
+    "inputs": None,  # rendered in the parent, then taken as they are; an input the child does not declare is refused
+    "labels": None,
+    "wait": None,  # true: the child runs inside the parent's executor; false: queued, run by id
+    "transmitFailed": None,
+    "inheritLabels": None,
+    "revision": None,  # only the latest revision is kept: another fails the task, naming both
+    "scheduleDate": "not supported: a child execution starts at once here (use a Schedule trigger on the subflow)",
+    "outputs": "not supported: Kestra deprecated it in 0.15; declare `outputs` on the subflow instead",
+    "restartBehavior": "not supported: executions are not restarted by hand here, so there is no restart to shape",
+}
+TASK_TYPES |= {task_type: SUBFLOW for task_type in SUBFLOW_TYPES}
 
 TASK_RUNNER: Properties = {"type": None}
 

@@ -18,6 +18,7 @@ from backfill_core.flows.outputs import evaluate_flow_outputs
 from backfill_core.flows.secrets import SecretScope, current_scope
 from backfill_core.flows.task_run import Placement, TaskRunContext, transition
 from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
+from backfill_core.flows.tasks.subflow import SubflowStarter
 from backfill_core.flows.tasks.task_types import KillCheck
 from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.settings import flow_envs
@@ -48,13 +49,15 @@ def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]
     }
 
 
-def _caller_data_as_code(flow: Flow, execution: Execution) -> str | None:
+def _caller_data_as_code(flow: Flow, execution: Execution, from_caller: bool) -> str | None:
     """A backfill's labels and inputs were checked against the flow at creation; the flow may have changed since,
     so they are checked again against the commands about to render them. Inputs and labels the flow's author
-    gave (the declared defaults, the trigger's inputs, the flow's labels) are not the caller's."""
-    if execution.kind != "backfill":
+    gave (the declared defaults, the trigger's inputs, the flow's labels) are not the caller's. A subflow started
+    (at any depth) by a backfill may have been handed the caller's values: its inputs and labels other than its
+    own flow's defaults and labels count as the caller's (`from_caller`)."""
+    if execution.kind != "backfill" and not from_caller:
         return None
-    trigger = flow.trigger(execution.trigger.id)
+    trigger = flow.trigger(execution.trigger.id) if execution.kind != "subflow" else None  # a child's is a task
     authored = {spec.id: spec.defaults for spec in flow.inputs} | dict((trigger.inputs if trigger else None) or {})
     given = {name: value for name, value in execution.inputs.items() if authored.get(name) != value}
     own_labels = normalize_labels(flow.labels)
@@ -81,14 +84,18 @@ def run_flow(
     save: Callable[[Execution], None],
     budget_seconds: Callable[[], float],
     killed: KillCheck = lambda: False,
+    subflows: SubflowStarter | None = None,
+    from_caller: bool = False,
 ) -> Execution:
     """Run the flow's blocks; `save` persists progress after each task attempt. A kill request ends the
-    execution KILLED, as Kestra's kill does, and runs nothing more. The secrets the flow reads are masked in
-    every log line it writes from then on."""
+    execution KILLED, as Kestra's kill does, and runs nothing more. `subflows` starts the child executions of
+    Subflow tasks; `from_caller` says the execution descends from a backfill (its values may be a caller's). The
+    secrets the flow reads are masked in every log line it writes from then on."""
     scope = SecretScope(execution.tenant_id, flow.namespace)
     token = current_scope.set(scope)
     try:
-        return _run(flow, revision, execution, _masked(log, scope), save, budget_seconds, killed)
+        masked = _masked(log, scope)
+        return _run(flow, revision, execution, masked, save, budget_seconds, killed, subflows, from_caller)
     finally:
         current_scope.reset(token)
 
@@ -105,13 +112,15 @@ def _run(
     save: Callable[[Execution], None],
     budget_seconds: Callable[[], float],
     killed: KillCheck,
+    subflows: SubflowStarter | None,
+    from_caller: bool,
 ) -> Execution:
     context = variables(flow, revision, execution)
-    refusal = _caller_data_as_code(flow, execution)
+    refusal = _caller_data_as_code(flow, execution, from_caller)
     lock = threading.Lock()  # Parallel branches run in threads
     log, save = _one_at_a_time(log, lock), _one_at_a_time(save, lock)
     run = Blocks(
-        TaskRunContext(execution, log, save, budget_seconds, killed),
+        TaskRunContext(execution, log, save, budget_seconds, killed, subflows),
         lambda task: refusal if task.type in SCRIPT_TASK_TYPES else None,
     )
     ending = run_block(flow.tasks, context, run, Placement())

@@ -17,6 +17,7 @@ from backfill_core.flows.execution import ENDED_STATES, Execution, State, StateH
 from backfill_core.flows.outputs import MAX_RECORD_BYTES, outputs_problem
 from backfill_core.flows.task_spec import TaskSpec
 from backfill_core.flows.tasks.control import CONTROL_TASK_TYPES, run_control_task
+from backfill_core.flows.tasks.subflow import SUBFLOW_TYPES, SubflowStarter, call_of
 from backfill_core.flows.tasks.task_types import KillCheck, TaskOutcome, run_task
 from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 from backfill_core.ids import new_id
@@ -37,6 +38,7 @@ class TaskRunContext:
     save: Callable[[Execution], None]
     budget_seconds: Callable[[], float]
     killed: KillCheck
+    subflows: SubflowStarter | None = None  # starts child executions; the executor's, which has the tables
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def run_task_run(
     log = partial(run.log, task_run)
     while True:
         attempt = State(current="RUNNING", histories=[StateHistory(state="RUNNING", date=now())], start_date=now())
-        outcome = _attempt(task, task_run, task_variables(variables, task, task_run, placement), run, refusal)
+        context = task_variables(variables, task, task_run, placement)
+        outcome = _attempt(task, task_run, context, run, refusal, placement)
         problem = outputs_problem(outcome.outputs, lambda: len(execution.model_dump_json()))
         if problem:
             log("ERROR", problem, None)
@@ -143,7 +146,12 @@ def run_task_run(
 
 
 def _attempt(
-    task: TaskSpec, task_run: TaskRun, context: dict[str, Any], run: TaskRunContext, refusal: str | None
+    task: TaskSpec,
+    task_run: TaskRun,
+    context: dict[str, Any],
+    run: TaskRunContext,
+    refusal: str | None,
+    placement: Placement,
 ) -> TaskOutcome:
     """One attempt: properties rendered afresh (`taskrun.attemptsCount` counts the attempts before it)."""
     log = partial(run.log, task_run)
@@ -157,6 +165,14 @@ def _attempt(
             rendered["timeout"] = timeout
         if task.type in CONTROL_TASK_TYPES:
             return run_control_task(task.type, rendered, log, run.budget_seconds(), run.killed)
+        if task.type in SUBFLOW_TYPES:
+            # One child per attempt of the task run, wherever it sits (its ForEach values), whoever runs it.
+            key = (task.id, *placement.output_keys(), f"attempt{len(task_run.attempts) + 1}")
+            if run.subflows is None:
+                raise TemplateRenderError("a Subflow needs the executor, which starts executions")
+            call = call_of(task, rendered, key)
+            run.save(run.execution)  # the task run shows RUNNING while its child runs
+            return run.subflows(call, log, run.killed)
         return run_task(
             task.type,
             rendered,

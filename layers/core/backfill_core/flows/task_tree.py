@@ -21,11 +21,12 @@ from backfill_core.flows.task_spec import (
 )
 from backfill_core.flows.tasks.control import CONTROL_TASK_TYPES, validate_control_task
 from backfill_core.flows.tasks.http_types import REFUSED_TASK_TYPES
+from backfill_core.flows.tasks.subflow import SUBFLOW_TYPES, validate_subflow_task
 from backfill_core.flows.tasks.task_types import SUPPORTED_TASK_TYPES, validate_task
 
 # Each task adds at least one task run to every execution, whose record must stay under DynamoDB's 400 KB item.
 MAX_TASKS = 100
-ALL_TASK_TYPES = (*SUPPORTED_TASK_TYPES, *CONTROL_TASK_TYPES, *FLOWABLE_TYPES)
+ALL_TASK_TYPES = (*SUPPORTED_TASK_TYPES, *CONTROL_TASK_TYPES, *FLOWABLE_TYPES, *SUBFLOW_TYPES)
 MAX_FOR_EACH_VALUES = 1000  # ForEach values at run time: each is a task run per child task in the record
 
 
@@ -64,6 +65,8 @@ def _type_problem(task: TaskSpec) -> str | None:
     props = task.properties()
     if task.type in CONTROL_TASK_TYPES:
         return validate_control_task(task.type, props)
+    if task.type in SUBFLOW_TYPES:
+        return validate_subflow_task(props)
     if task.type in FLOWABLE_TYPES:
         if task.retry is not None:
             return "retry: not supported yet on a flowable task (retry the tasks inside it)"

@@ -1,6 +1,7 @@
 """Kestra's flow validation without storing: each YAML document of a body checked as registration checks it."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import yaml
@@ -47,12 +48,15 @@ def registered_flow(source: str) -> Flow:
     return flow
 
 
-def check_sources(text: str) -> list[FlowCheck]:
+def check_sources(text: str, registered_check: Callable[[Flow], None] = lambda flow: None) -> list[FlowCheck]:
+    """Each document's verdict; `registered_check` adds what registration checks against the stored flows (a
+    chain of subflows back to the flow)."""
     checks = []
     documents = [part for part in DOCUMENT_SEPARATOR.split(text) if part.strip()]
     for index, source in enumerate(documents):
         try:
             flow = registered_flow(source)
+            registered_check(flow)
         except Invalid as exc:
             flow_id, namespace = _named(source) if "does not parse" not in exc.message else (None, None)
             checks.append(FlowCheck(index, flow_id, namespace, exc.message))

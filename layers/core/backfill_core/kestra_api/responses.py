@@ -118,7 +118,7 @@ class Execution(KestraAnswer):
     state: State
     task_run_list: list[TaskRun]
     outputs: dict[str, Any] | None = Field(description="the flow's outputs, once its tasks are done")
-    kind: Literal["backfill", "schedule"] = Field(description="ours: a backfill's replay or a live schedule run")
+    kind: Literal["backfill", "schedule", "subflow"] = Field(description="ours: a backfill's, live, or a child run")
     backfill_id: str | None
     scheduled_date: KestraDate = Field(description="ours: the slot it runs")
     attempt: int = Field(description="ours: how many times an executor took it up")

@@ -9,6 +9,8 @@ from backfill_core.errors import ConcurrentUpdate, SlotBusy
 from backfill_core.flows.execution import ENDED_STATES, Execution, ExecutionTrigger, State, StateHistory, TaskRun
 from backfill_core.flows.labels import Label
 from backfill_core.flows.runner import run_flow, transition
+from backfill_core.flows.tasks.subflow import SubflowStarter
+from backfill_core.flows.tasks.task_types import KillCheck
 from backfill_core.schedules.cron import CronSchedule
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
 from backfill_core.settings import settings
@@ -56,9 +58,10 @@ def new_execution(
     )
 
 
-def take_attempt(execution_id: str) -> tuple[Execution, bool]:
+def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[Execution, bool]:
     """The execution, now owned by this attempt; or already terminal, or FAILED when retries are spent.
-    The flag says whether this call ended it (retries spent)."""
+    The flag says whether this call ended it (retries spent). `lease_until`: a child run inside its parent's
+    attempt holds the parent's lease, so the two are free again at the same moment."""
     execution = executions_repository.get(execution_id)
     if execution is None:  # each caller created it first: only a deletion since (its flow's) gets here
         raise LookupError(f"execution {execution_id} was deleted before its attempt could start")
@@ -70,7 +73,7 @@ def take_attempt(execution_id: str) -> tuple[Execution, bool]:
         execution.state = transition(execution.state, "FAILED", at)
     else:
         execution.attempt = seen + 1
-        execution.lease_until = at.timestamp() + settings().lease_seconds
+        execution.lease_until = lease_until or at.timestamp() + settings().lease_seconds
         execution.state = transition(execution.state, "RUNNING", at)
         execution.task_run_list = []
     try:
@@ -85,7 +88,18 @@ def take_attempt(execution_id: str) -> tuple[Execution, bool]:
     return execution, False
 
 
-def run_attempt(execution: Execution, stored, budget_seconds, problem: str | None = None) -> Execution | None:
+def run_attempt(
+    execution: Execution,
+    stored,
+    budget_seconds,
+    problem: str | None = None,
+    *,
+    subflows: SubflowStarter | None = None,
+    from_caller: bool = False,
+    killed_too: KillCheck = lambda: False,
+) -> Execution | None:
+    """Run the flow on the execution this attempt owns. `subflows` starts its Subflow tasks' children,
+    `from_caller` says a backfill started it (through subflows), and `killed_too` kills it with its parent."""
     logs = ExecutionLog(execution)
 
     def save_progress(current: Execution) -> None:
@@ -98,8 +112,18 @@ def run_attempt(execution: Execution, stored, budget_seconds, problem: str | Non
         logs.add(None, "ERROR", problem or f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
         execution.state = transition(execution.state, "FAILED", now())
     else:
-        killed = lambda: executions_repository.kill_requested(execution.id)  # noqa: E731
-        execution = run_flow(stored.flow, stored.revision, execution, logs.add, save_progress, budget_seconds, killed)
+        killed = lambda: killed_too() or executions_repository.kill_requested(execution.id)  # noqa: E731
+        execution = run_flow(
+            stored.flow,
+            stored.revision,
+            execution,
+            logs.add,
+            save_progress,
+            budget_seconds,
+            killed,
+            subflows,
+            from_caller,
+        )
     try:
         save_progress(execution)
     except ConcurrentUpdate:

@@ -1,5 +1,6 @@
-"""The work queue's message: one slot to run."""
+"""The work queue's messages: one slot to run, or one execution to run by its id."""
 
+import json
 from datetime import datetime
 from typing import Literal
 
@@ -23,3 +24,24 @@ class SlotMessage(KestraModel):
     @property
     def trigger_key(self) -> TriggerKey:
         return TriggerKey(self.tenant, self.namespace, self.flow_id, self.trigger_id)
+
+
+class ExecutionMessage(KestraModel):
+    """One work-queue message: run the execution of this id, already created (a Subflow's child that its parent
+    does not wait for; a run started by hand). The execution record is the truth: a duplicate, or one that
+    arrives after the execution ended, runs nothing."""
+
+    kind: Literal["execution"] = "execution"
+    tenant: str
+    execution_id: str
+
+
+WorkMessage = SlotMessage | ExecutionMessage
+
+
+def parse_work_message(body: str) -> WorkMessage:
+    """A message of either shape, told apart by its kind."""
+    data = json.loads(body)
+    if isinstance(data, dict) and data.get("kind") == "execution":
+        return ExecutionMessage.model_validate(data)
+    return SlotMessage.model_validate(data)

@@ -28,6 +28,7 @@ from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id, live_execution_id
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
+from backfill_core.slots import subflows
 from backfill_core.slots.attempts import new_execution, run_attempt, take_attempt
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
@@ -92,7 +93,12 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         executions_repository.create_if_absent(execution)
     execution, ended_here = take_attempt(this_execution)
     if execution.state.current not in ENDED_STATES:
-        ran = run_attempt(execution, stored, budget_seconds)
+        ran = run_attempt(
+            execution,
+            stored,
+            budget_seconds,
+            subflows=subflows.starter(execution, budget_seconds, 0, True),
+        )
         if ran is None:
             return  # a newer attempt took over; it finishes the slot
         execution, ended_here = ran, True
@@ -163,7 +169,9 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
         executions_repository.create_if_absent(execution)
     execution, ended_here = take_attempt(execution_id)
     if execution.state.current not in ENDED_STATES:
-        ran = run_attempt(execution, stored, budget_seconds, problem)
+        ran = run_attempt(
+            execution, stored, budget_seconds, problem, subflows=subflows.starter(execution, budget_seconds, 0, False)
+        )
         if ran is None:
             return
         execution, ended_here = ran, True

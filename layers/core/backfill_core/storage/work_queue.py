@@ -1,15 +1,15 @@
-"""The SQS work queue: one message per slot to run."""
+"""The SQS work queue: one message per slot to run, or per execution to run by id."""
 
 from backfill_core.aws_clients import sqs
 from backfill_core.settings import settings
-from backfill_core.slots.message import SlotMessage
+from backfill_core.slots.message import WorkMessage
 
 
 class SendFailed(Exception):
     """Some messages were not accepted; their slots stay DISPATCHED and the watchdog sends them again."""
 
 
-def send(messages: list[SlotMessage]) -> None:
+def send(messages: list[WorkMessage]) -> None:
     client = sqs()
     for start in range(0, len(messages), 10):
         chunk = messages[start : start + 10]
