@@ -120,6 +120,7 @@ VALID_AT = {
     (SLEEP, "duration"): "PT0.01S",
     (FAIL, "condition"): "{{ 1 > 2 }}",
     (FAIL, "errorMessage"): "no data",
+    ("flow", "concurrency"): {"limit": 2, "behavior": "CANCEL"},
     (PARALLEL, "concurrent"): 2,
     (FOR_EACH, "concurrencyLimit"): 0,
     (FOR_EACH, "values"): '["a", "b"]',
@@ -207,11 +208,11 @@ def test_a_property_kestra_does_not_know_is_refused_with_its_path(where):
 
 
 def test_every_refusal_of_a_flow_is_named_at_once():
-    source, _ = flow_with("flow", "concurrency", {"limit": 1})
+    source, _ = flow_with("flow", "sla", [])
     source += "afterExecution: []\n"
     with pytest.raises(Invalid) as refused:
         parse_flow(source)
-    assert "concurrency: not supported yet" in refused.value.message
+    assert "sla: not supported yet" in refused.value.message
     assert "afterExecution: not supported yet" in refused.value.message
 
 

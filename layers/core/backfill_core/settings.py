@@ -66,6 +66,9 @@ class Settings(BaseModel):
     max_body_bytes: PositiveInt = Field(128 * 1024, alias="API_MAX_BODY_BYTES")
     # Labels per backfill; each execution of the backfill carries them all.
     max_labels: NonNegativeInt = Field(100, alias="BACKFILL_MAX_LABELS")
+    # A slot QUEUED by its flow's concurrency limit looks for a free place again after this long (SQS allows
+    # a delay of 900 s at most; 0 for driven test runs).
+    concurrency_recheck_seconds: NonNegativeInt = Field(10, le=900, alias="CONCURRENCY_RECHECK_SECONDS")
 
     @model_validator(mode="after")
     def _default_within_max(self) -> "Settings":

@@ -1,11 +1,13 @@
 """An execution's attempts: created once per slot, taken over only when no live attempt holds its lease, run,
 and its log lines written in batches."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
 from backfill_core.errors import ConcurrentUpdate, SlotBusy
+from backfill_core.flows.concurrency import FAILED_MESSAGE
 from backfill_core.flows.execution import ENDED_STATES, Execution, ExecutionTrigger, State, StateHistory, TaskRun
 from backfill_core.flows.labels import Label
 from backfill_core.flows.runner import run_flow, transition
@@ -85,12 +87,32 @@ def take_attempt(execution_id: str) -> tuple[Execution, bool]:
     return execution, False
 
 
-def run_attempt(execution: Execution, stored, budget_seconds, problem: str | None = None) -> Execution | None:
+def end_without_running(execution: Execution, state: str) -> Execution:
+    """End an execution that never started: past its flow's concurrency limit (CANCELLED, or FAILED as
+    Kestra fails it), or killed while QUEUED. SlotBusy if an attempt started it meanwhile."""
+    if state == "FAILED":
+        logs = ExecutionLog(execution)
+        logs.add(None, "ERROR", FAILED_MESSAGE)
+        logs.flush()
+    execution.state = transition(execution.state, state, now())
+    try:
+        executions_repository.save(execution)
+    except ConcurrentUpdate as exc:
+        raise SlotBusy(f"execution {execution.id} was started by another message") from exc
+    return execution
+
+
+def run_attempt(
+    execution: Execution, stored, budget_seconds, problem: str | None = None, renew: Callable[[], None] | None = None
+) -> Execution | None:
+    """`renew` keeps the attempt's concurrency place, after each task attempt."""
     logs = ExecutionLog(execution)
 
     def save_progress(current: Execution) -> None:
         logs.flush()
         executions_repository.save(current)
+        if renew:
+            renew()
 
     if stored is not None and stored.flow is None:
         problem = problem or stored.invalid_message()

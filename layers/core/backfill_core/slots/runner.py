@@ -4,7 +4,8 @@ A backfill slot's writes, each surviving a crash at any point:
 1. the backfill record: the slot DISPATCHED -> RUNNING (or PARKED when held);
 2. the execution, created by a conditional put on an id derived from (backfill id, slot, round), unless
    the reprocess policy skips the slot;
-3. the attempt: the execution taken over only when no live attempt holds its lease;
+3. the attempt: the execution taken over only when no live attempt holds its lease, and once it holds a place
+   under its flow's concurrency limit (slots/concurrency.py: else QUEUED, CANCELLED or FAILED);
 4. the final state, written only by the attempt that owns the execution;
 5. the slot record: how the slot ended (rewritten identically by a redelivery);
 6. the backfill record: the slot counted once and the next slot dispatched.
@@ -28,11 +29,19 @@ from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id, live_execution_id
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
-from backfill_core.slots.attempts import new_execution, run_attempt, take_attempt
+from backfill_core.slots import concurrency
+from backfill_core.slots.attempts import end_without_running, new_execution, run_attempt, take_attempt
+from backfill_core.slots.concurrency import Admission
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 
 logger = Logger(child=True)
+# How a slot's execution ended, on the backfill's progress; any other ended state counts as FAILED.
+SLOT_OUTCOMES = {
+    "SUCCESS": SlotOutcome.SUCCEEDED,
+    "KILLED": SlotOutcome.CANCELLED,
+    "CANCELLED": SlotOutcome.CANCELLED,  # past its flow's concurrency limit, with behavior CANCEL
+}
 
 
 def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
@@ -90,17 +99,39 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    execution, ended_here = take_attempt(this_execution)
-    if execution.state.current not in ENDED_STATES:
-        ran = run_attempt(execution, stored, budget_seconds)
-        if ran is None:
-            return  # a newer attempt took over; it finishes the slot
-        execution, ended_here = ran, True
+    ran = _attempt(message, this_execution, stored, budget_seconds)
+    if ran is None:
+        return  # queued by the flow's concurrency limit, or a newer attempt took over: it finishes the slot
+    execution, ended_here = ran
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
-    ended = execution.state.current
-    outcome = {"SUCCESS": SlotOutcome.SUCCEEDED, "KILLED": SlotOutcome.CANCELLED}.get(ended, SlotOutcome.FAILED)
+    outcome = SLOT_OUTCOMES.get(execution.state.current, SlotOutcome.FAILED)
     backfill_slots.end_slot(message, outcome, execution.id, round_)
+
+
+def _attempt(
+    message: SlotMessage,
+    execution_id: str,
+    stored: StoredFlow | None,
+    budget_seconds: Callable[[], float],
+    problem: str | None = None,
+) -> tuple[Execution, bool] | None:
+    """The execution once ended, and whether this call ended it; None while it waits for a place under its
+    flow's concurrency limit, or when a newer attempt took it over."""
+    admission, execution, held = concurrency.admit(message, execution_id, stored.flow if stored else None)
+    if admission == Admission.WAITING:
+        return None
+    if admission != Admission.RUN:
+        return end_without_running(execution, admission.value), True
+    execution, ended_here = take_attempt(execution_id)
+    if execution.state.current not in ENDED_STATES:
+        ran = run_attempt(execution, stored, budget_seconds, problem, held.renew if held else None)
+        if ran is None:
+            return None
+        execution, ended_here = ran, True
+    if held:
+        held.give_back()
+    return execution, ended_here
 
 
 def _flow_labels(stored: StoredFlow | None) -> list:
@@ -156,12 +187,10 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    execution, ended_here = take_attempt(execution_id)
-    if execution.state.current not in ENDED_STATES:
-        ran = run_attempt(execution, stored, budget_seconds, problem)
-        if ran is None:
-            return
-        execution, ended_here = ran, True
+    ran = _attempt(message, execution_id, stored, budget_seconds, problem)
+    if ran is None:
+        return
+    execution, ended_here = ran
     if ended_here:
         _stop_after(message, stored, execution)
 
