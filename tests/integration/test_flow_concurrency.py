@@ -1,0 +1,229 @@
+"""A flow's `concurrency` holds across its executions, backfill and live slots alike: past `limit`, QUEUE waits
+(QUEUED) until a running one ends, CANCEL and FAIL end the new one so and the backfill counts it; a place whose
+executor died is free again once its lease ends."""
+
+import threading
+import time
+from datetime import datetime
+
+import pytest
+
+from backfill_core.flows import task_run as task_run_module
+from backfill_core.slots.message import SlotMessage
+from backfill_core.storage import work_queue
+from local.event_source import QueuePoller
+from tests.flows import backfill_body
+from tests.harness import ExecutorDied
+
+TWO_SLOTS = ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z")
+FLOW = """
+id: limited
+namespace: tests
+concurrency:
+  limit: 1
+  behavior: {behavior}
+tasks:
+  - id: work
+    type: io.kestra.plugin.core.log.Log
+    message: "slot {{{{ trigger.date }}}}"
+triggers:
+  - id: every_hour
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 * * * *"
+"""
+
+
+@pytest.fixture
+def limited(stack, set_setting):
+    """Registers the flow with limit 1 and the given behavior; a queued slot looks again after a second."""
+    set_setting("CONCURRENCY_RECHECK_SECONDS", "1")
+
+    def register(behavior: str):
+        answer = stack.call("POST", "/api/v1/flows", FLOW.format(behavior=behavior), "application/x-yaml")
+        assert answer.status == 200, answer.raw
+        return stack
+
+    return register
+
+
+def hold_first_execution(monkeypatch) -> tuple[threading.Event, threading.Event]:
+    """The first execution's task starts, then waits until `release` is set."""
+    started, release = threading.Event(), threading.Event()
+    first: list[str] = []
+    real = task_run_module.run_task
+
+    def run_task(*args, execution_id, **kwargs):
+        first[:] = first or [execution_id]
+        if execution_id == first[0] and not release.is_set():
+            started.set()
+            release.wait(20)
+        return real(*args, execution_id=execution_id, **kwargs)
+
+    monkeypatch.setattr(task_run_module, "run_task", run_task)
+    return started, release
+
+
+def one_at_a_time(stack) -> QueuePoller:
+    """An executor receiving one message per invocation, as the template's event source does."""
+    return QueuePoller(
+        stack.sqs,
+        stack.queue_url,
+        stack.resources.queue_arns["WorkQueue"],
+        stack.executor_module.lambda_handler,
+        batch_size=1,
+        timeout_seconds=120,
+        wait_seconds=0,
+    )
+
+
+def run_until(stack, done, seconds: float = 30) -> None:
+    """Run the executor until `done()`: a queued slot's message comes back only after its delay."""
+    poller, deadline = one_at_a_time(stack), time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        if not poller.poll_once():
+            time.sleep(0.1)
+
+
+def settled(stack, backfill_id: str):
+    return lambda: stack.backfill(backfill_id)["status"] not in ("RUNNING", "CANCELLING")
+
+
+def by_slot(stack) -> dict[str, dict]:
+    return {e["trigger"]["variables"]["date"]: e for e in stack.executions(namespace="tests", flowId="limited")}
+
+
+def span(execution: dict) -> tuple[datetime, datetime]:
+    """When its (last) attempt started running, and when it ended."""
+    histories = execution["state"]["histories"]
+    started = [h["date"] for h in histories if h["state"] == "RUNNING"][-1]
+    return datetime.fromisoformat(started), datetime.fromisoformat(histories[-1]["date"])
+
+
+def states(execution: dict) -> list[str]:
+    return [h["state"] for h in execution["state"]["histories"]]
+
+
+def start_two_slots(stack, monkeypatch) -> tuple[str, threading.Thread, threading.Event]:
+    """A backfill of two slots dispatched at once; the first runs and is held; returns the backfill's id, the
+    executor running it, and the event that lets it finish."""
+    started, release = hold_first_execution(monkeypatch)
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("limited", *TWO_SLOTS, concurrency=2))
+    assert answer.status == 200, answer.raw
+    worker = threading.Thread(target=one_at_a_time(stack).poll_once)
+    worker.start()
+    assert started.wait(20)
+    return answer.body["backfill"]["id"], worker, release
+
+
+def test_limit_one_with_queue_runs_two_backfill_slots_one_after_the_other(limited, monkeypatch):
+    stack = limited("QUEUE")
+    backfill_id, worker, release = start_two_slots(stack, monkeypatch)
+    assert one_at_a_time(stack).poll_once() == 1  # the second slot: the flow is full
+    waiting = [e for e in by_slot(stack).values() if e["state"]["current"] != "RUNNING"]
+    assert [states(e) for e in waiting] == [["CREATED", "QUEUED"]]
+    assert stack.backfill(backfill_id)["running"] == 2  # both slots are in flight, one of them QUEUED
+    release.set()
+    worker.join()
+    run_until(stack, settled(stack, backfill_id))
+
+    first, second = sorted(by_slot(stack).values(), key=lambda e: span(e)[0])
+    assert states(first) == ["CREATED", "RUNNING", "SUCCESS"]
+    assert states(second) == ["CREATED", "QUEUED", "RUNNING", "SUCCESS"]
+    assert span(first)[1] <= span(second)[0]  # no overlap
+    final = stack.backfill(backfill_id)
+    assert (final["status"], final["succeeded"], final["running"]) == ("SUCCEEDED", 2, 0)
+    assert stack.queue_depth() == 0 and stack.queue_depth(stack.dlq_url) == 0
+
+
+@pytest.mark.parametrize(
+    ("behavior", "state", "counter"), [("CANCEL", "CANCELLED", "cancelled"), ("FAIL", "FAILED", "failed")]
+)
+def test_cancel_and_fail_end_the_extra_execution_so_and_the_backfill_counts_it(
+    limited, monkeypatch, behavior, state, counter
+):
+    stack = limited(behavior)
+    backfill_id, worker, release = start_two_slots(stack, monkeypatch)
+    assert one_at_a_time(stack).poll_once() == 1
+    (extra,) = [e for e in by_slot(stack).values() if e["state"]["current"] != "RUNNING"]
+    assert states(extra) == ["CREATED", state]
+    assert extra["taskRunList"] == []  # no task ran
+    progress = stack.backfill(backfill_id)
+    assert (progress[counter], progress["running"]) == (1, 1)
+    logs = [line["message"] for line in stack.call("GET", f"/api/v1/logs/{extra['id']}").body]
+    assert logs == (["Flow is FAILED due to concurrency limit exceeded"] if behavior == "FAIL" else [])
+    release.set()
+    worker.join()
+    run_until(stack, settled(stack, backfill_id))
+    final = stack.backfill(backfill_id)
+    assert (final["succeeded"], final[counter], final["running"]) == (1, 1, 0)
+    assert stack.queue_depth() == 0
+
+
+def test_a_live_slot_and_a_backfill_slot_share_the_flows_limit(limited, monkeypatch):
+    stack = limited("QUEUE")
+    started, release = hold_first_execution(monkeypatch)
+    live = SlotMessage(
+        kind="schedule",
+        tenant="main",
+        namespace="tests",
+        flow_id="limited",
+        trigger_id="every_hour",
+        date="2024-01-01T05:00:00Z",
+    )
+    work_queue.send([live])
+    worker = threading.Thread(target=one_at_a_time(stack).poll_once)
+    worker.start()
+    assert started.wait(20)
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("limited", *TWO_SLOTS[:1] * 2))
+    backfill_id = answer.body["backfill"]["id"]
+    assert one_at_a_time(stack).poll_once() == 1
+    assert by_slot(stack)[TWO_SLOTS[0]]["state"]["current"] == "QUEUED"
+    release.set()
+    worker.join()
+    run_until(stack, settled(stack, backfill_id))
+
+    executions = by_slot(stack)
+    live_run, backfill_run = executions["2024-01-01T05:00:00Z"], executions[TWO_SLOTS[0]]
+    assert live_run["trigger"]["variables"]["backfill"] is False
+    assert states(live_run)[-1] == "SUCCESS"
+    assert states(backfill_run) == ["CREATED", "QUEUED", "RUNNING", "SUCCESS"]
+    assert span(live_run)[1] <= span(backfill_run)[0]
+
+
+def test_a_place_whose_executor_died_is_free_once_its_lease_ends(limited, monkeypatch, set_setting):
+    stack = limited("QUEUE")
+    set_setting("EXECUTION_LEASE_SECONDS", "1")
+    # The crashed slot's message comes back after 3 s; the place's lease ends after 1 s.
+    stack.sqs.set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": "3"})
+    real, calls = task_run_module.run_task, {"n": 0}
+
+    def dies_first(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ExecutorDied()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(task_run_module, "run_task", dies_first)
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("limited", *TWO_SLOTS, concurrency=2))
+    backfill_id = answer.body["backfill"]["id"]
+    with pytest.raises(ExecutorDied):
+        one_at_a_time(stack).poll_once()
+    (crashed,) = stack.executions(namespace="tests", flowId="limited")
+    assert one_at_a_time(stack).poll_once() == 1  # the other slot: the dead executor's place is still held
+    assert by_slot(stack)[_other(crashed)]["state"]["current"] == "QUEUED"
+    run_until(stack, settled(stack, backfill_id))
+
+    executions = by_slot(stack)
+    resumed, other = executions[crashed["trigger"]["variables"]["date"]], executions[_other(crashed)]
+    assert states(resumed) == ["CREATED", "RUNNING", "RUNNING", "SUCCESS"]  # resumed as the same execution
+    assert states(other) == ["CREATED", "QUEUED", "RUNNING", "SUCCESS"]
+    first_attempt = datetime.fromisoformat(resumed["state"]["histories"][1]["date"])
+    # The other slot ran while the crashed one was not yet resumed: its place was freed by the lease alone.
+    assert first_attempt <= span(other)[0] and span(other)[1] <= span(resumed)[0]
+    assert stack.backfill(backfill_id)["succeeded"] == 2
+    assert stack.queue_depth(stack.dlq_url) == 0
+
+
+def _other(execution: dict) -> str:
+    return next(slot for slot in TWO_SLOTS if slot != execution["trigger"]["variables"]["date"])
