@@ -227,3 +227,46 @@ def test_a_place_whose_executor_died_is_free_once_its_lease_ends(limited, monkey
 
 def _other(execution: dict) -> str:
     return next(slot for slot in TWO_SLOTS if slot != execution["trigger"]["variables"]["date"])
+
+
+def messages_for_later(stack) -> int:
+    attributes = stack.sqs.get_queue_attributes(
+        QueueUrl=stack.queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"]
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessagesDelayed"])
+
+
+def test_a_duplicate_message_of_a_queued_slot_stops_there_and_one_message_waits(limited, monkeypatch):
+    """The watchdog re-sends a RUNNING backfill slot (no wait token): it must not start a second wait."""
+    stack = limited("QUEUE")
+    backfill_id, worker, release = start_two_slots(stack, monkeypatch)
+    assert one_at_a_time(stack).poll_once() == 1
+    (queued,) = [e for e in by_slot(stack).values() if e["state"]["current"] == "QUEUED"]
+    assert (stack.queue_depth(), messages_for_later(stack)) == (1, 1)  # the held slot's, and the wait's
+    slot = queued["trigger"]["variables"]["date"]
+    duplicate = SlotMessage(
+        tenant="main", namespace="tests", flow_id="limited", trigger_id="every_hour", backfill_id=backfill_id, date=slot
+    )
+    work_queue.send([duplicate])
+    assert one_at_a_time(stack).poll_once() == 1
+    assert (stack.queue_depth(), messages_for_later(stack)) == (1, 1)
+    release.set()
+    worker.join()
+    run_until(stack, settled(stack, backfill_id))
+    assert stack.backfill(backfill_id)["succeeded"] == 2
+    assert states(by_slot(stack)[slot]) == ["CREATED", "QUEUED", "RUNNING", "SUCCESS"]
+
+
+def test_a_queued_execution_that_is_killed_ends_killed_without_running(limited, monkeypatch):
+    stack = limited("QUEUE")
+    backfill_id, worker, release = start_two_slots(stack, monkeypatch)
+    assert one_at_a_time(stack).poll_once() == 1
+    (queued,) = [e for e in by_slot(stack).values() if e["state"]["current"] == "QUEUED"]
+    assert stack.call("DELETE", f"/api/v1/executions/{queued['id']}/kill").status == 202
+    release.set()
+    worker.join()
+    run_until(stack, settled(stack, backfill_id))
+    killed = stack.call("GET", f"/api/v1/executions/{queued['id']}").body
+    assert states(killed) == ["CREATED", "QUEUED", "KILLED"] and killed["taskRunList"] == []
+    final = stack.backfill(backfill_id)
+    assert (final["succeeded"], final["cancelled"]) == (1, 1)
