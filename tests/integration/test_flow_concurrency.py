@@ -2,18 +2,21 @@
 (QUEUED) until a running one ends, CANCEL and FAIL end the new one so and the backfill counts it; a place whose
 executor died is free again once its lease ends."""
 
+import os
 import threading
 import time
 from datetime import datetime
 
 import pytest
 
+from backfill_core import aws_clients
 from backfill_core.flows import task_run as task_run_module
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import work_queue
 from local.event_source import QueuePoller
 from tests.flows import backfill_body
 from tests.harness import ExecutorDied
+from tests.integration.test_policies import Recorder, allowed
 
 TWO_SLOTS = ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z")
 FLOW = """
@@ -270,3 +273,46 @@ def test_a_queued_execution_that_is_killed_ends_killed_without_running(limited, 
     assert states(killed) == ["CREATED", "QUEUED", "KILLED"] and killed["taskRunList"] == []
     final = stack.backfill(backfill_id)
     assert (final["succeeded"], final["cancelled"]) == (1, 1)
+
+
+@pytest.fixture
+def executor_calls(stack, monkeypatch):
+    """The DynamoDB and SQS calls made inside the executor's handler, as tests/integration/test_policies.py
+    records them (the test's own API calls are left out)."""
+    tables = {os.environ["EXECUTIONS_TABLE"]: "ExecutionsTable", os.environ["TRIGGERS_TABLE"]: "TriggersTable"}
+    tables[os.environ["FLOWS_TABLE"]] = "FlowsTable"
+    recording = Recorder(tables, {url: name for name, url in stack.resources.queue_urls.items()}, {}, {})
+    handler, inside = stack.executor_module.lambda_handler, []
+
+    def recorded_handler(event, context):
+        inside.append(1)
+        recording.function = "ExecutorFunction"
+        try:
+            return handler(event, context)
+        finally:
+            inside.pop()
+            recording.function = "ExecutorFunction" if inside else "ApiFunction"
+
+    monkeypatch.setattr(stack.executor_module, "lambda_handler", recorded_handler)
+    clients = (aws_clients.dynamodb(), aws_clients.sqs())
+    for client in clients:
+        client.meta.events.register("provide-client-params.*.*", recording)
+    yield recording
+    for client in clients:
+        client.meta.events.unregister("provide-client-params.*.*", recording)
+
+
+def test_every_call_of_a_flows_concurrency_limit_is_allowed_by_the_executors_policy(
+    limited, monkeypatch, executor_calls
+):
+    """Places read, taken, renewed and given back; a wait written and its message sent for later; a queued
+    execution killed (see tests/integration/test_policies.py)."""
+    stack = limited("QUEUE")
+    backfill_id, worker, release = start_two_slots(stack, monkeypatch)
+    assert one_at_a_time(stack).poll_once() == 1
+    release.set()
+    worker.join()
+    run_until(stack, settled(stack, backfill_id))
+    made = {(action, resource) for function, action, resource in executor_calls.calls if function == "ExecutorFunction"}
+    assert {("dynamodb:UpdateItem", "ExecutionsTable"), ("dynamodb:DeleteItem", "ExecutionsTable")} <= made
+    assert sorted(made - allowed("ExecutorFunction")) == []
