@@ -316,3 +316,14 @@ def test_every_call_of_a_flows_concurrency_limit_is_allowed_by_the_executors_pol
     made = {(action, resource) for function, action, resource in executor_calls.calls if function == "ExecutorFunction"}
     assert {("dynamodb:UpdateItem", "ExecutionsTable"), ("dynamodb:DeleteItem", "ExecutionsTable")} <= made
     assert sorted(made - allowed("ExecutorFunction")) == []
+
+
+def test_a_restart_of_the_local_stack_frees_the_places_its_dead_executions_held(aws):
+    from backfill_core.flows.concurrency import places_to_try
+    from backfill_core.storage import concurrency_repository
+
+    key, now = concurrency_repository.flow_key("main", "tests", "limited"), 1_000_000.0
+    assert concurrency_repository.take_place(key, 0, "dead", now + 120, now)
+    assert places_to_try(concurrency_repository.places(key), 1, "next", now) == []
+    assert concurrency_repository.free_all_places(now) == 1
+    assert places_to_try(concurrency_repository.places(key), 1, "next", now + 0.001) == [0]

@@ -108,3 +108,35 @@ def wait(execution_id: str, body: str, seen_token: str | None, token: str, wait_
         if condition_failed(exc):
             return False
         raise
+
+
+def free_all_places(now_epoch: float) -> int:
+    """End the lease of every place held, for a restart after which no holder can be alive (the local stack's
+    executions all ran in the process that stopped; each takes its place again as it resumes). Returns how many."""
+    table = settings().executions_table
+    pages = (
+        dynamodb()
+        .get_paginator("scan")
+        .paginate(
+            TableName=table,
+            FilterExpression="begins_with(sk, :place) AND leaseUntil > :now",
+            ProjectionExpression="pk, sk, holder",
+            ExpressionAttributeValues={":place": {"S": PLACE}, ":now": {"N": repr(now_epoch)}},
+        )
+    )
+    freed = 0
+    for page in pages:
+        for item in page["Items"]:
+            try:
+                dynamodb().update_item(
+                    TableName=table,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET leaseUntil = :now",
+                    ConditionExpression="holder = :seen",
+                    ExpressionAttributeValues={":seen": item["holder"], ":now": {"N": repr(now_epoch)}},
+                )
+                freed += 1
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise
+    return freed
