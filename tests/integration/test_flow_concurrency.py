@@ -13,6 +13,7 @@ from backfill_core import aws_clients
 from backfill_core.flows import task_run as task_run_module
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import work_queue
+from local.aws_template import load_template
 from local.event_source import QueuePoller
 from tests.flows import backfill_body
 from tests.harness import ExecutorDied
@@ -327,3 +328,10 @@ def test_a_restart_of_the_local_stack_frees_the_places_its_dead_executions_held(
     assert places_to_try(concurrency_repository.places(key), 1, "next", now) == []
     assert concurrency_repository.free_all_places(now) == 1
     assert places_to_try(concurrency_repository.places(key), 1, "next", now + 0.001) == [0]
+
+
+def test_a_place_outlasts_a_task_attempt_between_two_renewals():
+    """A running execution renews its place after each task attempt: the lease must outlast the longest one,
+    or a second execution could take the place from one still running."""
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert int(variables["TASK_TIMEOUT_SECONDS"]) < int(variables["EXECUTION_LEASE_SECONDS"])
