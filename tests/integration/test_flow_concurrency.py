@@ -335,3 +335,48 @@ def test_a_place_outlasts_a_task_attempt_between_two_renewals():
     or a second execution could take the place from one still running."""
     variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
     assert int(variables["TASK_TIMEOUT_SECONDS"]) < int(variables["EXECUTION_LEASE_SECONDS"])
+
+
+def test_an_execution_resumed_after_its_executor_died_waits_for_a_place_still_running(
+    limited, monkeypatch, set_setting
+):
+    """Its place went to another slot while its executor was down: its next attempt waits as a queued one does
+    (a message sent for later, no receive counted), still RUNNING, and carries on once the other ends."""
+    stack = limited("QUEUE")
+    set_setting("EXECUTION_LEASE_SECONDS", "1")
+    stack.sqs.set_queue_attributes(QueueUrl=stack.queue_url, Attributes={"VisibilityTimeout": "3"})
+    started, release = threading.Event(), threading.Event()
+    real, calls = task_run_module.run_task, {"n": 0}
+
+    def dies_then_holds(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ExecutorDied()
+        if calls["n"] == 2:  # the other slot, on the place the dead executor's lease gave up
+            started.set()
+            release.wait(20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(task_run_module, "run_task", dies_then_holds)
+    answer = stack.call("PUT", "/api/v1/triggers", backfill_body("limited", *TWO_SLOTS, concurrency=2))
+    backfill_id = answer.body["backfill"]["id"]
+    with pytest.raises(ExecutorDied):
+        one_at_a_time(stack).poll_once()
+    (crashed,) = stack.executions(namespace="tests", flowId="limited")
+    assert one_at_a_time(stack).poll_once() == 1  # the other slot queues
+    set_setting("EXECUTION_LEASE_SECONDS", "30")  # the dead one's lease was 1 s; the other's outlasts its task
+    worker = threading.Thread(target=run_until, args=(stack, started.is_set))
+    worker.start()
+    assert started.wait(20)
+    run_until(stack, lambda: messages_for_later(stack) == 1, seconds=10)  # the resumed slot's wait
+    waiting = stack.call("GET", f"/api/v1/executions/{crashed['id']}").body
+    assert (waiting["state"]["current"], waiting["attempt"]) == ("RUNNING", 1)
+    release.set()
+    worker.join()
+    run_until(stack, settled(stack, backfill_id))
+
+    resumed, other = by_slot(stack)[crashed["trigger"]["variables"]["date"]], by_slot(stack)[_other(crashed)]
+    assert states(resumed) == ["CREATED", "RUNNING", "RUNNING", "SUCCESS"] and resumed["attempt"] == 2
+    assert span(other)[1] <= span(resumed)[0]
+    assert stack.backfill(backfill_id)["succeeded"] == 2
+    assert stack.queue_depth(stack.dlq_url) == 0

@@ -5,9 +5,10 @@ QUEUED, or ends CANCELLED or FAILED, as the flow's `behavior` says.
 Crash safety. A place is held under a lease that the running attempt renews after each task attempt (as long as
 the execution's own lease, EXECUTION_LEASE_SECONDS, which outlasts a task), and given back when the execution
 ends. An executor that dies holding one frees it when the lease runs out; its execution's next attempt takes a
-place again before it carries on (waiting, SlotBusy, while the flow is full). Taking a place never creates or
-starts an execution: the exactly-once rules of slots/runner.py stay as they are, and a place taken by a message
-that then loses the attempt to another is its own execution's place, given back when that one ends.
+place again before it carries on, waiting as a queued one does (but still RUNNING, as it started) while the flow
+is full. Taking a place never creates or starts an execution: the exactly-once rules of slots/runner.py stay as
+they are, and a place taken by a message that then loses the attempt to another is its own execution's place,
+given back when that one ends.
 
 Waiting without a busy loop and without the dead-letter queue. A QUEUED execution's message is acknowledged, and
 a copy is sent with SQS's delay (CONCURRENCY_RECHECK_SECONDS): a fresh message, so the wait never counts
@@ -25,7 +26,6 @@ from enum import StrEnum
 
 from aws_lambda_powertools import Logger
 
-from backfill_core.errors import SlotBusy
 from backfill_core.flows.concurrency import STATE_WHEN_FULL, ConcurrencyBehavior, places_to_try
 from backfill_core.flows.execution import ENDED_STATES, Execution
 from backfill_core.flows.model import Flow
@@ -88,9 +88,7 @@ def admit(message: SlotMessage, execution_id: str, flow: Flow | None) -> tuple[A
         lease_until = at.timestamp() + settings().lease_seconds
         if concurrency_repository.take_place(key, place, execution.id, lease_until, at.timestamp()):
             return Admission.RUN, execution, HeldPlace(key, place, execution.id)
-    if execution.attempt > 0:
-        raise SlotBusy(f"execution {execution.id} lost its concurrency place while its executor was down")
-    if limits.behavior != ConcurrencyBehavior.QUEUE:
+    if limits.behavior != ConcurrencyBehavior.QUEUE and execution.attempt == 0:
         return Admission(STATE_WHEN_FULL[limits.behavior]), execution, None
     _wait(message, execution, at)
     return Admission.WAITING, execution, None
@@ -103,15 +101,20 @@ def give_back_any(key: str, execution_id: str) -> None:
 
 
 def _wait(message: SlotMessage, execution: Execution, at: datetime) -> None:
-    """QUEUED, and a copy of the message sent for later; nothing if another message waits for it already."""
-    if execution.state.current != "QUEUED":
-        execution.state = transition(execution.state, "QUEUED", at)
+    """QUEUED (or, resumed after its executor died, still RUNNING), and a copy of the message sent for later;
+    nothing if another message waits for it already."""
+    body = None
+    if execution.attempt == 0:
+        if execution.state.current != "QUEUED":
+            execution.state = transition(execution.state, "QUEUED", at)
+        body = execution.model_dump_json(by_alias=True)
     delay = settings().concurrency_recheck_seconds
     token = new_id()
     due = at.timestamp() + delay + WAIT_GRACE_SECONDS
-    body = execution.model_dump_json(by_alias=True)
-    if not concurrency_repository.wait(execution.id, body, message.wait_token, token, due, at.timestamp()):
-        logger.info("another message waits for this queued execution", extra={"execution": execution.id})
+    if not concurrency_repository.wait(
+        execution.id, execution.attempt, body, message.wait_token, token, due, at.timestamp()
+    ):
+        logger.info("another message waits for this execution, or it started", extra={"execution": execution.id})
         return
     work_queue.send_later(message.model_copy(update={"wait_token": token}), delay)
-    logger.info("execution queued by its flow's concurrency limit", extra={"execution": execution.id})
+    logger.info("execution waits for a place under its flow's concurrency limit", extra={"execution": execution.id})

@@ -76,32 +76,41 @@ def give_back(key: str, place: int, execution_id: str) -> None:
             raise
 
 
-def wait(execution_id: str, body: str, seen_token: str | None, token: str, wait_until: float, now_epoch: float) -> bool:
-    """Write the execution QUEUED (its Kestra JSON `body`) and hand its wait to the message carrying `token`.
+def wait(
+    execution_id: str, attempt: int, body: str | None, seen_token: str | None, token: str, due: float, now_epoch: float
+) -> bool:
+    """Hand the execution's wait for a place to the message carrying `token`, until `due`.
 
-    Only before its first attempt (`attempt` 0, CREATED or QUEUED), and only for the message whose token
-    the item holds (`seen_token`), or any message once that wait is overdue (its message lost). False
-    otherwise: an attempt started it, it ended, or another message is waiting for it."""
+    Before its first attempt (`attempt` 0, CREATED or QUEUED) the execution is written QUEUED (`body`, its
+    Kestra JSON); an execution resumed after its executor died (RUNNING, its attempt's lease ended) stays as it
+    is. Only the message whose token the item holds (`seen_token`) may wait on, or any message once that wait is
+    overdue (its message lost). False otherwise: an attempt took it, it ended, or another message waits for it."""
+    values = {
+        ":attempt": {"N": str(attempt)},
+        ":token": {"S": token},
+        ":seen": {"S": seen_token or ""},
+        ":due": {"N": repr(due)},
+        ":now": {"N": repr(now_epoch)},
+    }
+    if body is None:
+        update = "SET waitToken = :token, waitUntil = :due"
+        state = "#state = :running AND leaseUntil < :now"
+        values[":running"] = {"S": "RUNNING"}
+    else:
+        update = "SET body = :body, #state = :queued, waitToken = :token, waitUntil = :due"
+        state = "#state IN (:created, :queued)"
+        values |= {":body": {"S": body}, ":queued": {"S": "QUEUED"}, ":created": {"S": "CREATED"}}
     try:
         dynamodb().update_item(
             TableName=settings().executions_table,
             Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
-            UpdateExpression="SET body = :body, #state = :queued, waitToken = :token, waitUntil = :until",
+            UpdateExpression=update,
             ConditionExpression=(
-                "attempt = :zero AND #state IN (:created, :queued) "
+                f"attempt = :attempt AND {state} "
                 "AND (attribute_not_exists(waitToken) OR waitToken = :seen OR waitUntil < :now)"
             ),
             ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={
-                ":body": {"S": body},
-                ":queued": {"S": "QUEUED"},
-                ":created": {"S": "CREATED"},
-                ":token": {"S": token},
-                ":seen": {"S": seen_token or ""},
-                ":until": {"N": repr(wait_until)},
-                ":now": {"N": repr(now_epoch)},
-                ":zero": {"N": "0"},
-            },
+            ExpressionAttributeValues=values,
         )
         return True
     except ClientError as exc:
