@@ -126,6 +126,7 @@ def test_limit_one_with_queue_runs_two_backfill_slots_one_after_the_other(limite
     assert one_at_a_time(stack).poll_once() == 1  # the second slot: the flow is full
     waiting = [e for e in by_slot(stack).values() if e["state"]["current"] != "RUNNING"]
     assert [states(e) for e in waiting] == [["CREATED", "QUEUED"]]
+    assert [e["id"] for e in stack.executions(namespace="tests", state="QUEUED")] == [waiting[0]["id"]]
     assert stack.backfill(backfill_id)["running"] == 2  # both slots are in flight, one of them QUEUED
     release.set()
     worker.join()

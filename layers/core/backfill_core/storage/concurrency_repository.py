@@ -16,6 +16,9 @@ from backfill_core.storage.conditions import condition_failed
 from backfill_core.storage.executions_repository import EXECUTION
 
 PLACE = "PLACE#"
+# A place left behind (its flow deleted while an executor that held it was down) is deleted by the table's TTL
+# this long after its lease ended; one whose lease ended is free anyway, so its deletion changes nothing.
+PLACE_KEPT_SECONDS = 86_400
 
 
 def flow_key(tenant: str, namespace: str, flow_id: str) -> str:
@@ -51,6 +54,7 @@ def take_place(key: str, place: int, execution_id: str, lease_until: float, now_
                 "sk": {"S": f"{PLACE}{place:06d}"},
                 "holder": {"S": execution_id},
                 "leaseUntil": {"N": repr(lease_until)},
+                "expiresAt": {"N": str(int(lease_until) + PLACE_KEPT_SECONDS)},
             },
             ConditionExpression="attribute_not_exists(pk) OR holder = :me OR leaseUntil < :now",
             ExpressionAttributeValues={":me": {"S": execution_id}, ":now": {"N": repr(now_epoch)}},
