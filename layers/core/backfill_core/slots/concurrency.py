@@ -75,10 +75,10 @@ def admit(message: SlotMessage, execution_id: str, flow: Flow | None) -> tuple[A
         raise LookupError(f"execution {execution_id} was deleted before its attempt could start")
     limits = flow.concurrency if flow else None
     key = concurrency_repository.flow_key(execution.tenant_id, execution.namespace, execution.flow_id)
+    if limits is None:
+        return Admission.RUN, execution, None
     if execution.state.current in ENDED_STATES:
         give_back_any(key, execution.id)  # ended by an attempt that died before giving its place back
-        return Admission.RUN, execution, None
-    if limits is None:
         return Admission.RUN, execution, None
     if execution.state.current == "QUEUED" and executions_repository.kill_requested(execution.id):
         return Admission.KILLED, execution, None
