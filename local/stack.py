@@ -174,11 +174,12 @@ class LocalStack:
         """Load the state directory into moto; after a restart no attempt of the earlier process is alive, so
         their leases end now and their messages are visible again (state.py): the slots they held carry on at
         once as their next attempt, as after every executor environment dying and the timeouts passing."""
-        from backfill_core.storage import executions_repository, triggers_repository
+        from backfill_core.storage import concurrency_repository, executions_repository, triggers_repository
 
         self.resumed = self.state.load(self.fresh)
         if self.resumed.resumed:
             self.found["interrupted"] = executions_repository.end_leases(time.time())
+            concurrency_repository.free_all_places(time.time())  # flows' concurrency places, likewise
         tables = self.resources.function_environment("ApiFunction")
         self.found["flows"] = self._count(tables["FLOWS_TABLE"])
         self.found["backfills"] = self._count(tables["TRIGGERS_TABLE"], "begins_with(sk, :kind)", "BACKFILL#")

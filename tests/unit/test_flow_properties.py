@@ -145,6 +145,7 @@ VALID_AT = {
     (SLEEP, "duration"): "PT0.01S",
     (FAIL, "condition"): "{{ 1 > 2 }}",
     (FAIL, "errorMessage"): "no data",
+    ("flow", "concurrency"): {"limit": 2, "behavior": "CANCEL"},
     (PARALLEL, "concurrent"): 2,
     (FOR_EACH, "concurrencyLimit"): 0,
     (FOR_EACH, "values"): '["a", "b"]',

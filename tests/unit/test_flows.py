@@ -116,9 +116,10 @@ def test_timezone_is_kept():
 
 
 def test_a_flow_setting_not_implemented_is_refused_not_kept():
-    """It used to be kept and ignored: a concurrency limit of 1 that let executions overlap (issue 13)."""
-    assert "concurrency: not supported yet" in refusal(
-        flow_yaml(head=HEAD + "description: hi\nconcurrency:\n  limit: 1\n")
+    """A concurrency limit of 1 used to be kept and ignored, letting executions overlap (issue 13); what is still
+    not run, a flow-level retry, is refused."""
+    assert "retry: not supported yet" in refusal(
+        flow_yaml(head=HEAD + "description: hi\nretry:\n  type: constant\n  interval: PT1M\n  maxAttempts: 2\n")
     )
 
 

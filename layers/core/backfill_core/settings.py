@@ -71,6 +71,9 @@ class Settings(BaseModel):
     flow_env_prefix: str = Field("ENV_", alias="FLOW_ENV_PREFIX", pattern=r"^[A-Z][A-Z0-9]*_$")
     # Where a flow's secret('NAME') is read from: the Secrets Manager secret <prefix><tenant>/<namespace>/NAME.
     flow_secrets_prefix: str = Field("kestra-flows/", alias="FLOW_SECRETS_PREFIX", pattern=r"^[A-Za-z0-9_+=.@/-]+/$")
+    # A slot QUEUED by its flow's concurrency limit looks for a free place again after this long (SQS allows
+    # a delay of 900 s at most; 0 for driven test runs).
+    concurrency_recheck_seconds: NonNegativeInt = Field(10, le=900, alias="CONCURRENCY_RECHECK_SECONDS")
 
     @model_validator(mode="after")
     def _default_within_max(self) -> "Settings":

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
+from backfill_core.flows.concurrency import FlowConcurrency
 from backfill_core.flows.execution import ENDED_STATES
 from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.outputs import OutputSpec
@@ -94,6 +95,7 @@ class Flow(BaseModel):
     after_execution: list[TaskSpec] = Field(default=[], alias="afterExecution")
     outputs: list[OutputSpec] = []
     flow_variables: dict[str, Any] = Field(default={}, alias="variables")  # `vars.*`, as written
+    concurrency: FlowConcurrency | None = None  # enforced by slots/concurrency across all its executions
 
     @field_validator("tasks")
     @classmethod

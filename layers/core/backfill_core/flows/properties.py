@@ -58,7 +58,7 @@ FLOW: Properties = {
     "errors": None,
     "finally": None,
     "afterExecution": None,
-    "concurrency": LATER,
+    "concurrency": None,  # limit and behavior, checked by flows/concurrency.FlowConcurrency
     "pluginDefaults": None,  # merged into the tasks and triggers before they are checked (flows/plugin_defaults)
     "taskDefaults": None,  # Kestra's older name for pluginDefaults
     "retry": LATER,

@@ -1,11 +1,13 @@
 """An execution's attempts: created once per slot, taken over only when no live attempt holds its lease, run,
 and its log lines written in batches."""
 
+from collections.abc import Callable
 from datetime import datetime
 
 from aws_lambda_powertools import Logger
 
 from backfill_core.errors import ConcurrentUpdate, SlotBusy
+from backfill_core.flows.concurrency import FAILED_MESSAGE
 from backfill_core.flows.execution import ENDED_STATES, Execution, ExecutionTrigger, State, StateHistory, TaskRun
 from backfill_core.flows.labels import Label
 from backfill_core.flows.runner import run_flow, transition
@@ -88,6 +90,21 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
     return execution, False
 
 
+def end_without_running(execution: Execution, state: str) -> Execution:
+    """End an execution that never started: past its flow's concurrency limit (CANCELLED, or FAILED as
+    Kestra fails it), or killed while QUEUED. SlotBusy if an attempt started it meanwhile."""
+    if state == "FAILED":
+        logs = ExecutionLog(execution)
+        logs.add(None, "ERROR", FAILED_MESSAGE)
+        logs.flush()
+    execution.state = transition(execution.state, state, now())
+    try:
+        executions_repository.save(execution)
+    except ConcurrentUpdate as exc:
+        raise SlotBusy(f"execution {execution.id} was started by another message") from exc
+    return execution
+
+
 def run_attempt(
     execution: Execution,
     stored,
@@ -97,14 +114,18 @@ def run_attempt(
     subflows: SubflowStarter | None = None,
     from_caller: bool = False,
     killed_too: KillCheck = lambda: False,
+    renew: Callable[[], None] | None = None,
 ) -> Execution | None:
     """Run the flow on the execution this attempt owns. `subflows` starts its Subflow tasks' children,
-    `from_caller` says a backfill started it (through subflows), and `killed_too` kills it with its parent."""
+    `from_caller` says a backfill started it (through subflows), `killed_too` kills it with its parent,
+    and `renew` keeps its concurrency place, after each task attempt."""
     logs = ExecutionLog(execution)
 
     def save_progress(current: Execution) -> None:
         logs.flush()
         executions_repository.save(current)
+        if renew:
+            renew()
 
     if stored is not None and stored.flow is None:
         problem = problem or stored.invalid_message()

@@ -20,6 +20,7 @@ class SlotMessage(KestraModel):
     backfill_id: str | None = None
     date: datetime
     round: int = 0  # which run of a backfill slot: retry-failed starts a new round
+    wait_token: str | None = None  # the wait it continues, for a slot QUEUED by its flow's concurrency limit
 
     @property
     def trigger_key(self) -> TriggerKey:

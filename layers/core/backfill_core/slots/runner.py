@@ -4,7 +4,8 @@ A backfill slot's writes, each surviving a crash at any point:
 1. the backfill record: the slot DISPATCHED -> RUNNING (or PARKED when held);
 2. the execution, created by a conditional put on an id derived from (backfill id, slot, round), unless
    the reprocess policy skips the slot;
-3. the attempt: the execution taken over only when no live attempt holds its lease;
+3. the attempt: the execution taken over only when no live attempt holds its lease, and once it holds a place
+   under its flow's concurrency limit (slots/concurrency.py: else QUEUED, CANCELLED or FAILED);
 4. the final state, written only by the attempt that owns the execution;
 5. the slot record: how the slot ended (rewritten identically by a redelivery);
 6. the backfill record: the slot counted once and the next slot dispatched.
@@ -28,8 +29,9 @@ from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id, live_execution_id
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
-from backfill_core.slots import subflows
-from backfill_core.slots.attempts import new_execution, run_attempt, take_attempt
+from backfill_core.slots import concurrency, subflows
+from backfill_core.slots.attempts import end_without_running, new_execution, run_attempt, take_attempt
+from backfill_core.slots.concurrency import Admission
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 
@@ -91,27 +93,57 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    execution, ended_here = take_attempt(this_execution)
-    if execution.state.current not in ENDED_STATES:
-        ran = run_attempt(
-            execution,
-            stored,
-            budget_seconds,
-            subflows=subflows.starter(execution, budget_seconds, 0, True),
-        )
-        if ran is None:
-            return  # a newer attempt took over; it finishes the slot
-        execution, ended_here = ran, True
+    ran = _attempt(message, this_execution, stored, budget_seconds, from_backfill=True)
+    if ran is None:
+        return  # queued by the flow's concurrency limit, or a newer attempt took over: it finishes the slot
+    execution, ended_here = ran
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
     backfill_slots.end_slot(message, slot_outcome(execution), execution.id, round_)
 
 
 def slot_outcome(execution: Execution) -> SlotOutcome:
-    """A WARNING execution succeeded, as Kestra and the reprocess policy count it; a killed one was cancelled."""
+    """A WARNING execution succeeded, as Kestra and the reprocess policy count it; a killed one, or one its
+    flow's concurrency limit cancelled, was cancelled."""
     if execution.state.current in SUCCEEDED_STATES:
         return SlotOutcome.SUCCEEDED
-    return SlotOutcome.CANCELLED if execution.state.current == "KILLED" else SlotOutcome.FAILED
+    if execution.state.current in ("KILLED", "CANCELLED"):
+        return SlotOutcome.CANCELLED
+    return SlotOutcome.FAILED
+
+
+def _attempt(
+    message: SlotMessage,
+    execution_id: str,
+    stored: StoredFlow | None,
+    budget_seconds: Callable[[], float],
+    problem: str | None = None,
+    *,
+    from_backfill: bool,
+) -> tuple[Execution, bool] | None:
+    """The execution once ended, and whether this call ended it; None while it waits for a place under its
+    flow's concurrency limit, or when a newer attempt took it over."""
+    admission, execution, held = concurrency.admit(message, execution_id, stored.flow if stored else None)
+    if admission == Admission.WAITING:
+        return None
+    if admission != Admission.RUN:
+        return end_without_running(execution, admission.value), True
+    execution, ended_here = take_attempt(execution_id)
+    if execution.state.current not in ENDED_STATES:
+        ran = run_attempt(
+            execution,
+            stored,
+            budget_seconds,
+            problem,
+            subflows=subflows.starter(execution, budget_seconds, 0, from_backfill),
+            renew=held.renew if held else None,
+        )
+        if ran is None:
+            return None
+        execution, ended_here = ran, True
+    if held:
+        held.give_back()
+    return execution, ended_here
 
 
 def _flow_labels(stored: StoredFlow | None) -> list:
@@ -167,14 +199,10 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    execution, ended_here = take_attempt(execution_id)
-    if execution.state.current not in ENDED_STATES:
-        ran = run_attempt(
-            execution, stored, budget_seconds, problem, subflows=subflows.starter(execution, budget_seconds, 0, False)
-        )
-        if ran is None:
-            return
-        execution, ended_here = ran, True
+    ran = _attempt(message, execution_id, stored, budget_seconds, problem, from_backfill=False)
+    if ran is None:
+        return
+    execution, ended_here = ran
     if ended_here:
         _stop_after(message, stored, execution)
 

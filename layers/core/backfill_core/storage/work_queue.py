@@ -21,6 +21,13 @@ def send(messages: list[WorkMessage]) -> None:
             raise SendFailed(f"{len(response['Failed'])} slot messages were not accepted: {response['Failed']}")
 
 
+def send_later(message: WorkMessage, seconds: int) -> None:
+    """One message, delivered once `seconds` have passed (SQS's delay, 900 s at most)."""
+    sqs().send_message(
+        QueueUrl=settings().work_queue_url, MessageBody=message.model_dump_json(by_alias=True), DelaySeconds=seconds
+    )
+
+
 def retry_soon(receipt_handle: str, seconds: int) -> None:
     """A message whose slot gave up under contention comes back in `seconds`, not after the queue's whole
     visibility timeout (sized for the longest flow)."""

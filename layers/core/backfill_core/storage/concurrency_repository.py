@@ -1,0 +1,155 @@
+"""ExecutionsTable's concurrency records: the places of a flow's `concurrency.limit`, and the wait of a QUEUED
+execution.
+
+A flow's places live under one key, `CONCURRENCY#tenant#namespace#flowId`, one PLACE#n item each: the id of
+the execution holding it and when its lease ends. They carry no index attribute, so no search of executions sees
+them. Taking a place is one conditional put that succeeds only if the place is free (never held, or its lease
+ended) or already this execution's, so two executions never hold one place. A QUEUED execution's EXECUTION item
+carries the token of the one message allowed to wait for it (`waitToken`) until `waitUntil`.
+"""
+
+from botocore.exceptions import ClientError
+
+from backfill_core.aws_clients import dynamodb
+from backfill_core.settings import settings
+from backfill_core.storage.conditions import condition_failed
+from backfill_core.storage.executions_repository import EXECUTION
+
+PLACE = "PLACE#"
+# A place left behind (its flow deleted while an executor that held it was down) is deleted by the table's TTL
+# this long after its lease ended; one whose lease ended is free anyway, so its deletion changes nothing.
+PLACE_KEPT_SECONDS = 86_400
+
+
+def flow_key(tenant: str, namespace: str, flow_id: str) -> str:
+    return f"CONCURRENCY#{tenant}#{namespace}#{flow_id}"
+
+
+def places(key: str) -> list[tuple[int, str, float]]:
+    """Every place of the flow held now or before: (place number, holder's execution id, lease end epoch)."""
+    pages = (
+        dynamodb()
+        .get_paginator("query")
+        .paginate(
+            TableName=settings().executions_table,
+            KeyConditionExpression="pk = :flow AND begins_with(sk, :place)",
+            ExpressionAttributeValues={":flow": {"S": key}, ":place": {"S": PLACE}},
+            ConsistentRead=True,
+        )
+    )
+    return [
+        (int(item["sk"]["S"].removeprefix(PLACE)), item["holder"]["S"], float(item["leaseUntil"]["N"]))
+        for page in pages
+        for item in page["Items"]
+    ]
+
+
+def take_place(key: str, place: int, execution_id: str, lease_until: float, now_epoch: float) -> bool:
+    """Hold (or renew) a place until `lease_until`; False if another execution holds it with a live lease."""
+    try:
+        dynamodb().put_item(
+            TableName=settings().executions_table,
+            Item={
+                "pk": {"S": key},
+                "sk": {"S": f"{PLACE}{place:06d}"},
+                "holder": {"S": execution_id},
+                "leaseUntil": {"N": repr(lease_until)},
+                "expiresAt": {"N": str(int(lease_until) + PLACE_KEPT_SECONDS)},
+            },
+            ConditionExpression="attribute_not_exists(pk) OR holder = :me OR leaseUntil < :now",
+            ExpressionAttributeValues={":me": {"S": execution_id}, ":now": {"N": repr(now_epoch)}},
+        )
+        return True
+    except ClientError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def give_back(key: str, place: int, execution_id: str) -> None:
+    """Free the place if this execution still holds it (a redelivery may give it back twice)."""
+    try:
+        dynamodb().delete_item(
+            TableName=settings().executions_table,
+            Key={"pk": {"S": key}, "sk": {"S": f"{PLACE}{place:06d}"}},
+            ConditionExpression="holder = :me",
+            ExpressionAttributeValues={":me": {"S": execution_id}},
+        )
+    except ClientError as exc:
+        if not condition_failed(exc):
+            raise
+
+
+def wait(
+    execution_id: str, attempt: int, body: str | None, seen_token: str | None, token: str, due: float, now_epoch: float
+) -> bool:
+    """Hand the execution's wait for a place to the message carrying `token`, until `due`.
+
+    Before its first attempt (`attempt` 0, CREATED or QUEUED) the execution is written QUEUED (`body`, its
+    Kestra JSON); an execution resumed after its executor died (RUNNING, its attempt's lease ended) stays as it
+    is. Only the message whose token the item holds (`seen_token`) may wait on, or any message once that wait is
+    overdue (its message lost). False otherwise: an attempt took it, it ended, or another message waits for it."""
+    values = {
+        ":attempt": {"N": str(attempt)},
+        ":token": {"S": token},
+        ":seen": {"S": seen_token or ""},
+        ":due": {"N": repr(due)},
+        ":now": {"N": repr(now_epoch)},
+    }
+    if body is None:
+        update = "SET waitToken = :token, waitUntil = :due"
+        state = "#state = :running AND leaseUntil < :now"
+        values[":running"] = {"S": "RUNNING"}
+    else:
+        update = "SET body = :body, #state = :queued, waitToken = :token, waitUntil = :due"
+        state = "#state IN (:created, :queued)"
+        values |= {":body": {"S": body}, ":queued": {"S": "QUEUED"}, ":created": {"S": "CREATED"}}
+    try:
+        dynamodb().update_item(
+            TableName=settings().executions_table,
+            Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
+            UpdateExpression=update,
+            ConditionExpression=(
+                f"attempt = :attempt AND {state} "
+                "AND (attribute_not_exists(waitToken) OR waitToken = :seen OR waitUntil < :now)"
+            ),
+            ExpressionAttributeNames={"#state": "state"},
+            ExpressionAttributeValues=values,
+        )
+        return True
+    except ClientError as exc:
+        if condition_failed(exc):
+            return False
+        raise
+
+
+def free_all_places(now_epoch: float) -> int:
+    """End the lease of every place held, for a restart after which no holder can be alive (the local stack's
+    executions all ran in the process that stopped; each takes its place again as it resumes). Returns how many."""
+    table = settings().executions_table
+    pages = (
+        dynamodb()
+        .get_paginator("scan")
+        .paginate(
+            TableName=table,
+            FilterExpression="begins_with(sk, :place) AND leaseUntil > :now",
+            ProjectionExpression="pk, sk, holder",
+            ExpressionAttributeValues={":place": {"S": PLACE}, ":now": {"N": repr(now_epoch)}},
+        )
+    )
+    freed = 0
+    for page in pages:
+        for item in page["Items"]:
+            try:
+                dynamodb().update_item(
+                    TableName=table,
+                    Key={"pk": item["pk"], "sk": item["sk"]},
+                    UpdateExpression="SET leaseUntil = :now",
+                    ConditionExpression="holder = :seen",
+                    ExpressionAttributeValues={":seen": item["holder"], ":now": {"N": repr(now_epoch)}},
+                )
+                freed += 1
+            except ClientError as exc:
+                if not condition_failed(exc):
+                    raise
+    return freed
