@@ -90,8 +90,8 @@ SCRIPT: Properties = {
     "interpreter": None,
     "warningOnStdErr": None,
     "failFast": None,
-    "inputFiles": None,  # inline contents only; names stay inside the working directory
-    "outputFiles": NEEDS_STORAGE,
+    "inputFiles": None,  # inline contents or kestra:// files of the same flow; names stay inside the working dir
+    "outputFiles": None,  # kept in the internal storage (flows/tasks/storage_files), outputs.<id>.outputFiles
     "namespaceFiles": NEEDS_STORAGE,
     "outputDirectory": NEEDS_STORAGE,
     "containerImage": NO_CONTAINERS,

@@ -17,10 +17,12 @@ from backfill_core.flows.execution import ENDED_STATES, Execution, State, StateH
 from backfill_core.flows.outputs import MAX_RECORD_BYTES, outputs_problem
 from backfill_core.flows.task_spec import TaskSpec
 from backfill_core.flows.tasks.control import CONTROL_TASK_TYPES, run_control_task
+from backfill_core.flows.tasks.protocol import StoragePlace
 from backfill_core.flows.tasks.task_types import KillCheck, TaskOutcome, run_task
 from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 from backfill_core.ids import new_id
 from backfill_core.schedules.kestra_time import format_date, iso_duration, now, parse_iso_duration
+from backfill_core.settings import settings
 
 MIN_ATTEMPT_SECONDS = 1.0  # a retry needs at least this much of the budget left after its wait
 KILL_CHECK_SECONDS = 1.0  # while waiting for the next attempt
@@ -161,12 +163,24 @@ def _attempt(
             run.killed,
             execution_id=run.execution.id,
             task_id=task.id,
+            storage=storage_place(run.execution, task_run),
         )
     except TemplateRenderError as exc:
         log("ERROR", str(exc), None)
     except ValueError as exc:
         log("ERROR", f"timeout: {exc}", None)
     return TaskOutcome(succeeded=False)
+
+
+def storage_place(execution: Execution, task_run: TaskRun) -> StoragePlace:
+    """Where the task run's internal-storage files go: Kestra's layout, in this deployment's bucket."""
+    return StoragePlace(
+        bucket=settings().execution_files_bucket,
+        tenant=execution.tenant_id,
+        namespace=execution.namespace,
+        flow_id=execution.flow_id,
+        task_run_id=task_run.id,
+    )
 
 
 def _retry_waited(task: TaskSpec, task_run: TaskRun, run: TaskRunContext) -> bool:

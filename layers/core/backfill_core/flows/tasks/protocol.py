@@ -7,6 +7,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
+class StoragePlace(BaseModel):
+    """The task run's place in Kestra's internal storage, given by the engine, which knows the execution."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    bucket: str
+    tenant: str
+    namespace: str
+    flow_id: str = Field(alias="flowId")
+    task_run_id: str = Field(alias="taskRunId")
+
+
 class TaskInvocation(BaseModel):
     """One task to run, its properties already rendered by the engine."""
 
@@ -19,6 +30,8 @@ class TaskInvocation(BaseModel):
     kill_url: str | None = Field(default=None, alias="killUrl")
     execution_id: str = Field(alias="executionId")
     task_id: str = Field(alias="taskId")
+    # Where the task run's internal-storage files go (kestra:// URIs): the execution-files bucket's files/*.
+    storage: StoragePlace | None = None
 
 
 class TaskLogLine(BaseModel):

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime
 
+from backfill_core.flows.tasks.internal_storage import TaskStorage
 from backfill_core.flows.tasks.protocol import TaskInvocation, TaskLogLine, TaskResult
 from backfill_core.flows.tasks.script_outputs import ScriptOutputs
 from backfill_core.flows.tasks.script_tasks import run_script_task
@@ -30,6 +31,21 @@ def kill_marker_check(url: str | None):
     return killed
 
 
+def task_storage(invocation: TaskInvocation) -> TaskStorage | None:
+    place = invocation.storage
+    if place is None:
+        return None
+    return TaskStorage(
+        bucket=place.bucket,
+        tenant=place.tenant,
+        namespace=place.namespace,
+        flow_id=place.flow_id,
+        execution_id=invocation.execution_id,
+        task_id=invocation.task_id,
+        task_run_id=place.task_run_id,
+    )
+
+
 def run_invocation(invocation: TaskInvocation) -> TaskResult:
     if invocation.task_type not in SCRIPT_TASK_TYPES:
         kinds = ", ".join(SCRIPT_TASK_TYPES)
@@ -39,18 +55,17 @@ def run_invocation(invocation: TaskInvocation) -> TaskResult:
     def log(level: str, message: str, at: datetime) -> None:
         logs.append(TaskLogLine(level=level, message=message, timestamp=at))
 
-    script_outputs = ScriptOutputs(log)
+    script_outputs, output_files = ScriptOutputs(log), dict[str, str]()
     outcome, warning = run_script_task(
         invocation.task_type,
         invocation.properties,
         script_outputs,
         invocation.timeout_seconds,
         kill_marker_check(invocation.kill_url),
+        task_storage(invocation),
+        output_files,
     )
-    return TaskResult(
-        succeeded=outcome.succeeded,
-        killed=outcome.killed,
-        warning=warning,
-        outputs={"vars": script_outputs.vars, "exitCode": outcome.exit_code},
-        logs=logs,
-    )
+    outputs = {"vars": script_outputs.vars, "exitCode": outcome.exit_code}
+    if invocation.properties.get("outputFiles"):
+        outputs["outputFiles"] = output_files
+    return TaskResult(succeeded=outcome.succeeded, killed=outcome.killed, warning=warning, outputs=outputs, logs=logs)

@@ -14,6 +14,7 @@ from backfill_core.flows.tasks.core import (
     run_core_task,
     validate_core_task,
 )
+from backfill_core.flows.tasks.protocol import StoragePlace
 from backfill_core.flows.tasks.runner_client import run_in_task_runner
 from backfill_core.flows.tasks.script_types import (
     COMMANDS,
@@ -87,12 +88,13 @@ def run_task(
     *,
     execution_id: str = "",
     task_id: str = "",
+    storage: StoragePlace | None = None,
 ) -> TaskOutcome:
     """Run one task with rendered properties; `budget_seconds` bounds it whatever its own timeout says. A core
     task runs here; a script task, flow code, runs in the task runner function, apart from the engine."""
     timeout = task_timeout(props, budget_seconds)
     if task_type in SCRIPT_TASK_TYPES:
-        result = run_in_task_runner(task_type, props, log, timeout, killed, execution_id, task_id)
+        result = run_in_task_runner(task_type, props, log, timeout, killed, execution_id, task_id, storage)
         return TaskOutcome(
             succeeded=result.succeeded, outputs=result.outputs, killed=result.killed, warning=result.warning
         )
