@@ -9,8 +9,13 @@ from backfill_core.flows.model import parse_flow
 from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
+from backfill_core.flows.tasks.s3_types import S3_COPY, S3_DELETE, S3_DOWNLOAD, S3_LIST, S3_TASK_TYPES, S3_UPLOAD
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG, PYTHON_COMMANDS, PYTHON_SCRIPT, SHELL_SCRIPT
 
+AWS_CONNECTION = [
+    "region", "endpointOverride", "accessKeyId", "secretKeyId", "sessionToken", "stsRoleArn", "stsRoleExternalId",
+    "stsRoleSessionName", "stsRoleSessionDuration", "stsEndpointOverride", "compatibilityMode", "forcePathStyle",
+]  # fmt: skip
 # What Kestra documents, read from its plugin pages (kestra.io/plugins/...) and its flow reference
 # (kestra.io/docs/workflow-components/flow); the tables in flows/properties.py must decide each one.
 DOCUMENTED = {
@@ -51,6 +56,18 @@ DOCUMENTED = {
     IF: ["condition", "then", "else", "errors"],
     SWITCH: ["value", "cases", "defaults", "errors"],
     FOR_EACH: ["values", "tasks", "errors", "concurrencyLimit"],
+    # kestra.io/plugins/plugin-aws/s3: each type's own properties, then the AWS connection's (AWS_CONNECTION)
+    S3_UPLOAD: ["from", "key", "metadata", "cacheControl", "contentType", "contentEncoding", "contentDisposition",
+        "contentLanguage", "contentLength", "expires", "acl", "storageClass", "serverSideEncryption",
+        "bucketKeyEnabled", "checksumAlgorithm", "checksum", "expectedBucketOwner", "objectLockMode",
+        "objectLockLegalHoldStatus", "objectLockRetainUntilDate", "tagging", "concurrentUploads", "bucket",
+        "requestPayer", *AWS_CONNECTION],
+    S3_DOWNLOAD: ["key", "versionId", "compatibilityMode", "prefix", "delimiter", "marker", "maxKeys", "regexp",
+        "maxFiles", "expectedBucketOwner", "validateChecksum", "bucket", "requestPayer", *AWS_CONNECTION],
+    S3_LIST: ["prefix", "delimiter", "marker", "encodingType", "maxKeys", "expectedBucketOwner", "regexp", "filter",
+        "maxFiles", "bucket", "requestPayer", *AWS_CONNECTION],
+    S3_COPY: ["from", "to", "delete", *AWS_CONNECTION],
+    S3_DELETE: ["key", "bypassGovernanceRetention", "mfa", "requestPayer", "bucket", *AWS_CONNECTION],
     "trigger": ["id", "type", "description", "disabled", "stopAfter", "conditions", "logLevel", "workerGroup"],
     "schedule": [
         "cron", "timezone", "withSeconds", "inputs", "backfill", "lateMaximumDelay", "recoverMissedSchedules",
@@ -72,6 +89,7 @@ TABLES = {
     RETURN: properties.TASK_TYPES[RETURN],
     OUTPUT_VALUES: properties.TASK_TYPES[OUTPUT_VALUES],
     **{kind: properties.TASK_TYPES[kind] for kind in (SLEEP, FAIL, SEQUENTIAL, PARALLEL, IF, SWITCH, FOR_EACH)},
+    **{kind: properties.TASK_TYPES[kind] for kind in S3_TASK_TYPES},
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
     "input": properties.INPUT,
@@ -127,6 +145,20 @@ VALID_AT = {
     (SWITCH, "cases"): {"a": [{"id": "e", "type": LOG, "message": "a"}]},
     (SWITCH, "defaults"): [{"id": "e", "type": LOG, "message": "other"}],
     **{(kind, "errors"): [{"id": "e", "type": LOG, "message": "failed"}] for kind in (SEQUENTIAL, PARALLEL, IF)},
+    (COMMANDS, "outputFiles"): ["*.csv", "out/**"],
+    (S3_UPLOAD, "metadata"): {"source": "kestra"},
+    (S3_UPLOAD, "tagging"): {"team": "data"},
+    (S3_UPLOAD, "expires"): "2030-01-01T00:00:00Z",
+    (S3_UPLOAD, "contentType"): "text/csv",
+    (S3_UPLOAD, "concurrentUploads"): 4,
+    (S3_UPLOAD, "region"): "eu-west-1",
+    (S3_DOWNLOAD, "prefix"): "raw/",
+    (S3_DOWNLOAD, "maxFiles"): 10,
+    (S3_DOWNLOAD, "validateChecksum"): True,
+    (S3_LIST, "filter"): "FILES",
+    (S3_LIST, "regexp"): ".*\\.csv",
+    (S3_COPY, "delete"): True,
+    (S3_DELETE, "bypassGovernanceRetention"): False,
 }
 CHILD = [{"id": "c", "type": LOG, "message": "hi"}]
 BASES = {
@@ -140,6 +172,11 @@ BASES = {
     IF: {"condition": "{{ true }}", "then": CHILD},
     SWITCH: {"value": "a", "defaults": CHILD},
     FOR_EACH: {"values": [1], "tasks": CHILD},
+    S3_UPLOAD: {"bucket": "b", "key": "k", "from": "{{ outputs.w.outputFiles['a.csv'] }}"},
+    S3_DOWNLOAD: {"bucket": "b", "key": "k"},
+    S3_LIST: {"bucket": "b"},
+    S3_COPY: {"from": {"bucket": "b", "key": "k"}, "to": {"bucket": "b", "key": "k2"}},
+    S3_DELETE: {"bucket": "b", "key": "k"},
 }
 REFUSED_VALUE: dict = {}
 

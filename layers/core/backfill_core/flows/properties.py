@@ -19,6 +19,7 @@ from backfill_core.flows.task_spec import (
 )
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
+from backfill_core.flows.tasks.s3_types import S3_PROPERTIES
 from backfill_core.flows.tasks.task_types import (
     COMMANDS,
     LOG,
@@ -127,6 +128,7 @@ TASK_TYPES: dict[str, Properties] = {
     IF: {"condition": None, "then": None, "else": None, "errors": None},
     SWITCH: {"value": None, "cases": None, "defaults": None, "errors": None},
     FOR_EACH: {"values": None, "tasks": None, "errors": None, "concurrencyLimit": None},
+    **S3_PROPERTIES,  # AWS S3 tasks (flows/tasks/s3_types): the task runner's own role, no flow credentials
 }
 
 TASK_RUNNER: Properties = {"type": None}

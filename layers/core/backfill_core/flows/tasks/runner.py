@@ -5,10 +5,14 @@ the execution's fate is one presigned URL that answers once a kill was asked for
 
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from backfill_core.flows.tasks.internal_storage import TaskStorage
 from backfill_core.flows.tasks.protocol import TaskInvocation, TaskLogLine, TaskResult
+from backfill_core.flows.tasks.s3_tasks import run_s3_task
+from backfill_core.flows.tasks.s3_types import S3_TASK_TYPES
 from backfill_core.flows.tasks.script_outputs import ScriptOutputs
 from backfill_core.flows.tasks.script_tasks import run_script_task
 from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
@@ -47,13 +51,16 @@ def task_storage(invocation: TaskInvocation) -> TaskStorage | None:
 
 
 def run_invocation(invocation: TaskInvocation) -> TaskResult:
-    if invocation.task_type not in SCRIPT_TASK_TYPES:
-        kinds = ", ".join(SCRIPT_TASK_TYPES)
-        raise ValueError(f"the task runner runs script tasks ({kinds}), not {invocation.task_type}")
     logs: list[TaskLogLine] = []
 
     def log(level: str, message: str, at: datetime) -> None:
         logs.append(TaskLogLine(level=level, message=message, timestamp=at))
+
+    if invocation.task_type in S3_TASK_TYPES:
+        return _run_aws_task(invocation, log, logs)
+    if invocation.task_type not in SCRIPT_TASK_TYPES:
+        kinds = ", ".join((*SCRIPT_TASK_TYPES, *S3_TASK_TYPES))
+        raise ValueError(f"the task runner runs {kinds}, not {invocation.task_type}")
 
     script_outputs, output_files = ScriptOutputs(log), dict[str, str]()
     outcome, warning = run_script_task(
@@ -69,3 +76,18 @@ def run_invocation(invocation: TaskInvocation) -> TaskResult:
     if invocation.properties.get("outputFiles"):
         outputs["outputFiles"] = output_files
     return TaskResult(succeeded=outcome.succeeded, killed=outcome.killed, warning=warning, outputs=outputs, logs=logs)
+
+
+def _run_aws_task(invocation: TaskInvocation, log, logs: list[TaskLogLine]) -> TaskResult:
+    """An AWS task, with the runner's own role: a refusal or AWS's error fails it, named in its log."""
+    try:
+        outputs = run_s3_task(
+            invocation.task_type,
+            invocation.properties,
+            task_storage(invocation),
+            lambda level, message: log(level, message, datetime.now(UTC)),
+        )
+    except (ValueError, ClientError, BotoCoreError) as exc:
+        log("ERROR", f"{invocation.task_id}: {exc}", datetime.now(UTC))
+        return TaskResult(succeeded=False, logs=logs)
+    return TaskResult(succeeded=True, outputs=outputs, logs=logs)

@@ -16,6 +16,7 @@ from backfill_core.flows.tasks.core import (
 )
 from backfill_core.flows.tasks.protocol import StoragePlace
 from backfill_core.flows.tasks.runner_client import run_in_task_runner
+from backfill_core.flows.tasks.s3_types import S3_TASK_TYPES, validate_s3_task
 from backfill_core.flows.tasks.script_types import (
     COMMANDS,
     PROCESS_RUNNER,
@@ -27,7 +28,9 @@ from backfill_core.flows.tasks.script_types import (
 )
 from backfill_core.schedules.kestra_time import parse_iso_duration
 
-SUPPORTED_TASK_TYPES = (*SCRIPT_TASK_TYPES, *CORE_TASK_TYPES)
+SUPPORTED_TASK_TYPES = (*SCRIPT_TASK_TYPES, *CORE_TASK_TYPES, *S3_TASK_TYPES)
+RUNNER_TASK_TYPES = (*SCRIPT_TASK_TYPES, *S3_TASK_TYPES)
+"""Flow code, and the tasks that act with the task runner's role: run in the task runner function."""
 __all__ = [
     "COMMANDS",
     "LOG",
@@ -59,8 +62,12 @@ class TaskOutcome:
 
 def validate_task(task_type: str, props: dict[str, Any]) -> str | None:
     """The first problem with a task's properties as `field: problem`, or None."""
-    problem = validate_script_task(task_type, props) if task_type in SCRIPT_TASK_TYPES else None
-    problem = problem or (None if task_type in SCRIPT_TASK_TYPES else validate_core_task(task_type, props))
+    if task_type in SCRIPT_TASK_TYPES:
+        problem = validate_script_task(task_type, props)
+    elif task_type in S3_TASK_TYPES:
+        problem = validate_s3_task(task_type, props)
+    else:
+        problem = validate_core_task(task_type, props)
     if problem:
         return problem
     timeout = props.get("timeout")
@@ -93,7 +100,7 @@ def run_task(
     """Run one task with rendered properties; `budget_seconds` bounds it whatever its own timeout says. A core
     task runs here; a script task, flow code, runs in the task runner function, apart from the engine."""
     timeout = task_timeout(props, budget_seconds)
-    if task_type in SCRIPT_TASK_TYPES:
+    if task_type in RUNNER_TASK_TYPES:
         result = run_in_task_runner(task_type, props, log, timeout, killed, execution_id, task_id, storage)
         return TaskOutcome(
             succeeded=result.succeeded, outputs=result.outputs, killed=result.killed, warning=result.warning
