@@ -2,8 +2,13 @@
 kestra:// files under files/ of the execution-files bucket, handed to a later task's inputFiles, and read back
 through GET /api/v1/executions/{id}/file; another flow's files refused to a task and to the route."""
 
+import base64
+from urllib.parse import quote
+
 import boto3
 
+from local.api_server import proxy_event
+from local.lambda_runtime import LambdaContext
 from tests.flows import backfill_body
 
 SLOT = "2024-01-01T00:00:00Z"
@@ -93,3 +98,45 @@ tasks:
     assert execution["state"]["current"] == "FAILED"
     assert any("inputFiles.stolen.txt" in line and "not a file of flow other.team.snoop" in line for line in logs)
     assert "day 2024-01-01" not in logs
+
+
+def test_an_executions_file_is_read_through_kestras_file_route(stack):
+    register(stack, WRITER)
+    execution = run_one(stack, "writer")
+    uri = next(run for run in execution["taskRunList"] if run["taskId"] == "write")["outputs"]["outputFiles"]["day.txt"]
+    for prefix in ("/api/v1", "/api/v1/main"):
+        answer = stack.api_module.lambda_handler(
+            proxy_event("GET", f"{prefix}/executions/{execution['id']}/file?path={quote(uri)}", {}, b"", "127.0.0.1"),
+            LambdaContext("ApiFunction", 30),
+        )
+        assert answer["statusCode"] == 200, answer
+        assert base64.b64decode(answer["body"]) == b"day 2024-01-01\n"
+        headers = {**answer.get("headers", {}), **{k: v[0] for k, v in answer.get("multiValueHeaders", {}).items()}}
+        assert headers["Content-Type"] == "application/octet-stream"
+        assert headers["Content-Disposition"].endswith(uri.rsplit("/", 1)[-1] + '"')
+
+
+def test_the_file_route_refuses_a_path_of_another_execution_or_no_path_at_all(stack):
+    register(stack, WRITER)
+    execution = run_one(stack, "writer")
+    route = f"/api/v1/executions/{execution['id']}/file?path="
+    other = "kestra:///company/team/writer/executions/another-one/tasks/write/x/day.txt"
+    assert stack.call("GET", route + quote(other)).status == 404
+    missing = f"kestra:///company/team/writer/executions/{execution['id']}/tasks/write/x/none.txt"
+    assert stack.call("GET", route + quote(missing)).status == 404
+    for malformed in ("s3://bucket/key", f"kestra:///company/team/writer/executions/{execution['id']}/../x"):
+        answer = stack.call("GET", route + quote(malformed))
+        assert answer.status == 422 and answer.message.startswith("path: "), answer.raw
+    assert stack.call("GET", "/api/v1/executions/no-such-execution/file?path=" + quote(other)).status == 404
+
+
+def test_a_file_larger_than_one_answer_is_refused_with_a_clear_message(stack, monkeypatch):
+    from backfill_core.kestra_api import execution_files
+
+    register(stack, WRITER)
+    execution = run_one(stack, "writer")
+    uri = next(run for run in execution["taskRunList"] if run["taskId"] == "write")["outputs"]["outputFiles"]["day.txt"]
+    monkeypatch.setattr(execution_files, "MAX_FILE_ANSWER_BYTES", 4)
+    answer = stack.call("GET", f"/api/v1/executions/{execution['id']}/file?path={quote(uri)}")
+    assert answer.status == 422
+    assert "more than the 4 one answer may carry" in answer.message

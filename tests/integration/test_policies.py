@@ -161,6 +161,8 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
         assert api(method, path, body).status == 200, (method, path)
     execution = api("GET", "/api/v1/executions/search?namespace=tests").body["results"][0]["id"]
     assert api("GET", f"/api/v1/logs/{execution}").status == 200
+    file = f"kestra:///tests/flaky/executions/{execution}/tasks/t/r/a.txt"  # none there: the read is still made
+    assert api("GET", f"/api/v1/executions/{execution}/file?path={file}").status == 404
     assert api("DELETE", f"/api/v1/executions/{execution}/kill").status == 202
     assert api("POST", f"/api/v1/backfills/{second}/cancel", {"kill": True}).status == 200
     set_setting("SLOT_RESEND_SECONDS", "0")
