@@ -140,3 +140,27 @@ def test_a_file_larger_than_one_answer_is_refused_with_a_clear_message(stack, mo
     answer = stack.call("GET", f"/api/v1/executions/{execution['id']}/file?path={quote(uri)}")
     assert answer.status == 422
     assert "more than the 4 one answer may carry" in answer.message
+
+
+def test_read_gives_an_output_files_text_to_a_later_tasks_expression(stack):
+    register(
+        stack,
+        """
+id: reader
+namespace: company.team
+tasks:
+  - id: write
+    type: io.kestra.plugin.scripts.shell.Commands
+    outputFiles: [count.txt]
+    commands:
+      - printf 42 > count.txt
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "count is {{ read(outputs.write.outputFiles['count.txt']) }}"
+"""
+        + TRIGGER,
+    )
+    execution = run_one(stack, "reader")
+    logs = logs_of(stack, execution)
+    assert execution["state"]["current"] == "SUCCESS", logs
+    assert "count is 42" in logs

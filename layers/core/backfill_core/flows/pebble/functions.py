@@ -13,12 +13,13 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from backfill_core.flows.pebble.dates import now
+from backfill_core.flows.pebble.files import read_file
 from backfill_core.flows.pebble.limits import MAX_ITEMS, PebbleProblem
 
 MAX_RENDER_DEPTH = 10
 """How deep `render()` may nest, and how many passes a recursive render may take, before it is a loop."""
 
-NOT_SUPPORTED = ("secret", "kv", "read", "fileURI", "fileSize", "encrypt", "decrypt", "errorLogs",
+NOT_SUPPORTED = ("secret", "kv", "fileURI", "fileSize", "encrypt", "decrypt", "errorLogs",
                  "currentEachOutput", "fetchContext", "printContext", "fromIon", "uuid", "id", "randomInt")  # fmt: skip
 _render_depth: ContextVar[int] = ContextVar("render_depth", default=0)
 
@@ -138,5 +139,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "range": pebble_range,
     "max": _extreme(max, "max"),
     "min": _extreme(min, "min"),
+    "read": read_file,  # a kestra:// file of the current execution (flows/pebble/files)
     **{name: _not_supported(name) for name in NOT_SUPPORTED},
 }
