@@ -164,3 +164,46 @@ tasks:
     logs = logs_of(stack, execution)
     assert execution["state"]["current"] == "SUCCESS", logs
     assert "count is 42" in logs
+
+
+def test_the_tasks_of_a_working_directory_share_its_files(stack):
+    register(
+        stack,
+        """
+id: shared
+namespace: company.team
+tasks:
+  - id: wd
+    type: io.kestra.plugin.core.flow.WorkingDirectory
+    tasks:
+      - id: clone
+        type: io.kestra.plugin.scripts.shell.Commands
+        commands:
+          - mkdir -p repo/src && echo "v1" > repo/src/version && ln -s /etc/passwd repo/link
+      - id: note
+        type: io.kestra.plugin.core.log.Log
+        message: between the two
+      - id: build
+        type: io.kestra.plugin.scripts.python.Commands
+        inputFiles:
+          repo/src/extra: "added\\n"
+        outputFiles: ["repo/src/*"]
+        commands:
+          - cat repo/src/version repo/src/extra
+          - test ! -e repo/link && echo "no link"
+  - id: outside
+    type: io.kestra.plugin.scripts.shell.Commands
+    commands:
+      - test ! -e repo && echo "a fresh folder"
+"""
+        + TRIGGER,
+    )
+    execution = run_one(stack, "shared")
+    logs = logs_of(stack, execution)
+    assert execution["state"]["current"] == "SUCCESS", logs
+    expected = ["v1", "added", "no link", "a fresh folder"]
+    assert [line for line in logs if line in expected] == expected
+    build = next(run for run in execution["taskRunList"] if run["taskId"] == "build")
+    wd = next(run for run in execution["taskRunList"] if run["taskId"] == "wd")
+    assert build["parentTaskRunId"] == wd["id"]
+    assert sorted(build["outputs"]["outputFiles"]) == ["repo/src/extra", "repo/src/version"]

@@ -6,7 +6,7 @@ import pytest
 from backfill_core.errors import Invalid
 from backfill_core.flows import properties
 from backfill_core.flows.model import parse_flow
-from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH
+from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH, WORKING_DIRECTORY
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.s3_types import S3_COPY, S3_DELETE, S3_DOWNLOAD, S3_LIST, S3_TASK_TYPES, S3_UPLOAD
@@ -56,6 +56,7 @@ DOCUMENTED = {
     IF: ["condition", "then", "else", "errors"],
     SWITCH: ["value", "cases", "defaults", "errors"],
     FOR_EACH: ["values", "tasks", "errors", "concurrencyLimit"],
+    WORKING_DIRECTORY: ["tasks", "errors", "cache", "namespaceFiles", "inputFiles", "outputFiles"],
     # kestra.io/plugins/plugin-aws/s3: each type's own properties, then the AWS connection's (AWS_CONNECTION)
     S3_UPLOAD: ["from", "key", "metadata", "cacheControl", "contentType", "contentEncoding", "contentDisposition",
         "contentLanguage", "contentLength", "expires", "acl", "storageClass", "serverSideEncryption",
@@ -90,6 +91,7 @@ TABLES = {
     OUTPUT_VALUES: properties.TASK_TYPES[OUTPUT_VALUES],
     **{kind: properties.TASK_TYPES[kind] for kind in (SLEEP, FAIL, SEQUENTIAL, PARALLEL, IF, SWITCH, FOR_EACH)},
     **{kind: properties.TASK_TYPES[kind] for kind in S3_TASK_TYPES},
+    WORKING_DIRECTORY: properties.TASK_TYPES[WORKING_DIRECTORY],
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
     "input": properties.INPUT,
@@ -172,6 +174,7 @@ BASES = {
     IF: {"condition": "{{ true }}", "then": CHILD},
     SWITCH: {"value": "a", "defaults": CHILD},
     FOR_EACH: {"values": [1], "tasks": CHILD},
+    WORKING_DIRECTORY: {"tasks": CHILD},
     S3_UPLOAD: {"bucket": "b", "key": "k", "from": "{{ outputs.w.outputFiles['a.csv'] }}"},
     S3_DOWNLOAD: {"bucket": "b", "key": "k"},
     S3_LIST: {"bucket": "b"},

@@ -23,9 +23,10 @@ from backfill_core.flows.task_run import (
     task_variables,
     transition,
 )
-from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH, TaskSpec
+from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH, WORKING_DIRECTORY, TaskSpec
 from backfill_core.flows.task_tree import MAX_FOR_EACH_VALUES
 from backfill_core.flows.tasks.control import is_truthy
+from backfill_core.flows.tasks.internal_storage import working_directory_uri
 from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 from backfill_core.schedules.kestra_time import now
 
@@ -120,7 +121,12 @@ def _below(task_run: TaskRun, placement: Placement) -> Placement:
     if task_run.outputs:
         entry["outputs"] = task_run.outputs
     parents = (entry, *placement.parents) if entry else placement.parents
-    return Placement(parent_id=task_run.id, outer_values=placement.output_keys(), parents=parents)
+    return Placement(
+        parent_id=task_run.id,
+        outer_values=placement.output_keys(),
+        parents=parents,
+        working_directory=placement.working_directory,
+    )
 
 
 def _with_errors(task: TaskSpec, ending: str, context: dict[str, Any], run: Blocks, below: Placement) -> str:
@@ -223,4 +229,20 @@ def _for_each(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: 
     return _with_errors(task, ending, context, run, below)
 
 
-_FLOWABLES = {SEQUENTIAL: _sequential, PARALLEL: _parallel, IF: _if, SWITCH: _switch, FOR_EACH: _for_each}
+def _working_directory(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
+    """A Sequential whose tasks share one working directory: carried from one task runner invocation to the
+    next as an archive in the internal storage, under the WorkingDirectory's own task run."""
+    execution = run.task_runs.execution
+    archive = working_directory_uri(execution.namespace, execution.flow_id, execution.id, task.id, task_run.id)
+    below = replace(_below(task_run, at), working_directory=archive)
+    return _with_errors(task, run_block(task.children("tasks"), context, run, below), context, run, below)
+
+
+_FLOWABLES = {
+    SEQUENTIAL: _sequential,
+    PARALLEL: _parallel,
+    IF: _if,
+    SWITCH: _switch,
+    FOR_EACH: _for_each,
+    WORKING_DIRECTORY: _working_directory,
+}

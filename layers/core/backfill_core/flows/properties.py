@@ -15,6 +15,7 @@ from backfill_core.flows.task_spec import (
     PARALLEL,
     SEQUENTIAL,
     SWITCH,
+    WORKING_DIRECTORY,
     raw_child_lists,
 )
 from backfill_core.flows.tasks.control import FAIL, SLEEP
@@ -128,6 +129,14 @@ TASK_TYPES: dict[str, Properties] = {
     IF: {"condition": None, "then": None, "else": None, "errors": None},
     SWITCH: {"value": None, "cases": None, "defaults": None, "errors": None},
     FOR_EACH: {"values": None, "tasks": None, "errors": None, "concurrencyLimit": None},
+    WORKING_DIRECTORY: {  # its tasks share one folder, carried between task runner invocations (flows/flowable)
+        "tasks": None,
+        "errors": None,
+        "inputFiles": "not supported yet: give inputFiles to a script task inside it",
+        "outputFiles": "not supported yet: give outputFiles to a script task inside it",
+        "namespaceFiles": NEEDS_STORAGE,
+        "cache": LATER,
+    },
     **S3_PROPERTIES,  # AWS S3 tasks (flows/tasks/s3_types): the task runner's own role, no flow credentials
 }
 

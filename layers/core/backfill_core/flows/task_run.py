@@ -50,6 +50,7 @@ class Placement:
     iteration: int | None = None  # that value's index (`taskrun.iteration`)
     outer_values: tuple[str, ...] = ()  # the values of the task runs above it, outermost first (outputs' keys)
     parents: tuple[dict[str, Any], ...] = field(default=())  # Kestra's `parents`, nearest first
+    working_directory: str | None = None  # the kestra:// archive a WorkingDirectory's tasks share
 
     def output_keys(self) -> tuple[str, ...]:
         """Where its outputs sit below `outputs.<taskId>`, as Kestra nests them: `outputs.t[value]`."""
@@ -116,7 +117,8 @@ def run_task_run(
     log = partial(run.log, task_run)
     while True:
         attempt = State(current="RUNNING", histories=[StateHistory(state="RUNNING", date=now())], start_date=now())
-        outcome = _attempt(task, task_run, task_variables(variables, task, task_run, placement), run, refusal)
+        own = task_variables(variables, task, task_run, placement)
+        outcome = _attempt(task, task_run, own, run, refusal, placement.working_directory)
         problem = outputs_problem(outcome.outputs, lambda: len(execution.model_dump_json()))
         if problem:
             log("ERROR", problem, None)
@@ -141,7 +143,12 @@ def run_task_run(
 
 
 def _attempt(
-    task: TaskSpec, task_run: TaskRun, context: dict[str, Any], run: TaskRunContext, refusal: str | None
+    task: TaskSpec,
+    task_run: TaskRun,
+    context: dict[str, Any],
+    run: TaskRunContext,
+    refusal: str | None,
+    working_directory: str | None = None,
 ) -> TaskOutcome:
     """One attempt: properties rendered afresh (`taskrun.attemptsCount` counts the attempts before it)."""
     log = partial(run.log, task_run)
@@ -163,7 +170,7 @@ def _attempt(
             run.killed,
             execution_id=run.execution.id,
             task_id=task.id,
-            storage=storage_place(run.execution, task_run),
+            storage=storage_place(run.execution, task_run, working_directory),
         )
     except TemplateRenderError as exc:
         log("ERROR", str(exc), None)
@@ -172,14 +179,16 @@ def _attempt(
     return TaskOutcome(succeeded=False)
 
 
-def storage_place(execution: Execution, task_run: TaskRun) -> StoragePlace:
-    """Where the task run's internal-storage files go: Kestra's layout, in this deployment's bucket."""
+def storage_place(execution: Execution, task_run: TaskRun, working_directory: str | None = None) -> StoragePlace:
+    """Where the task run's internal-storage files go: Kestra's layout, in this deployment's bucket; and the
+    archive of the WorkingDirectory it runs in, if any."""
     return StoragePlace(
         bucket=settings().execution_files_bucket,
         tenant=execution.tenant_id,
         namespace=execution.namespace,
         flow_id=execution.flow_id,
         task_run_id=task_run.id,
+        working_directory=working_directory,
     )
 
 

@@ -56,6 +56,12 @@ def uri_path(uri: str) -> str:
     return path
 
 
+def working_directory_uri(namespace: str, flow_id: str, execution_id: str, task_id: str, task_run_id: str) -> str:
+    """The archive a WorkingDirectory's tasks share, under its own task run."""
+    prefix = f"{execution_prefix(namespace, flow_id, execution_id)}tasks/{slugify(task_id)}/{task_run_id}/"
+    return f"{SCHEME}{prefix}working-directory.tar.gz"
+
+
 def object_key(tenant: str, uri: str) -> str:
     """Where the file of the URI lives in the execution-files bucket."""
     return f"{FILES_PREFIX}{tenant}{uri_path(uri)}"
@@ -72,6 +78,7 @@ class TaskStorage:
     execution_id: str
     task_id: str
     task_run_id: str
+    working_directory: str | None = None  # the archive of the WorkingDirectory it runs in
 
     @property
     def task_prefix(self) -> str:
@@ -99,6 +106,6 @@ class TaskStorage:
 
     def writable_key(self, uri: str) -> str:
         path = uri_path(uri)
-        if not path.startswith(self.task_prefix):
+        if uri != self.working_directory and not path.startswith(self.task_prefix):
             raise StorageRefused(f"'{uri}' is outside the task run's own storage")
         return f"{FILES_PREFIX}{self.tenant}{path}"

@@ -16,6 +16,8 @@ class StoragePlace(BaseModel):
     namespace: str
     flow_id: str = Field(alias="flowId")
     task_run_id: str = Field(alias="taskRunId")
+    # The kestra:// archive of the WorkingDirectory the task runs in: restored before it, saved after it.
+    working_directory: str | None = Field(default=None, alias="workingDirectory")
 
 
 class TaskInvocation(BaseModel):

@@ -47,6 +47,7 @@ def task_storage(invocation: TaskInvocation) -> TaskStorage | None:
         execution_id=invocation.execution_id,
         task_id=invocation.task_id,
         task_run_id=place.task_run_id,
+        working_directory=place.working_directory,
     )
 
 

@@ -20,7 +20,12 @@ from backfill_core.flows.tasks.script_types import (
     input_file_problem,
 )
 from backfill_core.flows.tasks.shell import KillCheck, LogSink, ShellOutcome, run_script
-from backfill_core.flows.tasks.storage_files import read_file_into, upload_output_files
+from backfill_core.flows.tasks.storage_files import (
+    read_file_into,
+    restore_working_directory,
+    save_working_directory,
+    upload_output_files,
+)
 
 KESTRA_MODULE = Path(__file__).with_name("python_lib") / "kestra.py"
 # As Kestra's Script does: Pebble renders booleans and null as JSON writes them, so they mean what they say.
@@ -61,6 +66,8 @@ def write_input_files(workdir: str, files: dict[str, Any], storage: TaskStorage 
                 elif not stat.S_ISDIR(os.lstat(folder).st_mode):
                     raise ValueError(f"inputFiles.{name}: {part} is a file, not a folder")
             path = os.path.join(workdir, relative)
+            if os.path.lexists(path) and stat.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)  # a file of the shared working directory, given anew
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             raise ValueError(f"inputFiles.{name}: cannot be written: {exc.strerror}") from exc
@@ -131,7 +138,8 @@ def run_script_task(
     script_name = f"script_{uuid.uuid4().hex[:12]}.py"
 
     def prepare(scratch: str, workdir: str, env: dict[str, str]) -> list[str]:
-        written = write_input_files(workdir, props.get("inputFiles") or {}, storage)
+        written = restore_working_directory(storage, workdir) if storage else []
+        written += write_input_files(workdir, props.get("inputFiles") or {}, storage)
         if task_type in PYTHON_TASK_TYPES:
             _python_tools(scratch, env)
         if task_type == PYTHON_SCRIPT:
@@ -139,8 +147,10 @@ def run_script_task(
         return written
 
     def collect(workdir: str) -> None:
-        if storage is not None and output_files is not None:
+        if storage is not None and output_files is not None and props.get("outputFiles"):
             output_files.update(upload_output_files(storage, workdir, [str(p) for p in props["outputFiles"]]))
+        if storage is not None:
+            save_working_directory(storage, workdir)
 
     outcome = run_script(
         script_commands(task_type, props, script_name),
@@ -151,6 +161,6 @@ def run_script_task(
         killed,
         interpreter=props.get("interpreter"),
         prepare=prepare,
-        collect=collect if props.get("outputFiles") else None,
+        collect=collect if props.get("outputFiles") or (storage and storage.working_directory) else None,
     )
     return outcome, outcome.succeeded and outcome.wrote_stderr and warn_on_stderr

@@ -8,6 +8,8 @@ import hashlib
 import os
 import re
 import stat
+import tarfile
+import tempfile
 from typing import IO, Any
 
 from botocore.exceptions import ClientError
@@ -141,3 +143,56 @@ def read_file_into(storage: TaskStorage, uri: str, file: IO[bytes]) -> None:
     body = get_file(storage, uri)
     for chunk in body.iter_chunks(1024 * 1024):
         file.write(chunk)
+
+
+def restore_working_directory(storage: TaskStorage, workdir: str) -> list[str]:
+    """The shared working directory as the WorkingDirectory's last task left it (nothing before its first): its
+    folders and regular files only, never a link, nothing outside. The paths made, for the commands to own."""
+    if storage.working_directory is None:
+        return []
+    try:
+        body = get_file(storage, storage.working_directory)
+    except StorageRefused:
+        return []  # the first task of the WorkingDirectory: nothing saved yet
+    made = []
+    with tempfile.TemporaryFile() as archive:
+        for chunk in body.iter_chunks(1024 * 1024):
+            archive.write(chunk)
+        archive.seek(0)
+        with tarfile.open(fileobj=archive, mode="r:gz") as tar:
+            for member in tar.getmembers():
+                if not (member.isreg() or member.isdir()):
+                    continue
+                tar.extract(member, workdir, filter="data")
+                made.append(os.path.join(workdir, member.name))
+    return made
+
+
+def save_working_directory(storage: TaskStorage, workdir: str) -> None:
+    """The working directory kept for the WorkingDirectory's next task: folders and regular files (links and
+    special files left out, none followed), at most MAX_FILE_BYTES in all."""
+    if storage.working_directory is None:
+        return
+    total = 0
+    with tempfile.TemporaryFile() as archive:
+        with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+            for folder, folders, files in os.walk(workdir, followlinks=False):
+                folders.sort()
+                for name in sorted(folders):
+                    path = os.path.join(folder, name)
+                    if not os.path.islink(path):
+                        tar.add(path, arcname=os.path.relpath(path, workdir), recursive=False)
+                for name in sorted(files):
+                    path = os.path.join(folder, name)
+                    try:
+                        file = _open_regular(path)
+                    except (OSError, ValueError):
+                        continue  # a link, a socket, a FIFO: not part of what the next task gets
+                    with file:
+                        info = tar.gettarinfo(arcname=os.path.relpath(path, workdir), fileobj=file)
+                        total += info.size
+                        if total > MAX_FILE_BYTES:
+                            raise ValueError(f"the working directory is more than the {MAX_FILE_BYTES:,} bytes kept")
+                        tar.addfile(info, file)
+        archive.seek(0)
+        s3().put_object(Bucket=storage.bucket, Key=storage.writable_key(storage.working_directory), Body=archive)
