@@ -72,7 +72,9 @@ def write_input_files(workdir: str, files: dict[str, Any], storage: TaskStorage 
         except OSError as exc:
             raise ValueError(f"inputFiles.{name}: cannot be written: {exc.strerror}") from exc
         with os.fdopen(descriptor, "wb") as file:
-            if str(content).startswith(SCHEME) and storage is not None:
+            if str(content).startswith(SCHEME):
+                if storage is None:
+                    raise ValueError(f"inputFiles.{name}: no internal storage was given to this task")
                 try:
                     read_file_into(storage, str(content), file)
                 except ValueError as exc:
@@ -147,6 +149,8 @@ def run_script_task(
         return written
 
     def collect(workdir: str) -> None:
+        if props.get("outputFiles") and (storage is None or output_files is None):
+            raise ValueError("outputFiles: no internal storage was given to this task")
         if storage is not None and output_files is not None and props.get("outputFiles"):
             output_files.update(upload_output_files(storage, workdir, [str(p) for p in props["outputFiles"]]))
         if storage is not None:

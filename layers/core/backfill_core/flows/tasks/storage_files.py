@@ -114,7 +114,11 @@ def put_file(storage: TaskStorage, body: IO[bytes] | bytes, name: str) -> str:
 def upload_output_files(storage: TaskStorage, workdir: str, patterns: list[str]) -> dict[str, str]:
     """Each matching file kept in the internal storage: relative path -> kestra:// URI, as Kestra's outputFiles."""
     uploaded = {}
-    for relative in matching_files(workdir, patterns):
+    found = matching_files(workdir, patterns)
+    link = next((relative for relative in found if os.path.islink(os.path.join(workdir, relative))), None)
+    if link:
+        raise ValueError(f"outputFiles: {link} is a link; only regular files are kept, never a link's target")
+    for relative in found:
         try:
             with _open_regular(os.path.join(workdir, relative)) as file:
                 uploaded[relative] = put_file(storage, file, unique_name(relative))
