@@ -3,9 +3,13 @@ output file, List, Copy (with delete), Download into the internal storage and ba
 credentials or an endpoint given by the flow refused at registration; and the Done-when backfill: a daily flow
 writing its partition date into an S3 key, a first attempt failing and retried, 31 days, 31 objects, none twice."""
 
+import json
+
 import boto3
 import pytest
+from moto.moto_api import recorder
 
+from local.task_runner import RUNNER_ACCESS_KEY_ID
 from tests.flows import backfill_body
 
 SLOT = "2024-01-01T00:00:00Z"
@@ -170,3 +174,27 @@ def test_a_month_of_daily_partitions_backfilled_leaves_one_object_per_day(stack,
     for day in (1, 15, 31):
         body = bucket.get_object(Bucket=BUCKET, Key=f"daily/2024-01-{day:02d}.txt")["Body"].read()
         assert body == f"2024-01-{day:02d}\n".encode()
+
+
+def test_an_s3_task_calls_aws_with_the_task_runners_credentials_not_the_engines(stack, bucket, tmp_path):
+    """moto records each request as it came: the upload is signed with the task runner's own key (its role's,
+    on AWS), not the engine's, which the runner process never has."""
+    flow = ROUND_TRIP.replace("id: s3-round-trip", "id: s3-signed").split("  - id: list")[0] + DAILY
+    assert register(stack, flow).status == 200
+    recorder._location = str(tmp_path / "requests.jsonl")
+    recorder.reset_recording()
+    recorder.start_recording()
+    try:
+        body = {**backfill_body("s3-signed", SLOT, SLOT), "namespace": "company.team"}
+        assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+        stack.drain()
+    finally:
+        recorder.stop_recording()
+    (execution,) = stack.executions(namespace="company.team", flowId="s3-signed")
+    assert execution["state"]["current"] == "SUCCESS", logs_of(stack, execution)
+    requests = [json.loads(line) for line in (tmp_path / "requests.jsonl").read_text().splitlines()]
+    uploads = [r for r in requests if r["method"] == "PUT" and "reports/2024-01-01.csv" in r["url"]]
+    assert uploads
+    for upload in uploads:
+        credential = upload["headers"]["Authorization"].split("Credential=")[1].split("/")[0]
+        assert credential == RUNNER_ACCESS_KEY_ID != boto3.client("s3")._request_signer._credentials.access_key
