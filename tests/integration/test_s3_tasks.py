@@ -198,3 +198,45 @@ def test_an_s3_task_calls_aws_with_the_task_runners_credentials_not_the_engines(
     for upload in uploads:
         credential = upload["headers"]["Authorization"].split("Credential=")[1].split("/")[0]
         assert credential == RUNNER_ACCESS_KEY_ID != boto3.client("s3")._request_signer._credentials.access_key
+
+
+def test_several_files_go_up_under_a_prefix_and_come_down_by_prefix(stack, bucket):
+    flow = (
+        f"""
+id: s3-several
+namespace: company.team
+tasks:
+  - id: write
+    type: io.kestra.plugin.scripts.shell.Commands
+    outputFiles: ["*.csv"]
+    commands:
+      - echo a > a.csv && echo b > b.csv
+  - id: upload
+    type: io.kestra.plugin.aws.s3.Upload
+    bucket: {BUCKET}
+    key: batch
+    from: "{{{{ outputs.write.outputFiles }}}}"
+  - id: download
+    type: io.kestra.plugin.aws.s3.Download
+    bucket: {BUCKET}
+    prefix: batch/
+  - id: read
+    type: io.kestra.plugin.scripts.shell.Commands
+    inputFiles:
+      b.csv: "{{{{ outputs.download.files['batch/b.csv'].uri }}}}"
+    commands:
+      - cat b.csv
+"""
+        + DAILY
+    )
+    assert register(stack, flow).status == 200
+    body = {**backfill_body("s3-several", SLOT, SLOT), "namespace": "company.team"}
+    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+    stack.drain()
+    (execution,) = stack.executions(namespace="company.team", flowId="s3-several")
+    logs = logs_of(stack, execution)
+    assert execution["state"]["current"] == "SUCCESS", logs
+    outputs = outputs_by_task(execution)
+    assert outputs["upload"]["key"] == "batch" and sorted(outputs["upload"]["files"]) == ["a.csv", "b.csv"]
+    assert sorted(outputs["download"]["files"]) == ["batch/a.csv", "batch/b.csv"]
+    assert "b" in logs
