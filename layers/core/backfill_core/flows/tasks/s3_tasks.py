@@ -252,9 +252,22 @@ def _delete(props: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _without_nulls(value: Any) -> Any:
+    """Kestra writes outputs without their null fields (an object's versionId when the bucket keeps none)."""
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
 def run_s3_task(task_type: str, props: dict[str, Any], storage: TaskStorage | None, log: Log) -> dict[str, Any]:
-    """Run the task with rendered properties; its outputs. A refused or failed call raises ValueError,
-    StorageRefused or botocore's errors, which the runner reports as the task's failure."""
+    """Run the task with rendered properties; its outputs, without null fields as Kestra writes them. A refused
+    or failed call raises ValueError, StorageRefused or botocore's errors: the runner fails the task with it."""
+    return _without_nulls(_run(task_type, props, storage, log))
+
+
+def _run(task_type: str, props: dict[str, Any], storage: TaskStorage | None, log: Log) -> dict[str, Any]:
     if task_type in (S3_UPLOAD, S3_DOWNLOAD) and storage is None:
         raise StorageRefused("the internal storage is not given to this task")
     if task_type == S3_UPLOAD:
