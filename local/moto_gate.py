@@ -35,7 +35,8 @@ def is_flow_s3_request(environ: dict) -> bool:
     """What the task runner's role may do on AWS: S3 (its flows' buckets, the internal storage's files/*), never
     the engine's tables or queue, nor its kill markers. The service is the one the request is signed for."""
     scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
-    return bool(scope) and scope.group(1) == "s3" and "/kill/" not in environ.get("PATH_INFO", "")
+    kill_marker = re.match(r"^(/[^/]+)?/kill/", environ.get("PATH_INFO", ""))  # path- or host-style
+    return bool(scope) and scope.group(1) == "s3" and not kill_marker
 
 
 class Gate:

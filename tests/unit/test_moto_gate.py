@@ -22,6 +22,7 @@ def answer(key: str, service: str, path: str = "/team-data/reports/a.csv") -> st
 
 def test_the_task_runners_key_opens_s3():
     assert answer(RUNNER_KEY, "s3") == "200 OK"
+    assert answer(RUNNER_KEY, "s3", "/team-data/reports/kill/a.csv") == "200 OK"  # a flow's own key named kill
 
 
 @pytest.mark.parametrize("service", ["dynamodb", "sqs", "lambda", "secretsmanager"])
