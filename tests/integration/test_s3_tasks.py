@@ -240,3 +240,35 @@ tasks:
     assert outputs["upload"]["key"] == "batch" and sorted(outputs["upload"]["files"]) == ["a.csv", "b.csv"]
     assert sorted(outputs["download"]["files"]) == ["batch/a.csv", "batch/b.csv"]
     assert "b" in logs
+
+
+@pytest.mark.parametrize("task", ["list", "copy"])
+def test_s3_tasks_cannot_reach_the_internal_storage_bucket_past_the_same_flow_rule(stack, bucket, task):
+    """The task runner's role may read and write every flow's files/*: an S3 task naming that bucket would read
+    another namespace's files or overwrite them, so it is refused; kestra:// URIs are the way in."""
+    internal = stack.resources.bucket_name("ExecutionFilesBucket")
+    spec = (
+        f"    bucket: {internal}\n    prefix: files/"
+        if task == "list"
+        else f"    from:\n      bucket: {BUCKET}\n      key: x\n    to:\n      bucket: {internal}\n      key: files/x"
+    )
+    kind = "List" if task == "list" else "Copy"
+    flow = (
+        f"""
+id: s3-internal-{task}
+namespace: company.team
+tasks:
+  - id: reach
+    type: io.kestra.plugin.aws.s3.{kind}
+{spec}
+"""
+        + DAILY
+    )
+    assert register(stack, flow).status == 200
+    body = {**backfill_body(f"s3-internal-{task}", SLOT, SLOT), "namespace": "company.team"}
+    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+    stack.drain()
+    (execution,) = stack.executions(namespace="company.team", flowId=f"s3-internal-{task}")
+    logs = logs_of(stack, execution)
+    assert execution["state"]["current"] == "FAILED"
+    assert any(f"'{internal}' holds Kestra's internal storage" in line for line in logs), logs

@@ -267,9 +267,21 @@ def run_s3_task(task_type: str, props: dict[str, Any], storage: TaskStorage | No
     return _without_nulls(_run(task_type, props, storage, log))
 
 
+def _buckets(task_type: str, props: dict[str, Any]) -> list[str]:
+    if task_type == S3_COPY:
+        return [str(dict(props[side]).get("bucket")) for side in ("from", "to")]
+    return [str(props.get("bucket"))]
+
+
 def _run(task_type: str, props: dict[str, Any], storage: TaskStorage | None, log: Log) -> dict[str, Any]:
     if task_type in (S3_UPLOAD, S3_DOWNLOAD) and storage is None:
         raise StorageRefused("the internal storage is not given to this task")
+    if storage is not None and storage.bucket in _buckets(task_type, props):
+        # The runner's role reaches every flow's files there: a flow reaches its own through kestra:// URIs.
+        raise StorageRefused(
+            f"bucket: '{storage.bucket}' holds Kestra's internal storage; use kestra:// URIs (inputFiles, "
+            "outputFiles, Upload's from, Download's uri) rather than S3 tasks on it"
+        )
     if task_type == S3_UPLOAD:
         return _upload(props, storage, log)  # type: ignore[arg-type]
     if task_type == S3_DOWNLOAD:
