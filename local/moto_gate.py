@@ -4,6 +4,7 @@ key in a header, and both refuse anything without it: a flow can no more write t
 messages locally than on AWS, where IAM refuses it. The one exception is the task runner's kill check, a
 presigned GET of a kill marker (its URL is all the runner knows)."""
 
+import re
 import secrets
 from urllib.parse import parse_qs
 
@@ -30,14 +31,27 @@ def is_presigned_kill_check(environ: dict) -> bool:
     )
 
 
-class Gate:
-    """WSGI middleware: the key, or 403."""
+def is_flow_s3_request(environ: dict) -> bool:
+    """What the task runner's role may do on AWS: S3 (its flows' buckets, the internal storage's files/*), never
+    the engine's tables or queue, nor its kill markers. The service is the one the request is signed for."""
+    scope = re.search(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/", environ.get("HTTP_AUTHORIZATION", ""))
+    kill_marker = re.match(r"^(/[^/]+)?/kill/", environ.get("PATH_INFO", ""))  # path- or host-style
+    return bool(scope) and scope.group(1) == "s3" and not kill_marker
 
-    def __init__(self, app, key: str, allow=is_presigned_kill_check):
-        self.app, self.key, self.allow = app, key, allow
+
+class Gate:
+    """WSGI middleware: the key, or 403. The task runner's key (`runner_key`) opens only its role's S3 calls."""
+
+    def __init__(self, app, key: str, allow=is_presigned_kill_check, runner_key: str = ""):
+        self.app, self.key, self.allow, self.runner_key = app, key, allow, runner_key
+
+    def _runner_allowed(self, environ: dict) -> bool:
+        given = environ.get(ENVIRON_KEY, "")
+        return bool(self.runner_key) and secrets.compare_digest(given, self.runner_key) and is_flow_s3_request(environ)
 
     def __call__(self, environ: dict, start_response):
-        if secrets.compare_digest(environ.get(ENVIRON_KEY, ""), self.key) or self.allow(environ):
+        allowed = secrets.compare_digest(environ.get(ENVIRON_KEY, ""), self.key) or self.allow(environ)
+        if allowed or self._runner_allowed(environ):
             return self.app(environ, start_response)
         body = b'{"message": "the local stack answers only its own requests"}'
         start_response("403 Forbidden", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
@@ -45,12 +59,12 @@ class Gate:
 
 
 class GatedMotoServer(ThreadedMotoServer):
-    def __init__(self, ip_address: str, port: int, key: str):
+    def __init__(self, ip_address: str, port: int, key: str, runner_key: str = ""):
         super().__init__(ip_address=ip_address, port=port, verbose=False)
-        self.key = key
+        self.key, self.runner_key = key, runner_key
 
     def _server_entry(self) -> None:
-        app = Gate(DomainDispatcherApplication(create_backend_app), self.key)
+        app = Gate(DomainDispatcherApplication(create_backend_app), self.key, runner_key=self.runner_key)
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()

@@ -77,7 +77,8 @@ class LocalStack:
             key_file = self.state.path / KEY_FILE
             key_file.write_text(self.key)
             key_file.chmod(0o600)
-        self.moto = moto_gate.GatedMotoServer(self.host, moto_port, self.key)
+        self.runner_key = moto_gate.new_key()  # the task runner's role: S3 only
+        self.moto = moto_gate.GatedMotoServer(self.host, moto_port, self.key, runner_key=self.runner_key)
         serialize_moto_requests()  # moto is not thread-safe where AWS is atomic
         self.moto.start()
         self.moto_url = f"http://{self.host}:{moto_port}"
@@ -130,7 +131,12 @@ class LocalStack:
         make_non_dumpable()
         runner = self.resources.function_properties("TaskRunnerFunction")
         self.task_runner = TaskRunnerProcess(
-            self.host, workers=self.executors, timeout=float(runner["Timeout"]), key=self.key
+            self.host,
+            workers=self.executors,
+            timeout=float(runner["Timeout"]),
+            key=self.key,
+            s3_url=self.moto_url,
+            runner_key=self.runner_key,
         )
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = self.task_runner.url
 

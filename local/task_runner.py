@@ -33,10 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 INVOKE_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 READY = "listening on "
 KEY_VARIABLE = "LOCAL_STACK_KEY"
+RUNNER_KEY_VARIABLE = "LOCAL_STACK_RUNNER_KEY"
+RUNNER_ACCESS_KEY_ID = "TASKRUNNERROLE"
 FIRST_COMMAND_UID = 61000  # when the runner is root; no account has these ids
 
 
-def _worker(connection, number: int) -> None:
+def _worker(connection, number: int, runner_key: str) -> None:
     """One execution environment: the handler imported once (it contains this process), then invocations.
     It dies with the task runner, taking its task along: a stack killed and restarted must not find an
     attempt of the earlier one still running."""
@@ -46,6 +48,10 @@ def _worker(connection, number: int) -> None:
     # Each environment's commands run as a user of their own, as each Lambda environment is a machine of its
     # own: a flow cannot read another's `env` in /proc, signal its processes or share its process limit.
     os.environ[COMMAND_UID_VARIABLE] = str(FIRST_COMMAND_UID + number)
+    if runner_key:  # S3 as the runner's role reaches it: moto answers this key for S3 only (moto_gate)
+        from .moto_gate import send_key_with_every_request
+
+        send_key_with_every_request(runner_key)
     handler = load_handler_module("task_runner").lambda_handler
     threading.Thread(target=_die_with, args=(os.getppid(),), daemon=True).start()
     while True:
@@ -61,10 +67,10 @@ def _worker(connection, number: int) -> None:
 
 
 class Environment:
-    def __init__(self, context, number: int):
-        self.context, self.number = context, number
+    def __init__(self, context, number: int, runner_key: str = ""):
+        self.context, self.number, self.runner_key = context, number, runner_key
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_worker, args=(child, number), daemon=True)
+        self.process = context.Process(target=_worker, args=(child, number, runner_key), daemon=True)
         self.process.start()
         child.close()
 
@@ -82,18 +88,18 @@ class Environment:
 
 
 class WorkerPool:
-    def __init__(self, size: int, timeout: float):
+    def __init__(self, size: int, timeout: float, runner_key: str = ""):
         self.context = multiprocessing.get_context("spawn")
         self.timeout = timeout
         self.idle: queue.Queue[Environment] = queue.Queue()
         for number in range(size):
-            self.idle.put(Environment(self.context, number))
+            self.idle.put(Environment(self.context, number, runner_key))
 
     def invoke(self, payload: bytes) -> tuple[bool, str]:
         environment = self.idle.get()
         answer = environment.invoke(payload, self.timeout)
         if answer is None:
-            environment = Environment(self.context, environment.number)
+            environment = Environment(self.context, environment.number, environment.runner_key)
             answer = (False, json.dumps({"errorType": "Sandbox.Timedout", "errorMessage": self._lost()}))
         self.idle.put(environment)
         return answer
@@ -102,8 +108,8 @@ class WorkerPool:
         return f"the task runner's environment died or ran past the function's {self.timeout:g} s timeout"
 
 
-def serve(host: str, port: int, workers: int, timeout: float, key: str) -> ThreadingHTTPServer:
-    pool = WorkerPool(workers, timeout)
+def serve(host: str, port: int, workers: int, timeout: float, key: str, runner_key: str = "") -> ThreadingHTTPServer:
+    pool = WorkerPool(workers, timeout, runner_key)
 
     class InvokeHandler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -138,10 +144,29 @@ def clean_environment() -> dict[str, str]:
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1"}
 
 
+def runner_role_environment(s3_url: str) -> dict[str, str]:
+    """The runner's own role, as Lambda gives it: credentials of its own (not the stack's), reaching S3 only."""
+    return {
+        "AWS_ENDPOINT_URL_S3": s3_url,
+        "AWS_ACCESS_KEY_ID": RUNNER_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": "task-runner-role",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
 class TaskRunnerProcess:
     """The task runner started from the stack (or a test) as a process of its own."""
 
-    def __init__(self, host: str = "127.0.0.1", workers: int = 2, timeout: float = 115.0, key: str = ""):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        workers: int = 2,
+        timeout: float = 115.0,
+        key: str = "",
+        s3_url: str = "",
+        runner_key: str = "",
+    ):
+        role = runner_role_environment(s3_url) if s3_url else {}
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -159,7 +184,7 @@ class TaskRunnerProcess:
                 str(os.getpid()),
             ],
             cwd=ROOT,
-            env={**clean_environment(), KEY_VARIABLE: key},
+            env={**clean_environment(), **role, KEY_VARIABLE: key, RUNNER_KEY_VARIABLE: runner_key},
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C at the terminal stops the stack, which then stops this
             stdout=subprocess.PIPE,
@@ -212,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     make_non_dumpable()
     key = os.environ.pop(KEY_VARIABLE, "")  # before the workers start: flow code never has it
-    server = serve(args.host, args.port, args.workers, args.timeout, key)
+    runner_key = os.environ.pop(RUNNER_KEY_VARIABLE, "")
+    server = serve(args.host, args.port, args.workers, args.timeout, key, runner_key)
     if args.parent:
         threading.Thread(target=_exit_with, args=(args.parent,), daemon=True).start()
     print(f"{READY}http://{args.host}:{server.server_port}", flush=True)

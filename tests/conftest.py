@@ -56,15 +56,17 @@ def set_setting(monkeypatch):
 def task_runner():
     """The task runner function as the local stack runs it: a process apart, reached through Lambda's Invoke
     API; and S3 on a port of its own, so that process can read the kill marker's presigned URL (moto's S3
-    behind the server shares the in-process backends the tests use). Both ask for the stack's key, as the
-    local stack's do, so a flow that finds their ports can do nothing with them."""
-    key = moto_gate.new_key()
+    behind the server shares the in-process backends the tests use), which the runner reaches with a key that
+    opens S3 only, as its role does. Both ask for the stack's key, as the local stack's do, so a flow that finds
+    their ports can do nothing with them."""
+    key, runner_key = moto_gate.new_key(), moto_gate.new_key()
     moto_gate.send_key_with_every_request(key)
     s3_port = free_port()
-    s3_server = moto_gate.GatedMotoServer("127.0.0.1", s3_port, key)
+    s3_server = moto_gate.GatedMotoServer("127.0.0.1", s3_port, key, runner_key=runner_key)
     s3_server.start()
-    runner = TaskRunnerProcess(workers=2, timeout=115.0, key=key)
-    yield {"AWS_ENDPOINT_URL_LAMBDA": runner.url, "AWS_ENDPOINT_URL_S3": f"http://127.0.0.1:{s3_port}"}
+    s3_url = f"http://127.0.0.1:{s3_port}"
+    runner = TaskRunnerProcess(workers=2, timeout=115.0, key=key, s3_url=s3_url, runner_key=runner_key)
+    yield {"AWS_ENDPOINT_URL_LAMBDA": runner.url, "AWS_ENDPOINT_URL_S3": s3_url}
     runner.stop()
     s3_server.stop()
 

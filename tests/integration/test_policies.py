@@ -13,6 +13,19 @@ from local.aws_template import load_template
 from tests.flows import backfill_body, flaky, ref
 
 WINDOW = ("2024-01-01T00:00:00Z", "2024-01-01T03:00:00Z")
+# Kestra's read() in an expression: the executor reads the internal storage (here a file that is not there).
+READER = """
+id: reader
+namespace: tests
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ read('kestra:///tests/reader/executions/' ~ execution.id ~ '/tasks/t/r/none.txt') }}"
+triggers:
+  - id: every_hour
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 * * * *"
+"""
 TOKEN = "policy-token"
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
@@ -142,6 +155,8 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert api("GET", "/api/v1/flows/tests").status == 200
     assert api("POST", "/api/v1/backfills/dry-run", backfill_body("flaky", *WINDOW, reprocess="failed")).status == 200
     first = api("PUT", "/api/v1/triggers", backfill_body("flaky", *WINDOW)).body["backfill"]["id"]
+    assert api("POST", "/api/v1/flows", READER, "application/x-yaml").status == 200
+    assert api("PUT", "/api/v1/triggers", backfill_body("reader", WINDOW[0], WINDOW[0])).status == 200
     executor()
     second = api("PUT", "/api/v1/triggers", backfill_body("flaky", *WINDOW, reprocess="failed", maxFailures=1))
     assert second.status == 200, second.raw
@@ -161,6 +176,9 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
         assert api(method, path, body).status == 200, (method, path)
     execution = api("GET", "/api/v1/executions/search?namespace=tests").body["results"][0]["id"]
     assert api("GET", f"/api/v1/logs/{execution}").status == 200
+    flow_id = api("GET", f"/api/v1/executions/{execution}").body["flowId"]
+    file = f"kestra:///tests/{flow_id}/executions/{execution}/tasks/t/r/a.txt"  # none there: still read
+    assert api("GET", f"/api/v1/executions/{execution}/file?path={file}").status == 404
     assert api("DELETE", f"/api/v1/executions/{execution}/kill").status == 202
     assert api("POST", f"/api/v1/backfills/{second}/cancel", {"kill": True}).status == 200
     set_setting("SLOT_RESEND_SECONDS", "0")
@@ -181,3 +199,5 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert {f for f, _, _ in recorder.calls} == {"ApiFunction", "ExecutorFunction", "SchedulerFunction"}
     assert ("ExecutorFunction", "lambda:InvokeFunction", "TaskRunnerFunction") in recorder.calls
     assert ("ApiFunction", "secretsmanager:GetSecretValue", "ApiTokenSecret") in recorder.calls
+    assert ("ExecutorFunction", "s3:GetObject", "ExecutionFilesBucket/files/*") in recorder.calls  # read()
+    assert ("ApiFunction", "s3:GetObject", "ExecutionFilesBucket/files/*") in recorder.calls  # the file route

@@ -95,13 +95,22 @@ def test_sam_build_packs_the_layer_and_the_functions(tmp_path):
 
 def test_every_policy_names_its_resources():
     template = load_template()
-    for name, props in resources_of_type(template, "AWS::Serverless::Function").items():
-        for policy in props["Policies"]:
-            for statement in policy["Statement"]:
-                resources = statement["Resource"]
-                for resource in resources if isinstance(resources, list) else [resources]:
-                    assert resource != "*", f"{name} has a wildcard resource"
-                assert all("*" not in action for action in statement["Action"]), f"{name} has a wildcard action"
+    documents = [
+        (name, policy)
+        for name, props in resources_of_type(template, "AWS::Serverless::Function").items()
+        for policy in props.get("Policies", [])
+    ]
+    documents += [
+        (name, policy["PolicyDocument"])
+        for name, props in resources_of_type(template, "AWS::IAM::Role").items()
+        for policy in props.get("Policies", [])
+    ]
+    for name, policy in documents:
+        for statement in policy["Statement"]:
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                assert resource != "*", f"{name} has a wildcard resource"
+            assert all("*" not in action for action in statement["Action"]), f"{name} has a wildcard action"
 
 
 def test_the_queue_has_a_dead_letter_queue_and_the_executor_reports_partial_failures():
@@ -132,8 +141,15 @@ def test_the_api_is_iam_authenticated_and_the_layer_builds_with_the_runtime():
 
 
 def test_the_task_runners_role_reaches_only_the_flows_files_never_the_engines_tables_or_queue():
-    runner = load_template()["Resources"]["TaskRunnerFunction"]["Properties"]
-    statements = [s for policy in runner["Policies"] for s in policy["Statement"]]
+    resources = load_template()["Resources"]
+    runner = resources["TaskRunnerFunction"]["Properties"]
+    assert "Policies" not in runner and runner["Role"] == {"Fn::GetAtt": ["TaskRunnerRole", "Arn"]}
+    role = resources["TaskRunnerRole"]["Properties"]
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    # Beyond Lambda's logging, only the managed policies the deployment names (FlowAwsPolicyArns).
+    granted, default = role["ManagedPolicyArns"]["Fn::If"][1:]
+    assert "${FlowAwsPolicyArns}" in granted["Fn::Split"][1]["Fn::Sub"]
+    assert [arn["Fn::Sub"].rsplit("/", 1)[-1] for arn in default] == ["AWSLambdaBasicExecutionRole"]
 
     actions = {action for statement in statements for action in statement["Action"]}
     resources = [statement["Resource"] for statement in statements]

@@ -6,11 +6,12 @@ import pytest
 from backfill_core.errors import Invalid
 from backfill_core.flows import properties
 from backfill_core.flows.model import parse_flow
-from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH
+from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH, WORKING_DIRECTORY
 from backfill_core.flows.tasks.aws_types import LAMBDA_INVOKE, SNS_PUBLISH, SQS_PUBLISH
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.http_types import HTTP_REQUEST
+from backfill_core.flows.tasks.s3_types import S3_COPY, S3_DELETE, S3_DOWNLOAD, S3_LIST, S3_TASK_TYPES, S3_UPLOAD
 from backfill_core.flows.tasks.subflow import FLOW_LEGACY, SUBFLOW, SUBFLOW_LEGACY
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG, PYTHON_COMMANDS, PYTHON_SCRIPT, SHELL_SCRIPT
 
@@ -74,6 +75,19 @@ DOCUMENTED = {
         ]
         for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)
     },
+    WORKING_DIRECTORY: ["tasks", "errors", "cache", "namespaceFiles", "inputFiles", "outputFiles"],
+    # kestra.io/plugins/plugin-aws/s3: each type's own properties, then the AWS connection's (AWS_CONNECTION)
+    S3_UPLOAD: ["from", "key", "metadata", "cacheControl", "contentType", "contentEncoding", "contentDisposition",
+        "contentLanguage", "contentLength", "expires", "acl", "storageClass", "serverSideEncryption",
+        "bucketKeyEnabled", "checksumAlgorithm", "checksum", "expectedBucketOwner", "objectLockMode",
+        "objectLockLegalHoldStatus", "objectLockRetainUntilDate", "tagging", "concurrentUploads", "bucket",
+        "requestPayer", *AWS_CONNECTION],
+    S3_DOWNLOAD: ["key", "versionId", "compatibilityMode", "prefix", "delimiter", "marker", "maxKeys", "regexp",
+        "maxFiles", "expectedBucketOwner", "validateChecksum", "bucket", "requestPayer", *AWS_CONNECTION],
+    S3_LIST: ["prefix", "delimiter", "marker", "encodingType", "maxKeys", "expectedBucketOwner", "regexp", "filter",
+        "maxFiles", "bucket", "requestPayer", *AWS_CONNECTION],
+    S3_COPY: ["from", "to", "delete", *AWS_CONNECTION],
+    S3_DELETE: ["key", "bypassGovernanceRetention", "mfa", "requestPayer", "bucket", *AWS_CONNECTION],
     "trigger": ["id", "type", "description", "disabled", "stopAfter", "conditions", "logLevel", "workerGroup"],
     "schedule": [
         "cron", "timezone", "withSeconds", "inputs", "backfill", "lateMaximumDelay", "recoverMissedSchedules",
@@ -97,6 +111,8 @@ TABLES = {
     **{kind: properties.TASK_TYPES[kind] for kind in (SLEEP, FAIL, SEQUENTIAL, PARALLEL, IF, SWITCH, FOR_EACH)},
     **{kind: properties.TASK_TYPES[kind] for kind in (HTTP_REQUEST, LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)},
     **{kind: properties.TASK_TYPES[kind] for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    **{kind: properties.TASK_TYPES[kind] for kind in S3_TASK_TYPES},
+    WORKING_DIRECTORY: properties.TASK_TYPES[WORKING_DIRECTORY],
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
     "input": properties.INPUT,
@@ -170,6 +186,20 @@ VALID_AT = {
     **{(kind, "transmitFailed"): False for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
     **{(kind, "inheritLabels"): True for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
     **{(kind, "inputs"): {"day": "{{ trigger.date }}"} for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    (COMMANDS, "outputFiles"): ["*.csv", "out/**"],
+    (S3_UPLOAD, "metadata"): {"source": "kestra"},
+    (S3_UPLOAD, "tagging"): {"team": "data"},
+    (S3_UPLOAD, "expires"): "2030-01-01T00:00:00Z",
+    (S3_UPLOAD, "contentType"): "text/csv",
+    (S3_UPLOAD, "concurrentUploads"): 4,
+    (S3_UPLOAD, "region"): "eu-west-1",
+    (S3_DOWNLOAD, "prefix"): "raw/",
+    (S3_DOWNLOAD, "maxFiles"): 10,
+    (S3_DOWNLOAD, "validateChecksum"): True,
+    (S3_LIST, "filter"): "FILES",
+    (S3_LIST, "regexp"): ".*\\.csv",
+    (S3_COPY, "delete"): True,
+    (S3_DELETE, "bypassGovernanceRetention"): False,
 }
 CHILD = [{"id": "c", "type": LOG, "message": "hi"}]
 BASES = {
@@ -188,6 +218,12 @@ BASES = {
     SQS_PUBLISH: {"queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q", "from": {"data": "a"}},
     SNS_PUBLISH: {"topicArn": "arn:aws:sns:eu-west-1:123456789012:t", "from": {"data": "a"}},
     **{kind: {"namespace": "tests", "flowId": "child"} for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
+    WORKING_DIRECTORY: {"tasks": CHILD},
+    S3_UPLOAD: {"bucket": "b", "key": "k", "from": "{{ outputs.w.outputFiles['a.csv'] }}"},
+    S3_DOWNLOAD: {"bucket": "b", "key": "k"},
+    S3_LIST: {"bucket": "b"},
+    S3_COPY: {"from": {"bucket": "b", "key": "k"}, "to": {"bucket": "b", "key": "k2"}},
+    S3_DELETE: {"bucket": "b", "key": "k"},
 }
 REFUSED_VALUE: dict = {}
 

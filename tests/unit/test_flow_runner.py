@@ -70,9 +70,9 @@ def script(monkeypatch):
     def install(outcomes: dict[str, list[bool]]):
         calls: dict[str, int] = {}
 
-        def fake_run_task(task_type, props, log, budget, killed=lambda: False, *, execution_id="", task_id=""):
+        def fake_run_task(task_type, props, log, budget, killed=lambda: False, *, task_id="", **ids):
             if task_type != COMMANDS:
-                return real(task_type, props, log, budget, killed, execution_id=execution_id, task_id=task_id)
+                return real(task_type, props, log, budget, killed, task_id=task_id, **ids)
             seen.append(props)
             n = calls[task_id] = calls.get(task_id, 0) + 1
             plan = outcomes[task_id]

@@ -75,7 +75,7 @@ def test_max_and_min():
     assert rendered("{{ max(1, 5, 3) }}|{{ min(4, 2) }}") == "5|2"
 
 
-@pytest.mark.parametrize("name", ["kv", "read", "fileURI", "encrypt", "errorLogs"])
+@pytest.mark.parametrize("name", ["kv", "fileURI", "encrypt", "errorLogs"])
 def test_functions_we_do_not_run_fail_saying_so(name):
     with pytest.raises(TemplateRenderError, match=f"{name}\\(\\) is not supported yet"):
         rendered(f"{{{{ {name}('KEY') }}}}")
@@ -88,6 +88,21 @@ def test_secret_outside_a_running_flow_reads_nothing():
         rendered("{{ secret('KEY') }}")
     with pytest.raises(TemplateRenderError, match="expects an argument 'key'"):
         rendered("{{ secret() }}")
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("data.csv", "takes a kestra:// URI"),
+        ("kestra:///tests/f/executions/other/tasks/t/r/a.txt", "not a file of the current execution"),
+        ("kestra:///other/ns/f/executions/e1/tasks/t/r/a.txt", "not a file of the current execution"),
+        ("kestra:///tests/f/executions/e1/tasks/t/r/../../x", "'..' segments"),
+    ],
+)
+def test_read_takes_only_a_file_of_the_current_execution(path, problem):
+    variables = {"flow": {"namespace": "tests", "id": "f"}, "execution": {"id": "e1"}, "p": path}
+    with pytest.raises(TemplateRenderError, match=problem):
+        render("{{ read(p) }}", variables)
 
 
 def test_an_unknown_function_is_named():

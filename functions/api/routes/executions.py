@@ -1,4 +1,4 @@
-"""Kestra's execution routes: search, read, kill."""
+"""Kestra's execution routes: search, read, kill, and its internal-storage files."""
 
 from http import HTTPStatus
 from typing import Annotated
@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.flows.execution import ExecutionState
 from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.execution_files import execution_file
 from backfill_core.kestra_api.responses import Execution, PagedResults
 from backfill_core.storage import executions_repository
 from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, tenant
@@ -40,3 +41,24 @@ def kill_execution(execution_id: RecordIdParam):
     searches.execution(execution_id)  # 404 when it does not exist
     executions_repository.request_kill(execution_id)
     return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body="")
+
+
+FILE_ANSWERS = answers("The file's bytes (application/octet-stream)", 404)
+FILE_ANSWERS[200]["content"] = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+
+
+@router.get("/executions/<execution_id>/file", responses=FILE_ANSWERS)
+def download_execution_file(
+    execution_id: RecordIdParam,
+    path: Annotated[str, Query(max_length=2048, description="The internal storage URI (kestra:///...)")],
+):
+    """Kestra's file download: one of the execution's internal-storage files, as an attachment. On AWS, ask
+    for it with `Accept: application/octet-stream` (API Gateway then answers the bytes rather than base64)."""
+    name, body = execution_file(execution_id, path)
+    disposition = 'attachment; filename="' + name.replace('"', "") + '"'
+    return Response(
+        status_code=HTTPStatus.OK,
+        content_type="application/octet-stream",
+        body=body,
+        headers={"Content-Disposition": disposition},
+    )

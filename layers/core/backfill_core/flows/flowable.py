@@ -4,19 +4,16 @@ execution as Kestra's executor resolves them.
 A flowable is a task run of its own (no attempts), the parent (`parentTaskRunId`) of its children's task runs;
 it ends in the worst state of the children of the branch it took (KILLED, FAILED, WARNING, SUCCESS), turned by
 its `allowFailure`/`allowWarning`; when a child fails, its own `errors` run and it still fails. Parallel branches
-and ForEach groups run at once, in threads, as Kestra starts them: `limit` at once (all for 0, up to
-MAX_BRANCH_THREADS), the next as one ends, none after a failure, those already started finishing."""
+and ForEach groups run at once, in threads, as flows/branches.py starts them."""
 
-import contextvars
 import json
-import threading
-from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
 from typing import Any
 
+from backfill_core.flows.branches import windowed, worst
 from backfill_core.flows.execution import TaskRun
 from backfill_core.flows.outputs import MAX_RECORD_BYTES
 from backfill_core.flows.task_run import (
@@ -28,20 +25,13 @@ from backfill_core.flows.task_run import (
     task_variables,
     transition,
 )
-from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH, TaskSpec
+from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SWITCH, WORKING_DIRECTORY, TaskSpec
 from backfill_core.flows.task_tree import MAX_FOR_EACH_VALUES
 from backfill_core.flows.tasks.control import is_truthy
 from backfill_core.flows.tasks.core import LogLevel, kept_at
+from backfill_core.flows.tasks.internal_storage import working_directory_uri
 from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 from backfill_core.schedules.kestra_time import now
-
-WORST_FIRST = ("KILLED", "FAILED", "WARNING")
-MAX_BRANCH_THREADS = 8  # Parallel branches or ForEach groups of one execution running at once
-_branch = threading.local()
-
-
-def worst(states: list[str]) -> str:
-    return next((state for state in WORST_FIRST if state in states), "SUCCESS")
 
 
 @dataclass
@@ -161,7 +151,12 @@ def _below(task_run: TaskRun, placement: Placement) -> Placement:
     if task_run.outputs:
         entry["outputs"] = task_run.outputs
     parents = (entry, *placement.parents) if entry else placement.parents
-    return Placement(parent_id=task_run.id, outer_values=placement.output_keys(), parents=parents)
+    return Placement(
+        parent_id=task_run.id,
+        outer_values=placement.output_keys(),
+        parents=parents,
+        working_directory=placement.working_directory,
+    )
 
 
 def _with_errors(task: TaskSpec, ending: str, context: dict[str, Any], run: Blocks, below: Placement) -> str:
@@ -172,60 +167,6 @@ def _with_errors(task: TaskSpec, ending: str, context: dict[str, Any], run: Bloc
     return ending
 
 
-def _windowed(groups: Sequence[Callable[[], str]], limit: int, run: Blocks) -> str:
-    """Groups started `limit` at a time (all for 0), the next as one ends; after a failure none starts (with a
-    limit: without one Kestra has started them all already), those already started end; nothing starts after a
-    kill. They run in threads, at most MAX_BRANCH_THREADS at once; nested concurrent flowables run their groups
-    one after another inside their branch, in the same order, so one execution never holds more threads."""
-    width = min(len(groups) if limit <= 0 else limit, MAX_BRANCH_THREADS)
-    if width <= 1 or getattr(_branch, "inside", False):
-        return _one_after_another(groups, limit, run)
-    states: list[str] = []
-    waiting = list(groups)
-    with ThreadPoolExecutor(max_workers=width, thread_name_prefix="branch") as pool:
-        running = {_start(pool, waiting.pop(0)) for _ in range(min(width, len(waiting)))}
-        while running:
-            ended, running = wait(running, return_when=FIRST_COMPLETED)
-            states += [future.result() for future in ended]
-            stop = "KILLED" in states or ("FAILED" in states and limit > 0) or run.task_runs.killed()
-            while waiting and not stop and len(running) < width:
-                running.add(_start(pool, waiting.pop(0)))
-    if run.task_runs.killed() and "KILLED" not in states and waiting:
-        states.append("KILLED")
-    return worst(states)
-
-
-def _start(pool: ThreadPoolExecutor, group: Callable[[], str]) -> Future:
-    """A group in a thread of the pool, seeing this thread's context (the secrets the execution may read)."""
-    return pool.submit(contextvars.copy_context().run, _in_branch, group)
-
-
-def _in_branch(group: Callable[[], str]) -> str:
-    _branch.inside = True
-    try:
-        return group()
-    finally:
-        _branch.inside = False
-
-
-def _one_after_another(groups: Sequence[Callable[[], str]], limit: int, run: Blocks) -> str:
-    """The groups in the order Kestra starts them, one at a time, leaving the task runs Kestra leaves."""
-    states: list[str] = []
-    stop_at = len(groups)
-    for index, group in enumerate(groups):
-        if index >= stop_at:
-            break
-        if run.task_runs.killed():
-            states.append("KILLED")
-            break
-        states.append(group())
-        if states[-1] == "KILLED":
-            break
-        if states[-1] == "FAILED" and limit > 0:
-            stop_at = min(stop_at, index + limit)
-    return worst(states)
-
-
 def _sequential(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
     below = _below(task_run, at)
     return _with_errors(task, run_block(task.children("tasks"), context, run, below), context, run, below)
@@ -234,7 +175,9 @@ def _sequential(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run
 def _parallel(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
     below = _below(task_run, at)
     branches = [partial(run_block, [child], context, run, below) for child in task.children("tasks")]
-    ending = _windowed(branches, int(task.properties().get("concurrent", 0)), run)
+    ending = windowed(
+        branches, int(task.properties().get("concurrent", 0)), run.task_runs.killed, bool(at.working_directory)
+    )
     return _with_errors(task, ending, context, run, below)
 
 
@@ -295,8 +238,26 @@ def _for_each(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: 
         partial(run_block, children, context, run, replace(below, value=value, iteration=index))
         for index, value in enumerate(values)
     ]
-    ending = _windowed(groups, int(task.properties().get("concurrencyLimit", 1)), run)
+    ending = windowed(
+        groups, int(task.properties().get("concurrencyLimit", 1)), run.task_runs.killed, bool(at.working_directory)
+    )
     return _with_errors(task, ending, context, run, below)
 
 
-_FLOWABLES = {SEQUENTIAL: _sequential, PARALLEL: _parallel, IF: _if, SWITCH: _switch, FOR_EACH: _for_each}
+def _working_directory(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Blocks, at: Placement) -> str:
+    """A Sequential whose tasks share one working directory: carried from one task runner invocation to the
+    next as an archive in the internal storage, under the WorkingDirectory's own task run."""
+    execution = run.task_runs.execution
+    archive = working_directory_uri(execution.namespace, execution.flow_id, execution.id, task.id, task_run.id)
+    below = replace(_below(task_run, at), working_directory=archive)
+    return _with_errors(task, run_block(task.children("tasks"), context, run, below), context, run, below)
+
+
+_FLOWABLES = {
+    SEQUENTIAL: _sequential,
+    PARALLEL: _parallel,
+    IF: _if,
+    SWITCH: _switch,
+    FOR_EACH: _for_each,
+    WORKING_DIRECTORY: _working_directory,
+}

@@ -16,12 +16,14 @@ from backfill_core.flows.task_spec import (
     SEQUENTIAL,
     SWITCH,
     TASK_LISTS,
+    WORKING_DIRECTORY,
     raw_child_lists,
 )
 from backfill_core.flows.tasks.aws_types import AWS_TASK_PROPERTIES
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
 from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.s3_types import S3_PROPERTIES
 from backfill_core.flows.tasks.subflow import SUBFLOW_TYPES
 from backfill_core.flows.tasks.task_types import (
     COMMANDS,
@@ -93,8 +95,8 @@ SCRIPT: Properties = {
     "interpreter": None,
     "warningOnStdErr": None,
     "failFast": None,
-    "inputFiles": None,  # inline contents only; names stay inside the working directory
-    "outputFiles": NEEDS_STORAGE,
+    "inputFiles": None,  # inline contents or kestra:// files of the same flow; names stay inside the working dir
+    "outputFiles": None,  # kept in the internal storage (flows/tasks/storage_files), outputs.<id>.outputFiles
     "namespaceFiles": NEEDS_STORAGE,
     "outputDirectory": NEEDS_STORAGE,
     "containerImage": NO_CONTAINERS,
@@ -146,6 +148,15 @@ TASK_TYPES: dict[str, Properties] = {
     FOR_EACH: {"values": None, "tasks": None, "errors": None, "concurrencyLimit": None},
     **{kind: HTTP_REQUEST for kind in HTTP_TASK_TYPES},
     **AWS_TASK_PROPERTIES,
+    WORKING_DIRECTORY: {  # its tasks share one folder, carried between task runner invocations (flows/flowable)
+        "tasks": None,
+        "errors": None,
+        "inputFiles": "not supported yet: give inputFiles to a script task inside it",
+        "outputFiles": "not supported yet: give outputFiles to a script task inside it",
+        "namespaceFiles": NEEDS_STORAGE,
+        "cache": LATER,
+    },
+    **S3_PROPERTIES,  # AWS S3 tasks (flows/tasks/s3_types): the task runner's own role, no flow credentials
 }
 SUBFLOW: Properties = {
     "namespace": None,

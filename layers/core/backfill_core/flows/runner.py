@@ -10,8 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from backfill_core.flows import shell_safety
+from backfill_core.flows.branches import worst
 from backfill_core.flows.execution import Execution, TaskRun
-from backfill_core.flows.flowable import Blocks, run_block, worst
+from backfill_core.flows.flowable import Blocks, run_block
 from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import Flow
 from backfill_core.flows.outputs import evaluate_flow_outputs

@@ -17,11 +17,13 @@ from backfill_core.flows.execution import ENDED_STATES, Execution, State, StateH
 from backfill_core.flows.outputs import MAX_RECORD_BYTES, outputs_problem
 from backfill_core.flows.task_spec import TaskSpec
 from backfill_core.flows.tasks.control import CONTROL_TASK_TYPES, run_control_task
+from backfill_core.flows.tasks.protocol import StoragePlace
 from backfill_core.flows.tasks.subflow import SUBFLOW_TYPES, SubflowStarter, call_of
 from backfill_core.flows.tasks.task_types import KillCheck, TaskOutcome, run_task
 from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 from backfill_core.ids import new_id
 from backfill_core.schedules.kestra_time import format_date, iso_duration, now, parse_iso_duration
+from backfill_core.settings import settings
 
 MIN_ATTEMPT_SECONDS = 1.0  # a retry needs at least this much of the budget left after its wait
 KILL_CHECK_SECONDS = 1.0  # while waiting for the next attempt
@@ -50,6 +52,7 @@ class Placement:
     iteration: int | None = None  # that value's index (`taskrun.iteration`)
     outer_values: tuple[str, ...] = ()  # the values of the task runs above it, outermost first (outputs' keys)
     parents: tuple[dict[str, Any], ...] = field(default=())  # Kestra's `parents`, nearest first
+    working_directory: str | None = None  # the kestra:// archive a WorkingDirectory's tasks share
 
     def output_keys(self) -> tuple[str, ...]:
         """Where its outputs sit below `outputs.<taskId>`, as Kestra nests them: `outputs.t[value]`."""
@@ -181,12 +184,26 @@ def _attempt(
             run.killed,
             execution_id=run.execution.id,
             task_id=task.id,
+            storage=storage_place(run.execution, task_run, placement.working_directory),
         )
     except TemplateRenderError as exc:
         log("ERROR", str(exc), None)
     except ValueError as exc:
         log("ERROR", f"timeout: {exc}", None)
     return TaskOutcome(succeeded=False)
+
+
+def storage_place(execution: Execution, task_run: TaskRun, working_directory: str | None = None) -> StoragePlace:
+    """Where the task run's internal-storage files go: Kestra's layout, in this deployment's bucket; and the
+    archive of the WorkingDirectory it runs in, if any."""
+    return StoragePlace(
+        bucket=settings().execution_files_bucket,
+        tenant=execution.tenant_id,
+        namespace=execution.namespace,
+        flow_id=execution.flow_id,
+        task_run_id=task_run.id,
+        working_directory=working_directory,
+    )
 
 
 def _retry_waited(task: TaskSpec, task_run: TaskRun, run: TaskRunContext) -> bool:

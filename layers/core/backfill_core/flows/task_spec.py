@@ -17,6 +17,7 @@ PARALLEL = "io.kestra.plugin.core.flow.Parallel"
 IF = "io.kestra.plugin.core.flow.If"
 SWITCH = "io.kestra.plugin.core.flow.Switch"
 FOR_EACH = "io.kestra.plugin.core.flow.ForEach"
+WORKING_DIRECTORY = "io.kestra.plugin.core.flow.WorkingDirectory"
 # Each flowable type and the properties that hold its task lists (Switch's `cases` is a map of them).
 FLOWABLE_LISTS: dict[str, tuple[str, ...]] = {
     SEQUENTIAL: ("tasks", "errors"),
@@ -24,6 +25,7 @@ FLOWABLE_LISTS: dict[str, tuple[str, ...]] = {
     IF: ("then", "else", "errors"),
     SWITCH: ("cases", "defaults", "errors"),
     FOR_EACH: ("tasks", "errors"),
+    WORKING_DIRECTORY: ("tasks", "errors"),
 }
 FLOWABLE_TYPES = tuple(FLOWABLE_LISTS)
 TASK_LISTS = ("tasks", "errors", "finally", "afterExecution")

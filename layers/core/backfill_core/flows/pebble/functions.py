@@ -13,13 +13,14 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 
 from backfill_core.flows.pebble.dates import now
+from backfill_core.flows.pebble.files import read_file
 from backfill_core.flows.pebble.limits import MAX_ITEMS, PebbleProblem
 from backfill_core.flows.secrets import SecretProblem, current_scope
 
 MAX_RENDER_DEPTH = 10
 """How deep `render()` may nest, and how many passes a recursive render may take, before it is a loop."""
 
-NOT_SUPPORTED = ("kv", "read", "fileURI", "fileSize", "encrypt", "decrypt", "errorLogs",
+NOT_SUPPORTED = ("kv", "fileURI", "fileSize", "encrypt", "decrypt", "errorLogs",
                  "currentEachOutput", "fetchContext", "printContext", "fromIon", "uuid", "id", "randomInt")  # fmt: skip
 _render_depth: ContextVar[int] = ContextVar("render_depth", default=0)
 
@@ -153,5 +154,6 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "range": pebble_range,
     "max": _extreme(max, "max"),
     "min": _extreme(min, "min"),
+    "read": read_file,  # a kestra:// file of the current execution (flows/pebble/files)
     **{name: _not_supported(name) for name in NOT_SUPPORTED},
 }

@@ -8,10 +8,24 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backfill_core.flows.tasks.aws_types import AWS_TASK_TYPES
 from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.s3_types import S3_TASK_TYPES
 from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
 
 # Flow code: the task types that run in the task runner function, with its own role, apart from the engine.
-RUNNER_TASK_TYPES = (*SCRIPT_TASK_TYPES, *HTTP_TASK_TYPES, *AWS_TASK_TYPES)
+RUNNER_TASK_TYPES = (*SCRIPT_TASK_TYPES, *HTTP_TASK_TYPES, *AWS_TASK_TYPES, *S3_TASK_TYPES)
+
+
+class StoragePlace(BaseModel):
+    """The task run's place in Kestra's internal storage, given by the engine, which knows the execution."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    bucket: str
+    tenant: str
+    namespace: str
+    flow_id: str = Field(alias="flowId")
+    task_run_id: str = Field(alias="taskRunId")
+    # The kestra:// archive of the WorkingDirectory the task runs in: restored before it, saved after it.
+    working_directory: str | None = Field(default=None, alias="workingDirectory")
 
 
 class TaskInvocation(BaseModel):
@@ -26,6 +40,8 @@ class TaskInvocation(BaseModel):
     kill_url: str | None = Field(default=None, alias="killUrl")
     execution_id: str = Field(alias="executionId")
     task_id: str = Field(alias="taskId")
+    # Where the task run's internal-storage files go (kestra:// URIs): the execution-files bucket's files/*.
+    storage: StoragePlace | None = None
 
 
 class TaskLogLine(BaseModel):

@@ -8,14 +8,19 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as StillRunning
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from backfill_core.flows.tasks.aws_tasks import run_aws_task
 from backfill_core.flows.tasks.aws_types import AWS_TASK_TYPES
 from backfill_core.flows.tasks.http_request import run_http_request
 from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.internal_storage import TaskStorage
 from backfill_core.flows.tasks.protocol import RUNNER_TASK_TYPES, TaskInvocation, TaskLogLine, TaskResult
+from backfill_core.flows.tasks.s3_tasks import run_s3_task
+from backfill_core.flows.tasks.s3_types import S3_TASK_TYPES
 from backfill_core.flows.tasks.script_outputs import ScriptOutputs
 from backfill_core.flows.tasks.script_tasks import run_script_task
 
@@ -65,6 +70,22 @@ def _asked_to_kill(killed: Callable[[], bool], log) -> bool:
         return False
 
 
+def task_storage(invocation: TaskInvocation) -> TaskStorage | None:
+    place = invocation.storage
+    if place is None:
+        return None
+    return TaskStorage(
+        bucket=place.bucket,
+        tenant=place.tenant,
+        namespace=place.namespace,
+        flow_id=place.flow_id,
+        execution_id=invocation.execution_id,
+        task_id=invocation.task_id,
+        task_run_id=place.task_run_id,
+        working_directory=place.working_directory,
+    )
+
+
 def run_invocation(invocation: TaskInvocation) -> TaskResult:
     if invocation.task_type not in RUNNER_TASK_TYPES:
         kinds = ", ".join(RUNNER_TASK_TYPES)
@@ -75,21 +96,40 @@ def run_invocation(invocation: TaskInvocation) -> TaskResult:
         logs.append(TaskLogLine(level=level, message=message, timestamp=at))
 
     kind, props, timeout = invocation.task_type, invocation.properties, invocation.timeout_seconds
-    if kind in HTTP_TASK_TYPES or kind in AWS_TASK_TYPES:
-        call = partial(run_http_request, props) if kind in HTTP_TASK_TYPES else partial(run_aws_task, kind, props)
-        return _killable(lambda: call(timeout, log), kill_marker_check(invocation.kill_url), log, logs)
-    script_outputs = ScriptOutputs(log)
+    if kind in HTTP_TASK_TYPES or kind in AWS_TASK_TYPES or kind in S3_TASK_TYPES:
+        if kind in HTTP_TASK_TYPES:
+            call = partial(run_http_request, props, timeout, log)
+        elif kind in AWS_TASK_TYPES:
+            call = partial(run_aws_task, kind, props, timeout, log)
+        else:
+            call = partial(_run_s3_task, invocation, log)
+        return _killable(call, kill_marker_check(invocation.kill_url), log, logs)
+    script_outputs, output_files = ScriptOutputs(log), dict[str, str]()
     outcome, warning = run_script_task(
         invocation.task_type,
         invocation.properties,
         script_outputs,
         invocation.timeout_seconds,
         kill_marker_check(invocation.kill_url),
+        task_storage(invocation),
+        output_files,
     )
-    return TaskResult(
-        succeeded=outcome.succeeded,
-        killed=outcome.killed,
-        warning=warning,
-        outputs={"vars": script_outputs.vars, "exitCode": outcome.exit_code},
-        logs=logs,
-    )
+    outputs = {"vars": script_outputs.vars, "exitCode": outcome.exit_code}
+    if invocation.properties.get("outputFiles"):
+        outputs["outputFiles"] = output_files
+    return TaskResult(succeeded=outcome.succeeded, killed=outcome.killed, warning=warning, outputs=outputs, logs=logs)
+
+
+def _run_s3_task(invocation: TaskInvocation, log) -> tuple[bool, dict]:
+    """An S3 task, with the runner's own role: a refusal or AWS's error fails it, named in its log."""
+    try:
+        outputs = run_s3_task(
+            invocation.task_type,
+            invocation.properties,
+            task_storage(invocation),
+            lambda level, message: log(level, message, datetime.now(UTC)),
+        )
+    except (ValueError, ClientError, BotoCoreError) as exc:
+        log("ERROR", f"{invocation.task_id}: {exc}", datetime.now(UTC))
+        return False, {}
+    return True, outputs

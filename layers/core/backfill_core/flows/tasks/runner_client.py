@@ -15,7 +15,7 @@ from datetime import datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from backfill_core.aws_clients import lambda_client, s3
-from backfill_core.flows.tasks.protocol import TaskInvocation, TaskLogLine, TaskResult
+from backfill_core.flows.tasks.protocol import StoragePlace, TaskInvocation, TaskLogLine, TaskResult
 from backfill_core.schedules.kestra_time import now
 from backfill_core.settings import settings
 
@@ -36,6 +36,7 @@ def run_in_task_runner(
     killed: Callable[[], bool],
     execution_id: str,
     task_id: str,
+    storage: StoragePlace | None = None,
 ) -> TaskResult:
     bucket, marker = settings().execution_files_bucket, f"{KILL_PREFIX}{execution_id}"
     kill_url = s3().generate_presigned_url(
@@ -48,6 +49,7 @@ def run_in_task_runner(
         kill_url=kill_url,
         execution_id=execution_id,
         task_id=task_id,
+        storage=storage,
     )
     payload = invocation.model_dump_json(by_alias=True).encode()
     if len(payload) > MAX_INVOCATION_BYTES:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from backfill_core.flows.tasks.internal_storage import SCHEME, TaskStorage
 from backfill_core.flows.tasks.script_types import (
     PYTHON_SCRIPT,
     PYTHON_TASK_TYPES,
@@ -19,6 +20,12 @@ from backfill_core.flows.tasks.script_types import (
     input_file_problem,
 )
 from backfill_core.flows.tasks.shell import KillCheck, LogSink, ShellOutcome, run_script
+from backfill_core.flows.tasks.storage_files import (
+    read_file_into,
+    restore_working_directory,
+    save_working_directory,
+    upload_output_files,
+)
 
 KESTRA_MODULE = Path(__file__).with_name("python_lib") / "kestra.py"
 # As Kestra's Script does: Pebble renders booleans and null as JSON writes them, so they mean what they say.
@@ -35,9 +42,10 @@ def script_commands(task_type: str, props: dict[str, Any], script_name: str) -> 
     return [*before, *(str(command) for command in props["commands"])]
 
 
-def write_input_files(workdir: str, files: dict[str, Any]) -> list[str]:
+def write_input_files(workdir: str, files: dict[str, Any], storage: TaskStorage | None = None) -> list[str]:
     """Each file (and the folders it needs) written inside the working directory, never through a link and
-    never twice; the paths written. A name that would leave the directory is refused."""
+    never twice; the paths written. A name that would leave the directory is refused. A `kestra://` content is
+    that internal-storage file, as Kestra fetches it (one of the flow's own files only)."""
     written: list[str] = []
     seen: set[str] = set()
     for name, content in files.items():
@@ -58,11 +66,21 @@ def write_input_files(workdir: str, files: dict[str, Any]) -> list[str]:
                 elif not stat.S_ISDIR(os.lstat(folder).st_mode):
                     raise ValueError(f"inputFiles.{name}: {part} is a file, not a folder")
             path = os.path.join(workdir, relative)
+            if os.path.lexists(path) and stat.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)  # a file of the shared working directory, given anew
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         except OSError as exc:
             raise ValueError(f"inputFiles.{name}: cannot be written: {exc.strerror}") from exc
-        with os.fdopen(descriptor, "w", encoding="utf-8", errors="surrogateescape") as file:
-            file.write(str(content))
+        with os.fdopen(descriptor, "wb") as file:
+            if str(content).startswith(SCHEME):
+                if storage is None:
+                    raise ValueError(f"inputFiles.{name}: no internal storage was given to this task")
+                try:
+                    read_file_into(storage, str(content), file)
+                except ValueError as exc:
+                    raise ValueError(f"inputFiles.{name}: {exc}") from exc
+            else:
+                file.write(str(content).encode("utf-8", errors="surrogateescape"))
         written.append(path)
     return written
 
@@ -103,10 +121,17 @@ def _python_tools(scratch: str, env: dict[str, str]) -> None:
 
 
 def run_script_task(
-    task_type: str, props: dict[str, Any], log: LogSink, timeout: float, killed: KillCheck
+    task_type: str,
+    props: dict[str, Any],
+    log: LogSink,
+    timeout: float,
+    killed: KillCheck,
+    storage: TaskStorage | None = None,
+    output_files: dict[str, str] | None = None,
 ) -> tuple[ShellOutcome, bool]:
     """Run the task; its outcome, and whether it ends WARNING (it succeeded but wrote to stderr, and
-    `warningOnStdErr` is on, as by default in Kestra)."""
+    `warningOnStdErr` is on, as by default in Kestra). Its `outputFiles` go to the internal storage, their
+    URIs into `output_files`."""
     try:
         fail_fast, warn_on_stderr = flag(props, "failFast", True), flag(props, "warningOnStdErr", True)
     except ValueError as exc:
@@ -115,12 +140,21 @@ def run_script_task(
     script_name = f"script_{uuid.uuid4().hex[:12]}.py"
 
     def prepare(scratch: str, workdir: str, env: dict[str, str]) -> list[str]:
-        written = write_input_files(workdir, props.get("inputFiles") or {})
+        written = restore_working_directory(storage, workdir) if storage else []
+        written += write_input_files(workdir, props.get("inputFiles") or {}, storage)
         if task_type in PYTHON_TASK_TYPES:
             _python_tools(scratch, env)
         if task_type == PYTHON_SCRIPT:
             written += write_input_files(workdir, {script_name: PYTHON_PRELUDE + str(props["script"])})
         return written
+
+    def collect(workdir: str) -> None:
+        if props.get("outputFiles") and (storage is None or output_files is None):
+            raise ValueError("outputFiles: no internal storage was given to this task")
+        if storage is not None and output_files is not None and props.get("outputFiles"):
+            output_files.update(upload_output_files(storage, workdir, [str(p) for p in props["outputFiles"]]))
+        if storage is not None:
+            save_working_directory(storage, workdir)
 
     outcome = run_script(
         script_commands(task_type, props, script_name),
@@ -131,5 +165,6 @@ def run_script_task(
         killed,
         interpreter=props.get("interpreter"),
         prepare=prepare,
+        collect=collect if props.get("outputFiles") or (storage and storage.working_directory) else None,
     )
     return outcome, outcome.succeeded and outcome.wrote_stderr and warn_on_stderr

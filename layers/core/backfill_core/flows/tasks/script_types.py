@@ -68,9 +68,14 @@ def validate_script_task(task_type: str, props: dict[str, Any]) -> str | None:
     files = props.get("inputFiles")
     if files is not None:
         if not isinstance(files, dict) or not all(isinstance(content, str) for content in files.values()):
-            return "inputFiles: a map of file names to their contents is required (kestra:// URIs are not supported)"
+            return "inputFiles: a map of file names to their contents (or kestra:// URIs) is required"
         for name in files:
             problem = input_file_problem(str(name))
             if problem:
                 return problem
+    outputs = props.get("outputFiles")
+    if outputs is not None and not _string_list(outputs, empty=True):
+        return "outputFiles: a list of glob patterns is required"
+    if any(str(pattern).startswith(("regex:", "glob:")) for pattern in outputs or []):
+        return "outputFiles: only plain glob patterns are supported (no regex: or glob: prefix)"
     return _flag_problem(props, "warningOnStdErr") or _flag_problem(props, "failFast")

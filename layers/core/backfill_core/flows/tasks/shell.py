@@ -2,9 +2,8 @@
 `interpreter`), in a fresh working directory, with an environment of its own (never the runner's), its output
 read as it comes and bounded, and stopped at its timeout or on a kill request.
 
-The script is a file, not an argument, so its size is bounded by MAX_SCRIPT_BYTES rather than by the
-kernel's 128 KiB limit on one argument (which failed outside the task's error path); only a task's own
-`interpreter` gets it as its last argument, as Kestra passes it, within that limit."""
+The script is a file, not an argument, so its size is bounded by MAX_SCRIPT_BYTES rather than by the kernel's
+128 KiB limit on one argument; only a task's own `interpreter` gets it as its last argument, as Kestra does."""
 
 import contextlib
 import json
@@ -34,20 +33,18 @@ MAX_LINE_BYTES = 64 * 1024
 MAX_LOG_LINES = 10_000
 MAX_LOG_BYTES = 4 * 1024 * 1024  # of JSON text: the whole answer must fit Lambda's 6 MB response
 READ_CHUNK = 64 * 1024
-
-
 DEFAULT_INTERPRETER = ["/bin/sh", "-c"]
 
 Prepare = Callable[[str, str, dict[str, str]], list[str]]
 """Given (scratch folder, working directory, the script's environment), writes what the task needs before it
 starts and adds to the environment; returns the paths its commands must own."""
+Collect = Callable[[str], None]
+"""Given the working directory of a script that succeeded, keeps what the task keeps of it (outputFiles)."""
 
 
 class ShellOutcome:
     def __init__(self, exit_code: int, killed: bool = False, wrote_stderr: bool = False):
-        self.exit_code = exit_code
-        self.killed = killed
-        self.wrote_stderr = wrote_stderr
+        self.exit_code, self.killed, self.wrote_stderr = exit_code, killed, wrote_stderr
 
     @property
     def succeeded(self) -> bool:
@@ -152,6 +149,7 @@ def run_script(
     *,
     interpreter: list[str] | None = None,
     prepare: Prepare | None = None,
+    collect: Collect | None = None,
 ) -> ShellOutcome:
     """Run the commands as one script; the first failing command ends it unless fail_fast is off. Each
     command's index is noted in a file outside the working directory before it starts, so a failure or a
@@ -218,6 +216,12 @@ def run_script(
             return ShellOutcome(exit_code=-1)
         if process.returncode != 0:
             say("ERROR", f"Command failed with exit code {process.returncode}: {current}")
+        elif collect:
+            try:
+                collect(workdir)
+            except ValueError as exc:
+                say("ERROR", str(exc))
+                return ShellOutcome(exit_code=-1)
         return ShellOutcome(exit_code=process.returncode, wrote_stderr=output.stderr_bytes > 0)
 
 

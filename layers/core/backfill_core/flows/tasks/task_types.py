@@ -17,8 +17,9 @@ from backfill_core.flows.tasks.core import (
     validate_core_task,
 )
 from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES, validate_http_task
-from backfill_core.flows.tasks.protocol import RUNNER_TASK_TYPES
+from backfill_core.flows.tasks.protocol import RUNNER_TASK_TYPES, StoragePlace
 from backfill_core.flows.tasks.runner_client import run_in_task_runner
+from backfill_core.flows.tasks.s3_types import S3_TASK_TYPES, validate_s3_task
 from backfill_core.flows.tasks.script_types import (
     COMMANDS,
     PROCESS_RUNNER,
@@ -68,6 +69,8 @@ def validate_task(task_type: str, props: dict[str, Any]) -> str | None:
         problem = validate_http_task(props)
     elif task_type in AWS_TASK_TYPES:
         problem = validate_aws_task(task_type, props)
+    elif task_type in S3_TASK_TYPES:
+        problem = validate_s3_task(task_type, props)
     else:
         problem = validate_core_task(task_type, props)
     if problem:
@@ -97,13 +100,14 @@ def run_task(
     *,
     execution_id: str = "",
     task_id: str = "",
+    storage: StoragePlace | None = None,
 ) -> TaskOutcome:
     """Run one task with rendered properties; `budget_seconds` bounds it whatever its own timeout says. A core
     task runs here; flow code (a script, an HTTP or an AWS task) runs in the task runner function, apart from
     the engine: its requests never carry the engine's credentials."""
     timeout = task_timeout(props, budget_seconds)
     if task_type in RUNNER_TASK_TYPES:
-        result = run_in_task_runner(task_type, props, log, timeout, killed, execution_id, task_id)
+        result = run_in_task_runner(task_type, props, log, timeout, killed, execution_id, task_id, storage)
         return TaskOutcome(
             succeeded=result.succeeded, outputs=result.outputs, killed=result.killed, warning=result.warning
         )
