@@ -90,12 +90,12 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
     return execution, False
 
 
-def end_without_running(execution: Execution, state: str) -> Execution:
+def end_without_running(execution: Execution, state: str, reason: str = FAILED_MESSAGE) -> Execution:
     """End an execution that never started: past its flow's concurrency limit (CANCELLED, or FAILED as
-    Kestra fails it), or killed while QUEUED. SlotBusy if an attempt started it meanwhile."""
+    Kestra fails it, saying `reason`), or killed while QUEUED. SlotBusy if an attempt started it meanwhile."""
     if state == "FAILED":
         logs = ExecutionLog(execution)
-        logs.add(None, "ERROR", FAILED_MESSAGE)
+        logs.add(None, "ERROR", reason)
         logs.flush()
     execution.state = transition(execution.state, state, now())
     try:

@@ -1,15 +1,16 @@
 """An execution run by its id from the work queue (ExecutionMessage): a Subflow's child its parent does not wait
 for; any execution created before its message was sent (a run started by hand, too). The record is the truth:
-the attempt's lease lets one executor run it at a time, and one that ended is not run again."""
+the attempt's lease lets one executor run it at a time, and one that ended is not run again. Its flow's
+concurrency limit holds it as it holds a slot."""
 
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
 from backfill_core.flows.execution import ENDED_STATES
-from backfill_core.slots.attempts import run_attempt, take_attempt
+from backfill_core.slots.admitted import run_admitted
 from backfill_core.slots.message import ExecutionMessage
-from backfill_core.slots.subflows import chain_of, starter
+from backfill_core.slots.subflows import chain_of
 from backfill_core.storage import executions_repository, flows_repository
 
 logger = Logger(child=True)
@@ -24,14 +25,5 @@ def run_execution(message: ExecutionMessage, budget_seconds: Callable[[], float]
     if found.state.current in ENDED_STATES:
         return
     depth, from_caller = chain_of(found)
-    execution, _ = take_attempt(found.id)
-    if execution.state.current in ENDED_STATES:
-        return
-    stored = flows_repository.find(execution.tenant_id, execution.namespace, execution.flow_id)
-    run_attempt(
-        execution,
-        stored,
-        budget_seconds,
-        subflows=starter(execution, budget_seconds, depth, from_caller),
-        from_caller=from_caller,
-    )
+    stored = flows_repository.find(found.tenant_id, found.namespace, found.flow_id)
+    run_admitted(message, found.id, stored, budget_seconds, from_caller=from_caller, depth=depth)

@@ -20,20 +20,22 @@ instead of doubling the checks; a wait whose message was lost is overdue after W
 message for the slot takes it over. Any message may take a free place and start the execution.
 """
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from aws_lambda_powertools import Logger
 
-from backfill_core.flows.concurrency import STATE_WHEN_FULL, ConcurrencyBehavior, places_to_try
+from backfill_core.flows.concurrency import FAILED_MESSAGE, STATE_WHEN_FULL, ConcurrencyBehavior, places_to_try
 from backfill_core.flows.execution import ENDED_STATES, Execution
 from backfill_core.flows.model import Flow
 from backfill_core.flows.runner import transition
 from backfill_core.ids import new_id
 from backfill_core.schedules.kestra_time import now
 from backfill_core.settings import settings
-from backfill_core.slots.message import SlotMessage
+from backfill_core.slots.message import WorkMessage
 from backfill_core.storage import concurrency_repository, executions_repository, work_queue
 
 logger = Logger(child=True)
@@ -41,6 +43,8 @@ logger = Logger(child=True)
 # A wait's message not handled this long after it was due is taken for lost (below the queue's visibility
 # timeout, so a message redelivered after a crash between the QUEUED write and the send finds it overdue).
 WAIT_GRACE_SECONDS = 300
+INLINE_RECHECK_SECONDS = 2.0  # a child run inside its parent looks for a free place this often
+INLINE_MIN_RUN_SECONDS = 5.0  # and stops waiting while this much is left of the executor's time
 
 
 class Admission(StrEnum):
@@ -68,7 +72,7 @@ class HeldPlace:
         concurrency_repository.give_back(self.key, self.place, self.execution_id)
 
 
-def admit(message: SlotMessage, execution_id: str, flow: Flow | None) -> tuple[Admission, Execution, HeldPlace | None]:
+def admit(message: WorkMessage, execution_id: str, flow: Flow | None) -> tuple[Admission, Execution, HeldPlace | None]:
     """Whether the execution may take its attempt now, and the place it then holds."""
     execution = executions_repository.get(execution_id)
     if execution is None:  # each caller created it first: only a deletion since (its flow's) gets here
@@ -83,15 +87,56 @@ def admit(message: SlotMessage, execution_id: str, flow: Flow | None) -> tuple[A
     if execution.state.current == "QUEUED" and executions_repository.kill_requested(execution.id):
         return Admission.KILLED, execution, None
     at = now()
-    held = concurrency_repository.places(key)
-    for place in places_to_try(held, limits.limit, execution.id, at.timestamp()):
-        lease_until = at.timestamp() + settings().lease_seconds
-        if concurrency_repository.take_place(key, place, execution.id, lease_until, at.timestamp()):
-            return Admission.RUN, execution, HeldPlace(key, place, execution.id)
+    taken = _take_a_place(key, limits.limit, execution.id, at)
+    if taken:
+        return Admission.RUN, execution, taken
     if limits.behavior != ConcurrencyBehavior.QUEUE and execution.attempt == 0:
         return Admission(STATE_WHEN_FULL[limits.behavior]), execution, None
     _wait(message, execution, at)
     return Admission.WAITING, execution, None
+
+
+def _take_a_place(key: str, limit: int, execution_id: str, at: datetime) -> HeldPlace | None:
+    for place in places_to_try(concurrency_repository.places(key), limit, execution_id, at.timestamp()):
+        lease_until = at.timestamp() + settings().lease_seconds
+        if concurrency_repository.take_place(key, place, execution_id, lease_until, at.timestamp()):
+            return HeldPlace(key, place, execution_id)
+    return None
+
+
+def admit_inline(
+    execution: Execution, flow: Flow | None, killed: Callable[[], bool], budget_seconds: Callable[[], float]
+) -> tuple[Admission, HeldPlace | None, str]:
+    """A Subflow's child that its parent waits for runs inside the parent's attempt, so it takes its place here
+    and cannot wait on the queue: when its flow is full it ends CANCELLED or FAILED as `behavior` says, and with
+    QUEUE it waits here, QUEUED, while the parent's executor has time for it; past that it ends FAILED saying
+    why (the parent's task then fails, as Kestra's does for a failed child). Returns why it did not run."""
+    limits = flow.concurrency if flow else None
+    if limits is None or execution.state.current in ENDED_STATES:
+        return Admission.RUN, None, ""
+    key = concurrency_repository.flow_key(execution.tenant_id, execution.namespace, execution.flow_id)
+    while True:
+        at = now()
+        taken = _take_a_place(key, limits.limit, execution.id, at)
+        if taken:
+            return Admission.RUN, taken, ""
+        if limits.behavior != ConcurrencyBehavior.QUEUE:
+            return Admission(STATE_WHEN_FULL[limits.behavior]), None, FAILED_MESSAGE
+        if killed():
+            return Admission.KILLED, None, ""
+        if budget_seconds() < INLINE_RECHECK_SECONDS + INLINE_MIN_RUN_SECONDS:
+            return (
+                Admission.FAILED,
+                None,
+                (
+                    f"Flow {execution.namespace}.{execution.flow_id} stayed at its concurrency limit of {limits.limit} "
+                    "while its parent's executor had time to wait for a place"
+                ),
+            )
+        if execution.state.current != "QUEUED" and execution.attempt == 0:
+            execution.state = transition(execution.state, "QUEUED", at)
+            executions_repository.save(execution)
+        time.sleep(INLINE_RECHECK_SECONDS)
 
 
 def give_back_any(key: str, execution_id: str) -> None:
@@ -100,7 +145,7 @@ def give_back_any(key: str, execution_id: str) -> None:
             concurrency_repository.give_back(key, place, execution_id)
 
 
-def _wait(message: SlotMessage, execution: Execution, at: datetime) -> None:
+def _wait(message: WorkMessage, execution: Execution, at: datetime) -> None:
     """QUEUED (or, resumed after its executor died, still RUNNING), and a copy of the message sent for later;
     nothing if another message waits for it already."""
     body = None

@@ -35,6 +35,7 @@ class ExecutionMessage(KestraModel):
     kind: Literal["execution"] = "execution"
     tenant: str
     execution_id: str
+    wait_token: str | None = None  # the wait it continues, for an execution QUEUED by its flow's concurrency limit
 
 
 WorkMessage = SlotMessage | ExecutionMessage

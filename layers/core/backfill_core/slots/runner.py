@@ -23,15 +23,14 @@ from backfill_core.backfills.model import SlotOutcome, SlotState
 from backfill_core.backfills.state_machine import Claim, schedule_of
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
-from backfill_core.flows.execution import ENDED_STATES, SUCCEEDED_STATES, Execution
+from backfill_core.flows.execution import SUCCEEDED_STATES, Execution
 from backfill_core.flows.labels import merge_labels, normalize_labels
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id, live_execution_id
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
-from backfill_core.slots import concurrency, subflows
-from backfill_core.slots.attempts import end_without_running, new_execution, run_attempt, take_attempt
-from backfill_core.slots.concurrency import Admission
+from backfill_core.slots.admitted import run_admitted
+from backfill_core.slots.attempts import new_execution
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 
@@ -93,7 +92,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    ran = _attempt(message, this_execution, stored, budget_seconds, from_backfill=True)
+    ran = run_admitted(message, this_execution, stored, budget_seconds, from_caller=True)
     if ran is None:
         return  # queued by the flow's concurrency limit, or a newer attempt took over: it finishes the slot
     execution, ended_here = ran
@@ -110,40 +109,6 @@ def slot_outcome(execution: Execution) -> SlotOutcome:
     if execution.state.current in ("KILLED", "CANCELLED"):
         return SlotOutcome.CANCELLED
     return SlotOutcome.FAILED
-
-
-def _attempt(
-    message: SlotMessage,
-    execution_id: str,
-    stored: StoredFlow | None,
-    budget_seconds: Callable[[], float],
-    problem: str | None = None,
-    *,
-    from_backfill: bool,
-) -> tuple[Execution, bool] | None:
-    """The execution once ended, and whether this call ended it; None while it waits for a place under its
-    flow's concurrency limit, or when a newer attempt took it over."""
-    admission, execution, held = concurrency.admit(message, execution_id, stored.flow if stored else None)
-    if admission == Admission.WAITING:
-        return None
-    if admission != Admission.RUN:
-        return end_without_running(execution, admission.value), True
-    execution, ended_here = take_attempt(execution_id)
-    if execution.state.current not in ENDED_STATES:
-        ran = run_attempt(
-            execution,
-            stored,
-            budget_seconds,
-            problem,
-            subflows=subflows.starter(execution, budget_seconds, 0, from_backfill),
-            renew=held.renew if held else None,
-        )
-        if ran is None:
-            return None
-        execution, ended_here = ran, True
-    if held:
-        held.give_back()
-    return execution, ended_here
 
 
 def _flow_labels(stored: StoredFlow | None) -> list:
@@ -199,7 +164,7 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
             at=now(),
         )
         executions_repository.create_if_absent(execution)
-    ran = _attempt(message, execution_id, stored, budget_seconds, problem, from_backfill=False)
+    ran = run_admitted(message, execution_id, stored, budget_seconds, problem, from_caller=False)
     if ran is None:
         return
     execution, ended_here = ran

@@ -37,7 +37,9 @@ from backfill_core.flows.tasks.subflow import (
 from backfill_core.flows.tasks.task_types import KillCheck, LogSink, TaskOutcome
 from backfill_core.ids import subflow_execution_id
 from backfill_core.schedules.kestra_time import now
-from backfill_core.slots.attempts import run_attempt, take_attempt
+from backfill_core.slots import concurrency
+from backfill_core.slots.attempts import end_without_running, run_attempt, take_attempt
+from backfill_core.slots.concurrency import Admission
 from backfill_core.slots.message import ExecutionMessage
 from backfill_core.storage import executions_repository, flows_repository, work_queue
 
@@ -95,19 +97,28 @@ def _start(
 def _run_inline(
     parent: Execution, child: Execution, killed: KillCheck, budget_seconds: Budget, depth: int, from_caller: bool
 ) -> Execution | None:
-    """The child run to its end in this attempt, under the parent's lease; a kill of the parent kills it."""
-    child, _ = take_attempt(child.id, lease_until=parent.lease_until)
-    if child.state.current in ENDED_STATES:
-        return child  # its executor stopped during each of its attempts: FAILED, saying so
+    """The child run to its end in this attempt, under the parent's lease, once it holds a place under its flow's
+    concurrency limit (waiting here for one, slots/concurrency.admit_inline); a kill of the parent kills it."""
     stored = flows_repository.find(child.tenant_id, child.namespace, child.flow_id)
-    return run_attempt(
-        child,
-        stored,
-        budget_seconds,
-        subflows=starter(child, budget_seconds, depth, from_caller),
-        from_caller=from_caller,
-        killed_too=killed,
-    )
+    admission, held, reason = concurrency.admit_inline(child, stored.flow if stored else None, killed, budget_seconds)
+    if admission != Admission.RUN:
+        return end_without_running(child, admission.value, reason)
+    try:
+        child, _ = take_attempt(child.id, lease_until=parent.lease_until)
+        if child.state.current in ENDED_STATES:
+            return child  # its executor stopped during each of its attempts: FAILED, saying so
+        return run_attempt(
+            child,
+            stored,
+            budget_seconds,
+            subflows=starter(child, budget_seconds, depth, from_caller),
+            from_caller=from_caller,
+            killed_too=killed,
+            renew=held.renew if held else None,
+        )
+    finally:
+        if held:
+            held.give_back()
 
 
 def _new_child(child_id: str, parent: Execution, call: SubflowCall, depth: int) -> Execution:
