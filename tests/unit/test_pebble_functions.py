@@ -201,3 +201,26 @@ def test_template_problem_names_the_template_and_what_is_wrong(template, problem
 )
 def test_template_problem_accepts_what_may_render(template):
     assert template_problem(template) is None
+
+
+def test_uuid_and_id_give_a_new_identifier_each_call():
+    uuids = rendered("{{ uuid() }} {{ uuid() }}").split()
+    assert len(set(uuids)) == 2 and all(re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", u) for u in uuids)
+    ids = rendered("{{ id() }} {{ id() }}").split()
+    assert len(set(ids)) == 2 and all(re.fullmatch(r"[0-9A-Za-z]{15,22}", i) for i in ids)
+
+
+def test_random_int_stays_from_lower_up_to_but_not_including_upper():
+    drawn = {int(rendered("{{ randomInt(3, 6) }}")) for _ in range(200)}
+    assert drawn == {3, 4, 5}
+    assert rendered("{{ randomInt(7, 7) }}") == "7"
+
+
+@pytest.mark.parametrize(
+    ("call", "problem"),
+    [("randomInt(5, 1)", "upper \\(1\\) is less than lower \\(5\\)"), ("randomInt(1)", "expects an argument 'upper'"),
+     ("randomInt('a', 3)", "'lower' must be an integer")],
+)  # fmt: skip
+def test_random_int_refuses_what_kestra_refuses(call, problem):
+    with pytest.raises(TemplateRenderError, match=problem):
+        rendered(f"{{{{ {call} }}}}")

@@ -1,9 +1,12 @@
-"""Kestra's functions: `now()`, `secret()`, `render()`, `renderOnce()`, `fromJson()` (and its old name `json()`),
-`yaml()`, Pebble's `range()`, `max()`, `min()`; those Kestra has that we do not run yet are refused by name.
+"""Kestra's functions: `now()`, `secret()`, `read()`, `render()`, `renderOnce()`, `fromJson()` (and its old name
+`json()`), `yaml()`, `uuid()`, `id()`, `randomInt()`, Pebble's `range()`, `max()`, `min()`; those Kestra has
+that we do not run yet are refused by name.
 Facts: https://kestra.io/docs/expressions/functions and https://pebbletemplates.io/wiki/function/range/
 """
 
 import json
+import secrets
+import uuid
 from collections.abc import Callable
 from contextvars import ContextVar
 from typing import Any
@@ -16,12 +19,13 @@ from backfill_core.flows.pebble.dates import now
 from backfill_core.flows.pebble.files import read_file
 from backfill_core.flows.pebble.limits import MAX_ITEMS, PebbleProblem
 from backfill_core.flows.secrets import SecretProblem, current_scope
+from backfill_core.ids import new_id
 
 MAX_RENDER_DEPTH = 10
 """How deep `render()` may nest, and how many passes a recursive render may take, before it is a loop."""
 
 NOT_SUPPORTED = ("kv", "fileURI", "fileSize", "encrypt", "decrypt", "errorLogs",
-                 "currentEachOutput", "fetchContext", "printContext", "fromIon", "uuid", "id", "randomInt")  # fmt: skip
+                 "currentEachOutput", "fetchContext", "printContext", "fromIon")  # fmt: skip
 _render_depth: ContextVar[int] = ContextVar("render_depth", default=0)
 
 
@@ -145,6 +149,18 @@ def _extreme(pick: Callable[..., Any], name: str) -> Callable[..., Any]:
     return choose
 
 
+def random_int(lower: Any = None, upper: Any = None) -> int:
+    """Kestra's randomInt(lower, upper): an integer from `lower` up to, not including, `upper`."""
+    for name, value in (("lower", lower), ("upper", upper)):
+        if value is None:
+            raise FunctionProblem(f"randomInt() expects an argument '{name}'")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise FunctionProblem(f"randomInt(): '{name}' must be an integer, not {value!r}")
+    if upper < lower:
+        raise FunctionProblem(f"randomInt(): upper ({upper}) is less than lower ({lower})")
+    return lower + secrets.randbelow(upper - lower) if upper > lower else lower
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "now": now,
     "secret": secret,
@@ -155,5 +171,8 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "max": _extreme(max, "max"),
     "min": _extreme(min, "min"),
     "read": read_file,  # a kestra:// file of the current execution (flows/pebble/files)
+    "uuid": lambda: str(uuid.uuid4()),
+    "id": new_id,  # Kestra's short ids (IdUtils.create), as execution and task run ids are
+    "randomInt": random_int,
     **{name: _not_supported(name) for name in NOT_SUPPORTED},
 }
