@@ -76,15 +76,20 @@ def _download(
 def _copy(answer: Any, file: IO[bytes], limit: int, deadline: float, stop: threading.Event | None) -> int:
     size = 0
     while chunk := answer.read(CHUNK):
-        if stop is not None and stop.is_set():
-            raise RequestRefused("the task was killed while its response was read")
+        _unless_stopped(stop)
         if time.monotonic() > deadline:
             raise TimeoutError("the task's timeout passed while the response was read")
         size += len(chunk)
         if size > limit:
             raise RequestRefused(f"the response body is more than {limit:,} bytes, more than a stored file may have")
         file.write(chunk)
+    _unless_stopped(stop)
     return size
+
+
+def _unless_stopped(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise RequestRefused("the task was killed while its response was read")
 
 
 def _file_name(props: dict[str, Any], exchange: Exchange) -> str:
