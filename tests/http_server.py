@@ -1,7 +1,8 @@
 """A tiny HTTP server on loopback for the HTTP task's tests: it records every request it gets and answers by
 path: `/status/<code>`, `/slow/<seconds>`, `/redirect` (302 to /echo), `/redirect-to/<quoted URL>`, `/digest` (digest
-authentication), `/big` (a body past what a task run keeps), `/binary` (bytes that are no text), anything
-else a JSON echo of the request."""
+authentication), `/big` (a body past what a task run keeps), `/binary` (bytes that are no text), `/empty` (no
+body), `/attachment` (a Content-Disposition file name that tries to leave its folder), anything else a JSON echo of
+the request."""
 
 import hashlib
 import ipaddress
@@ -103,6 +104,11 @@ def start_server(tls: ssl.SSLContext | None = None) -> RecordingServer:
                 self._send(200, b"a" * 60_000, "text/plain")
             elif self.path == "/binary":
                 self._send(200, b"\xff\xfe\xfd", "application/octet-stream; charset=utf-8")
+            elif self.path == "/empty":
+                self._send(200, b"", "text/plain")
+            elif self.path == "/attachment":
+                disposition = {"Content-Disposition": ['attachment; filename="../report 1.csv"']}
+                self._send(200, b"a,b\n1,2\n", "text/csv", disposition)
             else:
                 echo = {"method": self.command, "path": self.path, "body": body.decode(errors="replace")}
                 self._send(200, json.dumps(echo).encode(), "application/json", {"X-Echo": ["one", "two"]})

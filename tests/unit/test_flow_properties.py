@@ -10,7 +10,7 @@ from backfill_core.flows.task_spec import FOR_EACH, IF, PARALLEL, SEQUENTIAL, SW
 from backfill_core.flows.tasks.aws_types import LAMBDA_INVOKE, SNS_PUBLISH, SQS_PUBLISH
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
-from backfill_core.flows.tasks.http_types import HTTP_REQUEST
+from backfill_core.flows.tasks.http_types import HTTP_DOWNLOAD_TYPES, HTTP_REQUEST
 from backfill_core.flows.tasks.s3_types import S3_COPY, S3_DELETE, S3_DOWNLOAD, S3_LIST, S3_TASK_TYPES, S3_UPLOAD
 from backfill_core.flows.tasks.subflow import FLOW_LEGACY, SUBFLOW, SUBFLOW_LEGACY
 from backfill_core.flows.tasks.task_types import COMMANDS, LOG, PYTHON_COMMANDS, PYTHON_SCRIPT, SHELL_SCRIPT
@@ -65,6 +65,15 @@ DOCUMENTED = {
         "uri", "method", "body", "formData", "contentType", "headers", "options", "allowFailed", "sslOptions",
         "encryptBody",
     ],
+    # kestra.io/plugins/core/http/io.kestra.plugin.core.http.Download (its plugin-fs alias too); allowFailed and
+    # sslOptions are the names of its earlier versions, as Request's
+    **{
+        kind: [
+            "uri", "method", "body", "formData", "contentType", "headers", "options", "allowFailed", "sslOptions",
+            "failOnEmptyResponse", "saveAs",
+        ]
+        for kind in HTTP_DOWNLOAD_TYPES
+    },
     LAMBDA_INVOKE: ["functionArn", "functionPayload", *AWS_CONNECTION],
     SQS_PUBLISH: ["queueUrl", "from", "maxConcurrency", "connectionAcquisitionTimeout", *AWS_CONNECTION],
     SNS_PUBLISH: ["topicArn", "from", *AWS_CONNECTION],
@@ -112,6 +121,7 @@ TABLES = {
     **{kind: properties.TASK_TYPES[kind] for kind in (HTTP_REQUEST, LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)},
     **{kind: properties.TASK_TYPES[kind] for kind in (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)},
     **{kind: properties.TASK_TYPES[kind] for kind in S3_TASK_TYPES},
+    **{kind: properties.TASK_TYPES[kind] for kind in HTTP_DOWNLOAD_TYPES},
     WORKING_DIRECTORY: properties.TASK_TYPES[WORKING_DIRECTORY],
     "trigger": properties.TRIGGER,
     "schedule": properties.SCHEDULE,
@@ -178,6 +188,16 @@ VALID_AT = {
     (HTTP_REQUEST, "allowFailed"): True,
     (HTTP_REQUEST, "encryptBody"): False,
     (HTTP_REQUEST, "sslOptions"): {"insecureTrustAllCertificates": True},
+    **{(kind, "method"): "POST" for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "body"): '{"day": "{{ trigger.date }}"}' for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "formData"): {"day": "{{ trigger.date }}"} for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "contentType"): "text/plain" for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "headers"): {"X-Day": "{{ trigger.date }}"} for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "options"): {"allowedResponseCodes": [200, 204]} for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "allowFailed"): True for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "sslOptions"): {"insecureTrustAllCertificates": True} for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "failOnEmptyResponse"): False for kind in HTTP_DOWNLOAD_TYPES},
+    **{(kind, "saveAs"): "{{ trigger.date | date('yyyy-MM-dd') }}.csv" for kind in HTTP_DOWNLOAD_TYPES},
     (LAMBDA_INVOKE, "functionPayload"): {"day": "{{ trigger.date }}"},
     **{(kind, "region"): "eu-west-1" for kind in (LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)},
     (SQS_PUBLISH, "from"): [{"data": "a", "delaySeconds": 5}, {"data": {"n": 1}}],
@@ -214,6 +234,7 @@ BASES = {
     SWITCH: {"value": "a", "defaults": CHILD},
     FOR_EACH: {"values": [1], "tasks": CHILD},
     HTTP_REQUEST: {"uri": "https://example.com/api"},
+    **{kind: {"uri": "https://example.com/orders.csv"} for kind in HTTP_DOWNLOAD_TYPES},
     LAMBDA_INVOKE: {"functionArn": "arn:aws:lambda:eu-west-1:123456789012:function:f"},
     SQS_PUBLISH: {"queueUrl": "https://sqs.eu-west-1.amazonaws.com/123456789012/q", "from": {"data": "a"}},
     SNS_PUBLISH: {"topicArn": "arn:aws:sns:eu-west-1:123456789012:t", "from": {"data": "a"}},
@@ -319,3 +340,21 @@ def test_an_expression_that_could_never_render_is_refused_with_its_path_unless_i
     assert "no_such_filter" in refused.value.message
     disabled, _ = flow_with("task", "disabled", True)
     parse_flow(disabled.replace("- 'true'", "- echo {{ trigger.date | no_such_filter }}"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "refusal"),
+    [
+        ("saveAs", "../other.csv", ".saveAs: a file name is required"),
+        ("saveAs", "day/orders.csv", ".saveAs: a file name is required"),
+        ("failOnEmptyResponse", "sometimes", ".failOnEmptyResponse: true or false"),
+        ("options", {"proxy": {"address": "10.0.0.1"}}, ".options.proxy: not supported"),
+        ("encryptBody", True, ".encryptBody: not a property of"),  # Request's, not Download's
+    ],
+)
+def test_a_download_refuses_a_save_as_outside_its_own_file_a_proxy_and_requests_own_properties(name, value, refusal):
+    for kind in HTTP_DOWNLOAD_TYPES:
+        source, _ = flow_with(kind, name, value)
+        with pytest.raises(Invalid) as refused:
+            parse_flow(source)
+        assert refusal in refused.value.message

@@ -95,10 +95,10 @@ def test_an_option_is_implemented_or_refused_with_its_path(name):
         ({"type": SNS_PUBLISH, "topicArn": "t", "from": {"data": {"a": 1}}}, "tasks[t].from.data: a string"),
         ({"type": SNS_PUBLISH, "topicArn": "t", "from": "{{ outputs.x.uri }}"}, "tasks[t].from: a message or a"),
         (
-            {"type": "io.kestra.plugin.core.http.Download", "uri": "https://example.com/a.csv"},
-            "task type 'io.kestra.plugin.core.http.Download' is not supported: it writes the response to Kestra's "
-            "internal storage",
+            {"type": "io.kestra.plugin.core.http.Download", "uri": "https://example.com/a.csv", "saveAs": "../a.csv"},
+            "tasks[t].saveAs: a file name is required",
         ),
+        ({"type": "io.kestra.plugin.fs.http.Download", "uri": "s3://bucket/a.csv"}, "tasks[t].uri: an http:// or"),
     ],
 )
 def test_a_value_that_could_never_run_is_refused_naming_its_field(task, named):

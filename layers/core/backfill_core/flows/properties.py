@@ -22,7 +22,7 @@ from backfill_core.flows.task_spec import (
 from backfill_core.flows.tasks.aws_types import AWS_TASK_PROPERTIES
 from backfill_core.flows.tasks.control import FAIL, SLEEP
 from backfill_core.flows.tasks.core import OUTPUT_VALUES, RETURN
-from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.http_types import HTTP_DOWNLOAD_PROPERTIES, HTTP_TASK_TYPES
 from backfill_core.flows.tasks.s3_types import S3_PROPERTIES
 from backfill_core.flows.tasks.subflow import SUBFLOW_TYPES
 from backfill_core.flows.tasks.task_types import (
@@ -116,7 +116,7 @@ PYTHON: Properties = {
     )
 }
 
-# http.Request; its `options` and their own properties are checked by tasks/http_types.OPTIONS.
+# http.Request (http.Download's table is tasks/http_types.DOWNLOAD); `options` checked by tasks/http_types.OPTIONS.
 HTTP_REQUEST: Properties = {
     "uri": None,
     "method": None,
@@ -146,7 +146,7 @@ TASK_TYPES: dict[str, Properties] = {
     IF: {"condition": None, "then": None, "else": None, "errors": None},
     SWITCH: {"value": None, "cases": None, "defaults": None, "errors": None},
     FOR_EACH: {"values": None, "tasks": None, "errors": None, "concurrencyLimit": None},
-    **{kind: HTTP_REQUEST for kind in HTTP_TASK_TYPES},
+    **({kind: HTTP_REQUEST for kind in HTTP_TASK_TYPES} | HTTP_DOWNLOAD_PROPERTIES),
     **AWS_TASK_PROPERTIES,
     WORKING_DIRECTORY: {  # its tasks share one folder, carried between task runner invocations (flows/flowable)
         "tasks": None,

@@ -18,6 +18,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -126,7 +127,7 @@ def _read_body(answer, limit: int, deadline: float) -> bytes:
         if size > limit:
             raise RequestRefused(
                 f"the response body is more than {limit:,} bytes, more than a task run may keep in its outputs "
-                "(Kestra's http.Download, which writes it to internal storage, is not supported yet)"
+                "(Kestra's http.Download writes a response to internal storage instead)"
             )
         chunks.append(chunk)
 
@@ -138,7 +139,7 @@ def _charset(content_type: str | None, default: str) -> str:
     return message.get_content_charset() or default
 
 
-def _log_lines(log: Log, kinds: list[str], what: str, headers: list[tuple[str, str]], body: str | None) -> None:
+def log_lines(log: Log, kinds: list[str], what: str, headers: list[tuple[str, str]], body: str | None) -> None:
     at = datetime.now().astimezone()
     if f"{what}_HEADERS" in kinds:
         for name, value in headers:
@@ -150,9 +151,16 @@ def _log_lines(log: Log, kinds: list[str], what: str, headers: list[tuple[str, s
 
 def run_http_request(props: dict[str, Any], timeout_seconds: float, log: Log) -> tuple[bool, dict[str, Any]]:
     """Make the request; (succeeded, Kestra's outputs). A failure is logged and gives no outputs."""
+    return logged_failures(props, log, lambda: _request(props, timeout_seconds, log))
+
+
+def logged_failures(
+    props: dict[str, Any], log: Log, work: Callable[[], tuple[bool, dict[str, Any]]]
+) -> tuple[bool, dict[str, Any]]:
+    """An HTTP task's work, a refusal or a failed exchange logged as the task's failure, without outputs."""
     at = datetime.now().astimezone
     try:
-        return _request(props, timeout_seconds, log)
+        return work()
     except RequestRefused as exc:
         log("ERROR", f"Request not made: {exc}", at())
     except urllib.error.URLError as exc:
@@ -164,7 +172,67 @@ def run_http_request(props: dict[str, Any], timeout_seconds: float, log: Log) ->
     return False, {}
 
 
+@dataclass
+class Exchange:
+    """A request made and answered, its body still to be read."""
+
+    uri: str
+    answer: Any  # http.client.HTTPResponse, or urllib.error.HTTPError for a 3xx not followed, a 4xx or a 5xx
+    options: dict[str, Any]  # Kestra's deprecated names mapped
+    logs: list[str]  # what options.logs asks to log
+    deadline: float  # time.monotonic() by which the task must be done
+
+    @property
+    def code(self) -> int:
+        return self.answer.status if self.answer.status is not None else self.answer.code
+
+    def headers(self) -> dict[str, list[str]]:
+        """Kestra's `headers` output: each name with its values."""
+        headers: dict[str, list[str]] = {}
+        for name, value in self.answer.headers.items():
+            headers.setdefault(name, []).append(value)
+        return headers
+
+    def allowed(self) -> bool:
+        """Kestra's judgement of the status: one of allowedResponseCodes, else below 400 unless allowFailed."""
+        allowed = self.options.get("allowedResponseCodes")
+        allowed = json.loads(allowed) if isinstance(allowed, str) else allowed
+        if allowed:
+            return self.code in [int(code) for code in allowed]
+        return self.code < 400 or http_flag(self.options.get("allowFailed"), "allowFailed", False)
+
+
 def _request(props: dict[str, Any], timeout_seconds: float, log: Log) -> tuple[bool, dict[str, Any]]:
+    exchange = open_exchange(props, timeout_seconds, log)
+    options, charset, answer = exchange.options, _charset_of(exchange.options), exchange.answer
+    limit = min(MAX_BODY_BYTES, int(options.get("maxContentLength") or MAX_BODY_BYTES))
+    with answer:
+        raw = _read_body(answer, limit, exchange.deadline)
+    try:
+        body = raw.decode(_charset(answer.headers.get("Content-Type"), charset)) if raw else None
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise RequestRefused(f"the response body is not text ({exc}); the Request task keeps text only") from exc
+    log_lines(log, exchange.logs, "RESPONSE", list(answer.headers.items()), body)
+    outputs = {"uri": exchange.uri, "code": exchange.code, "headers": exchange.headers(), "body": body}
+    return (True, outputs) if judged(exchange, log) else (False, {})
+
+
+def judged(exchange: Exchange, log: Log) -> bool:
+    """Whether the status lets the task succeed, logged as Kestra logs it."""
+    at = datetime.now().astimezone()
+    if not exchange.allowed():
+        log("ERROR", f"Failed http request with response code '{exchange.code}' from {exchange.uri}", at)
+        return False
+    log("DEBUG", f"Request '{exchange.uri}' with the response code '{exchange.code}'", at)
+    return True
+
+
+def _charset_of(options: dict[str, Any]) -> str:
+    return str(options.get("defaultCharset") or "UTF-8")
+
+
+def open_exchange(props: dict[str, Any], timeout_seconds: float, log: Log) -> Exchange:
+    """Send the request through the guarded handlers; the response, whatever its status, body unread."""
     options = _options(props)
     timeouts = options["timeout"]
     deadline = time.monotonic() + timeout_seconds
@@ -174,7 +242,7 @@ def _request(props: dict[str, Any], timeout_seconds: float, log: Log) -> tuple[b
     scheme = urllib.parse.urlsplit(uri).scheme.lower()
     if scheme not in ("http", "https"):
         raise RequestRefused(f"'{uri[:200]}' is not an http:// or https:// URL")
-    charset = str(options.get("defaultCharset") or "UTF-8")
+    charset = _charset_of(options)
     data, content_type = _payload(props, charset)
     method = str(props.get("method") or "GET").upper()
     request = urllib.request.Request(uri, data=data, method=method)  # noqa: S310 - http(s) only, checked above
@@ -209,33 +277,9 @@ def _request(props: dict[str, Any], timeout_seconds: float, log: Log) -> tuple[b
     for handler in handlers:
         opener.add_handler(handler)
     logs = [str(kind) for kind in options.get("logs") or []]
-    _log_lines(log, logs, "REQUEST", request.header_items(), data.decode(charset, "replace") if data else None)
-    limit = min(MAX_BODY_BYTES, int(options.get("maxContentLength") or MAX_BODY_BYTES))
+    log_lines(log, logs, "REQUEST", request.header_items(), data.decode(charset, "replace") if data else None)
     try:
         answer = opener.open(request, timeout=limits.read_seconds)
     except urllib.error.HTTPError as failed:
-        answer = failed  # a 3xx not followed, a 4xx or 5xx: the response, judged below
-    with answer:
-        code = answer.status if answer.status is not None else answer.code
-        raw = _read_body(answer, limit, deadline)
-        headers: dict[str, list[str]] = {}
-        for name, value in answer.headers.items():
-            headers.setdefault(name, []).append(value)
-    try:
-        body = raw.decode(_charset(answer.headers.get("Content-Type"), charset)) if raw else None
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise RequestRefused(f"the response body is not text ({exc}); the Request task keeps text only") from exc
-    _log_lines(log, logs, "RESPONSE", list(answer.headers.items()), body)
-    outputs = {"uri": uri, "code": code, "headers": headers, "body": body}
-    allowed = options.get("allowedResponseCodes")
-    allowed = json.loads(allowed) if isinstance(allowed, str) else allowed
-    if allowed:
-        succeeded = code in [int(c) for c in allowed]
-    else:
-        succeeded = code < 400 or http_flag(options.get("allowFailed"), "allowFailed", False)
-    at = datetime.now().astimezone()
-    if not succeeded:
-        log("ERROR", f"Failed http request with response code '{code}' from {uri}", at)
-        return False, {}
-    log("DEBUG", f"Request '{uri}' with the response code '{code}'", at)
-    return True, outputs
+        answer = failed  # a 3xx not followed, a 4xx or 5xx: the response, judged by the task
+    return Exchange(uri, answer, options, logs, deadline)

@@ -1,6 +1,7 @@
-"""Kestra's HTTP Request task: its names, the properties of its `options`, and the checks the engine makes at
-registration. Only names and checks live here, so the engine and the task runner agree on them without
-importing each other; the request itself is made by the task runner (tasks/http_request.py)."""
+"""Kestra's HTTP Request and Download tasks: their names, the properties of their `options`, and the checks the
+engine makes at registration. Only names and checks live here, so the engine and the task runner agree on them
+without importing each other; the request itself is made by the task runner (tasks/http_request.py, and
+tasks/http_download.py, which keeps the response as a kestra:// file)."""
 
 from typing import Any
 
@@ -10,11 +11,10 @@ HTTP_REQUEST = "io.kestra.plugin.core.http.Request"
 HTTP_REQUEST_LEGACY = "io.kestra.plugin.fs.http.Request"  # Kestra's alias of the same task
 HTTP_TASK_TYPES = (HTTP_REQUEST, HTTP_REQUEST_LEGACY)
 HTTP_DOWNLOAD = "io.kestra.plugin.core.http.Download"
+HTTP_DOWNLOAD_LEGACY = "io.kestra.plugin.fs.http.Download"  # Kestra's alias of the same task
+HTTP_DOWNLOAD_TYPES = (HTTP_DOWNLOAD, HTTP_DOWNLOAD_LEGACY)
 # Kestra task types known and refused, with why (any other unknown type is refused with the supported list).
-REFUSED_TASK_TYPES = {
-    HTTP_DOWNLOAD: "it writes the response to Kestra's internal storage (kestra:// files), which is not supported "
-    "yet; http.Request keeps a text response of up to 48 KB in its outputs",
-}
+REFUSED_TASK_TYPES: dict[str, str] = {}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE")
 AUTH_TYPES = ("BASIC", "BEARER", "DIGEST")
 LOG_KINDS = ("REQUEST_HEADERS", "REQUEST_BODY", "RESPONSE_HEADERS", "RESPONSE_BODY")
@@ -30,6 +30,22 @@ LOG_LEVEL_KINDS = {
 NO_PROXY = "not supported: the task runner reaches the network directly, without a proxy"
 NO_POOL = "not supported: Kestra ignores it (each task makes its own connection)"
 NEEDS_STORAGE = "not supported yet: it needs Kestra's internal storage (kestra:// files)"
+
+# Download's properties: Request's (but encryptBody, which Download has not) and its own.
+DOWNLOAD: dict[str, str | None] = {
+    "uri": None,
+    "method": None,
+    "body": None,
+    "formData": None,  # fields as text; file parts are refused as for Request
+    "contentType": None,
+    "headers": None,
+    "options": None,
+    "allowFailed": None,  # Kestra's deprecated name of options.allowFailed
+    "sslOptions": None,  # Kestra's deprecated name of options.ssl
+    "failOnEmptyResponse": None,
+    "saveAs": None,  # the stored file's name; a plain name, no folder
+}
+HTTP_DOWNLOAD_PROPERTIES = {kind: DOWNLOAD for kind in HTTP_DOWNLOAD_TYPES}
 
 # `options` (Kestra's HttpConfiguration): name -> None when implemented, else why it is refused.
 OPTIONS: dict[str, str | None] = {
@@ -174,6 +190,22 @@ def validate_http_task(props: dict[str, Any]) -> str | None:
     if props.get("encryptBody") not in (None, False, "false"):
         return "encryptBody: only false is supported: this deployment has no Kestra encryption key to encrypt with"
     return _flag_problem("allowFailed", props.get("allowFailed"))
+
+
+def save_as_problem(name: Any) -> str | None:
+    """Why `saveAs` cannot name the stored file (a folder, `.` or `..`, a character a kestra:// path may not
+    hold), or None. Checked at registration (unless an expression) and again on the rendered value."""
+    if not isinstance(name, str) or name in ("", ".", "..") or any(char in name for char in "/\\?#\0"):
+        return "saveAs: a file name is required (no folder, not '.' or '..', no '?' or '#')"
+    return None
+
+
+def validate_download_task(props: dict[str, Any]) -> str | None:
+    """The first problem with a Download's properties as `field: problem`, or None."""
+    problem = validate_http_task(props) or _flag_problem("failOnEmptyResponse", props.get("failOnEmptyResponse"))
+    if problem is None and "saveAs" in props and not _templated(props["saveAs"]):
+        problem = save_as_problem(props["saveAs"])
+    return problem
 
 
 def http_flag(value: Any, name: str, default: bool) -> bool:

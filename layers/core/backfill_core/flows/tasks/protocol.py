@@ -7,12 +7,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from backfill_core.flows.tasks.aws_types import AWS_TASK_TYPES
-from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.http_types import HTTP_DOWNLOAD_TYPES, HTTP_TASK_TYPES
 from backfill_core.flows.tasks.s3_types import S3_TASK_TYPES
 from backfill_core.flows.tasks.script_types import SCRIPT_TASK_TYPES
 
 # Flow code: the task types that run in the task runner function, with its own role, apart from the engine.
-RUNNER_TASK_TYPES = (*SCRIPT_TASK_TYPES, *HTTP_TASK_TYPES, *AWS_TASK_TYPES, *S3_TASK_TYPES)
+RUNNER_TASK_TYPES = (*SCRIPT_TASK_TYPES, *HTTP_TASK_TYPES, *HTTP_DOWNLOAD_TYPES, *AWS_TASK_TYPES, *S3_TASK_TYPES)
 
 
 class StoragePlace(BaseModel):

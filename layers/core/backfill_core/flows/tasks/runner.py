@@ -3,6 +3,7 @@
 It knows nothing of the engine: no table, no queue, no credentials but its own role's. What it learns of
 the execution's fate is one presigned URL that answers once a kill was asked for."""
 
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -15,8 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from backfill_core.flows.tasks.aws_tasks import run_aws_task
 from backfill_core.flows.tasks.aws_types import AWS_TASK_TYPES
+from backfill_core.flows.tasks.http_download import run_http_download
 from backfill_core.flows.tasks.http_request import run_http_request
-from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES
+from backfill_core.flows.tasks.http_types import HTTP_DOWNLOAD_TYPES, HTTP_TASK_TYPES
 from backfill_core.flows.tasks.internal_storage import TaskStorage
 from backfill_core.flows.tasks.protocol import RUNNER_TASK_TYPES, TaskInvocation, TaskLogLine, TaskResult
 from backfill_core.flows.tasks.s3_tasks import run_s3_task
@@ -43,9 +45,12 @@ def kill_marker_check(url: str | None):
     return killed
 
 
-def _killable(work: Callable[[], tuple[bool, dict]], killed: Callable[[], bool], log, logs) -> TaskResult:
+def _killable(
+    work: Callable[[], tuple[bool, dict]], killed: Callable[[], bool], log, logs, stop: threading.Event
+) -> TaskResult:
     """Run a request (HTTP or AWS) while watching for a kill: on one, the task ends KILLED at once, and the
-    request, left to its own timeout, can no longer change the task's result."""
+    request, left to its own timeout, can no longer change the task's result (`stop` tells a download to
+    end its transfer and store nothing)."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
     running = pool.submit(work)
     try:
@@ -55,6 +60,7 @@ def _killable(work: Callable[[], tuple[bool, dict]], killed: Callable[[], bool],
                 return TaskResult(succeeded=succeeded, outputs=outputs, logs=list(logs))
             except StillRunning:
                 if _asked_to_kill(killed, log):
+                    stop.set()
                     log("WARN", "Task killed on request while its request was running", datetime.now().astimezone())
                     return TaskResult(succeeded=False, killed=True, logs=list(logs))
     finally:
@@ -96,14 +102,17 @@ def run_invocation(invocation: TaskInvocation) -> TaskResult:
         logs.append(TaskLogLine(level=level, message=message, timestamp=at))
 
     kind, props, timeout = invocation.task_type, invocation.properties, invocation.timeout_seconds
-    if kind in HTTP_TASK_TYPES or kind in AWS_TASK_TYPES or kind in S3_TASK_TYPES:
+    if kind in (*HTTP_TASK_TYPES, *HTTP_DOWNLOAD_TYPES, *AWS_TASK_TYPES, *S3_TASK_TYPES):
+        stop = threading.Event()
         if kind in HTTP_TASK_TYPES:
             call = partial(run_http_request, props, timeout, log)
+        elif kind in HTTP_DOWNLOAD_TYPES:
+            call = partial(run_http_download, props, timeout, task_storage(invocation), log, stop)
         elif kind in AWS_TASK_TYPES:
             call = partial(run_aws_task, kind, props, timeout, log)
         else:
             call = partial(_run_s3_task, invocation, log)
-        return _killable(call, kill_marker_check(invocation.kill_url), log, logs)
+        return _killable(call, kill_marker_check(invocation.kill_url), log, logs, stop)
     script_outputs, output_files = ScriptOutputs(log), dict[str, str]()
     outcome, warning = run_script_task(
         invocation.task_type,

@@ -1,6 +1,6 @@
 """The task types a flow may use: the script tasks (shell and Python, Commands and Script, Process runner), the
-HTTP Request and the AWS tasks (Lambda Invoke, SQS and SNS Publish), run by the task runner, and the core tasks
-the executor runs itself (Log, Return, OutputValues)."""
+HTTP Request and Download and the AWS tasks (Lambda Invoke, SQS and SNS Publish), run by the task runner, and the
+core tasks the executor runs itself (Log, Return, OutputValues)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,7 +16,12 @@ from backfill_core.flows.tasks.core import (
     run_core_task,
     validate_core_task,
 )
-from backfill_core.flows.tasks.http_types import HTTP_TASK_TYPES, validate_http_task
+from backfill_core.flows.tasks.http_types import (
+    HTTP_DOWNLOAD_TYPES,
+    HTTP_TASK_TYPES,
+    validate_download_task,
+    validate_http_task,
+)
 from backfill_core.flows.tasks.protocol import RUNNER_TASK_TYPES, StoragePlace
 from backfill_core.flows.tasks.runner_client import run_in_task_runner
 from backfill_core.flows.tasks.s3_types import S3_TASK_TYPES, validate_s3_task
@@ -67,6 +72,8 @@ def validate_task(task_type: str, props: dict[str, Any]) -> str | None:
         problem = validate_script_task(task_type, props)
     elif task_type in HTTP_TASK_TYPES:
         problem = validate_http_task(props)
+    elif task_type in HTTP_DOWNLOAD_TYPES:
+        problem = validate_download_task(props)
     elif task_type in AWS_TASK_TYPES:
         problem = validate_aws_task(task_type, props)
     elif task_type in S3_TASK_TYPES:
