@@ -211,3 +211,40 @@ def test_inputs_together_are_bounded():
     with pytest.raises(Invalid) as caught:
         resolve(flow.inputs, None, values, flow.variables(1))
     assert caught.value.message.startswith("backfill.inputs.s2: the inputs up to this one take")
+
+
+# --- min and max (Kestra's IntInput and FloatInput) -------------------------------------------------------------
+
+
+def bounded(kind: str = "INT", extra: str = "    min: 1\n    max: 10\n") -> str:
+    return f"id: f\nnamespace: n\ninputs:\n  - id: n\n    type: {kind}\n{extra}tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+
+
+@pytest.mark.parametrize(("value", "problem"), [(0, "it must be more than `1`"), (11, "it must be less than `10`")])
+def test_a_value_outside_min_and_max_is_refused_with_kestras_message(value, problem):
+    flow = parse_flow(bounded())
+    with pytest.raises(Invalid, match=f"backfill.inputs.n: {problem}"):
+        resolve(flow.inputs, None, {"n": value}, {})
+    assert resolve(flow.inputs, None, {"n": 10}, {}) == {"n": 10}  # inclusive
+
+
+def test_a_float_input_takes_fractional_bounds():
+    flow = parse_flow(bounded("FLOAT", "    min: 0.5\n    max: 1.5\n"))
+    assert resolve(flow.inputs, None, {"n": "1.5"}, {}) == {"n": 1.5}
+    with pytest.raises(Invalid, match="it must be more than `0.5`"):
+        resolve(flow.inputs, None, {"n": 0.25}, {})
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [("    min: 1\n    defaults: 0\n", "inputs\\[n\\].defaults: it must be more than `1`"),
+     ("    min: 5\n    max: 1\n", "inputs\\[n\\].max: 1 is less than min 5")],
+)  # fmt: skip
+def test_bounds_are_checked_at_registration(extra, problem):
+    with pytest.raises(Invalid, match=problem):
+        parse_flow(bounded(extra=extra))
+
+
+def test_only_number_inputs_have_bounds():
+    with pytest.raises(Invalid, match="inputs\\[n\\].min: only an INT or FLOAT input has a min"):
+        parse_flow(bounded("STRING", "    min: 1\n"))

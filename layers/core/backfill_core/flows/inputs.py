@@ -22,6 +22,7 @@ INPUT_TYPES = ("STRING", "INT", "FLOAT", "BOOLEAN", "DATETIME", "DATE", "SELECT"
 MAX_INPUT_BYTES = 32 * 1024  # one input's value, as stored JSON
 MAX_INPUTS_BYTES = 64 * 1024  # all of an execution's inputs together, names included
 INT_RANGE = (-(2**31), 2**31 - 1)  # Kestra's INT input is a Java Integer
+BOUNDED_TYPES = ("INT", "FLOAT")  # the input types with a `min` and a `max`
 
 
 class InputError(ValueError):
@@ -137,11 +138,26 @@ def check_declarations(inputs: list) -> None:
             raise Invalid(f"inputs[{spec.id}].type: '{spec.type}' is not one of {', '.join(INPUT_TYPES)}")
         if spec.type == "SELECT" and not spec.values:
             raise Invalid(f"inputs[{spec.id}].values: a SELECT input needs a list of values")
+        for bound in ("min", "max"):
+            if getattr(spec, bound) is not None and spec.type not in BOUNDED_TYPES:
+                raise Invalid(f"inputs[{spec.id}].{bound}: only an INT or FLOAT input has a {bound}")
+        if spec.min is not None and spec.max is not None and spec.min > spec.max:
+            raise Invalid(f"inputs[{spec.id}].max: {spec.max:g} is less than min {spec.min:g}")
         if spec.defaults is not None and not _is_template(spec.defaults):
             try:
-                typed_value(spec.type, spec.defaults, spec.values)
+                within_bounds(spec, typed_value(spec.type, spec.defaults, spec.values))
             except InputError as exc:
                 raise Invalid(f"inputs[{spec.id}].defaults: {exc}") from exc
+
+
+def within_bounds(spec: Any, typed: Any) -> Any:
+    """Kestra's `min` and `max` of an INT or FLOAT input, both inclusive, with Kestra's messages."""
+    if spec.type in BOUNDED_TYPES and typed is not None:
+        if spec.min is not None and typed < spec.min:
+            raise InputError(f"it must be more than `{spec.min:g}`")
+        if spec.max is not None and typed > spec.max:
+            raise InputError(f"it must be less than `{spec.max:g}`")
+    return typed
 
 
 def check_undeclared(inputs: list, given: dict[str, Any] | None, where: str) -> None:
@@ -179,7 +195,7 @@ def resolve(
             if authored and _is_template(value):
                 value = render(value, variables)
                 _check_size(value, "renders to")
-            typed = typed_value(spec.type, value, spec.values)
+            typed = within_bounds(spec, typed_value(spec.type, value, spec.values))
         except (InputError, TemplateRenderError) as exc:
             raise Invalid(f"{where}.{spec.id}: {exc}") from exc
         if typed is None and spec.required:

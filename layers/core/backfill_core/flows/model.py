@@ -11,7 +11,7 @@ from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.concurrency import FlowConcurrency
 from backfill_core.flows.execution import ENDED_STATES
-from backfill_core.flows.labels import normalize_labels
+from backfill_core.flows.labels import Label, merge_labels, normalize_labels
 from backfill_core.flows.outputs import OutputSpec
 from backfill_core.flows.plugin_defaults import with_plugin_defaults
 from backfill_core.flows.properties import SCHEDULE_TYPES, TASK_LISTS, refused_properties, refused_templates
@@ -50,6 +50,7 @@ class TriggerSpec(BaseModel):
     stop_after: list[str] | None = Field(default=None, alias="stopAfter")
     late_maximum_delay: str | None = Field(default=None, alias="lateMaximumDelay")
     conditions: list[dict[str, Any]] | None = None
+    labels: dict[str, Any] | list[dict[str, Any]] | None = None  # on every execution it starts, as Kestra's
 
     @property
     def is_schedule(self) -> bool:
@@ -72,6 +73,8 @@ class InputSpec(BaseModel):
     defaults: Any = None
     required: bool = True
     values: list[str] | None = None
+    min: float | None = None  # INT and FLOAT: the least value allowed, inclusive (Kestra's IntInput, FloatInput)
+    max: float | None = None  # ... the greatest
 
     @field_validator("type")
     @classmethod
@@ -118,6 +121,11 @@ class Flow(BaseModel):
     def all_tasks(self) -> list[TaskSpec]:
         """Every task of the flow, those inside flowable tasks included."""
         return [task for _, task, _ in walk(self.task_lists())]
+
+    def execution_labels(self, trigger_id: str | None) -> list[Label]:
+        """The labels every execution the trigger starts carries: the flow's, and the trigger's over them."""
+        trigger = self.trigger(trigger_id) if trigger_id else None
+        return merge_labels(normalize_labels(self.labels), normalize_labels(trigger.labels if trigger else None))
 
     def trigger(self, trigger_id: str) -> TriggerSpec | None:
         return next((t for t in self.triggers if t.id == trigger_id), None)
@@ -171,6 +179,10 @@ def parse_flow(source: str) -> Flow:
         if trigger.id in seen:
             raise Invalid(f"triggers[{trigger.id}].id: trigger id '{trigger.id}' is used twice")
         seen.add(trigger.id)
+        try:
+            flow.execution_labels(trigger.id)
+        except ValueError as exc:
+            raise Invalid(f"triggers[{trigger.id}].labels: {exc}") from exc
         if trigger.is_schedule:
             if not trigger.cron:
                 raise Invalid(f"triggers[{trigger.id}].cron: a Schedule trigger needs a cron")

@@ -187,7 +187,7 @@ TRIGGER: Properties = {
     "logLevel": LATER,
     "minLogLevel": LATER,
     "logToFile": LATER,
-    "labels": LATER,
+    "labels": None,  # on every execution it starts, live or backfilled; the flow's and a backfill's merge over
     "workerGroup": WORKER_GROUPS,
 }
 
@@ -214,8 +214,8 @@ INPUT: Properties = {
     "name": "not supported: Kestra renamed it id",
     "dependsOn": LATER,
     "validator": LATER,
-    "min": LATER,
-    "max": LATER,
+    "min": None,  # INT and FLOAT, inclusive
+    "max": None,
     "minLength": LATER,
     "maxLength": LATER,
     "itemType": LATER,

@@ -13,7 +13,6 @@ from backfill_core.flows import shell_safety
 from backfill_core.flows.branches import worst
 from backfill_core.flows.execution import Execution, TaskRun
 from backfill_core.flows.flowable import Blocks, run_block
-from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import Flow
 from backfill_core.flows.outputs import evaluate_flow_outputs
 from backfill_core.flows.secrets import SecretScope, current_scope
@@ -61,7 +60,7 @@ def _caller_data_as_code(flow: Flow, execution: Execution, from_caller: bool) ->
     trigger = flow.trigger(execution.trigger.id) if execution.kind != "subflow" else None  # a child's is a task
     authored = {spec.id: spec.defaults for spec in flow.inputs} | dict((trigger.inputs if trigger else None) or {})
     given = {name: value for name, value in execution.inputs.items() if authored.get(name) != value}
-    own_labels = normalize_labels(flow.labels)
+    own_labels = flow.execution_labels(trigger.id if trigger else None)
     return shell_safety.problem(flow, [label for label in execution.labels if label not in own_labels], given)
 
 

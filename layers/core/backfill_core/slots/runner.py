@@ -24,7 +24,7 @@ from backfill_core.backfills.state_machine import Claim, schedule_of
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.execution import SUCCEEDED_STATES, Execution
-from backfill_core.flows.labels import merge_labels, normalize_labels
+from backfill_core.flows.labels import merge_labels
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id, live_execution_id
@@ -88,7 +88,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
             schedule=schedule_of(backfill),
             revision=stored.revision if stored else 0,
             inputs=backfill.inputs,
-            labels=merge_labels(_flow_labels(stored), backfill.labels),
+            labels=merge_labels(_flow_labels(stored, message.trigger_id), backfill.labels),
             at=now(),
         )
         executions_repository.create_if_absent(execution)
@@ -111,9 +111,10 @@ def slot_outcome(execution: Execution) -> SlotOutcome:
     return SlotOutcome.FAILED
 
 
-def _flow_labels(stored: StoredFlow | None) -> list:
-    """Every execution of a flow carries the flow's labels (Kestra's rule), a backfill's included."""
-    return normalize_labels(stored.flow.labels) if stored and stored.flow else []
+def _flow_labels(stored: StoredFlow | None, trigger_id: str) -> list:
+    """Every execution of a flow carries the flow's labels and its trigger's (Kestra's rule), a backfill's
+    included."""
+    return stored.flow.execution_labels(trigger_id) if stored and stored.flow else []
 
 
 def _park_until_the_flow_is_valid(message: SlotMessage, stored: StoredFlow) -> None:
@@ -160,7 +161,7 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
             schedule=trigger.schedule(),
             revision=stored.revision,
             inputs=inputs,
-            labels=normalize_labels(flow.labels),
+            labels=flow.execution_labels(trigger.id),
             at=now(),
         )
         executions_repository.create_if_absent(execution)
