@@ -217,7 +217,10 @@ def test_inputs_together_are_bounded():
 
 
 def bounded(kind: str = "INT", extra: str = "    min: 1\n    max: 10\n") -> str:
-    return f"id: f\nnamespace: n\ninputs:\n  - id: n\n    type: {kind}\n{extra}tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    return (
+        f"id: f\nnamespace: n\ninputs:\n  - id: n\n    type: {kind}\n{extra}"
+        "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+    )
 
 
 @pytest.mark.parametrize(("value", "problem"), [(0, "it must be more than `1`"), (11, "it must be less than `10`")])
