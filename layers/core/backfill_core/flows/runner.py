@@ -11,7 +11,7 @@ from typing import Any
 
 from backfill_core.flows import shell_safety
 from backfill_core.flows.branches import worst
-from backfill_core.flows.execution import Execution, TaskRun
+from backfill_core.flows.execution import Execution, ExecutionState, TaskRun
 from backfill_core.flows.flowable import Blocks, run_block
 from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import Flow
@@ -109,24 +109,25 @@ def run_flow(
             lambda task: refusal if task.type in SCRIPT_TASK_TYPES else None,
         )
         ending = run_block(flow.tasks, context, run, Placement())
-        if ending == "FAILED" and flow.errors:
+        if ending == ExecutionState.FAILED and flow.errors:
             ending = run_block(flow.errors, context, run, Placement())
-        if ending != "KILLED":
+        if ending != ExecutionState.KILLED:
             ending = run_block(flow.finally_, context, run, Placement())
         top = [task_run.state.current for task_run in execution.task_run_list if task_run.parent_task_run_id is None]
-        final = ending if ending == "KILLED" else worst(top)  # a flowable's state stands for its children's
-        if flow.outputs and final != "KILLED":
+        # a flowable's state stands for its children's
+        final = ending if ending == ExecutionState.KILLED else worst(top)
+        if flow.outputs and final != ExecutionState.KILLED:
             try:
                 record = len(execution.model_dump_json())
                 execution.outputs = evaluate_flow_outputs(flow.outputs, context, record)
             except ValueError as exc:
                 log(None, "ERROR", f"Failed to render output values: {exc}", None)
-                final = "FAILED"
-        if final == "KILLED":  # Kestra's execution passes through KILLING while its running tasks stop
-            execution.state = transition(execution.state, "KILLING", now())
+                final = ExecutionState.FAILED
+        if final == ExecutionState.KILLED:  # Kestra's execution passes through KILLING while its running tasks stop
+            execution.state = transition(execution.state, ExecutionState.KILLING, now())
         execution.state = transition(execution.state, final, now())
-        if flow.after_execution and final != "KILLED":
-            context["execution"]["state"] = final
+        if flow.after_execution and final != ExecutionState.KILLED:
+            context["execution"]["state"] = str(final)  # a plain string, as templates and filters take it
             save(execution)  # ended: a crash from here on leaves the afterExecution tasks unrun, never the flow rerun
             run_block(flow.after_execution, context, run, Placement())
         return execution

@@ -9,6 +9,7 @@ carries the token of the one message allowed to wait for it (`waitToken`) until 
 """
 
 from backfill_core.aws_clients import dynamodb
+from backfill_core.flows.execution import ExecutionState
 from backfill_core.settings import settings
 from backfill_core.storage.conditions import written
 from backfill_core.storage.executions_repository import EXECUTION, end_live_leases
@@ -89,11 +90,15 @@ def wait(
     if body is None:
         update = "SET waitToken = :token, waitUntil = :due"
         state = "#state = :running AND leaseUntil < :now"
-        values[":running"] = {"S": "RUNNING"}
+        values[":running"] = {"S": ExecutionState.RUNNING}
     else:
         update = "SET body = :body, #state = :queued, waitToken = :token, waitUntil = :due"
         state = "#state IN (:created, :queued)"
-        values |= {":body": {"S": body}, ":queued": {"S": "QUEUED"}, ":created": {"S": "CREATED"}}
+        values |= {
+            ":body": {"S": body},
+            ":queued": {"S": ExecutionState.QUEUED},
+            ":created": {"S": ExecutionState.CREATED},
+        }
     return written(
         dynamodb().update_item,
         TableName=settings().executions_table,

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from backfill_core.aws_clients import dynamodb
 from backfill_core.backfills.reprocess import PriorExecution
 from backfill_core.errors import ConcurrentUpdate
-from backfill_core.flows.execution import Execution
+from backfill_core.flows.execution import Execution, ExecutionState
 from backfill_core.flows.model import in_namespace
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
@@ -265,7 +265,7 @@ def end_leases(now_epoch: float) -> int:
     return end_live_leases(
         now_epoch,
         "sk = :execution AND #state = :running",
-        {":execution": {"S": EXECUTION}, ":running": {"S": "RUNNING"}},
+        {":execution": {"S": EXECUTION}, ":running": {"S": ExecutionState.RUNNING}},
         guard="attempt",
         names={"#state": "state"},
     )
