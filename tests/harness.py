@@ -14,6 +14,7 @@ from local.api_server import proxy_event
 from local.aws_template import LocalResources
 from local.event_source import QueuePoller
 from local.lambda_runtime import LambdaContext, load_handler_module
+from tests.flows import backfill_body
 
 
 @dataclass
@@ -117,6 +118,20 @@ class Harness:
         answer = self.call("GET", f"/api/v1/executions/search?{query}")
         assert answer.status == 200, answer.raw
         return answer.body["results"]
+
+
+def logs_of(stack: Harness, execution: dict) -> list[str]:
+    """The messages of an execution's log lines, as GET /api/v1/logs/{id} answers them."""
+    return [line["message"] for line in stack.call("GET", f"/api/v1/logs/{execution['id']}").body]
+
+
+def run_one(stack: Harness, flow_id: str, slot: str, namespace: str = "company.team") -> dict:
+    """Backfill one slot of the flow's every_hour trigger, run the queue dry, and return the one execution."""
+    body = {**backfill_body(flow_id, slot, slot), "namespace": namespace}
+    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+    stack.drain()
+    (execution,) = stack.executions(namespace=namespace, flowId=flow_id)
+    return execution
 
 
 def wait_for(condition, seconds: float = 20) -> None:

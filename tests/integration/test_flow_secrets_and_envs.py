@@ -100,11 +100,19 @@ def test_only_the_executor_may_read_flow_secrets_and_only_under_the_prefix():
     template = load_template()
     resources = template["Resources"]
     readers = {}
-    for name, function in resources_of_type(template, "AWS::Serverless::Function").items():
-        for policy in function["Policies"]:
-            for statement in policy["Statement"]:
-                if "secretsmanager:GetSecretValue" in statement["Action"]:
-                    readers[name] = statement["Resource"]
+    documents = [  # a function's own policies, and those of a role given to a function (the task runner's)
+        (name, policy)
+        for name, function in resources_of_type(template, "AWS::Serverless::Function").items()
+        for policy in function.get("Policies", [])
+    ] + [
+        (name, policy["PolicyDocument"])
+        for name, role in resources_of_type(template, "AWS::IAM::Role").items()
+        for policy in role.get("Policies", [])
+    ]
+    for name, document in documents:
+        for statement in document["Statement"]:
+            if "secretsmanager:GetSecretValue" in statement["Action"]:
+                readers[name] = statement["Resource"]
     assert readers["ExecutorFunction"] == {
         "Fn::Sub": "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${FlowSecretsPrefix}*"
     }

@@ -9,7 +9,7 @@ import boto3
 
 from local.api_server import proxy_event
 from local.lambda_runtime import LambdaContext
-from tests.flows import backfill_body
+from tests.harness import logs_of, run_one
 
 SLOT = "2024-01-01T00:00:00Z"
 TRIGGER = """
@@ -45,21 +45,9 @@ def register(stack, source: str) -> None:
     assert answer.status == 200, answer.raw
 
 
-def run_one(stack, flow_id: str, namespace: str = "company.team") -> dict:
-    body = {**backfill_body(flow_id, SLOT, SLOT), "namespace": namespace}
-    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
-    stack.drain()
-    (execution,) = stack.executions(namespace=namespace, flowId=flow_id)
-    return execution
-
-
-def logs_of(stack, execution: dict) -> list[str]:
-    return [line["message"] for line in stack.call("GET", f"/api/v1/logs/{execution['id']}").body]
-
-
 def test_output_files_are_kept_as_kestra_uris_and_reach_a_later_tasks_input_files(stack):
     register(stack, WRITER)
-    execution = run_one(stack, "writer")
+    execution = run_one(stack, "writer", SLOT)
     logs = logs_of(stack, execution)
     assert execution["state"]["current"] == "SUCCESS", logs
     write = next(run for run in execution["taskRunList"] if run["taskId"] == "write")
@@ -76,7 +64,7 @@ def test_output_files_are_kept_as_kestra_uris_and_reach_a_later_tasks_input_file
 
 def test_a_task_cannot_read_another_flows_files(stack):
     register(stack, WRITER)
-    written = run_one(stack, "writer")
+    written = run_one(stack, "writer", SLOT)
     uri = next(run for run in written["taskRunList"] if run["taskId"] == "write")["outputs"]["outputFiles"]["day.txt"]
     register(
         stack,
@@ -93,7 +81,7 @@ tasks:
 """
         + TRIGGER,
     )
-    execution = run_one(stack, "snoop", namespace="other.team")
+    execution = run_one(stack, "snoop", SLOT, namespace="other.team")
     logs = logs_of(stack, execution)
     assert execution["state"]["current"] == "FAILED"
     assert any("inputFiles.stolen.txt" in line and "not a file of flow other.team.snoop" in line for line in logs)
@@ -102,7 +90,7 @@ tasks:
 
 def test_an_executions_file_is_read_through_kestras_file_route(stack):
     register(stack, WRITER)
-    execution = run_one(stack, "writer")
+    execution = run_one(stack, "writer", SLOT)
     uri = next(run for run in execution["taskRunList"] if run["taskId"] == "write")["outputs"]["outputFiles"]["day.txt"]
     for prefix in ("/api/v1", "/api/v1/main"):
         answer = stack.api_module.lambda_handler(
@@ -118,7 +106,7 @@ def test_an_executions_file_is_read_through_kestras_file_route(stack):
 
 def test_the_file_route_refuses_a_path_of_another_execution_or_no_path_at_all(stack):
     register(stack, WRITER)
-    execution = run_one(stack, "writer")
+    execution = run_one(stack, "writer", SLOT)
     route = f"/api/v1/executions/{execution['id']}/file?path="
     other = "kestra:///company/team/writer/executions/another-one/tasks/write/x/day.txt"
     assert stack.call("GET", route + quote(other)).status == 404
@@ -134,7 +122,7 @@ def test_a_file_larger_than_one_answer_is_refused_with_a_clear_message(stack, mo
     from backfill_core.kestra_api import execution_files
 
     register(stack, WRITER)
-    execution = run_one(stack, "writer")
+    execution = run_one(stack, "writer", SLOT)
     uri = next(run for run in execution["taskRunList"] if run["taskId"] == "write")["outputs"]["outputFiles"]["day.txt"]
     monkeypatch.setattr(execution_files, "MAX_FILE_ANSWER_BYTES", 4)
     answer = stack.call("GET", f"/api/v1/executions/{execution['id']}/file?path={quote(uri)}")
@@ -160,7 +148,7 @@ tasks:
 """
         + TRIGGER,
     )
-    execution = run_one(stack, "reader")
+    execution = run_one(stack, "reader", SLOT)
     logs = logs_of(stack, execution)
     assert execution["state"]["current"] == "SUCCESS", logs
     assert "count is 42" in logs
@@ -198,7 +186,7 @@ tasks:
 """
         + TRIGGER,
     )
-    execution = run_one(stack, "shared")
+    execution = run_one(stack, "shared", SLOT)
     logs = logs_of(stack, execution)
     assert execution["state"]["current"] == "SUCCESS", logs
     expected = ["v1", "added", "no link", "a fresh folder"]

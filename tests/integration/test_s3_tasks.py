@@ -11,6 +11,7 @@ from moto.moto_api import recorder
 
 from local.task_runner import RUNNER_ACCESS_KEY_ID
 from tests.flows import backfill_body
+from tests.harness import logs_of, run_one
 
 SLOT = "2024-01-01T00:00:00Z"
 BUCKET = "team-data"
@@ -24,10 +25,6 @@ triggers:
 
 def register(stack, source: str):
     return stack.call("POST", "/api/v1/flows", source, "application/x-yaml")
-
-
-def logs_of(stack, execution: dict) -> list[str]:
-    return [line["message"] for line in stack.call("GET", f"/api/v1/logs/{execution['id']}").body]
 
 
 @pytest.fixture
@@ -94,10 +91,7 @@ tasks:
 
 def test_upload_list_copy_download_and_delete_with_the_task_runners_role(stack, bucket):
     assert register(stack, ROUND_TRIP).status == 200
-    body = {**backfill_body("s3-round-trip", SLOT, SLOT), "namespace": "company.team"}
-    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
-    stack.drain()
-    (execution,) = stack.executions(namespace="company.team", flowId="s3-round-trip")
+    execution = run_one(stack, "s3-round-trip", SLOT)
     logs = logs_of(stack, execution)
     assert execution["state"]["current"] == "SUCCESS", logs
     outputs = outputs_by_task(execution)
@@ -230,10 +224,7 @@ tasks:
         + DAILY
     )
     assert register(stack, flow).status == 200
-    body = {**backfill_body("s3-several", SLOT, SLOT), "namespace": "company.team"}
-    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
-    stack.drain()
-    (execution,) = stack.executions(namespace="company.team", flowId="s3-several")
+    execution = run_one(stack, "s3-several", SLOT)
     logs = logs_of(stack, execution)
     assert execution["state"]["current"] == "SUCCESS", logs
     outputs = outputs_by_task(execution)
@@ -265,10 +256,7 @@ tasks:
         + DAILY
     )
     assert register(stack, flow).status == 200
-    body = {**backfill_body(f"s3-internal-{task}", SLOT, SLOT), "namespace": "company.team"}
-    assert stack.call("PUT", "/api/v1/triggers", body).status == 200
-    stack.drain()
-    (execution,) = stack.executions(namespace="company.team", flowId=f"s3-internal-{task}")
+    execution = run_one(stack, f"s3-internal-{task}", SLOT)
     logs = logs_of(stack, execution)
     assert execution["state"]["current"] == "FAILED"
     assert any(f"'{internal}' holds Kestra's internal storage" in line for line in logs), logs

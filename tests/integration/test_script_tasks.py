@@ -6,6 +6,7 @@ import json
 import pytest
 
 from tests.flows import backfill_body
+from tests.harness import logs_of
 
 SLOT = "2024-01-01T00:00:00Z"
 HOSTILE = ["$(touch pwned)", '"; rm -rf ~ #', "__import__('os').system('touch pwned')", "{{ 7*7 }}"]
@@ -23,10 +24,6 @@ INPUTS = "inputs:\n" + "".join(
 def register(stack, source: str) -> None:
     answer = stack.call("POST", "/api/v1/flows", source, "application/x-yaml")
     assert answer.status == 200, answer.raw
-
-
-def logs_of(stack, execution: dict) -> list[str]:
-    return [line["message"] for line in stack.call("GET", f"/api/v1/logs/{execution['id']}").body]
 
 
 def test_python_and_shell_scripts_run_in_the_task_runner_and_their_outputs_reach_later_tasks(stack):

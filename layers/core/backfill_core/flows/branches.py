@@ -8,13 +8,15 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-WORST_FIRST = ("KILLED", "FAILED", "WARNING")
+from backfill_core.flows.execution import ExecutionState
+
+WORST_FIRST = (ExecutionState.KILLED, ExecutionState.FAILED, ExecutionState.WARNING)
 MAX_BRANCH_THREADS = 8  # Parallel branches or ForEach groups of one execution running at once
 _branch = threading.local()
 
 
 def worst(states: list[str]) -> str:
-    return next((state for state in WORST_FIRST if state in states), "SUCCESS")
+    return next((state for state in WORST_FIRST if state in states), ExecutionState.SUCCESS)
 
 
 def windowed(groups: Sequence[Callable[[], str]], limit: int, killed: Callable[[], bool], one_folder: bool) -> str:
@@ -32,11 +34,11 @@ def windowed(groups: Sequence[Callable[[], str]], limit: int, killed: Callable[[
         while running:
             ended, running = wait(running, return_when=FIRST_COMPLETED)
             states += [future.result() for future in ended]
-            stop = "KILLED" in states or ("FAILED" in states and limit > 0) or killed()
+            stop = ExecutionState.KILLED in states or (ExecutionState.FAILED in states and limit > 0) or killed()
             while waiting and not stop and len(running) < width:
                 running.add(_start(pool, waiting.pop(0)))
-    if killed() and "KILLED" not in states and waiting:
-        states.append("KILLED")
+    if killed() and ExecutionState.KILLED not in states and waiting:
+        states.append(ExecutionState.KILLED)
     return worst(states)
 
 
@@ -61,11 +63,11 @@ def _one_after_another(groups: Sequence[Callable[[], str]], limit: int, killed: 
         if index >= stop_at:
             break
         if killed():
-            states.append("KILLED")
+            states.append(ExecutionState.KILLED)
             break
         states.append(group())
-        if states[-1] == "KILLED":
+        if states[-1] == ExecutionState.KILLED:
             break
-        if states[-1] == "FAILED" and limit > 0:
+        if states[-1] == ExecutionState.FAILED and limit > 0:
             stop_at = min(stop_at, index + limit)
     return worst(states)

@@ -12,6 +12,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
+from backfill_core.flows.execution import ExecutionState
+
 FAILED_MESSAGE = "Flow is FAILED due to concurrency limit exceeded"  # Kestra's log line for FAIL
 PLACES_TRIED = 3  # free places tried before the flow counts as full: others may be taking them at once
 
@@ -26,9 +28,9 @@ class ConcurrencyBehavior(StrEnum):
 
 
 STATE_WHEN_FULL = {
-    ConcurrencyBehavior.QUEUE: "QUEUED",
-    ConcurrencyBehavior.CANCEL: "CANCELLED",
-    ConcurrencyBehavior.FAIL: "FAILED",
+    ConcurrencyBehavior.QUEUE: ExecutionState.QUEUED,
+    ConcurrencyBehavior.CANCEL: ExecutionState.CANCELLED,
+    ConcurrencyBehavior.FAIL: ExecutionState.FAILED,
 }
 
 

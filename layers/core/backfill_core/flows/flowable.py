@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from backfill_core.flows.branches import windowed, worst
-from backfill_core.flows.execution import TaskRun
+from backfill_core.flows.execution import ExecutionState, TaskRun
 from backfill_core.flows.outputs import MAX_RECORD_BYTES
 from backfill_core.flows.task_run import (
     LogWriter,
@@ -51,7 +51,7 @@ def run_block(tasks: list[TaskSpec], context: dict[str, Any], run: Blocks, place
         if task.disabled:
             continue
         states.append(_run_one(task, context, run, placement))
-        if states[-1] in ("KILLED", "FAILED"):
+        if states[-1] in (ExecutionState.KILLED, ExecutionState.FAILED):
             break
     return worst(states)
 
@@ -59,7 +59,7 @@ def run_block(tasks: list[TaskSpec], context: dict[str, Any], run: Blocks, place
 def _run_one(task: TaskSpec, context: dict[str, Any], run: Blocks, placement: Placement) -> str:
     runs = run.task_runs
     if runs.killed():
-        return "KILLED"
+        return ExecutionState.KILLED
     size = len(runs.execution.model_dump_json())
     if size > MAX_RECORD_BYTES:  # task runs too are bounded: the record must stay under DynamoDB's 400 KB
         runs.log(
@@ -69,7 +69,7 @@ def _run_one(task: TaskSpec, context: dict[str, Any], run: Blocks, placement: Pl
             f"{MAX_RECORD_BYTES:,} its task runs may fill",
             None,
         )
-        return "FAILED"
+        return ExecutionState.FAILED
     if task.log_level is not None:
         runs = replace(runs, log=_kept_from(task, runs.log))
         run = replace(run, task_runs=runs)
@@ -114,10 +114,10 @@ def _runs_if(task: TaskSpec, task_run: TaskRun, context: dict, runs: TaskRunCont
     try:
         if is_truthy(render(str(task.run_if), task_variables(context, task, task_run, placement))):
             return True
-        ending = "SKIPPED"
+        ending = ExecutionState.SKIPPED
     except TemplateRenderError as exc:
         runs.log(task_run, "ERROR", f"Unable to evaluate the runIf condition for task {task.id}: {exc}", None)
-        ending = "FAILED"
+        ending = ExecutionState.FAILED
     task_run.state = transition(task_run.state, ending, now())
     runs.save(runs.execution)
     return False
@@ -133,11 +133,11 @@ def _run_flowable(
         ending = _FLOWABLES[task.type](task, task_run, own, context, run, placement)
     except TemplateRenderError as exc:
         runs.log(task_run, "ERROR", str(exc), None)
-        ending = "FAILED"
-    if ending == "FAILED" and task.allow_failure:
-        ending = "WARNING"
-    if ending == "WARNING" and task.allow_warning:
-        ending = "SUCCESS"
+        ending = ExecutionState.FAILED
+    if ending == ExecutionState.FAILED and task.allow_failure:
+        ending = ExecutionState.WARNING
+    if ending == ExecutionState.WARNING and task.allow_warning:
+        ending = ExecutionState.SUCCESS
     task_run.state = transition(task_run.state, ending, now())
     runs.save(runs.execution)
 
@@ -161,9 +161,9 @@ def _below(task_run: TaskRun, placement: Placement) -> Placement:
 
 def _with_errors(task: TaskSpec, ending: str, context: dict[str, Any], run: Blocks, below: Placement) -> str:
     """A failed branch runs the flowable's own `errors`; the flowable still fails (or ends KILLED)."""
-    errors = task.children("errors") if ending == "FAILED" else []
-    if errors and run_block(errors, context, run, below) == "KILLED":
-        return "KILLED"
+    errors = task.children("errors") if ending == ExecutionState.FAILED else []
+    if errors and run_block(errors, context, run, below) == ExecutionState.KILLED:
+        return ExecutionState.KILLED
     return ending
 
 
@@ -202,7 +202,7 @@ def _switch(task: TaskSpec, task_run: TaskRun, own: dict, context: dict, run: Bl
         run.task_runs.log(
             task_run, "WARN", f"No task found for the value '{value}': no case matches, no defaults", None
         )
-        return "FAILED"
+        return ExecutionState.FAILED
     branch = task.children(cases.get(value, "defaults"))
     return _with_errors(task, run_block(branch, context, run, below), context, run, below)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from backfill_core.flows import shell_safety
 from backfill_core.flows.branches import worst
-from backfill_core.flows.execution import Execution, TaskRun
+from backfill_core.flows.execution import Execution, ExecutionState, TaskRun
 from backfill_core.flows.flowable import Blocks, run_block
 from backfill_core.flows.model import Flow
 from backfill_core.flows.outputs import evaluate_flow_outputs
@@ -76,6 +76,10 @@ def _one_at_a_time(write: Callable[..., None], lock: threading.Lock) -> Callable
     return locked
 
 
+def _masked(log: LogWriter, scope: SecretScope) -> LogWriter:
+    return lambda task_run, level, message, at: log(task_run, level, scope.mask(message), at)
+
+
 def run_flow(
     flow: Flow,
     revision: int,
@@ -94,54 +98,37 @@ def run_flow(
     scope = SecretScope(execution.tenant_id, flow.namespace)
     token = current_scope.set(scope)
     try:
-        masked = _masked(log, scope)
-        return _run(flow, revision, execution, masked, save, budget_seconds, killed, subflows, from_caller)
+        log = _masked(log, scope)
+        context = variables(flow, revision, execution)
+        refusal = _caller_data_as_code(flow, execution, from_caller)
+        lock = threading.Lock()  # Parallel branches run in threads
+        log, save = _one_at_a_time(log, lock), _one_at_a_time(save, lock)
+        run = Blocks(
+            TaskRunContext(execution, log, save, budget_seconds, killed, subflows),
+            lambda task: refusal if task.type in SCRIPT_TASK_TYPES else None,
+        )
+        ending = run_block(flow.tasks, context, run, Placement())
+        if ending == ExecutionState.FAILED and flow.errors:
+            ending = run_block(flow.errors, context, run, Placement())
+        if ending != ExecutionState.KILLED:
+            ending = run_block(flow.finally_, context, run, Placement())
+        top = [task_run.state.current for task_run in execution.task_run_list if task_run.parent_task_run_id is None]
+        # a flowable's state stands for its children's
+        final = ending if ending == ExecutionState.KILLED else worst(top)
+        if flow.outputs and final != ExecutionState.KILLED:
+            try:
+                record = len(execution.model_dump_json())
+                execution.outputs = evaluate_flow_outputs(flow.outputs, context, record)
+            except ValueError as exc:
+                log(None, "ERROR", f"Failed to render output values: {exc}", None)
+                final = ExecutionState.FAILED
+        if final == ExecutionState.KILLED:  # Kestra's execution passes through KILLING while its running tasks stop
+            execution.state = transition(execution.state, ExecutionState.KILLING, now())
+        execution.state = transition(execution.state, final, now())
+        if flow.after_execution and final != ExecutionState.KILLED:
+            context["execution"]["state"] = str(final)  # a plain string, as templates and filters take it
+            save(execution)  # ended: a crash from here on leaves the afterExecution tasks unrun, never the flow rerun
+            run_block(flow.after_execution, context, run, Placement())
+        return execution
     finally:
         current_scope.reset(token)
-
-
-def _masked(log: LogWriter, scope: SecretScope) -> LogWriter:
-    return lambda task_run, level, message, at: log(task_run, level, scope.mask(message), at)
-
-
-def _run(
-    flow: Flow,
-    revision: int,
-    execution: Execution,
-    log: LogWriter,
-    save: Callable[[Execution], None],
-    budget_seconds: Callable[[], float],
-    killed: KillCheck,
-    subflows: SubflowStarter | None,
-    from_caller: bool,
-) -> Execution:
-    context = variables(flow, revision, execution)
-    refusal = _caller_data_as_code(flow, execution, from_caller)
-    lock = threading.Lock()  # Parallel branches run in threads
-    log, save = _one_at_a_time(log, lock), _one_at_a_time(save, lock)
-    run = Blocks(
-        TaskRunContext(execution, log, save, budget_seconds, killed, subflows),
-        lambda task: refusal if task.type in SCRIPT_TASK_TYPES else None,
-    )
-    ending = run_block(flow.tasks, context, run, Placement())
-    if ending == "FAILED" and flow.errors:
-        ending = run_block(flow.errors, context, run, Placement())
-    if ending != "KILLED":
-        ending = run_block(flow.finally_, context, run, Placement())
-    top = [task_run.state.current for task_run in execution.task_run_list if task_run.parent_task_run_id is None]
-    final = ending if ending == "KILLED" else worst(top)  # a flowable's state stands for its children's
-    if flow.outputs and final != "KILLED":
-        try:
-            record = len(execution.model_dump_json())
-            execution.outputs = evaluate_flow_outputs(flow.outputs, context, record)
-        except ValueError as exc:
-            log(None, "ERROR", f"Failed to render output values: {exc}", None)
-            final = "FAILED"
-    if final == "KILLED":  # Kestra's execution passes through KILLING while its running tasks stop
-        execution.state = transition(execution.state, "KILLING", now())
-    execution.state = transition(execution.state, final, now())
-    if flow.after_execution and final != "KILLED":
-        context["execution"]["state"] = final
-        save(execution)  # ended: a crash from here on leaves the afterExecution tasks unrun, never the flow rerun
-        run_block(flow.after_execution, context, run, Placement())
-    return execution

@@ -8,7 +8,15 @@ from aws_lambda_powertools import Logger
 
 from backfill_core.errors import ConcurrentUpdate, SlotBusy
 from backfill_core.flows.concurrency import FAILED_MESSAGE
-from backfill_core.flows.execution import ENDED_STATES, Execution, ExecutionTrigger, State, StateHistory, TaskRun
+from backfill_core.flows.execution import (
+    ENDED_STATES,
+    Execution,
+    ExecutionState,
+    ExecutionTrigger,
+    State,
+    StateHistory,
+    TaskRun,
+)
 from backfill_core.flows.labels import Label
 from backfill_core.flows.runner import run_flow, transition
 from backfill_core.flows.tasks.subflow import SubflowStarter
@@ -53,7 +61,11 @@ def new_execution(
                 "backfill": message.kind == "backfill",
             },
         ),
-        state=State(current="CREATED", histories=[StateHistory(state="CREATED", date=at)], start_date=at),
+        state=State(
+            current=ExecutionState.CREATED,
+            histories=[StateHistory(state=ExecutionState.CREATED, date=at)],
+            start_date=at,
+        ),
         kind=message.kind,
         backfill_id=message.backfill_id,
         scheduled_date=slot,
@@ -72,17 +84,17 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
     at = now()
     seen = execution.attempt
     if seen >= settings().max_attempts:
-        execution.state = transition(execution.state, "FAILED", at)
+        execution.state = transition(execution.state, ExecutionState.FAILED, at)
     else:
         execution.attempt = seen + 1
         execution.lease_until = lease_until or at.timestamp() + settings().lease_seconds
-        execution.state = transition(execution.state, "RUNNING", at)
+        execution.state = transition(execution.state, ExecutionState.RUNNING, at)
         execution.task_run_list = []
     try:
         executions_repository.take_over(execution, seen, at.timestamp())
     except ConcurrentUpdate as exc:
         raise SlotBusy(f"execution {execution_id} is held by a live attempt") from exc
-    if execution.state.current == "FAILED":
+    if execution.state.current == ExecutionState.FAILED:
         logs = ExecutionLog(execution)
         logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {seen} attempts")
         logs.flush()
@@ -93,7 +105,7 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
 def end_without_running(execution: Execution, state: str, reason: str = FAILED_MESSAGE) -> Execution:
     """End an execution that never started: past its flow's concurrency limit (CANCELLED, or FAILED as
     Kestra fails it, saying `reason`), or killed while QUEUED. SlotBusy if an attempt started it meanwhile."""
-    if state == "FAILED":
+    if state == ExecutionState.FAILED:
         logs = ExecutionLog(execution)
         logs.add(None, "ERROR", reason)
         logs.flush()
@@ -131,7 +143,7 @@ def run_attempt(
         problem = problem or stored.invalid_message()
     if stored is None or stored.flow is None or problem:
         logs.add(None, "ERROR", problem or f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
-        execution.state = transition(execution.state, "FAILED", now())
+        execution.state = transition(execution.state, ExecutionState.FAILED, now())
     else:
         killed = lambda: killed_too() or executions_repository.kill_requested(execution.id)  # noqa: E731
         execution = run_flow(

@@ -29,7 +29,7 @@ from enum import StrEnum
 from aws_lambda_powertools import Logger
 
 from backfill_core.flows.concurrency import FAILED_MESSAGE, STATE_WHEN_FULL, ConcurrencyBehavior, places_to_try
-from backfill_core.flows.execution import ENDED_STATES, Execution
+from backfill_core.flows.execution import ENDED_STATES, Execution, ExecutionState
 from backfill_core.flows.model import Flow
 from backfill_core.flows.runner import transition
 from backfill_core.ids import new_id
@@ -84,7 +84,7 @@ def admit(message: WorkMessage, execution_id: str, flow: Flow | None) -> tuple[A
     if execution.state.current in ENDED_STATES:
         give_back_any(key, execution.id)  # ended by an attempt that died before giving its place back
         return Admission.RUN, execution, None
-    if execution.state.current == "QUEUED" and executions_repository.kill_requested(execution.id):
+    if execution.state.current == ExecutionState.QUEUED and executions_repository.kill_requested(execution.id):
         return Admission.KILLED, execution, None
     at = now()
     taken = _take_a_place(key, limits.limit, execution.id, at)
@@ -133,8 +133,8 @@ def admit_inline(
                     "while its parent's executor had time to wait for a place"
                 ),
             )
-        if execution.state.current != "QUEUED" and execution.attempt == 0:
-            execution.state = transition(execution.state, "QUEUED", at)
+        if execution.state.current != ExecutionState.QUEUED and execution.attempt == 0:
+            execution.state = transition(execution.state, ExecutionState.QUEUED, at)
             executions_repository.save(execution)
         time.sleep(INLINE_RECHECK_SECONDS)
 
@@ -150,8 +150,8 @@ def _wait(message: WorkMessage, execution: Execution, at: datetime) -> None:
     nothing if another message waits for it already."""
     body = None
     if execution.attempt == 0:
-        if execution.state.current != "QUEUED":
-            execution.state = transition(execution.state, "QUEUED", at)
+        if execution.state.current != ExecutionState.QUEUED:
+            execution.state = transition(execution.state, ExecutionState.QUEUED, at)
         body = execution.model_dump_json(by_alias=True)
     delay = settings().concurrency_recheck_seconds
     token = new_id()

@@ -23,7 +23,7 @@ from backfill_core.backfills.model import SlotOutcome, SlotState
 from backfill_core.backfills.state_machine import Claim, schedule_of
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
-from backfill_core.flows.execution import SUCCEEDED_STATES, Execution
+from backfill_core.flows.execution import SUCCEEDED_STATES, Execution, ExecutionState
 from backfill_core.flows.labels import merge_labels
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
@@ -106,7 +106,7 @@ def slot_outcome(execution: Execution) -> SlotOutcome:
     flow's concurrency limit cancelled, was cancelled."""
     if execution.state.current in SUCCEEDED_STATES:
         return SlotOutcome.SUCCEEDED
-    if execution.state.current in ("KILLED", "CANCELLED"):
+    if execution.state.current in (ExecutionState.KILLED, ExecutionState.CANCELLED):
         return SlotOutcome.CANCELLED
     return SlotOutcome.FAILED
 

@@ -8,12 +8,11 @@ ended) or already this execution's, so two executions never hold one place. A QU
 carries the token of the one message allowed to wait for it (`waitToken`) until `waitUntil`.
 """
 
-from botocore.exceptions import ClientError
-
 from backfill_core.aws_clients import dynamodb
+from backfill_core.flows.execution import ExecutionState
 from backfill_core.settings import settings
-from backfill_core.storage.conditions import condition_failed
-from backfill_core.storage.executions_repository import EXECUTION
+from backfill_core.storage.conditions import written
+from backfill_core.storage.executions_repository import EXECUTION, end_live_leases
 
 PLACE = "PLACE#"
 # A place left behind (its flow deleted while an executor that held it was down) is deleted by the table's TTL
@@ -46,38 +45,30 @@ def places(key: str) -> list[tuple[int, str, float]]:
 
 def take_place(key: str, place: int, execution_id: str, lease_until: float, now_epoch: float) -> bool:
     """Hold (or renew) a place until `lease_until`; False if another execution holds it with a live lease."""
-    try:
-        dynamodb().put_item(
-            TableName=settings().executions_table,
-            Item={
-                "pk": {"S": key},
-                "sk": {"S": f"{PLACE}{place:06d}"},
-                "holder": {"S": execution_id},
-                "leaseUntil": {"N": repr(lease_until)},
-                "expiresAt": {"N": str(int(lease_until) + PLACE_KEPT_SECONDS)},
-            },
-            ConditionExpression="attribute_not_exists(pk) OR holder = :me OR leaseUntil < :now",
-            ExpressionAttributeValues={":me": {"S": execution_id}, ":now": {"N": repr(now_epoch)}},
-        )
-        return True
-    except ClientError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return written(
+        dynamodb().put_item,
+        TableName=settings().executions_table,
+        Item={
+            "pk": {"S": key},
+            "sk": {"S": f"{PLACE}{place:06d}"},
+            "holder": {"S": execution_id},
+            "leaseUntil": {"N": repr(lease_until)},
+            "expiresAt": {"N": str(int(lease_until) + PLACE_KEPT_SECONDS)},
+        },
+        ConditionExpression="attribute_not_exists(pk) OR holder = :me OR leaseUntil < :now",
+        ExpressionAttributeValues={":me": {"S": execution_id}, ":now": {"N": repr(now_epoch)}},
+    )
 
 
 def give_back(key: str, place: int, execution_id: str) -> None:
     """Free the place if this execution still holds it (a redelivery may give it back twice)."""
-    try:
-        dynamodb().delete_item(
-            TableName=settings().executions_table,
-            Key={"pk": {"S": key}, "sk": {"S": f"{PLACE}{place:06d}"}},
-            ConditionExpression="holder = :me",
-            ExpressionAttributeValues={":me": {"S": execution_id}},
-        )
-    except ClientError as exc:
-        if not condition_failed(exc):
-            raise
+    written(
+        dynamodb().delete_item,
+        TableName=settings().executions_table,
+        Key={"pk": {"S": key}, "sk": {"S": f"{PLACE}{place:06d}"}},
+        ConditionExpression="holder = :me",
+        ExpressionAttributeValues={":me": {"S": execution_id}},
+    )
 
 
 def wait(
@@ -99,57 +90,30 @@ def wait(
     if body is None:
         update = "SET waitToken = :token, waitUntil = :due"
         state = "#state = :running AND leaseUntil < :now"
-        values[":running"] = {"S": "RUNNING"}
+        values[":running"] = {"S": ExecutionState.RUNNING}
     else:
         update = "SET body = :body, #state = :queued, waitToken = :token, waitUntil = :due"
         state = "#state IN (:created, :queued)"
-        values |= {":body": {"S": body}, ":queued": {"S": "QUEUED"}, ":created": {"S": "CREATED"}}
-    try:
-        dynamodb().update_item(
-            TableName=settings().executions_table,
-            Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
-            UpdateExpression=update,
-            ConditionExpression=(
-                f"attempt = :attempt AND {state} "
-                "AND (attribute_not_exists(waitToken) OR waitToken = :seen OR waitUntil < :now)"
-            ),
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=values,
-        )
-        return True
-    except ClientError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+        values |= {
+            ":body": {"S": body},
+            ":queued": {"S": ExecutionState.QUEUED},
+            ":created": {"S": ExecutionState.CREATED},
+        }
+    return written(
+        dynamodb().update_item,
+        TableName=settings().executions_table,
+        Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
+        UpdateExpression=update,
+        ConditionExpression=(
+            f"attempt = :attempt AND {state} "
+            "AND (attribute_not_exists(waitToken) OR waitToken = :seen OR waitUntil < :now)"
+        ),
+        ExpressionAttributeNames={"#state": "state"},
+        ExpressionAttributeValues=values,
+    )
 
 
 def free_all_places(now_epoch: float) -> int:
     """End the lease of every place held, for a restart after which no holder can be alive (the local stack's
     executions all ran in the process that stopped; each takes its place again as it resumes). Returns how many."""
-    table = settings().executions_table
-    pages = (
-        dynamodb()
-        .get_paginator("scan")
-        .paginate(
-            TableName=table,
-            FilterExpression="begins_with(sk, :place) AND leaseUntil > :now",
-            ProjectionExpression="pk, sk, holder",
-            ExpressionAttributeValues={":place": {"S": PLACE}, ":now": {"N": repr(now_epoch)}},
-        )
-    )
-    freed = 0
-    for page in pages:
-        for item in page["Items"]:
-            try:
-                dynamodb().update_item(
-                    TableName=table,
-                    Key={"pk": item["pk"], "sk": item["sk"]},
-                    UpdateExpression="SET leaseUntil = :now",
-                    ConditionExpression="holder = :seen",
-                    ExpressionAttributeValues={":seen": item["holder"], ":now": {"N": repr(now_epoch)}},
-                )
-                freed += 1
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise
-    return freed
+    return end_live_leases(now_epoch, "begins_with(sk, :place)", {":place": {"S": PLACE}}, guard="holder")

@@ -19,11 +19,11 @@ from botocore.exceptions import ClientError
 from backfill_core.aws_clients import dynamodb
 from backfill_core.backfills.reprocess import PriorExecution
 from backfill_core.errors import ConcurrentUpdate
-from backfill_core.flows.execution import Execution
+from backfill_core.flows.execution import Execution, ExecutionState
 from backfill_core.flows.model import in_namespace
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
-from backfill_core.storage.conditions import condition_failed
+from backfill_core.storage.conditions import condition_failed, written
 
 EXECUTION = "EXECUTION"
 KILL = "KILL"  # its own item, so the attempt's writes of the execution never erase a kill request
@@ -73,17 +73,12 @@ def _execution(item: dict) -> Execution:
 
 def create_if_absent(execution: Execution) -> bool:
     """The exactly-once point: True when this call created the execution."""
-    try:
-        dynamodb().put_item(
-            TableName=settings().executions_table,
-            Item=_item(execution),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-        return True
-    except ClientError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return written(
+        dynamodb().put_item,
+        TableName=settings().executions_table,
+        Item=_item(execution),
+        ConditionExpression="attribute_not_exists(pk)",
+    )
 
 
 def get(execution_id: str) -> Execution | None:
@@ -267,35 +262,42 @@ def end_leases(now_epoch: float) -> int:
     """End the lease of every running attempt, for a restart after which none can be alive (the
     local stack's attempts all ran in the process that stopped): their executions' next attempts need not
     wait for the lease. Returns how many were ended."""
+    return end_live_leases(
+        now_epoch,
+        "sk = :execution AND #state = :running",
+        {":execution": {"S": EXECUTION}, ":running": {"S": ExecutionState.RUNNING}},
+        guard="attempt",
+        names={"#state": "state"},
+    )
+
+
+def end_live_leases(
+    now_epoch: float, where: str, values: dict[str, Any], guard: str, names: dict[str, str] | None = None
+) -> int:
+    """End now the live lease of every item of the table that `where` finds, unless its `guard` attribute
+    changed since the scan read it (its holder moved on): for a restart after which no holder can be alive.
+    Returns how many were ended."""
     table = settings().executions_table
     pages = (
         dynamodb()
         .get_paginator("scan")
         .paginate(
             TableName=table,
-            FilterExpression="sk = :execution AND #state = :running AND leaseUntil > :now",
-            ProjectionExpression="pk, attempt",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues={
-                ":execution": {"S": EXECUTION},
-                ":running": {"S": "RUNNING"},
-                ":now": {"N": repr(now_epoch)},
-            },
+            FilterExpression=f"{where} AND leaseUntil > :now",
+            ProjectionExpression=f"pk, sk, {guard}",
+            ExpressionAttributeValues={**values, ":now": {"N": repr(now_epoch)}},
+            **({"ExpressionAttributeNames": names} if names else {}),
         )
     )
-    ended = 0
-    for page in pages:
-        for item in page["Items"]:
-            try:
-                dynamodb().update_item(
-                    TableName=table,
-                    Key={"pk": item["pk"], "sk": {"S": EXECUTION}},
-                    UpdateExpression="SET leaseUntil = :now",
-                    ConditionExpression="attempt = :seen",
-                    ExpressionAttributeValues={":seen": item["attempt"], ":now": {"N": repr(now_epoch)}},
-                )
-                ended += 1
-            except ClientError as exc:
-                if not condition_failed(exc):
-                    raise
-    return ended
+    return sum(
+        written(
+            dynamodb().update_item,
+            TableName=table,
+            Key={"pk": item["pk"], "sk": item["sk"]},
+            UpdateExpression="SET leaseUntil = :now",
+            ConditionExpression=f"{guard} = :seen",
+            ExpressionAttributeValues={":seen": item[guard], ":now": {"N": repr(now_epoch)}},
+        )
+        for page in pages
+        for item in page["Items"]
+    )

@@ -20,7 +20,7 @@ from backfill_core.backfills.model import Backfill, SlotOutcome, SlotRecord
 from backfill_core.errors import ConcurrentUpdate, trigger_disabled_conflict
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.settings import settings
-from backfill_core.storage.conditions import condition_failed
+from backfill_core.storage.conditions import condition_failed, written
 from backfill_core.triggers.model import TriggerKey, TriggerState
 
 STATE = "STATE"
@@ -90,20 +90,15 @@ def advance(key: TriggerKey, seen: datetime | None, to: datetime, schedule: str)
     values = {":to": {"S": storage_key(to)}, ":schedule": {"S": schedule}}
     if seen is not None:
         values[":seen"] = {"S": storage_key(seen)}
-    try:
-        dynamodb().update_item(
-            TableName=settings().triggers_table,
-            Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
-            UpdateExpression="SET #date = :to, #schedule = :schedule",
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#date": "date", "#schedule": "schedule"},
-            ExpressionAttributeValues=values,
-        )
-        return True
-    except ClientError as exc:
-        if condition_failed(exc):
-            return False
-        raise
+    return written(
+        dynamodb().update_item,
+        TableName=settings().triggers_table,
+        Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
+        UpdateExpression="SET #date = :to, #schedule = :schedule",
+        ConditionExpression=condition,
+        ExpressionAttributeNames={"#date": "date", "#schedule": "schedule"},
+        ExpressionAttributeValues=values,
+    )
 
 
 @dataclass(frozen=True)
@@ -267,17 +262,14 @@ def record_slot(record: SlotRecord) -> None:
         "round": {"N": str(record.round)},
         "body": {"S": record.model_dump_json(by_alias=True)},
     }
-    try:
-        dynamodb().put_item(
-            TableName=settings().triggers_table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(#round) OR #round <= :round",
-            ExpressionAttributeNames={"#round": "round"},
-            ExpressionAttributeValues={":round": {"N": str(record.round)}},
-        )
-    except ClientError as exc:
-        if not condition_failed(exc):
-            raise
+    written(
+        dynamodb().put_item,
+        TableName=settings().triggers_table,
+        Item=item,
+        ConditionExpression="attribute_not_exists(#round) OR #round <= :round",
+        ExpressionAttributeNames={"#round": "round"},
+        ExpressionAttributeValues={":round": {"N": str(record.round)}},
+    )
 
 
 def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str, SlotRecord]:

@@ -1,38 +1,18 @@
 """Kestra's AWS tasks that send something and keep no file: lambda.Invoke, sqs.Publish and sns.Publish. Only
 names, property tables and checks live here, so the engine and the task runner agree on them; the calls are
-made by the task runner (tasks/aws_tasks.py), with the task runner's own role and never credentials from the
-flow: every credential property of Kestra's AWS connection is refused."""
+made by the task runner (tasks/aws_tasks.py), with the task runner's own role (tasks/aws_connection.py)."""
 
 from typing import Any
+
+from backfill_core.flows.tasks.aws_connection import AWS_CONNECTION
 
 LAMBDA_INVOKE = "io.kestra.plugin.aws.lambda.Invoke"
 SQS_PUBLISH = "io.kestra.plugin.aws.sqs.Publish"
 SNS_PUBLISH = "io.kestra.plugin.aws.sns.Publish"
 AWS_TASK_TYPES = (LAMBDA_INVOKE, SQS_PUBLISH, SNS_PUBLISH)
 
-OWN_ROLE = (
-    "not supported: AWS tasks run with the task runner's own role (grant it what the flow needs through the "
-    "stack's task runner policies); credentials never come from the flow"
-)
-AWS_ENDPOINTS = "not supported: AWS tasks call AWS's own endpoints for the region"
-S3_ONLY = "not supported: it is an option of S3-compatible storage, not of this service"
 NEEDS_STORAGE = "not supported yet: it needs Kestra's internal storage (kestra:// files)"
 
-# Kestra's AbstractConnection, shared by every AWS task: name -> None when implemented, else why refused.
-AWS_CONNECTION: dict[str, str | None] = {
-    "region": None,
-    "accessKeyId": OWN_ROLE,
-    "secretKeyId": OWN_ROLE,
-    "sessionToken": OWN_ROLE,
-    "stsRoleArn": OWN_ROLE,
-    "stsRoleExternalId": OWN_ROLE,
-    "stsRoleSessionName": OWN_ROLE,
-    "stsRoleSessionDuration": OWN_ROLE,
-    "stsEndpointOverride": OWN_ROLE,
-    "endpointOverride": AWS_ENDPOINTS,
-    "compatibilityMode": S3_ONLY,
-    "forcePathStyle": S3_ONLY,
-}
 UNUSED_SQS_CLIENT = "not supported: a setting of Kestra's asynchronous SQS client, which Publish does not use"
 AWS_TASK_PROPERTIES: dict[str, dict[str, str | None]] = {
     LAMBDA_INVOKE: {"functionArn": None, "functionPayload": None, **AWS_CONNECTION},

@@ -18,6 +18,7 @@ from botocore.config import Config
 from backfill_core.aws_clients import s3
 from backfill_core.flows.tasks.internal_storage import MAX_FILE_BYTES, SCHEME, StorageRefused, TaskStorage
 from backfill_core.flows.tasks.s3_types import S3_COPY, S3_DELETE, S3_DOWNLOAD, S3_LIST, S3_UPLOAD
+from backfill_core.flows.tasks.script_types import flag
 from backfill_core.flows.tasks.storage_files import get_file, put_file
 
 Log = Callable[[str, str], None]
@@ -45,14 +46,6 @@ def _client(props: dict[str, Any]) -> Any:
     if not region:
         return s3()
     return boto3.client("s3", region_name=str(region), config=Config(retries={"mode": "standard"}))
-
-
-def _flag(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).strip().lower() in ("true", "false"):
-        return str(value).strip().lower() == "true"
-    raise ValueError(f"'{value}' is neither true nor false")
 
 
 def _number(props: dict[str, Any], name: str, default: int) -> int:
@@ -115,7 +108,7 @@ def _upload(props: dict[str, Any], storage: TaskStorage, log: Log) -> dict[str, 
     if props.get("tagging"):
         extra["Tagging"] = urlencode({str(k): str(v) for k, v in dict(props["tagging"]).items()})
     if props.get("bucketKeyEnabled") is not None:
-        extra["BucketKeyEnabled"] = _flag(props["bucketKeyEnabled"])
+        extra["BucketKeyEnabled"] = flag(props, "bucketKeyEnabled", False)
     for name, parameter in (("expires", "Expires"), ("objectLockRetainUntilDate", "ObjectLockRetainUntilDate")):
         if props.get(name):
             extra[parameter] = _instant(props, name)
@@ -181,7 +174,7 @@ def _download_one(props: dict[str, Any], storage: TaskStorage, key: str) -> dict
         request["VersionId"] = str(props["versionId"])
     if props.get("expectedBucketOwner"):
         request["ExpectedBucketOwner"] = str(props["expectedBucketOwner"])
-    if props.get("validateChecksum") is not None and _flag(props["validateChecksum"]):
+    if props.get("validateChecksum") is not None and flag(props, "validateChecksum", False):
         request["ChecksumMode"] = "ENABLED"
     answer = _client(props).get_object(**request)
     if answer.get("ContentLength", 0) > MAX_FILE_BYTES:
@@ -228,7 +221,7 @@ def _copy(props: dict[str, Any]) -> dict[str, Any]:
         request["SSEKMSKeyId"] = str(target["kmsKeyId"])
     client = _client(props)
     answer = client.copy_object(**request)
-    if props.get("delete") is not None and _flag(props["delete"]):
+    if props.get("delete") is not None and flag(props, "delete", False):
         client.delete_object(Bucket=str(source["bucket"]), Key=str(source["key"]))
     return {
         "bucket": request["Bucket"],
@@ -241,7 +234,7 @@ def _copy(props: dict[str, Any]) -> dict[str, Any]:
 def _delete(props: dict[str, Any]) -> dict[str, Any]:
     request: dict[str, Any] = {"Bucket": str(props["bucket"]), "Key": str(props["key"]), **_payer(props)}
     if props.get("bypassGovernanceRetention") is not None:
-        request["BypassGovernanceRetention"] = _flag(props["bypassGovernanceRetention"])
+        request["BypassGovernanceRetention"] = flag(props, "bypassGovernanceRetention", False)
     if props.get("mfa"):
         request["MFA"] = str(props["mfa"])
     answer = _client(props).delete_object(**request)

@@ -1,9 +1,10 @@
 """Kestra's AWS S3 tasks (plugin-aws: Upload, Download, List, Copy, Delete), their documented properties and
-their checks. They run in the task runner with its own role: the credentials a flow could give (keys, a role to
-assume, another endpoint) are refused, so a flow reaches only what the deployment granted its task runner
-(FlowAwsPolicyArns). Only names and checks live here, shared by the engine and the runner."""
+their checks. They run in the task runner with its own role (tasks/aws_connection.py). Only names and checks
+live here, shared by the engine and the runner."""
 
 from typing import Any
+
+from backfill_core.flows.tasks.aws_connection import AWS_CONNECTION
 
 S3_UPLOAD = "io.kestra.plugin.aws.s3.Upload"
 S3_DOWNLOAD = "io.kestra.plugin.aws.s3.Download"
@@ -12,29 +13,9 @@ S3_COPY = "io.kestra.plugin.aws.s3.Copy"
 S3_DELETE = "io.kestra.plugin.aws.s3.Delete"
 S3_TASK_TYPES = (S3_UPLOAD, S3_DOWNLOAD, S3_LIST, S3_COPY, S3_DELETE)
 
-OWN_ROLE = (
-    "not supported: AWS tasks use the task runner's own role (grant it with the FlowAwsPolicyArns parameter), "
-    "never credentials, a role or an endpoint from the flow"
-)
-S3_COMPATIBLE = "not supported: S3 tasks reach AWS S3 itself, not an S3-compatible store"
 LATER = "not supported yet"
 
-# Property name -> None when implemented, else why it is refused (see flows/properties.py).
-CONNECTION: dict[str, str | None] = {
-    "region": None,
-    "endpointOverride": OWN_ROLE,
-    "accessKeyId": OWN_ROLE,
-    "secretKeyId": OWN_ROLE,
-    "sessionToken": OWN_ROLE,
-    "stsRoleArn": OWN_ROLE,
-    "stsRoleExternalId": OWN_ROLE,
-    "stsRoleSessionName": OWN_ROLE,
-    "stsRoleSessionDuration": OWN_ROLE,
-    "stsEndpointOverride": OWN_ROLE,
-    "compatibilityMode": S3_COMPATIBLE,
-    "forcePathStyle": S3_COMPATIBLE,
-}
-OBJECT = {**CONNECTION, "bucket": None, "requestPayer": None}
+OBJECT = {**AWS_CONNECTION, "bucket": None, "requestPayer": None}
 LISTING = {
     "prefix": None,
     "delimiter": None,
@@ -72,7 +53,7 @@ S3_PROPERTIES: dict[str, dict[str, str | None]] = {
     },
     S3_DOWNLOAD: {**OBJECT, **LISTING, "key": None, "versionId": None, "validateChecksum": None},
     S3_LIST: {**OBJECT, **LISTING, "encodingType": None, "filter": None},
-    S3_COPY: {**CONNECTION, "from": None, "to": None, "delete": None},
+    S3_COPY: {**AWS_CONNECTION, "from": None, "to": None, "delete": None},
     S3_DELETE: {**OBJECT, "key": None, "bypassGovernanceRetention": None, "mfa": None},
 }
 COPY_OBJECT = ("bucket", "key", "serverSideEncryption", "kmsKeyId")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from backfill_core.flows.execution import SUCCEEDED_STATES, ExecutionState
 from backfill_core.flows.labels import Label, normalize_labels
 from backfill_core.flows.task_spec import TaskSpec, walk
 from backfill_core.flows.tasks.task_types import KillCheck, LogSink, TaskOutcome
@@ -23,7 +24,7 @@ SUBFLOW_TYPES = (SUBFLOW, SUBFLOW_LEGACY, FLOW_LEGACY)
 # itself through other flows would never end, so the chain is cut here.
 MAX_SUBFLOW_DEPTH = 10
 # The child's end that a transmitFailed subflow passes on (Kestra: failed, paused, killed or warning).
-TRANSMITTED = ("FAILED", "KILLED", "WARNING", "PAUSED")
+TRANSMITTED = (ExecutionState.FAILED, ExecutionState.KILLED, ExecutionState.WARNING, ExecutionState.PAUSED)
 
 
 @dataclass(frozen=True)
@@ -81,12 +82,12 @@ def result_of(child_id: str, child_state: str, child_outputs: dict[str, Any] | N
     outputs: dict[str, Any] = {"executionId": child_id, "state": child_state}
     if child_outputs is not None:
         outputs["outputs"] = child_outputs
-    passed_on = child_state if call.transmit_failed and child_state in TRANSMITTED else "SUCCESS"
+    passed_on = child_state if call.transmit_failed and child_state in TRANSMITTED else ExecutionState.SUCCESS
     return TaskOutcome(
-        succeeded=passed_on in ("SUCCESS", "WARNING"),
+        succeeded=passed_on in SUCCEEDED_STATES,
         outputs=outputs,
-        killed=passed_on == "KILLED",
-        warning=passed_on == "WARNING",
+        killed=passed_on == ExecutionState.KILLED,
+        warning=passed_on == ExecutionState.WARNING,
     )
 
 
