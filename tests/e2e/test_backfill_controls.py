@@ -333,7 +333,7 @@ def test_kestra_kill_of_one_execution_and_delete_with_kill(local_stack):
     deleted = requests.post(
         f"{stack.url}/api/v1/triggers/backfill/delete", json={**ref("stubborn"), "kill": True}, timeout=10
     )
-    assert deleted.status_code == 200 and deleted.json()["backfill"] is None, deleted.text
+    assert deleted.status_code == 200 and deleted.json().get("backfill") is None, deleted.text
     final = wait_status(stack, backfill_id, "CANCELLED", timeout=20)
     assert stack.get(f"/api/v1/executions/{second['id']}")["state"]["current"] == "KILLED"
     assert counted(final) == {"CANCELLED": 4}

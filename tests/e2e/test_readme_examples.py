@@ -226,7 +226,7 @@ def test_readme_reprocess_slots_failure_policy_and_kill_lines_work(readme_stack)
         what="the killed execution to end",
     )
     status, trigger = run_curl(stack, delete)
-    assert status == 200 and "message" not in trigger and trigger["backfill"] is None, trigger
+    assert status == 200 and "message" not in trigger and trigger.get("backfill") is None, trigger
     for backfill_id in (replay, capped):
         stack.wait_for(
             lambda b=backfill_id: stack.get(f"/api/v1/backfills/{b}")["status"] == "CANCELLED",

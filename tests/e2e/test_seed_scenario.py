@@ -67,7 +67,7 @@ def test_eleven_slots_each_once_with_date_labels_and_log(local_stack):
         logs = stack.get(f"/api/v1/logs/{execution['id']}")
         assert f"processing data for {execution['trigger']['variables']['date']}" in [x["message"] for x in logs]
     trigger = stack.get("/api/v1/triggers/search", namespace="dev", flowId="scheduled_flow")["results"][0]
-    assert trigger["triggerContext"]["backfill"] is None
+    assert trigger["triggerContext"].get("backfill") is None
 
 
 def test_pause_unpause_and_delete_with_curl(local_stack):

@@ -58,7 +58,7 @@ def assert_nothing_changed(stack):
     assert stack.queue_depth() == 0
     assert stack.item_count("ExecutionsTable") == 0
     triggers = stack.call("GET", "/api/v1/triggers/search?namespace=dev").body["results"]
-    assert all(t["triggerContext"]["backfill"] is None for t in triggers)
+    assert all(t["triggerContext"].get("backfill") is None for t in triggers)
     # Only trigger STATE items may exist (none are written by a refused call).
     assert stack.item_count("TriggersTable") == 0
 

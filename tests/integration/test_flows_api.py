@@ -120,7 +120,7 @@ def test_deleting_a_flow_stops_its_backfill_and_a_new_flow_of_that_id_starts_afr
 
     assert stack.call("POST", "/api/v1/flows", QUICK, YAML).status == 200
     context = stack.call("GET", "/api/v1/triggers/search?namespace=tests").body["results"][0]["triggerContext"]
-    assert context["backfill"] is None and context["disabled"] is False
+    assert context.get("backfill") is None and context["disabled"] is False
     assert context["date"] == stack.call("GET", "/api/v1/flows/tests/quick").body["updated"]  # starts afresh
     assert stack.call("PUT", "/api/v1/triggers", body).status == 200
     assert stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick")).status == 200

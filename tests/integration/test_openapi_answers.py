@@ -75,6 +75,11 @@ def drive_every_route(stack: Harness, api: Client) -> None:
     assert len(api.call("GET", "/flows/tests").body) == 2
     api.call("GET", "/flows/tests?page=1&size=1")
     api.call("GET", "/flows/tests?page=1", expect=422)
+    assert api.call("GET", "/flows/search?sort=id:desc").body["total"] == 2
+    api.call("GET", "/flows/search?filters[namespace][EQUALS]=tests", expect=422)
+    assert api.call("GET", "/flows/distinct-namespaces").body == ["tests"]
+    assert len(api.call("GET", "/flows/tests/quick/revisions").body) == 1
+    api.call("GET", "/flows/tests/absent/revisions", expect=404)
 
     # A backfill through Kestra's trigger routes, run to its end.
     first = backfill_body("quick", "2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z", labels={"team": "data"})
@@ -101,6 +106,28 @@ def drive_every_route(stack: Harness, api: Client) -> None:
     api.call("POST", "/triggers/backfill/pause/by-triggers", {"not": "a list"}, expect=422)
     api.call("POST", "/triggers/backfill/unpause/by-query?namespace=tests")
     api.call("POST", "/triggers/backfill/stop/by-query", expect=404)
+
+    # Kestra's trigger commands, and 2.0's backfill create.
+    assert api.call("GET", "/triggers/tests/quick?sort=triggerId:asc").body["total"] == 1
+    api.call("GET", "/triggers/tests/quick?sort=cron", expect=422)
+    created = backfill_body("quick", "2024-02-01T00:00:00Z", "2024-02-01T00:00:00Z")
+    assert api.call("PUT", "/triggers/backfill/create", created).body["backfill"]
+    api.call("PUT", "/triggers/backfill/create", created, expect=409)
+    api.call("PUT", "/triggers/set-disabled", {**ref("quick"), "disabled": True})
+    api.call("PUT", "/triggers/set-disabled", {**ref("absent"), "disabled": True}, expect=404)
+    api.call("POST", "/triggers/set-disabled/by-triggers", {"triggers": [ref("quick")], "disabled": False})
+    api.call("POST", "/triggers/set-disabled/by-query?namespace=tests&disabled=false")
+    api.call("POST", "/triggers/tests/quick/every_hour/restart")
+    api.call("POST", "/triggers/tests/quick/absent/restart", expect=404)
+    api.call("POST", "/triggers/tests/quick/every_hour/unlock", expect=409)
+    api.call("POST", "/triggers/unlock/by-triggers", [ref("quick")])
+    api.call("POST", "/triggers/unlock/by-query?namespace=tests")
+    api.call("DELETE", "/triggers/tests/quick/every_hour", expect=204)
+    api.call("DELETE", "/triggers/tests/quick/absent", expect=404)
+    api.call("DELETE", "/triggers/delete/by-triggers", [ref("quick")])
+    api.call("DELETE", "/triggers/delete/by-query?namespace=nothing")
+    api.call("DELETE", "/triggers/delete/by-query?filters[namespace][EQUALS]=tests", expect=422)
+    stack.drain()
 
     # Our backfill resource.
     api.call("GET", "/backfills?namespace=tests")

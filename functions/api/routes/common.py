@@ -62,3 +62,15 @@ def size_with_page(page: int | None, size: int | None) -> None:
     """Our paging of Kestra's plain lists: a page means nothing without its size."""
     if page is not None and size is None:
         raise Invalid("page: give size with page")
+
+
+def refuse_filters(router: Router, body_filters: list | None = None) -> None:
+    """Where Kestra's `filters[field][OPERATION]=value` parameters (and a by-query body's `filters`) plug in.
+    Until a route reads them, each is refused, naming it: a bulk route that ignored a filter would act on
+    everything."""
+    params = router.current_event.query_string_parameters or {}
+    given = [name for name in params if name == "filters" or name.startswith("filters[")]
+    if given:
+        raise Invalid(f"{given[0]}: filters are not supported on this route yet; use its namespace, flowId and q")
+    if body_filters:
+        raise Invalid("filters: filters are not supported on this route yet; use its namespace and q")

@@ -10,12 +10,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.backfills import flow_changes
 from backfill_core.errors import Invalid
 from backfill_core.flows.validation import check_sources, registered_flow
-from backfill_core.kestra_api import searches
+from backfill_core.kestra_api import listings, searches
 from backfill_core.kestra_api.kestra_json import flow_json, validation_json
-from backfill_core.kestra_api.responses import FlowWithSource, ValidateConstraintViolation
+from backfill_core.kestra_api.responses import FlowWithSource, PagedResults, ValidateConstraintViolation
 from backfill_core.slots import subflows
 from backfill_core.storage import flows_repository
-from routes.common import FlowIdParam, NamespaceParam, answers, size_with_page, tenant
+from routes.common import (
+    FlowIdParam,
+    NamespaceParam,
+    NamespaceQuery,
+    answers,
+    refuse_filters,
+    size_with_page,
+    tenant,
+)
 
 router = Router()
 
@@ -43,6 +51,41 @@ def validate_flows() -> list[ValidateConstraintViolation]:
     """Kestra's validation: each flow checked as POST /flows would check it; `constraints` names each property
     refused, with its path."""
     return validation_json(check_sources(_yaml_body(), lambda flow: subflows.check_chain(tenant(), flow)))
+
+
+@router.get("/flows/search", responses=answers("A page of flows", 422))
+def search_flows(
+    namespace: NamespaceQuery = None,
+    q: Annotated[str | None, Query(description="A part of the namespace or the flow id", max_length=1000)] = None,
+    sort: Annotated[list[str] | None, Query(description="Kestra's field:asc|desc: id or namespace")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
+) -> PagedResults[FlowWithSource]:
+    refuse_filters(router)
+    found = listings.search_flows(tenant(), namespace, q, sort)
+    return searches.page_of(PagedResults[FlowWithSource], found, page, size)
+
+
+@router.get("/flows/distinct-namespaces", responses=answers("The namespaces that hold a flow, sorted"))
+def distinct_namespaces(
+    q: Annotated[str | None, Query(description="A part of the namespace", max_length=1000)] = None,
+) -> list[str]:
+    return listings.distinct_namespaces(tenant(), q)
+
+
+@router.get(
+    "/flows/<namespace>/<flow_id>/revisions",
+    responses=answers("The flow's revisions: only its latest is kept, so a list of one", 404),
+)
+def flow_revisions(
+    namespace: NamespaceParam,
+    flow_id: FlowIdParam,
+    allowDelete: Annotated[  # noqa: N803 - Kestra's parameter name
+        bool, Query(description="A deleted flow's revisions are not kept: with true, still a 404")
+    ] = False,
+) -> list[FlowWithSource]:
+    """Each revision replaces the one before it: the list holds the latest, under its own revision number."""
+    return [flow_json(flows_repository.get(tenant(), namespace, flow_id))]
 
 
 @router.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))

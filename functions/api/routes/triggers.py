@@ -10,30 +10,39 @@ from backfill_core.errors import NotFound
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.kestra_json import bulk_json
 from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
-from backfill_core.kestra_api.responses import BulkResponse, PagedResults, Trigger, TriggerWithContext
+from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerContexts, TriggerEntries
 from backfill_core.triggers import commands as trigger_commands
-from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, tenant
+from routes.common import (
+    FlowIdParam,
+    FlowIdQuery,
+    NamespaceParam,
+    NamespaceQuery,
+    answers,
+    caller,
+    refuse_filters,
+    tenant,
+)
 
 router = Router()
 
 
 @router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 415))
-def update_trigger(body: TriggerUpdate) -> Trigger:
+def update_trigger(body: TriggerUpdate) -> TriggerContext:
     return searches.trigger_context(tenant(), body, trigger_commands.update_trigger(tenant(), body, caller(router)))
 
 
 @router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 415))
-def pause_backfill(body: TriggerRef) -> Trigger:
+def pause_backfill(body: TriggerRef) -> TriggerContext:
     return searches.trigger_context(tenant(), body, commands.pause(tenant(), body))
 
 
 @router.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 415))
-def unpause_backfill(body: TriggerRef) -> Trigger:
+def unpause_backfill(body: TriggerRef) -> TriggerContext:
     return searches.trigger_context(tenant(), body, commands.unpause(tenant(), body))
 
 
 @router.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 415))
-def delete_backfill(body: BackfillDelete) -> Trigger:
+def delete_backfill(body: BackfillDelete) -> TriggerContext:
     return searches.trigger_context(tenant(), body, commands.delete(tenant(), body, body.kill))
 
 
@@ -49,7 +58,7 @@ def _bulk_action(action: str) -> str:
 @router.post(
     "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 415)
 )
-def bulk_by_triggers(action: str, body: list[TriggerRef]) -> BulkResponse:
+def bulk_by_triggers(action: str, body: list[TriggerRef]) -> BulkAnswer:
     return bulk_json(commands.bulk(tenant(), _bulk_action(action), body))
 
 
@@ -60,16 +69,42 @@ def bulk_by_query(
     action: str,
     namespace: NamespaceQuery = None,
     q: Annotated[str | None, Query()] = None,
-) -> BulkResponse:
+) -> BulkAnswer:
+    refuse_filters(router)
     refs = commands.triggers_matching(tenant(), namespace, q)
     return bulk_json(commands.bulk(tenant(), _bulk_action(action), refs))
+
+
+SortQuery = Annotated[
+    list[str] | None, Query(description="Kestra's field:asc|desc, e.g. triggerId:desc or nextExecutionDate:asc")
+]
+QQuery = Annotated[str | None, Query(description="A part of the namespace, flow id or trigger id", max_length=1000)]
+PageQuery = Annotated[int, Query(ge=1)]
+TriggersPageSize = Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)]
 
 
 @router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
 def search_triggers(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)] = 25,
-) -> PagedResults[TriggerWithContext]:
-    return searches.search_triggers(tenant(), namespace, flowId, page, size)
+    q: QQuery = None,
+    sort: SortQuery = None,
+    page: PageQuery = 1,
+    size: TriggersPageSize = 10,
+) -> TriggerEntries:
+    refuse_filters(router)
+    return searches.search_triggers(tenant(), namespace, flowId, page, size, q, sort)
+
+
+@router.get("/triggers/<namespace>/<flow_id>", responses=answers("A page of the flow's trigger contexts", 422))
+def flow_triggers(
+    namespace: NamespaceParam,
+    flow_id: FlowIdParam,
+    q: QQuery = None,
+    sort: SortQuery = None,
+    page: PageQuery = 1,
+    size: TriggersPageSize = 10,
+) -> TriggerContexts:
+    """Kestra's Triggers tab of a flow; a flow that is not there has none (an empty page, as Kestra's)."""
+    refuse_filters(router)
+    return searches.flow_triggers(tenant(), namespace, flow_id, page, size, q, sort)

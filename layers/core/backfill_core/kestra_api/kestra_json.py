@@ -12,11 +12,13 @@ from backfill_core.backfills.planning import BackfillPreview
 from backfill_core.backfills.queries import SlotView
 from backfill_core.backfills.state_machine import current_date, display_status
 from backfill_core.flows.execution import Execution
+from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.flows.validation import FlowCheck
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.kestra_api import responses as answer
+from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerEntry
 from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.triggers.model import TriggerState
 
@@ -43,6 +45,10 @@ def flow_json(stored: StoredFlow) -> answer.FlowWithSource:
         }
     else:
         document = load_yaml(stored.source)
+        if document.get("labels") is not None:  # Kestra writes a flow's labels as a list, whichever way they were given
+            document["labels"] = [label.to_json() for label in normalize_labels(document["labels"])]
+        document.setdefault("disabled", False)  # as Kestra writes every flow; `draft` (2.0): none is, here
+        document.setdefault("draft", False)
     return answer.FlowWithSource.model_validate(
         {
             **_plain(document),
@@ -140,8 +146,8 @@ def retry_failed_json(backfill: Backfill, retried: int) -> answer.RetryFailedRes
     return answer.RetryFailedResult(retried=retried, backfill=backfill_resource_json(backfill))
 
 
-def bulk_json(count: int) -> answer.BulkResponse:
-    return answer.BulkResponse(count=count)
+def bulk_json(count: int) -> BulkAnswer:
+    return BulkAnswer(count=count, total_items=count)
 
 
 def slots_json(slots: Sequence[SlotView]) -> list[answer.Slot]:
@@ -171,21 +177,27 @@ def dry_run_json(preview: BackfillPreview) -> answer.DryRunResult:
 
 def trigger_json(
     stored: StoredFlow, trigger: TriggerSpec, state: TriggerState, backfill: Backfill | None, at: datetime
-) -> answer.Trigger:
+) -> TriggerContext:
     """Kestra's Trigger (trigger context) JSON: `date` is the last slot the live schedule evaluated,
     `nextExecutionDate` the next one it will; dates are in the trigger's timezone."""
     schedule = trigger.schedule() if trigger.is_schedule else None
     evaluated = state.date or parse_instant(stored.updated)  # never evaluated yet: from its registration
-    return answer.Trigger(
+    next_date = schedule.local_or_none(schedule.next_after(evaluated)) if schedule else None
+    updated = backfill.updated if backfill else at
+    return TriggerContext(
         tenant_id=stored.tenant,
         namespace=stored.namespace,
         flow_id=stored.id,
         trigger_id=trigger.id,
         date=schedule.local(evaluated) if schedule else None,
-        next_execution_date=schedule.local_or_none(schedule.next_after(evaluated)) if schedule else None,
+        next_execution_date=next_date,
         backfill=backfill_json(backfill) if backfill and not backfill.finished else None,
         execution_id=None,
-        updated_date=backfill.updated if backfill else at,
+        updated_date=updated,
+        updated_at=updated,
+        evaluated_at=schedule.local(state.date) if schedule and state.date else None,
+        next_evaluation_date=next_date,
+        kind="SCHEDULE" if schedule else None,
         evaluate_running_date=None,
         worker_id=None,
         stop_after=trigger.stop_after,
@@ -195,11 +207,9 @@ def trigger_json(
 
 def trigger_search_entry(
     stored: StoredFlow, trigger: TriggerSpec, state: TriggerState, backfill: Backfill | None, at: datetime
-) -> answer.TriggerWithContext:
-    return answer.TriggerWithContext(
-        abstract_trigger=_plain(trigger.to_kestra()),
-        trigger_context=trigger_json(stored, trigger, state, backfill, at),
-    )
+) -> TriggerEntry:
+    declared, context = _plain(trigger.to_kestra()), trigger_json(stored, trigger, state, backfill, at)
+    return TriggerEntry(abstract_trigger=declared, trigger_context=context, trigger=declared, state=context)
 
 
 def execution_json(execution: Execution) -> answer.Execution:

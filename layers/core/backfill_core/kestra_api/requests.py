@@ -94,6 +94,33 @@ class TriggerUpdate(TriggerRef):
     disabled: bool | None = None
 
 
+class BackfillCreate(TriggerRef):
+    """Kestra 2.0's PUT /triggers/backfill/create body (ApiCreateBackfillRequest): the trigger and its backfill."""
+
+    backfill: BackfillRequest
+
+
+class TriggerDisable(TriggerRef):
+    """Kestra 2.0's PUT /triggers/set-disabled body (ApiDisableTriggerRequest)."""
+
+    disabled: bool
+
+
+class TriggersDisable(BaseModel):
+    """Kestra's POST /triggers/set-disabled/by-triggers body (SetDisabledRequest)."""
+
+    model_config = ConfigDict(extra="ignore")
+    triggers: list[TriggerRef] = Field(min_length=1)
+    disabled: bool
+
+
+class QueryFiltersBody(BaseModel):
+    """Kestra's DELETE /triggers/delete/by-query body: its filters, which the query's filters[...] hook reads."""
+
+    model_config = ConfigDict(extra="forbid")
+    filters: list[dict[str, Any]] = []
+
+
 class DryRun(TriggerRef):
     """POST /api/v1/backfills/dry-run: the trigger and the backfill to try, which is required here."""
 

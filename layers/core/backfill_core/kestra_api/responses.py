@@ -263,13 +263,6 @@ class Trigger(KestraAnswer):
     disabled: bool
 
 
-class TriggerWithContext(KestraAnswer):
-    """Kestra's TriggerController.Triggers: the trigger as the flow declares it, and its context."""
-
-    abstract_trigger: dict[str, Any]
-    trigger_context: Trigger
-
-
 class RetryFailedResult(KestraAnswer):
     retried: int = Field(description="how many failed slots run again")
     backfill: BackfillResource

@@ -11,6 +11,8 @@ from backfill_core.backfills import queries
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.model import in_namespace
+from backfill_core.flows.stored import StoredFlow
+from backfill_core.kestra_api import listings
 from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.kestra_json import (
     execution_json,
@@ -19,6 +21,7 @@ from backfill_core.kestra_api.kestra_json import (
     trigger_json,
     trigger_search_entry,
 )
+from backfill_core.kestra_api.trigger_answers import TriggerContext, TriggerContexts, TriggerEntries, TriggerEntry
 from backfill_core.schedules.kestra_time import now
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 from backfill_core.triggers.model import TriggerKey
@@ -65,7 +68,7 @@ def page_of(
     return page_type(results=bounded(items[(page - 1) * size : page * size]), total=len(items))
 
 
-def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> answer.Trigger:
+def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> TriggerContext:
     """The Trigger JSON. Pass the backfill a change just wrote, rather than re-reading a record an executor
     may already have moved; without one, the trigger's newest running backfill is read."""
     stored = flows_repository.get(tenant, ref.namespace, ref.flow_id)
@@ -86,20 +89,43 @@ def _state_and_active_backfill(key: TriggerKey):
 
 
 def search_triggers(
-    tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int
-) -> answer.PagedResults[answer.TriggerWithContext]:
+    tenant: str,
+    namespace: str | None,
+    flow_id: str | None,
+    page: int,
+    size: int,
+    query: str | None = None,
+    sort: Sequence[str] | None = None,
+) -> TriggerEntries:
+    """Kestra's trigger search: the triggers of the flows in a namespace (or below it), `q` and `sort` as
+    Kestra's repository reads them (listings)."""
+    flows = [stored for stored in flows_repository.list_flows(tenant) if in_namespace(stored.namespace, namespace)]
+    found = listings.sorted_by(_trigger_entries(flows, flow_id, query), sort, listings.TRIGGER_SORTS)
+    return page_of(TriggerEntries, found, page, size)
+
+
+def flow_triggers(
+    tenant: str, namespace: str, flow_id: str, page: int, size: int, query: str | None, sort: Sequence[str] | None
+) -> TriggerContexts:
+    """Kestra's GET /triggers/{namespace}/{flowId} (the UI's Triggers tab): that flow's trigger contexts."""
+    found = _trigger_entries(flows_repository.list_flows(tenant, namespace), flow_id, query)
+    ordered = listings.sorted_by(found, sort, listings.TRIGGER_SORTS)
+    return page_of(TriggerContexts, [entry.trigger_context for entry in ordered], page, size)
+
+
+def _trigger_entries(flows: Iterable[StoredFlow], flow_id: str | None, query: str | None) -> list[TriggerEntry]:
+    """The triggers of the flows (of one flow, given its id) that `q` matches; a stored flow that no longer
+    validates has none to show (GET /flows says why)."""
     at = now()
     entries = []
-    for stored in flows_repository.list_flows(tenant, None):
-        flow = stored.flow
-        if flow is None or not in_namespace(flow.namespace, namespace):  # GET /flows shows why it is not valid
+    for stored in flows:
+        if stored.flow is None or (flow_id and stored.id != flow_id):
             continue
-        if flow_id and flow.id != flow_id:
-            continue
-        for trigger in flow.triggers:
-            state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
-            entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
-    return page_of(answer.PagedResults[answer.TriggerWithContext], entries, page, size)
+        for trigger in stored.flow.triggers:
+            if listings.matches(query, stored.namespace, stored.id, trigger.id):
+                state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
+                entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
+    return entries
 
 
 def parse_label_filters(values: list[str]) -> list[tuple[str, str]]:

@@ -84,6 +84,18 @@ def delete_state(key: TriggerKey) -> None:
     dynamodb().delete_item(TableName=settings().triggers_table, Key={"pk": {"S": key.pk}, "sk": {"S": STATE}})
 
 
+def forget_evaluation(key: TriggerKey, disabled_too: bool = False) -> None:
+    """Forget where the live schedule got to (and, with `disabled_too`, the API's disabled flag): its next tick
+    takes the trigger up as new. The backfills counter stays, for the overlap check of a backfill starting."""
+    removed = "#date, #schedule" + (", disabled" if disabled_too else "")
+    dynamodb().update_item(
+        TableName=settings().triggers_table,
+        Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
+        UpdateExpression=f"REMOVE {removed}",
+        ExpressionAttributeNames={"#date": "date", "#schedule": "schedule"},
+    )
+
+
 def advance(key: TriggerKey, seen: datetime | None, to: datetime, schedule: str) -> bool:
     """Move the live schedule's evaluation date from `seen` to `to`; False if another tick moved it first."""
     condition = "attribute_not_exists(#date)" if seen is None else "#date = :seen"

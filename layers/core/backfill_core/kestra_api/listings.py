@@ -1,0 +1,70 @@
+"""Kestra's `q` and `sort` on its flow and trigger searches, and the searches of flows and namespaces.
+
+`q` matches, case-insensitively, a part of the namespace or the id (and for a trigger its flow's id), as
+Kestra's full-text search of those fields does. `sort` is Kestra's list of `field:asc|desc`, the first the most
+significant; a field Kestra's repository cannot sort by is refused, naming it."""
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from backfill_core.errors import Invalid
+from backfill_core.flows.model import in_namespace
+from backfill_core.kestra_api import responses as answer
+from backfill_core.kestra_api.kestra_json import flow_json
+from backfill_core.kestra_api.trigger_answers import TriggerEntry
+from backfill_core.storage import flows_repository
+
+Entry = TypeVar("Entry")
+
+# Kestra's trigger repository sorts by these (its 2.0 names beside its 1.x ones); executionId is never set here.
+TRIGGER_SORTS: dict[str, Callable[[TriggerEntry], Any]] = {
+    "namespace": lambda e: e.trigger_context.namespace,
+    "flowId": lambda e: e.trigger_context.flow_id,
+    "triggerId": lambda e: e.trigger_context.trigger_id,
+    "nextExecutionDate": lambda e: e.trigger_context.next_execution_date,
+    "nextEvaluationDate": lambda e: e.trigger_context.next_execution_date,
+    "executionId": lambda e: e.trigger_context.execution_id,
+}
+FLOW_SORTS: dict[str, Callable[[answer.FlowWithSource], Any]] = {
+    "namespace": lambda f: f.namespace,
+    "id": lambda f: f.id,
+}
+
+
+def matches(query: str | None, *fields: str) -> bool:
+    return not query or any(query.lower() in field.lower() for field in fields)
+
+
+def sorted_by(
+    entries: Iterable[Entry], sort: Sequence[str] | None, fields: dict[str, Callable[[Entry], Any]]
+) -> list[Entry]:
+    """The entries in the order `sort` asks (missing values last either way); without it, as given."""
+    ordered = list(entries)
+    for order in reversed(sort or []):
+        field, _, direction = order.partition(":")
+        if field not in fields:
+            raise Invalid(f"sort: '{field}' is not sortable; use one of {', '.join(fields)}")
+        if direction not in ("", "asc", "desc"):
+            raise Invalid(f"sort: '{order}' must be field:asc or field:desc")
+        key = fields[field]
+        present = [e for e in ordered if key(e) is not None]
+        present.sort(key=key, reverse=direction == "desc")
+        ordered = present + [e for e in ordered if key(e) is None]
+    return ordered
+
+
+def search_flows(
+    tenant: str, namespace: str | None, query: str | None, sort: Sequence[str] | None
+) -> list[answer.FlowWithSource]:
+    """Kestra's GET /flows/search: the flows in a namespace (or below it) that `q` matches, sorted."""
+    found = (
+        flow_json(stored)
+        for stored in flows_repository.list_flows(tenant)
+        if in_namespace(stored.namespace, namespace) and matches(query, stored.namespace, stored.id)
+    )
+    return sorted_by(found, sort or ["namespace:asc", "id:asc"], FLOW_SORTS)
+
+
+def distinct_namespaces(tenant: str, query: str | None) -> list[str]:
+    """Kestra's GET /flows/distinct-namespaces: the namespaces holding a flow, sorted."""
+    return sorted({flow.namespace for flow in flows_repository.list_flows(tenant) if matches(query, flow.namespace)})

@@ -1,0 +1,52 @@
+"""Trigger answers that Kestra 1.x's and 2.0's clients both read. The two name the same facts differently
+(1.x's Trigger: `date`, `updatedDate`, `nextExecutionDate`; 2.0's ApiTriggerState: `evaluatedAt`, `updatedAt`,
+`nextEvaluationDate`), and neither closes its objects, so one body carries both names."""
+
+from typing import Any, Literal
+
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+
+from backfill_core.kestra_api.responses import BulkResponse, KestraAnswer, KestraDate, PagedResults, Trigger
+
+
+class TriggerContext(Trigger):
+    """Kestra 1.x's Trigger and 2.0's ApiTriggerState in one body. `locked` is always false: the scheduler
+    evaluates a trigger within one tick, by conditional writes, and holds no lock on it between ticks."""
+
+    updated_at: KestraDate = Field(description="2.0's name for updatedDate")
+    evaluated_at: KestraDate | None = Field(
+        default=None, description="2.0: the last slot the live schedule evaluated; absent before its first"
+    )
+    next_evaluation_date: KestraDate | None = Field(default=None, description="2.0's name for nextExecutionDate")
+    locked: bool = False
+    kind: Literal["SCHEDULE", "POLLING", "REALTIME"] | None = Field(
+        default=None, description="SCHEDULE for a Schedule trigger; absent for the others"
+    )
+
+    # No return type: with one, pydantic would describe the answer by it rather than by the fields above.
+    @model_serializer(mode="wrap")
+    def _nulls_left_out(self, handler: SerializerFunctionWrapHandler):
+        """As Kestra's API writes JSON (non-null fields only, its Jackson setting): 2.0's schema has no null for
+        an unknown date, nor for a trigger without a running backfill or without stopAfter."""
+        return {key: value for key, value in handler(self).items() if value is not None}
+
+
+class TriggerEntry(KestraAnswer):
+    """A trigger search's entry: 1.x's TriggerController.Triggers (abstractTrigger, triggerContext) and 2.0's
+    ApiTriggerAndState (trigger, state), the same two objects under both names."""
+
+    abstract_trigger: dict[str, Any]
+    trigger_context: TriggerContext
+    trigger: dict[str, Any]
+    state: TriggerContext
+
+
+class BulkAnswer(BulkResponse):
+    """A bulk action's count (1.x's BulkResponse), under 2.0's name too (ApiAsyncOperationResponse): the action is
+    done when the answer comes, so there is no operation to follow."""
+
+    total_items: int = Field(description="2.0's name for count")
+
+
+TriggerContexts = PagedResults[TriggerContext]
+TriggerEntries = PagedResults[TriggerEntry]
