@@ -68,7 +68,7 @@ def set_disabled_by_query(
 
 @router.post(
     "/triggers/<namespace>/<flow_id>/<trigger_id>/restart",
-    responses=answers("The trigger's state: its live schedule starts afresh at the next tick", 404, 409),
+    responses=answers("The trigger's state: its live schedule starts afresh at the next tick", 404),
 )
 def restart_trigger(namespace: NamespaceParam, flow_id: FlowIdParam, trigger_id: TriggerIdParam) -> TriggerContext:
     ref = _ref(namespace, flow_id, trigger_id)

@@ -38,9 +38,11 @@ def matches(query: str | None, *fields: str) -> bool:
 def sorted_by(
     entries: Iterable[Entry], sort: Sequence[str] | None, fields: dict[str, Callable[[Entry], Any]]
 ) -> list[Entry]:
-    """The entries in the order `sort` asks (missing values last either way); without it, as given."""
+    """The entries in the order `sort` asks (missing values last either way); without it, as given. Kestra's
+    clients send the list comma-separated (`explode: false`), a browser one parameter each: both are read."""
     ordered = list(entries)
-    for order in reversed(sort or []):
+    orders = [order for value in sort or [] for order in value.split(",") if order]
+    for order in reversed(orders):
         field, _, direction = order.partition(":")
         if field not in fields:
             raise Invalid(f"sort: '{field}' is not sortable; use one of {', '.join(fields)}")

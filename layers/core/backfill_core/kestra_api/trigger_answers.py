@@ -6,13 +6,22 @@ from typing import Any, Literal
 
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
-from backfill_core.kestra_api.responses import BulkResponse, KestraAnswer, KestraDate, PagedResults, Trigger
+from backfill_core.kestra_api.responses import Backfill, BulkResponse, KestraAnswer, KestraDate, PagedResults, Trigger
 
 
 class TriggerContext(Trigger):
     """Kestra 1.x's Trigger and 2.0's ApiTriggerState in one body. `locked` is always false: the scheduler
     evaluates a trigger within one tick, by conditional writes, and holds no lock on it between ticks."""
 
+    # Left out when there is none (below): optional, not null.
+    date: KestraDate | None = None
+    next_execution_date: KestraDate | None = None
+    backfill: Backfill | None = None
+    execution_id: str | None = None
+    updated_date: KestraDate | None = None
+    evaluate_running_date: KestraDate | None = None
+    worker_id: str | None = None
+    stop_after: list[str] | None = None
     updated_at: KestraDate = Field(description="2.0's name for updatedDate")
     evaluated_at: KestraDate | None = Field(
         default=None, description="2.0: the last slot the live schedule evaluated; absent before its first"

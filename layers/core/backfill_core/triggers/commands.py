@@ -41,7 +41,7 @@ def set_disabled(tenant: str, ref: TriggerRef, disabled: bool) -> None:
 
 
 def declared_trigger(tenant: str, ref: TriggerRef) -> TriggerSpec:
-    """The trigger as its flow declares it, any type; 404 naming what is missing, 422 if the flow no longer
+    """The trigger as its flow declares it; 404 naming what is missing, 422 if the flow no longer
     validates."""
     stored = flows_repository.get(tenant, ref.namespace, ref.flow_id)
     if stored.flow is None:
@@ -55,12 +55,8 @@ def declared_trigger(tenant: str, ref: TriggerRef) -> TriggerSpec:
 def restart(tenant: str, ref: TriggerRef) -> None:
     """Kestra's restart: the trigger's evaluation starts afresh. Here the live schedule forgets where it got to
     and takes the trigger up as new at its next tick (slots before that tick are not recovered); its disabled
-    flag and backfills stay. Only a Schedule trigger is evaluated by the scheduler here: another is a 409."""
-    trigger = declared_trigger(tenant, ref)
-    if not trigger.is_schedule:
-        raise Conflict(
-            f"triggerId: trigger '{ref.trigger_id}' is a {trigger.type}; the scheduler evaluates only Schedule triggers"
-        )
+    flag and backfills stay."""
+    declared_trigger(tenant, ref)
     triggers_repository.forget_evaluation(ref.trigger_key(tenant))
 
 
