@@ -131,7 +131,7 @@ def test_readme_bulk_lines_work(readme_stack):
     pause, unpause = [line for line in block.replace("\\\n", "").splitlines() if line.strip()]
     for command in (pause, unpause):
         done = subprocess.run(["bash", "-c", on_port(command, readme_stack.port)], capture_output=True, text=True)
-        assert json.loads(done.stdout) == {"count": 1}, command
+        assert json.loads(done.stdout) == {"count": 1, "totalItems": 1}, command
     deleted = requests.post(f"{readme_stack.url}/api/v1/triggers/backfill/delete", json=ref, timeout=10)
     assert deleted.status_code == 200
 

@@ -27,20 +27,32 @@ def test_by_triggers(two_running):
     refs = [ref("quick"), ref("other"), {"namespace": "dev", "flowId": "scheduled_flow", "triggerId": "schedule"}]
     answer = stack.call("POST", "/api/v1/triggers/backfill/pause/by-triggers", refs)
     assert answer.status == 200, answer.raw
-    assert answer.body == {"count": 2}  # the dev trigger has no backfill
+    assert answer.body == {"count": 2, "totalItems": 2}  # the dev trigger has no backfill
     assert paused(stack, "quick") and paused(stack, "other")
-    assert stack.call("POST", "/api/v1/main/triggers/backfill/unpause/by-triggers", [ref("quick")]).body == {"count": 1}
+    assert stack.call("POST", "/api/v1/main/triggers/backfill/unpause/by-triggers", [ref("quick")]).body == {
+        "count": 1,
+        "totalItems": 1,
+    }
     assert not paused(stack, "quick") and paused(stack, "other")
-    assert stack.call("POST", "/api/v1/triggers/backfill/delete/by-triggers", refs).body == {"count": 2}
-    assert stack.call("POST", "/api/v1/triggers/backfill/delete/by-triggers", refs).body == {"count": 0}
+    assert stack.call("POST", "/api/v1/triggers/backfill/delete/by-triggers", refs).body == {
+        "count": 2,
+        "totalItems": 2,
+    }
+    assert stack.call("POST", "/api/v1/triggers/backfill/delete/by-triggers", refs).body == {
+        "count": 0,
+        "totalItems": 0,
+    }
 
 
 def test_by_query(two_running):
     stack = two_running
     answer = stack.call("POST", "/api/v1/triggers/backfill/pause/by-query?namespace=tests&q=oth")
-    assert answer.body == {"count": 1}
+    assert answer.body == {"count": 1, "totalItems": 1}
     assert paused(stack, "other") and not paused(stack, "quick")
-    assert stack.call("POST", "/api/v1/triggers/backfill/delete/by-query?namespace=tests").body == {"count": 2}
+    assert stack.call("POST", "/api/v1/triggers/backfill/delete/by-query?namespace=tests").body == {
+        "count": 2,
+        "totalItems": 2,
+    }
     stack.drain()
     assert len(stack.executions(namespace="tests")) == 0
 
