@@ -160,6 +160,9 @@ def test_kestra_2_creates_pauses_and_deletes_a_backfill_with_its_trigger_id_bodi
     assert stack.call("PUT", "/api/v1/triggers/backfill/create", body).status == 409  # it overlaps the first
     assert stack.call("PUT", "/api/v1/triggers/backfill/create", ref("quick")).status == 422  # backfill: required
 
+    ignored = stack.call("POST", "/api/v1/triggers/backfill/pause/by-query?filters[namespace][EQUALS]=nothing")
+    assert ignored.status == 422 and "filters[namespace][EQUALS]" in ignored.message  # was: {"count": 1}, paused
+    assert stack.backfill(made.body["backfill"]["id"])["paused"] is False
     paused = stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("quick"))
     assert paused.body["backfill"]["paused"] is True
     both_kestras_read(paused.body, "Trigger", "ApiTriggerState")
