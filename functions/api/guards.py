@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel
+from tenants import refusal as tenant_refusal
 
 from backfill_core import aws_clients
 from backfill_core.settings import settings
@@ -27,7 +28,7 @@ TOKEN_MAX_AGE_SECONDS = 300
 
 def refused(event: dict) -> dict | None:
     """The proxy answer refusing the request before anything of it is read, or None to let it through."""
-    return refused_without_token(APIGatewayProxyEvent(event)) or refused_too_large(event)
+    return refused_without_token(APIGatewayProxyEvent(event)) or refused_too_large(event) or refused_tenant(event)
 
 
 def refused_without_token(event: APIGatewayProxyEvent) -> dict | None:
@@ -67,6 +68,12 @@ def refused_too_large(event: dict) -> dict | None:
         return None
     text = f"body: {size:,} bytes is more than the {limit:,} bytes a request may carry (API_MAX_BODY_BYTES)"
     return _proxy_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, text)
+
+
+def refused_tenant(event: dict) -> dict | None:
+    """A tenant segment that is no tenant id, or a route's name where a tenant would go (see tenants.py)."""
+    text = tenant_refusal(event.get("path") or "")
+    return _proxy_answer(HTTPStatus.UNPROCESSABLE_ENTITY, text) if text else None
 
 
 def _proxy_answer(status: int, text: str, headers: dict[str, str] | None = None) -> dict:

@@ -3,15 +3,15 @@ and for which tenant the request is."""
 
 from typing import Annotated, Any, cast
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParameter
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from tenants import tenant_of
 
 from backfill_core.errors import Invalid
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
 from backfill_core.kestra_api.requests import ErrorMessage
-from backfill_core.settings import settings
 
 # Ids in paths and query strings, at Kestra's lengths: longer ones could name nothing, nor fit a DynamoDB key.
 NamespaceParam = Annotated[str, PathParameter(max_length=MAX_NAMESPACE)]
@@ -48,7 +48,8 @@ def answers(success: str, *errors: int, status: int = 200, body: bool = True) ->
 
 
 def tenant() -> str:
-    return settings().tenant
+    """The tenant the request's path names (/api/v1/{tenant}/...), else the default one (/api/v1/...)."""
+    return tenant_of(BaseRouter.current_event.path)
 
 
 def caller(router: Router) -> str:

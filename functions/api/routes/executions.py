@@ -32,13 +32,13 @@ def search_executions(
 
 @router.get("/executions/<execution_id>", responses=answers("The execution", 404))
 def get_execution(execution_id: RecordIdParam) -> Execution:
-    return searches.execution(execution_id)
+    return searches.execution(tenant(), execution_id)
 
 
 @router.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202, body=False))
 def kill_execution(execution_id: RecordIdParam):
     """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
-    searches.execution(execution_id)  # 404 when it does not exist
+    searches.tenant_execution(tenant(), execution_id)  # 404 when the tenant has no such execution
     executions_repository.request_kill(execution_id)
     return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body="")
 
@@ -54,7 +54,7 @@ def download_execution_file(
 ):
     """Kestra's file download: one of the execution's internal-storage files, as an attachment. On AWS, ask
     for it with `Accept: application/octet-stream` (API Gateway then answers the bytes rather than base64)."""
-    name, body = execution_file(execution_id, path)
+    name, body = execution_file(tenant(), execution_id, path)
     disposition = 'attachment; filename="' + name.replace('"', "") + '"'
     return Response(
         status_code=HTTPStatus.OK,

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.responses import LogEntry
-from routes.common import RecordIdParam, answers, size_with_page
+from routes.common import RecordIdParam, answers, size_with_page, tenant
 
 router = Router()
 
@@ -23,4 +23,4 @@ def get_logs(
     """Kestra's answer is every line, when they fit one answer (else a 422 naming size); page and size read
     the lines of a long execution a page at a time."""
     size_with_page(page, size)
-    return searches.execution_logs(execution_id, page, size)
+    return searches.execution_logs(tenant(), execution_id, page, size)

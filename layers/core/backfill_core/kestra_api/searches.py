@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from backfill_core.backfills import queries
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import Invalid, NotFound
+from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import in_namespace
 from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.kestra_json import (
@@ -140,17 +141,23 @@ def search_executions(
     return page_of(answer.PagedResults[answer.Execution], [execution_json(e) for e in found], page, size)
 
 
-def execution(execution_id: str) -> answer.Execution:
+def tenant_execution(tenant: str, execution_id: str) -> Execution:
+    """The tenant's execution: another tenant's is not found, as if it did not exist."""
     found = executions_repository.get(execution_id)
-    if found is None:
+    if found is None or found.tenant_id != tenant:
         raise NotFound(f"Execution not found: {execution_id}")
-    return execution_json(found)
+    return found
 
 
-def execution_logs(execution_id: str, page: int | None = None, size: int | None = None) -> list[answer.LogEntry]:
+def execution(tenant: str, execution_id: str) -> answer.Execution:
+    return execution_json(tenant_execution(tenant, execution_id))
+
+
+def execution_logs(
+    tenant: str, execution_id: str, page: int | None = None, size: int | None = None
+) -> list[answer.LogEntry]:
     """Kestra's answer is every line; an execution with more lines than one answer carries is read in pages."""
-    if executions_repository.get(execution_id) is None:
-        raise NotFound(f"Execution not found: {execution_id}")
+    tenant_execution(tenant, execution_id)
     return bounded(log_entry_json(entry) for entry in window(executions_repository.logs(execution_id), page, size))
 
 
