@@ -7,7 +7,6 @@ path on AWS; the local stack puts it there while it loads this file, and gives e
 from http import HTTPStatus
 from typing import Any
 
-import tenants
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import Server, ServerVariable
@@ -15,6 +14,7 @@ from aws_lambda_powertools.logging import correlation_paths
 
 import errors
 import guards
+import tenants
 from backfill_core.settings import load_settings
 from backfill_core.strict_json import json_loads
 from routes import backfills, executions, flows, logs, triggers, ui

@@ -12,12 +12,12 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel
-from tenants import refusal as tenant_refusal
 
 from backfill_core import aws_clients
 from backfill_core.settings import settings
 from errors import message
 from routes.ui import is_ui_asset
+from tenants import refusal as tenant_refusal
 
 logger = Logger(service="api")
 

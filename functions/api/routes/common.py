@@ -7,11 +7,11 @@ from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParameter
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from tenants import tenant_of
 
 from backfill_core.errors import Invalid
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
 from backfill_core.kestra_api.requests import ErrorMessage
+from tenants import tenant_of
 
 # Ids in paths and query strings, at Kestra's lengths: longer ones could name nothing, nor fit a DynamoDB key.
 NamespaceParam = Annotated[str, PathParameter(max_length=MAX_NAMESPACE)]
