@@ -10,6 +10,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from backfill_core.errors import Invalid
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
+from backfill_core.kestra_api import filters
+from backfill_core.kestra_api.filter_fields import Fields
 from backfill_core.kestra_api.requests import ErrorMessage
 from backfill_core.settings import settings
 
@@ -62,3 +64,10 @@ def size_with_page(page: int | None, size: int | None) -> None:
     """Our paging of Kestra's plain lists: a page means nothing without its size."""
     if page is not None and size is None:
         raise Invalid("page: give size with page")
+
+
+def query_filters(router: Router, fields: Fields) -> list[filters.Filter]:
+    """Kestra's `filters[field][OPERATION]=value` parameters of the request, checked against the fields the
+    route honours (kestra_api/filters.py)."""
+    event = cast(APIGatewayProxyEvent, router.current_event)
+    return filters.parse(event.multi_value_query_string_parameters, fields)

@@ -10,9 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.flows.execution import ExecutionState
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.execution_files import execution_file
+from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS
 from backfill_core.kestra_api.responses import Execution, PagedResults
 from backfill_core.storage import executions_repository
-from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, tenant
+from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, query_filters, tenant
 
 router = Router()
 
@@ -27,7 +28,9 @@ def search_executions(
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
     sort: Annotated[str | None, Query()] = None,
 ) -> PagedResults[Execution]:
-    return searches.search_executions(tenant(), namespace, flowId, state or [], labels or [], page, size, sort)
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    found = query_filters(router, EXECUTION_FIELDS)
+    return searches.search_executions(tenant(), namespace, flowId, state or [], labels or [], page, size, sort, found)
 
 
 @router.get("/executions/<execution_id>", responses=answers("The execution", 404))
