@@ -102,6 +102,9 @@ def test_each_operation_on_executions_search(two_namespaces):
         ([("filters[startDate][NOT_EQUALS]", between)], EVERY_RUN),
         ([("filters[endDate][LESS_THAN_OR_EQUAL_TO]", between)], QUICK_RUNS),  # Kestra's: bounds the start too
         ([("filters[timeRange][EQUALS]", "PT1H")], EVERY_RUN),
+        # Kestra 2.0's dateFilter: which date startDate, endDate and timeRange bound
+        ([("dateFilter", "END_DATE"), ("filters[endDate][GREATER_THAN]", between)], ORDERS_RUNS),
+        ([("dateFilter", "START_OR_END_DATE"), ("filters[startDate][LESS_THAN]", between)], QUICK_RUNS),
         ([("filters[scope][EQUALS]", "USER")], EVERY_RUN),
         ([("filters[scope][EQUALS]", "SYSTEM")], []),
         ([("filters[scope][NOT_EQUALS]", "SYSTEM")], EVERY_RUN),
@@ -157,6 +160,7 @@ def test_legacy_parameters_and_filters_hold_together(two_namespaces):
         ([("filters[namespace][REGEX]", "(unclosed")], "filters[namespace][REGEX]"),
         ([("filters[namespace][REGEX]", "a" * 201)], "filters[namespace][REGEX]: a pattern may be at most 200"),
         ([("filters[and][0][or][0][and][0][flowId][EQUALS]", "x")], "grouped at most 2 deep"),
+        ([("dateFilter", "CREATED")], "dateFilter"),
     ],
 )
 def test_a_filter_not_honoured_is_refused_by_name(stack, params, named):

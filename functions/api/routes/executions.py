@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.flows.execution import ExecutionState
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.execution_files import execution_file
-from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS
+from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS, DateFilter
 from backfill_core.kestra_api.responses import Execution, PagedResults
 from backfill_core.storage import executions_repository
 from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, query_filters, tenant
@@ -27,10 +27,13 @@ def search_executions(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
     sort: Annotated[str | None, Query()] = None,
+    dateFilter: Annotated[DateFilter, Query()] = DateFilter.START_DATE,  # noqa: N803 - Kestra 2.0's name
 ) -> PagedResults[Execution]:
     """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
     found = query_filters(router, EXECUTION_FIELDS)
-    return searches.search_executions(tenant(), namespace, flowId, state or [], labels or [], page, size, sort, found)
+    return searches.search_executions(
+        tenant(), namespace, flowId, state or [], labels or [], page, size, sort, found, dateFilter
+    )
 
 
 @router.get("/executions/<execution_id>", responses=answers("The execution", 404))

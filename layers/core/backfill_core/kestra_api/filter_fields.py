@@ -52,6 +52,15 @@ KINDS = frozenset({"NORMAL", "TEST", "PLAYGROUND", "LOOP"})
 CHILD_FILTERS = frozenset({"CHILD", "MAIN"})
 TRIGGER_STATES = frozenset({"enabled", "disabled"})
 
+
+class DateFilter(StrEnum):
+    """Kestra 2.0's dateFilter of the execution search: which date startDate, endDate and timeRange bound."""
+
+    START_DATE = "START_DATE"
+    END_DATE = "END_DATE"
+    START_OR_END_DATE = "START_OR_END_DATE"
+
+
 # Which fields a route honours, with the operations of each (Kestra's QueryFilter.Resource, as far as we serve it).
 Fields = Mapping[str, Sequence[Op]]
 EXECUTION_FIELDS: Fields = {

@@ -15,6 +15,7 @@ from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import in_namespace
 from backfill_core.kestra_api import responses as answer
+from backfill_core.kestra_api.filter_fields import DateFilter
 from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matches
 from backfill_core.kestra_api.kestra_json import (
     execution_json,
@@ -133,13 +134,14 @@ def search_executions(
     size: int,
     sort: str | None,
     filters: Sequence[Filter] = (),
+    date_filter: DateFilter = DateFilter.START_DATE,
 ) -> answer.PagedResults[answer.Execution]:
     if flow_id and not namespace:
         raise Invalid("flowId: filtering by flowId needs namespace too")
     wanted_labels = parse_label_filters(labels)
     found = executions_repository.by_flow(tenant, namespace, flow_id)
     at = now()
-    found = [e for e in found if matches(filters, partial(execution_holds, e, at))]
+    found = [e for e in found if matches(filters, partial(execution_holds, e, at, date_filter))]
     if states:
         found = [e for e in found if e.state.current in states]
     for key, value in wanted_labels:
@@ -154,10 +156,11 @@ def search_executions(
     return page_of(answer.PagedResults[answer.Execution], [execution_json(e) for e in found], page, size)
 
 
-def execution_holds(e: Execution, at: datetime, one: QueryFilter) -> bool:
-    """What each of Kestra's execution filters means for one of ours. As in Kestra 1.x, startDate and endDate
-    bound the execution's start date, and timeRange is a start within that long before now. Every execution
-    of ours is Kestra's kind NORMAL; a subflow's child is a CHILD, its parent's id the triggerExecutionId."""
+def execution_holds(e: Execution, at: datetime, date_filter: DateFilter, one: QueryFilter) -> bool:
+    """What each of Kestra's execution filters means for one of ours. As in Kestra, startDate and endDate
+    both bound the date `date_filter` names (by default the start), and timeRange is that date within so long
+    before now. Every execution of ours is Kestra's kind NORMAL; a subflow's child is a CHILD, its parent's
+    id the triggerExecutionId."""
     parent = str(e.trigger.variables.get("executionId")) if e.kind == "subflow" else None
     match one.field:
         case "q":
@@ -169,10 +172,10 @@ def execution_holds(e: Execution, at: datetime, one: QueryFilter) -> bool:
         case "flowId":
             return one.text(e.flow_id)
         case "startDate" | "endDate":
-            return one.date(e.state.start_date)
+            return any(one.date(date) for date in _dates(e, date_filter))
         case "timeRange":
-            start = e.state.start_date
-            return start is not None and start >= at - duration(one.key, str(one.value))
+            since = at - duration(one.key, str(one.value))
+            return any(date is not None and date >= since for date in _dates(e, date_filter))
         case "state":
             return one.one_of(e.state.current)
         case "labels":
@@ -184,6 +187,11 @@ def execution_holds(e: Execution, at: datetime, one: QueryFilter) -> bool:
         case "kind":
             return one.one_of("NORMAL")
     raise Invalid(f"{one.key}: not supported")
+
+
+def _dates(e: Execution, date_filter: DateFilter) -> tuple[datetime | None, ...]:
+    start, end = e.state.start_date, e.state.end_date
+    return {DateFilter.START_DATE: (start,), DateFilter.END_DATE: (end,)}.get(date_filter, (start, end))
 
 
 def execution(execution_id: str) -> answer.Execution:
