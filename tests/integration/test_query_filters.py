@@ -235,3 +235,14 @@ def test_trigger_search_and_backfill_list_take_filters(quick_running):
     assert backfills("filters[namespace][NOT_EQUALS]=tests") == 0
     refused = stack.call("GET", "/api/v1/backfills?filters[triggerState][EQUALS]=enabled")
     assert refused.status == 422 and "filters[triggerState]" in refused.message
+
+
+def test_filters_on_a_route_that_takes_none_are_refused_before_it_runs(quick_running):
+    stack = quick_running
+    body = [{"namespace": "tests", "flowId": "quick", "triggerId": "every_hour"}]
+    answer = stack.call("POST", "/api/v1/triggers/backfill/pause/by-triggers?filters[namespace][EQUALS]=tests", body)
+    assert answer.status == 422 and "filters[namespace][EQUALS]: not supported" in answer.message, answer.raw
+    assert not quick_paused(stack)
+    for path in ("/api/v1/flows/tests", "/api/v1/backfills/nothing/slots"):
+        answer = stack.call("GET", f"{path}?filters[level][EQUALS]=INFO")
+        assert answer.status == 422 and "filters[level][EQUALS]" in answer.message, answer.raw

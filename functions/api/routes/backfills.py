@@ -11,12 +11,22 @@ from backfill_core.kestra_api.filter_fields import BACKFILL_FIELDS
 from backfill_core.kestra_api.kestra_json import backfill_resource_json, dry_run_json, retry_failed_json
 from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
 from backfill_core.kestra_api.responses import BackfillResource, DryRunResult, PagedResults, RetryFailedResult, Slot
-from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, TriggerIdQuery, answers, query_filters, tenant
+from routes.common import (
+    FlowIdQuery,
+    NamespaceQuery,
+    RecordIdParam,
+    TriggerIdQuery,
+    answers,
+    query_filters,
+    takes_filters,
+    tenant,
+)
 
 router = Router()
 
 
 @router.get("/backfills", responses=answers("A page of backfills, newest first", 422))
+@takes_filters
 def list_backfills(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter names

@@ -13,12 +13,13 @@ from backfill_core.kestra_api.execution_files import execution_file
 from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS, DateFilter
 from backfill_core.kestra_api.responses import Execution, PagedResults
 from backfill_core.storage import executions_repository
-from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, query_filters, tenant
+from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, query_filters, takes_filters, tenant
 
 router = Router()
 
 
 @router.get("/executions/search", responses=answers("A page of executions", 422))
+@takes_filters
 def search_executions(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name

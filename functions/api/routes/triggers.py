@@ -13,7 +13,7 @@ from backfill_core.kestra_api.kestra_json import bulk_json
 from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
 from backfill_core.kestra_api.responses import BulkResponse, PagedResults, Trigger, TriggerWithContext
 from backfill_core.triggers import commands as trigger_commands
-from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, query_filters, tenant
+from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, query_filters, takes_filters, tenant
 
 router = Router()
 
@@ -57,6 +57,7 @@ def bulk_by_triggers(action: str, body: list[TriggerRef]) -> BulkResponse:
 @router.post(
     "/triggers/backfill/<action>/by-query", responses=answers("How many triggers' backfills changed", 404, 422)
 )
+@takes_filters
 def bulk_by_query(
     action: str,
     namespace: NamespaceQuery = None,
@@ -70,6 +71,7 @@ def bulk_by_query(
 
 
 @router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
+@takes_filters
 def search_triggers(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name

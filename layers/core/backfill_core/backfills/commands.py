@@ -172,7 +172,7 @@ def triggers_matching(
             text = f"{flow.namespace} {flow.id} {trigger.id}".lower()
             if not trigger.is_schedule or (query and query.lower() not in text):
                 continue
-            if matches(filters, trigger_holds(tenant, stored, trigger)):
+            if matches(filters, trigger_holds(stored, trigger)):
                 found.append(TriggerRef(namespace=flow.namespace, flow_id=flow.id, trigger_id=trigger.id))
     return found
 

@@ -88,7 +88,7 @@ def list_backfills(
     ]
 
 
-def trigger_holds(tenant: str, stored: StoredFlow, trigger: TriggerSpec) -> Callable[[QueryFilter], bool]:
+def trigger_holds(stored: StoredFlow, trigger: TriggerSpec) -> Callable[[QueryFilter], bool]:
     """What each of Kestra's trigger filters means for one trigger of a valid flow; triggerState is Kestra's
     `disabled` (in the YAML, or through the API), read only when asked for."""
     flow = stored.flow

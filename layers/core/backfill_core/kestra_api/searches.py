@@ -107,7 +107,7 @@ def search_triggers(
         if flow_id and flow.id != flow_id:
             continue
         for trigger in flow.triggers:
-            if not matches(filters, queries.trigger_holds(tenant, stored, trigger)):
+            if not matches(filters, queries.trigger_holds(stored, trigger)):
                 continue
             state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
             entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
