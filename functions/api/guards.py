@@ -88,7 +88,9 @@ def no_ignored_filters(app: APIGatewayRestResolver, next_middleware) -> Response
     """Kestra's `filters[...]` on a route that does not read them (routes.common.takes_filters) are refused:
     ignored, they would widen what the call reads or changes to everything."""
     route = app.context.get("_route")
-    given = sorted(k for k in app.current_event.multi_value_query_string_parameters or {} if k.startswith("filters"))
+    given = sorted(
+        k for k in app.current_event.multi_value_query_string_parameters or {} if k.lower().startswith("filters")
+    )
     if given and not getattr(getattr(route, "func", None), TAKES_FILTERS, False):
         return message(HTTPStatus.UNPROCESSABLE_ENTITY, f"{given[0]}: not supported; this route takes no filters")
     return next_middleware(app)
