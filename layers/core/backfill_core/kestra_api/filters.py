@@ -1,6 +1,6 @@
 """Kestra's query filters (0.22+): `filters[field][OPERATION]=value` in the query string, as Kestra's UI and
 SDKs send them, parsed once into typed QueryFilters; what each operation means is here, what each field means for
-an execution or a trigger is in the search that matches it (kestra_api/searches.py, backfills/commands.py).
+an execution or a trigger is in the search that matches it (kestra_api/searches.py, backfills/queries.py).
 
 The forms read, as Kestra's own parser reads them:
 - `filters[namespace][EQUALS]=a`: one filter; the same key given twice is two filters, both to hold;
