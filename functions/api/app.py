@@ -29,7 +29,7 @@ app = APIGatewayRestResolver(
     strip_prefixes=[tenants.API_PREFIX],
     json_body_deserializer=json_loads,
 )
-app.use(middlewares=[guards.no_list_for_an_object])
+app.use(middlewares=[guards.no_list_for_an_object, guards.no_ignored_filters])
 app.include_router(errors.router)
 for resource in (flows, triggers, backfills, executions, logs):  # the OpenAPI document lists them in this order
     app.include_router(resource.router)

@@ -1,6 +1,7 @@
 """What every resource's routes share: Kestra's id lengths as parameters, the answers they document, and who
 and for which tenant the request is."""
 
+from collections.abc import Callable
 from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
@@ -10,6 +11,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from backfill_core.errors import Invalid
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
+from backfill_core.kestra_api import filters
+from backfill_core.kestra_api.filter_fields import Fields
 from backfill_core.kestra_api.requests import ErrorMessage
 from tenants import tenant_of
 
@@ -63,3 +66,20 @@ def size_with_page(page: int | None, size: int | None) -> None:
     """Our paging of Kestra's plain lists: a page means nothing without its size."""
     if page is not None and size is None:
         raise Invalid("page: give size with page")
+
+
+def takes_filters(route: Callable) -> Callable:
+    """Marks a route that reads Kestra's `filters[...]` (query_filters), under its @router decorator; on any
+    other route they are refused before it runs (guards.no_ignored_filters), never ignored."""
+    setattr(route, TAKES_FILTERS, True)
+    return route
+
+
+TAKES_FILTERS = "takes_query_filters"
+
+
+def query_filters(router: Router, fields: Fields) -> list[filters.Filter]:
+    """Kestra's `filters[field][OPERATION]=value` parameters of the request, checked against the fields the
+    route honours (kestra_api/filters.py)."""
+    event = cast(APIGatewayProxyEvent, router.current_event)
+    return filters.parse(event.multi_value_query_string_parameters, fields)

@@ -10,14 +10,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.flows.execution import ExecutionState
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.execution_files import execution_file
+from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS, DateFilter
 from backfill_core.kestra_api.responses import Execution, PagedResults
 from backfill_core.storage import executions_repository
-from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, tenant
+from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, query_filters, takes_filters, tenant
 
 router = Router()
 
 
 @router.get("/executions/search", responses=answers("A page of executions", 422))
+@takes_filters
 def search_executions(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
@@ -26,8 +28,13 @@ def search_executions(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
     sort: Annotated[str | None, Query()] = None,
+    dateFilter: Annotated[DateFilter, Query()] = DateFilter.START_DATE,  # noqa: N803 - Kestra 2.0's name
 ) -> PagedResults[Execution]:
-    return searches.search_executions(tenant(), namespace, flowId, state or [], labels or [], page, size, sort)
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    found = query_filters(router, EXECUTION_FIELDS)
+    return searches.search_executions(
+        tenant(), namespace, flowId, state or [], labels or [], page, size, sort, found, dateFilter
+    )
 
 
 @router.get("/executions/<execution_id>", responses=answers("The execution", 404))

@@ -8,11 +8,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.backfills import commands
 from backfill_core.errors import NotFound
 from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.filter_fields import TRIGGER_FIELDS
 from backfill_core.kestra_api.kestra_json import bulk_json
 from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
 from backfill_core.kestra_api.responses import BulkResponse, PagedResults, Trigger, TriggerWithContext
 from backfill_core.triggers import commands as trigger_commands
-from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, tenant
+from routes.common import FlowIdQuery, NamespaceQuery, answers, caller, query_filters, takes_filters, tenant
 
 router = Router()
 
@@ -56,20 +57,27 @@ def bulk_by_triggers(action: str, body: list[TriggerRef]) -> BulkResponse:
 @router.post(
     "/triggers/backfill/<action>/by-query", responses=answers("How many triggers' backfills changed", 404, 422)
 )
+@takes_filters
 def bulk_by_query(
     action: str,
     namespace: NamespaceQuery = None,
     q: Annotated[str | None, Query()] = None,
 ) -> BulkResponse:
-    refs = commands.triggers_matching(tenant(), namespace, q)
-    return bulk_json(commands.bulk(tenant(), _bulk_action(action), refs))
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above:
+    a filter this route cannot honour is refused, never dropped to act on more triggers."""
+    action = _bulk_action(action)
+    refs = commands.triggers_matching(tenant(), namespace, q, query_filters(router, TRIGGER_FIELDS))
+    return bulk_json(commands.bulk(tenant(), action, refs))
 
 
 @router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
+@takes_filters
 def search_triggers(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)] = 25,
 ) -> PagedResults[TriggerWithContext]:
-    return searches.search_triggers(tenant(), namespace, flowId, page, size)
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    found = query_filters(router, TRIGGER_FIELDS)
+    return searches.search_triggers(tenant(), namespace, flowId, page, size, found)

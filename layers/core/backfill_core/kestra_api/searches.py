@@ -2,6 +2,8 @@
 
 import json
 from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -13,6 +15,8 @@ from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import in_namespace
 from backfill_core.kestra_api import responses as answer
+from backfill_core.kestra_api.filter_fields import DateFilter
+from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matches
 from backfill_core.kestra_api.kestra_json import (
     execution_json,
     log_entry_json,
@@ -87,7 +91,12 @@ def _state_and_active_backfill(key: TriggerKey):
 
 
 def search_triggers(
-    tenant: str, namespace: str | None, flow_id: str | None, page: int, size: int
+    tenant: str,
+    namespace: str | None,
+    flow_id: str | None,
+    page: int,
+    size: int,
+    filters: Sequence[Filter] = (),
 ) -> answer.PagedResults[answer.TriggerWithContext]:
     at = now()
     entries = []
@@ -98,6 +107,8 @@ def search_triggers(
         if flow_id and flow.id != flow_id:
             continue
         for trigger in flow.triggers:
+            if not matches(filters, queries.trigger_holds(stored, trigger)):
+                continue
             state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
             entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
     return page_of(answer.PagedResults[answer.TriggerWithContext], entries, page, size)
@@ -122,11 +133,15 @@ def search_executions(
     page: int,
     size: int,
     sort: str | None,
+    filters: Sequence[Filter] = (),
+    date_filter: DateFilter = DateFilter.START_DATE,
 ) -> answer.PagedResults[answer.Execution]:
     if flow_id and not namespace:
         raise Invalid("flowId: filtering by flowId needs namespace too")
     wanted_labels = parse_label_filters(labels)
     found = executions_repository.by_flow(tenant, namespace, flow_id)
+    at = now()
+    found = [e for e in found if matches(filters, partial(execution_holds, e, at, date_filter))]
     if states:
         found = [e for e in found if e.state.current in states]
     for key, value in wanted_labels:
@@ -139,6 +154,44 @@ def search_executions(
     else:
         found.sort(key=lambda e: (e.scheduled_date, e.id), reverse=direction != "asc")
     return page_of(answer.PagedResults[answer.Execution], [execution_json(e) for e in found], page, size)
+
+
+def execution_holds(e: Execution, at: datetime, date_filter: DateFilter, one: QueryFilter) -> bool:
+    """What each of Kestra's execution filters means for one of ours. As in Kestra, startDate and endDate
+    both bound the date `date_filter` names (by default the start), and timeRange is that date within so long
+    before now. Every execution of ours is Kestra's kind NORMAL; a subflow's child is a CHILD, its parent's
+    id the triggerExecutionId."""
+    parent = str(e.trigger.variables.get("executionId")) if e.kind == "subflow" else None
+    match one.field:
+        case "q":
+            return one.query(e.id, e.namespace, e.flow_id)
+        case "scope":
+            return one.scope(e.namespace)
+        case "namespace":
+            return one.text(e.namespace)
+        case "flowId":
+            return one.text(e.flow_id)
+        case "startDate" | "endDate":
+            return any(one.date(date) for date in _dates(e, date_filter))
+        case "timeRange":
+            since = at - duration(one.key, str(one.value))
+            return any(date is not None and date >= since for date in _dates(e, date_filter))
+        case "state":
+            return one.one_of(e.state.current)
+        case "labels":
+            return one.labels((label.key, label.value) for label in e.labels)
+        case "triggerExecutionId":
+            return one.text(parent)
+        case "childFilter":
+            return one.one_of("CHILD" if parent else "MAIN")
+        case "kind":
+            return one.one_of("NORMAL")
+    raise Invalid(f"{one.key}: not supported")
+
+
+def _dates(e: Execution, date_filter: DateFilter) -> tuple[datetime | None, ...]:
+    start, end = e.state.start_date, e.state.end_date
+    return {DateFilter.START_DATE: (start,), DateFilter.END_DATE: (end,)}.get(date_filter, (start, end))
 
 
 def tenant_execution(tenant: str, execution_id: str) -> Execution:
