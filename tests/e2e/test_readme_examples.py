@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import ROOT, start_stack
+from tests.harness import run_kind
 
 README = (ROOT / "README.md").read_text()
 
@@ -233,7 +234,7 @@ def test_readme_reprocess_slots_failure_policy_and_kill_lines_work(readme_stack)
             timeout=15,
             what=f"backfill {backfill_id} to be cancelled",
         )
-    assert not [e for e in stack.executions(namespace="dev", state="RUNNING") if e["kind"] == "backfill"]
+    assert not [e for e in stack.executions(namespace="dev", state="RUNNING") if run_kind(e) == "backfill"]
 
 
 def test_ctrl_c_stops_the_stack_cleanly(tmp_path_factory):
