@@ -44,7 +44,8 @@ def test_kestra_curl_and_python_snippets_work_verbatim(readme_stack):
     stack = readme_stack
     kestra_call = "curl -XPUT http://localhost:8080/api/v1/triggers -H 'Content-Type: application/json' -d '{\n"
     (curl,) = [b for b in code_blocks("sh") if b.startswith(kestra_call + '  "backfill"')]
-    (python,) = [b for b in code_blocks("python") if "SigV4Auth" not in b]  # the other one needs AWS
+    # The `requests` snippet: not the SigV4 one (it needs AWS), nor kestrapy's (test_kestrapy.py runs that).
+    (python,) = [b for b in code_blocks("python") if "SigV4Auth" not in b and "kestrapy" not in b]
 
     done = subprocess.run(["bash", "-c", on_port(curl, stack.port)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
