@@ -12,12 +12,13 @@ from backfill_core.backfills.planning import BackfillPreview
 from backfill_core.backfills.queries import SlotView
 from backfill_core.backfills.state_machine import current_date, display_status
 from backfill_core.flows.execution import Execution
+from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.flows.validation import FlowCheck
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.kestra_api import responses as answer
-from backfill_core.schedules.kestra_time import now, parse_instant
+from backfill_core.schedules.kestra_time import format_date, now, parse_instant
 from backfill_core.triggers.model import TriggerState
 
 
@@ -43,6 +44,10 @@ def flow_json(stored: StoredFlow) -> answer.FlowWithSource:
         }
     else:
         document = load_yaml(stored.source)
+        if document.get("labels") is not None:  # Kestra writes a flow's labels as a list, whichever way they were given
+            document["labels"] = [label.to_json() for label in normalize_labels(document["labels"])]
+        document.setdefault("disabled", False)  # as Kestra writes every flow; `draft` (2.0): none is, here
+        document.setdefault("draft", False)
     return answer.FlowWithSource.model_validate(
         {
             **_plain(document),
@@ -203,8 +208,17 @@ def trigger_search_entry(
 
 
 def execution_json(execution: Execution) -> answer.Execution:
-    """Kestra's Execution, from our record; what only the record keeps (its lease) is left out."""
-    return answer.Execution.model_validate(execution)
+    """Kestra's Execution, from our record; what only the record keeps (its lease, its kind) is left out. A
+    backfill's run is told by its `system.backfill` label, as in Kestra. None is restarted or replayed here: each
+    is its own original, at Kestra's first attempt."""
+    created = execution.state.histories[0].date if execution.state.histories else execution.state.start_date
+    return answer.Execution.model_validate(
+        {
+            **dict(execution),
+            "original_id": execution.id,
+            "metadata": {"attemptNumber": 1, "originalCreatedDate": format_date(created) if created else None},
+        }
+    )
 
 
 def log_entry_json(entry: dict[str, Any]) -> answer.LogEntry:

@@ -104,8 +104,7 @@ class ExecutionTrigger(KestraAnswer):
 
 
 class Execution(KestraAnswer):
-    """Kestra's Execution; ours beside it: where it came from (kind, backfillId, scheduledDate) and its attempt
-    count."""
+    """Kestra's Execution; ours beside it: its backfill, its slot and its attempt count."""
 
     id: str
     tenant_id: str
@@ -118,7 +117,8 @@ class Execution(KestraAnswer):
     state: State
     task_run_list: list[TaskRun]
     outputs: dict[str, Any] | None = Field(description="the flow's outputs, once its tasks are done")
-    kind: Literal["backfill", "schedule", "subflow"] = Field(description="ours: a backfill's, live, or a child run")
+    original_id: str = Field(description="the execution it was made from: itself, never restarted or replayed")
+    metadata: dict[str, Any] = Field(description="Kestra's ExecutionMetadata: attemptNumber, originalCreatedDate")
     backfill_id: str | None
     scheduled_date: KestraDate = Field(description="ours: the slot it runs")
     attempt: int = Field(description="ours: how many times an executor took it up")

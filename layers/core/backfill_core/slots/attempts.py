@@ -17,7 +17,7 @@ from backfill_core.flows.execution import (
     StateHistory,
     TaskRun,
 )
-from backfill_core.flows.labels import Label
+from backfill_core.flows.labels import BACKFILL_LABEL, Label, merge_labels
 from backfill_core.flows.runner import run_flow, transition
 from backfill_core.flows.tasks.subflow import SubflowStarter
 from backfill_core.flows.tasks.task_types import KillCheck
@@ -43,6 +43,8 @@ def new_execution(
 ) -> Execution:
     """A CREATED execution of one slot; trigger.date/next/previous are the slot and its cron neighbours."""
     slot = message.date
+    if message.kind == "backfill":  # marked as Kestra marks a backfill's runs
+        labels = merge_labels(labels, [Label(key=BACKFILL_LABEL, value="true")])
     return Execution(
         id=execution_id,
         tenant_id=message.tenant,
