@@ -9,6 +9,7 @@ strict parse fails, which would hide a wrong answer.
 """
 
 import json
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -99,7 +100,11 @@ class Driver:
         return models.Trigger(namespace=self.namespace, flowId=self.flow_id, triggerId=TRIGGER_ID, date=START)
 
     def filters(self, **fields: str) -> list[dict]:
-        return [{"field": field, "operation": "EQUALS", "value": value} for field, value in fields.items()]
+        """As a user writes them with the SDK's QueryFilterField names (FLOW_ID), which it sends as flowId."""
+        return [
+            {"field": re.sub(r"([A-Z])", r"_\1", field).upper(), "operation": "EQUALS", "value": value}
+            for field, value in fields.items()
+        ]
 
     def poll(self, what: str, probe: Callable[[], Any], timeout: float = 60) -> Any:
         deadline = time.monotonic() + timeout
