@@ -45,7 +45,7 @@ GAPS = {
     (2, "pause_backfill"): f"PUT /api/v1/{{tenant}}/triggers/backfill/pause {TRIGGER_STATE_2}",
     (2, "unpause_backfill"): f"PUT /api/v1/{{tenant}}/triggers/backfill/unpause {TRIGGER_STATE_2}",
     (2, "delete_backfill"): f"POST /api/v1/{{tenant}}/triggers/backfill/delete {TRIGGER_STATE_2}",
-    (2, "search_triggers"): f"GET /api/v1/{{tenant}}/triggers/search answers 1.x's page, not 2.0's "
+    (2, "search_triggers"): "GET /api/v1/{tenant}/triggers/search answers 1.x's page, not 2.0's "
     "PagedResults_ApiTriggerAndState (trigger, state)",
     (2, "search_executions"): STATE_2,
     (2, "read_execution"): STATE_2,
