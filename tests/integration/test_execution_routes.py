@@ -257,6 +257,7 @@ def test_replay_makes_a_new_execution_of_a_failed_backfill_slot(stack, marker):
     stack.drain()
     again = stack.call("GET", f"/api/v1/executions/{replayed.body['id']}").body
     assert again["state"]["current"] == "SUCCESS" and again["labels"] == failed["labels"]
+    assert again["trigger"] == failed["trigger"] and again["trigger"]["variables"]["date"] == "2024-01-01T00:00:00Z"
     assert [t["taskId"] for t in again["taskRunList"]] == ["first", "check", "last"]
     assert stack.call("GET", f"/api/v1/executions/{failed['id']}").body["state"]["current"] == "FAILED"
     assert stack.call("POST", f"/api/v1/executions/{failed['id']}/actions/replay?taskRunId=x").status == 422

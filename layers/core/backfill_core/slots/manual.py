@@ -80,9 +80,10 @@ def start_run(
 
 
 def replay(execution_id: str, task_run_id: str | None = None, revision: int | None = None) -> Execution:
-    """Kestra's replay: a new execution of an ended one, with its inputs and labels, `originalId` naming it. A
-    replayed backfill slot is a new run by hand; the backfill's own record of the slot stays as it ended (its
-    retry-failed runs the slot again as the backfill's)."""
+    """Kestra's replay: a new execution of an ended one, with its trigger (a slot's `trigger.date` too), inputs and
+    labels, `originalId` naming it. A replayed backfill slot is a new run by hand of that slot; the backfill's own
+    record of the slot stays as it ended (its retry-failed runs the slot again as the backfill's). Its values are
+    the original's: the runner checks them against the flow's scripts as it checks a backfill's."""
     original = executions_repository.get(execution_id)
     if original is None or original.deleted:
         raise NotFound(f"Execution not found: {execution_id}")
@@ -91,10 +92,11 @@ def replay(execution_id: str, task_run_id: str | None = None, revision: int | No
     if original.state.current not in ENDED_STATES:
         raise Conflict(f"Execution {execution_id} is {original.state.current}: only an ended execution is replayed")
     stored = flows_repository.get(original.tenant_id, original.namespace, original.flow_id)
-    flow = executable_flow(stored, revision)
-    at = now()
-    _check_as_code(flow, original.labels, original.inputs)
-    execution = _new_execution(original.tenant_id, stored, original.labels, dict(original.inputs), at, at)
+    executable_flow(stored, revision)
+    execution = _new_execution(
+        original.tenant_id, stored, original.labels, dict(original.inputs), now(), original.scheduled_date
+    )
+    execution.trigger = original.trigger
     execution.original_id = original.id
     executions_repository.create_if_absent(execution)
     _queue(execution, 0)
@@ -114,7 +116,7 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
         raise Invalid(f"No task found to restart execution {execution_id} from: none of its task runs FAILED")
     stored = flows_repository.get(found.tenant_id, found.namespace, found.flow_id)
     flow = executable_flow(stored, revision)
-    kept = _before_the_failure(flow, found.task_run_list)
+    kept = kept_before_failure(flow, found.task_run_list)
     found.kept_task_runs = kept
     found.task_run_list = list(kept)
     found.outputs = None
@@ -129,7 +131,7 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
     return found
 
 
-def _before_the_failure(flow: Flow, task_runs: list[TaskRun]) -> list[TaskRun]:
+def kept_before_failure(flow: Flow, task_runs: list[TaskRun]) -> list[TaskRun]:
     """The task runs of the flow's `tasks` that ended well before the first that did not, with their children."""
     main = {task.id for task in flow.tasks}
     kept_ids: set[str] = set()
