@@ -127,6 +127,7 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
         executions_repository.save(found)
     except ConcurrentUpdate as exc:
         raise Conflict(f"Execution {execution_id} changed while it was restarted: try again") from exc
+    executions_deletion.delete_kill_request(execution_id)  # before it runs: the kill that ended it is not asked again
     _queue(found, 0)
     return found
 

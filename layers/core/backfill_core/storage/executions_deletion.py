@@ -42,3 +42,8 @@ def delete(execution_id: str, with_logs: bool) -> None:
         else:
             raise ConcurrentUpdate(f"DynamoDB kept back part of execution {execution_id}'s deletion: try again")
     dynamodb().delete_item(TableName=table, Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}})
+
+
+def delete_kill_request(execution_id: str) -> None:
+    """A restarted execution runs again: the kill that ended it is not asked for again."""
+    dynamodb().delete_item(TableName=settings().executions_table, Key={"pk": {"S": execution_id}, "sk": {"S": KILL}})
