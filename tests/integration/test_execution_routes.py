@@ -130,8 +130,8 @@ def test_a_run_by_hand_refuses_what_it_cannot_honour(stack):
     answer = stack.call("POST", f"/api/v1/executions/tests/greeter?scheduleDate={later}", {"who": "Ada"})
     assert answer.status == 422 and "scheduleDate" in answer.message
     assert stack.call("POST", "/api/v1/executions/tests/absent", {"who": "Ada"}).status == 404
-    register(stack, GREETER.replace("labels:", "disabled: true\nlabels:").replace("id: greeter", "id: off"))
-    assert stack.call("POST", "/api/v1/executions/tests/off", {"who": "Ada"}).status == 409
+    register(stack, GREETER.replace("labels:", "disabled: true\nlabels:").replace("id: greeter", "id: halted"))
+    assert stack.call("POST", "/api/v1/executions/tests/halted", {"who": "Ada"}).status == 409
     assert stack.executions(namespace="tests") == []  # nothing was created by any refusal
     assert stack.queue_depth() == 0
 

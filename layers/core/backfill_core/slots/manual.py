@@ -122,6 +122,7 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
     found.outputs = None
     found.flow_revision = stored.revision
     found.restarted_at_attempt = found.attempt
+    found.lease_until = 0.0  # its attempt ended with it: the next may take it at once
     found.state = transition(found.state, ExecutionState.RESTARTED, now())
     try:
         executions_repository.save(found)
