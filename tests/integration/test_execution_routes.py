@@ -314,3 +314,16 @@ def test_follow_answers_kestras_events_up_to_the_current_state(stack, monkeypatc
     ended = stack.call("GET", f"/api/v1/executions/{created['id']}/follow")
     assert [(kind, e["state"]["current"]) for kind, e in events(ended.raw)] == [("end", "SUCCESS")]
     assert stack.call("GET", "/api/v1/executions/0000000000000000000000/follow").status == 404
+
+
+def test_a_run_by_hands_inputs_are_checked_again_when_its_flow_changed_before_it_ran(stack):
+    """Its values are a caller's, as a backfill's: a flow revised between the call and the run to render them into
+    a script does not run them as shell code."""
+    register(stack, SHELL.replace("echo {{ inputs.name }}", "echo hello"))
+    created = run_by_hand(stack, "shell", {"name": "x; touch /tmp/owned"})
+    assert stack.call("PUT", "/api/v1/flows/tests/shell", SHELL, "application/x-yaml").status == 200
+    stack.drain()
+    ran = stack.call("GET", f"/api/v1/executions/{created['id']}").body
+    assert ran["state"]["current"] == "FAILED"
+    lines = [line["message"] for line in stack.call("GET", f"/api/v1/logs/{created['id']}").body]
+    assert any("inputs.name" in line and "shell syntax" in line for line in lines), lines
