@@ -17,7 +17,7 @@ import guards
 import tenants
 from backfill_core.settings import load_settings
 from backfill_core.strict_json import json_loads
-from routes import backfills, executions, flows, logs, triggers, ui
+from routes import backfills, executions, flows, logs, runs, triggers, ui
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="api")
@@ -31,7 +31,7 @@ app = APIGatewayRestResolver(
 )
 app.use(middlewares=[guards.no_list_for_an_object, guards.no_ignored_filters])
 app.include_router(errors.router)
-for resource in (flows, triggers, backfills, executions, logs):  # the OpenAPI document lists them in this order
+for resource in (flows, triggers, backfills, executions, runs, logs):  # the OpenAPI document lists them in this order
     app.include_router(resource.router)
 
 

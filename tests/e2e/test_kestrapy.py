@@ -39,7 +39,6 @@ FOLLOW = "GET /api/v1/{tenant}/executions/{executionId}/follow is not served (an
 STATE_2 = "kestrapy 2.x's State requires getDuration/getStartDate/getEndDate (never written; none while it runs)"
 TRIGGER_STATE_2 = "answers Kestra 1.x's Trigger, not 2.0's ApiTriggerState (updatedAt, ...)"
 GAPS = {
-    (1, "create_execution"): MANUAL_RUN,
     (1, "follow_execution"): FOLLOW,
     (2, "create_backfill"): "PUT /api/v1/{tenant}/triggers/backfill/create (Kestra 2.0) is not served",
     (2, "pause_backfill"): f"PUT /api/v1/{{tenant}}/triggers/backfill/pause {TRIGGER_STATE_2}",

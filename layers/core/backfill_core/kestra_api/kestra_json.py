@@ -209,13 +209,13 @@ def trigger_search_entry(
 
 def execution_json(execution: Execution) -> answer.Execution:
     """Kestra's Execution, from our record; what only the record keeps (its lease, its kind) is left out. A
-    backfill's run is told by its `system.backfill` label, as in Kestra. None is restarted or replayed here: each
-    is its own original, at Kestra's first attempt."""
+    backfill's run is told by its `system.backfill` label, as in Kestra. A replay's original is the execution it
+    replays; any other is its own original, at Kestra's first attempt."""
     created = execution.state.histories[0].date if execution.state.histories else execution.state.start_date
     return answer.Execution.model_validate(
         {
             **dict(execution),
-            "original_id": execution.id,
+            "original_id": execution.original_id or execution.id,
             "metadata": {"attemptNumber": 1, "originalCreatedDate": format_date(created) if created else None},
         }
     )

@@ -113,11 +113,11 @@ class Execution(KestraAnswer):
     flow_revision: int
     labels: list[Label]
     inputs: dict[str, Any]
-    trigger: ExecutionTrigger
+    trigger: ExecutionTrigger | None = Field(description="none for a run by hand")
     state: State
     task_run_list: list[TaskRun]
     outputs: dict[str, Any] | None = Field(description="the flow's outputs, once its tasks are done")
-    original_id: str = Field(description="the execution it was made from: itself, never restarted or replayed")
+    original_id: str = Field(description="the execution it was made from: a replay's original, else itself")
     metadata: dict[str, Any] = Field(description="Kestra's ExecutionMetadata: attemptNumber, originalCreatedDate")
     backfill_id: str | None
     scheduled_date: KestraDate = Field(description="ours: the slot it runs")

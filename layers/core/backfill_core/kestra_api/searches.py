@@ -1,7 +1,8 @@
-"""The read side of the API: trigger search, execution search, one execution, its logs."""
+"""The read side of the API: trigger search, execution search, one execution (logs: kestra_api/logs.py)."""
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from itertools import islice
@@ -19,7 +20,6 @@ from backfill_core.kestra_api.filter_fields import DateFilter
 from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matches
 from backfill_core.kestra_api.kestra_json import (
     execution_json,
-    log_entry_json,
     slots_json,
     trigger_json,
     trigger_search_entry,
@@ -124,35 +124,80 @@ def parse_label_filters(values: list[str]) -> list[tuple[str, str]]:
     return filters
 
 
+@dataclass(frozen=True)
+class ExecutionSearch:
+    """Kestra's execution search parameters (the legacy ones; `filters[...]` reach the same fields). `namespace`
+    is a prefix of whole segments; `query` (Kestra's `q`) a piece of the id, namespace, flow id or a label."""
+
+    namespace: str | None = None
+    flow_id: str | None = None
+    states: Sequence[str] = ()
+    labels: Sequence[str] = ()
+    query: str | None = None
+    start_date: datetime | None = None  # started at or after
+    end_date: datetime | None = None  # ended at or before (one still running has not ended)
+
+    def keeps(self, execution: Execution) -> bool:
+        if self.states and execution.state.current not in self.states:
+            return False
+        have = {(label.key, label.value) for label in execution.labels}
+        if any(wanted not in have for wanted in parse_label_filters(list(self.labels))):
+            return False
+        started, ended = execution.state.start_date, execution.state.end_date
+        if self.start_date and (started is None or started < self.start_date):
+            return False
+        if self.end_date and (ended is None or ended > self.end_date):
+            return False
+        return not self.query or _mentions(execution, self.query.lower())
+
+
+def _mentions(execution: Execution, text: str) -> bool:
+    words = [execution.id, execution.namespace, execution.flow_id]
+    words += [part for label in execution.labels for part in (label.key, label.value)]
+    return any(text in word.lower() for word in words)
+
+
+# Kestra's sort fields of executions, and ours (the slot a backfill or schedule ran).
+EXECUTION_SORTS: dict[str, Callable[[Execution], Any]] = {
+    "id": lambda e: e.id,
+    "namespace": lambda e: e.namespace,
+    "flowId": lambda e: e.flow_id,
+    "state.current": lambda e: e.state.current,
+    "state.startDate": lambda e: e.state.start_date or e.scheduled_date,
+    "state.endDate": lambda e: (e.state.end_date is not None, e.state.end_date or e.scheduled_date),
+    "state.duration": lambda e: (e.state.end_date or now()) - (e.state.start_date or e.scheduled_date),
+    "scheduledDate": lambda e: e.scheduled_date,
+    "trigger.variables.date": lambda e: e.scheduled_date,
+}
+
+
 def search_executions(
     tenant: str,
-    namespace: str | None,
-    flow_id: str | None,
-    states: Sequence[str],
-    labels: list[str],
+    search: ExecutionSearch,
     page: int,
     size: int,
-    sort: str | None,
+    sort: Sequence[str] = (),
     filters: Sequence[Filter] = (),
     date_filter: DateFilter = DateFilter.START_DATE,
 ) -> answer.PagedResults[answer.Execution]:
-    if flow_id and not namespace:
-        raise Invalid("flowId: filtering by flowId needs namespace too")
-    wanted_labels = parse_label_filters(labels)
-    found = executions_repository.by_flow(tenant, namespace, flow_id)
+    """Kestra's `filters[...]` hold together with the legacy parameters of `search`."""
+    if search.start_date and search.end_date and search.start_date > search.end_date:
+        raise Invalid("startDate: it is after endDate")
+    parse_label_filters(list(search.labels))  # a malformed one is refused even when nothing is found
     at = now()
-    found = [e for e in found if matches(filters, partial(execution_holds, e, at, date_filter))]
-    if states:
-        found = [e for e in found if e.state.current in states]
-    for key, value in wanted_labels:
-        found = [e for e in found if any(label.key == key and label.value == value for label in e.labels)]
-    field, _, direction = (sort or "state.startDate:desc").partition(":")
-    if field not in ("state.startDate", "scheduledDate", "trigger.variables.date"):
-        raise Invalid(f"sort: '{field}' is not sortable; use state.startDate or scheduledDate")
-    if field == "state.startDate":
-        found.sort(key=lambda e: (e.state.start_date, e.id), reverse=direction != "asc")
-    else:
-        found.sort(key=lambda e: (e.scheduled_date, e.id), reverse=direction != "asc")
+    found = [
+        e
+        for e in executions_repository.by_flow(tenant, search.namespace, search.flow_id)
+        if search.keeps(e) and matches(filters, partial(execution_holds, e, at, date_filter))
+    ]
+    found.sort(key=lambda e: e.id)  # the last tie-breaker
+    for order in reversed(list(sort) or ["state.startDate:desc"]):  # the first order is the main one: sorted last
+        field, _, direction = order.partition(":")
+        if field not in EXECUTION_SORTS:
+            raise Invalid(f"sort: '{field}' is not sortable; use one of {', '.join(EXECUTION_SORTS)}")
+        if direction not in ("", "asc", "desc"):
+            raise Invalid(f"sort: '{order}' must be field:asc or field:desc")
+        found.sort(key=EXECUTION_SORTS[field], reverse=direction != "asc")
     return page_of(answer.PagedResults[answer.Execution], [execution_json(e) for e in found], page, size)
 
 
@@ -161,7 +206,7 @@ def execution_holds(e: Execution, at: datetime, date_filter: DateFilter, one: Qu
     both bound the date `date_filter` names (by default the start), and timeRange is that date within so long
     before now. Every execution of ours is Kestra's kind NORMAL; a subflow's child is a CHILD, its parent's
     id the triggerExecutionId."""
-    parent = str(e.trigger.variables.get("executionId")) if e.kind == "subflow" else None
+    parent = str(e.trigger.variables.get("executionId")) if e.kind == "subflow" and e.trigger else None
     match one.field:
         case "q":
             return one.query(e.id, e.namespace, e.flow_id)
@@ -204,14 +249,6 @@ def tenant_execution(tenant: str, execution_id: str) -> Execution:
 
 def execution(tenant: str, execution_id: str) -> answer.Execution:
     return execution_json(tenant_execution(tenant, execution_id))
-
-
-def execution_logs(
-    tenant: str, execution_id: str, page: int | None = None, size: int | None = None
-) -> list[answer.LogEntry]:
-    """Kestra's answer is every line; an execution with more lines than one answer carries is read in pages."""
-    tenant_execution(tenant, execution_id)
-    return bounded(log_entry_json(entry) for entry in window(executions_repository.logs(execution_id), page, size))
 
 
 def backfill_slots(tenant: str, backfill_id: str, page: int, size: int) -> answer.PagedResults[answer.Slot]:

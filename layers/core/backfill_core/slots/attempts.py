@@ -85,20 +85,21 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
         return execution, False
     at = now()
     seen = execution.attempt
-    if seen >= settings().max_attempts:
+    if seen - execution.restarted_at_attempt >= settings().max_attempts:
         execution.state = transition(execution.state, ExecutionState.FAILED, at)
     else:
         execution.attempt = seen + 1
         execution.lease_until = lease_until or at.timestamp() + settings().lease_seconds
         execution.state = transition(execution.state, ExecutionState.RUNNING, at)
-        execution.task_run_list = []
+        execution.task_run_list = list(execution.kept_task_runs)  # a restart's, which are not run again
     try:
         executions_repository.take_over(execution, seen, at.timestamp())
     except ConcurrentUpdate as exc:
         raise SlotBusy(f"execution {execution_id} is held by a live attempt") from exc
     if execution.state.current == ExecutionState.FAILED:
         logs = ExecutionLog(execution)
-        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {seen} attempts")
+        spent = seen - execution.restarted_at_attempt
+        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {spent} attempts")
         logs.flush()
         return execution, True
     return execution, False
@@ -187,7 +188,7 @@ class ExecutionLog:
             "executionId": execution.id,
             "taskRunId": task_run.id if task_run else None,
             "attemptNumber": execution.attempt,
-            "triggerId": execution.trigger.id,
+            "triggerId": execution.trigger.id if execution.trigger else None,
             "timestamp": format_date(at),
             "level": level,
             "message": message,
