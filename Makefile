@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 # checkov pins many packages of its own, so it gets a venv of its own; tests/integration/test_template.py runs it.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# Kestra's Python SDK, 1.x and 2.x, a venv each (one package name); tests/e2e/test_kestrapy.py drives the stack with
+# each.
+KESTRAPY_STAMPS := .venv-kestrapy1/.installed .venv-kestrapy2/.installed
 
 .PHONY: run test lint unit integration e2e sam checkov bench lock clean
 
@@ -25,10 +28,17 @@ $(CHECKOV_STAMP): requirements-pip.txt requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python $(PIP_INSTALL) -r requirements-checkov.txt
 	touch $(CHECKOV_STAMP)
 
+# .venv-kestrapy<N> from requirements-kestrapy<N>.txt.
+.venv-kestrapy%/.installed: requirements-pip.txt requirements-kestrapy%.txt
+	test -x .venv-kestrapy$*/bin/python || $(PYTHON) -m venv .venv-kestrapy$*
+	.venv-kestrapy$*/bin/python $(PIP_INSTALL) -r requirements-pip.txt
+	.venv-kestrapy$*/bin/python $(PIP_INSTALL) -r requirements-kestrapy$*.txt
+	touch $@
+
 run: $(STAMP)
 	$(BIN)/python -m local
 
-test: lint $(CHECKOV_STAMP)
+test: lint $(CHECKOV_STAMP) $(KESTRAPY_STAMPS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 # Lint, format and types (`$(BIN)/ruff format .` formats the tree); mypy reads its files and options from
@@ -44,7 +54,7 @@ unit: $(STAMP)
 integration: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/python -m pytest tests/integration
 
-e2e: $(STAMP)
+e2e: $(STAMP) $(KESTRAPY_STAMPS)
 	$(BIN)/python -m pytest tests/e2e
 
 # template.yaml's security findings, each either fixed or suppressed in the template with its reason.
@@ -72,6 +82,8 @@ lock:
 	$(COMPILE) layers/core/requirements.in -o layers/core/requirements.txt
 	$(COMPILE) requirements-dev.in -o requirements-dev.txt
 	$(COMPILE) requirements-checkov.in -o requirements-checkov.txt
+	$(COMPILE) requirements-kestrapy1.in -o requirements-kestrapy1.txt
+	$(COMPILE) requirements-kestrapy2.in -o requirements-kestrapy2.txt
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-kestrapy1 .venv-kestrapy2 .aws-sam .pytest_cache .ruff_cache .mypy_cache

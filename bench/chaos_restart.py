@@ -204,7 +204,7 @@ def recount(stack: Stack, backfill_id: str, slots: list[datetime], backfill: dic
         if not found["results"]:
             break
         page += 1
-    ours = [e for e in executions if e["kind"] == "backfill"]
+    ours = [e for e in executions if {"key": "system.backfill", "value": "true"} in e["labels"]]  # a backfill's runs
     per_slot = Counter(e["trigger"]["variables"]["date"] for e in ours)
     doubled = {slot for slot, n in per_slot.items() if n > 1}
     lost = {slot for slot in expected if per_slot[slot] == 0}

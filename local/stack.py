@@ -265,7 +265,7 @@ class LocalStack:
         queues = ", ".join(self.resources.queue_urls)
         return "\n".join(
             [
-                f"Kestra backfill API  {self.api_url}/api/v1  (also {self.api_url}/api/v1/main)",
+                f"Kestra backfill API  {self.api_url}/api/v1  (tenant main; any other: {self.api_url}/api/v1/<tenant>)",
                 f"moto (DynamoDB, SQS) {self.moto_url}",
                 "tables               FlowsTable, TriggersTable, ExecutionsTable",
                 f"flow secrets         {self.flow_secrets} (from {SECRETS_FILE} in the state directory)",

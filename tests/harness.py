@@ -162,3 +162,17 @@ def store_bypassing_validation(stack: Harness, flow_id: str, body: str, revision
             "created": {"S": stamp},
         },
     )
+
+
+BACKFILL_LABEL = {"key": "system.backfill", "value": "true"}
+
+
+def run_kind(execution: dict) -> str:
+    """What started an execution, read from its Kestra JSON as the UI reads it (ui/states.js runKind): a backfill
+    (its system.backfill label), a person (no trigger), a parent flow (a Subflow task's trigger names it), or the
+    live schedule."""
+    if BACKFILL_LABEL in execution["labels"]:
+        return "backfill"
+    if execution.get("trigger") is None:
+        return "manual"
+    return "subflow" if "executionId" in execution["trigger"]["variables"] else "schedule"

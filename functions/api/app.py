@@ -9,38 +9,47 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.models import Server
+from aws_lambda_powertools.event_handler.openapi.models import Server, ServerVariable
 from aws_lambda_powertools.logging import correlation_paths
 
 import errors
 import guards
+import tenants
 from backfill_core.settings import load_settings
 from backfill_core.strict_json import json_loads
-from routes import backfills, executions, flows, logs, trigger_commands, triggers, ui
+from routes import backfills, executions, flows, logs, runs, trigger_commands, triggers, ui
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="api")
 
 
-# Every route answers with and without the tenant segment, as Kestra's do.
+# Every route answers with and without the tenant segment, as Kestra's do (tenants.py reads which tenant).
 app = APIGatewayRestResolver(
     enable_validation=True,
-    strip_prefixes=["/api/v1/main", "/api/v1"],
+    strip_prefixes=[tenants.API_PREFIX],
     json_body_deserializer=json_loads,
 )
-app.use(middlewares=[guards.no_list_for_an_object])
+app.use(middlewares=[guards.no_list_for_an_object, guards.no_ignored_filters])
 app.include_router(errors.router)
 # The OpenAPI document lists them in this order.
-for resource in (flows, triggers, trigger_commands, backfills, executions, logs):
+for resource in (flows, triggers, trigger_commands, backfills, executions, runs, logs):
     app.include_router(resource.router)
 
 
-# The API's description: every route above with its models. Paths are relative to /api/v1 (or /api/v1/main).
+# The API's description: every route above with its models. Paths are relative to /api/v1 (the default tenant,
+# main) or /api/v1/{tenant}.
 API_DOCUMENT: dict[str, Any] = {
     "title": "Kestra-compatible schedule backfills",
     "version": "1.0.0",
     "description": "Kestra's flow, trigger, execution and log API, and our backfill controls beside it.",
-    "servers": [Server(url="/api/v1"), Server(url="/api/v1/main")],
+    "servers": [
+        Server(url="/api/v1"),
+        Server(url="/api/v1/main"),
+        Server(
+            url="/api/v1/{tenant}",
+            variables={"tenant": ServerVariable(default="main", description="Any tenant id (Kestra's pattern)")},
+        ),
+    ],
 }
 app.enable_swagger(path="/swagger", **API_DOCUMENT)
 

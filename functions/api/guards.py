@@ -1,7 +1,7 @@
 """Refusals before a route runs. The token and the body size are checked on the raw event, before
 `app.resolve`: Powertools validates a body before any middleware runs, so as middleware they would come too late
 (a caller without the token would learn field names; a huge body would be parsed first). Only the list-for-object
-check, which needs the matched route, is a middleware."""
+and filters checks, which need the matched route, are middleware."""
 
 import hmac
 import json
@@ -16,7 +16,9 @@ from pydantic import BaseModel
 from backfill_core import aws_clients
 from backfill_core.settings import settings
 from errors import message
+from routes.common import TAKES_FILTERS
 from routes.ui import is_ui_asset
+from tenants import refusal as tenant_refusal
 
 logger = Logger(service="api")
 
@@ -27,7 +29,7 @@ TOKEN_MAX_AGE_SECONDS = 300
 
 def refused(event: dict) -> dict | None:
     """The proxy answer refusing the request before anything of it is read, or None to let it through."""
-    return refused_without_token(APIGatewayProxyEvent(event)) or refused_too_large(event)
+    return refused_without_token(APIGatewayProxyEvent(event)) or refused_too_large(event) or refused_tenant(event)
 
 
 def refused_without_token(event: APIGatewayProxyEvent) -> dict | None:
@@ -69,6 +71,12 @@ def refused_too_large(event: dict) -> dict | None:
     return _proxy_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, text)
 
 
+def refused_tenant(event: dict) -> dict | None:
+    """A tenant segment that is no tenant id, or a route's name where a tenant would go (see tenants.py)."""
+    text = tenant_refusal(event.get("path") or "")
+    return _proxy_answer(HTTPStatus.UNPROCESSABLE_ENTITY, text) if text else None
+
+
 def _proxy_answer(status: int, text: str, headers: dict[str, str] | None = None) -> dict:
     headers = {"Content-Type": "application/json", **(headers or {})}
     return {"statusCode": status, "headers": headers, "body": json.dumps({"message": text})}
@@ -80,4 +88,16 @@ def no_list_for_an_object(app: APIGatewayRestResolver, next_middleware) -> Respo
     args = app.context.get("_route_args") or {}
     if any(isinstance(v, BaseModel) for v in args.values()) and (app.current_event.body or "").lstrip()[:1] == "[":
         return message(HTTPStatus.UNPROCESSABLE_ENTITY, "body: a JSON object is required, not a list")
+    return next_middleware(app)
+
+
+def no_ignored_filters(app: APIGatewayRestResolver, next_middleware) -> Response:
+    """Kestra's `filters[...]` on a route that does not read them (routes.common.takes_filters) are refused:
+    ignored, they would widen what the call reads or changes to everything."""
+    route = app.context.get("_route")
+    given = sorted(
+        k for k in app.current_event.multi_value_query_string_parameters or {} if k.lower().startswith("filters")
+    )
+    if given and not getattr(getattr(route, "func", None), TAKES_FILTERS, False):
+        return message(HTTPStatus.UNPROCESSABLE_ENTITY, f"{given[0]}: not supported; this route takes no filters")
     return next_middleware(app)

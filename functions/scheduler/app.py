@@ -22,7 +22,7 @@ def lambda_handler(event: dict, context) -> dict:
     scheduled = (event or {}).get("scheduledTime")
     tick_time = parse_instant(scheduled) if scheduled else now()
     interval = timedelta(seconds=settings().scheduler_interval_seconds)
-    dispatched = live_schedule.tick(settings().tenant, tick_time, interval)
+    dispatched = live_schedule.tick(tick_time, interval)
     resent = resend_stale_slots()
     logger.info("tick done", extra={"tick": tick_time.isoformat(), "dispatched": dispatched, "resent": resent})
     return {"dispatchedSlots": dispatched, "resentSlots": resent}

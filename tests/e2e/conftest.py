@@ -13,6 +13,7 @@ import requests
 from playwright.sync_api import sync_playwright
 
 from local.stack import free_port
+from tests.harness import run_kind
 
 ROOT = Path(__file__).resolve().parents[2]
 # Debian's Chromium, driven by Playwright (its own browser download needs the internet).
@@ -66,7 +67,7 @@ class RunningStack:
 
     def backfills(self, **params) -> list[dict]:
         """Executions made by backfills (the live schedule of the example flows may run meanwhile)."""
-        return [e for e in self.executions(**params) if e["kind"] == "backfill"]
+        return [e for e in self.executions(**params) if run_kind(e) == "backfill"]
 
     def wait_for(self, predicate, timeout: float, what: str):
         deadline = time.monotonic() + timeout

@@ -4,6 +4,7 @@ import requests
 
 from backfill_core.schedules.kestra_time import parse_instant
 from tests.e2e.conftest import start_stack
+from tests.harness import run_kind
 
 EVERY_FIVE_SECONDS = """
 id: heartbeat
@@ -37,7 +38,7 @@ def test_a_scheduled_flow_runs_on_its_own(tmp_path_factory):
             what="three live executions",
         )
         dates = sorted(parse_instant(e["trigger"]["variables"]["date"]) for e in found)
-        assert all(e["kind"] == "schedule" for e in found)
+        assert all(run_kind(e) == "schedule" for e in found)
         assert all(d.second % 5 == 0 for d in dates)
         assert len(set(dates)) == len(dates)
         context = stack.get("/api/v1/triggers/search", namespace="live")["results"][0]["triggerContext"]

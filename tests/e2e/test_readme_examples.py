@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import ROOT, start_stack
+from tests.harness import run_kind
 
 README = (ROOT / "README.md").read_text()
 
@@ -43,7 +44,8 @@ def test_kestra_curl_and_python_snippets_work_verbatim(readme_stack):
     stack = readme_stack
     kestra_call = "curl -XPUT http://localhost:8080/api/v1/triggers -H 'Content-Type: application/json' -d '{\n"
     (curl,) = [b for b in code_blocks("sh") if b.startswith(kestra_call + '  "backfill"')]
-    (python,) = [b for b in code_blocks("python") if "SigV4Auth" not in b]  # the other one needs AWS
+    # The `requests` snippet: not the SigV4 one (it needs AWS), nor kestrapy's (test_kestrapy.py runs that).
+    (python,) = [b for b in code_blocks("python") if "SigV4Auth" not in b and "kestrapy" not in b]
 
     done = subprocess.run(["bash", "-c", on_port(curl, stack.port)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
@@ -233,7 +235,7 @@ def test_readme_reprocess_slots_failure_policy_and_kill_lines_work(readme_stack)
             timeout=15,
             what=f"backfill {backfill_id} to be cancelled",
         )
-    assert not [e for e in stack.executions(namespace="dev", state="RUNNING") if e["kind"] == "backfill"]
+    assert not [e for e in stack.executions(namespace="dev", state="RUNNING") if run_kind(e) == "backfill"]
 
 
 def test_ctrl_c_stops_the_stack_cleanly(tmp_path_factory):

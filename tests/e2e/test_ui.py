@@ -172,6 +172,7 @@ def test_the_seed_scenario_through_the_ui(ui_stack, browser):
     expect(history).to_contain_text("CREATED")
     expect(history).to_contain_text("SUCCESS")
     expect(page.get_by_role("list", name="Labels")).to_contain_text("reason=outage")
+    expect(page.locator("p.muted").filter(has_text="· revision 1 · backfill ·")).to_have_count(1)  # its label
     expect(page.get_by_text("No inputs.")).to_be_visible()
     expect(page.locator(".pairs").first).to_contain_text("2024-03-28T06:30:00Z")
     expect(page.locator("#logs")).to_contain_text("processing data for 2024-03-28T06:30:00Z")

@@ -10,7 +10,7 @@ from backfill_core.backfills import slots as backfill_slots
 from backfill_core.flows import task_run as task_run_module
 from backfill_core.triggers.model import TriggerKey
 from tests.flows import backfill_body, ref
-from tests.harness import ExecutorDied
+from tests.harness import ExecutorDied, run_kind
 
 ONE_SLOT = ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z")
 TWO_SLOTS = ("2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z")
@@ -212,7 +212,7 @@ def test_a_live_schedule_slot_failing_on_every_receive_is_dead_lettered_for_a_pe
         stack.sqs.send_message(QueueUrl=stack.queue_url, MessageBody=dead["Body"])
     stack.drain()
     (execution,) = stack.executions(namespace="tests")
-    assert execution["state"]["current"] == "SUCCESS" and execution["kind"] == "schedule"
+    assert execution["state"]["current"] == "SUCCESS" and run_kind(execution) == "schedule"
 
 
 @pytest.mark.parametrize(("method", "action"), [("POST", "delete"), ("PUT", "pause")])

@@ -101,7 +101,11 @@ def test_a_backfilled_execution_carries_outputs_attempts_and_labels_as_kestra_sh
     assert (runs["optional"]["state"]["current"], runs["optional"]["outputs"]["exitCode"]) == ("WARNING", 2)
     assert runs["report"]["outputs"] == {"value": "events:7"}
     assert execution["outputs"] == {"rows": 7}
-    assert {(label["key"], label["value"]) for label in execution["labels"]} == {("tier", "gold"), ("team", "ops")}
+    assert {(label["key"], label["value"]) for label in execution["labels"]} == {
+        ("tier", "gold"),
+        ("team", "ops"),
+        ("system.backfill", "true"),
+    }
     assert len(stack.executions(namespace="tests", labels="tier:gold")) == 1
     progress = stack.call("GET", f"/api/v1/backfills/{execution['backfillId']}").body
     assert (progress["counts"]["SUCCEEDED"], progress["counts"]["FAILED"]) == (1, 0)  # a WARNING is a success

@@ -8,7 +8,7 @@ import pytest
 from backfill_core.schedules.kestra_time import format_date, parse_instant
 from backfill_core.triggers import live_schedule
 from local.lambda_runtime import LambdaContext
-from tests.harness import Harness
+from tests.harness import Harness, run_kind
 
 MINUTE = timedelta(minutes=1)
 
@@ -43,7 +43,7 @@ def tick(stack, at: datetime) -> dict:
 def live_dates(stack, flow_id="minutely"):
     stack.drain()
     found = stack.executions(namespace="live", flowId=flow_id)
-    assert all(e["kind"] == "schedule" and e["trigger"]["variables"]["backfill"] is False for e in found)
+    assert all(run_kind(e) == "schedule" and e["trigger"]["variables"]["backfill"] is False for e in found)
     return sorted(parse_instant(e["trigger"]["variables"]["date"]) for e in found)
 
 
@@ -158,7 +158,7 @@ def test_late_maximum_delay_skips_late_live_slots_but_never_backfill_slots(stack
     body = {**ref(), "backfill": {"start": "2024-01-01T00:00:00Z", "end": "2024-01-01T00:03:00Z"}}
     assert stack.call("PUT", "/api/v1/triggers", body).status == 200
     stack.drain()
-    backfilled = [e for e in stack.executions(namespace="live") if e["kind"] == "backfill"]
+    backfilled = [e for e in stack.executions(namespace="live") if run_kind(e) == "backfill"]
     assert len(backfilled) == 4
 
 
@@ -170,7 +170,7 @@ def test_live_and_backfill_runs_of_the_same_slot_are_distinct_and_say_which(stac
     assert stack.call("PUT", "/api/v1/triggers", body).status == 200
     tick(stack, base)
     stack.drain()
-    kinds = sorted((e["kind"], e["trigger"]["variables"]["date"]) for e in stack.executions(namespace="live"))
+    kinds = sorted((run_kind(e), e["trigger"]["variables"]["date"]) for e in stack.executions(namespace="live"))
     assert kinds == [("backfill", start), ("schedule", format_date(base))]
     # ...and the live schedule keeps running while a backfill runs.
     assert (

@@ -18,7 +18,7 @@ def test_the_document_covers_every_route(stack):
     assert answer.status == 200, answer.raw
     document = answer.body
     assert document["openapi"].startswith("3.")
-    assert [s["url"] for s in document["servers"]] == ["/api/v1", "/api/v1/main"]
+    assert [s["url"] for s in document["servers"]] == ["/api/v1", "/api/v1/main", "/api/v1/{tenant}"]
     described = {(method, path) for path, item in document["paths"].items() for method in item}
     assert declared_routes() <= described
     body = document["paths"]["/triggers"]["put"]["requestBody"]["content"]["application/json"]["schema"]

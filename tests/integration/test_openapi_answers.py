@@ -130,7 +130,7 @@ def drive_every_route(stack: Harness, api: Client) -> None:
     api.call("DELETE", "/triggers/tests/quick/absent", expect=404)
     api.call("DELETE", "/triggers/delete/by-triggers", [ref("quick")])
     api.call("DELETE", "/triggers/delete/by-query?namespace=nothing")
-    api.call("DELETE", "/triggers/delete/by-query?filters[namespace][EQUALS]=tests", expect=422)
+    api.call("DELETE", "/triggers/delete/by-query?filters[namespace][EQUALS]=nothing")
     stack.drain()
 
     # Our backfill resource.
@@ -176,6 +176,39 @@ def drive_every_route(stack: Harness, api: Client) -> None:
     api.call("GET", f"/executions/{execution_id}/file?path=s3://bucket/key", expect=422)
     api.call("DELETE", f"/executions/{execution_id}/kill", expect=202)
     api.call("DELETE", f"/executions/{MISSING}/kill", expect=404)
+    api.call("GET", "/executions/search?flowId=quick&q=quick&sort=id:asc&startDate=2024-01-01T00:00:00Z")
+    api.call("GET", "/executions/search?sort=colour:asc", expect=422)
+
+    # Runs by hand: created, killed, replayed, restarted, followed and deleted; the log routes.
+    api.call("POST", "/flows", QUICK.replace("id: quick", "id: broken").replace("slot {{", "{{ nothing }} {{"), YAML)
+    killed = api.call("POST", "/executions/tests/quick?labels=by:hand").body["id"]
+    api.call("DELETE", f"/executions/{killed}/actions/kill")
+    api.call("DELETE", f"/executions/{killed}", expect=409)
+    broken = api.call("POST", "/executions/tests/broken", {}).body["id"]
+    api.call("POST", "/executions/tests/absent", expect=404)
+    api.call("POST", "/executions/tests/quick?wait=true", expect=422)
+    api.call("POST", f"/executions/{broken}/restart", expect=409)  # not ended yet
+    stack.drain()
+    api.call("DELETE", f"/executions/{killed}/actions/kill", expect=409)
+    api.call("DELETE", f"/executions/{MISSING}/actions/kill", expect=404)
+    api.call("GET", f"/executions/{killed}/follow")
+    api.call("GET", f"/executions/{MISSING}/follow", expect=404)
+    api.call("POST", f"/executions/{killed}/replay")
+    api.call("POST", f"/executions/{killed}/actions/replay")
+    api.call("POST", f"/executions/{MISSING}/replay", expect=404)
+    api.call("POST", f"/executions/{killed}/restart", expect=422)  # no task run failed
+    api.call("POST", f"/executions/{broken}/restart")
+    stack.drain()
+    api.call("POST", f"/executions/{broken}/actions/restart")
+    stack.drain()
+    api.call("GET", f"/logs/{broken}?minLevel=ERROR&taskId=say")
+    api.call("GET", f"/logs/{broken}?minLevel=LOUD", expect=422)
+    api.call("GET", f"/logs/{broken}/download?minLevel=INFO")
+    api.call("GET", f"/logs/{MISSING}/download", expect=404)
+    api.call("GET", "/logs/search?namespace=tests&minLevel=INFO&sort=timestamp:asc")
+    api.call("GET", "/logs/search?sort=colour:asc", expect=422)
+    api.call("DELETE", f"/executions/{killed}", expect=204)
+    api.call("DELETE", f"/executions/{killed}", expect=404)
 
     api.call("DELETE", "/flows/tests/quick", expect=204)
     api.call("DELETE", "/flows/tests/quick", expect=404)
@@ -218,12 +251,17 @@ def test_every_answer_of_every_route_is_described_by_the_openapi_document(stack,
         if exchange.answer.raw == "":
             assert not content, f"{where}: an empty answer is documented with content {content}"
             continue
-        if "application/octet-stream" in content:
-            continue  # a file's bytes: any bytes are a file
+        if "application/octet-stream" in content or "text/plain" in content:
+            continue  # a file's bytes, a text: any bytes are a file, any text a text
+        bodies = [exchange.answer.body]
         schema = content.get("application/json", {}).get("schema")
+        if "text/event-stream" in content:  # server-sent events: each event's data
+            schema = content["text/event-stream"]["schema"]
+            bodies = [json.loads(line[6:]) for line in exchange.answer.raw.splitlines() if line.startswith("data: ")]
+            assert bodies, f"{where}: no event in {exchange.answer.raw[:300]}"
         assert schema, f"{where}: the document has no schema for this answer"
         validator = OAS31Validator({**schema, "components": components}, format_checker=OAS31Validator.FORMAT_CHECKER)
-        problems = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(exchange.answer.body)]
+        problems = [f"{list(e.absolute_path)}: {e.message}" for body in bodies for e in validator.iter_errors(body)]
         assert not problems, f"{where}: {problems[:5]} in {exchange.answer.raw[:300]}"
 
     succeeded = {(e.method.lower(), e.route) for e in api.exchanges if 200 <= e.answer.status < 300}

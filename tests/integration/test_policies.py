@@ -79,9 +79,13 @@ class Recorder:
         service = model.service_model.service_name
         if service == "lambda":
             self.calls.add((self.function, f"lambda:{model.name}Function", params["FunctionName"]))
+        elif service == "s3" and model.name == "ListObjectsV2":
+            self.calls.add((self.function, "s3:ListBucket", self.buckets[params["Bucket"]]))
         elif service == "s3":
-            bucket, folder = self.buckets[params["Bucket"]], params["Key"].split("/", 1)[0]
-            self.calls.add((self.function, f"s3:{model.name}", f"{bucket}/{folder}/*"))
+            bucket = self.buckets[params["Bucket"]]
+            keys = [params["Key"]] if "Key" in params else [o["Key"] for o in params["Delete"]["Objects"]]
+            action = "s3:DeleteObject" if model.name == "DeleteObjects" else f"s3:{model.name}"
+            self.calls |= {(self.function, action, f"{bucket}/{key.split('/', 1)[0]}/*") for key in keys}
         elif service == "secretsmanager":
             self.calls.add((self.function, f"secretsmanager:{model.name}", self.secrets[params["SecretId"]]))
         elif service == "sqs":
@@ -180,6 +184,16 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     file = f"kestra:///tests/{flow_id}/executions/{execution}/tasks/t/r/a.txt"  # none there: still read
     assert api("GET", f"/api/v1/executions/{execution}/file?path={file}").status == 404
     assert api("DELETE", f"/api/v1/executions/{execution}/kill").status == 202
+    by_hand = api("POST", "/api/v1/executions/tests/flaky", {}).body["id"]  # fails: it has no trigger.date
+    executor()
+    assert api("POST", f"/api/v1/executions/{by_hand}/replay").status == 200
+    assert api("POST", f"/api/v1/executions/{by_hand}/restart").status == 200
+    executor()
+    assert api("GET", f"/api/v1/executions/{by_hand}/follow").status == 200
+    assert api("GET", "/api/v1/logs/search?namespace=tests").status == 200
+    key = f"files/main/tests/flaky/executions/{by_hand}/tasks/t/r/a.txt"
+    boto3.client("s3").put_object(Bucket=os.environ["EXECUTION_FILES_BUCKET"], Key=key, Body=b"a")
+    assert api("DELETE", f"/api/v1/executions/{by_hand}").status == 204
     assert api("POST", f"/api/v1/backfills/{second}/cancel", {"kill": True}).status == 200
     set_setting("SLOT_RESEND_SECONDS", "0")
     third = api("PUT", "/api/v1/triggers", backfill_body("flaky", "2024-01-02T00:00:00Z", "2024-01-02T01:00:00Z"))
@@ -201,3 +215,4 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert ("ApiFunction", "secretsmanager:GetSecretValue", "ApiTokenSecret") in recorder.calls
     assert ("ExecutorFunction", "s3:GetObject", "ExecutionFilesBucket/files/*") in recorder.calls  # read()
     assert ("ApiFunction", "s3:GetObject", "ExecutionFilesBucket/files/*") in recorder.calls  # the file route
+    assert ("ApiFunction", "s3:DeleteObject", "ExecutionFilesBucket/files/*") in recorder.calls  # a deletion

@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.harness import BACKFILL_LABEL
+
 SEED_BODY = {
     "backfill": {
         "start": "2024-03-28T06:30:00.000Z",
@@ -41,7 +43,7 @@ def test_seed_backfill_runs_each_slot_once_with_its_date_labels_and_log(stack, p
     for execution in executions:
         assert execution["state"]["current"] == "SUCCESS"
         assert [h["state"] for h in execution["state"]["histories"]] == ["CREATED", "RUNNING", "SUCCESS"]
-        assert execution["labels"] == [{"key": "reason", "value": "outage"}]
+        assert execution["labels"] == [{"key": "reason", "value": "outage"}, BACKFILL_LABEL]
         assert execution["attempt"] == 1
         logs = stack.call("GET", f"{prefix}/logs/{execution['id']}").body
         messages = [line["message"] for line in logs]

@@ -12,7 +12,7 @@ from backfill_core.flows.tasks.subflow import MAX_SUBFLOW_DEPTH
 from backfill_core.slots.message import ExecutionMessage
 from backfill_core.storage import work_queue
 from tests.flows import backfill_body
-from tests.harness import ExecutorDied
+from tests.harness import ExecutorDied, run_kind
 from tests.integration.test_flow_semantics import ONE_SLOT
 
 CHILD = """
@@ -117,7 +117,7 @@ def test_a_waited_for_child_is_an_execution_of_its_own_linked_to_its_parent_and_
         "type": "io.kestra.plugin.core.flow.Subflow",
         "variables": {"executionId": parent_run["id"], "namespace": "tests", "flowId": "parent", "flowRevision": 1},
     }
-    assert child["kind"] == "subflow"
+    assert run_kind(child) == "subflow"
     assert child["inputs"] == {"day": "2024-01-01", "fail": False}
     # The child flow's labels and the task's, not the parent's (inheritLabels is false by default).
     assert {(label["key"], label["value"]) for label in child["labels"]} == {
@@ -373,4 +373,4 @@ def test_a_revision_not_kept_or_a_disabled_flow_fails_the_task_naming_it_and_the
     assert latest["state"]["current"] == "SUCCESS"
     assert to_off["state"]["current"] == "FAILED"
     assert "Cannot execute a flow which is disabled: 'tests'.'idle'" in messages(stack, to_off)
-    assert [e["flowId"] for e in stack.executions(namespace="tests") if e["kind"] == "subflow"] == ["child"]
+    assert [e["flowId"] for e in stack.executions(namespace="tests") if run_kind(e) == "subflow"] == ["child"]

@@ -14,7 +14,7 @@ LAYERS = [
     ("time", ["schedules", "kestra_model"]),
     ("flows", ["flows", "triggers.model"]),
     ("records", ["backfills.model", "backfills.state_machine", "backfills.reprocess", "slots.message"]),
-    ("boundary models", ["kestra_api.requests"]),
+    ("boundary models", ["kestra_api.requests", "kestra_api.filter_fields", "kestra_api.filters"]),
     ("storage", ["storage"]),
     ("use cases", ["backfills", "triggers", "slots"]),
     ("api", ["kestra_api"]),

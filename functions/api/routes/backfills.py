@@ -7,15 +7,26 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.backfills import commands, planning, queries
 from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.filter_fields import BACKFILL_FIELDS
 from backfill_core.kestra_api.kestra_json import backfill_resource_json, dry_run_json, retry_failed_json
 from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
 from backfill_core.kestra_api.responses import BackfillResource, DryRunResult, PagedResults, RetryFailedResult, Slot
-from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, TriggerIdQuery, answers, tenant
+from routes.common import (
+    FlowIdQuery,
+    NamespaceQuery,
+    RecordIdParam,
+    TriggerIdQuery,
+    answers,
+    query_filters,
+    takes_filters,
+    tenant,
+)
 
 router = Router()
 
 
 @router.get("/backfills", responses=answers("A page of backfills, newest first", 422))
+@takes_filters
 def list_backfills(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter names
@@ -24,7 +35,9 @@ def list_backfills(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
 ) -> PagedResults[BackfillResource]:
-    found = queries.list_backfills(tenant(), namespace, flowId, triggerId, status)
+    """Kestra's trigger filters too, on each backfill's trigger (README, "Query filters")."""
+    filters = query_filters(router, BACKFILL_FIELDS)
+    found = queries.list_backfills(tenant(), namespace, flowId, triggerId, status, filters)
     return searches.page_of(PagedResults[BackfillResource], [backfill_resource_json(b) for b in found], page, size)
 
 

@@ -1,17 +1,20 @@
 """What every resource's routes share: Kestra's id lengths as parameters, the answers they document, and who
 and for which tenant the request is."""
 
+from collections.abc import Callable
 from typing import Annotated, Any, cast
 
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.openapi.params import Path as PathParameter
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from backfill_core.errors import Invalid
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, MAX_RECORD_ID
+from backfill_core.kestra_api import filters
+from backfill_core.kestra_api.filter_fields import Fields
 from backfill_core.kestra_api.requests import ErrorMessage
-from backfill_core.settings import settings
+from tenants import tenant_of
 
 # Ids in paths and query strings, at Kestra's lengths: longer ones could name nothing, nor fit a DynamoDB key.
 NamespaceParam = Annotated[str, PathParameter(max_length=MAX_NAMESPACE)]
@@ -48,7 +51,8 @@ def answers(success: str, *errors: int, status: int = 200, body: bool = True) ->
 
 
 def tenant() -> str:
-    return settings().tenant
+    """The tenant the request's path names (/api/v1/{tenant}/...), else the default one (/api/v1/...)."""
+    return tenant_of(BaseRouter.current_event.path)
 
 
 def caller(router: Router) -> str:
@@ -64,13 +68,18 @@ def size_with_page(page: int | None, size: int | None) -> None:
         raise Invalid("page: give size with page")
 
 
-def refuse_filters(router: Router, body_filters: list | None = None) -> None:
-    """Where Kestra's `filters[field][OPERATION]=value` parameters (and a by-query body's `filters`) plug in.
-    Until a route reads them, each is refused, naming it: a bulk route that ignored a filter would act on
-    everything."""
-    params = router.current_event.query_string_parameters or {}
-    given = [name for name in params if name == "filters" or name.startswith("filters[")]
-    if given:
-        raise Invalid(f"{given[0]}: filters are not supported on this route yet; use its namespace, flowId and q")
-    if body_filters:
-        raise Invalid("filters: filters are not supported on this route yet; use its namespace and q")
+def takes_filters(route: Callable) -> Callable:
+    """Marks a route that reads Kestra's `filters[...]` (query_filters), under its @router decorator; on any
+    other route they are refused before it runs (guards.no_ignored_filters), never ignored."""
+    setattr(route, TAKES_FILTERS, True)
+    return route
+
+
+TAKES_FILTERS = "takes_query_filters"
+
+
+def query_filters(router: Router, fields: Fields) -> list[filters.Filter]:
+    """Kestra's `filters[field][OPERATION]=value` parameters of the request, checked against the fields the
+    route honours (kestra_api/filters.py)."""
+    event = cast(APIGatewayProxyEvent, router.current_event)
+    return filters.parse(event.multi_value_query_string_parameters, fields)

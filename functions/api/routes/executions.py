@@ -1,5 +1,6 @@
 """Kestra's execution routes: search, read, kill, and its internal-storage files."""
 
+from datetime import datetime
 from http import HTTPStatus
 from typing import Annotated
 
@@ -7,40 +8,78 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from backfill_core.errors import Invalid
 from backfill_core.flows.execution import ExecutionState
 from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.execution_files import execution_file
+from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS, DateFilter
+from backfill_core.kestra_api.follow import follow
 from backfill_core.kestra_api.responses import Execution, PagedResults
 from backfill_core.storage import executions_repository
-from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, tenant
+from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, query_filters, takes_filters, tenant
 
 router = Router()
+MAX_QUERY = 200  # characters of `q`
 
 
 @router.get("/executions/search", responses=answers("A page of executions", 422))
+@takes_filters
 def search_executions(
     namespace: NamespaceQuery = None,
-    flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
+    flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter names
     state: Annotated[list[ExecutionState] | None, Query()] = None,
-    labels: Annotated[list[str] | None, Query()] = None,
+    labels: Annotated[list[str] | None, Query(description="'key:value', each")] = None,
+    q: Annotated[
+        str | None, Query(max_length=MAX_QUERY, description="a piece of the id, namespace, flow or a label")
+    ] = None,
+    startDate: Annotated[datetime | None, Query(description="started at or after")] = None,  # noqa: N803
+    endDate: Annotated[datetime | None, Query(description="ended at or before")] = None,  # noqa: N803
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
-    sort: Annotated[str | None, Query()] = None,
+    sort: Annotated[list[str] | None, Query(description="field:asc or field:desc, each; the first sorts first")] = None,
+    dateFilter: Annotated[DateFilter, Query()] = DateFilter.START_DATE,  # noqa: N803 - Kestra 2.0's name
 ) -> PagedResults[Execution]:
-    return searches.search_executions(tenant(), namespace, flowId, state or [], labels or [], page, size, sort)
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    found = query_filters(router, EXECUTION_FIELDS)
+    search = searches.ExecutionSearch(
+        namespace, flowId, state or [], labels or [], q, _aware(startDate, "startDate"), _aware(endDate, "endDate")
+    )
+    return searches.search_executions(tenant(), search, page, size, sort or [], found, dateFilter)
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise Invalid(f"{field}: give a time zone or offset (e.g. 2024-01-01T00:00:00Z)")
+    return value
 
 
 @router.get("/executions/<execution_id>", responses=answers("The execution", 404))
 def get_execution(execution_id: RecordIdParam) -> Execution:
-    return searches.execution(execution_id)
+    return searches.execution(tenant(), execution_id)
 
 
 @router.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202, body=False))
 def kill_execution(execution_id: RecordIdParam):
     """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
-    searches.execution(execution_id)  # 404 when it does not exist
+    searches.tenant_execution(tenant(), execution_id)  # 404 when the tenant has no such execution
     executions_repository.request_kill(execution_id)
     return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body="")
+
+
+FOLLOW_SECONDS = 20.0  # under API Gateway's 29 s: the events gathered before the answer goes
+FOLLOW_ANSWERS = answers("Kestra's events, `progress` then `end`, each with the execution as `data`", 404)
+FOLLOW_ANSWERS[200]["content"] = {"text/event-stream": {"schema": {"$ref": "#/components/schemas/Execution"}}}
+
+
+@router.get("/executions/<execution_id>/follow", responses=FOLLOW_ANSWERS)
+def follow_execution(execution_id: RecordIdParam):
+    """Kestra's follow, as server-sent events. API Gateway answers a Lambda whole, so the events are gathered until
+    the execution ends or FOLLOW_SECONDS pass, then answered together; without an `end` event, follow again."""
+    events = list(follow(execution_id, FOLLOW_SECONDS))
+    body = "".join(f"id: {kind}\ndata: {execution.model_dump_json(by_alias=True)}\n\n" for kind, execution in events)
+    return Response(
+        status_code=HTTPStatus.OK, content_type="text/event-stream", body=body, headers={"Cache-Control": "no-cache"}
+    )
 
 
 FILE_ANSWERS = answers("The file's bytes (application/octet-stream)", 404)
@@ -54,7 +93,7 @@ def download_execution_file(
 ):
     """Kestra's file download: one of the execution's internal-storage files, as an attachment. On AWS, ask
     for it with `Accept: application/octet-stream` (API Gateway then answers the bytes rather than base64)."""
-    name, body = execution_file(execution_id, path)
+    name, body = execution_file(tenant(), execution_id, path)
     disposition = 'attachment; filename="' + name.replace('"', "") + '"'
     return Response(
         status_code=HTTPStatus.OK,

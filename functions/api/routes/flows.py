@@ -20,7 +20,6 @@ from routes.common import (
     NamespaceParam,
     NamespaceQuery,
     answers,
-    refuse_filters,
     size_with_page,
     tenant,
 )
@@ -61,7 +60,6 @@ def search_flows(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
 ) -> PagedResults[FlowWithSource]:
-    refuse_filters(router)
     found = listings.search_flows(tenant(), namespace, q, sort)
     return searches.page_of(PagedResults[FlowWithSource], found, page, size)
 

@@ -10,8 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Path as PathParam
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.backfills.commands import create_backfill, triggers_matching
+from backfill_core.errors import Invalid
 from backfill_core.ids import MAX_ID
 from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.filter_fields import TRIGGER_FIELDS
 from backfill_core.kestra_api.kestra_json import bulk_json
 from backfill_core.kestra_api.requests import (
     BackfillCreate,
@@ -22,7 +24,16 @@ from backfill_core.kestra_api.requests import (
 )
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext
 from backfill_core.triggers import commands
-from routes.common import FlowIdParam, NamespaceParam, NamespaceQuery, answers, caller, refuse_filters, tenant
+from routes.common import (
+    FlowIdParam,
+    NamespaceParam,
+    NamespaceQuery,
+    answers,
+    caller,
+    query_filters,
+    takes_filters,
+    tenant,
+)
 from routes.triggers import QQuery
 
 router = Router()
@@ -34,8 +45,8 @@ def _ref(namespace: str, flow_id: str, trigger_id: str) -> TriggerRef:
 
 
 def _matching(namespace: str | None, q: str | None) -> list[TriggerRef]:
-    refuse_filters(router)
-    return triggers_matching(tenant(), namespace, q)
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the others."""
+    return triggers_matching(tenant(), namespace, q, query_filters(router, TRIGGER_FIELDS))
 
 
 @router.put(
@@ -59,6 +70,7 @@ def set_disabled_by_triggers(body: TriggersDisable) -> BulkAnswer:
 
 
 @router.post("/triggers/set-disabled/by-query", responses=answers("How many triggers changed"))
+@takes_filters
 def set_disabled_by_query(
     disabled: Annotated[bool, Query()] = True, namespace: NamespaceQuery = None, q: QQuery = None
 ) -> BulkAnswer:
@@ -92,6 +104,7 @@ def unlock_by_triggers(body: list[TriggerRef]) -> BulkAnswer:
 
 
 @router.post("/triggers/unlock/by-query", responses=answers("How many triggers were unlocked: none is locked"))
+@takes_filters
 def unlock_by_query(namespace: NamespaceQuery = None, q: QQuery = None) -> BulkAnswer:
     return bulk_json(commands.bulk(lambda ref: commands.unlock(tenant(), ref), _matching(namespace, q)))
 
@@ -111,8 +124,10 @@ def delete_by_triggers(body: list[TriggerRef]) -> BulkAnswer:
 
 
 @router.delete("/triggers/delete/by-query", responses=answers("How many triggers were deleted", 415))
+@takes_filters
 def delete_by_query(
     namespace: NamespaceQuery = None, q: QQuery = None, body: QueryFiltersBody | None = None
 ) -> BulkAnswer:
-    refuse_filters(router, body.filters if body else None)
+    if body and body.filters:
+        raise Invalid("filters: give them as query parameters, filters[field][OPERATION]=value")
     return bulk_json(commands.bulk(lambda ref: commands.delete(tenant(), ref), _matching(namespace, q)))

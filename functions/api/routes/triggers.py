@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.backfills import commands
 from backfill_core.errors import NotFound
 from backfill_core.kestra_api import searches
+from backfill_core.kestra_api.filter_fields import TRIGGER_FIELDS
 from backfill_core.kestra_api.kestra_json import bulk_json
 from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerContexts, TriggerEntries
@@ -19,7 +20,8 @@ from routes.common import (
     NamespaceQuery,
     answers,
     caller,
-    refuse_filters,
+    query_filters,
+    takes_filters,
     tenant,
 )
 
@@ -65,14 +67,17 @@ def bulk_by_triggers(action: str, body: list[TriggerRef]) -> BulkAnswer:
 @router.post(
     "/triggers/backfill/<action>/by-query", responses=answers("How many triggers' backfills changed", 404, 422)
 )
+@takes_filters
 def bulk_by_query(
     action: str,
     namespace: NamespaceQuery = None,
     q: Annotated[str | None, Query()] = None,
 ) -> BulkAnswer:
-    refuse_filters(router)
-    refs = commands.triggers_matching(tenant(), namespace, q)
-    return bulk_json(commands.bulk(tenant(), _bulk_action(action), refs))
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above:
+    a filter this route cannot honour is refused, never dropped to act on more triggers."""
+    action = _bulk_action(action)
+    refs = commands.triggers_matching(tenant(), namespace, q, query_filters(router, TRIGGER_FIELDS))
+    return bulk_json(commands.bulk(tenant(), action, refs))
 
 
 SortQuery = Annotated[
@@ -84,6 +89,7 @@ TriggersPageSize = Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE
 
 
 @router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
+@takes_filters
 def search_triggers(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter name
@@ -92,8 +98,9 @@ def search_triggers(
     page: PageQuery = 1,
     size: TriggersPageSize = 10,
 ) -> TriggerEntries:
-    refuse_filters(router)
-    return searches.search_triggers(tenant(), namespace, flowId, page, size, q, sort)
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    found = query_filters(router, TRIGGER_FIELDS)
+    return searches.search_triggers(tenant(), namespace, flowId, page, size, q, sort, found)
 
 
 @router.get("/triggers/<namespace>/<flow_id>", responses=answers("A page of the flow's trigger contexts", 422))
@@ -106,5 +113,4 @@ def flow_triggers(
     size: TriggersPageSize = 10,
 ) -> TriggerContexts:
     """Kestra's Triggers tab of a flow; a flow that is not there has none (an empty page, as Kestra's)."""
-    refuse_filters(router)
     return searches.flow_triggers(tenant(), namespace, flow_id, page, size, q, sort)

@@ -2,7 +2,7 @@
 import { api } from "./api.js";
 import { badge, dl, enc, fill, fmtDate, h, labelChips, tableWrap } from "./dom.js";
 import { poll, setPage } from "./page.js";
-import { EXECUTION_DONE } from "./states.js";
+import { EXECUTION_DONE, runKind } from "./states.js";
 
 export async function executionPage(id) {
   const body = h("div", {});
@@ -18,7 +18,7 @@ export async function executionPage(id) {
         "p",
         { class: "muted" },
         h("a", { href: `#/flows/${enc(e.namespace)}/${enc(e.flowId)}/executions` }, `${e.namespace} / ${e.flowId}`),
-        ` · revision ${e.flowRevision} · ${e.kind}`,
+        ` · revision ${e.flowRevision} · ${runKind(e)}`,
         e.backfillId ? [" · ", h("a", { href: `#/backfills/${enc(e.backfillId)}` }, "its backfill")] : null,
         ` · attempt ${e.attempt}`
       ),

@@ -2,6 +2,7 @@
 import { api } from "./api.js";
 import { badge, changes, enc, fill, fmtDate, fmtNumber, h, labelChips, tableWrap } from "./dom.js";
 import { poll, setPage } from "./page.js";
+import { runKind } from "./states.js";
 import { triggersTab } from "./triggers.js";
 
 export async function flowPage(namespace, flowId, tab) {
@@ -90,7 +91,7 @@ function executionRow(e) {
     h("td", {}, h("a", { href: `#/executions/${enc(e.id)}`, class: "mono", id: `execution-${e.id}` }, e.id)),
     h("td", {}, fmtDate(variables.date)),
     h("td", {}, badge(e.state.current)),
-    h("td", {}, e.kind || ""),
+    h("td", {}, runKind(e)),
     h("td", {}, labelChips(e.labels)),
     h("td", {}, fmtDate(e.state.startDate)),
     h("td", {}, e.state.duration || "—")

@@ -14,3 +14,10 @@ export const SLOT_STATES = [
 ];
 export const SLOT_SETTLED = ["SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"];
 export const EXECUTION_DONE = ["SUCCESS", "FAILED", "KILLED", "CANCELLED", "WARNING"];
+// What started an execution: a backfill (Kestra's `system.backfill` label), a person (no trigger), a parent flow
+// (a Subflow task's trigger names the parent execution), or the live schedule.
+export function runKind(e) {
+  if ((e.labels || []).some((l) => l.key === "system.backfill" && l.value === "true")) return "backfill";
+  if (!e.trigger) return "manual";
+  return e.trigger.variables && e.trigger.variables.executionId ? "subflow" : "schedule";
+}

@@ -7,9 +7,11 @@ import uuid
 FLOW_ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$"
 NAMESPACE_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 ID_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$"  # tasks, triggers, inputs
+TENANT_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"  # Kestra's tenantId (Execution, LogEntry, TaskRun)
 MAX_FLOW_ID = 100
 MAX_NAMESPACE = 150
 MAX_ID = 150  # task and trigger ids (input ids the same)
+MAX_TENANT = 150  # Kestra's tenant ids have no length rule: a namespace's, so a key stays under DynamoDB's limits
 MAX_RECORD_ID = 100  # execution and backfill ids as a request may give them: ours are 22 characters
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

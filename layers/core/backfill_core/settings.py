@@ -17,6 +17,8 @@ from collections.abc import Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError, model_validator
 
+from backfill_core.ids import MAX_TENANT, TENANT_PATTERN
+
 
 class SettingsError(ValueError):
     """The environment holds an invalid or missing setting; the message names the variable."""
@@ -32,7 +34,8 @@ class Settings(BaseModel):
     triggers_table: str = Field(alias="TRIGGERS_TABLE", min_length=1)
     executions_table: str = Field(alias="EXECUTIONS_TABLE", min_length=1)
     work_queue_url: str = Field(alias="WORK_QUEUE_URL", min_length=1)
-    tenant: str = Field(alias="KESTRA_TENANT", min_length=1)
+    # The tenant of /api/v1/... (a path without one); /api/v1/{tenant}/... names any other.
+    tenant: str = Field(alias="KESTRA_TENANT", min_length=1, max_length=MAX_TENANT, pattern=TENANT_PATTERN)
     # An execution is tried this many times when its executor dies mid-run, then FAILED.
     max_attempts: PositiveInt = Field(alias="EXECUTION_MAX_ATTEMPTS")
     # The work queue's maxReceiveCount: a message failing on this receive goes to the dead-letter queue next.

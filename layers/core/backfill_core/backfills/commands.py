@@ -1,6 +1,7 @@
 """What a person asks of backfills: create, cancel, retry the failed slots, change, and Kestra's trigger-level
 pause, unpause and delete, one by one or in bulk."""
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from backfill_core.backfills import state_machine
@@ -15,7 +16,7 @@ from backfill_core.backfills.changes import (
 )
 from backfill_core.backfills.model import Backfill, SlotOutcome
 from backfill_core.backfills.planning import checked_concurrency, plan_backfill
-from backfill_core.backfills.queries import find_backfill, running_backfills_of
+from backfill_core.backfills.queries import find_backfill, running_backfills_of, trigger_holds
 from backfill_core.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -26,6 +27,7 @@ from backfill_core.errors import (
 )
 from backfill_core.flows.model import in_namespace
 from backfill_core.ids import new_id
+from backfill_core.kestra_api.filters import Filter, matches
 from backfill_core.kestra_api.requests import BackfillRequest, TriggerRef
 from backfill_core.schedules.counting import count_slots
 from backfill_core.storage import flows_repository, triggers_repository
@@ -156,8 +158,11 @@ def bulk(tenant: str, action: str, refs: list[TriggerRef]) -> int:
     return count
 
 
-def triggers_matching(tenant: str, namespace: str | None, query: str | None) -> list[TriggerRef]:
-    """Schedule triggers in a namespace (or below it) whose flow or trigger id contains `query`."""
+def triggers_matching(
+    tenant: str, namespace: str | None, query: str | None, filters: Sequence[Filter] = ()
+) -> list[TriggerRef]:
+    """Schedule triggers in a namespace (or below it) whose flow or trigger id contains `query`, and which
+    Kestra's trigger `filters` match."""
     found = []
     for stored in flows_repository.list_flows(tenant):
         flow = stored.flow
@@ -165,7 +170,9 @@ def triggers_matching(tenant: str, namespace: str | None, query: str | None) -> 
             continue
         for trigger in flow.triggers:
             text = f"{flow.namespace} {flow.id} {trigger.id}".lower()
-            if trigger.is_schedule and (not query or query.lower() in text):
+            if not trigger.is_schedule or (query and query.lower() not in text):
+                continue
+            if matches(filters, trigger_holds(stored, trigger)):
                 found.append(TriggerRef(namespace=flow.namespace, flow_id=flow.id, trigger_id=trigger.id))
     return found
 

@@ -1,12 +1,17 @@
 """Reading backfills: one by id, a trigger's running ones, the list, and a page of one backfill's slots."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from backfill_core.backfills import state_machine
 from backfill_core.backfills.model import Backfill
-from backfill_core.errors import NotFound
+from backfill_core.errors import Invalid, NotFound
+from backfill_core.flows.model import TriggerSpec
+from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id
+from backfill_core.kestra_api.filters import Filter, QueryFilter, matches
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.storage import triggers_repository
 from backfill_core.triggers.model import TriggerKey
@@ -61,8 +66,16 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> tuple[lis
     return results, b.total
 
 
-def list_backfills(tenant: str, namespace: str | None, flow_id: str | None, trigger_id: str | None, status: str | None):
-    """Every backfill of the tenant, newest first, running and finished alike."""
+def list_backfills(
+    tenant: str,
+    namespace: str | None,
+    flow_id: str | None,
+    trigger_id: str | None,
+    status: str | None,
+    filters: Sequence[Filter] = (),
+):
+    """Every backfill of the tenant, newest first, running and finished alike; `filters` are Kestra's trigger
+    filters, on the backfill's trigger."""
     found = triggers_repository.backfills_of_tenant(tenant)
     return [
         b
@@ -71,4 +84,40 @@ def list_backfills(tenant: str, namespace: str | None, flow_id: str | None, trig
         and (not flow_id or b.flow_id == flow_id)
         and (not trigger_id or b.trigger_id == trigger_id)
         and (not status or state_machine.display_status(b) == status)
+        and matches(filters, partial(_backfill_field, b))
     ]
+
+
+def trigger_holds(stored: StoredFlow, trigger: TriggerSpec) -> Callable[[QueryFilter], bool]:
+    """What each of Kestra's trigger filters means for one trigger of a valid flow; triggerState is Kestra's
+    `disabled` (in the YAML, or through the API), read only when asked for."""
+    flow = stored.flow
+    assert flow is not None
+
+    def holds(one: QueryFilter) -> bool:
+        if one.field == "triggerState":
+            state = triggers_repository.get_state(stored.trigger_key(trigger.id))
+            disabled = flow.trigger_disabled(trigger, state.disabled)
+            return one.one_of("disabled" if disabled else "enabled")
+        return _trigger_field(one, flow.namespace, flow.id, trigger.id)
+
+    return holds
+
+
+def _backfill_field(backfill: Backfill, one: QueryFilter) -> bool:
+    return _trigger_field(one, backfill.namespace, backfill.flow_id, backfill.trigger_id)
+
+
+def _trigger_field(one: QueryFilter, namespace: str, flow_id: str, trigger_id: str) -> bool:
+    match one.field:
+        case "q":
+            return one.query(namespace, flow_id, trigger_id)
+        case "scope":
+            return one.scope(namespace)
+        case "namespace":
+            return one.text(namespace)
+        case "flowId":
+            return one.text(flow_id)
+        case "triggerId":
+            return one.text(trigger_id)
+    raise Invalid(f"{one.key}: not supported")

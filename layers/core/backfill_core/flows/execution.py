@@ -11,9 +11,11 @@ from backfill_core.kestra_model import KestraModel
 
 
 class ExecutionState(StrEnum):
-    """Kestra's states of an execution and of a task run, as far as this engine gives or takes them."""
+    """Kestra's states of an execution and of a task run (all of them: a search may name any)."""
 
     CREATED = "CREATED"
+    SUBMITTED = "SUBMITTED"  # Kestra's; never given here
+    RESTARTED = "RESTARTED"  # a restart came: it runs again from its failed task
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     RETRYING = "RETRYING"  # a task run waiting for its next attempt
@@ -25,6 +27,9 @@ class ExecutionState(StrEnum):
     KILLED = "KILLED"
     CANCELLED = "CANCELLED"
     SKIPPED = "SKIPPED"  # a task run whose runIf rendered false
+    RETRIED = "RETRIED"  # Kestra's; never given here (as BREAKPOINT and RESUBMITTED)
+    BREAKPOINT = "BREAKPOINT"
+    RESUBMITTED = "RESUBMITTED"
 
 
 ENDED_STATES = (
@@ -36,6 +41,8 @@ ENDED_STATES = (
     ExecutionState.SKIPPED,
 )
 SUCCEEDED_STATES = (ExecutionState.SUCCESS, ExecutionState.WARNING)
+# The kinds of run whose inputs and labels an API caller gave: data, checked before any script renders them.
+CALLERS_KINDS = ("backfill", "manual")
 
 
 class StateHistory(KestraModel):
@@ -85,11 +92,16 @@ class Execution(KestraModel):
     flow_revision: int
     labels: list[Label] = []
     inputs: dict[str, Any] = {}
-    trigger: ExecutionTrigger
+    trigger: ExecutionTrigger | None = None  # none for a run started by hand, as in Kestra
     state: State
     task_run_list: list[TaskRun] = []
     outputs: dict[str, Any] | None = None  # the flow's `outputs`, evaluated once its tasks are done
-    kind: Literal["backfill", "schedule", "subflow"] = "backfill"  # a backfill's replay, a live run, a child
+    # a backfill's replay, a live run, a child, a run started by hand (POST /executions/{namespace}/{id}, a restart
+    # or a replay)
+    kind: Literal["backfill", "schedule", "subflow", "manual"] = "backfill"
+    original_id: str | None = None  # a replay's: the execution it replays
+    kept_task_runs: list[TaskRun] = []  # a restart's: the task runs before its failed one, not run again
+    restarted_at_attempt: int = 0  # the attempt count when it was last restarted: its attempts count from there
     backfill_id: str | None = None
     scheduled_date: datetime
     attempt: int = 0

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from backfill_core.flows.branches import windowed, worst
-from backfill_core.flows.execution import ExecutionState, TaskRun
+from backfill_core.flows.execution import Execution, ExecutionState, TaskRun
 from backfill_core.flows.outputs import MAX_RECORD_BYTES
 from backfill_core.flows.task_run import (
     LogWriter,
@@ -58,6 +58,9 @@ def run_block(tasks: list[TaskSpec], context: dict[str, Any], run: Blocks, place
 
 def _run_one(task: TaskSpec, context: dict[str, Any], run: Blocks, placement: Placement) -> str:
     runs = run.task_runs
+    kept = _kept_by_restart(task, runs.execution, placement, context["outputs"])
+    if kept is not None:
+        return kept
     if runs.killed():
         return ExecutionState.KILLED
     size = len(runs.execution.model_dump_json())
@@ -83,6 +86,21 @@ def _run_one(task: TaskSpec, context: dict[str, Any], run: Blocks, placement: Pl
     if task_run.outputs:
         _keep_outputs(context["outputs"], task.id, placement.output_keys(), task_run.outputs)
     return task_run.state.current
+
+
+def _kept_by_restart(task: TaskSpec, execution: Execution, placement: Placement, outputs: dict[str, Any]) -> str | None:
+    """A restarted execution does not run again a task of its flow's `tasks` that ended before its failed one (its
+    task runs, the flowable's children too, are already in the record): its state, its outputs seen again."""
+    if placement.parent_id is not None or not execution.kept_task_runs:
+        return None
+    done = next((r for r in execution.kept_task_runs if r.task_id == task.id and r.parent_task_run_id is None), None)
+    if done is None:
+        return None
+    for kept in execution.kept_task_runs:  # the outputs of the task and of its children, as they were
+        if kept.outputs:
+            keys = (kept.value,) if kept.value is not None else ()
+            _keep_outputs(outputs, kept.task_id, keys, kept.outputs)
+    return done.state.current
 
 
 def _keep_outputs(outputs: dict[str, Any], task_id: str, keys: tuple[str, ...], values: dict[str, Any]) -> None:

@@ -14,6 +14,8 @@ class Label(KestraModel):
     value: str
 
 
+# Kestra's system label on the executions a backfill starts (its UI and its clients tell backfill runs by it).
+BACKFILL_LABEL = "system.backfill"
 LABELS_SHAPE = "labels must be a list of {key, value} objects or a map of key to value"
 # Kestra leaves label sizes open; every execution carries its backfill's labels, and its record must stay
 # under DynamoDB's 400 KB item, so each label and all of them together are bounded.

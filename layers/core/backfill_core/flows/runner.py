@@ -11,7 +11,7 @@ from typing import Any
 
 from backfill_core.flows import shell_safety
 from backfill_core.flows.branches import worst
-from backfill_core.flows.execution import Execution, ExecutionState, TaskRun
+from backfill_core.flows.execution import CALLERS_KINDS, Execution, ExecutionState, TaskRun
 from backfill_core.flows.flowable import Blocks, run_block
 from backfill_core.flows.model import Flow
 from backfill_core.flows.outputs import evaluate_flow_outputs
@@ -34,7 +34,7 @@ def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]
     `vars` (as written: Kestra renders an expression inside one only through render()), `envs` (the executor's
     variables of FLOW_ENV_PREFIX only), and `outputs`, which grows as task runs end."""
     return {
-        "trigger": dict(execution.trigger.variables),
+        "trigger": dict(execution.trigger.variables) if execution.trigger else {},
         "execution": {
             "id": execution.id,
             "startDate": format_date(execution.state.start_date),
@@ -50,14 +50,15 @@ def variables(flow: Flow, revision: int, execution: Execution) -> dict[str, Any]
 
 
 def _caller_data_as_code(flow: Flow, execution: Execution, from_caller: bool) -> str | None:
-    """A backfill's labels and inputs were checked against the flow at creation; the flow may have changed since,
-    so they are checked again against the commands about to render them. Inputs and labels the flow's author
-    gave (the declared defaults, the trigger's inputs, the flow's labels) are not the caller's. A subflow started
-    (at any depth) by a backfill may have been handed the caller's values: its inputs and labels other than its
-    own flow's defaults and labels count as the caller's (`from_caller`)."""
-    if execution.kind != "backfill" and not from_caller:
+    """A backfill's (or a run by hand's) labels and inputs were checked against the flow at creation; the flow may
+    have changed since, so they are checked again against the commands about to render them. Inputs and labels the
+    flow's author gave (the declared defaults, the trigger's inputs, the flow's labels) are not the caller's. A
+    subflow started (at any depth) by a backfill may have been handed the caller's values: its inputs and labels
+    other than its own flow's defaults and labels count as the caller's (`from_caller`)."""
+    if execution.kind not in CALLERS_KINDS and not from_caller:
         return None
-    trigger = flow.trigger(execution.trigger.id) if execution.kind != "subflow" else None  # a child's is a task
+    # a child's trigger is a task; a run by hand has none
+    trigger = flow.trigger(execution.trigger.id) if execution.trigger and execution.kind != "subflow" else None
     authored = {spec.id: spec.defaults for spec in flow.inputs} | dict((trigger.inputs if trigger else None) or {})
     given = {name: value for name, value in execution.inputs.items() if authored.get(name) != value}
     own_labels = flow.execution_labels(trigger.id if trigger else None)

@@ -7,18 +7,17 @@ from posixpath import basename
 
 from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.tasks.internal_storage import StorageRefused, execution_prefix, object_key, uri_path
-from backfill_core.storage import execution_files, executions_repository
+from backfill_core.kestra_api.searches import tenant_execution
+from backfill_core.storage import execution_files
 
 # Lambda answers at most 6 MB, and a file goes out base64-encoded (4 bytes for 3), headers aside.
 MAX_FILE_ANSWER_BYTES = 4 * 1024 * 1024
 
 
-def execution_file(execution_id: str, path: str) -> tuple[str, bytes]:
-    """The file's name and bytes. NotFound: no such execution, or the path is not one of its files; Invalid: the
-    path is no internal-storage URI, or the file is larger than one answer may carry."""
-    execution = executions_repository.get(execution_id)
-    if execution is None:
-        raise NotFound(f"Execution not found: {execution_id}")
+def execution_file(tenant: str, execution_id: str, path: str) -> tuple[str, bytes]:
+    """The file's name and bytes. NotFound: no such execution of the tenant, or the path is not one of its files;
+    Invalid: the path is no internal-storage URI, or the file is larger than one answer may carry."""
+    execution = tenant_execution(tenant, execution_id)
     try:
         path_only = uri_path(path)
     except StorageRefused as exc:

@@ -19,7 +19,7 @@ from backfill_core.flows.validation import FlowCheck
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerEntry
-from backfill_core.schedules.kestra_time import now, parse_instant
+from backfill_core.schedules.kestra_time import format_date, now, parse_instant
 from backfill_core.triggers.model import TriggerState
 
 
@@ -213,8 +213,17 @@ def trigger_search_entry(
 
 
 def execution_json(execution: Execution) -> answer.Execution:
-    """Kestra's Execution, from our record; what only the record keeps (its lease) is left out."""
-    return answer.Execution.model_validate(execution)
+    """Kestra's Execution, from our record; what only the record keeps (its lease, its kind) is left out. A
+    backfill's run is told by its `system.backfill` label, as in Kestra. A replay's original is the execution it
+    replays; any other is its own original, at Kestra's first attempt."""
+    created = execution.state.histories[0].date if execution.state.histories else execution.state.start_date
+    return answer.Execution.model_validate(
+        {
+            **dict(execution),
+            "original_id": execution.original_id or execution.id,
+            "metadata": {"attemptNumber": 1, "originalCreatedDate": format_date(created) if created else None},
+        }
+    )
 
 
 def log_entry_json(entry: dict[str, Any]) -> answer.LogEntry:

@@ -104,8 +104,7 @@ class ExecutionTrigger(KestraAnswer):
 
 
 class Execution(KestraAnswer):
-    """Kestra's Execution; ours beside it: where it came from (kind, backfillId, scheduledDate) and its attempt
-    count."""
+    """Kestra's Execution; ours beside it: its backfill, its slot and its attempt count."""
 
     id: str
     tenant_id: str
@@ -114,11 +113,12 @@ class Execution(KestraAnswer):
     flow_revision: int
     labels: list[Label]
     inputs: dict[str, Any]
-    trigger: ExecutionTrigger
+    trigger: ExecutionTrigger | None = Field(description="none for a run by hand")
     state: State
     task_run_list: list[TaskRun]
     outputs: dict[str, Any] | None = Field(description="the flow's outputs, once its tasks are done")
-    kind: Literal["backfill", "schedule", "subflow"] = Field(description="ours: a backfill's, live, or a child run")
+    original_id: str = Field(description="the execution it was made from: a replay's original, else itself")
+    metadata: dict[str, Any] = Field(description="Kestra's ExecutionMetadata: attemptNumber, originalCreatedDate")
     backfill_id: str | None
     scheduled_date: KestraDate = Field(description="ours: the slot it runs")
     attempt: int = Field(description="ours: how many times an executor took it up")

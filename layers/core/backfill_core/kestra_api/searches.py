@@ -1,7 +1,10 @@
-"""The read side of the API: trigger search, execution search, one execution, its logs."""
+"""The read side of the API: trigger search, execution search, one execution (logs: kestra_api/logs.py)."""
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -10,13 +13,15 @@ from pydantic import BaseModel
 from backfill_core.backfills import queries
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import Invalid, NotFound
+from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import in_namespace
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.kestra_api import listings
 from backfill_core.kestra_api import responses as answer
+from backfill_core.kestra_api.filter_fields import DateFilter
+from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matches
 from backfill_core.kestra_api.kestra_json import (
     execution_json,
-    log_entry_json,
     slots_json,
     trigger_json,
     trigger_search_entry,
@@ -96,11 +101,12 @@ def search_triggers(
     size: int,
     query: str | None = None,
     sort: Sequence[str] | None = None,
+    filters: Sequence[Filter] = (),
 ) -> TriggerEntries:
     """Kestra's trigger search: the triggers of the flows in a namespace (or below it), `q` and `sort` as
-    Kestra's repository reads them (listings)."""
+    Kestra's repository reads them (listings), and Kestra's filters."""
     flows = [stored for stored in flows_repository.list_flows(tenant) if in_namespace(stored.namespace, namespace)]
-    found = listings.sorted_by(_trigger_entries(flows, flow_id, query), sort, listings.TRIGGER_SORTS)
+    found = listings.sorted_by(_trigger_entries(flows, flow_id, query, filters), sort, listings.TRIGGER_SORTS)
     return page_of(TriggerEntries, found, page, size)
 
 
@@ -113,18 +119,23 @@ def flow_triggers(
     return page_of(TriggerContexts, [entry.trigger_context for entry in ordered], page, size)
 
 
-def _trigger_entries(flows: Iterable[StoredFlow], flow_id: str | None, query: str | None) -> list[TriggerEntry]:
-    """The triggers of the flows (of one flow, given its id) that `q` matches; a stored flow that no longer
-    validates has none to show (GET /flows says why)."""
+def _trigger_entries(
+    flows: Iterable[StoredFlow], flow_id: str | None, query: str | None, filters: Sequence[Filter] = ()
+) -> list[TriggerEntry]:
+    """The triggers of the flows (of one flow, given its id) that `q` and the filters match; a stored flow that
+    no longer validates has none to show (GET /flows says why)."""
     at = now()
     entries = []
     for stored in flows:
         if stored.flow is None or (flow_id and stored.id != flow_id):
             continue
         for trigger in stored.flow.triggers:
-            if listings.matches(query, stored.namespace, stored.id, trigger.id):
-                state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
-                entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
+            if not listings.matches(query, stored.namespace, stored.id, trigger.id):
+                continue
+            if not matches(filters, queries.trigger_holds(stored, trigger)):
+                continue
+            state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
+            entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
     return entries
 
 
@@ -138,46 +149,131 @@ def parse_label_filters(values: list[str]) -> list[tuple[str, str]]:
     return filters
 
 
+@dataclass(frozen=True)
+class ExecutionSearch:
+    """Kestra's execution search parameters (the legacy ones; `filters[...]` reach the same fields). `namespace`
+    is a prefix of whole segments; `query` (Kestra's `q`) a piece of the id, namespace, flow id or a label."""
+
+    namespace: str | None = None
+    flow_id: str | None = None
+    states: Sequence[str] = ()
+    labels: Sequence[str] = ()
+    query: str | None = None
+    start_date: datetime | None = None  # started at or after
+    end_date: datetime | None = None  # ended at or before (one still running has not ended)
+
+    def keeps(self, execution: Execution) -> bool:
+        if self.states and execution.state.current not in self.states:
+            return False
+        have = {(label.key, label.value) for label in execution.labels}
+        if any(wanted not in have for wanted in parse_label_filters(list(self.labels))):
+            return False
+        started, ended = execution.state.start_date, execution.state.end_date
+        if self.start_date and (started is None or started < self.start_date):
+            return False
+        if self.end_date and (ended is None or ended > self.end_date):
+            return False
+        return not self.query or _mentions(execution, self.query.lower())
+
+
+def _mentions(execution: Execution, text: str) -> bool:
+    words = [execution.id, execution.namespace, execution.flow_id]
+    words += [part for label in execution.labels for part in (label.key, label.value)]
+    return any(text in word.lower() for word in words)
+
+
+# Kestra's sort fields of executions, and ours (the slot a backfill or schedule ran).
+EXECUTION_SORTS: dict[str, Callable[[Execution], Any]] = {
+    "id": lambda e: e.id,
+    "namespace": lambda e: e.namespace,
+    "flowId": lambda e: e.flow_id,
+    "state.current": lambda e: e.state.current,
+    "state.startDate": lambda e: e.state.start_date or e.scheduled_date,
+    "state.endDate": lambda e: (e.state.end_date is not None, e.state.end_date or e.scheduled_date),
+    "state.duration": lambda e: (e.state.end_date or now()) - (e.state.start_date or e.scheduled_date),
+    "scheduledDate": lambda e: e.scheduled_date,
+    "trigger.variables.date": lambda e: e.scheduled_date,
+}
+
+
 def search_executions(
     tenant: str,
-    namespace: str | None,
-    flow_id: str | None,
-    states: Sequence[str],
-    labels: list[str],
+    search: ExecutionSearch,
     page: int,
     size: int,
-    sort: str | None,
+    sort: Sequence[str] = (),
+    filters: Sequence[Filter] = (),
+    date_filter: DateFilter = DateFilter.START_DATE,
 ) -> answer.PagedResults[answer.Execution]:
-    if flow_id and not namespace:
-        raise Invalid("flowId: filtering by flowId needs namespace too")
-    wanted_labels = parse_label_filters(labels)
-    found = executions_repository.by_flow(tenant, namespace, flow_id)
-    if states:
-        found = [e for e in found if e.state.current in states]
-    for key, value in wanted_labels:
-        found = [e for e in found if any(label.key == key and label.value == value for label in e.labels)]
-    field, _, direction = (sort or "state.startDate:desc").partition(":")
-    if field not in ("state.startDate", "scheduledDate", "trigger.variables.date"):
-        raise Invalid(f"sort: '{field}' is not sortable; use state.startDate or scheduledDate")
-    if field == "state.startDate":
-        found.sort(key=lambda e: (e.state.start_date, e.id), reverse=direction != "asc")
-    else:
-        found.sort(key=lambda e: (e.scheduled_date, e.id), reverse=direction != "asc")
+    """Kestra's `filters[...]` hold together with the legacy parameters of `search`."""
+    if search.start_date and search.end_date and search.start_date > search.end_date:
+        raise Invalid("startDate: it is after endDate")
+    parse_label_filters(list(search.labels))  # a malformed one is refused even when nothing is found
+    at = now()
+    found = [
+        e
+        for e in executions_repository.by_flow(tenant, search.namespace, search.flow_id)
+        if search.keeps(e) and matches(filters, partial(execution_holds, e, at, date_filter))
+    ]
+    found.sort(key=lambda e: e.id)  # the last tie-breaker
+    for order in reversed(list(sort) or ["state.startDate:desc"]):  # the first order is the main one: sorted last
+        field, _, direction = order.partition(":")
+        if field not in EXECUTION_SORTS:
+            raise Invalid(f"sort: '{field}' is not sortable; use one of {', '.join(EXECUTION_SORTS)}")
+        if direction not in ("", "asc", "desc"):
+            raise Invalid(f"sort: '{order}' must be field:asc or field:desc")
+        found.sort(key=EXECUTION_SORTS[field], reverse=direction != "asc")
     return page_of(answer.PagedResults[answer.Execution], [execution_json(e) for e in found], page, size)
 
 
-def execution(execution_id: str) -> answer.Execution:
+def execution_holds(e: Execution, at: datetime, date_filter: DateFilter, one: QueryFilter) -> bool:
+    """What each of Kestra's execution filters means for one of ours. As in Kestra, startDate and endDate
+    both bound the date `date_filter` names (by default the start), and timeRange is that date within so long
+    before now. Every execution of ours is Kestra's kind NORMAL; a subflow's child is a CHILD, its parent's
+    id the triggerExecutionId."""
+    parent = str(e.trigger.variables.get("executionId")) if e.kind == "subflow" and e.trigger else None
+    match one.field:
+        case "q":
+            return one.query(e.id, e.namespace, e.flow_id)
+        case "scope":
+            return one.scope(e.namespace)
+        case "namespace":
+            return one.text(e.namespace)
+        case "flowId":
+            return one.text(e.flow_id)
+        case "startDate" | "endDate":
+            return any(one.date(date) for date in _dates(e, date_filter))
+        case "timeRange":
+            since = at - duration(one.key, str(one.value))
+            return any(date is not None and date >= since for date in _dates(e, date_filter))
+        case "state":
+            return one.one_of(e.state.current)
+        case "labels":
+            return one.labels((label.key, label.value) for label in e.labels)
+        case "triggerExecutionId":
+            return one.text(parent)
+        case "childFilter":
+            return one.one_of("CHILD" if parent else "MAIN")
+        case "kind":
+            return one.one_of("NORMAL")
+    raise Invalid(f"{one.key}: not supported")
+
+
+def _dates(e: Execution, date_filter: DateFilter) -> tuple[datetime | None, ...]:
+    start, end = e.state.start_date, e.state.end_date
+    return {DateFilter.START_DATE: (start,), DateFilter.END_DATE: (end,)}.get(date_filter, (start, end))
+
+
+def tenant_execution(tenant: str, execution_id: str) -> Execution:
+    """The tenant's execution: another tenant's is not found, as if it did not exist."""
     found = executions_repository.get(execution_id)
-    if found is None:
+    if found is None or found.tenant_id != tenant:
         raise NotFound(f"Execution not found: {execution_id}")
-    return execution_json(found)
+    return found
 
 
-def execution_logs(execution_id: str, page: int | None = None, size: int | None = None) -> list[answer.LogEntry]:
-    """Kestra's answer is every line; an execution with more lines than one answer carries is read in pages."""
-    if executions_repository.get(execution_id) is None:
-        raise NotFound(f"Execution not found: {execution_id}")
-    return bounded(log_entry_json(entry) for entry in window(executions_repository.logs(execution_id), page, size))
+def execution(tenant: str, execution_id: str) -> answer.Execution:
+    return execution_json(tenant_execution(tenant, execution_id))
 
 
 def backfill_slots(tenant: str, backfill_id: str, page: int, size: int) -> answer.PagedResults[answer.Slot]:

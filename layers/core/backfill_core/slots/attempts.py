@@ -17,7 +17,7 @@ from backfill_core.flows.execution import (
     StateHistory,
     TaskRun,
 )
-from backfill_core.flows.labels import Label
+from backfill_core.flows.labels import BACKFILL_LABEL, Label, merge_labels
 from backfill_core.flows.runner import run_flow, transition
 from backfill_core.flows.tasks.subflow import SubflowStarter
 from backfill_core.flows.tasks.task_types import KillCheck
@@ -43,6 +43,8 @@ def new_execution(
 ) -> Execution:
     """A CREATED execution of one slot; trigger.date/next/previous are the slot and its cron neighbours."""
     slot = message.date
+    if message.kind == "backfill":  # marked as Kestra marks a backfill's runs
+        labels = merge_labels(labels, [Label(key=BACKFILL_LABEL, value="true")])
     return Execution(
         id=execution_id,
         tenant_id=message.tenant,
@@ -83,20 +85,21 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
         return execution, False
     at = now()
     seen = execution.attempt
-    if seen >= settings().max_attempts:
+    if seen - execution.restarted_at_attempt >= settings().max_attempts:
         execution.state = transition(execution.state, ExecutionState.FAILED, at)
     else:
         execution.attempt = seen + 1
         execution.lease_until = lease_until or at.timestamp() + settings().lease_seconds
         execution.state = transition(execution.state, ExecutionState.RUNNING, at)
-        execution.task_run_list = []
+        execution.task_run_list = list(execution.kept_task_runs)  # a restart's, which are not run again
     try:
         executions_repository.take_over(execution, seen, at.timestamp())
     except ConcurrentUpdate as exc:
         raise SlotBusy(f"execution {execution_id} is held by a live attempt") from exc
     if execution.state.current == ExecutionState.FAILED:
         logs = ExecutionLog(execution)
-        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {seen} attempts")
+        spent = seen - execution.restarted_at_attempt
+        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {spent} attempts")
         logs.flush()
         return execution, True
     return execution, False
@@ -185,7 +188,7 @@ class ExecutionLog:
             "executionId": execution.id,
             "taskRunId": task_run.id if task_run else None,
             "attemptNumber": execution.attempt,
-            "triggerId": execution.trigger.id,
+            "triggerId": execution.trigger.id if execution.trigger else None,
             "timestamp": format_date(at),
             "level": level,
             "message": message,

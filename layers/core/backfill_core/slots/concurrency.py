@@ -90,7 +90,7 @@ def admit(message: WorkMessage, execution_id: str, flow: Flow | None) -> tuple[A
     taken = _take_a_place(key, limits.limit, execution.id, at)
     if taken:
         return Admission.RUN, execution, taken
-    if limits.behavior != ConcurrencyBehavior.QUEUE and execution.attempt == 0:
+    if limits.behavior != ConcurrencyBehavior.QUEUE and execution.attempt == execution.restarted_at_attempt:
         return Admission(STATE_WHEN_FULL[limits.behavior]), execution, None
     _wait(message, execution, at)
     return Admission.WAITING, execution, None

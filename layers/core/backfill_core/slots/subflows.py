@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
-from backfill_core.flows.execution import ENDED_STATES, Execution, ExecutionTrigger, State, StateHistory
+from backfill_core.flows.execution import CALLERS_KINDS, ENDED_STATES, Execution, ExecutionTrigger, State, StateHistory
 from backfill_core.flows.labels import merge_labels, normalize_labels
 from backfill_core.flows.model import Flow
 from backfill_core.flows.stored import StoredFlow
@@ -185,12 +185,12 @@ def chain_of(execution: Execution) -> tuple[int, bool]:
     """How many subflows below its chain's first execution this one sits, and whether that first execution is
     a backfill's (a child run from the queue knows neither, so they are read up its parents)."""
     depth, current = 0, execution
-    while current.kind == "subflow" and depth <= MAX_SUBFLOW_DEPTH:
+    while current.kind == "subflow" and current.trigger and depth <= MAX_SUBFLOW_DEPTH:
         parent = executions_repository.get(str(current.trigger.variables.get("executionId")))
         if parent is None:
             return depth + 1, True  # its parent was deleted: its values are taken as a caller's, to be safe
         depth, current = depth + 1, parent
-    return depth, current.kind == "backfill"
+    return depth, current.kind in CALLERS_KINDS
 
 
 MAX_FLOWS_FOLLOWED = 100  # registered flows read to find a chain back; past it, the run-time depth bounds it

@@ -22,3 +22,15 @@ def read(key: str, max_bytes: int) -> tuple[int, bytes | None] | None:
         return (size, None) if size > max_bytes else (size, body.read())
     finally:
         body.close()
+
+
+def delete_under(prefix: str) -> int:
+    """Delete every file whose key starts with the prefix (an execution's folder); returns how many."""
+    client, bucket = s3(), settings().execution_files_bucket
+    deleted = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if keys:  # a page holds at most 1,000 keys, as many as one DeleteObjects call takes
+            client.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted

@@ -61,7 +61,9 @@ def _item(execution: Execution) -> dict:
 
 def _slot_trigger(execution: Execution) -> str:
     """A child's trigger is its parent's task, whose id may be a trigger's of its own flow: kept apart (`:` is in
-    no trigger id), so what ran for a trigger's slots never counts a child."""
+    no trigger id), so what ran for a trigger's slots never counts a child, nor a run by hand."""
+    if execution.trigger is None:
+        return "manual:"  # a run by hand: no trigger's slot
     return f"subflow:{execution.trigger.id}" if execution.kind == "subflow" else execution.trigger.id
 
 

@@ -166,18 +166,29 @@ def delete(stored: StoredFlow) -> None:
 
 def list_flows(tenant: str, namespace: str | None = None) -> list[StoredFlow]:
     """Flows of one namespace (a Query) or of the whole tenant (a Scan: the flow list is small)."""
-    client = dynamodb()
     if namespace:
-        pages = client.get_paginator("query").paginate(
-            TableName=settings().flows_table,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues={":pk": {"S": _pk(tenant, namespace)}},
+        pages = (
+            dynamodb()
+            .get_paginator("query")
+            .paginate(
+                TableName=settings().flows_table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": _pk(tenant, namespace)}},
+            )
         )
-    else:
-        pages = client.get_paginator("scan").paginate(
-            TableName=settings().flows_table,
-            FilterExpression="tenant = :tenant",
-            ExpressionAttributeValues={":tenant": {"S": tenant}},
-        )
-    flows = [_stored(item) for page in pages for item in page["Items"]]
-    return sorted(flows, key=lambda s: (s.namespace, s.id))
+        return _sorted(item for page in pages for item in page["Items"])
+    return _scan(FilterExpression="tenant = :tenant", ExpressionAttributeValues={":tenant": {"S": tenant}})
+
+
+def every_flow() -> list[StoredFlow]:
+    """Every tenant's flows, in one Scan (the scheduler's tick: one read of the table, whatever the tenants)."""
+    return _scan()
+
+
+def _scan(**condition) -> list[StoredFlow]:
+    pages = dynamodb().get_paginator("scan").paginate(TableName=settings().flows_table, **condition)
+    return _sorted(item for page in pages for item in page["Items"])
+
+
+def _sorted(items) -> list[StoredFlow]:
+    return sorted((_stored(item) for item in items), key=lambda s: (s.tenant, s.namespace, s.id))

@@ -63,10 +63,10 @@ def plan_tick(
     return TickPlan(run=run, evaluated_to=evaluated[-1] if evaluated else None)
 
 
-def tick(tenant: str, tick_time: datetime, interval: timedelta) -> int:
-    """One scheduler tick over every flow; returns how many slots it dispatched."""
+def tick(tick_time: datetime, interval: timedelta) -> int:
+    """One scheduler tick over every flow of every tenant; returns how many slots it dispatched."""
     dispatched = 0
-    for stored in flows_repository.list_flows(tenant):
+    for stored in flows_repository.every_flow():
         if stored.flow is None:  # its schedule waits for a valid revision, then recovers what it missed
             logger.warning("live schedule skipped", extra={"reason": stored.invalid_message()})
             continue

@@ -44,7 +44,8 @@ def read_file(context: Context, path: Any = None) -> str:
     if not file_path.startswith(prefix):
         raise ReadProblem(f"read(): '{path}' is not a file of the current execution")
     try:
-        answer = s3().get_object(Bucket=settings().execution_files_bucket, Key=object_key(settings().tenant, path))
+        key = object_key(_field(context, "flow", "tenantId"), path)  # the execution's tenant's files only
+        answer = s3().get_object(Bucket=settings().execution_files_bucket, Key=key)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             raise ReadProblem(f"read(): no file '{path}'") from exc
