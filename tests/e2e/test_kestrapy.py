@@ -37,15 +37,8 @@ FOLLOW = "GET /api/v1/{tenant}/executions/{executionId}/follow is not served (an
 # kestrapy 2.0.3's State, as Kestra 2.0's document's, requires getDuration, getStartDate and getEndDate besides
 # duration, startDate and endDate (which Kestra and we write): a running execution has no end date to give.
 STATE_2 = "kestrapy 2.x's State requires getDuration/getStartDate/getEndDate (never written; none while it runs)"
-TRIGGER_STATE_2 = "answers Kestra 1.x's Trigger, not 2.0's ApiTriggerState (updatedAt, ...)"
 GAPS = {
     (1, "follow_execution"): FOLLOW,
-    (2, "create_backfill"): "PUT /api/v1/{tenant}/triggers/backfill/create (Kestra 2.0) is not served",
-    (2, "pause_backfill"): f"PUT /api/v1/{{tenant}}/triggers/backfill/pause {TRIGGER_STATE_2}",
-    (2, "unpause_backfill"): f"PUT /api/v1/{{tenant}}/triggers/backfill/unpause {TRIGGER_STATE_2}",
-    (2, "delete_backfill"): f"POST /api/v1/{{tenant}}/triggers/backfill/delete {TRIGGER_STATE_2}",
-    (2, "search_triggers"): "GET /api/v1/{tenant}/triggers/search answers 1.x's page, not 2.0's "
-    "PagedResults_ApiTriggerAndState (trigger, state)",
     (2, "search_executions"): STATE_2,
     (2, "read_execution"): STATE_2,
     (2, "kill_execution"): f"DELETE /api/v1/{{tenant}}/executions/{{executionId}}/actions/kill (2.0) is not served; "
@@ -94,7 +87,6 @@ def test_kestrapy_call_parses_with_the_sdk_strict_models(local_stack, major, ste
     assert verdict["ok"], verdict["detail"]
 
 
-@pytest.mark.xfail(strict=True, reason=GAPS[2, "create_backfill"])
 def test_the_readme_kestrapy_snippet_backfills_the_seed_outage(local_stack):
     (snippet,) = [b for b in re.findall(r"```python\n(.*?)```", README, re.DOTALL) if "kestrapy" in b]
     done = subprocess.run(
