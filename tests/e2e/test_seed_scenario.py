@@ -98,7 +98,7 @@ def test_pause_unpause_and_delete_with_curl(local_stack):
     assert requests.put(f"{stack.url}/api/v1/triggers", json=later, timeout=30).status_code == 200
     stack.wait_for(lambda: len(stack.backfills(namespace="company.team")) > 11, timeout=30, what="a new slot")
     status, text = curl(stack, "POST", "/api/v1/triggers/backfill/delete", ref)
-    assert status == 200 and '"backfill": null' in text.replace('":null', '": null')
+    assert status == 200 and '"backfill"' not in text  # the trigger has no backfill left: Kestra leaves it out
     at_delete = len(stack.backfills(namespace="company.team"))
     time.sleep(4)
     assert len(stack.backfills(namespace="company.team")) <= at_delete + 1
