@@ -34,7 +34,7 @@ labels:
 tasks:
   - id: hello
     type: io.kestra.plugin.core.log.Log
-    message: "slot {{{{ trigger.date }}}}"
+    message: "slot {{{{ trigger.date ?? execution.startDate }}}}"
   - id: work
     type: io.kestra.plugin.scripts.shell.Commands
     taskRunner:
@@ -261,9 +261,14 @@ class Driver:
         created = self.got.get("create_execution")
         if created is None:
             raise RuntimeError("no run by hand to follow: the SDK refused create_execution's answer")
-        for last in self.client.executions.follow_execution(created.id, TENANT):
-            if last.state.current.value in ("SUCCESS", "FAILED", "KILLED", "WARNING", "CANCELLED"):
-                break
+        ended = ("SUCCESS", "FAILED", "KILLED", "WARNING", "CANCELLED")
+        deadline = time.monotonic() + 120
+        # Through API Gateway an answer is sent whole, so one follow carries the events of up to 20 s (README):
+        # a run still going when it ends is followed again, as a browser's EventSource reconnects.
+        while time.monotonic() < deadline and (last is None or last.state.current.value not in ended):
+            for last in self.client.executions.follow_execution(created.id, TENANT):
+                if last.state.current.value in ended:
+                    break
         assert last is not None and last.state.current.value == "SUCCESS", last
         return last
 
