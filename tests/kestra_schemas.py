@@ -54,8 +54,12 @@ def spec_artifact(version: str, error: Any) -> bool:
 
 def problems(version: str, body: Any, schema_name: str) -> list[str]:
     """Where the body breaks Kestra's schema of that name (empty: it validates), but for its spec artifacts."""
-    components = document(version)["components"]
-    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": components}
+    return schema_problems(version, body, {"$ref": f"#/components/schemas/{schema_name}"})
+
+
+def schema_problems(version: str, body: Any, schema: dict[str, Any]) -> list[str]:
+    """Where the body breaks that schema of Kestra's document (empty: it validates), but for its spec artifacts."""
+    schema = {**schema, "components": document(version)["components"]}
     validator = OAS30Validator(schema, format_checker=OAS30Validator.FORMAT_CHECKER)
     errors = [e for e in validator.iter_errors(body) if not spec_artifact(version, e)]
     return [f"{list(e.absolute_path)}: {e.message}"[:300] for e in errors]

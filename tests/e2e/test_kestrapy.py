@@ -1,7 +1,5 @@
 """Kestra's official Python SDK, kestrapy 1.x and 2.x, as a Kestra user runs it against `make run`'s stack: one
-test per SDK call of kestrapy_driver.py, each answer parsed by the SDK's strict models. A call that Kestra serves
-and we do not yet serve, or answer another way, is an expected failure naming the route: the list below is what
-the SDK e2e suite does not cover yet."""
+test per SDK call of kestrapy_driver.py, each answer parsed by the SDK's strict models."""
 
 import json
 import re
@@ -32,16 +30,6 @@ STEPS = (
     "create_execution",
     "follow_execution",
 )
-# kestrapy 2.0.3's State, as Kestra 2.0's document's, requires getDuration, getStartDate and getEndDate besides
-# duration, startDate and endDate (which Kestra and we write): a running execution has no end date to give.
-STATE_2 = "kestrapy 2.x's State requires getDuration/getStartDate/getEndDate (never written; none while it runs)"
-GAPS = {
-    (2, "search_executions"): STATE_2,
-    (2, "read_execution"): STATE_2,
-    (2, "kill_execution"): STATE_2,
-    (2, "create_execution"): STATE_2,
-    (2, "follow_execution"): STATE_2,
-}
 
 
 def sdk_python(major: int) -> Path:
@@ -68,16 +56,7 @@ def report(major: int, url: str) -> dict[str, dict]:
     return steps
 
 
-@pytest.mark.parametrize(
-    ("major", "step"),
-    [
-        pytest.param(major, step, marks=[pytest.mark.xfail(strict=True, reason=GAPS[major, step])])
-        if (major, step) in GAPS
-        else (major, step)
-        for major in (1, 2)
-        for step in STEPS
-    ],
-)
+@pytest.mark.parametrize(("major", "step"), [(major, step) for major in (1, 2) for step in STEPS])
 def test_kestrapy_call_parses_with_the_sdk_strict_models(local_stack, major, step):
     verdict = report(major, local_stack.url)[step]
     assert verdict["ok"], verdict["detail"]

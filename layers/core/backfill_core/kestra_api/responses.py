@@ -13,13 +13,14 @@ from pydantic import (
     PrivateAttr,
     SerializerFunctionWrapHandler,
     WithJsonSchema,
+    computed_field,
     model_serializer,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from backfill_core.backfills.model import Reprocess
-from backfill_core.schedules.kestra_time import format_date
+from backfill_core.schedules.kestra_time import format_date, iso_duration, now, parse_instant
 from backfill_core.schedules.order import SlotOrder
 
 
@@ -72,11 +73,30 @@ class StateHistory(KestraAnswer):
 
 
 class State(KestraAnswer):
+    """Kestra's State. Kestra 2.0's document (and so kestrapy 2.x, which fails without them) also requires
+    getDuration, getStartDate and getEndDate, which Kestra's server does not write: we write them too, counted
+    to the moment of the answer while the run has not ended, as Kestra counts its duration."""
+
     current: str
     histories: list[StateHistory]
     start_date: KestraDate | None
     end_date: KestraDate | None
     duration: str | None = Field(description="ISO-8601, e.g. PT1.5S")
+
+    @computed_field(alias="getStartDate")  # type: ignore[prop-decorator]
+    @property
+    def get_start_date(self) -> KestraDate:
+        return self.start_date or (self.histories[0].date if self.histories else format_date(now()))
+
+    @computed_field(alias="getEndDate")  # type: ignore[prop-decorator]
+    @property
+    def get_end_date(self) -> KestraDate:
+        return self.end_date or format_date(now())
+
+    @computed_field(alias="getDuration")  # type: ignore[prop-decorator]
+    @property
+    def get_duration(self) -> str:
+        return self.duration or iso_duration(parse_instant(self.get_end_date) - parse_instant(self.get_start_date))
 
 
 class TaskRunAttempt(KestraAnswer):
