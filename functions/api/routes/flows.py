@@ -11,8 +11,9 @@ from backfill_core.backfills import flow_changes
 from backfill_core.errors import Invalid
 from backfill_core.flows.validation import check_sources, registered_flow
 from backfill_core.kestra_api import listings, searches
+from backfill_core.kestra_api.flow_answers import FlowWithSource, ValidateConstraintViolation
 from backfill_core.kestra_api.kestra_json import flow_json, validation_json
-from backfill_core.kestra_api.responses import FlowWithSource, PagedResults, ValidateConstraintViolation
+from backfill_core.kestra_api.responses import PagedResults
 from backfill_core.slots import subflows
 from backfill_core.storage import flows_repository
 from routes.common import (

@@ -12,7 +12,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.errors import Invalid
 from backfill_core.kestra_api import logs, searches
 from backfill_core.kestra_api.logs import Level, LineFilter
-from backfill_core.kestra_api.responses import LogEntry, PagedResults
+from backfill_core.kestra_api.responses import LogEntry, LogPage
 from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, TriggerIdQuery, answers, size_with_page, tenant
 
 router = Router()
@@ -35,7 +35,7 @@ def search_logs(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
     sort: Annotated[list[str] | None, Query(description="field:asc or field:desc; timestamp:desc by default")] = None,
-) -> PagedResults[LogEntry]:
+) -> LogPage:
     for field, value in (("startDate", startDate), ("endDate", endDate)):
         if value is not None and value.tzinfo is None:
             raise Invalid(f"{field}: give a time zone or offset (e.g. 2024-01-01T00:00:00Z)")

@@ -17,6 +17,7 @@ from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.flows.validation import FlowCheck
 from backfill_core.flows.yaml_text import load_yaml
+from backfill_core.kestra_api import flow_answers
 from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerEntry
 from backfill_core.schedules.kestra_time import format_date, now, parse_instant
@@ -29,7 +30,7 @@ def _plain(value: Any) -> Any:
     return jsonable_encoder(value)
 
 
-def flow_json(stored: StoredFlow) -> answer.FlowWithSource:
+def flow_json(stored: StoredFlow) -> flow_answers.FlowWithSource:
     """Kestra's Flow JSON; for a stored flow that no longer validates, Kestra's FlowWithException: the flow as
     stored, and why in `exception`."""
     if stored.flow is None:
@@ -49,7 +50,7 @@ def flow_json(stored: StoredFlow) -> answer.FlowWithSource:
             document["labels"] = [label.to_json() for label in normalize_labels(document["labels"])]
         document.setdefault("disabled", False)  # as Kestra writes every flow; `draft` (2.0): none is, here
         document.setdefault("draft", False)
-    return answer.FlowWithSource.model_validate(
+    return flow_answers.FlowWithSource.model_validate(
         {
             **_plain(document),
             "revision": stored.revision,
@@ -231,9 +232,9 @@ def log_entry_json(entry: dict[str, Any]) -> answer.LogEntry:
     return answer.LogEntry.model_validate(entry)
 
 
-def validation_json(checks: Sequence[FlowCheck]) -> list[answer.ValidateConstraintViolation]:
+def validation_json(checks: Sequence[FlowCheck]) -> list[flow_answers.ValidateConstraintViolation]:
     return [
-        answer.ValidateConstraintViolation(
+        flow_answers.ValidateConstraintViolation(
             index=check.index, flow=check.flow_id, namespace=check.namespace, constraints=check.problem
         )
         for check in checks

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from backfill_core.errors import Invalid
 from backfill_core.flows.model import in_namespace
-from backfill_core.kestra_api import responses as answer
+from backfill_core.kestra_api import flow_answers
 from backfill_core.kestra_api.kestra_json import flow_json
 from backfill_core.kestra_api.trigger_answers import TriggerEntry
 from backfill_core.storage import flows_repository
@@ -25,7 +25,7 @@ TRIGGER_SORTS: dict[str, Callable[[TriggerEntry], Any]] = {
     "nextEvaluationDate": lambda e: e.trigger_context.next_execution_date,
     "executionId": lambda e: e.trigger_context.execution_id,
 }
-FLOW_SORTS: dict[str, Callable[[answer.FlowWithSource], Any]] = {
+FLOW_SORTS: dict[str, Callable[[flow_answers.FlowWithSource], Any]] = {
     "namespace": lambda f: f.namespace,
     "id": lambda f: f.id,
 }
@@ -57,7 +57,7 @@ def sorted_by(
 
 def search_flows(
     tenant: str, namespace: str | None, query: str | None, sort: Sequence[str] | None
-) -> list[answer.FlowWithSource]:
+) -> list[flow_answers.FlowWithSource]:
     """Kestra's GET /flows/search: the flows in a namespace (or below it) that `q` matches, sorted."""
     found = (
         flow_json(stored)

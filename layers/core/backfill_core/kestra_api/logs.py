@@ -109,9 +109,7 @@ def _sort_key(field: str) -> Callable[[dict[str, Any]], Any]:
     return lambda entry: entry.get(field) or ""
 
 
-def search_logs(
-    tenant: str, search: LogSearch, page: int, size: int, sort: Iterable[str]
-) -> answer.PagedResults[answer.LogEntry]:
+def search_logs(tenant: str, search: LogSearch, page: int, size: int, sort: Iterable[str]) -> answer.LogPage:
     """Every line of the tenant's executions that the search keeps, newest first unless `sort` says otherwise.
     Lines are kept per execution, so a search reads the lines of every execution of its namespace and flow."""
     found = [
@@ -128,4 +126,4 @@ def search_logs(
         if direction not in ("", "asc", "desc"):
             raise Invalid(f"sort: '{order}' must be field:asc or field:desc")
         found.sort(key=_sort_key(field), reverse=direction == "desc")
-    return page_of(answer.PagedResults[answer.LogEntry], [log_entry_json(entry) for entry in found], page, size)
+    return page_of(answer.LogPage, [log_entry_json(entry) for entry in found], page, size)

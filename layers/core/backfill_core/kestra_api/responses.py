@@ -10,12 +10,10 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    PrivateAttr,
     SerializerFunctionWrapHandler,
     WithJsonSchema,
     computed_field,
     model_serializer,
-    model_validator,
 )
 from pydantic.alias_generators import to_camel
 
@@ -39,6 +37,16 @@ class KestraAnswer(BaseModel):
     """camelCase on the wire; built from our records' attributes where the names agree."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+
+
+class NonNullAnswer(KestraAnswer):
+    """As Kestra's API writes JSON (non-null fields only, its Jackson setting): Kestra's schemas have no null
+    for what is unknown, e.g. an execution's outputs before its end or a task run's ForEach value."""
+
+    # No return type: with one, pydantic would describe the answer by it rather than by its fields.
+    @model_serializer(mode="wrap")
+    def _nulls_left_out(self, handler: SerializerFunctionWrapHandler):
+        return {key: value for key, value in handler(self).items() if value is not None}
 
 
 Item = TypeVar("Item", bound=BaseModel)
@@ -72,16 +80,16 @@ class StateHistory(KestraAnswer):
     date: KestraDate
 
 
-class State(KestraAnswer):
+class State(NonNullAnswer):
     """Kestra's State. Kestra 2.0's document (and so kestrapy 2.x, which fails without them) also requires
     getDuration, getStartDate and getEndDate, which Kestra's server does not write: we write them too, counted
     to the moment of the answer while the run has not ended, as Kestra counts its duration."""
 
     current: str
     histories: list[StateHistory]
-    start_date: KestraDate | None
-    end_date: KestraDate | None
-    duration: str | None = Field(description="ISO-8601, e.g. PT1.5S")
+    start_date: KestraDate | None = None
+    end_date: KestraDate | None = None
+    duration: str | None = Field(default=None, description="ISO-8601, e.g. PT1.5S")
 
     @computed_field(alias="getStartDate")  # type: ignore[prop-decorator]
     @property
@@ -103,7 +111,7 @@ class TaskRunAttempt(KestraAnswer):
     state: State
 
 
-class TaskRun(KestraAnswer):
+class TaskRun(NonNullAnswer):
     id: str
     execution_id: str
     namespace: str
@@ -123,7 +131,7 @@ class ExecutionTrigger(KestraAnswer):
     variables: dict[str, Any]
 
 
-class Execution(KestraAnswer):
+class Execution(NonNullAnswer):
     """Kestra's Execution; ours beside it: its backfill, its slot and its attempt count."""
 
     id: str
@@ -133,70 +141,36 @@ class Execution(KestraAnswer):
     flow_revision: int
     labels: list[Label]
     inputs: dict[str, Any]
-    trigger: ExecutionTrigger | None = Field(description="none for a run by hand")
+    trigger: ExecutionTrigger | None = Field(default=None, description="none for a run by hand")
     state: State
     task_run_list: list[TaskRun]
-    outputs: dict[str, Any] | None = Field(description="the flow's outputs, once its tasks are done")
+    outputs: dict[str, Any] | None = Field(default=None, description="the flow's outputs, once its tasks are done")
     original_id: str = Field(description="the execution it was made from: a replay's original, else itself")
     metadata: dict[str, Any] = Field(description="Kestra's ExecutionMetadata: attemptNumber, originalCreatedDate")
-    backfill_id: str | None
+    backfill_id: str | None = None
     scheduled_date: KestraDate = Field(description="ours: the slot it runs")
     attempt: int = Field(description="ours: how many times an executor took it up")
     deleted: bool
 
 
-class LogEntry(KestraAnswer):
+class LogEntry(NonNullAnswer):
     tenant_id: str
     namespace: str
     flow_id: str
-    task_id: str | None
-    execution_id: str | None
-    task_run_id: str | None
-    attempt_number: int | None
-    trigger_id: str | None
+    task_id: str | None = None
+    execution_id: str | None = None
+    task_run_id: str | None = None
+    attempt_number: int | None = None
+    trigger_id: str | None = None
     timestamp: KestraDate
     level: str
     message: str
 
 
-# Flows
+class LogPage(PagedResults[LogEntry]):
+    """Kestra 2.0's CursorOrOffsetPagedResults_LogEntry_ (1.x's PagedResults_LogEntry_): a page by offset."""
 
-
-class FlowWithSource(KestraAnswer):
-    """Kestra's FlowWithSource: the flow's YAML document as written (its keys in its order, free-form), then its
-    revision and source. Kestra's FlowWithException when the stored flow no longer validates: the document as
-    stored, and why in `exception`. Its keys come out in the order it was given them (the document's first)."""
-
-    model_config = ConfigDict(extra="allow")
-    id: str
-    namespace: str
-    revision: int
-    tenant_id: str
-    deleted: bool
-    updated: KestraDate = Field(description="ours: when this revision was stored")
-    source: str
-    # A string; typed loosely, as a valid flow's YAML may hold a key of that name with any value.
-    exception: Annotated[Any, WithJsonSchema({"type": "string"})] = Field(
-        default=None, description="only for a stored flow that no longer validates: why"
-    )
-    _keys: tuple[str, ...] = PrivateAttr(default=())
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _remember_keys(cls, data: Any, handler: Any) -> "FlowWithSource":
-        flow = handler(data)
-        if isinstance(data, dict):
-            flow._keys = tuple(data)
-        return flow
-
-    # No return type: with one, pydantic would describe the answer by it rather than by the fields above.
-    @model_serializer(mode="wrap")
-    def _in_given_order(self, handler: SerializerFunctionWrapHandler):
-        """The keys it was given in their order, then any other but an `exception` it was not given."""
-        fields = handler(self)
-        ordered = {key: fields.pop(key) for key in self._keys if key in fields}
-        ordered.update((key, value) for key, value in fields.items() if key != "exception")
-        return ordered
+    type: Literal["OFFSET"] = Field(default="OFFSET", description="Kestra 2.0: pages are found by page and size")
 
 
 # Backfills and triggers
@@ -318,16 +292,3 @@ class DryRunResult(TriggerIdentity):
     first_page: list[KestraDate]
     last_page: list[KestraDate]
     skipped_page: list[SkippedSlot]
-
-
-class ValidateConstraintViolation(KestraAnswer):
-    """Kestra's verdict on one flow of a validation: `constraints` says what is refused, null when it is valid."""
-
-    index: int
-    flow: str | None
-    namespace: str | None
-    constraints: str | None
-    outdated: bool = False
-    deprecation_paths: list[str] = []
-    warnings: list[str] = []
-    infos: list[str] = []

@@ -37,7 +37,7 @@ MAX_TRIGGERS_PAGE_SIZE = 10_000  # the UI lists every trigger on one page; an en
 # under it. One execution's record is at most DynamoDB's 400 KB item, so a single one always fits.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 Item = TypeVar("Item")
-Result = TypeVar("Result", bound=BaseModel)
+Page = TypeVar("Page", bound=answer.PagedResults[Any])
 
 
 def answer_bytes(value: Any) -> int:
@@ -66,9 +66,7 @@ def bounded(items: Iterable[Item], size_field: str = "size") -> list[Item]:
     return taken
 
 
-def page_of(
-    page_type: type[answer.PagedResults[Result]], items: Sequence[Result], page: int, size: int
-) -> answer.PagedResults[Result]:
+def page_of(page_type: type[Page], items: Sequence[Any], page: int, size: int) -> Page:
     """One page of the items, bounded, and how many there are."""
     return page_type(results=bounded(items[(page - 1) * size : page * size]), total=len(items))
 

@@ -4,16 +4,24 @@
 
 from typing import Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import Field
 
-from backfill_core.kestra_api.responses import Backfill, BulkResponse, KestraAnswer, KestraDate, PagedResults, Trigger
+from backfill_core.kestra_api.responses import (
+    Backfill,
+    BulkResponse,
+    KestraAnswer,
+    KestraDate,
+    NonNullAnswer,
+    PagedResults,
+    Trigger,
+)
 
 
-class TriggerContext(Trigger):
+class TriggerContext(Trigger, NonNullAnswer):
     """Kestra 1.x's Trigger and 2.0's ApiTriggerState in one body. `locked` is always false: the scheduler
     evaluates a trigger within one tick, by conditional writes, and holds no lock on it between ticks."""
 
-    # Left out when there is none (below): optional, not null.
+    # Left out when there is none (NonNullAnswer): optional, not null.
     date: KestraDate | None = None
     next_execution_date: KestraDate | None = None
     backfill: Backfill | None = None
@@ -31,13 +39,6 @@ class TriggerContext(Trigger):
     kind: Literal["SCHEDULE", "POLLING", "REALTIME"] | None = Field(
         default=None, description="SCHEDULE for a Schedule trigger; absent for the others"
     )
-
-    # No return type: with one, pydantic would describe the answer by it rather than by the fields above.
-    @model_serializer(mode="wrap")
-    def _nulls_left_out(self, handler: SerializerFunctionWrapHandler):
-        """As Kestra's API writes JSON (non-null fields only, its Jackson setting): 2.0's schema has no null for
-        an unknown date, nor for a trigger without a running backfill or without stopAfter."""
-        return {key: value for key, value in handler(self).items() if value is not None}
 
 
 class TriggerEntry(KestraAnswer):
