@@ -1,12 +1,12 @@
 """The one place errors become HTTP answers: the domain's typed errors, AWS throttling, and the request
 failures Powertools raises before a route runs, each as `{"message": ...}` naming the field."""
 
-import json
 from http import HTTPStatus
+from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter, Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -15,13 +15,21 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from botocore.exceptions import ClientError
 
 from backfill_core.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
+from backfill_core.kestra_api.requests import ErrorMessage
 
 logger = Logger(service="api")
 router = Router()
 
 
+def request_of(path: str, query: dict[str, list[str]] | None) -> str:
+    """The request as Kestra's errors link it (`_links.self.href`): its path and query."""
+    return path + (f"?{urlencode(query, doseq=True)}" if query else "")
+
+
 def message(status: int, text: str) -> Response:
-    return Response(status_code=status, content_type="application/json", body=json.dumps({"message": text}))
+    event = BaseRouter.current_event
+    body = ErrorMessage.about(text, request_of(event.path, event.multi_value_query_string_parameters))
+    return Response(status_code=status, content_type="application/json", body=body)
 
 
 STATUS_OF = {
@@ -59,8 +67,9 @@ def _aws_error(exc: ClientError) -> Response:
     return Response(
         status_code=HTTPStatus.SERVICE_UNAVAILABLE,
         content_type="application/json",
-        body=json.dumps(
-            {"message": f"DynamoDB is throttling requests; try again in {RETRY_AFTER_SECONDS} seconds (Retry-After)"}
+        body=ErrorMessage.about(
+            f"DynamoDB is throttling requests; try again in {RETRY_AFTER_SECONDS} seconds (Retry-After)",
+            request_of(router.current_event.path, router.current_event.multi_value_query_string_parameters),
         ),
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
     )

@@ -4,7 +4,6 @@
 and filters checks, which need the matched route, are middleware."""
 
 import hmac
-import json
 from http import HTTPStatus
 
 from aws_lambda_powertools import Logger
@@ -14,8 +13,9 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from pydantic import BaseModel
 
 from backfill_core import aws_clients
+from backfill_core.kestra_api.requests import ErrorMessage
 from backfill_core.settings import settings
-from errors import message
+from errors import message, request_of
 from routes.common import TAKES_FILTERS
 from routes.ui import is_ui_asset
 from tenants import refusal as tenant_refusal
@@ -48,12 +48,12 @@ def refused_without_token(event: APIGatewayProxyEvent) -> dict | None:
     except GetParameterError:
         logger.exception("the API token could not be read from Secrets Manager")
         text = f"{TOKEN_HEADER}: the API token could not be read just now; retry"
-        return _proxy_answer(HTTPStatus.SERVICE_UNAVAILABLE, text, {"Retry-After": "5"})
+        return _proxy_answer(event.raw_event, HTTPStatus.SERVICE_UNAVAILABLE, text, {"Retry-After": "5"})
     given = event.headers.get(TOKEN_HEADER) or _bearer(event.headers.get("Authorization"))  # case-insensitive
     if given and hmac.compare_digest(given.encode(), str(token).encode()):
         return None
     text = f"{TOKEN_HEADER}: the API token is required (or Authorization: Bearer <token> where IAM is not used)"
-    return _proxy_answer(HTTPStatus.UNAUTHORIZED, text, {"WWW-Authenticate": "Bearer"})
+    return _proxy_answer(event.raw_event, HTTPStatus.UNAUTHORIZED, text, {"WWW-Authenticate": "Bearer"})
 
 
 def _bearer(authorization: str | None) -> str | None:
@@ -68,18 +68,19 @@ def refused_too_large(event: dict) -> dict | None:
     if size <= limit:
         return None
     text = f"body: {size:,} bytes is more than the {limit:,} bytes a request may carry (API_MAX_BODY_BYTES)"
-    return _proxy_answer(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, text)
+    return _proxy_answer(event, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, text)
 
 
 def refused_tenant(event: dict) -> dict | None:
     """A tenant segment that is no tenant id, or a route's name where a tenant would go (see tenants.py)."""
     text = tenant_refusal(event.get("path") or "")
-    return _proxy_answer(HTTPStatus.UNPROCESSABLE_ENTITY, text) if text else None
+    return _proxy_answer(event, HTTPStatus.UNPROCESSABLE_ENTITY, text) if text else None
 
 
-def _proxy_answer(status: int, text: str, headers: dict[str, str] | None = None) -> dict:
+def _proxy_answer(event: dict, status: int, text: str, headers: dict[str, str] | None = None) -> dict:
     headers = {"Content-Type": "application/json", **(headers or {})}
-    return {"statusCode": status, "headers": headers, "body": json.dumps({"message": text})}
+    request = request_of(event.get("path") or "", event.get("multiValueQueryStringParameters"))
+    return {"statusCode": status, "headers": headers, "body": ErrorMessage.about(text, request)}
 
 
 def no_list_for_an_object(app: APIGatewayRestResolver, next_middleware) -> Response:

@@ -146,3 +146,21 @@ def test_a_timeout_a_plugin_default_brings_is_held_to_the_same_budget(stack):
     answer = stack.call("POST", "/api/v1/flows", flow, "application/x-yaml")
     assert answer.status == 422, answer.raw
     assert "tasks[0].timeout: PT2H is longer than the" in answer.message
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("GET", "/api/v1/executions/0000000000000000000000", None, 404),  # the domain's error
+        ("GET", "/api/v1/executions/search?state=BOGUS&size=2", None, 422),  # a parameter refused
+        ("PUT", "/api/v1/Acme/triggers", GOOD, 422),  # refused before any route reads it
+        ("GET", "/api/v1/nothing/here", None, 404),  # no route
+    ],
+)
+def test_an_error_links_the_request_it_answers_as_kestra_s_errors_do(stack, method, path, body, status):
+    """Kestra's errors (Micronaut's JsonError) carry `_links.self.href`, the request refused; ours had only
+    the message."""
+    answer = stack.call(method, path, body)
+    assert answer.status == status, answer.raw
+    assert answer.message
+    assert answer.body["_links"] == {"self": {"href": path, "templated": False}}

@@ -35,7 +35,7 @@ def test_swagger_ui_is_served_from_the_package(stack):
 
 def test_every_route_describes_its_errors_as_a_message(stack):
     document = stack.call("GET", "/api/v1/openapi.json").body
-    assert document["components"]["schemas"]["ErrorMessage"]["required"] == ["message"]
+    assert document["components"]["schemas"]["ErrorMessage"]["required"] == ["message", "_links"]
     for method, path in declared_routes():
         answers = document["paths"][path][method]["responses"]
         successes = [code for code in answers if code.startswith("2")]

@@ -141,7 +141,25 @@ class BackfillChange(BaseModel):
         return self
 
 
-class ErrorMessage(BaseModel):
-    """Every error answer: what went wrong, naming the field when a field is at fault."""
+class Link(BaseModel):
+    href: str
+    templated: bool = False
 
+
+class ErrorLinks(BaseModel):
+    model_config = ConfigDict(serialize_by_alias=True)
+    self_: Link = Field(alias="self", description="the request refused")
+
+
+class ErrorMessage(BaseModel):
+    """Every error answer: what went wrong, naming the field when a field is at fault; and, as Kestra's errors
+    (Micronaut's JsonError) carry it, `_links.self`: the request it answers."""
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
     message: str
+    links: ErrorLinks = Field(alias="_links")
+
+    @classmethod
+    def about(cls, text: str, request: str) -> str:
+        """The answer's JSON, for a request's path and query."""
+        return cls(message=text, links=ErrorLinks(self=Link(href=request))).model_dump_json()
