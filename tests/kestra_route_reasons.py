@@ -15,6 +15,7 @@ FLOW_CHECKED = (
 KILL_CASCADE = "`isOnKillCascade=false` is a `422`: a subflow's execution its parent waits for is always killed with it"
 LATEST = "a `revision` other than the latest is a `404` (only the latest is kept)"
 REPLAY = f"from the first task only (`taskRunId` is a `422`); {LATEST}"
+AT_MOST_4_MIB = "at most 4 MiB (Lambda answers at most 6 MB)"
 DIFFERENCES: dict[tuple[str, str], str] = {
     ("PUT", "/triggers"): REFUSES_NONSENSE,
     ("PUT", "/triggers/backfill/create"): REFUSES_NONSENSE,
@@ -51,14 +52,21 @@ DIFFERENCES: dict[tuple[str, str], str] = {
     ("POST", "/executions/{executionId}/actions/replay"): REPLAY,
     ("POST", "/executions/{executionId}/restart"): LATEST,
     ("POST", "/executions/{executionId}/actions/restart"): LATEST,
-    (
-        "GET",
-        "/executions/{executionId}/file",
-    ): "a file of at most 4 MiB (Lambda answers at most 6 MB); a larger one is a `422`",
-    (
-        "GET",
-        "/logs/{executionId}/download",
-    ): "at most 4 MiB of lines (Lambda answers at most 6 MB); more is a `422`: narrow them",
+    ("GET", "/executions/search"): "`size` is 25 by default (Kestra's 10)",
+    ("GET", "/executions/{executionId}/file"): f"a file of {AT_MOST_4_MIB}; a larger one is a `422`",
+    ("GET", "/logs/{executionId}/download"): f"lines of {AT_MOST_4_MIB}; more are a `422`: narrow them",
+}
+
+# Kestra's query parameters that a route we serve accepts and ignores (a query parameter a route does not declare
+# is not refused); tests/integration/test_kestra_parameters.py keeps this equal to what our routes declare.
+NOT_READ: dict[tuple[str, str], tuple[str, ...]] = {
+    ("DELETE", "/executions/{executionId}/kill"): ("isOnKillCascade",),
+    ("GET", "/executions/{executionId}/file"): ("format",),
+    ("GET", "/flows/{namespace}/{id}"): ("allowDeleted", "revision", "source"),
+    ("GET", "/logs/search"): ("cursor",),
+    ("GET", "/triggers/search"): ("dateFilter",),
+    ("POST", "/flows"): ("draft",),
+    ("PUT", "/flows/{namespace}/{id}"): ("draft",),
 }
 
 IDENTITY = "identity and access are AWS IAM's: API Gateway checks each call's SigV4 signature"

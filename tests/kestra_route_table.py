@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.integration.test_openapi import declared_routes
-from tests.kestra_route_reasons import DIFFERENCES, TAG_REASONS, route_reason
+from tests.kestra_route_reasons import DIFFERENCES, NOT_READ, TAG_REASONS, route_reason
 from tests.kestra_routes import kestra_operations, twins
 from tests.kestra_schemas import VERSIONS
 
@@ -58,7 +58,7 @@ def rows() -> list[Row]:
 def _row(key: tuple[str, str], tag: str, versions: tuple[str, ...], served: set[tuple[str, str]]) -> Row:
     method, route = key
     if key in served:
-        difference = DIFFERENCES.get(key, "")
+        difference = "; ".join(filter(None, (DIFFERENCES.get(key), _not_read(key))))
         return Row(tag, method, route, versions, DIFFERS if difference else SERVED, difference)
     reason = route_reason(method, route) or TAG_REASONS.get(tag)
     if reason is None:
@@ -67,6 +67,11 @@ def _row(key: tuple[str, str], tag: str, versions: tuple[str, ...], served: set[
     if taken_by:
         reason += f"; its path reaches our {', '.join(taken_by)}"
     return Row(tag, method, route, versions, NOT_SERVED, reason)
+
+
+def _not_read(key: tuple[str, str]) -> str:
+    names = [f"`{name}`" for name in NOT_READ.get(key, ())]
+    return f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} accepted and ignored" if names else ""
 
 
 def shadows(method: str, kestra_route: str) -> set[tuple[str, str]]:
