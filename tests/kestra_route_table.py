@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.integration.test_openapi import declared_routes
 from tests.kestra_route_reasons import DIFFERENCES, NOT_READ, TAG_REASONS, route_reason
 from tests.kestra_routes import kestra_operations, twins
-from tests.kestra_schemas import VERSIONS
+from tests.kestra_schemas import VERSIONS, document
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BEGIN = "<!-- kestra-routes: written by `make routes` (tests/kestra_route_table.py), not by hand -->"
@@ -58,7 +58,7 @@ def rows() -> list[Row]:
 def _row(key: tuple[str, str], tag: str, versions: tuple[str, ...], served: set[tuple[str, str]]) -> Row:
     method, route = key
     if key in served:
-        difference = "; ".join(filter(None, (DIFFERENCES.get(key), _not_read(key))))
+        difference = "; ".join(filter(None, (DIFFERENCES.get(key), _not_read(key, versions))))
         return Row(tag, method, route, versions, DIFFERS if difference else SERVED, difference)
     reason = route_reason(method, route) or TAG_REASONS.get(tag)
     if reason is None:
@@ -69,9 +69,26 @@ def _row(key: tuple[str, str], tag: str, versions: tuple[str, ...], served: set[
     return Row(tag, method, route, versions, NOT_SERVED, reason)
 
 
-def _not_read(key: tuple[str, str]) -> str:
-    names = [f"`{name}`" for name in NOT_READ.get(key, ())]
+def _not_read(key: tuple[str, str], versions: tuple[str, ...]) -> str:
+    """Kestra's query parameters this route accepts and ignores, each with its version when not in all of them."""
+    names = [f"`{name}`{_only_in(key, name, versions)}" for name in NOT_READ.get(key, ())]
     return f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} accepted and ignored" if names else ""
+
+
+def _only_in(key: tuple[str, str], name: str, versions: tuple[str, ...]) -> str:
+    having = [version for version in versions if name in query_parameters(version, *key)]
+    return "" if having == list(versions) else f" ({', '.join(having)})"
+
+
+def query_parameters(version: str, method: str, route: str) -> set[str]:
+    """The query parameters Kestra's document of that version gives the route (with or without the tenant)."""
+    return {
+        parameter["name"]
+        for operation in kestra_operations(version)
+        if (operation.method.upper(), operation.route) == (method, route)
+        for parameter in document(version)["paths"][operation.path][operation.method].get("parameters", [])
+        if parameter["in"] == "query"
+    }
 
 
 def shadows(method: str, kestra_route: str) -> set[tuple[str, str]]:
