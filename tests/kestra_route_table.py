@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.integration.test_openapi import declared_routes
-from tests.kestra_route_reasons import DIFFERENCES, NOT_READ, TAG_REASONS, route_reason
+from tests.kestra_route_reasons import DIFFERENCES, REFUSED_PARAMETERS, TAG_REASONS, route_reason
 from tests.kestra_routes import kestra_operations, twins
 from tests.kestra_schemas import VERSIONS, document
 
@@ -58,7 +58,7 @@ def rows() -> list[Row]:
 def _row(key: tuple[str, str], tag: str, versions: tuple[str, ...], served: set[tuple[str, str]]) -> Row:
     method, route = key
     if key in served:
-        difference = "; ".join(filter(None, (DIFFERENCES.get(key), _not_read(key, versions))))
+        difference = "; ".join(filter(None, (DIFFERENCES.get(key), _refused(key, versions))))
         return Row(tag, method, route, versions, DIFFERS if difference else SERVED, difference)
     reason = route_reason(method, route) or TAG_REASONS.get(tag)
     if reason is None:
@@ -69,10 +69,10 @@ def _row(key: tuple[str, str], tag: str, versions: tuple[str, ...], served: set[
     return Row(tag, method, route, versions, NOT_SERVED, reason)
 
 
-def _not_read(key: tuple[str, str], versions: tuple[str, ...]) -> str:
-    """Kestra's query parameters this route accepts and ignores, each with its version when not in all of them."""
-    names = [f"`{name}`{_only_in(key, name, versions)}" for name in NOT_READ.get(key, ())]
-    return f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} accepted and ignored" if names else ""
+def _refused(key: tuple[str, str], versions: tuple[str, ...]) -> str:
+    """Kestra's query parameters this route refuses, each with its version when not in all of them."""
+    names = [f"`{name}`{_only_in(key, name, versions)}" for name in REFUSED_PARAMETERS.get(key, ())]
+    return f"{', '.join(names)} {'is' if len(names) == 1 else 'are'} refused (`422`)" if names else ""
 
 
 def _only_in(key: tuple[str, str], name: str, versions: tuple[str, ...]) -> str:

@@ -29,7 +29,7 @@ app = APIGatewayRestResolver(
     strip_prefixes=[tenants.API_PREFIX],
     json_body_deserializer=json_loads,
 )
-app.use(middlewares=[guards.no_list_for_an_object, guards.no_ignored_filters])
+app.use(middlewares=[guards.no_list_for_an_object, guards.no_ignored_filters, guards.no_ignored_parameters])
 app.include_router(errors.router)
 # The OpenAPI document lists them in this order.
 for resource in (flows, triggers, trigger_commands, backfills, executions, runs, logs):

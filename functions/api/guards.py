@@ -102,3 +102,19 @@ def no_ignored_filters(app: APIGatewayRestResolver, next_middleware) -> Response
     if given and not getattr(getattr(route, "func", None), TAKES_FILTERS, False):
         return message(HTTPStatus.UNPROCESSABLE_ENTITY, f"{given[0]}: not supported; this route takes no filters")
     return next_middleware(app)
+
+
+def no_ignored_parameters(app: APIGatewayRestResolver, next_middleware) -> Response:
+    """A query parameter the route does not declare is refused, naming it: ignored, a misspelt `namespace` or a
+    Kestra parameter we do not implement would widen or change what the call does, and say nothing."""
+    route = app.context.get("_route")
+    if route is None:
+        return next_middleware(app)
+    declared = {parameter.alias for parameter in route.dependant.query_params}
+    given = app.current_event.multi_value_query_string_parameters or {}
+    unknown = sorted(k for k in given if k not in declared and not k.lower().startswith("filters"))
+    if unknown:
+        takes = ", ".join(sorted(declared)) or "none"
+        text = f"{unknown[0]}: not a parameter of {app.current_event.http_method} {route.rule}; it takes {takes}"
+        return message(HTTPStatus.UNPROCESSABLE_ENTITY, text)
+    return next_middleware(app)

@@ -164,3 +164,18 @@ def test_an_error_links_the_request_it_answers_as_kestra_s_errors_do(stack, meth
     assert answer.status == status, answer.raw
     assert answer.message
     assert answer.body["_links"] == {"self": {"href": path, "templated": False}}
+
+
+@pytest.mark.parametrize(
+    ("path", "unknown"),
+    [
+        ("/api/v1/executions/search?namespaces=dev", "namespaces"),  # misspelt: it would have read every namespace
+        ("/api/v1/triggers/search?namespace=dev&scope=USER", "scope"),
+        ("/api/v1/flows/dev/scheduled_flow?revision=1&colour=red", "colour"),
+    ],
+)
+def test_a_parameter_the_route_does_not_take_is_refused_naming_it(stack, path, unknown):
+    """Was: an undeclared query parameter was ignored, so a misspelt filter answered everything."""
+    answer = stack.call("GET", path)
+    assert answer.status == 422, answer.raw
+    assert answer.message.startswith(f"{unknown}: not a parameter of GET ")

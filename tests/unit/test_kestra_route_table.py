@@ -7,7 +7,7 @@ import pytest
 
 from tests import kestra_route_table as table
 from tests.integration.test_openapi import declared_routes
-from tests.kestra_route_reasons import DIFFERENCES, NOT_READ, ROUTE_REASONS, TAG_REASONS
+from tests.kestra_route_reasons import DIFFERENCES, REFUSED_PARAMETERS, ROUTE_REASONS, TAG_REASONS
 from tests.kestra_routes import kestra_operations, twins
 from tests.kestra_schemas import VERSIONS
 
@@ -49,7 +49,7 @@ def test_a_difference_is_stated_only_for_a_route_we_serve(rows):
     for key, difference in DIFFERENCES.items():
         assert key in rows, f"{key}: no such route of Kestra's"
         assert rows[key].status == table.DIFFERS and rows[key].note.startswith(difference), rows[key]
-    for key, names in NOT_READ.items():
+    for key, names in REFUSED_PARAMETERS.items():
         assert rows[key].status == table.DIFFERS and all(f"`{name}`" in rows[key].note for name in names), rows[key]
 
 

@@ -83,3 +83,18 @@ def query_filters(router: Router, fields: Fields) -> list[filters.Filter]:
     route honours (kestra_api/filters.py)."""
     event = cast(APIGatewayProxyEvent, router.current_event)
     return filters.parse(event.multi_value_query_string_parameters, fields)
+
+
+KillCascade = Annotated[
+    bool, Query(description="Kestra's: kill the subflow executions too; a child its parent waits for always is")
+]
+
+
+def refuse_no_cascade(is_on_kill_cascade: bool) -> None:
+    if not is_on_kill_cascade:
+        raise Invalid("isOnKillCascade: false is not taken here: a child its parent waits for is killed with it")
+
+
+Revision = Annotated[
+    int | None, Query(ge=1, description="The flow revision; only its latest is kept here: another is a 404")
+]

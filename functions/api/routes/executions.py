@@ -16,7 +16,17 @@ from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS, DateFilter
 from backfill_core.kestra_api.follow import follow
 from backfill_core.kestra_api.responses import Execution, PagedResults
 from backfill_core.storage import executions_repository
-from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, answers, query_filters, takes_filters, tenant
+from routes.common import (
+    FlowIdQuery,
+    KillCascade,
+    NamespaceQuery,
+    RecordIdParam,
+    answers,
+    query_filters,
+    refuse_no_cascade,
+    takes_filters,
+    tenant,
+)
 
 router = Router()
 MAX_QUERY = 200  # characters of `q`
@@ -35,7 +45,7 @@ def search_executions(
     startDate: Annotated[datetime | None, Query(description="started at or after")] = None,  # noqa: N803
     endDate: Annotated[datetime | None, Query(description="ended at or before")] = None,  # noqa: N803
     page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 25,
+    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
     sort: Annotated[list[str] | None, Query(description="field:asc or field:desc, each; the first sorts first")] = None,
     dateFilter: Annotated[DateFilter, Query()] = DateFilter.START_DATE,  # noqa: N803 - Kestra 2.0's name
 ) -> PagedResults[Execution]:
@@ -59,8 +69,9 @@ def get_execution(execution_id: RecordIdParam) -> Execution:
 
 
 @router.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202, body=False))
-def kill_execution(execution_id: RecordIdParam):
+def kill_execution(execution_id: RecordIdParam, isOnKillCascade: KillCascade = True):  # noqa: N803
     """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
+    refuse_no_cascade(isOnKillCascade)
     searches.tenant_execution(tenant(), execution_id)  # 404 when the tenant has no such execution
     executions_repository.request_kill(execution_id)
     return Response(status_code=HTTPStatus.ACCEPTED, content_type="application/json", body="")

@@ -35,8 +35,17 @@ def _yaml_body() -> str:
     return body
 
 
+Draft = Annotated[bool, Query(description="Kestra 2.0's draft revision: none is kept here, so true is a 422")]
+
+
+def _refuse_draft(draft: bool) -> None:
+    if draft:
+        raise Invalid("draft: draft revisions are not kept here; store the flow itself (draft=false)")
+
+
 @router.post("/flows", responses=answers("The flow as Kestra returns it", 409, 422))
-def create_flow() -> FlowWithSource:
+def create_flow(draft: Draft = False) -> FlowWithSource:
+    _refuse_draft(draft)
     source = _yaml_body()
     flow = registered_flow(source)
     subflows.check_chain(tenant(), flow)
@@ -88,8 +97,18 @@ def flow_revisions(
 
 
 @router.get("/flows/<namespace>/<flow_id>", responses=answers("The flow", 404))
-def get_flow(namespace: NamespaceParam, flow_id: FlowIdParam) -> FlowWithSource:
-    return flow_json(flows_repository.get(tenant(), namespace, flow_id))
+def get_flow(
+    namespace: NamespaceParam,
+    flow_id: FlowIdParam,
+    revision: Annotated[
+        int | None, Query(ge=1, description="only the latest revision is kept: another is a 404")
+    ] = None,
+    source: Annotated[bool, Query(description="the answer carries the flow's source either way")] = False,
+    allowDeleted: Annotated[  # noqa: N803 - Kestra's parameter name
+        bool, Query(description="a deleted flow is not kept: with true, still a 404")
+    ] = False,
+) -> FlowWithSource:
+    return flow_json(flows_repository.get(tenant(), namespace, flow_id).at_revision(revision))
 
 
 @router.get("/flows/<namespace>", responses=answers("The flows of a namespace", 422))
@@ -109,7 +128,8 @@ def list_flows(
 
 
 @router.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))
-def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam) -> FlowWithSource:
+def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam, draft: Draft = False) -> FlowWithSource:
+    _refuse_draft(draft)
     source = _yaml_body()
     flow = registered_flow(source)
     if (flow.namespace, flow.id) != (namespace, flow_id):

@@ -13,23 +13,28 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core.errors import Conflict, Invalid, NotFound
+from backfill_core.errors import Conflict, Invalid
 from backfill_core.flows.execution import ENDED_STATES
 from backfill_core.flows.labels import normalize_labels
+from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.kestra_json import execution_json
 from backfill_core.kestra_api.responses import Execution
 from backfill_core.kestra_api.searches import parse_label_filters
 from backfill_core.slots import manual
 from backfill_core.storage import executions_repository
 from backfill_core.strict_json import json_loads
-from routes.common import FlowIdParam, NamespaceParam, RecordIdParam, answers, tenant
+from routes.common import (
+    FlowIdParam,
+    KillCascade,
+    NamespaceParam,
+    RecordIdParam,
+    Revision,
+    answers,
+    refuse_no_cascade,
+    tenant,
+)
 
 router = Router()
-
-Revision = Annotated[int | None, Query(ge=1, description="The flow revision; only its latest is kept here")]
-KillCascade = Annotated[
-    bool, Query(description="Kestra's: kill the subflow executions too; a child its parent waits for always is")
-]
 
 
 @router.post("/executions/<execution_id>/replay", responses=answers("The new execution", 404, 409))
@@ -147,11 +152,8 @@ def delete_execution(
 def kill_execution_v2(execution_id: RecordIdParam, isOnKillCascade: KillCascade = True) -> Execution:  # noqa: N803
     """Kestra 2.0's kill: 409 for an ended execution; else its attempt stops its task and ends it KILLING, then
     KILLED. Answers the execution as it is when the kill is asked for."""
-    if not isOnKillCascade:
-        raise Invalid("isOnKillCascade: false is not taken here: a child its parent waits for is killed with it")
-    found = executions_repository.get(execution_id)
-    if found is None:
-        raise NotFound(f"Execution not found: {execution_id}")
+    refuse_no_cascade(isOnKillCascade)
+    found = searches.tenant_execution(tenant(), execution_id)
     if found.state.current in ENDED_STATES:
         raise Conflict(f"Execution is already finished, can't kill it: {execution_id} is {found.state.current}")
     executions_repository.request_kill(execution_id)

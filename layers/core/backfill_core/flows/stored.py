@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import yaml
 
+from backfill_core.errors import NotFound
 from backfill_core.flows.model import Flow
 from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.triggers.model import TriggerKey
@@ -42,3 +43,12 @@ class StoredFlow:
             f"Flow {self.namespace}.{self.id} revision {self.revision} no longer validates: {self.problem}; "
             "store a corrected revision"
         )
+
+    def at_revision(self, revision: int | None) -> "StoredFlow":
+        """The flow at a revision Kestra's routes name: only the latest is kept, so any other is not found."""
+        if revision is not None and revision != self.revision:
+            raise NotFound(
+                f"revision: flow {self.namespace}.{self.id} has no revision {revision}; "
+                f"only its latest ({self.revision}) is kept"
+            )
+        return self

@@ -38,8 +38,7 @@ CALLER_SYSTEM_LABELS = ("system.correlationId",)  # the one system label Kestra 
 def executable_flow(stored: StoredFlow, revision: int | None) -> Flow:
     """The flow a new run runs: Kestra refuses a disabled flow (409) and a revision it does not have."""
     name = f"{stored.namespace}.{stored.id}"
-    if revision is not None and revision != stored.revision:
-        raise NotFound(f"revision: flow {name} has no revision {revision}; only its latest ({stored.revision}) is kept")
+    stored.at_revision(revision)
     if stored.flow is None:
         raise Invalid(f"Cannot execute an invalid flow: {stored.invalid_message()}")
     if stored.flow.disabled:
