@@ -11,9 +11,10 @@ from botocore.exceptions import ClientError
 from backfill_core.errors import SlotBusy
 from backfill_core.flows import task_run as task_run_module
 from backfill_core.slots import by_id
+from backfill_core.slots.concurrency import WAIT_GRACE_SECONDS
 from backfill_core.slots.execution_messages import requeue_overdue
 from backfill_core.slots.message import ExecutionMessage
-from backfill_core.storage import work_queue
+from backfill_core.storage import concurrency_repository, work_queue
 from local.lambda_runtime import LambdaContext
 from tests.harness import ExecutorDied
 from tests.integration.test_execution_routes import restartable
@@ -211,3 +212,39 @@ def test_a_child_not_waited_for_whose_message_send_failed_is_queued_by_the_watch
     stack.drain()
     child = fetched(stack, "child")
     assert (child["state"]["current"], child["attempt"]) == ("SUCCESS", 1)
+
+
+LIMITED = """
+id: limited
+namespace: tests
+concurrency:
+  limit: 1
+tasks:
+  - id: say
+    type: io.kestra.plugin.core.log.Log
+    message: "ran {{ execution.id }}"
+"""
+
+
+def test_a_run_by_hand_queued_by_its_flows_limit_whose_wait_message_was_lost_is_queued_again_once_overdue(
+    stack, set_setting, monkeypatch
+):
+    assert stack.call("POST", "/api/v1/flows", LIMITED, "application/x-yaml").status == 200
+    set_setting("EXECUTION_MESSAGE_GRACE_SECONDS", "0")
+    key = concurrency_repository.flow_key("main", "tests", "limited")
+    at = datetime.now(UTC).timestamp()
+    assert concurrency_repository.take_place(key, 0, "another", at + 3600, at)  # the flow is full
+    created = stack.call("POST", "/api/v1/executions/tests/limited").body
+    fails_once(monkeypatch, "send_later", ExecutorDied())  # the executor dies before its wait's message is sent
+    with pytest.raises(ExecutorDied):
+        stack.poller().poll_once()
+    assert execution(stack, created["id"])["state"]["current"] == "QUEUED"
+    concurrency_repository.give_back(key, 0, "another")
+
+    tick(stack)  # its wait's message may still come (CONCURRENCY_RECHECK_SECONDS, then WAIT_GRACE_SECONDS)
+    assert requeue_overdue(datetime.now(UTC) + timedelta(seconds=WAIT_GRACE_SECONDS - 1)) == 0
+    assert requeue_overdue(datetime.now(UTC) + timedelta(seconds=WAIT_GRACE_SECONDS + 11)) == 1
+    stack.drain()
+    ran = execution(stack, created["id"])
+    assert (ran["state"]["current"], ran["attempt"]) == ("SUCCESS", 1)
+    assert [h["state"] for h in ran["state"]["histories"]] == ["CREATED", "QUEUED", "RUNNING", "SUCCESS"]

@@ -3,11 +3,11 @@ a Subflow's child its parent does not wait for. The record is written first, say
 have taken it (`messageDue`); a process that dies before the send, or a send that fails, leaves it there, and the
 watchdog (the scheduler, each minute) queues every execution past that date again. No run is lost, and none runs
 twice: a duplicate message finds the execution taken under its attempt's lease, or ended (slots/by_id.py). One
-that its flow's concurrency limit holds QUEUED stays due too (that write leaves the index entry), so a wait whose
-delayed message was lost is taken up again; a duplicate of a live wait stops at its token (slots/concurrency.py).
+that waits for a place under its flow's concurrency limit is due again when its wait is (slots/concurrency.py), so
+a wait whose delayed message was lost is taken up too; a slot's wait is its backfill's or live schedule's to mend.
 
-Cost: nothing more per run (the index entry rides on the record's own writes); one query a tick on an index that
-holds only what waits for its first message; a conditional write and a send for each execution found."""
+Cost: no call more per run (the index entry rides on the record's own writes); one query a tick on an index that
+holds only what waits for a message; a conditional write and a share of one send for each execution found."""
 
 from datetime import datetime, timedelta
 
@@ -50,11 +50,10 @@ def requeue_overdue(at: datetime | None = None) -> int:
     """The watchdog: queue again each execution that no executor took by its due date, after moving that date on
     (so it is queued once a grace period, however long the queue takes). Returns how many were queued."""
     at = at or now()
+    due = message_due(at)
     found = executions_awaiting.overdue(at, MAX_REQUEUED_PER_TICK)
-    lost = [awaiting for awaiting in found if executions_awaiting.postpone(awaiting, message_due(at))]
+    lost = [executions_awaiting.execution_of(key) for key in found if executions_awaiting.postpone(key, due)]
     if lost:
-        logger.warning(
-            "executions queued again: their message was lost", extra={"executions": [a.execution_id for a in lost]}
-        )
-        work_queue.send([ExecutionMessage(tenant=a.tenant, execution_id=a.execution_id) for a in lost])
+        logger.warning("executions queued again: their message was lost", extra={"executions": lost})
+        work_queue.send([ExecutionMessage(tenant=tenant, execution_id=execution_id) for tenant, execution_id in lost])
     return len(lost)

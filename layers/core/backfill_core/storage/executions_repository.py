@@ -2,7 +2,7 @@
 
 The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
 (tenant#namespace#flowId#triggerId; slot#created#id) finds what already ran for a trigger's slots; the sparse
-AwaitingMessage index (AWAITING; due#tenant#id) holds what waits for its first message (executions_awaiting). Writes
+AwaitingMessage index (AWAITING; due#tenant#id) holds what only a message not yet taken moves on. Writes
 to an execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer
 one. A kill request is its own KILL item beside the execution.
 """
@@ -63,9 +63,13 @@ def _item(execution: Execution) -> dict:
         "body": {"S": execution.model_dump_json(by_alias=True)},
     }
     if execution.message_due is not None and execution.state.current in AWAITING_MESSAGE_STATES:
-        due = f"{storage_key(execution.message_due)}#{execution.tenant_id}#{execution.id}"
-        item |= {"gsi3pk": {"S": AWAITING_MESSAGE}, "gsi3sk": {"S": due}}
+        item |= awaiting_keys(execution.tenant_id, execution.id, execution.message_due)
     return item
+
+
+def awaiting_keys(tenant: str, execution_id: str, due: datetime) -> dict:
+    """The AwaitingMessage index's keys of an execution whose next message is due by `due`."""
+    return {"gsi3pk": {"S": AWAITING_MESSAGE}, "gsi3sk": {"S": f"{storage_key(due)}#{tenant}#{execution_id}"}}
 
 
 def _slot_trigger(execution: Execution) -> str:
