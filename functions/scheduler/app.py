@@ -1,4 +1,5 @@
-"""EventBridge Scheduler handler, every minute: the live schedule's tick, then the backfill watchdog.
+"""EventBridge Scheduler handler, every minute: the live schedule's tick, then the watchdogs of backfill slots and of
+executions whose message was lost.
 
 The schedule passes its scheduled time (`<aws.scheduler.scheduled-time>`) as `scheduledTime`, so the tick
 evaluates the minute it stands for, whatever its own delay; without one, it uses the current time.
@@ -11,6 +12,7 @@ from aws_lambda_powertools import Logger
 from backfill_core.backfills.watchdog import resend_stale_slots
 from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.settings import load_settings, settings
+from backfill_core.slots.execution_messages import requeue_overdue
 from backfill_core.triggers import live_schedule
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
@@ -24,5 +26,9 @@ def lambda_handler(event: dict, context) -> dict:
     interval = timedelta(seconds=settings().scheduler_interval_seconds)
     dispatched = live_schedule.tick(tick_time, interval)
     resent = resend_stale_slots()
-    logger.info("tick done", extra={"tick": tick_time.isoformat(), "dispatched": dispatched, "resent": resent})
+    requeued = requeue_overdue()
+    logger.info(
+        "tick done",
+        extra={"tick": tick_time.isoformat(), "dispatched": dispatched, "resent": resent, "requeued": requeued},
+    )
     return {"dispatchedSlots": dispatched, "resentSlots": resent}

@@ -196,6 +196,8 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert api("DELETE", f"/api/v1/executions/{by_hand}").status == 204
     assert api("POST", f"/api/v1/backfills/{second}/cancel", {"kill": True}).status == 200
     set_setting("SLOT_RESEND_SECONDS", "0")
+    set_setting("EXECUTION_MESSAGE_GRACE_SECONDS", "0")
+    assert api("POST", "/api/v1/executions/tests/flaky", {}).status == 200  # overdue at once: the watchdog queues it
     third = api("PUT", "/api/v1/triggers", backfill_body("flaky", "2024-01-02T00:00:00Z", "2024-01-02T01:00:00Z"))
     assert third.status == 200
     scheduler()  # live ticks and the watchdog
@@ -216,3 +218,4 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert ("ExecutorFunction", "s3:GetObject", "ExecutionFilesBucket/files/*") in recorder.calls  # read()
     assert ("ApiFunction", "s3:GetObject", "ExecutionFilesBucket/files/*") in recorder.calls  # the file route
     assert ("ApiFunction", "s3:DeleteObject", "ExecutionFilesBucket/files/*") in recorder.calls  # a deletion
+    assert ("SchedulerFunction", "dynamodb:UpdateItem", "ExecutionsTable") in recorder.calls  # a run queued again

@@ -77,6 +77,10 @@ class Settings(BaseModel):
     # A slot QUEUED by its flow's concurrency limit looks for a free place again after this long (SQS allows
     # a delay of 900 s at most; 0 for driven test runs).
     concurrency_recheck_seconds: NonNegativeInt = Field(10, le=900, alias="CONCURRENCY_RECHECK_SECONDS")
+    # An execution created before its message was sent (a run by hand, a replay, a restart, a Subflow's child
+    # its parent does not wait for) that no executor has taken this long after it was due has lost its message:
+    # the watchdog queues it again (0: at its due time, for driven test runs).
+    execution_message_grace_seconds: NonNegativeInt = Field(300, alias="EXECUTION_MESSAGE_GRACE_SECONDS")
 
     @model_validator(mode="after")
     def _default_within_max(self) -> "Settings":

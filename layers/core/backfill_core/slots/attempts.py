@@ -85,6 +85,7 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
         return execution, False
     at = now()
     seen = execution.attempt
+    execution.message_due = None  # taken: its message came (the record leaves the AwaitingMessage index)
     if seen - execution.restarted_at_attempt >= settings().max_attempts:
         execution.state = transition(execution.state, ExecutionState.FAILED, at)
     else:

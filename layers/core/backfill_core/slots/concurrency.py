@@ -23,7 +23,7 @@ message for the slot takes it over. Any message may take a free place and start 
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from aws_lambda_powertools import Logger
@@ -35,7 +35,7 @@ from backfill_core.flows.runner import transition
 from backfill_core.ids import new_id
 from backfill_core.schedules.kestra_time import now
 from backfill_core.settings import settings
-from backfill_core.slots.message import WorkMessage
+from backfill_core.slots.message import ExecutionMessage, WorkMessage
 from backfill_core.storage import concurrency_repository, executions_repository, work_queue
 
 logger = Logger(child=True)
@@ -155,9 +155,14 @@ def _wait(message: WorkMessage, execution: Execution, at: datetime) -> None:
         body = execution.model_dump_json(by_alias=True)
     delay = settings().concurrency_recheck_seconds
     token = new_id()
-    due = at.timestamp() + delay + WAIT_GRACE_SECONDS
+    due = at + timedelta(seconds=delay + WAIT_GRACE_SECONDS)
+    # Run by id, nothing but its message moves it on: the watchdog queues it again if that is lost
+    # (slots/execution_messages.py); a slot's backfill or live schedule sends its slot again instead.
+    awaiting = None
+    if isinstance(message, ExecutionMessage):
+        awaiting = executions_repository.awaiting_keys(execution.tenant_id, execution.id, due)
     if not concurrency_repository.wait(
-        execution.id, execution.attempt, body, message.wait_token, token, due, at.timestamp()
+        execution.id, execution.attempt, body, message.wait_token, token, due.timestamp(), at.timestamp(), awaiting
     ):
         logger.info("another message waits for this execution, or it started", extra={"execution": execution.id})
         return

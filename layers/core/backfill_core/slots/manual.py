@@ -1,7 +1,8 @@
 """What a person does to one execution through Kestra's execution routes: a run by hand (POST
 /executions/{namespace}/{id}), the replay of an ended execution, its deletion. A run is created CREATED and
 queued as an ExecutionMessage, run by its id (slots/by_id.py) behind its flow's concurrency limit, as a
-Subflow's child that its parent does not wait for.
+Subflow's child that its parent does not wait for; one whose message was lost is queued again by the watchdog
+(slots/execution_messages.py).
 
 The caller's inputs and labels are data, as a backfill's are: never rendered, typed and checked as the flow
 declares them, and refused when a script task of the flow would hand them to the shell or Python as code (the
@@ -21,13 +22,12 @@ from backfill_core.flows.stored import StoredFlow
 from backfill_core.flows.tasks.internal_storage import FILES_PREFIX, execution_prefix
 from backfill_core.ids import new_id
 from backfill_core.schedules.kestra_time import format_date, now
-from backfill_core.slots.message import ExecutionMessage
+from backfill_core.slots import execution_messages
 from backfill_core.storage import (
     execution_files,
     executions_deletion,
     executions_repository,
     flows_repository,
-    work_queue,
 )
 
 MAX_SCHEDULE_DELAY_SECONDS = 900  # SQS's longest delay: how far ahead scheduleDate may be
@@ -73,8 +73,9 @@ def start_run(
     execution = _new_execution(
         tenant, stored, merge_labels(flow.execution_labels(None), labels), inputs, at, schedule_date or at
     )
+    execution.message_due = execution_messages.message_due(at, delay)
     executions_repository.create_if_absent(execution)
-    _queue(execution, delay)
+    execution_messages.queue(execution, delay)
     return execution
 
 
@@ -97,8 +98,9 @@ def replay(execution_id: str, task_run_id: str | None = None, revision: int | No
     )
     execution.trigger = original.trigger
     execution.original_id = original.id
+    execution.message_due = execution_messages.message_due(now())
     executions_repository.create_if_absent(execution)
-    _queue(execution, 0)
+    execution_messages.queue(execution)
     return execution
 
 
@@ -123,12 +125,14 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
     found.restarted_at_attempt = found.attempt
     found.lease_until = 0.0  # its attempt ended with it: the next may take it at once
     found.state = transition(found.state, ExecutionState.RESTARTED, now())
+    found.message_due = execution_messages.message_due(now())
+    # Before the record says RESTARTED: however a crash cuts this short, the kill that ended it is not asked again.
+    executions_deletion.delete_kill_request(execution_id)
     try:
         executions_repository.save(found)
     except ConcurrentUpdate as exc:
         raise Conflict(f"Execution {execution_id} changed while it was restarted: try again") from exc
-    executions_deletion.delete_kill_request(execution_id)  # before it runs: the kill that ended it is not asked again
-    _queue(found, 0)
+    execution_messages.queue(found)
     return found
 
 
@@ -206,11 +210,3 @@ def _new_execution(
         kind="manual",
         scheduled_date=scheduled,
     )
-
-
-def _queue(execution: Execution, delay: int) -> None:
-    message = ExecutionMessage(tenant=execution.tenant_id, execution_id=execution.id)
-    if delay:
-        work_queue.send_later(message, delay)
-    else:
-        work_queue.send([message])

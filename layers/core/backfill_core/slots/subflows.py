@@ -12,8 +12,9 @@ Why a child that its parent waits for runs inline, inside the parent's attempt, 
   a queue for a child that another executor may not pick up before the invocation ends.
 A child that its parent does not wait for (wait: false) must still run, after the parent has moved on: it is
 created here, then queued as an ExecutionMessage that runs it by id (slots/by_id.py). Sending is repeated when
-the parent runs again and finds its child not yet ended, so a crash between the put and the send loses nothing;
-a duplicate message finds the child taken or ended and runs nothing twice.
+the parent runs again and finds its child not yet ended, and the watchdog queues a child no executor took by its
+due date (slots/execution_messages.py), so a crash between the put and the send loses nothing, even when the
+parent never runs again; a duplicate message finds the child taken or ended and runs nothing twice.
 
 Kestra's links: the child's trigger is the parent's task (id, type) with the parent's executionId, namespace,
 flowId and flowRevision as its variables (`trigger.executionId` in the child); the task run's outputs are the
@@ -37,11 +38,10 @@ from backfill_core.flows.tasks.subflow import (
 from backfill_core.flows.tasks.task_types import KillCheck, LogSink, TaskOutcome
 from backfill_core.ids import subflow_execution_id
 from backfill_core.schedules.kestra_time import now
-from backfill_core.slots import concurrency
+from backfill_core.slots import concurrency, execution_messages
 from backfill_core.slots.attempts import end_without_running, run_attempt, take_attempt
 from backfill_core.slots.concurrency import Admission
-from backfill_core.slots.message import ExecutionMessage
-from backfill_core.storage import executions_repository, flows_repository, work_queue
+from backfill_core.storage import executions_repository, flows_repository
 
 Budget = Callable[[], float]
 
@@ -73,6 +73,8 @@ def _start(
         except Invalid as exc:
             log("ERROR", exc.message, None)
             return TaskOutcome(succeeded=False)
+        if not call.wait:  # its message is sent after it is written: the watchdog queues it if that is lost
+            child.message_due = execution_messages.message_due(now())
         if not executions_repository.create_if_absent(child):
             child = executions_repository.get(child_id) or child
         log(
@@ -83,7 +85,7 @@ def _start(
         )
     if not call.wait:
         if child.state.current not in ENDED_STATES:
-            work_queue.send([ExecutionMessage(tenant=child.tenant_id, execution_id=child.id)])
+            execution_messages.queue(child)
         return TaskOutcome(succeeded=True, outputs={"executionId": child.id, "state": child.state.current})
     if child.state.current not in ENDED_STATES:
         ran = _run_inline(parent, child, killed, budget_seconds, depth + 1, from_caller)

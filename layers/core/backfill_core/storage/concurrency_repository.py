@@ -72,9 +72,17 @@ def give_back(key: str, place: int, execution_id: str) -> None:
 
 
 def wait(
-    execution_id: str, attempt: int, body: str | None, seen_token: str | None, token: str, due: float, now_epoch: float
+    execution_id: str,
+    attempt: int,
+    body: str | None,
+    seen_token: str | None,
+    token: str,
+    due: float,
+    now_epoch: float,
+    awaiting: dict | None = None,
 ) -> bool:
-    """Hand the execution's wait for a place to the message carrying `token`, until `due`.
+    """Hand the execution's wait for a place to the message carrying `token`, until `due`; `awaiting`: the
+    AwaitingMessage keys of an execution run by id, which only its message moves on (executions_repository).
 
     Before its first attempt (`attempt` 0, CREATED or QUEUED) the execution is written QUEUED (`body`, its
     Kestra JSON); an execution resumed after its executor died (RUNNING, its attempt's lease ended) stays as it
@@ -99,6 +107,9 @@ def wait(
             ":queued": {"S": ExecutionState.QUEUED},
             ":created": {"S": ExecutionState.CREATED},
         }
+    if awaiting:
+        update += ", gsi3pk = :awaiting, gsi3sk = :due_key"
+        values |= {":awaiting": awaiting["gsi3pk"], ":due_key": awaiting["gsi3sk"]}
     return written(
         dynamodb().update_item,
         TableName=settings().executions_table,

@@ -1,7 +1,8 @@
 """ExecutionsTable: one EXECUTION item per execution and its LOG items, under the execution id.
 
 The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
-(tenant#namespace#flowId#triggerId; slot#created#id) finds what already ran for a trigger's slots. Writes
+(tenant#namespace#flowId#triggerId; slot#created#id) finds what already ran for a trigger's slots; the sparse
+AwaitingMessage index (AWAITING; due#tenant#id) holds what only a message not yet taken moves on. Writes
 to an execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer
 one. A kill request is its own KILL item beside the execution.
 """
@@ -29,6 +30,10 @@ EXECUTION = "EXECUTION"
 KILL = "KILL"  # its own item, so the attempt's writes of the execution never erase a kill request
 BY_FLOW_INDEX = "ByFlow"
 BY_SLOT_INDEX = "BySlot"
+# The sparse AwaitingMessage index: an execution written before its message was sent, until an executor takes it.
+AWAITING_MESSAGE_INDEX = "AwaitingMessage"
+AWAITING_MESSAGE = "AWAITING"
+AWAITING_MESSAGE_STATES = (ExecutionState.CREATED, ExecutionState.RESTARTED)
 # BatchWriteItem hands back what it could not write under throttling; botocore does not retry those. Each retry
 # waits a random time up to a doubling bound (full jitter, so throttled writers spread out), 0.1 s then 0.2,
 # 0.4, ... capped at 2 s: about 5 s in all at most before the lines are given up on.
@@ -44,7 +49,7 @@ class LogsNotWritten(Exception):
 
 def _item(execution: Execution) -> dict:
     created = execution.state.histories[0].date if execution.state.histories else execution.scheduled_date
-    return {
+    item = {
         "pk": {"S": execution.id},
         "sk": {"S": EXECUTION},
         "gsi1pk": {"S": execution.tenant_id},
@@ -57,6 +62,14 @@ def _item(execution: Execution) -> dict:
         "leaseUntil": {"N": repr(execution.lease_until)},
         "body": {"S": execution.model_dump_json(by_alias=True)},
     }
+    if execution.message_due is not None and execution.state.current in AWAITING_MESSAGE_STATES:
+        item |= awaiting_keys(execution.tenant_id, execution.id, execution.message_due)
+    return item
+
+
+def awaiting_keys(tenant: str, execution_id: str, due: datetime) -> dict:
+    """The AwaitingMessage index's keys of an execution whose next message is due by `due`."""
+    return {"gsi3pk": {"S": AWAITING_MESSAGE}, "gsi3sk": {"S": f"{storage_key(due)}#{tenant}#{execution_id}"}}
 
 
 def _slot_trigger(execution: Execution) -> str:
