@@ -381,3 +381,37 @@ def test_an_execution_resumed_after_its_executor_died_waits_for_a_place_still_ru
     assert span(other)[1] <= span(resumed)[0]
     assert stack.backfill(backfill_id)["succeeded"] == 2
     assert stack.queue_depth(stack.dlq_url) == 0
+
+
+def test_a_restart_at_the_flows_limit_waits_for_a_place_then_runs(limited, monkeypatch, readable_tmp):
+    """Was: a restarted execution (RESTARTED, attempts already counted) found its flow at its QUEUE limit and its
+    wait's write expected a RUNNING one: the message was dropped and the restart never ran."""
+    stack = limited("QUEUE")
+    fixed = readable_tmp / "fixed"
+    shell = (
+        "    type: io.kestra.plugin.scripts.shell.Commands\n"
+        "    taskRunner:\n      type: io.kestra.plugin.core.runner.Process\n"
+        f"    commands:\n      - test -e '{fixed}'\n"
+    )
+    failing = FLOW.format(behavior="QUEUE").replace(
+        '    type: io.kestra.plugin.core.log.Log\n    message: "slot {{ trigger.date }}"\n', shell
+    )
+    assert stack.call("PUT", "/api/v1/flows/tests/limited", failing, "application/x-yaml").status == 200
+    failed = stack.call("POST", "/api/v1/executions/tests/limited").body["id"]
+    run_until(stack, lambda: stack.call("GET", f"/api/v1/executions/{failed}").body["state"]["current"] == "FAILED")
+    fixed.touch()
+    started, release = hold_first_execution(monkeypatch)
+    holder = stack.call("POST", "/api/v1/executions/tests/limited").body["id"]
+    worker = threading.Thread(target=one_at_a_time(stack).poll_once)
+    worker.start()
+    assert started.wait(20)
+    assert stack.call("POST", f"/api/v1/executions/{failed}/restart").status == 200
+    assert one_at_a_time(stack).poll_once() == 1  # the flow is at its limit: the restart waits
+    waiting = stack.call("GET", f"/api/v1/executions/{failed}").body
+    assert waiting["state"]["current"] == "QUEUED" and messages_for_later(stack) == 1
+    release.set()
+    worker.join()
+    run_until(stack, lambda: stack.call("GET", f"/api/v1/executions/{failed}").body["state"]["current"] == "SUCCESS")
+    restarted = stack.call("GET", f"/api/v1/executions/{failed}").body
+    assert states(restarted)[-4:] == ["RESTARTED", "QUEUED", "RUNNING", "SUCCESS"]
+    assert span(stack.call("GET", f"/api/v1/executions/{holder}").body)[1] <= span(restarted)[0]

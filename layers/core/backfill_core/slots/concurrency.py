@@ -149,7 +149,7 @@ def _wait(message: WorkMessage, execution: Execution, at: datetime) -> None:
     """QUEUED (or, resumed after its executor died, still RUNNING), and a copy of the message sent for later;
     nothing if another message waits for it already."""
     body = None
-    if execution.attempt == 0:
+    if execution.attempt == execution.restarted_at_attempt:  # not started yet (since its restart, if any)
         if execution.state.current != ExecutionState.QUEUED:
             execution.state = transition(execution.state, ExecutionState.QUEUED, at)
         body = execution.model_dump_json(by_alias=True)

@@ -84,7 +84,8 @@ def wait(
     """Hand the execution's wait for a place to the message carrying `token`, until `due`; `awaiting`: the
     AwaitingMessage keys of an execution run by id, which only its message moves on (executions_repository).
 
-    Before its first attempt (`attempt` 0, CREATED or QUEUED) the execution is written QUEUED (`body`, its
+    Before its first attempt (CREATED, RESTARTED or QUEUED: `attempt` as it was created or restarted) the
+    execution is written QUEUED (`body`, its
     Kestra JSON); an execution resumed after its executor died (RUNNING, its attempt's lease ended) stays as it
     is. Only the message whose token the item holds (`seen_token`) may wait on, or any message once that wait is
     overdue (its message lost). False otherwise: an attempt took it, it ended, or another message waits for it."""
@@ -101,11 +102,12 @@ def wait(
         values[":running"] = {"S": ExecutionState.RUNNING}
     else:
         update = "SET body = :body, #state = :queued, waitToken = :token, waitUntil = :due"
-        state = "#state IN (:created, :queued)"
+        state = "#state IN (:created, :restarted, :queued)"
         values |= {
             ":body": {"S": body},
             ":queued": {"S": ExecutionState.QUEUED},
             ":created": {"S": ExecutionState.CREATED},
+            ":restarted": {"S": ExecutionState.RESTARTED},
         }
     if awaiting:
         update += ", gsi3pk = :awaiting, gsi3sk = :due_key"
