@@ -167,12 +167,18 @@ def store_bypassing_validation(stack: Harness, flow_id: str, body: str, revision
 BACKFILL_LABEL = {"key": "system.backfill", "value": "true"}
 
 
+def correlation_label(execution: dict) -> dict:
+    """Kestra's system.correlationId of an execution started on its own: its own id."""
+    return {"key": "system.correlationId", "value": execution["id"]}
+
+
 def run_kind(execution: dict) -> str:
-    """What started an execution, read from its Kestra JSON as the UI reads it (ui/states.js runKind): a backfill
-    (its system.backfill label), a person (no trigger), a parent flow (a Subflow task's trigger names it), or the
-    live schedule."""
+    """What started an execution, read from its Kestra JSON as the UI reads it (ui/states.js runKind): a parent
+    flow (a Subflow task's trigger names it; the child carries its parent's system labels), a backfill (its
+    system.backfill label), a person (no trigger), or the live schedule."""
+    trigger = execution.get("trigger")
+    if trigger is not None and "executionId" in trigger["variables"]:
+        return "subflow"
     if BACKFILL_LABEL in execution["labels"]:
         return "backfill"
-    if execution.get("trigger") is None:
-        return "manual"
-    return "subflow" if "executionId" in execution["trigger"]["variables"] else "schedule"
+    return "manual" if trigger is None else "schedule"

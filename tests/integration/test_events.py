@@ -16,7 +16,7 @@ import pytest
 
 from local.lambda_runtime import LambdaContext
 from tests.conftest import SEED_FLOWS
-from tests.harness import BACKFILL_LABEL, Harness
+from tests.harness import BACKFILL_LABEL, Harness, correlation_label
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 SEED_SLOTS = [f"2024-03-28T{h:02d}:{m:02d}:00Z" for h in range(6, 12) for m in (0, 30) if (h, m) >= (6, 30)]
@@ -215,7 +215,7 @@ def test_backfill_events_create_search_pause_unpause_delete(stack):
 
     for name in ("api/delete_backfill.json", "api/pause_backfill.json", "api/unpause_backfill.json"):
         status, body = call_api(stack, name)
-        assert (status, body) == (400, {"message": "No backfill found"}), name
+        assert (status, body["message"]) == (400, "No backfill found"), name
 
 
 def test_disable_and_enable_trigger(stack):
@@ -267,7 +267,11 @@ def test_search_executions_then_get_one_and_its_logs(stack):
     assert found["total"] == len(SEED_SLOTS) == 11
     assert sorted(e["trigger"]["variables"]["date"] for e in found["results"]) == SEED_SLOTS
     for execution in found["results"]:
-        assert execution["labels"] == [{"key": "reason", "value": "outage"}, BACKFILL_LABEL]
+        assert execution["labels"] == [
+            {"key": "reason", "value": "outage"},
+            BACKFILL_LABEL,
+            correlation_label(execution),
+        ]
         assert execution["state"]["current"] == "SUCCESS"
 
     # The label filter is applied: another value (in both forms API Gateway sends) finds nothing.
@@ -313,7 +317,7 @@ def test_backfill_slot_runs_its_slot_exactly_once(stack):
     (execution,) = executions_of(stack)
     assert execution["trigger"]["variables"]["date"] == "2024-03-28T06:30:00Z"
     assert execution["state"]["current"] == "SUCCESS"
-    assert execution["labels"] == [{"key": "reason", "value": "outage"}, BACKFILL_LABEL]
+    assert execution["labels"] == [{"key": "reason", "value": "outage"}, BACKFILL_LABEL, correlation_label(execution)]
     assert execution["attempt"] == 1
     after_first = trigger_of(stack)["backfill"]
     assert after_first["succeeded"] == 1

@@ -94,7 +94,11 @@ def test_a_run_by_hand_takes_its_inputs_as_a_form_and_its_labels_from_the_query(
     ran = stack.call("GET", f"/api/v1/executions/{created['id']}").body
     assert ran["state"]["current"] == "SUCCESS"
     assert ran["inputs"] == {"who": "Ada", "times": 3}  # typed as the flow declares them
-    assert {(label["key"], label["value"]) for label in ran["labels"]} == {("team", "ops"), ("env", "dev")}
+    assert {(label["key"], label["value"]) for label in ran["labels"]} == {
+        ("team", "ops"),
+        ("env", "dev"),
+        ("system.correlationId", ran["id"]),
+    }
     lines = stack.call("GET", f"/api/v1/logs/{created['id']}").body
     assert [line["message"] for line in lines] == ["hello Ada x3", "debug line"]
 

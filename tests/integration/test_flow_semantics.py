@@ -105,6 +105,7 @@ def test_a_backfilled_execution_carries_outputs_attempts_and_labels_as_kestra_sh
         ("tier", "gold"),
         ("team", "ops"),
         ("system.backfill", "true"),
+        ("system.correlationId", execution["id"]),
     }
     assert len(stack.executions(namespace="tests", labels="tier:gold")) == 1
     progress = stack.call("GET", f"/api/v1/backfills/{execution['backfillId']}").body

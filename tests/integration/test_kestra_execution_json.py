@@ -2,7 +2,7 @@
 tests/e2e/test_kestrapy.py parses them with the SDK itself; these pin the fields it refused."""
 
 from tests.flows import QUICK, backfill_body
-from tests.harness import BACKFILL_LABEL, run_kind
+from tests.harness import BACKFILL_LABEL, correlation_label, run_kind
 
 YAML = "application/x-yaml"
 LABELLED = QUICK.replace("tasks:", "labels:\n  team: data\ntasks:", 1)
@@ -18,7 +18,11 @@ def test_an_execution_has_no_kind_kestra_refuses_and_a_backfill_run_carries_syst
     assert len(found) == 2  # the label is stored: a labels search finds the backfill's runs
     for execution in found:
         assert "kind" not in execution
-        assert execution["labels"] == [{"key": "reason", "value": "outage"}, BACKFILL_LABEL]
+        assert execution["labels"] == [
+            {"key": "reason", "value": "outage"},
+            BACKFILL_LABEL,
+            correlation_label(execution),
+        ]
         assert run_kind(execution) == "backfill" and execution["backfillId"]
         one = stack.call("GET", f"/api/v1/executions/{execution['id']}").body
         assert "kind" not in one and one["originalId"] == one["id"]

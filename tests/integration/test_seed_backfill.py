@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.harness import BACKFILL_LABEL
+from tests.harness import BACKFILL_LABEL, correlation_label
 
 SEED_BODY = {
     "backfill": {
@@ -43,7 +43,11 @@ def test_seed_backfill_runs_each_slot_once_with_its_date_labels_and_log(stack, p
     for execution in executions:
         assert execution["state"]["current"] == "SUCCESS"
         assert [h["state"] for h in execution["state"]["histories"]] == ["CREATED", "RUNNING", "SUCCESS"]
-        assert execution["labels"] == [{"key": "reason", "value": "outage"}, BACKFILL_LABEL]
+        assert execution["labels"] == [
+            {"key": "reason", "value": "outage"},
+            BACKFILL_LABEL,
+            correlation_label(execution),
+        ]
         assert execution["attempt"] == 1
         logs = stack.call("GET", f"{prefix}/logs/{execution['id']}").body
         messages = [line["message"] for line in logs]

@@ -119,10 +119,13 @@ def test_a_waited_for_child_is_an_execution_of_its_own_linked_to_its_parent_and_
     }
     assert run_kind(child) == "subflow"
     assert child["inputs"] == {"day": "2024-01-01", "fail": False}
-    # The child flow's labels and the task's, not the parent's (inheritLabels is false by default).
+    # The child flow's labels and the task's, not the parent's (inheritLabels is false by default), but for the
+    # parent's system labels: its backfill's, and its correlation id, which ties the child to it.
     assert {(label["key"], label["value"]) for label in child["labels"]} == {
         ("owner", "child-team"),
         ("source", "parent"),
+        ("system.backfill", "true"),
+        ("system.correlationId", parent_run["id"]),
     }
     assert f'Created new execution [[link execution="{child["id"]}" flowId="child" namespace="tests"]]' in (
         messages(stack, parent_run)

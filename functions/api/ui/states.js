@@ -17,7 +17,8 @@ export const EXECUTION_DONE = ["SUCCESS", "FAILED", "KILLED", "CANCELLED", "WARN
 // What started an execution: a backfill (Kestra's `system.backfill` label), a person (no trigger), a parent flow
 // (a Subflow task's trigger names the parent execution), or the live schedule.
 export function runKind(e) {
+  // A Subflow's child carries its parent's system labels, system.backfill among them: its trigger tells it first.
+  if (e.trigger && e.trigger.variables && e.trigger.variables.executionId) return "subflow";
   if ((e.labels || []).some((l) => l.key === "system.backfill" && l.value === "true")) return "backfill";
-  if (!e.trigger) return "manual";
-  return e.trigger.variables && e.trigger.variables.executionId ? "subflow" : "schedule";
+  return e.trigger ? "schedule" : "manual";
 }

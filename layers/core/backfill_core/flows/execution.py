@@ -4,9 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from backfill_core.flows.labels import Label
+from backfill_core.flows.labels import CORRELATION_LABEL, Label
 from backfill_core.kestra_model import KestraModel
 
 
@@ -110,3 +110,11 @@ class Execution(KestraModel):
     # restart, a Subflow's child its parent does not wait for): an executor should have taken it by then.
     message_due: datetime | None = None
     deleted: bool = False
+
+    @model_validator(mode="after")
+    def _correlated(self) -> "Execution":
+        """Every execution carries Kestra's `system.correlationId`: its own id, unless it was given one (a
+        Subflow's child gets its parent's, a replay its original's, a caller may set it)."""
+        if not any(label.key == CORRELATION_LABEL for label in self.labels):
+            self.labels = [*self.labels, Label(key=CORRELATION_LABEL, value=self.id)]
+        return self

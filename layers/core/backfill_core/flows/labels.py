@@ -16,6 +16,10 @@ class Label(KestraModel):
 
 # Kestra's system label on the executions a backfill starts (its UI and its clients tell backfill runs by it).
 BACKFILL_LABEL = "system.backfill"
+# Kestra's label tying executions together: an execution's own id, or its parent's for a Subflow's child; the one
+# system label a caller may set.
+CORRELATION_LABEL = "system.correlationId"
+SYSTEM_PREFIX = "system."
 LABELS_SHAPE = "labels must be a list of {key, value} objects or a map of key to value"
 # Kestra leaves label sizes open; every execution carries its backfill's labels, and its record must stay
 # under DynamoDB's 400 KB item, so each label and all of them together are bounded.

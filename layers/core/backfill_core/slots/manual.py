@@ -15,7 +15,7 @@ from backfill_core.errors import ConcurrentUpdate, Conflict, Invalid, NotFound
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows import shell_safety
 from backfill_core.flows.execution import ENDED_STATES, Execution, ExecutionState, State, StateHistory, TaskRun
-from backfill_core.flows.labels import Label, merge_labels
+from backfill_core.flows.labels import CORRELATION_LABEL, SYSTEM_PREFIX, Label, merge_labels
 from backfill_core.flows.model import Flow
 from backfill_core.flows.runner import transition
 from backfill_core.flows.stored import StoredFlow
@@ -31,8 +31,6 @@ from backfill_core.storage import (
 )
 
 MAX_SCHEDULE_DELAY_SECONDS = 900  # SQS's longest delay: how far ahead scheduleDate may be
-SYSTEM_PREFIX = "system."
-CALLER_SYSTEM_LABELS = ("system.correlationId",)  # the one system label Kestra lets a caller set
 
 
 def executable_flow(stored: StoredFlow, revision: int | None) -> Flow:
@@ -48,7 +46,7 @@ def executable_flow(stored: StoredFlow, revision: int | None) -> Flow:
 
 def check_caller_labels(labels: list[Label]) -> None:
     for label in labels:
-        if label.key.startswith(SYSTEM_PREFIX) and label.key not in CALLER_SYSTEM_LABELS:
+        if label.key.startswith(SYSTEM_PREFIX) and label.key != CORRELATION_LABEL:
             raise Invalid(f"labels: system labels can only be set by Kestra itself, offending label: {label.key}")
 
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.execution import CALLERS_KINDS, ENDED_STATES, Execution, ExecutionTrigger, State, StateHistory
-from backfill_core.flows.labels import merge_labels, normalize_labels
+from backfill_core.flows.labels import SYSTEM_PREFIX, merge_labels, normalize_labels
 from backfill_core.flows.model import Flow
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.flows.tasks.subflow import (
@@ -135,9 +135,11 @@ def _new_child(child_id: str, parent: Execution, call: SubflowCall, depth: int) 
     if stored is None:
         raise Invalid(f"Unable to find flow {name} with revision '{call.revision or 0}'")
     flow = _flow_of(stored, call)
-    labels = merge_labels(
-        merge_labels(normalize_labels(flow.labels), parent.labels if call.inherit_labels else []), call.labels
-    )
+    # Kestra's child always carries its parent's system labels (its correlation id among them), the others only
+    # when it inherits labels.
+    system = [label for label in parent.labels if label.key.startswith(SYSTEM_PREFIX)]
+    inherited = parent.labels if call.inherit_labels else system
+    labels = merge_labels(merge_labels(normalize_labels(flow.labels), inherited), call.labels)
     try:  # the parent rendered them once: they are taken as they are, never rendered again
         inputs = flow_inputs.resolve(
             flow.inputs, None, call.inputs, flow.variables(stored.revision), where=f"{call.task_id}.inputs"
