@@ -53,6 +53,16 @@ CHILD_FILTERS = frozenset({"CHILD", "MAIN"})
 TRIGGER_STATES = frozenset({"enabled", "disabled"})
 
 
+class Level(StrEnum):
+    """Kestra's log levels, from the most to the least detailed (slf4j's names, as its `level` filter takes)."""
+
+    TRACE = "TRACE"
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
 class DateFilter(StrEnum):
     """Kestra 2.0's dateFilter of the execution search: which date startDate, endDate and timeRange bound."""
 
@@ -84,6 +94,31 @@ TRIGGER_FIELDS: Fields = {
     "flowId": TEXT_OPS,
     "triggerId": ID_OPS,
     "triggerState": EQUALITY_OPS,
+    "startDate": DATE_OPS,  # both bound the trigger's nextExecutionDate, as Kestra's trigger repository does
+    "endDate": DATE_OPS,
 }
-# GET /backfills (ours): Kestra's trigger filters, on each backfill's trigger.
-BACKFILL_FIELDS: Fields = {name: ops for name, ops in TRIGGER_FIELDS.items() if name != "triggerState"}
+# GET /backfills (ours): Kestra's trigger filters that name the backfill's trigger.
+BACKFILL_FIELDS: Fields = {
+    name: ops for name, ops in TRIGGER_FIELDS.items() if name not in ("triggerState", "startDate", "endDate")
+}
+# Kestra's FLOW resource.
+FLOW_FIELDS: Fields = {
+    "q": EQUALITY_OPS,
+    "scope": EQUALITY_OPS,
+    "namespace": TEXT_OPS,
+    "flowId": TEXT_OPS,
+    "labels": LABEL_OPS,
+}
+# Kestra's LOG resource, with timeRange as its 2.0 log search takes it.
+LOG_FIELDS: Fields = {
+    "q": EQUALITY_OPS,
+    "scope": EQUALITY_OPS,
+    "namespace": TEXT_OPS,
+    "flowId": TEXT_OPS,
+    "triggerId": ID_OPS,
+    "executionId": ID_OPS,
+    "level": EQUALITY_OPS,  # Kestra's MIN_LEVEL: EQUALS keeps that level and the more severe ones
+    "startDate": DATE_OPS,  # both bound the line's timestamp, as Kestra's log repository does
+    "endDate": DATE_OPS,
+    "timeRange": (Op.EQUALS,),
+}
