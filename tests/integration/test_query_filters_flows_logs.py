@@ -153,6 +153,8 @@ def test_each_log_filter_narrows_the_log_search(two_runs_apart):
         ([("filters[level][EQUALS]", "INFO")], sorted(["chatty:INFO", *quick])),  # INFO and above
         ([("filters[level][EQUALS]", "TRACE")], every),
         ([("filters[level][NOT_EQUALS]", "INFO")], ["chatty:DEBUG"]),  # below INFO
+        ([("filters[level][GREATER_THAN_OR_EQUAL_TO]", "INFO")], sorted(["chatty:INFO", *quick])),
+        ([("filters[level][LESS_THAN_OR_EQUAL_TO]", "DEBUG")], ["chatty:DEBUG"]),  # DEBUG and below
         ([("filters[q][EQUALS]", "QUIET")], ["chatty:DEBUG"]),  # the message
         ([("filters[q][EQUALS]", chatty_run)], chatty),  # the execution's id
         ([("filters[q][NOT_EQUALS]", "company")], quick),  # the namespace
@@ -192,8 +194,9 @@ def test_a_log_filter_not_honoured_is_refused_by_name(stack, query, named):
 
 
 def test_trigger_routes_bound_the_next_execution_date_and_refuse_worker_id(stack):
-    """Kestra's TRIGGER resource: startDate and endDate both bound nextExecutionDate; workerId names the worker
-    of a realtime trigger, which nothing here has, so it is refused rather than matched against nothing."""
+    """Kestra's TRIGGER resource: startDate and endDate both bound nextExecutionDate (2.0 names it too, and
+    `locked`); workerId names the worker of a realtime trigger, and lastTriggeredDate a date, that nothing here
+    has, so they are refused rather than matched against nothing."""
     register(stack, QUICK, CHATTY)  # on the hour; at 00:30: their next dates always differ
     hourly = stack.call("GET", "/api/v1/triggers/search?filters[flowId][EQUALS]=quick").body["results"][0]
     next_hour = hourly["triggerContext"]["nextExecutionDate"]
@@ -207,6 +210,11 @@ def test_trigger_routes_bound_the_next_execution_date_and_refuse_worker_id(stack
     assert triggers(urlencode({"filters[startDate][NOT_EQUALS]": next_hour})) == ["chatty"]
     assert triggers(urlencode({"filters[endDate][LESS_THAN_OR_EQUAL_TO]": next_hour})) == ["quick"]
     assert triggers(urlencode({"filters[startDate][GREATER_THAN]": next_hour})) == ["chatty"]
+    assert triggers(urlencode({"filters[nextExecutionDate][LESS_THAN]": next_hour})) == []
+    at_next_hour = urlencode({"dateFilter": "NEXT_EXECUTION_DATE", "filters[nextExecutionDate][EQUALS]": next_hour})
+    assert triggers(at_next_hour) == ["quick"]
+    assert triggers("filters[locked][EQUALS]=false") == ["chatty", "quick"]  # a worker's lock: never taken here
+    assert triggers("filters[locked][NOT_EQUALS]=false") == []
 
     body = backfill_body("quick", "2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z")
     assert stack.call("PUT", "/api/v1/triggers", body).status == 200
@@ -227,3 +235,11 @@ def test_trigger_routes_bound_the_next_execution_date_and_refuse_worker_id(stack
         assert answer.status == 422 and "filters[workerId]: not supported" in answer.message, (path, answer.raw)
     refused = stack.call("GET", "/api/v1/backfills?filters[startDate][GREATER_THAN]=2024-01-01T00:00:00Z")
     assert refused.status == 422 and "filters[startDate]: not supported" in refused.message, refused.raw
+    for query, named in [
+        ("dateFilter=LAST_TRIGGERED_DATE", "dateFilter: LAST_TRIGGERED_DATE is not supported"),
+        ("filters[lastTriggeredDate][EQUALS]=2024-01-01T00:00:00Z", "filters[lastTriggeredDate]: not supported"),
+        ("filters[locked][EQUALS]=maybe", "filters[locked][EQUALS]: 'maybe'"),
+        ("filters[timeRange][EQUALS]=P1D", "filters[timeRange]: not supported"),
+    ]:
+        refused = stack.call("GET", f"/api/v1/triggers/search?{query}")
+        assert refused.status == 422 and named in refused.message, (query, refused.raw)

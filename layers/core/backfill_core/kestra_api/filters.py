@@ -27,6 +27,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from backfill_core.errors import Invalid
 from backfill_core.kestra_api.filter_fields import (
+    BOOLEANS,
     CHILD_FILTERS,
     KESTRA_STATES,
     KINDS,
@@ -272,10 +273,11 @@ def _check_value(where: str, name: str, op: Op, value: str | tuple[str, ...]) ->
         "childFilter": CHILD_FILTERS,
         "triggerState": TRIGGER_STATES,
         "level": frozenset(Level),
+        "locked": BOOLEANS,
     }.get(name)
     if allowed is not None and (bad := [v for v in values if v not in allowed]):
         raise Invalid(f"{where}: '{bad[0]}' is not one of {', '.join(sorted(allowed))}")
-    if name in ("startDate", "endDate"):
+    if name in ("startDate", "endDate", "nextExecutionDate"):
         try:
             DATE.validate_python(value)
         except ValidationError as exc:

@@ -102,8 +102,9 @@ def _texts(entry: dict[str, Any]) -> list[str]:
 
 def line_holds(entry: dict[str, Any], at: datetime, one: QueryFilter) -> bool:
     """What each of Kestra's log filters means for one line: startDate and endDate both bound its timestamp
-    (Kestra's log repository), timeRange is its timestamp within so long before now, and level EQUALS keeps
-    that level and the more severe ones (NOT_EQUALS the others)."""
+    (Kestra's log repository), timeRange is its timestamp within so long before now, and level EQUALS (or
+    GREATER_THAN_OR_EQUAL_TO) keeps that level and the more severe ones, NOT_EQUALS the others, and
+    LESS_THAN_OR_EQUAL_TO that level and the less severe."""
     match one.field:
         case "q":
             return one.query(*_texts(entry))
@@ -112,8 +113,10 @@ def line_holds(entry: dict[str, Any], at: datetime, one: QueryFilter) -> bool:
         case "namespace" | "flowId" | "triggerId" | "executionId":
             return one.text(entry.get(one.field))
         case "level":
-            kept = RANK.get(entry.get("level"), -1) >= RANK[Level(str(one.value))]  # type: ignore[arg-type]
-            return kept == (one.operation is Op.EQUALS)
+            rank, bound = RANK.get(entry.get("level"), -1), RANK[Level(str(one.value))]  # type: ignore[arg-type]
+            if one.operation is Op.LESS_THAN_OR_EQUAL_TO:
+                return 0 <= rank <= bound
+            return (rank >= bound) == (one.operation is not Op.NOT_EQUALS)
         case "startDate" | "endDate":
             return one.date(parse_instant(entry["timestamp"]))
         case "timeRange":
