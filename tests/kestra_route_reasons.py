@@ -61,7 +61,6 @@ DIFFERENCES: dict[tuple[str, str], str] = {
 REFUSED_PARAMETERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("GET", "/executions/{executionId}/file"): ("format",),
     ("GET", "/logs/search"): ("cursor",),
-    ("GET", "/triggers/search"): ("dateFilter",),
 }
 
 IDENTITY = "identity and access are AWS IAM's: API Gateway checks each call's SigV4 signature"

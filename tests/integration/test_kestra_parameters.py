@@ -7,7 +7,7 @@ from tests.kestra_route_table import query_parameters
 from tests.kestra_routes import twins
 
 
-def test_a_kestra_parameter_we_do_refused_is_said_in_the_route_table(stack):
+def test_a_kestra_parameter_we_do_not_take_is_refused_and_said_in_the_route_table(stack):
     ours = stack.call("GET", "/api/v1/openapi.json").body["paths"]
     not_taken: dict[tuple[str, str], set[str]] = {}
     for method, route in declared_routes():

@@ -82,7 +82,8 @@ def drive_every_route(stack: Harness, api: Client) -> None:
     api.call("GET", "/flows/tests?page=1&size=1")
     api.call("GET", "/flows/tests?page=1", expect=422)
     assert api.call("GET", "/flows/search?namespace=tests&sort=id:desc").body["total"] == 2
-    api.call("GET", "/flows/search?filters[namespace][EQUALS]=tests", expect=422)
+    assert api.call("GET", "/flows/search?filters[namespace][EQUALS]=tests").body["total"] == 2
+    api.call("GET", "/flows/search?filters[state][EQUALS]=SUCCESS", expect=422)
     assert "tests" in api.call("GET", "/flows/distinct-namespaces").body
     assert len(api.call("GET", "/flows/tests/quick/revisions").body) == 1
     api.call("GET", "/flows/tests/absent/revisions", expect=404)
@@ -209,6 +210,8 @@ def drive_every_route(stack: Harness, api: Client) -> None:
     api.call("GET", f"/logs/{MISSING}/download", expect=404)
     api.call("GET", "/logs/search?namespace=tests&minLevel=INFO&sort=timestamp:asc")
     api.call("GET", "/logs/search?sort=colour:asc", expect=422)
+    api.call("GET", "/logs/search?filters[level][EQUALS]=INFO&filters[namespace][PREFIX]=tests")
+    api.call("GET", "/logs/search?filters[labels][EQUALS][team]=data", expect=422)
     api.call("DELETE", f"/executions/{killed}", expect=204)
     api.call("DELETE", f"/executions/{killed}", expect=404)
 

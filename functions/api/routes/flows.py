@@ -11,6 +11,7 @@ from backfill_core.backfills import flow_changes
 from backfill_core.errors import Invalid
 from backfill_core.flows.validation import check_sources, registered_flow
 from backfill_core.kestra_api import listings, searches
+from backfill_core.kestra_api.filter_fields import FLOW_FIELDS
 from backfill_core.kestra_api.flow_answers import FlowWithSource, ValidateConstraintViolation
 from backfill_core.kestra_api.kestra_json import flow_json, validation_json
 from backfill_core.kestra_api.responses import PagedResults
@@ -21,7 +22,9 @@ from routes.common import (
     NamespaceParam,
     NamespaceQuery,
     answers,
+    query_filters,
     size_with_page,
+    takes_filters,
     tenant,
 )
 
@@ -63,6 +66,7 @@ def validate_flows() -> list[ValidateConstraintViolation]:
 
 
 @router.get("/flows/search", responses=answers("A page of flows", 422))
+@takes_filters
 def search_flows(
     namespace: NamespaceQuery = None,
     q: Annotated[str | None, Query(description="A part of the namespace or the flow id", max_length=1000)] = None,
@@ -70,7 +74,8 @@ def search_flows(
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
 ) -> PagedResults[FlowWithSource]:
-    found = listings.search_flows(tenant(), namespace, q, sort)
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    found = listings.search_flows(tenant(), namespace, q, sort, query_filters(router, FLOW_FIELDS))
     return searches.page_of(PagedResults[FlowWithSource], found, page, size)
 
 

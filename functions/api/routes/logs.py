@@ -11,9 +11,20 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.errors import Invalid
 from backfill_core.kestra_api import logs, searches
+from backfill_core.kestra_api.filter_fields import LOG_FIELDS
 from backfill_core.kestra_api.logs import Level, LineFilter
 from backfill_core.kestra_api.responses import LogEntry, LogPage
-from routes.common import FlowIdQuery, NamespaceQuery, RecordIdParam, TriggerIdQuery, answers, size_with_page, tenant
+from routes.common import (
+    FlowIdQuery,
+    NamespaceQuery,
+    RecordIdParam,
+    TriggerIdQuery,
+    answers,
+    query_filters,
+    size_with_page,
+    takes_filters,
+    tenant,
+)
 
 router = Router()
 
@@ -24,6 +35,7 @@ Attempt = Annotated[int | None, Query(ge=0, description="The attempt number")]
 
 
 @router.get("/logs/search", responses=answers("A page of log lines", 422))
+@takes_filters
 def search_logs(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter names
@@ -31,16 +43,18 @@ def search_logs(
     minLevel: MinLevel = None,  # noqa: N803
     startDate: Annotated[datetime | None, Query(description="lines at or after")] = None,  # noqa: N803
     endDate: Annotated[datetime | None, Query(description="lines at or before")] = None,  # noqa: N803
-    q: Annotated[str | None, Query(max_length=200, description="a piece of the message")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="a piece of the message or of an id")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
     sort: Annotated[list[str] | None, Query(description="field:asc or field:desc; timestamp:desc by default")] = None,
 ) -> LogPage:
+    """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    found = query_filters(router, LOG_FIELDS)
     for field, value in (("startDate", startDate), ("endDate", endDate)):
         if value is not None and value.tzinfo is None:
             raise Invalid(f"{field}: give a time zone or offset (e.g. 2024-01-01T00:00:00Z)")
     search = logs.LogSearch(namespace, flowId, triggerId, minLevel, startDate, endDate, q)
-    return logs.search_logs(tenant(), search, page, size, sort or [])
+    return logs.search_logs(tenant(), search, page, size, sort or [], found)
 
 
 @router.get("/logs/<execution_id>", responses=answers("The execution's log lines", 404))

@@ -6,9 +6,9 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.backfills import commands
-from backfill_core.errors import NotFound
+from backfill_core.errors import Invalid, NotFound
 from backfill_core.kestra_api import searches
-from backfill_core.kestra_api.filter_fields import TRIGGER_FIELDS
+from backfill_core.kestra_api.filter_fields import TRIGGER_FIELDS, TriggerDateFilter
 from backfill_core.kestra_api.kestra_json import bulk_json
 from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerContexts, TriggerEntries
@@ -97,8 +97,13 @@ def search_triggers(
     sort: SortQuery = None,
     page: PageQuery = 1,
     size: TriggersPageSize = 10,
+    dateFilter: Annotated[  # noqa: N803 - Kestra 2.0's name
+        TriggerDateFilter, Query(description="The date filters[startDate] and filters[endDate] bound")
+    ] = TriggerDateFilter.NEXT_EXECUTION_DATE,
 ) -> TriggerEntries:
     """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    if dateFilter is TriggerDateFilter.LAST_TRIGGERED_DATE:
+        raise Invalid("dateFilter: LAST_TRIGGERED_DATE is not supported; startDate and endDate bound nextExecutionDate")
     found = query_filters(router, TRIGGER_FIELDS)
     return searches.search_triggers(tenant(), namespace, flowId, page, size, q, sort, found)
 

@@ -90,7 +90,8 @@ def list_backfills(
 
 def trigger_holds(stored: StoredFlow, trigger: TriggerSpec) -> Callable[[QueryFilter], bool]:
     """What each of Kestra's trigger filters means for one trigger of a valid flow; triggerState is Kestra's
-    `disabled` (in the YAML, or through the API), read only when asked for."""
+    `disabled` (in the YAML, or through the API), and startDate and endDate bound its nextExecutionDate (none
+    for a trigger that is no schedule), each read only when asked for; no trigger is ever `locked`."""
     flow = stored.flow
     assert flow is not None
 
@@ -99,6 +100,11 @@ def trigger_holds(stored: StoredFlow, trigger: TriggerSpec) -> Callable[[QueryFi
             state = triggers_repository.get_state(stored.trigger_key(trigger.id))
             disabled = flow.trigger_disabled(trigger, state.disabled)
             return one.one_of("disabled" if disabled else "enabled")
+        if one.field in ("startDate", "endDate", "nextExecutionDate"):  # Kestra's: the first two bound the last
+            state = triggers_repository.get_state(stored.trigger_key(trigger.id))
+            return one.date(stored.next_execution_date(trigger, state))
+        if one.field == "locked":  # a trigger is locked while a worker evaluates it: never here
+            return one.one_of("false")
         return _trigger_field(one, flow.namespace, flow.id, trigger.id)
 
     return holds

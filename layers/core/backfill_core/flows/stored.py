@@ -1,13 +1,15 @@
 """A flow as registered: its YAML, revision and, read leniently, the parsed flow or why it no longer validates."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import yaml
 
 from backfill_core.errors import NotFound
-from backfill_core.flows.model import Flow
+from backfill_core.flows.model import Flow, TriggerSpec
 from backfill_core.flows.yaml_text import load_yaml
-from backfill_core.triggers.model import TriggerKey
+from backfill_core.schedules.kestra_time import parse_instant
+from backfill_core.triggers.model import TriggerKey, TriggerState
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,15 @@ class StoredFlow:
         except (yaml.YAMLError, AttributeError, RecursionError, ValueError):
             return []
         return [t["id"] for t in triggers if isinstance(t, dict) and isinstance(t.get("id"), str)]
+
+    def evaluated(self, state: TriggerState) -> datetime:
+        """The last slot the live schedule evaluated; never evaluated yet, the flow's registration."""
+        return state.date or parse_instant(self.updated)
+
+    def next_execution_date(self, trigger: TriggerSpec, state: TriggerState) -> datetime | None:
+        """Kestra's nextExecutionDate: the first slot after the last evaluated; None for a trigger that is no
+        schedule, or whose conditions keep no further slot."""
+        return trigger.schedule().next_after(self.evaluated(state)) if trigger.is_schedule else None
 
     def invalid_message(self) -> str:
         return (

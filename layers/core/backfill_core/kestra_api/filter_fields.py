@@ -51,6 +51,24 @@ SYSTEM_NAMESPACE = "system"  # Kestra's default kestra.system-flows.namespace: S
 KINDS = frozenset({"NORMAL", "TEST", "PLAYGROUND", "LOOP"})
 CHILD_FILTERS = frozenset({"CHILD", "MAIN"})
 TRIGGER_STATES = frozenset({"enabled", "disabled"})
+BOOLEANS = frozenset({"true", "false"})
+
+
+class Level(StrEnum):
+    """Kestra's log levels, from the most to the least detailed (slf4j's names, as its `level` filter takes)."""
+
+    TRACE = "TRACE"
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARN = "WARN"
+    ERROR = "ERROR"
+
+
+class TriggerDateFilter(StrEnum):
+    """Kestra 2.0's dateFilter of the trigger search: which date startDate and endDate bound."""
+
+    NEXT_EXECUTION_DATE = "NEXT_EXECUTION_DATE"
+    LAST_TRIGGERED_DATE = "LAST_TRIGGERED_DATE"
 
 
 class DateFilter(StrEnum):
@@ -84,6 +102,34 @@ TRIGGER_FIELDS: Fields = {
     "flowId": TEXT_OPS,
     "triggerId": ID_OPS,
     "triggerState": EQUALITY_OPS,
+    "startDate": DATE_OPS,  # both bound the trigger's nextExecutionDate, as Kestra's trigger repository does
+    "endDate": DATE_OPS,
+    "nextExecutionDate": DATE_OPS,  # Kestra 2.0's
+    "locked": EQUALITY_OPS,  # Kestra 2.0's: no trigger is ever locked here
 }
-# GET /backfills (ours): Kestra's trigger filters, on each backfill's trigger.
-BACKFILL_FIELDS: Fields = {name: ops for name, ops in TRIGGER_FIELDS.items() if name != "triggerState"}
+# GET /backfills (ours): Kestra's trigger filters that name the backfill's trigger.
+BACKFILL_FIELDS: Fields = {
+    name: ops for name, ops in TRIGGER_FIELDS.items() if name in ("q", "scope", "namespace", "flowId", "triggerId")
+}
+# Kestra's FLOW resource.
+FLOW_FIELDS: Fields = {
+    "q": EQUALITY_OPS,
+    "scope": EQUALITY_OPS,
+    "namespace": TEXT_OPS,
+    "flowId": TEXT_OPS,
+    "labels": LABEL_OPS,
+}
+# Kestra's LOG resource, with timeRange as its 2.0 log search takes it.
+LOG_FIELDS: Fields = {
+    "q": EQUALITY_OPS,
+    "scope": EQUALITY_OPS,
+    "namespace": TEXT_OPS,
+    "flowId": TEXT_OPS,
+    "triggerId": ID_OPS,
+    "executionId": ID_OPS,
+    # Kestra's MIN_LEVEL: EQUALS keeps that level and the more severe ones; its later LEVEL compares, as here
+    "level": (*EQUALITY_OPS, Op.GREATER_THAN_OR_EQUAL_TO, Op.LESS_THAN_OR_EQUAL_TO),
+    "startDate": DATE_OPS,  # both bound the line's timestamp, as Kestra's log repository does
+    "endDate": DATE_OPS,
+    "timeRange": (Op.EQUALS,),
+}

@@ -1,6 +1,7 @@
 """Kestra's query filters (0.22+): `filters[field][OPERATION]=value` in the query string, as Kestra's UI and
 SDKs send them, parsed once into typed QueryFilters; what each operation means is here, what each field means for
-an execution or a trigger is in the search that matches it (kestra_api/searches.py, backfills/queries.py).
+an execution, a trigger, a flow or a log line is in the search that matches it (kestra_api/searches.py,
+backfills/queries.py, kestra_api/listings.py, kestra_api/logs.py).
 
 The forms read, as Kestra's own parser reads them:
 - `filters[namespace][EQUALS]=a`: one filter; the same key given twice is two filters, both to hold;
@@ -26,6 +27,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from backfill_core.errors import Invalid
 from backfill_core.kestra_api.filter_fields import (
+    BOOLEANS,
     CHILD_FILTERS,
     KESTRA_STATES,
     KINDS,
@@ -33,6 +35,7 @@ from backfill_core.kestra_api.filter_fields import (
     SYSTEM_NAMESPACE,
     TRIGGER_STATES,
     Fields,
+    Level,
     Op,
 )
 
@@ -269,10 +272,12 @@ def _check_value(where: str, name: str, op: Op, value: str | tuple[str, ...]) ->
         "kind": KINDS,
         "childFilter": CHILD_FILTERS,
         "triggerState": TRIGGER_STATES,
+        "level": frozenset(Level),
+        "locked": BOOLEANS,
     }.get(name)
     if allowed is not None and (bad := [v for v in values if v not in allowed]):
         raise Invalid(f"{where}: '{bad[0]}' is not one of {', '.join(sorted(allowed))}")
-    if name in ("startDate", "endDate"):
+    if name in ("startDate", "endDate", "nextExecutionDate"):
         try:
             DATE.validate_python(value)
         except ValidationError as exc:

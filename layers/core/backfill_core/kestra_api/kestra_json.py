@@ -20,7 +20,7 @@ from backfill_core.flows.yaml_text import load_yaml
 from backfill_core.kestra_api import flow_answers
 from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerEntry
-from backfill_core.schedules.kestra_time import format_date, now, parse_instant
+from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.triggers.model import TriggerState
 
 
@@ -182,8 +182,8 @@ def trigger_json(
     """Kestra's Trigger (trigger context) JSON: `date` is the last slot the live schedule evaluated,
     `nextExecutionDate` the next one it will; dates are in the trigger's timezone."""
     schedule = trigger.schedule() if trigger.is_schedule else None
-    evaluated = state.date or parse_instant(stored.updated)  # never evaluated yet: from its registration
-    next_date = schedule.local_or_none(schedule.next_after(evaluated)) if schedule else None
+    evaluated = stored.evaluated(state)
+    next_date = schedule.local_or_none(stored.next_execution_date(trigger, state)) if schedule else None
     updated = backfill.updated if backfill else at
     return TriggerContext(
         tenant_id=stored.tenant,

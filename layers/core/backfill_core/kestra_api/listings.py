@@ -5,11 +5,16 @@ Kestra's full-text search of those fields does. `sort` is Kestra's list of `fiel
 significant; a field Kestra's repository cannot sort by is refused, naming it."""
 
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 from backfill_core.errors import Invalid
+from backfill_core.flows.labels import normalize_labels
 from backfill_core.flows.model import in_namespace
+from backfill_core.flows.stored import StoredFlow
+from backfill_core.kestra_api import filters as query_filters
 from backfill_core.kestra_api import flow_answers
+from backfill_core.kestra_api.filters import Filter, QueryFilter
 from backfill_core.kestra_api.kestra_json import flow_json
 from backfill_core.kestra_api.trigger_answers import TriggerEntry
 from backfill_core.storage import flows_repository
@@ -56,15 +61,39 @@ def sorted_by(
 
 
 def search_flows(
-    tenant: str, namespace: str | None, query: str | None, sort: Sequence[str] | None
+    tenant: str,
+    namespace: str | None,
+    query: str | None,
+    sort: Sequence[str] | None,
+    filters: Sequence[Filter] = (),
 ) -> list[flow_answers.FlowWithSource]:
-    """Kestra's GET /flows/search: the flows in a namespace (or below it) that `q` matches, sorted."""
+    """Kestra's GET /flows/search: the flows in a namespace (or below it) that `q` and Kestra's filters match,
+    sorted."""
     found = (
         flow_json(stored)
         for stored in flows_repository.list_flows(tenant)
-        if in_namespace(stored.namespace, namespace) and matches(query, stored.namespace, stored.id)
+        if in_namespace(stored.namespace, namespace)
+        and matches(query, stored.namespace, stored.id)
+        and query_filters.matches(filters, partial(flow_holds, stored))
     )
     return sorted_by(found, sort or ["namespace:asc", "id:asc"], FLOW_SORTS)
+
+
+def flow_holds(stored: StoredFlow, one: QueryFilter) -> bool:
+    """What each of Kestra's flow filters means for a stored flow; one that no longer validates has no labels."""
+    match one.field:
+        case "q":
+            return one.query(stored.namespace, stored.id)
+        case "scope":
+            return one.scope(stored.namespace)
+        case "namespace":
+            return one.text(stored.namespace)
+        case "flowId":
+            return one.text(stored.id)
+        case "labels":
+            labels = normalize_labels(stored.flow.labels) if stored.flow else []
+            return one.labels((label.key, str(label.value)) for label in labels)
+    raise Invalid(f"{one.key}: not supported")
 
 
 def distinct_namespaces(tenant: str, query: str | None) -> list[str]:

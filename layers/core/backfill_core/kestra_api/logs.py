@@ -1,29 +1,20 @@
 """Kestra's log routes, the read side: an execution's lines narrowed as Kestra's parameters say, the search across
 executions, and the text download."""
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
+from functools import partial
 from typing import Any
 
 from backfill_core.errors import Invalid
 from backfill_core.kestra_api import responses as answer
+from backfill_core.kestra_api.filter_fields import Level, Op
+from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matches
 from backfill_core.kestra_api.kestra_json import log_entry_json
 from backfill_core.kestra_api.searches import bounded, page_of, tenant_execution, window
-from backfill_core.schedules.kestra_time import parse_instant
+from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.storage import executions_repository
-
-
-class Level(StrEnum):
-    """Kestra's log levels, from the most to the least detailed."""
-
-    TRACE = "TRACE"
-    DEBUG = "DEBUG"
-    INFO = "INFO"
-    WARN = "WARN"
-    ERROR = "ERROR"
-
 
 RANK = {level: rank for rank, level in enumerate(Level)}
 LOG_SORT_FIELDS = ("timestamp", "level", "namespace", "flowId", "taskId", "executionId")
@@ -98,7 +89,39 @@ class LogSearch:
         when = parse_instant(entry["timestamp"])
         if (self.start_date and when < self.start_date) or (self.end_date and when > self.end_date):
             return False
-        return not self.query or self.query.lower() in str(entry.get("message", "")).lower()
+        return not self.query or any(self.query.lower() in text.lower() for text in _texts(entry))
+
+
+# What Kestra's full-text search of a log line reads (its logs table's fulltext column).
+TEXT_FIELDS = ("namespace", "flowId", "taskId", "executionId", "taskRunId", "triggerId", "message")
+
+
+def _texts(entry: dict[str, Any]) -> list[str]:
+    return [str(entry[field]) for field in TEXT_FIELDS if entry.get(field) is not None]
+
+
+def line_holds(entry: dict[str, Any], at: datetime, one: QueryFilter) -> bool:
+    """What each of Kestra's log filters means for one line: startDate and endDate both bound its timestamp
+    (Kestra's log repository), timeRange is its timestamp within so long before now, and level EQUALS (or
+    GREATER_THAN_OR_EQUAL_TO) keeps that level and the more severe ones, NOT_EQUALS the others, and
+    LESS_THAN_OR_EQUAL_TO that level and the less severe."""
+    match one.field:
+        case "q":
+            return one.query(*_texts(entry))
+        case "scope":
+            return one.scope(entry["namespace"])
+        case "namespace" | "flowId" | "triggerId" | "executionId":
+            return one.text(entry.get(one.field))
+        case "level":
+            rank, bound = RANK.get(entry.get("level"), -1), RANK[Level(str(one.value))]  # type: ignore[arg-type]
+            if one.operation is Op.LESS_THAN_OR_EQUAL_TO:
+                return 0 <= rank <= bound
+            return (rank >= bound) == (one.operation is not Op.NOT_EQUALS)
+        case "startDate" | "endDate":
+            return one.date(parse_instant(entry["timestamp"]))
+        case "timeRange":
+            return parse_instant(entry["timestamp"]) >= at - duration(one.key, str(one.value))
+    raise Invalid(f"{one.key}: not supported")
 
 
 def _sort_key(field: str) -> Callable[[dict[str, Any]], Any]:
@@ -109,14 +132,18 @@ def _sort_key(field: str) -> Callable[[dict[str, Any]], Any]:
     return lambda entry: entry.get(field) or ""
 
 
-def search_logs(tenant: str, search: LogSearch, page: int, size: int, sort: Iterable[str]) -> answer.LogPage:
-    """Every line of the tenant's executions that the search keeps, newest first unless `sort` says otherwise.
-    Lines are kept per execution, so a search reads the lines of every execution of its namespace and flow."""
+def search_logs(
+    tenant: str, search: LogSearch, page: int, size: int, sort: Iterable[str], filters: Sequence[Filter] = ()
+) -> answer.LogPage:
+    """Every line of the tenant's executions that the search and Kestra's filters keep, newest first unless
+    `sort` says otherwise. Lines are kept per execution, so a search reads the lines of every execution of its
+    namespace and flow."""
+    at = now()
     found = [
         entry
         for execution in executions_repository.by_flow(tenant, search.namespace, search.flow_id)
         for entry in executions_repository.logs(execution.id)
-        if search.keeps(entry)
+        if search.keeps(entry) and matches(filters, partial(line_holds, entry, at))
     ]
     orders = list(sort) or ["timestamp:desc"]
     for order in reversed(orders):  # the first order is the main one: sorted last (sorts are stable)
