@@ -10,9 +10,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.errors import Invalid
+from backfill_core.flows.tasks.core import LogLevel
 from backfill_core.kestra_api import logs, searches
 from backfill_core.kestra_api.filter_fields import LOG_FIELDS
-from backfill_core.kestra_api.logs import Level, LineFilter
+from backfill_core.kestra_api.logs import LineFilter
 from backfill_core.kestra_api.responses import LogEntry, LogPage
 from routes.common import (
     FlowIdQuery,
@@ -28,7 +29,7 @@ from routes.common import (
 
 router = Router()
 
-MinLevel = Annotated[Level | None, Query(description="The least level shown: TRACE, DEBUG, INFO, WARN or ERROR")]
+MinLevel = Annotated[LogLevel | None, Query(description="The least level shown: TRACE, DEBUG, INFO, WARN or ERROR")]
 TaskRunId = Annotated[str | None, Query(max_length=100)]
 TaskId = Annotated[str | None, Query(max_length=150)]
 Attempt = Annotated[int | None, Query(ge=0, description="The attempt number")]

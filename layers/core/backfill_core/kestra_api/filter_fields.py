@@ -54,16 +54,6 @@ TRIGGER_STATES = frozenset({"enabled", "disabled"})
 BOOLEANS = frozenset({"true", "false"})
 
 
-class Level(StrEnum):
-    """Kestra's log levels, from the most to the least detailed (slf4j's names, as its `level` filter takes)."""
-
-    TRACE = "TRACE"
-    DEBUG = "DEBUG"
-    INFO = "INFO"
-    WARN = "WARN"
-    ERROR = "ERROR"
-
-
 class TriggerDateFilter(StrEnum):
     """Kestra 2.0's dateFilter of the trigger search: which date startDate and endDate bound."""
 

@@ -26,6 +26,7 @@ import regex  # type: ignore[import-untyped]
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from backfill_core.errors import Invalid
+from backfill_core.flows.tasks.core import LogLevel
 from backfill_core.kestra_api.filter_fields import (
     BOOLEANS,
     CHILD_FILTERS,
@@ -35,7 +36,6 @@ from backfill_core.kestra_api.filter_fields import (
     SYSTEM_NAMESPACE,
     TRIGGER_STATES,
     Fields,
-    Level,
     Op,
 )
 
@@ -272,7 +272,7 @@ def _check_value(where: str, name: str, op: Op, value: str | tuple[str, ...]) ->
         "kind": KINDS,
         "childFilter": CHILD_FILTERS,
         "triggerState": TRIGGER_STATES,
-        "level": frozenset(Level),
+        "level": frozenset(LogLevel),
         "locked": BOOLEANS,
     }.get(name)
     if allowed is not None and (bad := [v for v in values if v not in allowed]):

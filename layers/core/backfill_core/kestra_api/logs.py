@@ -8,15 +8,16 @@ from functools import partial
 from typing import Any
 
 from backfill_core.errors import Invalid
+from backfill_core.flows.tasks.core import LogLevel
 from backfill_core.kestra_api import responses as answer
-from backfill_core.kestra_api.filter_fields import Level, Op
+from backfill_core.kestra_api.filter_fields import Op
 from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matches
 from backfill_core.kestra_api.kestra_json import log_entry_json
 from backfill_core.kestra_api.searches import bounded, page_of, tenant_execution, window
 from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.storage import executions_repository
 
-RANK = {level: rank for rank, level in enumerate(Level)}
+RANK = {level: rank for rank, level in enumerate(LogLevel)}
 LOG_SORT_FIELDS = ("timestamp", "level", "namespace", "flowId", "taskId", "executionId")
 
 
@@ -24,7 +25,7 @@ LOG_SORT_FIELDS = ("timestamp", "level", "namespace", "flowId", "taskId", "execu
 class LineFilter:
     """Kestra's narrowing of an execution's lines: the least level shown, a task run, a task, an attempt."""
 
-    min_level: Level | None = None
+    min_level: LogLevel | None = None
     task_run_id: str | None = None
     task_id: str | None = None
     attempt: int | None = None
@@ -76,7 +77,7 @@ class LogSearch:
     namespace: str | None = None
     flow_id: str | None = None
     trigger_id: str | None = None
-    min_level: Level | None = None
+    min_level: LogLevel | None = None
     start_date: datetime | None = None
     end_date: datetime | None = None
     query: str | None = None
@@ -113,7 +114,7 @@ def line_holds(entry: dict[str, Any], at: datetime, one: QueryFilter) -> bool:
         case "namespace" | "flowId" | "triggerId" | "executionId":
             return one.text(entry.get(one.field))
         case "level":
-            rank, bound = RANK.get(entry.get("level"), -1), RANK[Level(str(one.value))]  # type: ignore[arg-type]
+            rank, bound = RANK.get(entry.get("level"), -1), RANK[LogLevel(str(one.value))]  # type: ignore[arg-type]
             if one.operation is Op.LESS_THAN_OR_EQUAL_TO:
                 return 0 <= rank <= bound
             return (rank >= bound) == (one.operation is not Op.NOT_EQUALS)
