@@ -101,3 +101,10 @@ def test_flow_labels_given_as_a_map_are_answered_as_a_list(stack):
         assert (answer["disabled"], answer["draft"]) == (False, False)
         assert problems("1.3", answer, "FlowWithSource") == []
         assert problems("2.0", answer, "FlowWithSource") == []
+
+
+def test_kestra_s_flow_routes_not_served_are_not_read_as_an_empty_namespace(stack):
+    """Was: GET /flows/source and /flows/deprecated (Kestra's routes) answered 200 [], a namespace of that name."""
+    for name in ("source", "deprecated"):
+        answer = stack.call("GET", f"/api/v1/flows/{name}")
+        assert answer.status == 404 and answer.message.startswith(f"No route for GET /flows/{name}"), answer.raw

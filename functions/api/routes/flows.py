@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.backfills import flow_changes
-from backfill_core.errors import Invalid
+from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.validation import check_sources, registered_flow
 from backfill_core.kestra_api import listings, searches
 from backfill_core.kestra_api.filter_fields import FLOW_FIELDS
@@ -116,7 +116,11 @@ def get_flow(
     return flow_json(flows_repository.get(tenant(), namespace, flow_id).at_revision(revision))
 
 
-@router.get("/flows/<namespace>", responses=answers("The flows of a namespace", 422))
+# Kestra's GET /flows/{name} routes that we do not serve: their path is not a namespace to list (an empty one).
+KESTRA_ROUTES_NOT_SERVED = ("deprecated", "source")
+
+
+@router.get("/flows/<namespace>", responses=answers("The flows of a namespace", 404, 422))
 def list_flows(
     namespace: NamespaceParam,
     page: Annotated[int | None, Query(ge=1, description="ours: a page of the flows, with size")] = None,
@@ -126,6 +130,8 @@ def list_flows(
 ) -> list[FlowWithSource]:
     """Kestra's answer is every flow of the namespace, when they fit one answer (else a 422 naming size); page
     and size read a large namespace a page at a time."""
+    if namespace in KESTRA_ROUTES_NOT_SERVED:
+        raise NotFound(f"No route for GET /flows/{namespace}: Kestra's route of that name is not served here")
     size_with_page(page, size)
     return searches.paged(
         (flow_json(stored) for stored in flows_repository.list_flows(tenant(), namespace)), page, size
