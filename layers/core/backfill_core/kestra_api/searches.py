@@ -221,7 +221,8 @@ def search_executions(
         if direction not in ("", "asc", "desc"):
             raise Invalid(f"sort: '{order}' must be field:asc or field:desc")
         found.sort(key=EXECUTION_SORTS[field], reverse=direction != "asc")
-    return page_of(answer.PagedResults[answer.Execution], [execution_json(e) for e in found], page, size)
+    shown = found[(page - 1) * size : page * size]  # only the page is converted to Kestra's JSON
+    return answer.PagedResults[answer.Execution](results=bounded([execution_json(e) for e in shown]), total=len(found))
 
 
 def execution_holds(e: Execution, at: datetime, date_filter: DateFilter, one: QueryFilter) -> bool:
