@@ -1,5 +1,6 @@
 """The seed scenario over HTTP: eleven slots replayed once each; pause, unpause and delete with curl."""
 
+import json
 import subprocess
 import time
 
@@ -103,4 +104,4 @@ def test_pause_unpause_and_delete_with_curl(local_stack):
     time.sleep(4)
     assert len(stack.backfills(namespace="company.team")) <= at_delete + 1
     status, text = curl(stack, "POST", "/api/v1/triggers/backfill/delete", ref)
-    assert (status, text) == (400, '{"message": "No backfill found"}')
+    assert (status, json.loads(text)["message"]) == (400, "No backfill found")
