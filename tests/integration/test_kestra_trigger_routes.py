@@ -173,3 +173,21 @@ def test_kestra_2_creates_pauses_and_deletes_a_backfill_with_its_trigger_id_bodi
     both_kestras_read(gone.body, "Trigger", "ApiTriggerState")
     bulk = stack.call("POST", "/api/v1/triggers/backfill/unpause/by-triggers", [ref("quick")])
     assert problems("2.0", bulk.body, "ApiAsyncOperationResponse") == []
+
+
+def test_a_trigger_search_sorted_by_name_reads_the_states_of_its_page_only(stack, monkeypatch):
+    """Was: the search read every trigger's state and backfills before paging (two reads a trigger: 4 s at 44
+    triggers). Sorted by namespace, flow or trigger id, only the page's are read; by a date, all must be."""
+    from backfill_core.storage import triggers_repository
+
+    created(stack, MANY)
+    reads: list[str] = []
+    real = triggers_repository.get_state
+    monkeypatch.setattr(triggers_repository, "get_state", lambda key: reads.append(key.trigger_id) or real(key))
+    page = stack.call("GET", "/api/v1/triggers/search?namespace=tests&sort=triggerId:desc&page=2&size=3").body
+    assert page["total"] == 11
+    assert [entry["triggerContext"]["triggerId"] for entry in page["results"]] == ["t07", "t06", "t05"]
+    assert reads == ["t07", "t06", "t05"]
+    reads.clear()
+    by_date = stack.call("GET", "/api/v1/triggers/search?namespace=tests&sort=nextExecutionDate:asc&size=3").body
+    assert by_date["total"] == 11 and len(by_date["results"]) == 3 and len(reads) == 11

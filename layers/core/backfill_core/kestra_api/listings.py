@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from backfill_core.errors import Invalid
 from backfill_core.flows.labels import normalize_labels
-from backfill_core.flows.model import in_namespace
+from backfill_core.flows.model import TriggerSpec, in_namespace
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.kestra_api import filters as query_filters
 from backfill_core.kestra_api import flow_answers
@@ -30,6 +30,12 @@ TRIGGER_SORTS: dict[str, Callable[[TriggerEntry], Any]] = {
     "nextEvaluationDate": lambda e: e.trigger_context.next_execution_date,
     "executionId": lambda e: e.trigger_context.execution_id,
 }
+# The sorts that need no trigger state: a search so sorted reads the states of its page only.
+TRIGGER_IDENTITY_SORTS: dict[str, Callable[[tuple[StoredFlow, TriggerSpec]], Any]] = {
+    "namespace": lambda found: found[0].namespace,
+    "flowId": lambda found: found[0].id,
+    "triggerId": lambda found: found[1].id,
+}
 FLOW_SORTS: dict[str, Callable[[flow_answers.FlowWithSource], Any]] = {
     "namespace": lambda f: f.namespace,
     "id": lambda f: f.id,
@@ -40,13 +46,21 @@ def matches(query: str | None, *fields: str) -> bool:
     return not query or any(query.lower() in field.lower() for field in fields)
 
 
+def sort_fields(sort: Sequence[str] | None) -> list[str]:
+    """Kestra's clients send the list comma-separated (`explode: false`), a browser one parameter each."""
+    return [order for value in sort or [] for order in value.split(",") if order]
+
+
+def sorted_by_identity(sort: Sequence[str] | None) -> bool:
+    return all(order.partition(":")[0] in TRIGGER_IDENTITY_SORTS for order in sort_fields(sort))
+
+
 def sorted_by(
     entries: Iterable[Entry], sort: Sequence[str] | None, fields: dict[str, Callable[[Entry], Any]]
 ) -> list[Entry]:
-    """The entries in the order `sort` asks (missing values last either way); without it, as given. Kestra's
-    clients send the list comma-separated (`explode: false`), a browser one parameter each: both are read."""
+    """The entries in the order `sort` asks (missing values last either way); without it, as given."""
     ordered = list(entries)
-    orders = [order for value in sort or [] for order in value.split(",") if order]
+    orders = sort_fields(sort)
     for order in reversed(orders):
         field, _, direction = order.partition(":")
         if field not in fields:

@@ -14,7 +14,7 @@ from backfill_core.backfills import queries
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.execution import Execution
-from backfill_core.flows.model import in_namespace
+from backfill_core.flows.model import TriggerSpec, in_namespace
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.kestra_api import listings
 from backfill_core.kestra_api import responses as answer
@@ -104,36 +104,45 @@ def search_triggers(
     """Kestra's trigger search: the triggers of the flows in a namespace (or below it), `q` and `sort` as
     Kestra's repository reads them (listings), and Kestra's filters."""
     flows = [stored for stored in flows_repository.list_flows(tenant) if in_namespace(stored.namespace, namespace)]
-    found = listings.sorted_by(_trigger_entries(flows, flow_id, query, filters), sort, listings.TRIGGER_SORTS)
-    return page_of(TriggerEntries, found, page, size)
+    found = _triggers_of(flows, flow_id, query, filters)
+    if listings.sorted_by_identity(sort):  # the trigger states are read for the page only
+        shown = listings.sorted_by(found, sort, listings.TRIGGER_IDENTITY_SORTS)[(page - 1) * size : page * size]
+        return TriggerEntries(results=bounded(_entries(shown)), total=len(found))
+    return page_of(TriggerEntries, listings.sorted_by(_entries(found), sort, listings.TRIGGER_SORTS), page, size)
 
 
 def flow_triggers(
     tenant: str, namespace: str, flow_id: str, page: int, size: int, query: str | None, sort: Sequence[str] | None
 ) -> TriggerContexts:
     """Kestra's GET /triggers/{namespace}/{flowId} (the UI's Triggers tab): that flow's trigger contexts."""
-    found = _trigger_entries(flows_repository.list_flows(tenant, namespace), flow_id, query)
+    found = _entries(_triggers_of(flows_repository.list_flows(tenant, namespace), flow_id, query))
     ordered = listings.sorted_by(found, sort, listings.TRIGGER_SORTS)
     return page_of(TriggerContexts, [entry.trigger_context for entry in ordered], page, size)
 
 
-def _trigger_entries(
+def _triggers_of(
     flows: Iterable[StoredFlow], flow_id: str | None, query: str | None, filters: Sequence[Filter] = ()
-) -> list[TriggerEntry]:
+) -> list[tuple[StoredFlow, TriggerSpec]]:
     """The triggers of the flows (of one flow, given its id) that `q` and the filters match; a stored flow that
     no longer validates has none to show (GET /flows says why)."""
-    at = now()
-    entries = []
+    found = []
     for stored in flows:
         if stored.flow is None or (flow_id and stored.id != flow_id):
             continue
         for trigger in stored.flow.triggers:
             if not listings.matches(query, stored.namespace, stored.id, trigger.id):
                 continue
-            if not matches(filters, queries.trigger_holds(stored, trigger)):
-                continue
-            state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
-            entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
+            if matches(filters, queries.trigger_holds(stored, trigger)):
+                found.append((stored, trigger))
+    return found
+
+
+def _entries(triggers: Iterable[tuple[StoredFlow, TriggerSpec]]) -> list[TriggerEntry]:
+    """Each trigger's search entry, with its state and running backfill (two reads a trigger)."""
+    at, entries = now(), []
+    for stored, trigger in triggers:
+        state, backfill = _state_and_active_backfill(stored.trigger_key(trigger.id))
+        entries.append(trigger_search_entry(stored, trigger, state, backfill, at))
     return entries
 
 
