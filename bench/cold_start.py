@@ -12,15 +12,17 @@ interpreters; the same layer and functions with their bytecode removed show what
 Import time is most of a Python Lambda's cold start that the code controls; Lambda's own start of the
 runtime is not measured here.
 
-    .venv/bin/python -m bench.cold_start [--quick] [--runs 7]
+    .venv/bin/python -m bench.cold_start [--quick] [--runs 7] [--before COMMIT]
 """
 
 import importlib.util
+import io
 import os
 import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -38,8 +40,8 @@ LAMBDA_UNZIPPED_LIMIT_MB = 250
 TARGET_MS = 250  # issue 15: every handler imports in under 250 ms
 
 
-def sam_build(build_dir: Path) -> float:
-    """Seconds `sam build` took to build the template into `build_dir`."""
+def sam_build(build_dir: Path, source: Path = ROOT) -> float:
+    """Seconds `sam build` took to build `source`'s template into `build_dir`."""
     venv_sam = Path(sys.executable).parent / "sam"
     sam = str(venv_sam) if venv_sam.exists() else "sam"
     # sam build finds the runtime's python3.11 on PATH: the venv's, as `make test` arranges.
@@ -50,10 +52,18 @@ def sam_build(build_dir: Path) -> float:
     }
     command = [sam, "build", "--no-cached", "--build-dir", str(build_dir), "--template", "template.yaml"]
     started = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run(command, cwd=source, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"`sam build` failed:\n{(done.stdout + done.stderr)[-3000:]}")
     return time.perf_counter() - started
+
+
+def checkout(commit: str, folder: Path) -> Path:
+    """The tree of `commit` (`git archive`), to build it as it was."""
+    tree = subprocess.run(["git", "archive", "--format=tar", commit], cwd=ROOT, capture_output=True, check=True)
+    with tarfile.open(fileobj=io.BytesIO(tree.stdout)) as archive:
+        archive.extractall(folder, filter="data")
+    return folder
 
 
 def lambda_runtime(folder: Path) -> Path:
@@ -141,7 +151,11 @@ def built_sizes(report: Report, built: Path) -> None:
 
 
 def main() -> None:
-    args = arguments(__doc__, runs=(int, 7, "fresh interpreters per handler and layout; the median is reported"))
+    args = arguments(
+        __doc__,
+        runs=(int, 7, "fresh interpreters per handler and layout; the median is reported"),
+        before=(str, "", "a commit to build and measure beside this tree, taking turns with it (e.g. HEAD~3)"),
+    )
     runs = 2 if args.quick else args.runs
     report = Report("cold_start", "handler import time from sam build's output, and built sizes", args.quick)
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as scratch:
@@ -149,14 +163,18 @@ def main() -> None:
         built = work / "build"
         seconds = sam_build(built)
         layer = built / LAYER / "python"
-        shipped = bytecode_files(built)
         stripped = work / "stripped"
         for name in [LAYER, *FUNCTIONS.values()]:
             without_bytecode(built / name, stripped / name)
-        runtime = lambda_runtime(work / "runtime")
         layouts = {"as built": (built, layer), "no bytecode": (stripped, stripped / LAYER / "python")}
+        if args.before:
+            before = work / "before"
+            sam_build(before, checkout(args.before, work / "before-source"))
+            layouts[f"{args.before} as built"] = (before, before / LAYER / "python")
+        runtime = lambda_runtime(work / "runtime")
+        shipped = bytecode_files(work)
         rows = list(medians(runs, layouts, runtime))
-        if bytecode_files(built) != shipped or bytecode_files(stripped):
+        if bytecode_files(work) != shipped:
             raise SystemExit("bytecode was written during the measurement: the figures are not the shipped layer's")
         headers = ["handler"]
         for name in layouts:
@@ -170,7 +188,8 @@ def main() -> None:
             f"{layer_modules:,} modules. Slowest handler as built: {slowest:.0f} ms (target: under {TARGET_MS} ms). "
             f"Lambda's layout: the function's folder, the layer, then the runtime's {', '.join(RUNTIME_MODULES)} "
             "from this venv (`python -S`: nothing else of the venv); `no bytecode` is the same output with every "
-            "__pycache__ removed, compiled again by each interpreter as Lambda did before the layer shipped it."
+            "__pycache__ removed, compiled again by each interpreter as Lambda did before the layer shipped it. "
+            "The layouts take turns, run by run."
         )
         built_sizes(report, built)
     report.save()
