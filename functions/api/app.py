@@ -4,12 +4,12 @@ error mapping (errors.py) and the refusals before a route runs (guards.py), wire
 The siblings are imported as top-level modules: functions/api is the Lambda's code root, so it is on the import
 path on AWS; the local stack puts it there while it loads this file, and gives each load its own copies."""
 
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.openapi.models import Server, ServerVariable
 from aws_lambda_powertools.logging import correlation_paths
 
 import errors
@@ -36,28 +36,37 @@ for resource in (flows, triggers, trigger_commands, backfills, executions, runs,
     app.include_router(resource.router)
 
 
-# The API's description: every route above with its models. Paths are relative to /api/v1 (the default tenant,
-# main) or /api/v1/{tenant}.
-API_DOCUMENT: dict[str, Any] = {
-    "title": "Kestra-compatible schedule backfills",
-    "version": "1.0.0",
-    "description": "Kestra's flow, trigger, execution and log API, and our backfill controls beside it.",
-    "servers": [
-        Server(url="/api/v1"),
-        Server(url="/api/v1/main"),
-        Server(
-            url="/api/v1/{tenant}",
-            variables={"tenant": ServerVariable(default="main", description="Any tenant id (Kestra's pattern)")},
-        ),
-    ],
-}
-app.enable_swagger(path="/swagger", **API_DOCUMENT)
+def api_document() -> dict[str, Any]:
+    """The API's description: every route above with its models. Paths are relative to /api/v1 (the default
+    tenant, main) or /api/v1/{tenant}. Made when asked for: Powertools' OpenAPI models, which only the document and
+    the Swagger UI need, are about a sixth of this module's import (bench/cold_start.py)."""
+    from aws_lambda_powertools.event_handler.openapi.models import Server, ServerVariable
+
+    return {
+        "title": "Kestra-compatible schedule backfills",
+        "version": "1.0.0",
+        "description": "Kestra's flow, trigger, execution and log API, and our backfill controls beside it.",
+        "servers": [
+            Server(url="/api/v1"),
+            Server(url="/api/v1/main"),
+            Server(
+                url="/api/v1/{tenant}",
+                variables={"tenant": ServerVariable(default="main", description="Any tenant id (Kestra's pattern)")},
+            ),
+        ],
+    }
+
+
+@cache
+def enable_swagger() -> None:
+    """Powertools' Swagger UI at /swagger, added by the first request for it (see api_document)."""
+    app.enable_swagger(path="/swagger", **api_document())
 
 
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document():
     return Response(
-        status_code=HTTPStatus.OK, content_type="application/json", body=app.get_openapi_json_schema(**API_DOCUMENT)
+        status_code=HTTPStatus.OK, content_type="application/json", body=app.get_openapi_json_schema(**api_document())
     )
 
 
@@ -68,4 +77,6 @@ app.include_router(ui.router)
 def lambda_handler(event: dict, context) -> dict:
     """The token and the body size are checked before `app.resolve` (see guards): Powertools reads and validates
     a body before any middleware runs."""
+    if tenants.API_PREFIX.sub("", event.get("path") or "", count=1).rstrip("/") == "/swagger":
+        enable_swagger()
     return guards.refused(event) or app.resolve(event, context)

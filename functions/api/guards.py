@@ -9,7 +9,6 @@ from http import HTTPStatus
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel
 
 from backfill_core import aws_clients
@@ -42,6 +41,9 @@ def refused_without_token(event: APIGatewayProxyEvent) -> dict | None:
     secret = settings().api_token_secret
     if not secret or is_ui_asset(event.path):  # the UI's static files hold no data
         return None
+    # Here, not at the top: Powertools' parameters import boto3, which only a deployment with a token needs.
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
     try:
         # Read on the first call, then from Powertools' cache: a replaced token is taken within its max age.
         token = aws_clients.secrets().get(secret, max_age=TOKEN_MAX_AGE_SECONDS)

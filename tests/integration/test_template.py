@@ -1,5 +1,6 @@
 """template.yaml: SAM accepts it and builds it, and it says what the product promises."""
 
+import importlib.util
 import json
 import os
 import shutil
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from local.aws_template import ROOT, load_template, resources_of_type
+
+FUNCTIONS = ("ApiFunction", "ExecutorFunction", "SchedulerFunction", "TaskRunnerFunction")
 
 
 def sam() -> str:
@@ -89,8 +92,14 @@ def test_sam_build_packs_the_layer_and_the_functions(tmp_path):
     assert (layer / "backfill_core" / "slots" / "runner.py").is_file()
     assert (layer / "croniter").is_dir()
     assert (layer / "aws_lambda_powertools").is_dir()
-    for function in ("ApiFunction", "ExecutorFunction", "SchedulerFunction", "TaskRunnerFunction"):
+    for function in FUNCTIONS:
         assert (build / function / "app.py").is_file()
+    # Every module with its bytecode, used unchecked (flags 0b01): Lambda's /opt and /var/task are read-only.
+    modules = [m for folder in [layer, *(build / f for f in FUNCTIONS)] for m in folder.rglob("*.py")]
+    missing = [m for m in modules if not Path(importlib.util.cache_from_source(str(m))).is_file()]
+    assert modules and missing == []
+    runner = Path(importlib.util.cache_from_source(str(layer / "backfill_core" / "slots" / "runner.py")))
+    assert runner.name == "runner.cpython-311.pyc" and runner.read_bytes()[4:8] == (1).to_bytes(4, "little")
 
 
 def test_every_policy_names_its_resources():
@@ -137,7 +146,7 @@ def test_the_api_is_iam_authenticated_and_the_layer_builds_with_the_runtime():
     template = load_template()
     assert template["Resources"]["BackfillApi"]["Properties"]["Auth"]["DefaultAuthorizer"] == "AWS_IAM"
     assert template["Globals"]["Function"]["Runtime"] == "python3.11"
-    assert template["Resources"]["CoreLayer"]["Metadata"]["BuildMethod"] == "python3.11"
+    assert template["Resources"]["CoreLayer"]["Properties"]["CompatibleRuntimes"] == ["python3.11"]
 
 
 def test_the_task_runners_role_reaches_only_the_flows_files_never_the_engines_tables_or_queue():

@@ -13,8 +13,6 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
 from backfill_core import aws_clients
 from backfill_core.settings import settings
 
@@ -42,6 +40,9 @@ class SecretScope:
     def read(self, key: object) -> str:
         if not isinstance(key, str) or not KEY.match(key):
             raise SecretProblem(f"secret(): '{str(key)[:100]}' is not a secret name (letters, digits, _ . + = @ -)")
+        # Here, not at the top: Powertools' parameters import boto3, which only a flow reading a secret needs.
+        from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
         for name in self.names(key):
             try:
                 value = aws_clients.secrets().get(name, max_age=MAX_AGE_SECONDS)

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal
 
-import regex  # type: ignore[import-untyped]
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from backfill_core.errors import Invalid
@@ -60,6 +59,9 @@ class BoundedRegex:
     def __init__(self, key: str, pattern: str):
         if len(pattern) > MAX_REGEX_LENGTH:
             raise Invalid(f"{key}: a pattern may be at most {MAX_REGEX_LENGTH} characters")
+        # Here, not at the top: only a REGEX filter needs the package (its import is a cold start's few ms).
+        import regex  # type: ignore[import-untyped]
+
         try:
             self.compiled = regex.compile(pattern)
         except regex.error as exc:

@@ -1,4 +1,5 @@
-"""Request bodies of Kestra's trigger API, validated at the boundary."""
+"""Request bodies of Kestra's trigger API, validated at the boundary. Each model's validator is built on its first
+use (defer_build): the executor and the scheduler import these models for their types, and build none at import."""
 
 from datetime import datetime
 from typing import Annotated, Any
@@ -26,7 +27,7 @@ class BackfillRequest(BaseModel):
     """Kestra's backfill object; `concurrency`, `order`, `reprocess` and `maxFailures` are ours, ignored
     by Kestra's clients."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
     start: datetime
     end: datetime | None = None
     inputs: dict[str, Any] | None = Field(
@@ -65,7 +66,7 @@ class BackfillRequest(BaseModel):
 class TriggerRef(BaseModel):
     """The body of pause, unpause and delete: which trigger's backfill."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
     namespace: Namespace
     flow_id: FlowId = Field(alias="flowId")
     trigger_id: TriggerId = Field(alias="triggerId")
@@ -83,7 +84,7 @@ class BackfillDelete(TriggerRef):
 class BackfillCancel(BaseModel):
     """POST /api/v1/backfills/{id}/cancel, whose body is optional."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     kill: bool = False
 
 
@@ -109,7 +110,7 @@ class TriggerDisable(TriggerRef):
 class TriggersDisable(BaseModel):
     """Kestra's POST /triggers/set-disabled/by-triggers body (SetDisabledRequest)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
     triggers: list[TriggerRef] = Field(min_length=1)
     disabled: bool
 
@@ -117,7 +118,7 @@ class TriggersDisable(BaseModel):
 class QueryFiltersBody(BaseModel):
     """Kestra's DELETE /triggers/delete/by-query body: its filters, which the query's filters[...] hook reads."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     filters: list[dict[str, Any]] = []
 
 
@@ -130,7 +131,7 @@ class DryRun(TriggerRef):
 class BackfillChange(BaseModel):
     """PATCH /api/v1/backfills/{id}: what may change while a backfill runs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
     concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
     paused: bool | None = Field(default=None, description="true pauses this backfill only; false resumes it")
 
@@ -142,12 +143,13 @@ class BackfillChange(BaseModel):
 
 
 class Link(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     href: str
     templated: bool = False
 
 
 class ErrorLinks(BaseModel):
-    model_config = ConfigDict(serialize_by_alias=True)
+    model_config = ConfigDict(serialize_by_alias=True, defer_build=True)
     self_: Link = Field(alias="self", description="the request refused")
 
 
@@ -155,7 +157,7 @@ class ErrorMessage(BaseModel):
     """Every error answer: what went wrong, naming the field when a field is at fault; and, as Kestra's errors
     (Micronaut's JsonError) carry it, `_links.self`: the request it answers."""
 
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True, defer_build=True)
     message: str
     links: ErrorLinks = Field(alias="_links")
 

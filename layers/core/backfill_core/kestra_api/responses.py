@@ -34,9 +34,10 @@ SlotDisplayState = Literal["PENDING", "DISPATCHED", "RUNNING", "PARKED", "SUCCEE
 
 
 class KestraAnswer(BaseModel):
-    """camelCase on the wire; built from our records' attributes where the names agree."""
+    """camelCase on the wire; built from our records' attributes where the names agree. Each answer's validator is
+    built on its first use (defer_build), so a cold start builds only those of the route it answers."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True, defer_build=True)
 
 
 class NonNullAnswer(KestraAnswer):

@@ -1,4 +1,4 @@
-"""Kestra's lambda.Invoke, sqs.Publish and sns.Publish as the task runner makes them: boto3 with the task
+"""Kestra's lambda.Invoke, sqs.Publish and sns.Publish as the task runner makes them: botocore with the task
 runner's own role (the default credential chain of its process), in the task's `region` or the runner's.
 
 Their properties arrive rendered once by the engine: a message's data is sent as it is (Kestra renders a
@@ -11,10 +11,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from backfill_core import aws_clients
 from backfill_core.flows.tasks.aws_types import LAMBDA_INVOKE, SNS_PUBLISH, SQS_PUBLISH, messages_of
 from backfill_core.flows.tasks.http_request import MAX_BODY_BYTES
 
@@ -28,7 +28,7 @@ def _client(service: Literal["lambda", "sqs", "sns"], props: dict[str, Any], tim
         connect_timeout=min(10.0, timeout),
         read_timeout=timeout,
     )
-    return boto3.client(service, region_name=props.get("region") or None, config=config)
+    return aws_clients.client(service, config, props.get("region") or None)
 
 
 def _now() -> datetime:

@@ -1,5 +1,6 @@
 """What the executor sends the task runner function and what it answers: the one boundary between the
-engine (tables, queue, its role) and flow code (the task runner's own role, nothing else)."""
+engine (tables, queue, its role) and flow code (the task runner's own role, nothing else). Each model's validator
+is built on its first use (defer_build): every handler imports them, only a task sent to the runner uses them."""
 
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,7 @@ RUNNER_TASK_TYPES = (*SCRIPT_TASK_TYPES, *HTTP_TASK_TYPES, *HTTP_DOWNLOAD_TYPES,
 class StoragePlace(BaseModel):
     """The task run's place in Kestra's internal storage, given by the engine, which knows the execution."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     bucket: str
     tenant: str
     namespace: str
@@ -31,7 +32,7 @@ class StoragePlace(BaseModel):
 class TaskInvocation(BaseModel):
     """One task to run, its properties already rendered by the engine."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     task_type: str = Field(alias="taskType")
     properties: dict[str, Any]
     timeout_seconds: float = Field(alias="timeoutSeconds", gt=0)
@@ -45,14 +46,14 @@ class TaskInvocation(BaseModel):
 
 
 class TaskLogLine(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
     level: str
     message: str
     timestamp: datetime
 
 
 class TaskResult(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
     succeeded: bool
     killed: bool = False
     # It succeeded and wrote to stderr with `warningOnStdErr` on: Kestra ends such a task WARNING.

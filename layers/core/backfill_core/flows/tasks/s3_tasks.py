@@ -12,10 +12,9 @@ from datetime import datetime
 from typing import IO, Any
 from urllib.parse import urlencode
 
-import boto3
 from botocore.config import Config
 
-from backfill_core.aws_clients import s3
+from backfill_core.aws_clients import client, s3
 from backfill_core.flows.tasks.internal_storage import MAX_FILE_BYTES, SCHEME, StorageRefused, TaskStorage
 from backfill_core.flows.tasks.s3_types import S3_COPY, S3_DELETE, S3_DOWNLOAD, S3_LIST, S3_UPLOAD
 from backfill_core.flows.tasks.script_types import flag
@@ -45,7 +44,7 @@ def _client(props: dict[str, Any]) -> Any:
     region = props.get("region")
     if not region:
         return s3()
-    return boto3.client("s3", region_name=str(region), config=Config(retries={"mode": "standard"}))
+    return client("s3", Config(retries={"mode": "standard"}), str(region))
 
 
 def _number(props: dict[str, Any], name: str, default: int) -> int:
