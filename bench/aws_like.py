@@ -57,6 +57,7 @@ def main() -> None:
         sqs_ms=(float, 15.0, "SQS latency, every operation"),
     )
     concurrencies = [int(c) for c in args.concurrency.split(",")]
+    case_seconds = min(args.case_seconds, 60.0) if args.quick else args.case_seconds
     latency = Latency(args.read_ms / 1000, args.write_ms / 1000, args.sqs_ms / 1000)
     report = Report("aws_like", "the design's throughput, AWS calls, capacity units and price per slot", args.quick)
     results = []
@@ -65,9 +66,10 @@ def main() -> None:
         for concurrency in concurrencies:
             slots = args.slots or (QUICK_SLOTS if args.quick else SLOTS).get(concurrency, 3 * concurrency)
             print(f"running {slots} slots at concurrency {concurrency} ...", flush=True)
-            results.append((slots, bench.run(slots, concurrency, args.case_seconds)))
+            results.append((slots, bench.run(slots, concurrency, case_seconds)))
     report.table(*throughput_table(results))
     report.table(*calls_table(results))
+    report.table(*units_table(results))
     report.table(*price_table(results, memory_mb))
     report.note(
         f"Design time: latencies {args.read_ms:g} ms per DynamoDB read, {args.write_ms:g} ms per write, "
@@ -159,6 +161,18 @@ def calls_table(results: list[tuple[int, dict]]) -> tuple[list[str], list[list]]
         ["all", "", "total, empty receives left out"] + [f"{billed_calls(r) / r['succeeded']:.2f}" for _, r in results]
     )
     return ["who", "service", "operation"] + [f"concurrency {r['concurrency']}" for _, r in results], rows
+
+
+def units_table(results: list[tuple[int, dict]]) -> tuple[list[str], list[list]]:
+    """Capacity units per slot by where they went: the tables' items, each index, the reads."""
+    indexes = sorted({name for _, r in results for name in r["units"].by_index})
+    rows = [["write: table items"] + [f"{r['units'].write / r['succeeded']:.2f}" for _, r in results]]
+    rows += [
+        [f"write: index {name}"] + [f"{r['units'].by_index.get(name, 0.0) / r['succeeded']:.2f}" for _, r in results]
+        for name in indexes
+    ]
+    rows.append(["read"] + [f"{r['units'].read / r['succeeded']:.2f}" for _, r in results])
+    return ["capacity units per slot"] + [f"concurrency {r['concurrency']}" for _, r in results], rows
 
 
 def price_table(results: list[tuple[int, dict]], memory_mb: int) -> tuple[list[str], list[list]]:
