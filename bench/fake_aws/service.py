@@ -119,6 +119,7 @@ class FakeAws:
         self.clock.sleep(latency / 2)
         with self.lock:
             writes = self._items_written(operation, params) if service == "dynamodb" else []
+            writes = [(table, key, factor) for table, key, factor in writes if key is not None]
             before = [self._image(table, key) for table, key, _ in writes]
             status, headers, body = botocore_stubber.process_request(request)
             after = [self._image(table, key) for table, key, _ in writes]
@@ -158,8 +159,8 @@ class FakeAws:
 
     def _image(self, table: str, key: dict) -> units.Image | None:
         """The item as stored now; None when there is none (or the request names no valid key: moto refuses it)."""
-        shape = self.shapes[table]
         try:
+            shape = self.shapes[table]
             moto_table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(table)
             range_key = DynamoType(key[shape.keys[1]]) if len(shape.keys) > 1 else None
             item = moto_table.get_item(DynamoType(key[shape.keys[0]]), range_key)

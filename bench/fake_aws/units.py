@@ -83,7 +83,10 @@ class TableShape:
     keys: tuple[str, ...]
     indexes: tuple[Index, ...] = ()
 
-    def key_of(self, image: Image) -> Image:
+    def key_of(self, image: Image) -> Image | None:
+        """The item's primary key; None when it lacks one (DynamoDB refuses such a write)."""
+        if any(name not in image for name in self.keys):
+            return None
         return {name: image[name] for name in self.keys}
 
     def projected(self, index: Index, image: Image | None) -> Image | None:
