@@ -159,37 +159,33 @@ class AwsLike:
         governor = Governor(
             self.clock, self.cpu_target or 1.0, self.scale, self.max_scale if self.cpu_target else self.scale
         )
-        governor.__enter__()
-        self.fake.reset()
-        self.backoff.reset()
-        wall, design, cpu = time.monotonic(), self.clock.monotonic(), time.process_time()
         body = {
             "namespace": namespace,
             "flowId": flow_id,
             "triggerId": "schedule",
             "backfill": {"start": "2024-01-01T00:00:00Z", "end": _minute(slots - 1), "concurrency": concurrency},
         }
-        with self.fake.acting_as("api"):
-            backfill_id = self.call("PUT", "/api/v1/triggers", body)["backfill"]["id"]
-        capped = False
-        while True:
-            time.sleep(0.2)
-            with self.fake.acting_as("bench"):
-                state = self.call("GET", f"/api/v1/backfills/{backfill_id}")
-            if state["status"] in FINAL:
-                break
-            if time.monotonic() - wall > limit_seconds:
-                capped = True
-                break
-        end = invocations.last_end if not capped else self.clock.monotonic()
-        cpu_used, wall_used = time.process_time() - cpu, time.monotonic() - wall
-        governor.__exit__(None, None, None)
-        stopping.set()
-        with self.fake.sent:
-            self.fake.sent.notify_all()
-        for thread in threads:
-            thread.join(timeout=self.executor_timeout)
         who = ("executor", "poller", "api", "other")
+        try:
+            with governor:
+                self.fake.reset()
+                self.backoff.reset()
+                wall, design, cpu = time.monotonic(), self.clock.monotonic(), time.process_time()
+                with self.fake.acting_as("api"):
+                    backfill_id = self.call("PUT", "/api/v1/triggers", body)["backfill"]["id"]
+                state, capped = self._wait(backfill_id, wall + limit_seconds)
+                end = self.clock.monotonic() if capped else invocations.last_end
+                cpu_used, wall_used = time.process_time() - cpu, time.monotonic() - wall
+                counted = self.fake.totals(*who)
+                backoff = (sum(self.backoff.slept[w] for w in who), sum(self.backoff.sleeps[w] for w in who))
+        finally:
+            stopping.set()
+            with self.fake.sent:
+                self.fake.sent.notify_all()
+            for thread in threads:
+                thread.join(timeout=self.clock.wall(self.executor_timeout))
+            with self.fake.acting_as("bench"):  # what a stopped case left queued is not the next case's
+                self.sqs.purge_queue(QueueUrl=self.queue_url)
         return {
             "backfill_id": backfill_id,
             "flow_id": flow_id,
@@ -201,12 +197,22 @@ class AwsLike:
             "wall": wall_used,
             "cpu_share": cpu_used / wall_used,
             "scale": governor.mean_scale(),
-            "design_wall_ratio": wall_used / (end - design) if end > design else 0.0,
             "invocations": invocations,
-            "backoff_seconds": sum(self.backoff.slept[w] for w in who),
-            "backoff_sleeps": sum(self.backoff.sleeps[w] for w in who),
-            **self.fake.totals(*who),
+            "backoff_seconds": backoff[0],
+            "backoff_sleeps": backoff[1],
+            **counted,
         }
+
+    def _wait(self, backfill_id: str, wall_deadline: float) -> tuple[dict, bool]:
+        """The backfill's last state, and whether the deadline came first."""
+        while True:
+            time.sleep(0.2)
+            with self.fake.acting_as("bench"):
+                state = self.call("GET", f"/api/v1/backfills/{backfill_id}")
+            if state["status"] in FINAL:
+                return state, False
+            if time.monotonic() > wall_deadline:
+                return state, True
 
     def _executor(self, handler, invocations: Invocations, stopping: threading.Event) -> None:
         """One executor environment (its own module copy), fed by the event source mapping's receive."""
