@@ -16,7 +16,7 @@ from .fake_aws.service import Latency
 from .report import Report, arguments
 
 # The slots of each case at its default size: a few windows of the concurrency, each case a couple of minutes.
-SLOTS = {1: 100, 10: 300, 50: 300, 200: 600}
+SLOTS = {1: 100, 10: 300, 50: 200, 200: 400}
 QUICK_SLOTS = {1: 20, 10: 40, 50: 100, 200: 200}
 # List prices, us-east-1, on-demand (the issue's figures; AWS has since halved DynamoDB's on-demand prices).
 DYNAMODB_WRITE_PER_MILLION = 1.25  # per million write request units
@@ -47,7 +47,7 @@ def prices(result: dict, memory_mb: int) -> dict[str, float]:
 def main() -> None:
     args = arguments(
         __doc__,
-        slots=(int, 0, "slots of every case (default: 100, 300, 300, 600 by concurrency)"),
+        slots=(int, 0, "slots of every case (default: 100, 300, 200, 400 by concurrency)"),
         concurrency=(str, "1,10,50,200", "the cases' concurrencies, comma-separated"),
         scale=(float, 5.0, "the least wall seconds per design second"),
         cpu_target=(float, 0.5, "the share of one core above which design time slows down"),
