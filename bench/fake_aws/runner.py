@@ -91,7 +91,14 @@ class AwsLike:
         self.stack.callback(lambda saved=set(os.environ): [os.environ.pop(k) for k in set(os.environ) - saved])
         for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "BACKFILL_API_TOKEN", "API_TOKEN_SECRET"):
             os.environ.pop(name, None)
-        os.environ.update({"AWS_DEFAULT_REGION": REGION, "POWERTOOLS_LOG_LEVEL": "ERROR"})
+        # A purge between cases: AWS's one a minute would be of design time here.
+        os.environ.update(
+            {
+                "AWS_DEFAULT_REGION": REGION,
+                "POWERTOOLS_LOG_LEVEL": "ERROR",
+                "MOTO_SQS_ENFORCE_STRICT_QUEUE_PURGE_BEHAVIOUR": "false",
+            }
+        )
         ensure_layer_on_path()
         from backfill_core import aws_clients
         from backfill_core.backfills import changes

@@ -14,6 +14,7 @@ def test_the_fake_runs_every_slot_once_and_counts_calls_units_and_backoff():
     with AwsLike(Latency(0, 0, 0)) as bench:
         result = bench.run(SLOTS, concurrency=2, limit_seconds=60)
         found = bench.call("GET", f"/api/v1/executions/search?flowId={result['flow_id']}&size=100")
+        assert bench.run(3, concurrency=1, limit_seconds=60)["succeeded"] == 3  # a second case after the first
     assert not result["capped"]
     assert result["state"]["status"] == "SUCCEEDED"
     assert result["succeeded"] == SLOTS
