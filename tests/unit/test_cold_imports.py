@@ -54,7 +54,7 @@ def test_a_handler_and_its_clients_do_not_import_boto3_or_s3transfer(function):
 def recipe(makefile: Path, target: str) -> list[str]:
     """The commands `make` would run for `target` (`make -n`: printed, not run)."""
     done = subprocess.run(
-        ["make", "-n", "-f", str(makefile), target, "ARTIFACTS_DIR=/artifacts"],
+        ["make", "-n", "--no-print-directory", "-f", str(makefile), target, "ARTIFACTS_DIR=/artifacts"],
         cwd=makefile.parent,
         capture_output=True,
         text=True,
