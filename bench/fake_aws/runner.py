@@ -20,24 +20,12 @@ from local.aws_template import LocalResources, load_template
 from local.event_source import sqs_event
 from local.lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 
+from ..harness import FINAL, NOOP_FLOW
 from . import units
 from .clock import BackoffTimer, DesignClock, Governor, patched, time_module
 from .service import REGION, FakeAws, Latency
 
-FINAL = ("SUCCEEDED", "FAILED", "CANCELLED")
 IDLE_WAIT_WALL_SECONDS = 5.0  # an idle poller looks again this often (a send, or a message visible again, wakes one)
-NOOP_FLOW = """
-id: {flow_id}
-namespace: {namespace}
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "slot {{{{ trigger.date }}}}"
-triggers:
-  - id: schedule
-    type: io.kestra.plugin.core.trigger.Schedule
-    cron: "* * * * *"
-"""
 
 
 def role() -> str:
@@ -150,9 +138,8 @@ class AwsLike:
         self.flows += 1
         flow_id = f"noop{self.flows}c{concurrency}"
         with self.fake.acting_as("bench"):
-            self.call(
-                "POST", "/api/v1/flows", NOOP_FLOW.format(namespace=namespace, flow_id=flow_id), "application/x-yaml"
-            )
+            source = NOOP_FLOW.format(namespace=namespace, flow_id=flow_id, cron="* * * * *")
+            self.call("POST", "/api/v1/flows", source, "application/x-yaml")
         invocations, stopping = Invocations(), threading.Event()
         handlers = [load_handler_module("executor").lambda_handler for _ in range(concurrency)]  # cold starts
         threads = [
