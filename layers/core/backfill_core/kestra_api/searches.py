@@ -66,9 +66,16 @@ def bounded(items: Iterable[Item], size_field: str = "size") -> list[Item]:
     return taken
 
 
-def page_of(page_type: type[Page], items: Sequence[Any], page: int, size: int) -> Page:
-    """One page of the items, bounded, and how many there are."""
-    return page_type(results=bounded(items[(page - 1) * size : page * size]), total=len(items))
+def page_of(
+    page_type: type[Page],
+    items: Sequence[Any],
+    page: int,
+    size: int,
+    shown: Callable[[Sequence[Any]], Sequence[Any]] = list,
+) -> Page:
+    """One page of the items, bounded, and how many there are; `shown` makes the page's answers from its items,
+    so that work is done for the page only."""
+    return page_type(results=bounded(shown(items[(page - 1) * size : page * size])), total=len(items))
 
 
 def trigger_context(tenant: str, ref, backfill: Backfill | None = None) -> TriggerContext:
@@ -106,8 +113,9 @@ def search_triggers(
     flows = [stored for stored in flows_repository.list_flows(tenant) if in_namespace(stored.namespace, namespace)]
     found = _triggers_of(flows, flow_id, query, filters)
     if listings.sorted_by_identity(sort):  # the trigger states are read for the page only
-        shown = listings.sorted_by(found, sort, listings.TRIGGER_IDENTITY_SORTS)[(page - 1) * size : page * size]
-        return TriggerEntries(results=bounded(_entries(shown)), total=len(found))
+        return page_of(
+            TriggerEntries, listings.sorted_by(found, sort, listings.TRIGGER_IDENTITY_SORTS), page, size, _entries
+        )
     return page_of(TriggerEntries, listings.sorted_by(_entries(found), sort, listings.TRIGGER_SORTS), page, size)
 
 
@@ -230,8 +238,10 @@ def search_executions(
         if direction not in ("", "asc", "desc"):
             raise Invalid(f"sort: '{order}' must be field:asc or field:desc")
         found.sort(key=EXECUTION_SORTS[field], reverse=direction != "asc")
-    shown = found[(page - 1) * size : page * size]  # only the page is converted to Kestra's JSON
-    return answer.PagedResults[answer.Execution](results=bounded([execution_json(e) for e in shown]), total=len(found))
+    # Only the page is converted to Kestra's JSON.
+    return page_of(
+        answer.PagedResults[answer.Execution], found, page, size, lambda page: list(map(execution_json, page))
+    )
 
 
 def execution_holds(e: Execution, at: datetime, date_filter: DateFilter, one: QueryFilter) -> bool:
