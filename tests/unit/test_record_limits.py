@@ -18,7 +18,7 @@ from backfill_core.ids import backfill_execution_id as execution_id
 from backfill_core.kestra_api.searches import MAX_ANSWER_BYTES, answer_bytes
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
-from backfill_core.storage import executions_repository, flows_repository, triggers_repository
+from backfill_core.storage import backfill_items, executions_repository, flows_repository
 
 # DynamoDB's limits: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
 PARTITION_KEY_BYTES = 2048
@@ -128,7 +128,7 @@ def test_every_key_of_the_longest_ids_fits_dynamodbs_key_limits(flow):
     """Was: a 1,000-character flow id overflowed the executions' ByFlow sort key, and a long trigger id the
     triggers' partition key (and the RunningBackfills index's sort key, which is that same key)."""
     execution = executions_repository._item(largest_execution(flow))
-    backfill = triggers_repository._backfill_item(
+    backfill = backfill_items.request_item(
         Backfill(
             id=new_id(),
             tenant=TENANT,
@@ -206,7 +206,8 @@ def test_the_largest_backfill_record_fits_one_item(flow):
         inflight=slots,
         concurrency=window,
     )
-    assert item_bytes(triggers_repository._backfill_item(backfill)) < ITEM_BYTES
+    assert item_bytes(backfill_items.request_item(backfill)) < ITEM_BYTES
+    assert item_bytes(backfill_items.progress_item(backfill)) < ITEM_BYTES
 
 
 def test_answer_bytes_is_what_a_body_costs_in_lambdas_answer():

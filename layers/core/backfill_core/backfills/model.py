@@ -100,6 +100,16 @@ class Backfill(KestraModel):
     version: int = 0
 
     @property
+    def request(self) -> dict[str, Any]:
+        """What never changes once the backfill is created, as stored (by alias)."""
+        return self.model_dump(mode="json", by_alias=True, include=set(REQUEST_FIELDS))
+
+    @property
+    def progress(self) -> dict[str, Any]:
+        """What its slots change: stored apart from the request, small and on no index (DESIGN.md, Scale rule)."""
+        return self.model_dump(mode="json", by_alias=True, exclude=set(REQUEST_FIELDS | {"version"}))
+
+    @property
     def finished(self) -> bool:
         """No longer dispatching: done, cancelled, or cancelling while its running slots end."""
         return self.status != BackfillStatus.RUNNING
@@ -125,3 +135,32 @@ class Backfill(KestraModel):
     def held(self) -> bool:
         """Paused by its user or by its trigger being disabled: nothing new is dispatched or started."""
         return self.paused or self.trigger_disabled
+
+
+# The backfill's request and what was planned from it when it was created: written once, with the keys of the
+# indexes that find backfills. Everything else is its progress.
+REQUEST_FIELDS = frozenset(
+    {
+        "id",
+        "tenant",
+        "namespace",
+        "flow_id",
+        "trigger_id",
+        "trigger_type",
+        "cron",
+        "timezone",
+        "with_seconds",
+        "conditions",
+        "start",
+        "end",
+        "inputs",
+        "labels",
+        "order",
+        "reprocess",
+        "max_failures",
+        "total",
+        "previous_next_execution_date",
+        "created",
+        "created_by",
+    }
+)

@@ -1,11 +1,10 @@
 """TriggersTable: per trigger, a STATE item and one item per backfill; per backfill, one item per ended slot.
 
-Keys: pk = tenant#namespace#flowId#triggerId; sk = STATE or BACKFILL#<id>. A backfill item carries its
-record as JSON, a `version` for optimistic concurrency and, until it settles, a `running` attribute that
-puts it in the sparse RunningBackfills index the watchdog reads. STATE's `backfills` counter changes with
-each backfill that starts running, so two overlapping ones cannot both pass the overlap check; the same
-transaction carries the flow's `backfill_start` item (flows_repository), so a backfill starts only on the
-revision of the flow it was planned on, and never after the flow is deleted.
+Keys: pk = tenant#namespace#flowId#triggerId; sk = STATE or BACKFILL#<id>. A backfill is its request item
+(BACKFILL#<id>, on the indexes that find backfills) and its progress item (storage/backfill_items.py).
+STATE's `backfills` counter changes with each backfill that starts running, so two overlapping ones cannot
+both pass the overlap check; the same transaction carries the flow's `backfill_start` item (flows_repository),
+so a backfill starts only on the revision of the flow it was planned on, and never after the flow is deleted.
 Slot records: pk = SLOTS#<backfill id>, sk = the slot's storage key.
 """
 
@@ -20,6 +19,7 @@ from backfill_core.backfills.model import Backfill, SlotOutcome, SlotRecord
 from backfill_core.errors import ConcurrentUpdate, trigger_disabled_conflict
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.settings import settings
+from backfill_core.storage import backfill_items
 from backfill_core.storage.conditions import condition_failed, written
 from backfill_core.triggers.model import TriggerKey, TriggerState
 
@@ -32,26 +32,6 @@ BY_TENANT_INDEX = "BackfillsByTenant"
 def _trigger_key(pk: str) -> TriggerKey:
     """The key a stored `pk` was written from (TriggerKey.pk)."""
     return TriggerKey(*pk.split("#", 3))
-
-
-def _backfill_item(backfill: Backfill) -> dict:
-    item = {
-        "pk": {"S": backfill.trigger_key.pk},
-        "sk": {"S": f"BACKFILL#{backfill.id}"},
-        "version": {"N": str(backfill.version)},
-        "status": {"S": backfill.status.value},
-        "body": {"S": backfill.model_dump_json(by_alias=True)},
-        "backfillId": {"S": backfill.id},
-        "tenant": {"S": backfill.tenant},
-        "created": {"S": f"{storage_key(backfill.created)}#{backfill.id}"},
-    }
-    if not backfill.settled:  # the watchdog also looks after a cancelling backfill's running slots
-        item["running"] = {"S": "1"}
-    return item
-
-
-def _backfill(item: dict) -> Backfill:
-    return Backfill.model_validate_json(item["body"]["S"])
 
 
 def get_state(key: TriggerKey) -> TriggerState:
@@ -160,7 +140,14 @@ def create_backfill(backfill: Backfill, start: BackfillStart) -> None:
                 {
                     "Put": {
                         "TableName": settings().triggers_table,
-                        "Item": _backfill_item(backfill),
+                        "Item": backfill_items.request_item(backfill),
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": settings().triggers_table,
+                        "Item": backfill_items.progress_item(backfill),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
@@ -175,32 +162,30 @@ def create_backfill(backfill: Backfill, start: BackfillStart) -> None:
 
 
 def get_backfill(key: TriggerKey, backfill_id: str) -> Backfill | None:
-    response = dynamodb().get_item(
-        TableName=settings().triggers_table,
-        Key={"pk": {"S": key.pk}, "sk": {"S": f"BACKFILL#{backfill_id}"}},
-        ConsistentRead=True,
-    )
-    return _backfill(response["Item"]) if "Item" in response else None
+    return backfill_items.get(key.pk, backfill_id)
 
 
 def save_backfill(backfill: Backfill, previous: Backfill, start: BackfillStart | None = None) -> Backfill:
     """Write a transition made from `previous`; ConcurrentUpdate if someone else wrote since it was read.
 
-    A backfill that starts running again (retry-failed) passes `start`, checked as a create checks it.
+    Only the progress is written, unless the backfill settles or runs again (its request leaves or joins the
+    RunningBackfills index). A backfill that starts running again (retry-failed) passes `start`, checked as a
+    create checks it.
     """
     saved = backfill.model_copy(update={"version": previous.version + 1})
     put = {
         "TableName": settings().triggers_table,
-        "Item": _backfill_item(saved),
+        "Item": backfill_items.progress_item(saved),
         "ConditionExpression": "#version = :seen",
         "ExpressionAttributeNames": {"#version": "version"},
         "ExpressionAttributeValues": {":seen": {"N": str(previous.version)}},
     }
+    together = [backfill_items.running_update(saved)] if saved.settled != previous.settled else []
+    if start is not None:
+        together += [_claim_state(saved.trigger_key, start.seen), start.flow_check]
     try:
-        if start is not None:
-            dynamodb().transact_write_items(
-                TransactItems=[{"Put": put}, _claim_state(saved.trigger_key, start.seen), start.flow_check]
-            )
+        if together:
+            dynamodb().transact_write_items(TransactItems=[{"Put": put}, *together])
         else:
             dynamodb().put_item(**put)
     except ClientError as exc:
@@ -218,7 +203,7 @@ def _query_pages(**query) -> Iterator[dict]:
 
 def _backfills_on_index(index: str, condition: str, values: dict, **query) -> list[Backfill]:
     pages = _query_pages(IndexName=index, KeyConditionExpression=condition, ExpressionAttributeValues=values, **query)
-    return [_backfill(item) for page in pages for item in page["Items"]]
+    return backfill_items.with_progress(item for page in pages for item in page["Items"])
 
 
 def running_backfills() -> list[Backfill]:
@@ -257,7 +242,7 @@ def backfills_of_trigger(key: TriggerKey, unsettled_only: bool = False) -> list[
         query["FilterExpression"] = "attribute_exists(#running)"
         query["ExpressionAttributeNames"] = {"#running": "running"}
     pages = _query_pages(ConsistentRead=True, **query)
-    found = [_backfill(item) for page in pages for item in page["Items"]]
+    found = backfill_items.with_progress(item for page in pages for item in page["Items"])
     return sorted(found, key=lambda b: (b.created, b.id), reverse=True)
 
 
