@@ -1,6 +1,8 @@
 """Typed domain errors. They say what went wrong, not how to answer it: the API maps each kind to its status code
 (functions/api/errors.py)."""
 
+from typing import Any
+
 
 class DomainError(Exception):
     def __init__(self, message: str):
@@ -36,7 +38,12 @@ def trigger_disabled_conflict(namespace: str, flow_id: str, trigger_id: str) -> 
 
 
 class ConcurrentUpdate(Exception):
-    """A conditional write lost a race; the caller re-reads and tries again."""
+    """A conditional write lost a race; the caller re-reads and tries again. `current`: what the write found
+    instead, when DynamoDB said (so the retry needs no read)."""
+
+    def __init__(self, message: str, current: Any = None):
+        super().__init__(message)
+        self.current = current
 
 
 class SlotBusy(Exception):

@@ -82,11 +82,12 @@ def change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive:
     """
     deadline = time.monotonic() + CHANGE_SECONDS
     attempt = 0
+    found: Backfill | None = None  # what a lost write found: the next attempt needs no read
     while attempt < CHANGE_ATTEMPTS or time.monotonic() < deadline:
         if attempt:
             time.sleep(random.uniform(0, min(0.005 * 2**attempt, 2.0)))  # jittered backoff under contention
         attempt += 1
-        current = triggers_repository.get_backfill(key, backfill_id)
+        current = found or triggers_repository.get_backfill(key, backfill_id)
         if current is None:
             return None
         flow = schedule_trigger(key.tenant, key.namespace, key.flow_id, key.trigger_id)[0] if exclusive else None
@@ -96,7 +97,8 @@ def change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive:
             return current
         try:
             saved = triggers_repository.save_backfill(updated, current, start)
-        except ConcurrentUpdate:
+        except ConcurrentUpdate as lost:
+            found = lost.current
             continue
         send_slots(saved, to_send)
         return saved

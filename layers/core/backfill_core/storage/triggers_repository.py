@@ -187,12 +187,15 @@ def save_backfill(backfill: Backfill, previous: Backfill, start: BackfillStart |
         if together:
             dynamodb().transact_write_items(TransactItems=[{"Put": put}, *together])
         else:
-            dynamodb().put_item(**put)
+            dynamodb().put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
     except ClientError as exc:
         if condition_failed(exc):
             if start is not None:
                 _raise_claim_failure(saved, exc)
-            raise ConcurrentUpdate(saved.id) from exc
+            # What the winner wrote (gone: none): the retry starts from it without a read.
+            item: dict | None = dict(exc.response).get("Item")  # type: ignore[assignment]
+            found = backfill_items.backfill_of(saved.request, item) if item else None
+            raise ConcurrentUpdate(saved.id, found) from exc
         raise
     return saved
 
