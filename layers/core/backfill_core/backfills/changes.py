@@ -82,12 +82,15 @@ def change(key: TriggerKey, backfill_id: str, transition: Transition, exclusive:
     """
     deadline = time.monotonic() + CHANGE_SECONDS
     attempt = 0
-    found: Backfill | None = None  # what a lost write found: the next attempt needs no read
+    found: Backfill | None = None  # what the first lost write found: the second attempt starts from it at once
     while attempt < CHANGE_ATTEMPTS or time.monotonic() < deadline:
-        if attempt:
-            time.sleep(random.uniform(0, min(0.005 * 2**attempt, 2.0)))  # jittered backoff under contention
+        if attempt and (found is None or attempt > 1):
+            # Lost more than once: many writers at once. A jittered backoff spreads them, and what the last
+            # loss found is stale by the time it ends.
+            time.sleep(random.uniform(0, min(0.005 * 2**attempt, 2.0)))
+            found = None
         attempt += 1
-        current = found or triggers_repository.get_backfill(key, backfill_id)
+        current, found = found or triggers_repository.get_backfill(key, backfill_id), None
         if current is None:
             return None
         flow = schedule_trigger(key.tenant, key.namespace, key.flow_id, key.trigger_id)[0] if exclusive else None
