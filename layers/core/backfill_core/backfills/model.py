@@ -56,8 +56,8 @@ class SlotRecord(KestraModel):
     round: int = 0
 
 
-class Backfill(KestraModel):
-    """One backfill of one trigger: its request, its cursor and the slots in flight."""
+class BackfillPlan(KestraModel):
+    """What a backfill was asked for and planned as when it was created: it never changes."""
 
     id: str
     tenant: str
@@ -73,10 +73,26 @@ class Backfill(KestraModel):
     end: datetime
     inputs: dict[str, Any] = {}
     labels: list[Label] = []
-    concurrency: int = 1
     order: SlotOrder = SlotOrder.OLDEST_FIRST
     reprocess: Reprocess = "all"
     max_failures: int | None = None
+    total: int = 0  # every slot of the range, counted at creation
+    previous_next_execution_date: datetime | None = None
+    created: datetime
+    created_by: str | None = None
+
+    @property
+    def trigger_key(self) -> TriggerKey:
+        return TriggerKey(self.tenant, self.namespace, self.flow_id, self.trigger_id)
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start <= end and start <= self.end
+
+
+class Backfill(BackfillPlan):
+    """One backfill of one trigger: its plan, its cursor and the slots in flight."""
+
+    concurrency: int = 1
     cursor: datetime | None  # the next slot to dispatch, in `order`; None when every slot is dispatched
     retry: list[str] = []  # storage keys of failed slots to dispatch again, before the cursor
     round: int = 0  # how many times retry-failed was asked for
@@ -87,15 +103,11 @@ class Backfill(KestraModel):
     trigger_disabled: bool = False  # the trigger was disabled: hold like a pause until it is enabled
     status: BackfillStatus = BackfillStatus.RUNNING
     inflight: dict[str, InflightSlot] = {}  # storage_key(slot) -> state
-    total: int = 0  # every slot of the range, counted at creation
     dispatched: int = 0
     succeeded: int = 0
     failed: int = 0
     skipped: int = 0
     cancelled: int = 0
-    previous_next_execution_date: datetime | None = None
-    created: datetime
-    created_by: str | None = None
     updated: datetime
     version: int = 0
 
@@ -120,13 +132,6 @@ class Backfill(KestraModel):
         return self.status in SETTLED_STATUSES
 
     @property
-    def trigger_key(self) -> TriggerKey:
-        return TriggerKey(self.tenant, self.namespace, self.flow_id, self.trigger_id)
-
-    def overlaps(self, start: datetime, end: datetime) -> bool:
-        return self.start <= end and start <= self.end
-
-    @property
     def ended(self) -> int:
         """Slots that ran to an end, were skipped or were cancelled."""
         return self.succeeded + self.failed + self.skipped + self.cancelled
@@ -137,30 +142,4 @@ class Backfill(KestraModel):
         return self.paused or self.trigger_disabled
 
 
-# The backfill's request and what was planned from it when it was created: written once, with the keys of the
-# indexes that find backfills. Everything else is its progress.
-REQUEST_FIELDS = frozenset(
-    {
-        "id",
-        "tenant",
-        "namespace",
-        "flow_id",
-        "trigger_id",
-        "trigger_type",
-        "cron",
-        "timezone",
-        "with_seconds",
-        "conditions",
-        "start",
-        "end",
-        "inputs",
-        "labels",
-        "order",
-        "reprocess",
-        "max_failures",
-        "total",
-        "previous_next_execution_date",
-        "created",
-        "created_by",
-    }
-)
+REQUEST_FIELDS = frozenset(BackfillPlan.model_fields)

@@ -1,0 +1,245 @@
+"""A backfill's progress item (pk PROGRESS#<id>, sk PROGRESS, on no index), written by single UpdateItems.
+
+Each executor's write names only its own lane (`slots.<lane>`) and the flags it depends on in its condition; the
+cursor and the counters move by arithmetic in the update itself. So two slots' writes never make each other fail,
+and a write that fails (a person changed the backfill meanwhile) says what it found, so its retry reads nothing.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from backfill_core.aws_clients import dynamodb
+from backfill_core.backfills.model import BackfillStatus, SlotState
+from backfill_core.backfills.progress import LaneSlot, Progress, code_of
+from backfill_core.schedules.kestra_time import from_storage_key, storage_key
+from backfill_core.settings import settings
+from backfill_core.storage.conditions import condition_failed
+
+PROGRESS = "PROGRESS"
+_NUMBERS = (
+    "slotTotal",
+    "concurrency",
+    "nextSlot",
+    "round",
+    "failuresSeen",
+    "succeeded",
+    "failed",
+    "skipped",
+    "cancelled",
+)
+
+
+def key(backfill_id: str) -> dict:
+    return {"pk": {"S": f"{PROGRESS}#{backfill_id}"}, "sk": {"S": PROGRESS}}
+
+
+def item(backfill_id: str, progress: Progress) -> dict:
+    stored = {
+        **key(backfill_id),
+        "slotTotal": progress.total,
+        "concurrency": progress.concurrency,
+        "nextSlot": progress.cursor,
+        "round": progress.round,
+        "failuresSeen": progress.failures_seen,
+        "succeeded": progress.succeeded,
+        "failed": progress.failed,
+        "skipped": progress.skipped,
+        "cancelled": progress.cancelled,
+    }
+    result = {name: ({"N": str(value)} if isinstance(value, int) else value) for name, value in stored.items()}
+    result |= {
+        "slots": {"M": {str(lane): {"N": str(code)} for lane, code in progress.slots.items()}},
+        "rounds": {"M": {str(lane): {"N": str(round_)} for lane, round_ in progress.rounds.items()}},
+        "retry": {"L": [{"N": str(position)} for position in progress.retry]},
+        "paused": {"BOOL": progress.paused},
+        "triggerDisabled": {"BOOL": progress.trigger_disabled},
+        "backfillStatus": {"S": progress.status.value},
+        "kill": {"BOOL": progress.kill},
+        "updated": {"S": storage_key(progress.updated)},
+    }
+    if progress.pause_reason is not None:
+        result["pauseReason"] = {"S": progress.pause_reason}
+    return result
+
+
+def progress_of(found: dict) -> Progress:
+    numbers = {name: int(found[name]["N"]) for name in _NUMBERS}
+    return Progress(
+        total=numbers["slotTotal"],
+        concurrency=numbers["concurrency"],
+        cursor=numbers["nextSlot"],
+        round=numbers["round"],
+        failures_seen=numbers["failuresSeen"],
+        succeeded=numbers["succeeded"],
+        failed=numbers["failed"],
+        skipped=numbers["skipped"],
+        cancelled=numbers["cancelled"],
+        slots={int(lane): int(code["N"]) for lane, code in found["slots"]["M"].items()},
+        rounds={int(lane): int(round_["N"]) for lane, round_ in found["rounds"]["M"].items()},
+        retry=[int(position["N"]) for position in found["retry"]["L"]],
+        paused=found["paused"]["BOOL"],
+        pause_reason=found["pauseReason"]["S"] if "pauseReason" in found else None,
+        trigger_disabled=found["triggerDisabled"]["BOOL"],
+        status=BackfillStatus(found["backfillStatus"]["S"]),
+        kill=found["kill"]["BOOL"],
+        updated=from_storage_key(found["updated"]["S"]),
+    )
+
+
+def get(backfill_id: str) -> Progress | None:
+    found = dynamodb().get_item(TableName=settings().triggers_table, Key=key(backfill_id), ConsistentRead=True)
+    return progress_of(found["Item"]) if "Item" in found else None
+
+
+@dataclass
+class Update:
+    """One UpdateItem, built clause by clause, with its condition."""
+
+    sets: list[str] = field(default_factory=list)
+    removes: list[str] = field(default_factory=list)
+    adds: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def value(self, name: str, value: Any) -> str:
+        if isinstance(value, bool):
+            self.values[f":{name}"] = {"BOOL": value}
+        elif isinstance(value, int):
+            self.values[f":{name}"] = {"N": str(value)}
+        else:
+            self.values[f":{name}"] = {"S": str(value)}
+        return f":{name}"
+
+    def lane(self, lane: int, tag: str = "lane") -> tuple[str, str]:
+        """The lane's slot path and round path."""
+        self.names[f"#{tag}"] = str(lane)
+        return f"slots.#{tag}", f"rounds.#{tag}"
+
+    def holds(self, slot: LaneSlot, tag: str = "lane") -> tuple[str, str]:
+        """Condition: the lane still holds this slot, in this round."""
+        slot_path, round_path = self.lane(slot.lane, tag)
+        self.conditions.append(f"{slot_path} = {self.value(f'{tag}code', slot.code)}")
+        if slot.round:
+            self.conditions.append(f"{round_path} = {self.value(f'{tag}round', slot.round)}")
+        else:
+            self.conditions.append(f"attribute_not_exists({round_path})")
+        return slot_path, round_path
+
+    def running(self, running: bool = True) -> None:
+        operator = "=" if running else "<>"
+        self.conditions.append(f"backfillStatus {operator} {self.value('running', BackfillStatus.RUNNING.value)}")
+
+    def not_held(self) -> None:
+        false = self.value("false", False)
+        self.conditions.append(f"paused = {false} AND triggerDisabled = {false}")
+
+    def request(self, backfill_id: str, now: datetime) -> dict:
+        self.sets.append(f"updated = {self.value('now', storage_key(now))}")
+        expression = " ".join(
+            f"{verb} {', '.join(clauses)}"
+            for verb, clauses in (("SET", self.sets), ("REMOVE", self.removes), ("ADD", self.adds))
+            if clauses
+        )
+        request = {
+            "TableName": settings().triggers_table,
+            "Key": key(backfill_id),
+            "UpdateExpression": expression,
+            "ConditionExpression": " AND ".join(self.conditions),
+            "ExpressionAttributeValues": self.values,
+            "ReturnValues": "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if self.names:
+            request["ExpressionAttributeNames"] = self.names
+        return request
+
+
+def apply(backfill_id: str, update: Update, now: datetime) -> tuple[bool, Progress | None]:
+    """Write it; True and the progress after, or False and the progress found instead (None: there is none)."""
+    try:
+        answer = dynamodb().update_item(**update.request(backfill_id, now))
+    except ClientError as exc:
+        if not condition_failed(exc):
+            raise
+        found: dict | None = dict(exc.response).get("Item")  # type: ignore[assignment]
+        return False, progress_of(found) if found else None
+    return True, progress_of(answer["Attributes"])
+
+
+def claim(backfill_id: str, slot: LaneSlot, now: datetime) -> tuple[bool, Progress | None]:
+    """The lane's DISPATCHED slot becomes RUNNING, unless the backfill is held or cancelled."""
+    update = Update()
+    slot_path, _ = update.holds(slot)
+    update.running()
+    update.not_held()
+    update.sets.append(f"{slot_path} = {update.value('claimed', code_of(slot.position, SlotState.RUNNING))}")
+    return apply(backfill_id, update, now)
+
+
+def park(backfill_id: str, slot: LaneSlot, now: datetime) -> tuple[bool, Progress | None]:
+    """The lane's DISPATCHED (or claimed, never started) slot is kept for unpause, while the backfill is held."""
+    update = Update()
+    slot_path, _ = update.holds(slot)
+    update.running()
+    true = update.value("true", True)
+    update.conditions.append(f"(paused = {true} OR triggerDisabled = {true})")
+    update.sets.append(f"{slot_path} = {update.value('parked', code_of(slot.position, SlotState.PARKED))}")
+    return apply(backfill_id, update, now)
+
+
+def end_slot(
+    backfill_id: str, slot: LaneSlot, counter: str, then: str, now: datetime, **premises: Any
+) -> tuple[bool, Progress | None]:
+    """Count the lane's slot in `counter` (succeeded, failed, skipped or cancelled), then, as `then` says: take the
+    next fresh slot from the cursor (CURSOR), the first queued retry (RETRY), or nothing (IDLE). `premises` are
+    what the choice was made on, checked by the write: `retry_head` and `round` for RETRY; for IDLE, `why`
+    (cancelled, held or above) or `pause` (the reason, with `failed` and `failures_seen` as seen)."""
+    update = Update()
+    slot_path, round_path = update.holds(slot)
+    update.adds.append(f"{counter} {update.value('one', 1)}")
+    if then in ("CURSOR", "RETRY"):
+        update.running()
+        update.not_held()
+        update.conditions.append(f"concurrency > {update.value('lanenumber', slot.lane)}")
+    if then == "CURSOR":
+        update.conditions.append(f"size(retry) = {update.value('zero', 0)}")
+        update.sets.insert(0, f"{slot_path} = nextSlot")  # before the cursor moves: the old value is taken
+        update.sets.append(f"nextSlot = nextSlot + {update.value('one', 1)}")
+        update.removes.append(round_path)
+    elif then == "RETRY":
+        head, round_ = premises["retry_head"], premises["round"]
+        update.conditions.append(f"retry[0] = {update.value('head', head)} AND round = {update.value('r', round_)}")
+        update.sets.append(f"{slot_path} = {update.value('retried', head)}")
+        update.sets.append(f"{round_path} = {update.value('r', round_)}")
+        update.removes.append("retry[0]")
+    else:
+        update.removes += [slot_path, round_path]
+        _idle_premise(update, premises, slot.lane)
+    return apply(backfill_id, update, now)
+
+
+def _idle_premise(update: Update, premises: dict[str, Any], lane: int) -> None:
+    if "pause" in premises:  # the failure policy pauses the backfill with this slot's failure
+        update.running()
+        false = update.value("false", False)
+        update.conditions.append(
+            f"paused = {false} AND failed = {update.value('seenfailed', premises['failed'])}"
+            f" AND failuresSeen = {update.value('seenseen', premises['failures_seen'])}"
+        )
+        update.sets += [
+            f"paused = {update.value('true', True)}",
+            f"pauseReason = {update.value('reason', premises['pause'])}",
+        ]
+    elif premises["why"] == "cancelled":
+        update.running(False)
+    elif premises["why"] == "held":
+        update.running()
+        true = update.value("true", True)
+        update.conditions.append(f"(paused = {true} OR triggerDisabled = {true})")
+    else:  # above: the concurrency was lowered below this lane
+        update.running()
+        update.conditions.append(f"concurrency <= {update.value('lanenumber', lane)}")
