@@ -116,6 +116,8 @@ def test_a_late_end_of_an_earlier_round_does_not_end_the_retry(flaky_flow, marke
         trigger_id=b.trigger_id,
         backfill_id=backfill_id,
         date=b.start,
+        lane=0,
+        position=0,
     )  # round 0's copy, stalled since before the retry
     backfill_slots.finish_slot(late, SlotOutcome.FAILED)
     triggers_repository.record_slot(

@@ -2,21 +2,23 @@
 pause, unpause and delete, one by one or in bulk."""
 
 from collections.abc import Sequence
-from datetime import datetime
 
-from backfill_core.backfills import state_machine
+from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import (
     CHANGE_ATTEMPTS,
-    Transition,
+    Decide,
     change,
     change_found,
     check_no_overlap,
     kill_running,
-    send_slots,
 )
-from backfill_core.backfills.model import Backfill, SlotOutcome
+from backfill_core.backfills.model import Backfill, BackfillSpec, BackfillStatus, SlotOutcome
 from backfill_core.backfills.planning import checked_concurrency, plan_backfill
+from backfill_core.backfills.progress import Progress
 from backfill_core.backfills.queries import find_backfill, running_backfills_of, trigger_holds
+from backfill_core.backfills.slots import send_slots
+from backfill_core.backfills.state_machine import schedule_of
+from backfill_core.backfills.view import backfill_view
 from backfill_core.errors import (
     BadRequest,
     ConcurrentUpdate,
@@ -30,6 +32,7 @@ from backfill_core.ids import new_id
 from backfill_core.kestra_api.filters import Filter, matches
 from backfill_core.kestra_api.requests import BackfillRequest, TriggerRef
 from backfill_core.schedules.counting import count_slots
+from backfill_core.schedules.kestra_time import from_storage_key
 from backfill_core.storage import flows_repository, triggers_repository
 from backfill_core.storage.triggers_repository import BackfillStart
 
@@ -60,7 +63,7 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
     # The API flag is checked by the create itself; planning refused a stored flow that no longer validates.
     if stored.flow is None or stored.flow.trigger_disabled(trigger, by_api=False):
         raise trigger_disabled_conflict(ref.namespace, ref.flow_id, ref.trigger_id)
-    backfill = Backfill(
+    spec = BackfillSpec(
         id=new_id(),
         tenant=tenant,
         namespace=ref.namespace,
@@ -75,22 +78,26 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
         end=plan.end,
         inputs=plan.inputs,
         labels=request.labels,
-        concurrency=plan.concurrency,
         order=request.order,
         reprocess=request.reprocess,
         max_failures=request.max_failures,
-        cursor=plan.first,
         total=count_slots(trigger.schedule(), plan.start, plan.end),
         previous_next_execution_date=trigger.schedule().next_after(plan.at),
         created=plan.at,
         created_by=created_by,
+    )
+    first = min(plan.concurrency, spec.total)  # the first window: lane n takes the n-th slot
+    progress = Progress(
+        total=spec.total,
+        concurrency=plan.concurrency,
+        cursor=first,
+        slots={lane: lane for lane in range(first)},
         updated=plan.at,
     )
-    backfill, to_send = state_machine.fill_window(backfill, plan.at)
-    seen = check_no_overlap(backfill.trigger_key, backfill)
-    triggers_repository.create_backfill(backfill, BackfillStart(seen, flows_repository.backfill_start(stored)))
-    send_slots(backfill, to_send)
-    return backfill
+    seen = check_no_overlap(spec.trigger_key, spec)
+    triggers_repository.create_backfill(spec, progress, BackfillStart(seen, flows_repository.backfill_start(stored)))
+    send_slots(spec, [(lane, lane, 0) for lane in range(first)])
+    return backfill_view(spec, progress)
 
 
 def cancel(tenant: str, backfill_id: str, kill: bool = False) -> Backfill:
@@ -98,7 +105,7 @@ def cancel(tenant: str, backfill_id: str, kill: bool = False) -> Backfill:
     found = find_backfill(tenant, backfill_id)
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can be cancelled")
-    cancelled = change_found(found.trigger_key, backfill_id, lambda b, at: (state_machine.cancel(b, at, kill), []))
+    cancelled = change_found(found.trigger_key, backfill_id, lambda spec, p: progress_changes.cancel(p, kill))
     kill_running(cancelled)
     return cancelled
 
@@ -115,17 +122,20 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
     found = find_backfill(tenant, backfill_id)
     queued = 0
 
-    def transition(b: Backfill, at: datetime):
+    def decide(spec: BackfillSpec, progress: Progress):
         nonlocal queued
-        if b.status.value in ("CANCELLING", "CANCELLED"):
-            raise Conflict(f"Backfill {backfill_id} is {b.status.value}; a cancelled backfill cannot retry")
-        busy = set(b.inflight) | set(b.retry)
+        if progress.status in (BackfillStatus.CANCELLING, BackfillStatus.CANCELLED):
+            status = "CANCELLED" if not progress.in_flight else progress.status.value
+            raise Conflict(f"Backfill {backfill_id} is {status}; a cancelled backfill cannot retry")
+        shown = backfill_view(spec, progress)
+        busy = set(shown.inflight) | set(shown.retry)
         keys = triggers_repository.slot_keys_in_state(backfill_id, SlotOutcome.FAILED, RETRY_BATCH, busy)
-        updated, to_send = state_machine.retry_failed(b, keys, at)
-        queued = b.failed - updated.failed
-        return updated, to_send
+        schedule = schedule_of(spec)
+        positions = [spec.order.index_of(schedule, spec.start, spec.end, from_storage_key(key)) for key in keys]
+        wanted, queued = progress_changes.retry_failed(progress, positions)
+        return wanted
 
-    saved = change_found(found.trigger_key, backfill_id, transition, exclusive=True)
+    saved = change_found(found.trigger_key, backfill_id, decide, exclusive=True)
     return saved, queued
 
 
@@ -138,9 +148,7 @@ def change_backfill(tenant: str, backfill_id: str, concurrency: int | None, paus
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can change")
     return change_found(
-        found.trigger_key,
-        backfill_id,
-        lambda b, at: state_machine.change(b, at, concurrency, paused),
+        found.trigger_key, backfill_id, lambda spec, p: progress_changes.change_window(p, concurrency, paused)
     )
 
 
@@ -178,21 +186,21 @@ def triggers_matching(
 
 
 def pause(tenant: str, ref: TriggerRef) -> Backfill:
-    return _change_running(tenant, ref, lambda b, at: (state_machine.pause(b, at), []))[0]
+    return _change_running(tenant, ref, lambda spec, p: progress_changes.change_window(p, None, True))[0]
 
 
 def unpause(tenant: str, ref: TriggerRef) -> Backfill:
-    return _change_running(tenant, ref, state_machine.unpause)[0]
+    return _change_running(tenant, ref, lambda spec, p: progress_changes.change_window(p, None, False))[0]
 
 
 def delete(tenant: str, ref: TriggerRef, kill: bool = False) -> Backfill:
-    cancelled = _change_running(tenant, ref, lambda b, at: (state_machine.cancel(b, at, kill), []))
+    cancelled = _change_running(tenant, ref, lambda spec, p: progress_changes.cancel(p, kill))
     for backfill in cancelled:
         kill_running(backfill)
     return cancelled[0]
 
 
-def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> list[Backfill]:
+def _change_running(tenant: str, ref: TriggerRef, decide: Decide) -> list[Backfill]:
     """Kestra's trigger-level pause, unpause and delete act on every running backfill of the trigger (one
     that finished meanwhile is no longer there to change). Returns them, newest first; 400 if none."""
     key = ref.trigger_key(tenant)
@@ -200,10 +208,10 @@ def _change_running(tenant: str, ref: TriggerRef, transition: Transition) -> lis
     if stored.flow is None:  # its Trigger JSON cannot be shown; its backfills are held, or cancelled by a delete
         raise Invalid(stored.invalid_message())
 
-    def unless_finished(b: Backfill, at: datetime):
-        if b.finished:
+    def unless_finished(spec: BackfillSpec, progress: Progress):
+        if progress.status != BackfillStatus.RUNNING:
             raise BadRequest(NO_BACKFILL)
-        return transition(b, at)
+        return decide(spec, progress)
 
     changed = []
     for backfill in running_backfills_of(key):

@@ -1,6 +1,6 @@
 """What a flow's new revision or deletion does to its triggers' backfills."""
 
-from backfill_core.backfills import state_machine
+from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import CHANGE_ATTEMPTS, change
 from backfill_core.backfills.holds import reconcile_hold
 from backfill_core.backfills.queries import running_backfills_of
@@ -30,7 +30,7 @@ def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
         keys = [stored.trigger_key(trigger_id) for trigger_id in stored.trigger_ids]
         for key in keys:
             for backfill in running_backfills_of(key):
-                change(key, backfill.id, lambda b, at: (state_machine.cancel(b, at), []))
+                change(key, backfill.id, lambda spec, progress: progress_changes.cancel(progress))
             triggers_repository.delete_state(key)  # before the flow: a DELETE that failed is retried whole
         try:
             flows_repository.delete(stored)

@@ -1,7 +1,7 @@
 """A backfill holds, like a pause, while its trigger is disabled (through the API, stopAfter or the flow's YAML)
 or its stored flow no longer validates; it carries on when that ends."""
 
-from backfill_core.backfills import state_machine
+from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import change
 from backfill_core.backfills.queries import running_backfills_of
 from backfill_core.storage import flows_repository, triggers_repository
@@ -31,4 +31,4 @@ def reconcile_hold(key: TriggerKey) -> None:
     if running:
         disabled = trigger_disabled(key)
         for backfill in running:
-            change(key, backfill.id, lambda b, at: state_machine.set_trigger_disabled(b, disabled, at))
+            change(key, backfill.id, lambda spec, p: progress_changes.set_trigger_disabled(p, disabled))

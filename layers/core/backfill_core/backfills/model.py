@@ -56,7 +56,7 @@ class SlotRecord(KestraModel):
     round: int = 0
 
 
-class BackfillPlan(KestraModel):
+class BackfillSpec(KestraModel):
     """What a backfill was asked for and planned as when it was created: it never changes."""
 
     id: str
@@ -89,7 +89,7 @@ class BackfillPlan(KestraModel):
         return self.start <= end and start <= self.end
 
 
-class Backfill(BackfillPlan):
+class Backfill(BackfillSpec):
     """One backfill of one trigger: its plan, its cursor and the slots in flight."""
 
     concurrency: int = 1
@@ -142,4 +142,4 @@ class Backfill(BackfillPlan):
         return self.paused or self.trigger_disabled
 
 
-REQUEST_FIELDS = frozenset(BackfillPlan.model_fields)
+REQUEST_FIELDS = frozenset(BackfillSpec.model_fields)

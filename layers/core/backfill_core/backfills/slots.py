@@ -1,57 +1,198 @@
-"""A backfill slot's life on its backfill's record, as the executor moves it: claimed, finished, or given back."""
+"""A backfill slot's life in its backfill's progress, as the executor moves it: claimed, finished (the lane then
+takes the next slot), or given back. Each is one conditional update naming only the slot's lane; one that fails
+because a person changed the backfill meanwhile decides again from what it found, without a read."""
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from backfill_core.backfills import state_machine
-from backfill_core.backfills.changes import change
-from backfill_core.backfills.model import Backfill, SlotOutcome, SlotRecord
-from backfill_core.slots.message import SlotMessage
-from backfill_core.storage import triggers_repository
-from backfill_core.triggers.model import TriggerKey
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from backfill_core.backfills.model import BackfillSpec, SlotOutcome, SlotRecord, SlotState
+from backfill_core.backfills.progress import (
+    COUNTERS,
+    Claim,
+    LaneSlot,
+    Next,
+    Progress,
+    claim_of,
+    failure_pause_reason,
+    next_of,
+    trips_failure_policy,
+)
+from backfill_core.backfills.state_machine import schedule_of
+from backfill_core.errors import BackfillContended
+from backfill_core.schedules.kestra_time import now
+from backfill_core.slots.message import SlotMessage, WorkMessage
+from backfill_core.storage import backfill_items, backfill_progress, triggers_repository, work_queue
+
+logger = Logger(child=True)
+
+DECISIONS = 20  # a write lost this many times in a row to people's changes is given up (the message comes back)
 
 
-def claim_slot(message: SlotMessage) -> tuple[Backfill | None, state_machine.Claim]:
-    key, backfill_id = _backfill_of(message)
-    decision = state_machine.Claim.DROP
-
-    def transition(b: Backfill, at: datetime):
-        nonlocal decision
-        b, decision = state_machine.claim(b, message.date, at, message.round)
-        return b, []
-
-    backfill = change(key, backfill_id, transition)
-    return backfill, decision if backfill else state_machine.Claim.DROP
+@dataclass(frozen=True)
+class ClaimedSlot:
+    spec: BackfillSpec
+    progress: Progress  # as the claim left it, or found it
+    decision: Claim
 
 
-def end_slot(message: SlotMessage, outcome: SlotOutcome, execution_id: str | None, round_: int, reason=None) -> None:
-    """Record how the slot ended (rewritten identically by a redelivery), then count it on the backfill, which
-    dispatches the next."""
+def claim_slot(message: SlotMessage) -> ClaimedSlot | None:
+    """None when the backfill is gone (its flow deleted)."""
+    spec = _spec_of(message)
+    if spec is None:
+        return None
+    slot = _slot(message, SlotState.DISPATCHED)
+    ok, progress = backfill_progress.claim(spec.id, slot, now())
+    for _ in range(DECISIONS):
+        if progress is None:
+            return None
+        if ok:
+            return ClaimedSlot(spec, progress, Claim.RUN)
+        decision = claim_of(progress, slot.lane, slot.position, slot.round)
+        if decision == Claim.PARK:
+            ok, found = backfill_progress.park(spec.id, slot, now())
+        elif decision == Claim.CANCEL:
+            counter = "failed" if slot.round else "cancelled"  # a retry that never ran stays failed
+            ok, found = backfill_progress.end_slot(spec.id, slot, counter, Next.IDLE, now(), why="cancelled")
+        else:
+            return ClaimedSlot(spec, progress, decision)
+        if ok:
+            return ClaimedSlot(spec, found or progress, Claim.DROP if decision == Claim.CANCEL else decision)
+        progress = found
+    raise BackfillContended(f"backfill {message.backfill_id} is changing too fast to claim a slot; retry")
+
+
+def end_slot(
+    message: SlotMessage,
+    outcome: SlotOutcome,
+    execution_id: str | None,
+    reason: str | None = None,
+    known: Progress | None = None,
+) -> None:
+    """Record how the slot ended (rewritten identically by a redelivery), then count it in the progress, where
+    its lane takes the next slot. `known`: the progress as the claim left it, so the count needs no read."""
+    if message.backfill_id is None:
+        raise ValueError(f"the {message.kind} slot message for {message.date} names no backfill")
     triggers_repository.record_slot(
         SlotRecord(
-            backfill_id=_backfill_of(message)[1],
+            backfill_id=message.backfill_id,
             date=message.date,
             state=outcome,
             execution_id=execution_id,
             reason=reason,
-            round=round_,
+            round=message.round,
         )
     )
-    finish_slot(message, outcome)
+    finish_slot(message, outcome, known)
 
 
-def finish_slot(message: SlotMessage, outcome: SlotOutcome) -> Backfill | None:
-    key, backfill_id = _backfill_of(message)
-    return change(key, backfill_id, lambda b, at: state_machine.finish(b, message.date, outcome, at, message.round))
+def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | None = None) -> None:
+    spec = _spec_of(message)
+    progress = known or (backfill_progress.get(spec.id) if spec else None)
+    if spec is None:
+        return
+    slot = _slot(message, SlotState.RUNNING)
+    for _ in range(DECISIONS):
+        if progress is None:
+            return
+        then = next_of(progress, slot.lane, slot.position, slot.round, outcome)
+        if then == Next.DONE:
+            return
+        premises: dict = {}
+        if then == Next.RETRY:
+            premises = {"retry_head": progress.retry[0], "round": progress.round}
+        elif trips_failure_policy(progress, outcome, spec.max_failures):
+            then = Next.IDLE
+            new_failures = progress.failed + 1 - progress.failures_seen
+            premises = {
+                "pause": failure_pause_reason(new_failures, spec.max_failures or 0),
+                "failed": progress.failed,
+                "failures_seen": progress.failures_seen,
+            }
+        elif then == Next.IDLE:
+            why = "cancelled" if not progress.stored_running else "held" if progress.held else "above"
+            premises = {"why": why}
+        ok, found = backfill_progress.end_slot(spec.id, slot, COUNTERS[outcome], then, now(), **premises)
+        if ok and found is not None:
+            taken = found.lane(slot.lane)
+            if then in (Next.CURSOR, Next.RETRY) and taken is not None:
+                send_slots(spec, [(taken.lane, taken.position, taken.round)], known=(message.date, slot.position))
+            return
+        progress = found
+    raise BackfillContended(f"backfill {message.backfill_id} is changing too fast to count a slot; retry")
 
 
-def release_slot(message: SlotMessage) -> Backfill | None:
-    """Give back a claimed slot whose execution never started: parked if paused, cancelled if cancelled."""
-    key, backfill_id = _backfill_of(message)
-    return change(key, backfill_id, lambda b, at: (state_machine.release(b, message.date, at, message.round), []))
+def release_slot(message: SlotMessage) -> Progress | None:
+    """Give back a claimed slot whose execution never started: parked while held, counted cancelled once
+    cancelled (a retried one stays failed); as it is while the backfill runs on. Returns the progress after."""
+    spec = _spec_of(message)
+    progress = backfill_progress.get(spec.id) if spec else None
+    slot = _slot(message, SlotState.RUNNING)
+    for _ in range(DECISIONS):
+        if spec is None or progress is None:
+            return None
+        if progress.lane(slot.lane) != slot:
+            return progress
+        if not progress.stored_running:
+            counter = "failed" if slot.round else "cancelled"
+            ok, found = backfill_progress.end_slot(spec.id, slot, counter, Next.IDLE, now(), why="cancelled")
+        elif progress.held:
+            ok, found = backfill_progress.park(spec.id, slot, now())
+        else:
+            return progress
+        if ok:
+            return found
+        progress = found
+    raise BackfillContended(f"backfill {message.backfill_id} is changing too fast to give back a slot; retry")
 
 
-def _backfill_of(message: SlotMessage) -> tuple[TriggerKey, str]:
-    """A backfill slot's trigger and backfill (a live slot's message names no backfill)."""
+def send_slots(
+    spec: BackfillSpec, slots: list[tuple[int, int, int]], known: tuple[datetime, int] | None = None
+) -> None:
+    """Send (lane, position, round) slots after the write that dispatched them. A failed send is not an error for
+    the caller: the progress holds them DISPATCHED, and the watchdog sends them again. `known`: a slot's date and
+    position, from which nearby dates are counted rather than from the start."""
+    if not slots:
+        return
+    schedule = schedule_of(spec)
+    messages = []
+    for lane, position, round_ in slots:
+        date = spec.order.nth_near(schedule, spec.start, spec.end, position, known)
+        if date is None:
+            continue
+        messages.append(
+            SlotMessage(
+                tenant=spec.tenant,
+                namespace=spec.namespace,
+                flow_id=spec.flow_id,
+                trigger_id=spec.trigger_id,
+                backfill_id=spec.id,
+                date=date,
+                round=round_,
+                lane=lane,
+                position=position,
+            )
+        )
+    try:
+        work_queue.send(list[WorkMessage](messages))
+    except (work_queue.SendFailed, BotoCoreError, ClientError):
+        logger.exception("slot messages not sent; the watchdog will send them", extra={"backfill": spec.id})
+
+
+def _spec_of(message: SlotMessage) -> BackfillSpec | None:
     if message.backfill_id is None:
         raise ValueError(f"the {message.kind} slot message for {message.date} names no backfill")
-    return message.trigger_key, message.backfill_id
+    return backfill_items.spec(message.trigger_key.pk, message.backfill_id)
+
+
+def running_slot(message: SlotMessage) -> LaneSlot:
+    """The message's slot as its lane holds it once claimed."""
+    return _slot(message, SlotState.RUNNING)
+
+
+def _slot(message: SlotMessage, state: SlotState) -> LaneSlot:
+    if message.lane is None or message.position is None:
+        raise ValueError(f"the backfill slot message for {message.date} names no lane: sent by an older version")
+    return LaneSlot(message.lane, message.position, state, message.round)

@@ -7,7 +7,15 @@ never both move the cursor; these functions never touch AWS.
 from datetime import datetime
 from enum import StrEnum
 
-from backfill_core.backfills.model import Backfill, BackfillStatus, InflightSlot, SlotOutcome, SlotRecord, SlotState
+from backfill_core.backfills.model import (
+    Backfill,
+    BackfillSpec,
+    BackfillStatus,
+    InflightSlot,
+    SlotOutcome,
+    SlotRecord,
+    SlotState,
+)
 from backfill_core.schedules.cron import CronSchedule
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 
@@ -19,7 +27,7 @@ class Claim(StrEnum):
     DROP = "DROP"  # nothing to do: the slot finished, was cancelled, or this message is a stale copy
 
 
-def schedule_of(backfill: Backfill) -> CronSchedule:
+def schedule_of(backfill: BackfillSpec) -> CronSchedule:
     return CronSchedule(backfill.cron, backfill.timezone, backfill.with_seconds, backfill.conditions)
 
 

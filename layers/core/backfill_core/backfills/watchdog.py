@@ -1,23 +1,26 @@
-"""The watchdog: slots whose message was lost are sent again, and holds mended after a crash."""
+"""The watchdog: slots whose message was lost are sent again, holds mended after a crash, and a backfill that
+ended is stored as ended (its spec leaves the RunningBackfills index)."""
 
-from datetime import datetime
+import time
 
 from aws_lambda_powertools import Logger
 
-from backfill_core.backfills import state_machine
+from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import change, kill_running
 from backfill_core.backfills.holds import trigger_disabled
-from backfill_core.backfills.model import Backfill
+from backfill_core.backfills.model import Backfill, BackfillSpec, SlotState
+from backfill_core.backfills.progress import Progress, settled_status
+from backfill_core.backfills.slots import send_slots
 from backfill_core.settings import settings
-from backfill_core.storage import flows_repository, triggers_repository
+from backfill_core.storage import backfill_items, backfill_watch, flows_repository, triggers_repository
 
 logger = Logger(child=True)
 
 
 def resend_stale_slots() -> int:
-    """The watchdog: re-send slots whose message was lost, and hold or release each running backfill as
-    its trigger's disabled state says (in case a crash came between the two writes). Returns how many
-    slots were re-sent."""
+    """The watchdog: re-send slots whose message was lost, hold or release each running backfill as its trigger's
+    disabled state says (in case a crash came between the two writes), and store the end of those that ended.
+    Returns how many slots were re-sent."""
     sent = 0
     for running in triggers_repository.running_backfills():
         try:
@@ -33,17 +36,54 @@ def _watch(running: Backfill) -> int:
     # Running after its flow was deleted: one whose trigger an update had removed (delete_flow cancels the
     # backfills of the triggers the flow still has), or one started before creates checked the flow.
     orphan = flows_repository.find(key.tenant, key.namespace, key.flow_id) is None
-    resent: list[datetime] = []
 
-    def transition(b: Backfill, at: datetime):
+    def decide(spec: BackfillSpec, progress: Progress):
         if orphan:
-            b = state_machine.cancel(b, at)
-        b, released = state_machine.set_trigger_disabled(b, disabled, at)
-        b, stale = state_machine.stale_slots(b, at, settings().slot_resend_seconds)
-        resent[:] = stale
-        return b, released + [s for s in stale if s not in released]
+            return progress_changes.cancel(progress)
+        return progress_changes.set_trigger_disabled(progress, disabled)
 
-    watched = change(key, running.id, transition)
-    if watched is not None:
-        kill_running(watched)  # a kill that found no execution yet
-    return len(resent)
+    watched = change(key, running.id, decide)
+    if watched is None:
+        return 0
+    kill_running(watched)  # a kill that found no execution yet
+    found = backfill_items.get(key.pk, running.id)
+    if found is None:
+        return 0
+    spec, progress = found
+    if watched.settled:
+        _store_end(spec, progress)
+        return 0
+    return _resend_lost(spec, progress)
+
+
+def _store_end(spec: BackfillSpec, progress: Progress) -> None:
+    ended = settled_status(progress)
+    stored = change(spec.trigger_key, spec.id, lambda _, p: progress_changes.settle(p, settled_status(p)))
+    if stored is not None and stored.settled and ended == stored.status:
+        backfill_items.set_running(spec, False)
+
+
+def _resend_lost(spec: BackfillSpec, progress: Progress) -> int:
+    """Send again each slot whose lane has not moved for longer than any message can take: a message lost (a
+    crash between the write and the send, or one moved to the dead-letter queue). A RUNNING slot is sent again
+    even while held or cancelled, so its execution is resumed or its claim given back."""
+    now = time.time()
+    before = backfill_watch.seen(spec.id)
+    seen: dict[int, tuple[int, float]] = {}
+    stale = []
+    for slot in progress.in_flight:
+        if slot.state == SlotState.PARKED:
+            continue
+        if slot.state == SlotState.DISPATCHED and (progress.held or not progress.stored_running):
+            continue
+        code, since = before.get(slot.lane, (None, now))
+        if code != slot.code:
+            since = now
+        if now - since >= settings().slot_resend_seconds:
+            stale.append((slot.lane, slot.position, slot.round))
+            since = now
+        seen[slot.lane] = (slot.code, since)
+    if seen != before:
+        backfill_watch.keep(spec.id, seen)
+    send_slots(spec, stale)
+    return len(stale)

@@ -39,6 +39,21 @@ class SlotOrder(StrEnum):
             index = count_slots(schedule, start, end) - 1 - index
         return nth_slot(schedule, start, end, index)
 
+    def nth_near(
+        self, schedule: CronSchedule, start: datetime, end: datetime, index: int, known: tuple[datetime, int] | None
+    ) -> datetime | None:
+        """The slot at `index`, counted on from a `known` (slot, index) before it when there is one: deep in a long
+        range, a lane's next slot is found near its last rather than from the start."""
+        if known is not None and self is SlotOrder.OLDEST_FIRST and index >= known[1]:
+            return nth_slot(schedule, known[0], end, index - known[1])
+        return self.nth(schedule, start, end, index)
+
+    def index_of(self, schedule: CronSchedule, start: datetime, end: datetime, slot: datetime) -> int:
+        """The index (0 first) in this order of a slot of the range."""
+        if self is SlotOrder.NEWEST_FIRST:
+            return count_slots(schedule, slot, end) - 1
+        return count_slots(schedule, start, slot) - 1
+
     def first_of(self, slots: Iterable[datetime]) -> datetime:
         return max(slots) if self is SlotOrder.NEWEST_FIRST else min(slots)
 

@@ -20,6 +20,8 @@ class SlotMessage(KestraModel):
     backfill_id: str | None = None
     date: datetime
     round: int = 0  # which run of a backfill slot: retry-failed starts a new round
+    lane: int | None = None  # a backfill slot's lane, which holds it in the backfill's progress
+    position: int | None = None  # a backfill slot's index in the backfill's order
     wait_token: str | None = None  # the wait it continues, for a slot QUEUED by its flow's concurrency limit
 
     @property

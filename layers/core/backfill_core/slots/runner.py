@@ -19,8 +19,9 @@ from aws_lambda_powertools import Logger
 
 from backfill_core.backfills import holds, planning
 from backfill_core.backfills import slots as backfill_slots
-from backfill_core.backfills.model import SlotOutcome, SlotState
-from backfill_core.backfills.state_machine import Claim, schedule_of
+from backfill_core.backfills.model import SlotOutcome
+from backfill_core.backfills.progress import Claim
+from backfill_core.backfills.state_machine import schedule_of
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.execution import SUCCEEDED_STATES, Execution, ExecutionState
@@ -46,24 +47,25 @@ def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
 
 
 def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
-    backfill, decision = backfill_slots.claim_slot(message)
-    if decision not in (Claim.RUN, Claim.RESUME) or backfill is None:
-        logger.info("slot not run", extra={"slot": format_date(message.date), "decision": decision.value})
+    claimed = backfill_slots.claim_slot(message)
+    if claimed is None or claimed.decision not in (Claim.RUN, Claim.RESUME):
+        decision = claimed.decision.value if claimed else "GONE"
+        logger.info("slot not run", extra={"slot": format_date(message.date), "decision": decision})
         return
+    spec, decision, known = claimed.spec, claimed.decision, claimed.progress
     slot_key = storage_key(message.date)
-    round_ = backfill.inflight[slot_key].round
-    this_execution = backfill_execution_id(backfill.id, slot_key, round_)
+    round_ = message.round
+    this_execution = backfill_execution_id(spec.id, slot_key, round_)
     stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
     if decision == Claim.RESUME and executions_repository.get(this_execution) is None:
         # Claimed, then paused or cancelled before its execution existed: it does not start now, unless
         # the backfill carried on since, when the slot is still this claim's to run.
-        backfill = backfill_slots.release_slot(message)
-        entry = backfill.inflight.get(slot_key) if backfill else None
-        if backfill is None or entry is None or entry.state != SlotState.RUNNING or entry.round != round_:
+        progress = backfill_slots.release_slot(message)
+        if progress is None or progress.lane(message.lane or 0) != backfill_slots.running_slot(message):
             return
-        if backfill.held or backfill.finished:
+        if progress.held or not progress.stored_running:
             return
-        decision = Claim.RUN
+        decision, known = Claim.RUN, progress
     if (
         decision == Claim.RUN
         and stored is not None
@@ -73,22 +75,22 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
         _park_until_the_flow_is_valid(message, stored)
         return
     if decision == Claim.RUN:
-        if round_ == 0 and backfill.reprocess != "all" and executions_repository.get(this_execution) is None:
-            key = backfill.trigger_key
+        if round_ == 0 and spec.reprocess != "all" and executions_repository.get(this_execution) is None:
+            key = spec.trigger_key
             skipped = planning.skipped_slots(
-                schedule_of(backfill), key, backfill.reprocess, message.date, message.date, besides=backfill.id
+                schedule_of(spec), key, spec.reprocess, message.date, message.date, besides=spec.id
             ).get(slot_key)
             if skipped:
-                backfill_slots.end_slot(message, SlotOutcome.SKIPPED, skipped[1], round_, skipped[0])
+                backfill_slots.end_slot(message, SlotOutcome.SKIPPED, skipped[1], skipped[0], known)
                 return
         execution = new_execution(
             execution_id=this_execution,
             message=message,
-            trigger_type=backfill.trigger_type,
-            schedule=schedule_of(backfill),
+            trigger_type=spec.trigger_type,
+            schedule=schedule_of(spec),
             revision=stored.revision if stored else 0,
-            inputs=backfill.inputs,
-            labels=merge_labels(_flow_labels(stored, message.trigger_id), backfill.labels),
+            inputs=spec.inputs,
+            labels=merge_labels(_flow_labels(stored, message.trigger_id), spec.labels),
             at=now(),
         )
         executions_repository.create_if_absent(execution)
@@ -98,7 +100,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     execution, ended_here = ran
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
-    backfill_slots.end_slot(message, slot_outcome(execution), execution.id, round_)
+    backfill_slots.end_slot(message, slot_outcome(execution), execution.id, known=known)
 
 
 def slot_outcome(execution: Execution) -> SlotOutcome:

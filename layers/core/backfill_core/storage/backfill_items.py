@@ -1,114 +1,113 @@
-"""A backfill as two items of TriggersTable: its request, written once with the keys of the indexes that find
-backfills, and its progress, which every slot's claim and finish rewrite, small and on no index.
+"""A backfill as two items of TriggersTable: its spec (the request and its plan), written once with the keys of
+the indexes that find backfills, and its progress (storage/backfill_progress.py), which every slot's claim and
+finish update, small and on no index.
 
-Request: pk = tenant#namespace#flowId#triggerId, sk = BACKFILL#<id>; `running` while unsettled (the sparse
+Spec: pk = tenant#namespace#flowId#triggerId, sk = BACKFILL#<id>; `running` until it settles (the sparse
 RunningBackfills index), `backfillId` (BackfillsById), `tenant` and `created` (BackfillsByTenant).
-Progress: pk = PROGRESS#<id>, sk = PROGRESS, with a `version` for optimistic concurrency.
-A request never changes, so a warm process keeps the ones it read: a slot's change reads the progress only.
+A spec never changes, so a warm process keeps the ones it read: a slot reads no spec after the first.
 """
 
 import json
 from collections.abc import Iterable
-from typing import Any
 
 from backfill_core.aws_clients import dynamodb
-from backfill_core.backfills.model import Backfill
+from backfill_core.backfills.model import REQUEST_FIELDS, Backfill, BackfillSpec
+from backfill_core.backfills.progress import Progress
+from backfill_core.backfills.view import backfill_view
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
+from backfill_core.storage import backfill_progress
+from backfill_core.storage.backfill_progress import PROGRESS
 
-PROGRESS = "PROGRESS"
 BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
-KEPT_REQUESTS = 2048  # requests a warm process remembers; past that it forgets them all and reads again
+KEPT_SPECS = 2048  # specs a warm process remembers; past that it forgets them all and reads again
 
-_requests: dict[str, dict[str, Any]] = {}
-
-
-def request_key(backfill: Backfill) -> dict:
-    return {"pk": {"S": backfill.trigger_key.pk}, "sk": {"S": f"BACKFILL#{backfill.id}"}}
+_specs: dict[str, BackfillSpec] = {}
 
 
-def progress_key(backfill_id: str) -> dict:
-    return {"pk": {"S": f"{PROGRESS}#{backfill_id}"}, "sk": {"S": PROGRESS}}
+def spec_key(spec: BackfillSpec) -> dict:
+    return {"pk": {"S": spec.trigger_key.pk}, "sk": {"S": f"BACKFILL#{spec.id}"}}
 
 
-def running_attribute(backfill: Backfill) -> dict:
-    """The watchdog also looks after a cancelling backfill's running slots: only a settled one leaves the index."""
-    return {} if backfill.settled else {"running": {"S": "1"}}
-
-
-def request_item(backfill: Backfill) -> dict:
+def spec_item(spec: BackfillSpec, running: bool = True) -> dict:
+    """`running`: the watchdog also looks after a cancelling backfill's running slots; only a settled one leaves
+    the index."""
     return {
-        **request_key(backfill),
-        "body": {"S": json.dumps(backfill.request, separators=(",", ":"))},
-        "backfillId": {"S": backfill.id},
-        "tenant": {"S": backfill.tenant},
-        "created": {"S": f"{storage_key(backfill.created)}#{backfill.id}"},
-        **running_attribute(backfill),
+        **spec_key(spec),
+        "body": {"S": json.dumps(spec.model_dump(mode="json", by_alias=True, include=set(REQUEST_FIELDS)))},
+        "backfillId": {"S": spec.id},
+        "tenant": {"S": spec.tenant},
+        "created": {"S": f"{storage_key(spec.created)}#{spec.id}"},
+        **({"running": {"S": "1"}} if running else {}),
     }
 
 
-def progress_item(backfill: Backfill) -> dict:
-    return {
-        **progress_key(backfill.id),
-        "version": {"N": str(backfill.version)},
-        "body": {"S": json.dumps(backfill.progress, separators=(",", ":"))},
-    }
+def set_running(spec: BackfillSpec, running: bool) -> None:
+    """The spec joins the RunningBackfills index (a backfill that runs again) or leaves it (one that settled)."""
+    names = {"#running": "running"}
+    if running:
+        dynamodb().update_item(
+            TableName=settings().triggers_table,
+            Key=spec_key(spec),
+            UpdateExpression="SET #running = :one",
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={":one": {"S": "1"}},
+        )
+    else:
+        dynamodb().update_item(
+            TableName=settings().triggers_table,
+            Key=spec_key(spec),
+            UpdateExpression="REMOVE #running",
+            ExpressionAttributeNames=names,
+        )
 
 
-def running_update(backfill: Backfill) -> dict:
-    """The request's index attribute, as a transaction item, for a backfill that settles or runs again."""
-    update = {"TableName": settings().triggers_table, "Key": request_key(backfill)}
-    if backfill.settled:
-        return {"Update": {**update, "UpdateExpression": "REMOVE #running", "ExpressionAttributeNames": _RUNNING}}
-    return {
-        "Update": {
-            **update,
-            "UpdateExpression": "SET #running = :one",
-            "ExpressionAttributeNames": _RUNNING,
-            "ExpressionAttributeValues": {":one": {"S": "1"}},
-        }
-    }
+def remember(item: dict) -> BackfillSpec:
+    spec = BackfillSpec.model_validate_json(item["body"]["S"])
+    if len(_specs) >= KEPT_SPECS:
+        _specs.clear()
+    _specs[spec.id] = spec
+    return spec
 
 
-_RUNNING = {"#running": "running"}
+def spec(pk: str, backfill_id: str) -> BackfillSpec | None:
+    """A backfill's spec: from this process's memory once read."""
+    if backfill_id not in _specs:
+        found = dynamodb().get_item(
+            TableName=settings().triggers_table, Key={"pk": {"S": pk}, "sk": {"S": f"BACKFILL#{backfill_id}"}}
+        )
+        if "Item" not in found:
+            return None
+        remember(found["Item"])
+    return _specs[backfill_id]
 
 
-def backfill_of(request: dict[str, Any], progress_item: dict) -> Backfill:
-    return Backfill.model_validate(
-        {**request, **json.loads(progress_item["body"]["S"]), "version": int(progress_item["version"]["N"])}
-    )
-
-
-def remember(request_item: dict) -> dict[str, Any]:
-    request = json.loads(request_item["body"]["S"])
-    if len(_requests) >= KEPT_REQUESTS:
-        _requests.clear()
-    _requests[request["id"]] = request
-    return request
-
-
-def get(pk: str, backfill_id: str) -> Backfill | None:
-    """One backfill, read strongly: its progress alone when its request is known to this process."""
-    table = settings().triggers_table
-    request = _requests.get(backfill_id)
-    if request is not None:
-        found = dynamodb().get_item(TableName=table, Key=progress_key(backfill_id), ConsistentRead=True)
-        return backfill_of(request, found["Item"]) if "Item" in found else None
-    keys = [{"pk": {"S": pk}, "sk": {"S": f"BACKFILL#{backfill_id}"}}, progress_key(backfill_id)]
+def get(pk: str, backfill_id: str) -> tuple[BackfillSpec, Progress] | None:
+    """One backfill's spec and progress, the progress read strongly; both in one call the first time."""
+    known = _specs.get(backfill_id)
+    if known is not None:
+        progress = backfill_progress.get(backfill_id)
+        return (known, progress) if progress else None
+    keys = [{"pk": {"S": pk}, "sk": {"S": f"BACKFILL#{backfill_id}"}}, backfill_progress.key(backfill_id)]
     items = {item["sk"]["S"]: item for item in _batch_get(keys)}
     if f"BACKFILL#{backfill_id}" not in items or PROGRESS not in items:
         return None
-    return backfill_of(remember(items[f"BACKFILL#{backfill_id}"]), items[PROGRESS])
+    return remember(items[f"BACKFILL#{backfill_id}"]), backfill_progress.progress_of(items[PROGRESS])
 
 
-def with_progress(request_items: Iterable[dict]) -> list[Backfill]:
-    """The backfills of these request items (an index's or a query's), their progress read in batches."""
-    requests = [remember(item) for item in request_items]
+def view(pk: str, backfill_id: str) -> Backfill | None:
+    found = get(pk, backfill_id)
+    return backfill_view(*found) if found else None
+
+
+def with_progress(spec_items: Iterable[dict]) -> list[Backfill]:
+    """The backfills of these spec items (an index's or a query's), their progress read in batches."""
+    specs = [remember(item) for item in spec_items]
     progress = {
-        item["pk"]["S"].removeprefix(f"{PROGRESS}#"): item
-        for item in _batch_get([progress_key(request["id"]) for request in requests])
+        item["pk"]["S"].removeprefix(f"{PROGRESS}#"): backfill_progress.progress_of(item)
+        for item in _batch_get([backfill_progress.key(spec.id) for spec in specs])
     }
-    return [backfill_of(request, progress[request["id"]]) for request in requests if request["id"] in progress]
+    return [backfill_view(spec, progress[spec.id]) for spec in specs if spec.id in progress]
 
 
 def _batch_get(keys: list[dict]) -> list[dict]:

@@ -5,7 +5,6 @@ cursor and the counters move by arithmetic in the update itself. So two slots' w
 and a write that fails (a person changed the backfill meanwhile) says what it found, so its retry reads nothing.
 """
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -14,9 +13,11 @@ from botocore.exceptions import ClientError
 from backfill_core.aws_clients import dynamodb
 from backfill_core.backfills.model import BackfillStatus, SlotState
 from backfill_core.backfills.progress import LaneSlot, Progress, code_of
+from backfill_core.backfills.progress_changes import ProgressChange
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.settings import settings
 from backfill_core.storage.conditions import condition_failed
+from backfill_core.storage.updates import Update, wire
 
 PROGRESS = "PROGRESS"
 _NUMBERS = (
@@ -94,74 +95,10 @@ def get(backfill_id: str) -> Progress | None:
     return progress_of(found["Item"]) if "Item" in found else None
 
 
-@dataclass
-class Update:
-    """One UpdateItem, built clause by clause, with its condition."""
-
-    sets: list[str] = field(default_factory=list)
-    removes: list[str] = field(default_factory=list)
-    adds: list[str] = field(default_factory=list)
-    conditions: list[str] = field(default_factory=list)
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-
-    def value(self, name: str, value: Any) -> str:
-        if isinstance(value, bool):
-            self.values[f":{name}"] = {"BOOL": value}
-        elif isinstance(value, int):
-            self.values[f":{name}"] = {"N": str(value)}
-        else:
-            self.values[f":{name}"] = {"S": str(value)}
-        return f":{name}"
-
-    def lane(self, lane: int, tag: str = "lane") -> tuple[str, str]:
-        """The lane's slot path and round path."""
-        self.names[f"#{tag}"] = str(lane)
-        return f"slots.#{tag}", f"rounds.#{tag}"
-
-    def holds(self, slot: LaneSlot, tag: str = "lane") -> tuple[str, str]:
-        """Condition: the lane still holds this slot, in this round."""
-        slot_path, round_path = self.lane(slot.lane, tag)
-        self.conditions.append(f"{slot_path} = {self.value(f'{tag}code', slot.code)}")
-        if slot.round:
-            self.conditions.append(f"{round_path} = {self.value(f'{tag}round', slot.round)}")
-        else:
-            self.conditions.append(f"attribute_not_exists({round_path})")
-        return slot_path, round_path
-
-    def running(self, running: bool = True) -> None:
-        operator = "=" if running else "<>"
-        self.conditions.append(f"backfillStatus {operator} {self.value('running', BackfillStatus.RUNNING.value)}")
-
-    def not_held(self) -> None:
-        false = self.value("false", False)
-        self.conditions.append(f"paused = {false} AND triggerDisabled = {false}")
-
-    def request(self, backfill_id: str, now: datetime) -> dict:
-        self.sets.append(f"updated = {self.value('now', storage_key(now))}")
-        expression = " ".join(
-            f"{verb} {', '.join(clauses)}"
-            for verb, clauses in (("SET", self.sets), ("REMOVE", self.removes), ("ADD", self.adds))
-            if clauses
-        )
-        request = {
-            "TableName": settings().triggers_table,
-            "Key": key(backfill_id),
-            "UpdateExpression": expression,
-            "ConditionExpression": " AND ".join(self.conditions),
-            "ExpressionAttributeValues": self.values,
-            "ReturnValues": "ALL_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
-        if self.names:
-            request["ExpressionAttributeNames"] = self.names
-        return request
-
-
 def apply(backfill_id: str, update: Update, now: datetime) -> tuple[bool, Progress | None]:
     """Write it; True and the progress after, or False and the progress found instead (None: there is none)."""
     try:
-        answer = dynamodb().update_item(**update.request(backfill_id, now))
+        answer = dynamodb().update_item(**update.request(key(backfill_id), now))
     except ClientError as exc:
         if not condition_failed(exc):
             raise
@@ -243,3 +180,70 @@ def _idle_premise(update: Update, premises: dict[str, Any], lane: int) -> None:
     else:  # above: the concurrency was lowered below this lane
         update.running()
         update.conditions.append(f"concurrency <= {update.value('lanenumber', lane)}")
+
+
+# Progress's names for the attributes a change may set or expect, as stored.
+_STORED = {
+    "total": "slotTotal",
+    "cursor": "nextSlot",
+    "status": "backfillStatus",
+    "pause_reason": "pauseReason",
+    "trigger_disabled": "triggerDisabled",
+    "failures_seen": "failuresSeen",
+}
+
+
+def change(backfill_id: str, wanted: ProgressChange, now: datetime) -> tuple[bool, Progress | None]:
+    """Write a person's change in one update, if what it was computed from is unchanged."""
+    return apply(backfill_id, _update_of(wanted), now)
+
+
+def transaction_update(backfill_id: str, wanted: ProgressChange, now: datetime) -> dict:
+    """The change as an Update of a transaction (which returns no values)."""
+    request = _update_of(wanted).request(key(backfill_id), now)
+    del request["ReturnValues"], request["ReturnValuesOnConditionCheckFailure"]
+    return request
+
+
+def _update_of(wanted: ProgressChange) -> Update:
+    update = Update()
+    for n, (name, value) in enumerate(wanted.expect.items()):
+        stored = _STORED.get(name, name)
+        if value is None:
+            update.conditions.append(f"attribute_not_exists({stored})")
+        else:
+            update.values[f":e{n}"] = wire(value)
+            update.conditions.append(f"{stored} = :e{n}")
+    fresh_lanes = []
+    for n, (lane, lane_change) in enumerate(sorted(wanted.lanes.items())):
+        slot_path, round_path = update.lane(lane, f"l{n}")
+        if lane_change.seen is None:
+            update.conditions.append(f"attribute_not_exists({slot_path})")
+        else:
+            update.conditions.append(f"{slot_path} = {update.value(f'l{n}seen', lane_change.seen)}")
+        if lane_change.fresh is not None:
+            fresh_lanes.append(f"{slot_path} = nextSlot + {update.value(f'l{n}fresh', lane_change.fresh)}")
+            update.removes.append(round_path)
+        elif lane_change.code is not None:
+            update.sets.append(f"{slot_path} = {update.value(f'l{n}code', lane_change.code)}")
+            if lane_change.round:
+                update.sets.append(f"{round_path} = {update.value(f'l{n}round', lane_change.round)}")
+            else:
+                update.removes.append(round_path)
+        else:
+            update.removes += [slot_path, round_path]
+    update.sets[:0] = fresh_lanes  # before the cursor moves: they take its old value
+    if wanted.fresh:
+        update.sets.append(f"nextSlot = nextSlot + {update.value('fresh', wanted.fresh)}")
+    for n, (name, value) in enumerate(wanted.sets.items()):
+        stored = _STORED.get(name, name)
+        if value is None:
+            update.removes.append(stored)
+        else:
+            update.values[f":s{n}"] = wire(value)
+            update.sets.append(f"{stored} = :s{n}")
+    for n, (name, amount) in enumerate(wanted.adds.items()):
+        update.adds.append(f"{name} {update.value(f'a{n}', amount)}")
+    if not update.conditions:
+        update.conditions.append("attribute_exists(pk)")
+    return update

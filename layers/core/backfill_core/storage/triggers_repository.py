@@ -15,11 +15,12 @@ from datetime import datetime
 from botocore.exceptions import ClientError
 
 from backfill_core.aws_clients import dynamodb
-from backfill_core.backfills.model import Backfill, SlotOutcome, SlotRecord
+from backfill_core.backfills.model import Backfill, BackfillSpec, SlotOutcome, SlotRecord
+from backfill_core.backfills.progress import Progress
 from backfill_core.errors import ConcurrentUpdate, trigger_disabled_conflict
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.settings import settings
-from backfill_core.storage import backfill_items
+from backfill_core.storage import backfill_items, backfill_progress
 from backfill_core.storage.conditions import condition_failed, written
 from backfill_core.triggers.model import TriggerKey, TriggerState
 
@@ -124,80 +125,71 @@ def _claim_state(key: TriggerKey, seen: int) -> dict:
     }
 
 
-def _raise_claim_failure(backfill: Backfill, exc: ClientError) -> None:
-    if get_state(backfill.trigger_key).disabled:
-        raise trigger_disabled_conflict(backfill.namespace, backfill.flow_id, backfill.trigger_id) from exc
-    raise ConcurrentUpdate(backfill.id) from exc  # another backfill started meanwhile: check overlaps again
+def _raise_claim_failure(key: TriggerKey, backfill_id: str, exc: ClientError) -> None:
+    if get_state(key).disabled:
+        raise trigger_disabled_conflict(key.namespace, key.flow_id, key.trigger_id) from exc
+    raise ConcurrentUpdate(backfill_id) from exc  # another backfill started meanwhile, or it changed: check again
 
 
-def create_backfill(backfill: Backfill, start: BackfillStart) -> None:
+def create_backfill(spec: BackfillSpec, progress: Progress, start: BackfillStart) -> None:
     """Write a new backfill, if no other backfill of the trigger started since its overlap check read
     the STATE counter, and the flow is as planned (ConcurrentUpdate); and the trigger is enabled (409)."""
-    key = backfill.trigger_key
+    table = settings().triggers_table
     try:
         dynamodb().transact_write_items(
             TransactItems=[
                 {
                     "Put": {
-                        "TableName": settings().triggers_table,
-                        "Item": backfill_items.request_item(backfill),
+                        "TableName": table,
+                        "Item": backfill_items.spec_item(spec),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
                 {
                     "Put": {
-                        "TableName": settings().triggers_table,
-                        "Item": backfill_items.progress_item(backfill),
+                        "TableName": table,
+                        "Item": backfill_progress.item(spec.id, progress),
                         "ConditionExpression": "attribute_not_exists(pk)",
                     }
                 },
-                _claim_state(key, start.seen),
+                _claim_state(spec.trigger_key, start.seen),
                 start.flow_check,
             ]
         )
     except ClientError as exc:
         if condition_failed(exc):
-            _raise_claim_failure(backfill, exc)
+            _raise_claim_failure(spec.trigger_key, spec.id, exc)
+        raise
+
+
+def restart_backfill(spec: BackfillSpec, change: dict, start: BackfillStart) -> None:
+    """Write a change that sets an ended backfill running again (retry-failed), checked as a create is: no
+    overlapping backfill started since, the flow as planned, the trigger enabled. `change` is the progress
+    item's update (storage/backfill_progress.py)."""
+    running = {
+        "TableName": settings().triggers_table,
+        "Key": backfill_items.spec_key(spec),
+        "UpdateExpression": "SET #running = :one",
+        "ExpressionAttributeNames": {"#running": "running"},
+        "ExpressionAttributeValues": {":one": {"S": "1"}},
+    }
+    try:
+        dynamodb().transact_write_items(
+            TransactItems=[
+                {"Update": change},
+                {"Update": running},
+                _claim_state(spec.trigger_key, start.seen),
+                start.flow_check,
+            ]
+        )
+    except ClientError as exc:
+        if condition_failed(exc):
+            _raise_claim_failure(spec.trigger_key, spec.id, exc)
         raise
 
 
 def get_backfill(key: TriggerKey, backfill_id: str) -> Backfill | None:
-    return backfill_items.get(key.pk, backfill_id)
-
-
-def save_backfill(backfill: Backfill, previous: Backfill, start: BackfillStart | None = None) -> Backfill:
-    """Write a transition made from `previous`; ConcurrentUpdate if someone else wrote since it was read.
-
-    Only the progress is written, unless the backfill settles or runs again (its request leaves or joins the
-    RunningBackfills index). A backfill that starts running again (retry-failed) passes `start`, checked as a
-    create checks it.
-    """
-    saved = backfill.model_copy(update={"version": previous.version + 1})
-    put = {
-        "TableName": settings().triggers_table,
-        "Item": backfill_items.progress_item(saved),
-        "ConditionExpression": "#version = :seen",
-        "ExpressionAttributeNames": {"#version": "version"},
-        "ExpressionAttributeValues": {":seen": {"N": str(previous.version)}},
-    }
-    together = [backfill_items.running_update(saved)] if saved.settled != previous.settled else []
-    if start is not None:
-        together += [_claim_state(saved.trigger_key, start.seen), start.flow_check]
-    try:
-        if together:
-            dynamodb().transact_write_items(TransactItems=[{"Put": put}, *together])
-        else:
-            dynamodb().put_item(**put, ReturnValuesOnConditionCheckFailure="ALL_OLD")
-    except ClientError as exc:
-        if condition_failed(exc):
-            if start is not None:
-                _raise_claim_failure(saved, exc)
-            # What the winner wrote (gone: none): the retry starts from it without a read.
-            item: dict | None = dict(exc.response).get("Item")  # type: ignore[assignment]
-            found = backfill_items.backfill_of(saved.request, item) if item else None
-            raise ConcurrentUpdate(saved.id, found) from exc
-        raise
-    return saved
+    return backfill_items.view(key.pk, backfill_id)
 
 
 def _query_pages(**query) -> Iterator[dict]:

@@ -3,7 +3,7 @@ set-disabled, restart, unlock and delete, one by one or in bulk."""
 
 from collections.abc import Callable, Iterable
 
-from backfill_core.backfills import state_machine
+from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import change
 from backfill_core.backfills.commands import create_backfill
 from backfill_core.backfills.holds import disable_trigger
@@ -74,7 +74,7 @@ def delete(tenant: str, ref: TriggerRef) -> None:
     declared_trigger(tenant, ref)
     key = ref.trigger_key(tenant)
     for backfill in running_backfills_of(key):
-        change(key, backfill.id, lambda b, at: (state_machine.cancel(b, at), []))
+        change(key, backfill.id, lambda spec, progress: progress_changes.cancel(progress))
     triggers_repository.forget_evaluation(key, disabled_too=True)
 
 

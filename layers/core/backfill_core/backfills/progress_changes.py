@@ -1,0 +1,164 @@
+"""What a person (or the watchdog) changes in a backfill's progress: pause, unpause, a new concurrency, cancel,
+retry the failed slots, a trigger disabled or enabled, and filling the lanes that are free. Each is computed from
+the progress as read and written as one update whose condition pins what it was computed from
+(storage/backfill_progress.py); the executors' writes, which name only their own lanes, seldom touch it."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from backfill_core.backfills.model import BackfillStatus, SlotState
+from backfill_core.backfills.progress import Progress
+
+
+@dataclass(frozen=True)
+class LaneChange:
+    """A lane's new slot: `code`, or the cursor's place `fresh` after the cursor (a fresh slot), or none."""
+
+    seen: int | None  # the code as read (None: no entry), which the write requires unchanged
+    code: int | None = None
+    fresh: int | None = None
+    round: int = 0
+
+
+@dataclass
+class ProgressChange:
+    sets: dict[str, Any] = field(default_factory=dict)  # attribute (as Progress names it) -> new value
+    expect: dict[str, Any] = field(default_factory=dict)  # attribute -> value as read
+    lanes: dict[int, LaneChange] = field(default_factory=dict)
+    fresh: int = 0  # how far the cursor moves
+    adds: dict[str, int] = field(default_factory=dict)  # counter -> amount
+
+    def __bool__(self) -> bool:
+        return bool(self.sets or self.lanes or self.fresh or self.adds)
+
+    def dispatched(self, progress: Progress) -> list[tuple[int, int, int]]:
+        """(lane, position, round) of each slot this change sends, `progress` being what it was made from."""
+        sent = []
+        for lane, change in sorted(self.lanes.items()):
+            if change.fresh is not None:
+                sent.append((lane, progress.cursor + change.fresh, 0))
+            elif change.code is not None:  # a queued retry, or a parked slot released: DISPATCHED
+                sent.append((lane, change.code, change.round))
+        return sent
+
+
+def _set(change: ProgressChange, progress: Progress, **values: Any) -> None:
+    for name, value in values.items():
+        change.expect.setdefault(name, getattr(progress, name))
+        change.sets[name] = value
+
+
+def _effective(progress: Progress, change: ProgressChange) -> Progress:
+    return progress.model_copy(update=change.sets)
+
+
+def fill(progress: Progress, change: ProgressChange) -> None:
+    """Free lanes below the concurrency take the queued retries first, then fresh slots from the cursor, unless the
+    backfill (as this change leaves it) is held or no longer running."""
+    after = _effective(progress, change)
+    if after.held or after.status != BackfillStatus.RUNNING:
+        return
+    retry = list(after.retry)
+    free = [lane for lane in after.idle_lanes() if lane not in change.lanes]
+    for lane in free:
+        if retry:
+            position = retry.pop(0)
+            change.lanes[lane] = LaneChange(progress.slots.get(lane), code=position, round=after.round)
+        elif progress.cursor + change.fresh < progress.total:
+            change.lanes[lane] = LaneChange(progress.slots.get(lane), fresh=change.fresh)
+            change.fresh += 1
+    if retry != after.retry:
+        _set(change, progress, retry=retry)
+
+
+def _release_parked(progress: Progress, change: ProgressChange) -> None:
+    for slot in progress.in_flight:
+        if slot.state == SlotState.PARKED:
+            change.lanes[slot.lane] = LaneChange(slot.code, code=slot.position, round=slot.round)
+
+
+def change_window(progress: Progress, concurrency: int | None = None, paused: bool | None = None) -> ProgressChange:
+    """A new concurrency and a pause or unpause, together: the window takes effect at once (a larger one
+    dispatches more now; a smaller one lets the slots in flight end, and lanes above it take nothing new).
+    Unpause sends the parked slots first, then fills; the failures so far count as seen (maxFailures counts
+    anew). A person's pause clears a pause the failure policy made, so retry-failed leaves it paused."""
+    change = ProgressChange()
+    if progress.status != BackfillStatus.RUNNING:
+        return change
+    if paused is True and (not progress.paused or progress.pause_reason):
+        _set(change, progress, paused=True, pause_reason=None)
+    if concurrency is not None and concurrency != progress.concurrency:
+        _set(change, progress, concurrency=concurrency)
+    if paused is False and progress.paused:
+        _set(change, progress, paused=False, pause_reason=None, failures_seen=progress.failed)
+        change.expect["failed"] = progress.failed
+        if not progress.trigger_disabled:
+            _release_parked(progress, change)
+    if change:
+        fill(progress, change)
+    return change
+
+
+def set_trigger_disabled(progress: Progress, disabled: bool) -> ProgressChange:
+    change = ProgressChange()
+    if progress.status != BackfillStatus.RUNNING or progress.trigger_disabled == disabled:
+        return change
+    _set(change, progress, trigger_disabled=disabled)
+    if not disabled and not progress.paused:
+        _release_parked(progress, change)
+        fill(progress, change)
+    return change
+
+
+def cancel(progress: Progress, kill: bool = False) -> ProgressChange:
+    """Stop dispatch and cancel what waits: slots sent or parked and slots never sent count cancelled (queued
+    retries stay failed, as their records say); running ones end as they will, or are killed with `kill`."""
+    change = ProgressChange()
+    if progress.status != BackfillStatus.RUNNING:
+        return change
+    _set(change, progress, status=BackfillStatus.CANCELLING, kill=kill, retry=[])
+    change.expect["cursor"] = progress.cursor
+    cancelled, failed = progress.total - progress.dispatched, len(progress.retry)
+    for slot in progress.in_flight:
+        if slot.state != SlotState.RUNNING:
+            change.lanes[slot.lane] = LaneChange(slot.code)
+            if slot.round:
+                failed += 1
+            else:
+                cancelled += 1
+    change.adds = {name: n for name, n in (("cancelled", cancelled), ("failed", failed)) if n}
+    return change
+
+
+def retry_failed(progress: Progress, positions: list[int]) -> tuple[ProgressChange, int]:
+    """Run these failed slots again as a new round; a backfill that ended runs again, and one its failure policy
+    paused carries on. Returns the change and how many slots it queued."""
+    change = ProgressChange()
+    busy = {slot.position for slot in progress.in_flight} | set(progress.retry)
+    fresh = [p for p in positions if p not in busy][: progress.failed]
+    if not fresh or progress.status in (BackfillStatus.CANCELLING, BackfillStatus.CANCELLED):
+        return change, 0
+    _set(
+        change,
+        progress,
+        round=progress.round + 1,
+        retry=progress.retry + fresh,
+        status=BackfillStatus.RUNNING,
+        failures_seen=min(progress.failures_seen, progress.failed - len(fresh)),
+    )
+    change.expect["failed"] = progress.failed
+    change.adds["failed"] = -len(fresh)
+    if progress.pause_reason:
+        _set(change, progress, paused=False, pause_reason=None)
+        _release_parked(progress, change)
+    fill(progress, change)
+    return change, len(fresh)
+
+
+def settle(progress: Progress, status: BackfillStatus) -> ProgressChange:
+    """Store the status a reader derives for a backfill that has ended, pinned to the lanes and cursor as read."""
+    change = ProgressChange()
+    if status != progress.status:
+        _set(change, progress, status=status)
+        change.expect |= {"slots": progress.slots, "cursor": progress.cursor, "retry": progress.retry}
+    return change
