@@ -3,7 +3,7 @@ retry-failed went on with nothing and answered 500 (or a null backfill). Now eac
 
 import pytest
 
-from backfill_core.storage import triggers_repository
+from backfill_core.storage import backfill_items
 from tests.flows import QUICK, backfill_body
 
 
@@ -17,14 +17,14 @@ def test_a_backfill_deleted_between_its_lookup_and_its_change_is_a_404(stack, mo
         "PUT", "/api/v1/triggers", backfill_body("quick", "2024-01-01T00:00:00Z", "2024-01-01T02:00:00Z")
     )
     backfill_id = answer.body["backfill"]["id"]
-    found = triggers_repository.get_backfill
+    found = backfill_items.get
     reads: list[str] = []
 
-    def deleted_after_the_lookup(key, backfill_id):
+    def deleted_after_the_lookup(pk, backfill_id):
         reads.append(backfill_id)
-        return found(key, backfill_id) if len(reads) == 1 else None
+        return found(pk, backfill_id) if len(reads) == 1 else None
 
-    monkeypatch.setattr(triggers_repository, "get_backfill", deleted_after_the_lookup)
+    monkeypatch.setattr(backfill_items, "get", deleted_after_the_lookup)
 
     answer = stack.call(method, f"/api/v1/backfills/{backfill_id}{action}", body)
 
