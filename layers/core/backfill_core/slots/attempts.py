@@ -108,22 +108,20 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
         return execution, False
     at = now()
     seen = execution.attempt
-    if seen - execution.restarted_at_attempt >= settings().max_attempts:
+    spent = seen - execution.restarted_at_attempt
+    if spent >= settings().max_attempts:
         execution.message_due = None
         execution.state = transition(execution.state, ExecutionState.FAILED, at)
+        logs = ExecutionLog(execution)
+        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {spent} attempts")
+        logs.flush()  # written with the take-over below
     else:
         start_attempt(execution, at, lease_until)
     try:
         executions_repository.take_over(execution, seen, at.timestamp())
     except ConcurrentUpdate as exc:
         raise SlotBusy(f"execution {execution_id} is held by a live attempt") from exc
-    if execution.state.current == ExecutionState.FAILED:
-        logs = ExecutionLog(execution)
-        spent = seen - execution.restarted_at_attempt
-        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {spent} attempts")
-        logs.flush()
-        return execution, True
-    return execution, False
+    return execution, execution.state.current == ExecutionState.FAILED
 
 
 def start_attempt(execution: Execution, at: datetime, lease_until: float | None = None) -> Execution:
@@ -259,6 +257,14 @@ class ExecutionLog:
         self.pending.append((f"{storage_key(at)}#{execution.attempt:03d}#{self.count:06d}", entry))
 
     def flush(self) -> None:
+        """Made before each write of the execution: the lines that fit are kept on it, written by that write."""
         if self.pending:
-            execution_logs.append_logs(self.execution.id, self.pending)
+            execution = self.execution
+            trigger = execution.trigger.id if execution.trigger else None
+            shared = execution_logs.shared_fields(
+                execution.tenant_id, execution.namespace, execution.flow_id, execution.id, trigger
+            )
+            overflow = execution_logs.kept_inline(execution.log_lines, shared, self.pending)
+            if overflow:
+                execution_logs.append_logs(execution.id, overflow)
             self.pending = []

@@ -1,6 +1,13 @@
-"""ExecutionsTable's LOG items: an execution's log lines as Kestra LogEntry JSON, under the execution id, in order
-of their sort key (`LOG#<time>#<attempt>#<count>`); they expire after LOG_RETENTION_DAYS."""
+"""An execution's log lines as Kestra LogEntry JSON, in order of their key (`<time>#<attempt>#<count>`).
 
+The first INLINE_LOG_BYTES of them are kept on the execution's own record (its `logLines`, each less what every
+line of the execution says alike), so an attempt writes them with the save it makes anyway; lines past that are
+LOG items under the execution id (`LOG#<key>`), which expire after LOG_RETENTION_DAYS. A read merges the two in
+key order.
+"""
+
+import heapq
+import itertools
 import json
 import random
 import time
@@ -16,6 +23,9 @@ from backfill_core.settings import settings
 UNPROCESSED_RETRIES = 6
 UNPROCESSED_BACKOFF_SECONDS = 0.05
 UNPROCESSED_BACKOFF_CAP_SECONDS = 2.0
+INLINE_LOG_BYTES = 1024  # an execution's lines kept on its record, as JSON: a no-op flow's fit, a chatty one's do not
+EXECUTION = "EXECUTION"  # the execution record's sort key (storage/executions_repository.py)
+LogLine = tuple[str, dict[str, Any]]  # (key, Kestra LogEntry JSON)
 
 
 class LogsNotWritten(Exception):
@@ -58,15 +68,60 @@ def append_logs(execution_id: str, entries: list[tuple[str, dict[str, Any]]]) ->
             )
 
 
+def kept_inline(inline: list[LogLine], shared: dict[str, Any], entries: list[LogLine]) -> list[LogLine]:
+    """Add to a record's `inline` lines those of `entries` that fit INLINE_LOG_BYTES (less the `shared` fields,
+    which the record says); the rest are returned, to write as LOG items."""
+    size = len(json.dumps(inline, separators=(",", ":")))
+    overflow = []
+    for key, entry in entries:
+        line = (key, {field: value for field, value in entry.items() if shared.get(field, ...) != value})
+        grown = len(json.dumps(line, separators=(",", ":"))) + 1
+        if size + grown <= INLINE_LOG_BYTES:
+            inline.append(line)
+            size += grown
+        else:
+            overflow.append((key, entry))
+    return overflow
+
+
+def shared_fields(tenant: str, namespace: str, flow_id: str, execution_id: str, trigger_id: str | None) -> dict:
+    """What every line of an execution says alike: left out of the lines kept on its record."""
+    return {
+        "tenantId": tenant,
+        "namespace": namespace,
+        "flowId": flow_id,
+        "executionId": execution_id,
+        "triggerId": trigger_id,
+    }
+
+
+def inline_lines(item: dict) -> list[LogLine]:
+    """The lines kept on an execution record's item, in key order."""
+    return [(key, entry) for key, entry in json.loads(item["logLines"]["S"])] if "logLines" in item else []
+
+
 def logs(execution_id: str) -> Iterator[dict[str, Any]]:
-    """The execution's log lines in order, read from DynamoDB a page at a time as they are consumed."""
+    """The execution's log lines in order, read from DynamoDB a page at a time as they are consumed: the record's
+    own (its sort key comes before every LOG item's) merged with its LOG items."""
     pages = (
         dynamodb()
         .get_paginator("query")
         .paginate(
             TableName=settings().executions_table,
-            KeyConditionExpression="pk = :id AND begins_with(sk, :log)",
-            ExpressionAttributeValues={":id": {"S": execution_id}, ":log": {"S": "LOG#"}},
+            KeyConditionExpression="pk = :id",
+            ExpressionAttributeValues={":id": {"S": execution_id}},
         )
     )
-    return (json.loads(item["entry"]["S"]) for page in pages for item in page["Items"])
+    items = (item for page in pages for item in page["Items"])
+    first = next(items, None)
+    inline: list[LogLine] = []
+    if first is not None and first["sk"]["S"] == EXECUTION:
+        body = json.loads(first["body"]["S"])
+        trigger = body.get("trigger") or {}
+        shared = shared_fields(body["tenantId"], body["namespace"], body["flowId"], execution_id, trigger.get("id"))
+        inline = [(key, {**shared, **entry}) for key, entry in inline_lines(first)]
+        first = None
+    rest = items if first is None else itertools.chain([first], items)
+    stored = ((item["sk"]["S"][4:], json.loads(item["entry"]["S"])) for item in rest if item["sk"]["S"][:4] == "LOG#")
+    for _, entry in heapq.merge(inline, stored, key=lambda line: line[0]):
+        yield entry

@@ -9,6 +9,7 @@ its absence unless the attempt knows of it, so a write never erases one and the 
 write it makes anyway (ReturnValuesOnConditionCheckFailure), not from a read per task.
 """
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -24,6 +25,7 @@ from backfill_core.flows.model import in_namespace
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
 from backfill_core.storage.conditions import condition_failed, written
+from backfill_core.storage.execution_logs import inline_lines
 
 EXECUTION = "EXECUTION"
 KILL = "KILL"  # an earlier release's kill request, an item of its own: deleted with its execution
@@ -53,6 +55,8 @@ def _item(execution: Execution) -> dict:
     }
     if execution.kill_requested:
         item[KILL_REQUESTED] = {"BOOL": True}
+    if execution.log_lines:
+        item["logLines"] = {"S": json.dumps(execution.log_lines, separators=(",", ":"))}
     if execution.message_due is not None and execution.state.current in AWAITING_MESSAGE_STATES:
         item |= awaiting_keys(execution.tenant_id, execution.id, execution.message_due)
     return item
@@ -75,6 +79,7 @@ def _execution(item: dict) -> Execution:
     execution = Execution.model_validate_json(item["body"]["S"])
     execution.lease_until = float(item["leaseUntil"]["N"])
     execution.kill_requested = KILL_REQUESTED in item
+    execution.log_lines = inline_lines(item)
     return execution
 
 
