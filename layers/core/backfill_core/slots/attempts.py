@@ -236,9 +236,13 @@ class ExecutionLog:
         self.execution = execution
         self.pending: list[tuple[str, dict]] = []
         self.count = 0
+        self.lock = threading.Lock()  # a branch may log while another's kill check flushes
 
     def add(self, task_run: TaskRun | None, level: str, message: str, at: datetime | None = None) -> None:
-        at = at or now()
+        with self.lock:
+            self._add(task_run, level, message, at or now())
+
+    def _add(self, task_run: TaskRun | None, level: str, message: str, at: datetime) -> None:
         self.count += 1
         execution = self.execution
         entry = {
@@ -258,13 +262,14 @@ class ExecutionLog:
 
     def flush(self) -> None:
         """Made before each write of the execution: the lines that fit are kept on it, written by that write."""
-        if self.pending:
+        with self.lock:
+            pending, self.pending = self.pending, []
+        if pending:
             execution = self.execution
             trigger = execution.trigger.id if execution.trigger else None
             shared = execution_logs.shared_fields(
                 execution.tenant_id, execution.namespace, execution.flow_id, execution.id, trigger
             )
-            overflow = execution_logs.kept_inline(execution.log_lines, shared, self.pending)
+            overflow = execution_logs.kept_inline(execution.log_lines, shared, pending)
             if overflow:
                 execution_logs.append_logs(execution.id, overflow)
-            self.pending = []
