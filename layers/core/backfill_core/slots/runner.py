@@ -3,9 +3,10 @@
 A backfill slot's writes, each surviving a crash at any point:
 1. the backfill record: the slot DISPATCHED -> RUNNING (or PARKED when held);
 2. the execution, created by a conditional put on an id derived from (backfill id, slot, round), unless
-   the reprocess policy skips the slot;
-3. the attempt: the execution taken over only when no live attempt holds its lease, and once it holds a place
-   under its flow's concurrency limit (slots/concurrency.py: else QUEUED, CANCELLED or FAILED);
+   the reprocess policy skips the slot: already RUNNING under its first attempt's lease when its flow has no
+   concurrency limit to wait for (slots/attempts.py create_execution);
+3. else the attempt: the execution taken over only when no live attempt holds its lease, and once it holds a
+   place under its flow's concurrency limit (slots/concurrency.py: else QUEUED, CANCELLED or FAILED);
 4. the final state, written only by the attempt that owns the execution;
 5. the slot record: how the slot ended (rewritten identically by a redelivery);
 6. the backfill record: the slot counted once and the next slot dispatched.

@@ -1,5 +1,6 @@
-"""ExecutionsTable deletions: an execution's items (its record, its kill request, its log lines) taken away,
-as Kestra's delete purges them. Apart from executions_repository, which writes and reads them."""
+"""ExecutionsTable deletions: an execution's items (its record with its first log lines, its log items, an earlier
+release's kill request) taken away, as Kestra's delete purges them. Apart from executions_repository, which writes
+and reads them."""
 
 import random
 import time
