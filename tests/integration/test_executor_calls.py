@@ -9,9 +9,10 @@ from collections import Counter
 import pytest
 
 from backfill_core import aws_clients
+from backfill_core.flows import task_run as task_run_module
 from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.settings import settings
-from backfill_core.storage import execution_logs
+from backfill_core.storage import execution_logs, executions_repository
 from tests.flows import QUICK, backfill_body
 
 THREE_SLOTS = ("2024-01-01T00:00:00Z", "2024-01-01T02:00:00Z")
@@ -159,3 +160,47 @@ def test_a_revision_stored_through_this_process_is_run_at_once_whatever_the_boun
     assert stack.call("PUT", "/api/v1/flows/tests/said", said("r2"), "application/x-yaml").status == 200
     stack.drain()
     assert revisions_run(stack) == [(1, "r1"), (2, "r2"), (2, "r2")]
+
+
+THREE_LOGS = """
+id: three
+namespace: tests
+tasks:
+  - id: first
+    type: io.kestra.plugin.core.log.Log
+    message: one
+  - id: second
+    type: io.kestra.plugin.core.log.Log
+    message: two
+  - id: third
+    type: io.kestra.plugin.core.log.Log
+    message: three
+triggers:
+  - id: every_hour
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 * * * *"
+"""
+
+
+def test_a_kill_asked_for_between_tasks_is_learned_from_the_progress_write_not_a_read_per_task(
+    stack, calls, monkeypatch
+):
+    assert stack.call("POST", "/api/v1/flows", THREE_LOGS, "application/x-yaml").status == 200
+    stack.call("PUT", "/api/v1/triggers", backfill_body("three", THREE_SLOTS[0], THREE_SLOTS[0]))
+    real = task_run_module.run_task
+
+    def run_task(task_type, props, log, budget, killed=lambda: False, **ids):
+        if ids["task_id"] == "second":
+            assert executions_repository.request_kill(ids["execution_id"])
+        return real(task_type, props, log, budget, killed, **ids)
+
+    monkeypatch.setattr(task_run_module, "run_task", run_task)
+    calls.clear()
+    stack.drain()
+    reads = calls[(settings().executions_table, "GetItem")]
+    [execution] = stack.executions(namespace="tests", flowId="three")
+    assert execution["state"]["current"] == "KILLED"
+    assert [t["state"]["current"] for t in execution["taskRunList"]] == ["SUCCESS", "SUCCESS"]  # the third never ran
+    lines = stack.call("GET", f"/api/v1/logs/{execution['id']}").body
+    assert [line["message"] for line in lines] == ["one", "two"]
+    assert reads == 0
