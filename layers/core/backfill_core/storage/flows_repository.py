@@ -9,8 +9,14 @@ YAML once per revision in a warm function (cached), and a stored flow that no lo
 stricter validator refuses it) is read as it is, its `flow` None and its `problem` saying why, so that
 one such flow never stops a tick, the watchdog or a search for the others. Its triggers are then treated as
 disabled: no live slot of it runs and its backfills are held until a valid revision is stored.
+
+An executor reads the flow it runs through `find_current`: at most once every FLOW_CACHE_SECONDS per warm
+process, and afresh as soon as this process stores or deletes it. A revision stored through another process (the
+API's function, on AWS) is run by every execution created more than FLOW_CACHE_SECONDS after it was stored: the
+bound on Kestra's rule that an execution runs its flow's current revision (0 reads it for every execution).
 """
 
+import time
 from functools import lru_cache
 
 from aws_lambda_powertools import Logger
@@ -23,6 +29,7 @@ from backfill_core.flows.stored import StoredFlow
 from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.settings import settings
 
+_current: dict[tuple[str, str, str, str], tuple[float, StoredFlow | None]] = {}  # find_current's, by flow
 PARSED_REVISIONS = 256  # flow revisions a warm function keeps parsed (each at most a request body, 128 KB)
 logger = Logger(child=True)
 
@@ -88,6 +95,7 @@ def create(tenant: str, flow: Flow, source: str) -> StoredFlow:
         if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
             raise Invalid(f"Flow id already exists: {flow.namespace}.{flow.id}") from exc
         raise
+    forget(tenant, flow.namespace, flow.id)
     return _stored(item)
 
 
@@ -107,6 +115,7 @@ def update(tenant: str, flow: Flow, source: str) -> StoredFlow:
         if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
             raise Conflict(f"Flow {flow.namespace}.{flow.id} was updated concurrently; retry") from exc
         raise
+    forget(tenant, flow.namespace, flow.id)
     return _stored(item)
 
 
@@ -117,6 +126,29 @@ def find(tenant: str, namespace: str, flow_id: str) -> StoredFlow | None:
         ConsistentRead=True,
     )
     return _stored(response["Item"]) if "Item" in response else None
+
+
+def find_current(tenant: str, namespace: str, flow_id: str) -> StoredFlow | None:
+    """The flow as an executor runs it: as read at most FLOW_CACHE_SECONDS ago by this process (see above)."""
+    key = (settings().flows_table, tenant, namespace, flow_id)
+    at, seen = time.monotonic(), _current.get(key)
+    if seen is not None and at - seen[0] < settings().flow_cache_seconds:
+        return seen[1]
+    stored = find(tenant, namespace, flow_id)
+    if len(_current) >= PARSED_REVISIONS:
+        _current.clear()
+    _current[key] = (at, stored)
+    return stored
+
+
+def forget(tenant: str, namespace: str, flow_id: str) -> None:
+    """Read the flow afresh at its next `find_current`: this process stored or deleted it."""
+    _current.pop((settings().flows_table, tenant, namespace, flow_id), None)
+
+
+def forget_all() -> None:
+    """Read every flow afresh (tests that make a new table under the same name)."""
+    _current.clear()
 
 
 def get(tenant: str, namespace: str, flow_id: str) -> StoredFlow:
@@ -162,6 +194,7 @@ def delete(stored: StoredFlow) -> None:
         if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
             raise ConcurrentUpdate(f"{stored.namespace}.{stored.id}") from exc
         raise
+    forget(stored.tenant, stored.namespace, stored.id)
 
 
 def list_flows(tenant: str, namespace: str | None = None) -> list[StoredFlow]:
