@@ -22,6 +22,9 @@ from backfill_core.flows.model import Flow, parse_flow
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.settings import settings
+from backfill_core.storage import due_triggers
+from backfill_core.storage.conditions import condition_failed
+from backfill_core.triggers.model import TriggerKey
 
 PARSED_REVISIONS = 256  # flow revisions a warm function keeps parsed (each at most a request body, 128 KB)
 logger = Logger(child=True)
@@ -80,13 +83,39 @@ def _item(tenant: str, flow: Flow, source: str, revision: int, created: str | No
     }
 
 
+def _put(tenant: str, flow: Flow, put: dict) -> None:
+    """Store a revision, and in the same transaction put its Schedule triggers in the live schedule's due index
+    (due at once: the next tick sees the new revision)."""
+    due = [
+        due_triggers.at_once(TriggerKey(tenant, flow.namespace, flow.id, t.id)) for t in flow.triggers if t.is_schedule
+    ]
+    if due:
+        dynamodb().transact_write_items(TransactItems=[{"Put": put}, *due])
+    else:
+        dynamodb().put_item(**put)
+
+
+def _exists(exc: ClientError) -> bool:
+    """The flow's own condition failed (alone, or first in the transaction of _put)."""
+    reasons = exc.response.get("CancellationReasons") or [{}]
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException" or (
+        reasons[0].get("Code") == "ConditionalCheckFailed"
+    )
+
+
 def create(tenant: str, flow: Flow, source: str) -> StoredFlow:
     item = _item(tenant, flow, source, 1)
     try:
-        dynamodb().put_item(TableName=settings().flows_table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        _put(
+            tenant,
+            flow,
+            {"TableName": settings().flows_table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"},
+        )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if _exists(exc):
             raise Invalid(f"Flow id already exists: {flow.namespace}.{flow.id}") from exc
+        if condition_failed(exc):
+            raise Conflict(f"Flow {flow.namespace}.{flow.id} is changing; retry") from exc
         raise
     return _stored(item)
 
@@ -96,15 +125,19 @@ def update(tenant: str, flow: Flow, source: str) -> StoredFlow:
     current = get(tenant, flow.namespace, flow.id)
     item = _item(tenant, flow, source, current.revision + 1, current.created)
     try:
-        dynamodb().put_item(
-            TableName=settings().flows_table,
-            Item=item,
-            ConditionExpression="revision = :seen",
-            ExpressionAttributeValues={":seen": {"N": str(current.revision)}},
+        _put(
+            tenant,
+            flow,
+            {
+                "TableName": settings().flows_table,
+                "Item": item,
+                "ConditionExpression": "revision = :seen",
+                "ExpressionAttributeValues": {":seen": {"N": str(current.revision)}},
+            },
         )
     except ClientError as exc:
         # A transaction starting a backfill of this flow can hold the item for a moment (TransactionConflict).
-        if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
+        if exc.response["Error"]["Code"] == "TransactionConflictException" or condition_failed(exc):
             raise Conflict(f"Flow {flow.namespace}.{flow.id} was updated concurrently; retry") from exc
         raise
     return _stored(item)
