@@ -40,18 +40,6 @@ def due_values(key: TriggerKey, due: datetime | None = None) -> dict:
 SET_DUE = "due = :due, dueShard = :dueShard"
 
 
-def at_once(key: TriggerKey) -> dict:
-    """The transaction item that puts a trigger in the index, due at the next tick (a flow saved)."""
-    return {
-        "Update": {
-            "TableName": settings().triggers_table,
-            "Key": state_key(key),
-            "UpdateExpression": f"SET {SET_DUE}",
-            "ExpressionAttributeValues": due_values(key),
-        }
-    }
-
-
 def due_triggers(until: datetime, limit: int) -> list[TriggerKey]:
     """Up to `limit` triggers due at `until` or before, the longest due first (a Query of each shard; the index
     is eventually consistent, so the tick reads each trigger's STATE again)."""

@@ -11,7 +11,8 @@ one such flow never stops a tick, the watchdog or a search for the others. Its t
 disabled: no live slot of it runs and its backfills are held until a valid revision is stored.
 """
 
-from functools import lru_cache
+from collections.abc import Iterable
+from functools import lru_cache, partial
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -22,7 +23,7 @@ from backfill_core.flows.model import Flow, parse_flow
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.settings import settings
-from backfill_core.storage import due_triggers
+from backfill_core.storage import trigger_listing
 from backfill_core.storage.conditions import condition_failed
 from backfill_core.triggers.model import TriggerKey
 
@@ -83,14 +84,17 @@ def _item(tenant: str, flow: Flow, source: str, revision: int, created: str | No
     }
 
 
-def _put(tenant: str, flow: Flow, put: dict) -> None:
-    """Store a revision, and in the same transaction put its Schedule triggers in the live schedule's due index
-    (due at once: the next tick sees the new revision)."""
-    due = [
-        due_triggers.at_once(TriggerKey(tenant, flow.namespace, flow.id, t.id)) for t in flow.triggers if t.is_schedule
-    ]
-    if due:
-        dynamodb().transact_write_items(TransactItems=[{"Put": put}, *due])
+def _put(tenant: str, flow: Flow, put: dict, dropped: Iterable[str] = ()) -> None:
+    """Store a revision, and in the same transaction list its triggers, put its Schedule ones due at once (the next
+    tick sees the new revision), and unlist those of the `dropped` ids (storage/trigger_listing)."""
+    key = partial(TriggerKey, tenant, flow.namespace, flow.id)
+    declared = {trigger.id for trigger in flow.triggers}
+    triggers = [trigger_listing.listed(key(t.id), t.is_schedule) for t in flow.triggers]
+    triggers += [trigger_listing.unlisted(key(trigger_id)) for trigger_id in set(dropped) - declared]
+    if len(triggers) > trigger_listing.MAX_TRIGGERS:
+        raise Invalid(f"triggers: a flow may declare at most {trigger_listing.MAX_TRIGGERS} triggers")
+    if triggers:
+        dynamodb().transact_write_items(TransactItems=[{"Put": put}, *triggers])
     else:
         dynamodb().put_item(**put)
 
@@ -134,6 +138,7 @@ def update(tenant: str, flow: Flow, source: str) -> StoredFlow:
                 "ConditionExpression": "revision = :seen",
                 "ExpressionAttributeValues": {":seen": {"N": str(current.revision)}},
             },
+            current.trigger_ids,
         )
     except ClientError as exc:
         # A transaction starting a backfill of this flow can hold the item for a moment (TransactionConflict).
@@ -213,9 +218,11 @@ def list_flows(tenant: str, namespace: str | None = None) -> list[StoredFlow]:
     return _scan(FilterExpression="tenant = :tenant", ExpressionAttributeValues={":tenant": {"S": tenant}})
 
 
-def every_flow() -> list[StoredFlow]:
-    """Every tenant's flows, in one Scan (the scheduler's tick: one read of the table, whatever the tenants)."""
-    return _scan()
+def flows_page(after: dict | None) -> tuple[list[StoredFlow], dict | None]:
+    """One page of a Scan of every tenant's flows, from `after` (None: the first), and where the next starts (None:
+    that was the last)."""
+    answer = dynamodb().scan(TableName=settings().flows_table, **({"ExclusiveStartKey": after} if after else {}))
+    return [_stored(item) for item in answer["Items"]], answer.get("LastEvaluatedKey")
 
 
 def _scan(**condition) -> list[StoredFlow]:
