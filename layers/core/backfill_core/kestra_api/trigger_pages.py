@@ -24,5 +24,5 @@ def listed_page(
         trigger = stored.flow.trigger(key.trigger_id) if stored is not None and stored.flow is not None else None
         if stored is not None and trigger is not None:
             found.append((stored, trigger))
-    counted = page == 1 and len(keys) < size  # the first page, not full: it holds them all
-    return found, len(keys) if counted else trigger_listing.count(tenant, namespace)
+    whole = page == 1 and len(keys) < size  # the first page, not full: it holds them all
+    return found, len(found) if whole else trigger_listing.count(tenant, namespace)
