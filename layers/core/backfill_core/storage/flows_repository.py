@@ -157,6 +157,20 @@ def find(tenant: str, namespace: str, flow_id: str) -> StoredFlow | None:
     return _stored(response["Item"]) if "Item" in response else None
 
 
+def find_many(tenant: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredFlow]:
+    """The flows of (namespace, id) pairs that exist, by pair: BatchGetItem, 100 keys a call (a page of a search)."""
+    wanted = [{"pk": {"S": _pk(tenant, namespace)}, "sk": {"S": flow_id}} for namespace, flow_id in dict.fromkeys(keys)]
+    found = {}
+    for start in range(0, len(wanted), 100):
+        request = {settings().flows_table: {"Keys": wanted[start : start + 100], "ConsistentRead": True}}
+        while request:  # keys DynamoDB left unprocessed (a large answer, throttling) are asked again
+            answer = dynamodb().batch_get_item(RequestItems=request)
+            for stored in map(_stored, answer["Responses"].get(settings().flows_table, [])):
+                found[stored.namespace, stored.id] = stored
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
 def get(tenant: str, namespace: str, flow_id: str) -> StoredFlow:
     stored = find(tenant, namespace, flow_id)
     if stored is None:
