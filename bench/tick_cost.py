@@ -42,6 +42,7 @@ INTERVAL = timedelta(minutes=1)
 
 def store(env: AwsLike, flows: int, due: int) -> None:
     """`flows` flows and their triggers' STATE items, `due` of them due at FIRST_TICK, written in batches."""
+    from backfill_core.aws_clients import dynamodb
     from backfill_core.flows.model import parse_flow
     from backfill_core.schedules.kestra_time import storage_key
     from backfill_core.settings import settings
@@ -81,7 +82,7 @@ def store(env: AwsLike, flows: int, due: int) -> None:
                 "listKey": {"S": f"{NAMESPACE}#{flow_id}#{trigger.id}"},
             }
         state_items.append(state)
-    client = __import__("backfill_core.aws_clients", fromlist=["dynamodb"]).dynamodb()
+    client = dynamodb()
     for table, items in ((settings().flows_table, flow_items), (settings().triggers_table, state_items)):
         for start in range(0, len(items), 25):
             batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
