@@ -16,7 +16,7 @@ from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import TriggerSpec, in_namespace
 from backfill_core.flows.stored import StoredFlow
-from backfill_core.kestra_api import listings
+from backfill_core.kestra_api import listings, trigger_pages
 from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.filter_fields import DateFilter
 from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matches
@@ -110,6 +110,9 @@ def search_triggers(
 ) -> TriggerEntries:
     """Kestra's trigger search: the triggers of the flows in a namespace (or below it), `q` and `sort` as
     Kestra's repository reads them (listings), and Kestra's filters."""
+    if not (flow_id or query or filters) and listings.in_listing_order(sort):  # Kestra's default: read the page
+        found, total = trigger_pages.listed_page(tenant, namespace, page, size)
+        return TriggerEntries(results=bounded(_entries(found)), total=total)
     flows = [stored for stored in flows_repository.list_flows(tenant) if in_namespace(stored.namespace, namespace)]
     found = _triggers_of(flows, flow_id, query, filters)
     if listings.sorted_by_identity(sort):  # the trigger states are read for the page only
