@@ -21,7 +21,6 @@ from backfill_core.aws_clients import dynamodb
 from backfill_core.backfills.reprocess import PriorExecution
 from backfill_core.errors import ConcurrentUpdate
 from backfill_core.flows.execution import Execution, ExecutionState
-from backfill_core.flows.model import in_namespace
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
 from backfill_core.storage.conditions import condition_failed, written
@@ -244,33 +243,6 @@ def logs(execution_id: str) -> Iterator[dict[str, Any]]:
         )
     )
     return (json.loads(item["entry"]["S"]) for page in pages for item in page["Items"])
-
-
-def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Execution]:
-    """Executions of a tenant, narrowed by namespace prefix and flow id on the ByFlow index."""
-    prefix = ""
-    if namespace:
-        prefix = f"{namespace}#{flow_id}#" if flow_id else namespace
-    condition = "gsi1pk = :tenant" + (" AND begins_with(gsi1sk, :prefix)" if prefix else "")
-    values = {":tenant": {"S": tenant}}
-    if prefix:
-        values[":prefix"] = {"S": prefix}
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().executions_table,
-            IndexName=BY_FLOW_INDEX,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-        )
-    )
-    found = [_execution(item) for page in pages for item in page["Items"]]
-    if namespace:
-        found = [e for e in found if in_namespace(e.namespace, namespace)]
-    if flow_id:
-        found = [e for e in found if e.flow_id == flow_id]
-    return found
 
 
 def end_leases(now_epoch: float) -> int:
