@@ -11,7 +11,7 @@ executions_search), reading executions only for the page.
 - `total` is exact when the search saw every match: a namespace's or tenant's keys, the end of the flow
   reached, or, when the index's range says every key matches, the keys after the page counted (Select COUNT)
   up to TOTAL_LOOKAHEAD. Otherwise it is the matches found so far, which is more than the page's end: at
-  least one more page is there, and each page asked for further on tells more (README, "Executions search").
+  least one more page is there, and each page asked for further on tells more (README, "Watch it").
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -151,7 +151,7 @@ def page(
         if low > high:
             return [], 0
         used += bounded
-        reading = Reading(executions_search.flow_keys(tenant, low, high, newest_first, chunk=min(end + 1, 5000)))
+        reading = Reading(executions_search.flow_keys(tenant, low, high, newest_first, chunk=min(end + 2, 5000)))
         keys: Iterator[ExecutionKey] = in_order(reading)
     else:
         used = []
