@@ -9,7 +9,7 @@ would take minutes at 100,000). Each search is timed in design time less the tim
 looks at every item of a table on each Query of an index, where DynamoDB reads only the key range asked, so
 its CPU would measure moto; the latency each call waits stays in. The figure is the median of `--repeats`.
 moto also ends a Query's 1 MB page by the table's whole items where DynamoDB counts the index's entries (a
-ByFlow entry is its keys): its page limit is raised by the ratio of the two sizes, so it pages as DynamoDB does.
+ByFlowStart entry is its keys): its page limit is raised by the ratio of the two sizes, so it pages as DynamoDB does.
 """
 
 import statistics
@@ -88,7 +88,7 @@ def write_executions(first: int, last: int) -> None:
 
 
 def page_by_index_entries() -> None:
-    """moto's page limit raised by how much larger an item is than its ByFlow entry (DynamoDB's measure)."""
+    """moto's page limit raised by how much larger an item is than its ByFlowStart entry (DynamoDB's measure)."""
     item = executions_repository._item(execution(0))
     entry = {name: item[name] for name in ("pk", "sk", "gsi1pk", "gsi1sk")}
     moto_table.RESULT_SIZE_LIMIT = 1_000_000 * units.item_size(item) // units.item_size(entry)

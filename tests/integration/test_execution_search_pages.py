@@ -1,4 +1,4 @@
-"""GET /executions/search in start-date order finds its page on the ByFlow index's keys: the same executions,
+"""GET /executions/search in start-date order finds its page on the ByFlowStart index's keys: the same executions,
 in the same order, as reading every execution and sorting them (the path any other sort takes), reading only
 the page's executions, and a `total` that is exact or, past the look-ahead, a lower bound beyond the page."""
 

@@ -1,4 +1,4 @@
-"""What an execution's writes cost the ByFlow index the executions search reads: its keys only, written once
+"""What an execution's writes cost the ByFlowStart index the executions search reads: its keys only, written once
 when the execution is created, whatever the execution's later writes change (DynamoDB charges an index write
 for each write that changes the index's keys or projected attributes)."""
 
@@ -33,4 +33,4 @@ def test_by_flow_is_written_once_in_an_executions_life():
     written = units.Units()
     for before, after in zip([None, *life], life, strict=False):
         written.add(units.item_write(shape, before, after, True, 1))
-    assert written.by_index.get("ByFlow") == 1
+    assert written.by_index.get("ByFlowStart") == 1

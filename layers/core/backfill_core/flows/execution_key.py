@@ -1,5 +1,5 @@
 """What an execution search orders and narrows by before it reads an execution: the execution's entry in the
-ByFlow index (storage/executions_search.py)."""
+ByFlowStart index (storage/executions_search.py)."""
 
 from dataclasses import dataclass
 from datetime import datetime

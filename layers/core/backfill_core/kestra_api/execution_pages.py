@@ -1,4 +1,4 @@
-"""A page of the execution search in start-date order, found on the ByFlow index's keys (storage/
+"""A page of the execution search in start-date order, found on the ByFlowStart index's keys (storage/
 executions_search), reading executions only for the page.
 
 - One flow (namespace and flowId, as parameters or EQUALS filters): its keys are read in order from the index,

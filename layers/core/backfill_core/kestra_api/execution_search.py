@@ -1,5 +1,5 @@
 """Kestra's execution search: its parameters, what each of its filters and sorts means for one of our
-executions, and the search itself, which finds its page on the ByFlow index's keys (kestra_api/execution_pages)
+executions, and the search itself, which finds its page on the ByFlowStart index's keys (kestra_api/execution_pages)
 when its order is the start date (Kestra's default), and otherwise reads every execution it may match."""
 
 from collections.abc import Callable, Sequence

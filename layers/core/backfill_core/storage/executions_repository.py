@@ -1,6 +1,6 @@
 """ExecutionsTable: one EXECUTION item per execution and its LOG items, under the execution id.
 
-The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
+The ByFlowStart index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
 (tenant#namespace#flowId#triggerId; slot#created#id) finds what already ran for a trigger's slots; the sparse
 AwaitingMessage index (AWAITING; due#tenant#id) holds what only a message not yet taken moves on. Writes
 to an execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer
@@ -27,7 +27,7 @@ from backfill_core.storage.conditions import condition_failed, written
 
 EXECUTION = "EXECUTION"
 KILL = "KILL"  # its own item, so the attempt's writes of the execution never erase a kill request
-BY_FLOW_INDEX = "ByFlow"
+BY_FLOW_INDEX = "ByFlowStart"
 BY_SLOT_INDEX = "BySlot"
 # The sparse AwaitingMessage index: an execution written before its message was sent, until an executor takes it.
 AWAITING_MESSAGE_INDEX = "AwaitingMessage"

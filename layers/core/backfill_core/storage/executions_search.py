@@ -1,7 +1,7 @@
-"""The read side of ExecutionsTable for searches: the ByFlow index's keys in order, and the executions of a
+"""The read side of ExecutionsTable for searches: the ByFlowStart index's keys in order, and the executions of a
 page read by key.
 
-ByFlow (tenant; namespace#flowId#startDate#id) projects its keys only: its entry is written once, when the
+ByFlowStart (tenant; namespace#flowId#startDate#id) projects its keys only: its entry is written once, when the
 execution is created (none of its keys ever changes), so an execution's later writes cost the index nothing.
 A search reads keys, which are small (about 10,000 in one 1 MB Query), to find its page, then reads that page's
 executions with BatchGetItem; what a search costs grows with the page it asks for, not with the flow's history.
@@ -21,7 +21,7 @@ from backfill_core.storage.executions_repository import BY_FLOW_INDEX, EXECUTION
 BATCH_GET_KEYS = 100  # BatchGetItem's most keys a call
 UNPROCESSED_RETRIES = 8  # BatchGetItem hands back what throttling kept; each retry waits up to a doubling bound
 UNPROCESSED_BACKOFF_SECONDS = 0.05
-LAST = "~"  # after every character a ByFlow sort key holds after its namespace#flowId# prefix
+LAST = "~"  # after every character a ByFlowStart sort key holds after its namespace#flowId# prefix
 
 
 def flow_prefix(namespace: str, flow_id: str) -> str:
@@ -29,7 +29,7 @@ def flow_prefix(namespace: str, flow_id: str) -> str:
 
 
 def flow_keys(tenant: str, low: str, high: str, newest_first: bool, chunk: int) -> Iterator[ExecutionKey]:
-    """The tenant's keys of ByFlow between two sort keys (inclusive; from "" the first), in index order (newest
+    """The tenant's keys of ByFlowStart between two sort keys (inclusive; from "" the first), in index order (newest
     first if asked), read lazily `chunk` at a time: a caller that stops early reads no further."""
     request = {
         "TableName": settings().executions_table,
@@ -49,7 +49,7 @@ def flow_keys(tenant: str, low: str, high: str, newest_first: bool, chunk: int) 
 
 
 def _between(tenant: str, low: str, high: str) -> dict:
-    """The key condition of a tenant's ByFlow keys from `low` to `high` ("" is below every key, and a key may
+    """The key condition of a tenant's ByFlowStart keys from `low` to `high` ("" is below every key, and a key may
     not be empty)."""
     if not low:
         return {
@@ -63,7 +63,7 @@ def _between(tenant: str, low: str, high: str) -> dict:
 
 
 def count_after(tenant: str, after: ExecutionKey, low: str, high: str, newest_first: bool, limit: int) -> int | None:
-    """How many ByFlow keys between `low` and `high` follow `after` in that order, counted without reading them
+    """How many ByFlowStart keys between `low` and `high` follow `after` in that order, counted without reading them
     (Select COUNT); None when there are more than `limit`."""
     start = {
         "gsi1pk": {"S": tenant},
@@ -90,7 +90,7 @@ def count_after(tenant: str, after: ExecutionKey, low: str, high: str, newest_fi
 
 
 def namespace_keys(tenant: str, namespace: str | None, flow_id: str | None) -> list[ExecutionKey]:
-    """Every ByFlow key of a tenant, of a namespace and those below it, or of one flow; in index order."""
+    """Every ByFlowStart key of a tenant, of a namespace and those below it, or of one flow; in index order."""
     prefix = (flow_prefix(namespace, flow_id) if flow_id else namespace) if namespace else ""
     keys = flow_keys(tenant, prefix, prefix + LAST, newest_first=False, chunk=5000)
     return [
