@@ -111,10 +111,13 @@ def test_total_past_the_look_ahead_is_a_lower_bound_beyond_the_page(history, mon
 def test_a_filter_on_the_execution_stops_reading_once_the_page_is_full(history, monkeypatch):
     read = []
     convert = executions_search._execution
-    monkeypatch.setattr(executions_search, "_execution", lambda item: read.append(1) or convert(item))
+    monkeypatch.setattr(executions_search, "_execution", lambda item: read.append(item["state"]["S"]) or convert(item))
     page = search(history, [*FLOW, ("state", "FAILED"), ("size", "2")])
     assert len(page["results"]) == 2 and page["total"] > 2
-    assert len(read) < 30  # not the flow's whole history
+    assert set(read) == {"FAILED"} and len(read) < 10  # not the flow's whole history, nor another state's runs
+    read.clear()
+    page = search(history, [*FLOW, ("filters[state][NOT_IN]", "FAILED,RUNNING"), ("size", "2")])
+    assert {e["state"]["current"] for e in page["results"]} == {"SUCCESS"} and set(read) == {"SUCCESS"}
 
 
 def test_a_search_bounded_to_nothing_finds_nothing(history):

@@ -22,7 +22,7 @@ from itertools import groupby, islice
 from backfill_core.flows.execution import Execution
 from backfill_core.flows.execution_key import ExecutionKey
 from backfill_core.flows.model import in_namespace
-from backfill_core.kestra_api.filter_fields import DateFilter, Op
+from backfill_core.kestra_api.filter_fields import KESTRA_STATES, DateFilter, Op
 from backfill_core.kestra_api.filters import DATE, Filter, FilterGroup, QueryFilter, duration, matches
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.storage import executions_search
@@ -46,6 +46,18 @@ class Where:
     filters: Sequence[Filter]
     date_filter: DateFilter
     at: datetime
+    states: Sequence[str] = ()  # the legacy `state`: any of these
+
+    def allowed_states(self) -> frozenset[str] | None:
+        """The states an execution may be in to match, from the `state` parameter and filters; None: any."""
+        allowed = set(self.states or KESTRA_STATES)
+        for one in self.filters:
+            if isinstance(one, QueryFilter) and one.field == "state":
+                if one.operation in (Op.EQUALS, Op.IN):
+                    allowed &= set(one.values)
+                else:
+                    allowed -= set(one.values)
+        return None if allowed >= KESTRA_STATES else frozenset(allowed)
 
     def on_keys(self, one: Filter) -> bool:
         if isinstance(one, FilterGroup):
@@ -162,7 +174,7 @@ def page(
     on_keys = [one for one in where.filters if where.on_keys(one) and not any(one is u for u in used)]
     candidates = (key for key in keys if where.holds(key, on_keys))
     if not by_start_only or not all(where.on_keys(one) for one in where.filters):
-        return _examined(candidates, keeps, skip, end)
+        return _examined(candidates, keeps, skip, end, where.allowed_states())
     taken = list(islice(candidates, end + 1))  # one more tells whether any follow
     found = executions_search.executions([key.id for key in taken[skip:end]])
     if len(taken) <= end:
@@ -176,15 +188,20 @@ def page(
 
 
 def _examined(
-    candidates: Iterator[ExecutionKey], keeps: Callable[[Execution], bool], skip: int, end: int
+    candidates: Iterator[ExecutionKey],
+    keeps: Callable[[Execution], bool],
+    skip: int,
+    end: int,
+    states: frozenset[str] | None,
 ) -> tuple[list[Execution], int]:
-    """Executions read in order, a batch at a time, until one more than the page's end is kept."""
+    """Executions read in order, a batch at a time, until one more than the page's end is kept; those in none
+    of `states` are left out before they are read whole."""
     matched: list[Execution] = []
     batch = min(end + 1, executions_search.BATCH_GET_KEYS)
     while len(matched) <= end:
         keys = list(islice(candidates, batch))
         if not keys:
             break
-        matched += [e for e in executions_search.executions([key.id for key in keys]) if keeps(e)]
+        matched += [e for e in executions_search.executions([key.id for key in keys], states) if keeps(e)]
         batch = min(batch * 2, executions_search.BATCH_GET_KEYS)
     return matched[skip:end], len(matched)

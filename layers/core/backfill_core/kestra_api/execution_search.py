@@ -108,7 +108,9 @@ def search_executions(
         return search.keeps(e) and matches(filters, partial(execution_holds, e, at, date_filter))
 
     if len(orders) == 1 and orders[0][0] == START_SORT:
-        where = execution_pages.Where(search.namespace, search.flow_id, search.start_date, filters, date_filter, at)
+        where = execution_pages.Where(
+            search.namespace, search.flow_id, search.start_date, filters, date_filter, at, search.states
+        )
         found, total = execution_pages.page(tenant, where, orders[0][1], page, size, keeps, search.by_start_only)
         return answer.PagedResults[answer.Execution](results=list(map(execution_json, found)), total=total)
     every = [e for e in executions_search.by_flow(tenant, search.namespace, search.flow_id) if keeps(e)]

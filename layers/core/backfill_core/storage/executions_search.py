@@ -9,7 +9,7 @@ executions with BatchGetItem; what a search costs grows with the page it asks fo
 
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from backfill_core.aws_clients import dynamodb
 from backfill_core.flows.execution import Execution
@@ -100,9 +100,10 @@ def namespace_keys(tenant: str, namespace: str | None, flow_id: str | None) -> l
     ]
 
 
-def executions(ids: list[str]) -> list[Execution]:
+def executions(ids: list[str], states: Collection[str] | None = None) -> list[Execution]:
     """The executions of these ids, in that order (one deleted since its key was read is left out), read
-    BATCH_GET_KEYS at a time."""
+    BATCH_GET_KEYS at a time; given `states`, only those in one of them (told by the item's own `state`, before
+    the execution is read from its body)."""
     found: dict[str, Execution] = {}
     table = settings().executions_table
     for start in range(0, len(ids), BATCH_GET_KEYS):
@@ -113,7 +114,8 @@ def executions(ids: list[str]) -> list[Execution]:
                 time.sleep(random.uniform(0, min(UNPROCESSED_BACKOFF_SECONDS * 2**retry, 2.0)))
             answer = dynamodb().batch_get_item(RequestItems=pending)
             for item in answer["Responses"].get(table, []):
-                found[item["pk"]["S"]] = _execution(item)
+                if states is None or item["state"]["S"] in states:
+                    found[item["pk"]["S"]] = _execution(item)
             pending = answer.get("UnprocessedKeys") or {}
             if not pending:
                 break
