@@ -15,7 +15,7 @@ from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.filter_fields import DateFilter
 from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matches
 from backfill_core.kestra_api.kestra_json import execution_json
-from backfill_core.kestra_api.searches import page_of, parse_label_filters
+from backfill_core.kestra_api.searches import bounded, page_of, parse_label_filters
 from backfill_core.schedules.kestra_time import now
 from backfill_core.storage import executions_search
 
@@ -112,7 +112,7 @@ def search_executions(
             search.namespace, search.flow_id, search.start_date, filters, date_filter, at, search.states
         )
         found, total = execution_pages.page(tenant, where, orders[0][1], page, size, keeps, search.by_start_only)
-        return answer.PagedResults[answer.Execution](results=list(map(execution_json, found)), total=total)
+        return answer.PagedResults[answer.Execution](results=bounded(list(map(execution_json, found))), total=total)
     every = [e for e in executions_search.by_flow(tenant, search.namespace, search.flow_id) if keeps(e)]
     every.sort(key=lambda e: e.id)  # the last tie-breaker
     for field, descending in reversed(orders):  # the first order is the main one: sorted last
