@@ -48,6 +48,7 @@ class LogsNotWritten(Exception):
 
 def _item(execution: Execution) -> dict:
     created = execution.state.histories[0].date if execution.state.histories else execution.scheduled_date
+    created = created.replace(microsecond=created.microsecond // 1000 * 1000)  # as the body keeps it: keys stay put
     item = {
         "pk": {"S": execution.id},
         "sk": {"S": EXECUTION},
