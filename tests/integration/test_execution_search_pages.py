@@ -120,6 +120,14 @@ def test_a_filter_on_the_execution_stops_reading_once_the_page_is_full(history, 
     assert {e["state"]["current"] for e in page["results"]} == {"SUCCESS"} and set(read) == {"SUCCESS"}
 
 
+def test_a_flow_id_holding_the_keys_separator_matches_no_flow(history):
+    """A `#` parts a key's namespace, flow id and start: `load#<a start>` must not read as flow `load`'s runs
+    started then."""
+    flow_id = "load#2024-01-01T00:01:00.000000Z"
+    prefix = [("filters[namespace][EQUALS]", "shop.orders"), ("filters[flowId][EQUALS]", flow_id)]
+    assert search(history, prefix) == {"results": [], "total": 0}
+
+
 def test_a_search_bounded_to_nothing_finds_nothing(history):
     empty = [*FLOW, ("filters[startDate][GREATER_THAN]", "2024-02-01T00:00:00Z")]
     empty += [("filters[startDate][LESS_THAN]", "2024-01-15T00:00:00Z")]

@@ -69,12 +69,15 @@ class Where:
         return next((f for f in found if f.operation is Op.EQUALS), None)
 
     def flow(self) -> tuple[tuple[str, str], list[Filter]] | None:
-        """The one flow the search is within (the namespace given exactly), and the filters that said so."""
+        """The one flow the search is within (the namespace given exactly), and the filters that said so; none
+        when a name holds the `#` that parts a key (no flow's does: such a name matches nothing, on the keys)."""
         namespace, flow = self.equals("namespace"), self.equals("flowId")
         used: list[Filter] = [f for f in (namespace, flow) if f is not None]
         name = str(namespace.value) if namespace else (self.namespace if self.flow_id else None)
         flow_id = str(flow.value) if flow else self.flow_id
-        return ((name, flow_id), used) if name and flow_id else None
+        if not name or not flow_id or "#" in name + flow_id:
+            return None
+        return (name, flow_id), used
 
     def holds(self, key: ExecutionKey, filters: Iterable[Filter]) -> bool:
         """The legacy parameters and the filters on what the key holds."""
