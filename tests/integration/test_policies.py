@@ -96,9 +96,9 @@ class Recorder:
             for item in params["TransactItems"]:
                 ((kind, request),) = item.items()
                 self.calls.add((self.function, f"dynamodb:{TRANSACT_ACTIONS[kind]}", self.tables[request["TableName"]]))
-        elif model.name == "BatchWriteItem":
+        elif model.name in ("BatchWriteItem", "BatchGetItem"):
             for table in params["RequestItems"]:
-                self.calls.add((self.function, "dynamodb:BatchWriteItem", self.tables[table]))
+                self.calls.add((self.function, f"dynamodb:{model.name}", self.tables[table]))
         else:
             table = self.tables[params["TableName"]]
             if params.get("IndexName"):
