@@ -8,10 +8,11 @@ executions_search), reading executions only for the page.
 - What a key holds (namespace, flow id, id, start date) is filtered on the keys. A filter on what only the
   execution holds (state, labels, endDate, kind, ...) reads executions in order, a batch at a time, until the
   page is full: a page costs what it takes to find its matches, never more than reading the flow whole.
-- `total` is exact when the search saw every match: a namespace's or tenant's keys, the end of the flow
-  reached, or, when the index's range says every key matches, the keys after the page counted (Select COUNT)
-  up to TOTAL_LOOKAHEAD. Otherwise it is the matches found so far, which is more than the page's end: at
-  least one more page is there, and each page asked for further on tells more (README, "Watch it").
+- `total` is exact when the search saw every match: a namespace's or tenant's keys (no filter needing the
+  executions), the end of the flow reached, or, when the index's range says every key matches, the keys
+  after the page counted (Select COUNT) up to TOTAL_LOOKAHEAD. Otherwise it is the matches found so far,
+  which is more than the page's end: at least one more page is there, and each page asked for further on
+  tells more (README, "Watch it").
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
