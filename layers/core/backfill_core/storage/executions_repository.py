@@ -1,6 +1,6 @@
 """ExecutionsTable: one EXECUTION item per execution and its LOG items, under the execution id.
 
-The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
+The ByFlowStart index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
 (tenant#namespace#flowId#triggerId; slot#created#id) finds what already ran for a trigger's slots; the sparse
 AwaitingMessage index (AWAITING; due#tenant#id) holds what only a message not yet taken moves on. Writes
 to an execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer
@@ -22,7 +22,6 @@ from backfill_core.aws_clients import dynamodb
 from backfill_core.backfills.reprocess import PriorExecution
 from backfill_core.errors import ConcurrentUpdate
 from backfill_core.flows.execution import Execution, ExecutionState
-from backfill_core.flows.model import in_namespace
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
 from backfill_core.storage.conditions import condition_failed, written
@@ -31,7 +30,7 @@ from backfill_core.storage.execution_logs import inline_lines
 EXECUTION = "EXECUTION"
 KILL = "KILL"  # an earlier release's kill request, an item of its own: deleted with its execution
 KILL_REQUESTED = "killRequested"
-BY_FLOW_INDEX = "ByFlow"
+BY_FLOW_INDEX = "ByFlowStart"
 BY_SLOT_INDEX = "BySlot"
 # The sparse AwaitingMessage index: an execution written before its message was sent, until an executor takes it.
 AWAITING_MESSAGE_INDEX = "AwaitingMessage"
@@ -44,6 +43,7 @@ IN_ITS_OWN_ATTRIBUTES = {"id", "attempt", "backfill_id"}
 
 def _item(execution: Execution) -> dict:
     created = execution.state.histories[0].date if execution.state.histories else execution.scheduled_date
+    created = created.replace(microsecond=created.microsecond // 1000 * 1000)  # as the body keeps it: keys stay put
     item: dict[str, dict[str, Any]] = {
         "pk": {"S": execution.id},
         "sk": {"S": EXECUTION},
@@ -232,33 +232,6 @@ def _put(execution: Execution, condition: str, values: dict) -> None:
         if condition_failed(exc):
             raise ConcurrentUpdate(execution.id, exc.response.get("Item")) from exc
         raise
-
-
-def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Execution]:
-    """Executions of a tenant, narrowed by namespace prefix and flow id on the ByFlow index."""
-    prefix = ""
-    if namespace:
-        prefix = f"{namespace}#{flow_id}#" if flow_id else namespace
-    condition = "gsi1pk = :tenant" + (" AND begins_with(gsi1sk, :prefix)" if prefix else "")
-    values = {":tenant": {"S": tenant}}
-    if prefix:
-        values[":prefix"] = {"S": prefix}
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().executions_table,
-            IndexName=BY_FLOW_INDEX,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-        )
-    )
-    found = [_execution(item) for page in pages for item in page["Items"]]
-    if namespace:
-        found = [e for e in found if in_namespace(e.namespace, namespace)]
-    if flow_id:
-        found = [e for e in found if e.flow_id == flow_id]
-    return found
 
 
 def end_leases(now_epoch: float) -> int:
