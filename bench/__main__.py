@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-SCRIPTS = ["accept_latency", "throughput", "aws_like", "dispatch_cost", "planning", "cold_start", "memory"]
+SCRIPTS = ["accept_latency", "throughput", "aws_like", "dispatch_cost", "planning", "cold_start", "memory", "tick_cost"]
+SCRIPTS += ["search_cost"]  # reads against history
 
 
 def main() -> int:

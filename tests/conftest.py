@@ -17,6 +17,7 @@ ensure_layer_on_path()
 
 from backfill_core import aws_clients  # noqa: E402
 from backfill_core.settings import forget_settings, load_settings  # noqa: E402
+from backfill_core.storage import flows_repository  # noqa: E402
 from tests.flows import QUICK, flaky  # noqa: E402
 from tests.harness import Harness  # noqa: E402
 
@@ -85,6 +86,7 @@ def aws(monkeypatch, task_runner):
     serialize_moto_requests()  # executors in threads need AWS's atomic writes and sends
     with mock_aws():
         aws_clients.reset()
+        flows_repository.forget_all()  # flows an executor read from an earlier test's tables
         resources = LocalResources(load_template(), "us-east-1")
         resources.create(boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3"))
         for function in ("ExecutorFunction", None):

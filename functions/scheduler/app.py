@@ -1,5 +1,5 @@
 """EventBridge Scheduler handler, every minute: the live schedule's tick, then the watchdogs of backfill slots and of
-executions whose message was lost.
+executions whose message was lost (first, until it is done, the listing of flows stored before the due index).
 
 The schedule passes its scheduled time (`<aws.scheduler.scheduled-time>`) as `scheduledTime`, so the tick
 evaluates the minute it stands for, whatever its own delay; without one, it uses the current time.
@@ -13,7 +13,7 @@ from backfill_core.backfills.watchdog import resend_stale_slots
 from backfill_core.schedules.kestra_time import now, parse_instant
 from backfill_core.settings import load_settings, settings
 from backfill_core.slots.execution_messages import requeue_overdue
-from backfill_core.triggers import live_schedule
+from backfill_core.triggers import listing_migration, live_schedule
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="scheduler")
@@ -24,6 +24,7 @@ def lambda_handler(event: dict, context) -> dict:
     scheduled = (event or {}).get("scheduledTime")
     tick_time = parse_instant(scheduled) if scheduled else now()
     interval = timedelta(seconds=settings().scheduler_interval_seconds)
+    listing_migration.list_stored_flows(lambda: context.get_remaining_time_in_millis() / 1000)
     dispatched = live_schedule.tick(tick_time, interval)
     resent = resend_stale_slots()
     requeued = requeue_overdue()

@@ -136,9 +136,9 @@ class FaultInjector:
         return create_if_absent
 
     def _before_save(self, real):
-        def save(execution):
+        def save(execution, **options):
             self.crash_at("task_ran_unsaved")
-            real(execution)
+            real(execution, **options)
             self._count_terminal(execution)
 
         return save

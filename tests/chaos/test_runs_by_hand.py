@@ -2,7 +2,7 @@
 queueing its message, while SQS duplicates and redelivers, each still run exactly once, and none is left CREATED."""
 
 from backfill_core.slots import execution_messages
-from backfill_core.storage import executions_repository
+from backfill_core.storage import execution_logs, executions_repository, executions_search
 from local.event_source import QueuePoller
 from local.lambda_runtime import LambdaContext
 from tests.chaos.faults import ProcessDied
@@ -46,7 +46,7 @@ def test_runs_by_hand_whose_api_dies_before_queueing_them_each_run_once(
     handler = injector.executor(stack.executor_module.lambda_handler, stack.sqs, stack.queue_url)
     arn = stack.resources.queue_arns["WorkQueue"]
     poller = QueuePoller(stack.sqs, stack.queue_url, arn, handler, batch_size=3, timeout_seconds=120, wait_seconds=0)
-    ids = [e.id for e in executions_repository.by_flow("main", "chaos", "by_hand")]
+    ids = [e.id for e in executions_search.by_flow("main", "chaos", "by_hand")]
     assert len(ids) == RUNS, f"seed {injector.seed}"
     idle = 0
     while idle < IDLE_LIMIT:
@@ -64,7 +64,5 @@ def test_runs_by_hand_whose_api_dies_before_queueing_them_each_run_once(
     assert [e.state.current for e in executions] == ["SUCCESS"] * RUNS, summary
     assert [e.attempt for e in executions] == [1] * RUNS, summary  # no second attempt
     assert [injector.terminal_writes[e.id] for e in executions] == [1] * RUNS, summary  # ended once each
-    assert all([line["message"] for line in executions_repository.logs(e.id)] == [f"ran {e.id}"] for e in executions), (
-        summary
-    )
+    assert all([line["message"] for line in execution_logs.logs(e.id)] == [f"ran {e.id}"] for e in executions), summary
     assert stack.queue_depth() == 0 and stack.queue_depth(stack.dlq_url) == 0, summary

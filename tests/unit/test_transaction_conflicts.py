@@ -55,6 +55,9 @@ class FlowsTableBusy:
     def put_item(self, **_):
         raise conflict("PutItem")
 
+    def transact_write_items(self, **_):  # a revision with triggers is stored with their STATE items
+        raise cancelled("TransactionConflict", "None")
+
     def delete_item(self, **_):
         raise conflict("DeleteItem")
 

@@ -10,7 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.errors import Invalid
 from backfill_core.flows.execution import ExecutionState
-from backfill_core.kestra_api import searches
+from backfill_core.kestra_api import execution_search, searches
 from backfill_core.kestra_api.execution_files import execution_file
 from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS, DateFilter
 from backfill_core.kestra_api.follow import follow
@@ -51,10 +51,10 @@ def search_executions(
 ) -> PagedResults[Execution]:
     """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
     found = query_filters(router, EXECUTION_FIELDS)
-    search = searches.ExecutionSearch(
+    search = execution_search.ExecutionSearch(
         namespace, flowId, state or [], labels or [], q, _aware(startDate, "startDate"), _aware(endDate, "endDate")
     )
-    return searches.search_executions(tenant(), search, page, size, sort or [], found, dateFilter)
+    return execution_search.search_executions(tenant(), search, page, size, sort or [], found, dateFilter)
 
 
 def _aware(value: datetime | None, field: str) -> datetime | None:

@@ -81,6 +81,9 @@ class Settings(BaseModel):
     # its parent does not wait for) that no executor has taken this long after it was due has lost its message:
     # the watchdog queues it again (0: at its due time, for driven test runs).
     execution_message_grace_seconds: NonNegativeInt = Field(300, alias="EXECUTION_MESSAGE_GRACE_SECONDS")
+    # An executor reads the flow it runs at most this often per warm function: a revision stored by the API is run
+    # by the executions created this long after (storage/flows_repository.py find_current; 0: read for each one).
+    flow_cache_seconds: NonNegativeInt = Field(5, le=300, alias="FLOW_CACHE_SECONDS")
 
     @model_validator(mode="after")
     def _default_within_max(self) -> "Settings":

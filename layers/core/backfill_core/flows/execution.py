@@ -106,6 +106,9 @@ class Execution(KestraModel):
     scheduled_date: datetime
     attempt: int = 0
     lease_until: float = Field(default=0.0, exclude=True)  # kept as its own attribute, for conditions
+    kill_requested: bool = Field(default=False, exclude=True)  # its own attribute: someone asked to kill it
+    # Its first log lines, kept on its record (storage/execution_logs.py): (key, LogEntry less the shared fields)
+    log_lines: list[tuple[str, dict[str, Any]]] = Field(default=[], exclude=True)
     # Set while it waits for the queue message that was sent after it was written (a run by hand, a replay, a
     # restart, a Subflow's child its parent does not wait for): an executor should have taken it by then.
     message_due: datetime | None = None

@@ -55,6 +55,14 @@ def sorted_by_identity(sort: Sequence[str] | None) -> bool:
     return all(order.partition(":")[0] in TRIGGER_IDENTITY_SORTS for order in sort_fields(sort))
 
 
+def in_listing_order(sort: Sequence[str] | None) -> bool:
+    """Sorted as the trigger list is stored (storage/trigger_listing): none, or namespace, flowId, triggerId
+    ascending, in that order (a prefix of it)."""
+    orders = [order.partition(":") for order in sort_fields(sort)]
+    fields = [field for field, _, _ in orders]
+    return fields == ["namespace", "flowId", "triggerId"][: len(fields)] and all(d in ("", "asc") for _, _, d in orders)
+
+
 def sorted_by(
     entries: Iterable[Entry], sort: Sequence[str] | None, fields: dict[str, Callable[[Entry], Any]]
 ) -> list[Entry]:

@@ -15,7 +15,8 @@ from backfill_core.kestra_api.filters import Filter, QueryFilter, duration, matc
 from backfill_core.kestra_api.kestra_json import log_entry_json
 from backfill_core.kestra_api.searches import bounded, page_of, tenant_execution, window
 from backfill_core.schedules.kestra_time import now, parse_instant
-from backfill_core.storage import executions_repository
+from backfill_core.storage import execution_logs as log_items
+from backfill_core.storage import executions_search
 
 RANK = {level: rank for rank, level in enumerate(LogLevel)}
 LOG_SORT_FIELDS = ("timestamp", "level", "namespace", "flowId", "taskId", "executionId")
@@ -42,7 +43,7 @@ class LineFilter:
 
 def lines(tenant: str, execution_id: str, narrowed: LineFilter) -> Iterator[dict[str, Any]]:
     tenant_execution(tenant, execution_id)  # another tenant's is not found
-    return (entry for entry in executions_repository.logs(execution_id) if narrowed.keeps(entry))
+    return (entry for entry in log_items.logs(execution_id) if narrowed.keeps(entry))
 
 
 def execution_logs(
@@ -142,8 +143,8 @@ def search_logs(
     at = now()
     found = [
         entry
-        for execution in executions_repository.by_flow(tenant, search.namespace, search.flow_id)
-        for entry in executions_repository.logs(execution.id)
+        for execution in executions_search.by_flow(tenant, search.namespace, search.flow_id)
+        for entry in log_items.logs(execution.id)
         if search.keeps(entry) and matches(filters, partial(line_holds, entry, at))
     ]
     orders = list(sort) or ["timestamp:desc"]

@@ -21,16 +21,22 @@ def run_admitted(
     *,
     from_caller: bool,
     depth: int = 0,
+    started: Execution | None = None,
 ) -> tuple[Execution, bool] | None:
     """The execution once ended, and whether this call ended it; None while it waits for a place under its
     flow's concurrency limit, or when a newer attempt took it over. `depth` and `from_caller` place it in its
-    chain of subflows (0 and whether a backfill started it, for a slot)."""
-    admission, execution, held = concurrency.admit(message, execution_id, stored.flow if stored else None)
-    if admission == Admission.WAITING:
-        return None
-    if admission != Admission.RUN:
-        return end_without_running(execution, admission.value), True
-    execution, ended_here = take_attempt(execution_id)
+    chain of subflows (0 and whether a backfill started it, for a slot). `started`: the execution as this call
+    created it, RUNNING in its first attempt (its flow has no concurrency limit), which it runs as it is."""
+    held = None
+    if started is not None:
+        execution, ended_here = started, False
+    else:
+        admission, execution, held = concurrency.admit(message, execution_id, stored.flow if stored else None)
+        if admission == Admission.WAITING:
+            return None
+        if admission != Admission.RUN:
+            return end_without_running(execution, admission.value), True
+        execution, ended_here = take_attempt(execution_id)
     if execution.state.current not in ENDED_STATES:
         ran = run_attempt(
             execution,

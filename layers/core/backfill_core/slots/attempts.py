@@ -1,6 +1,14 @@
-"""An execution's attempts: created once per slot, taken over only when no live attempt holds its lease, run,
-and its log lines written in batches."""
+"""An execution's attempts: created once per slot (already RUNNING, its first attempt under its lease, when nothing
+makes it wait), taken over only when no live attempt holds its lease, run, and its log lines written in batches.
 
+An attempt's writes: its progress after a task is written just before the next task starts (or with the final
+save, when none follows), so an execution of one task is written once, when it ends. Each write tells whether a
+kill was asked for meanwhile (storage/executions_repository.py); only a task that runs longer than
+KILL_READ_SECONDS reads for one.
+"""
+
+import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -19,15 +27,18 @@ from backfill_core.flows.execution import (
 )
 from backfill_core.flows.labels import BACKFILL_LABEL, Label, merge_labels
 from backfill_core.flows.runner import run_flow, transition
+from backfill_core.flows.stored import StoredFlow
 from backfill_core.flows.tasks.subflow import SubflowStarter
 from backfill_core.flows.tasks.task_types import KillCheck
 from backfill_core.schedules.cron import CronSchedule
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
 from backfill_core.settings import settings
 from backfill_core.slots.message import SlotMessage
-from backfill_core.storage import executions_repository
+from backfill_core.storage import execution_logs, executions_repository
 
 logger = Logger(child=True)
+
+KILL_READ_SECONDS = 1.0  # a kill check this long after the attempt last wrote or read its execution reads again
 
 
 def new_execution(
@@ -74,6 +85,18 @@ def new_execution(
     )
 
 
+def create_execution(execution: Execution, stored: StoredFlow | None) -> Execution | None:
+    """The exactly-once point of a slot: its execution created by one conditional put, already RUNNING in its first
+    attempt unless its flow's concurrency limit may make it wait (then CREATED, as admission decides). The
+    execution as written if this call created it RUNNING, else None (it existed: a redelivery takes it over as
+    any later message does, lease permitting)."""
+    if stored is not None and stored.flow is not None and stored.flow.concurrency is not None:
+        executions_repository.create_if_absent(execution)
+        return None
+    start_attempt(execution, now())
+    return execution if executions_repository.create_if_absent(execution) else None
+
+
 def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[Execution, bool]:
     """The execution, now owned by this attempt; or already terminal, or FAILED when retries are spent.
     The flag says whether this call ended it (retries spent). `lease_until`: a child run inside its parent's
@@ -85,25 +108,30 @@ def take_attempt(execution_id: str, lease_until: float | None = None) -> tuple[E
         return execution, False
     at = now()
     seen = execution.attempt
-    execution.message_due = None  # taken: its message came (the record leaves the AwaitingMessage index)
-    if seen - execution.restarted_at_attempt >= settings().max_attempts:
+    spent = seen - execution.restarted_at_attempt
+    if spent >= settings().max_attempts:
+        execution.message_due = None
         execution.state = transition(execution.state, ExecutionState.FAILED, at)
+        logs = ExecutionLog(execution)
+        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {spent} attempts")
+        logs.flush()  # written with the take-over below
     else:
-        execution.attempt = seen + 1
-        execution.lease_until = lease_until or at.timestamp() + settings().lease_seconds
-        execution.state = transition(execution.state, ExecutionState.RUNNING, at)
-        execution.task_run_list = list(execution.kept_task_runs)  # a restart's, which are not run again
+        start_attempt(execution, at, lease_until)
     try:
         executions_repository.take_over(execution, seen, at.timestamp())
     except ConcurrentUpdate as exc:
         raise SlotBusy(f"execution {execution_id} is held by a live attempt") from exc
-    if execution.state.current == ExecutionState.FAILED:
-        logs = ExecutionLog(execution)
-        spent = seen - execution.restarted_at_attempt
-        logs.add(None, "ERROR", f"Execution failed: its executor stopped during each of {spent} attempts")
-        logs.flush()
-        return execution, True
-    return execution, False
+    return execution, execution.state.current == ExecutionState.FAILED
+
+
+def start_attempt(execution: Execution, at: datetime, lease_until: float | None = None) -> Execution:
+    """The execution RUNNING in its next attempt, under that attempt's lease (not yet written)."""
+    execution.message_due = None  # taken: its message came (the record leaves the AwaitingMessage index)
+    execution.attempt += 1
+    execution.lease_until = lease_until or at.timestamp() + settings().lease_seconds
+    execution.state = transition(execution.state, ExecutionState.RUNNING, at)
+    execution.task_run_list = list(execution.kept_task_runs)  # a restart's, which are not run again
+    return execution
 
 
 def end_without_running(execution: Execution, state: str, reason: str = FAILED_MESSAGE) -> Execution:
@@ -136,10 +164,10 @@ def run_attempt(
     `from_caller` says a backfill started it (through subflows), `killed_too` kills it with its parent,
     and `renew` keeps its concurrency place, after each task attempt."""
     logs = ExecutionLog(execution)
+    writes = AttemptWrites(execution, logs)
 
     def save_progress(current: Execution) -> None:
-        logs.flush()
-        executions_repository.save(current)
+        writes.later()
         if renew:
             renew()
 
@@ -149,7 +177,7 @@ def run_attempt(
         logs.add(None, "ERROR", problem or f"Flow {execution.namespace}.{execution.flow_id} no longer exists")
         execution.state = transition(execution.state, ExecutionState.FAILED, now())
     else:
-        killed = lambda: killed_too() or executions_repository.kill_requested(execution.id)  # noqa: E731
+        killed = lambda: killed_too() or writes.killed()  # noqa: E731
         execution = run_flow(
             stored.flow,
             stored.revision,
@@ -162,11 +190,43 @@ def run_attempt(
             from_caller,
         )
     try:
-        save_progress(execution)
+        writes.now()
+        if renew:
+            renew()
     except ConcurrentUpdate:
         logger.warning("attempt lost its execution to a newer attempt", extra={"execution": execution.id})
         return None
     return execution
+
+
+class AttemptWrites:
+    """The attempt's writes of its execution: a progress save waits for the next kill check (made before each
+    task) or for the final save, and each write learns whether a kill was asked for meanwhile."""
+
+    def __init__(self, execution: Execution, logs: "ExecutionLog"):
+        self.execution, self.logs = execution, logs
+        self.pending = False
+        self.learned = time.monotonic()  # the execution was just written or read: its kill request is known
+        self.lock = threading.Lock()  # Parallel branches check and save from threads
+
+    def later(self) -> None:
+        self.pending = True
+
+    def now(self) -> None:
+        with self.lock:
+            self.logs.flush()
+            executions_repository.save(self.execution)
+            self.pending, self.learned = False, time.monotonic()
+
+    def killed(self) -> bool:
+        if self.pending:
+            self.now()
+        elif time.monotonic() - self.learned >= KILL_READ_SECONDS:
+            self.execution.kill_requested = self.execution.kill_requested or executions_repository.kill_requested(
+                self.execution.id
+            )
+            self.learned = time.monotonic()
+        return self.execution.kill_requested
 
 
 class ExecutionLog:
@@ -176,9 +236,13 @@ class ExecutionLog:
         self.execution = execution
         self.pending: list[tuple[str, dict]] = []
         self.count = 0
+        self.lock = threading.Lock()  # a branch may log while another's kill check flushes
 
     def add(self, task_run: TaskRun | None, level: str, message: str, at: datetime | None = None) -> None:
-        at = at or now()
+        with self.lock:
+            self._add(task_run, level, message, at or now())
+
+    def _add(self, task_run: TaskRun | None, level: str, message: str, at: datetime) -> None:
         self.count += 1
         execution = self.execution
         entry = {
@@ -197,6 +261,15 @@ class ExecutionLog:
         self.pending.append((f"{storage_key(at)}#{execution.attempt:03d}#{self.count:06d}", entry))
 
     def flush(self) -> None:
-        if self.pending:
-            executions_repository.append_logs(self.execution.id, self.pending)
-            self.pending = []
+        """Made before each write of the execution: the lines that fit are kept on it, written by that write."""
+        with self.lock:
+            pending, self.pending = self.pending, []
+        if pending:
+            execution = self.execution
+            trigger = execution.trigger.id if execution.trigger else None
+            shared = execution_logs.shared_fields(
+                execution.tenant_id, execution.namespace, execution.flow_id, execution.id, trigger
+            )
+            overflow = execution_logs.kept_inline(execution.log_lines, shared, pending)
+            if overflow:
+                execution_logs.append_logs(execution.id, overflow)

@@ -84,7 +84,7 @@ def admit(message: WorkMessage, execution_id: str, flow: Flow | None) -> tuple[A
     if execution.state.current in ENDED_STATES:
         give_back_any(key, execution.id)  # ended by an attempt that died before giving its place back
         return Admission.RUN, execution, None
-    if execution.state.current == ExecutionState.QUEUED and executions_repository.kill_requested(execution.id):
+    if execution.state.current == ExecutionState.QUEUED and execution.kill_requested:
         return Admission.KILLED, execution, None
     at = now()
     taken = _take_a_place(key, limits.limit, execution.id, at)

@@ -124,10 +124,8 @@ def restart(execution_id: str, revision: int | None = None) -> Execution:
     found.lease_until = 0.0  # its attempt ended with it: the next may take it at once
     found.state = transition(found.state, ExecutionState.RESTARTED, now())
     found.message_due = execution_messages.message_due(now())
-    # Before the record says RESTARTED: however a crash cuts this short, the kill that ended it is not asked again.
-    executions_deletion.delete_kill_request(execution_id)
-    try:
-        executions_repository.save(found)
+    try:  # the kill that ended it is not asked again: cleared by the write that says RESTARTED
+        executions_repository.save(found, clear_kill=True)
     except ConcurrentUpdate as exc:
         raise Conflict(f"Execution {execution_id} changed while it was restarted: try again") from exc
     execution_messages.queue(found)

@@ -3,9 +3,10 @@
 A backfill slot's writes, each surviving a crash at any point:
 1. the backfill record: the slot DISPATCHED -> RUNNING (or PARKED when held);
 2. the execution, created by a conditional put on an id derived from (backfill id, slot, round), unless
-   the reprocess policy skips the slot;
-3. the attempt: the execution taken over only when no live attempt holds its lease, and once it holds a place
-   under its flow's concurrency limit (slots/concurrency.py: else QUEUED, CANCELLED or FAILED);
+   the reprocess policy skips the slot: already RUNNING under its first attempt's lease when its flow has no
+   concurrency limit to wait for (slots/attempts.py create_execution);
+3. else the attempt: the execution taken over only when no live attempt holds its lease, and once it holds a
+   place under its flow's concurrency limit (slots/concurrency.py: else QUEUED, CANCELLED or FAILED);
 4. the final state, written only by the attempt that owns the execution;
 5. the slot record: how the slot ended (rewritten identically by a redelivery);
 6. the backfill record: the slot counted once and the next slot dispatched.
@@ -31,7 +32,7 @@ from backfill_core.flows.stored import StoredFlow
 from backfill_core.ids import backfill_execution_id, live_execution_id
 from backfill_core.schedules.kestra_time import format_date, now, storage_key
 from backfill_core.slots.admitted import run_admitted
-from backfill_core.slots.attempts import new_execution
+from backfill_core.slots.attempts import create_execution, new_execution
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 
@@ -56,7 +57,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     slot_key = storage_key(message.date)
     round_ = message.round
     this_execution = backfill_execution_id(spec.id, slot_key, round_)
-    stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
+    stored = flows_repository.find_current(message.tenant, message.namespace, message.flow_id)
     if decision == Claim.RESUME and executions_repository.get(this_execution) is None:
         # Claimed, then paused or cancelled before its execution existed: it does not start now, unless
         # the backfill carried on since, when the slot is still this claim's to run.
@@ -74,6 +75,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     ):
         _park_until_the_flow_is_valid(message, stored)
         return
+    started = None
     if decision == Claim.RUN:
         if round_ == 0 and spec.reprocess != "all" and executions_repository.get(this_execution) is None:
             key = spec.trigger_key
@@ -93,8 +95,8 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
             labels=merge_labels(_flow_labels(stored, message.trigger_id), spec.labels),
             at=now(),
         )
-        executions_repository.create_if_absent(execution)
-    ran = run_admitted(message, this_execution, stored, budget_seconds, from_caller=True)
+        started = create_execution(execution, stored)
+    ran = run_admitted(message, this_execution, stored, budget_seconds, from_caller=True, started=started)
     if ran is None:
         return  # queued by the flow's concurrency limit, or a newer attempt took over: it finishes the slot
     execution, ended_here = ran
@@ -131,7 +133,7 @@ def _park_until_the_flow_is_valid(message: SlotMessage, stored: StoredFlow) -> N
 
 def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
     key = message.trigger_key
-    stored = flows_repository.find(message.tenant, message.namespace, message.flow_id)
+    stored = flows_repository.find_current(message.tenant, message.namespace, message.flow_id)
     flow = stored.flow if stored else None
     if stored is not None and flow is None:
         logger.warning("live slot dropped", extra={"trigger": key.pk, "reason": stored.invalid_message()})
@@ -152,6 +154,7 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
         )
     except Invalid as exc:
         inputs, problem = {}, exc.message
+    started = None
     if executions_repository.get(execution_id) is None:
         if flow.trigger_disabled(trigger, triggers_repository.get_state(key).disabled):
             logger.info("live slot dropped: its trigger is disabled", extra={"trigger": key.pk})
@@ -166,8 +169,8 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
             labels=flow.execution_labels(trigger.id),
             at=now(),
         )
-        executions_repository.create_if_absent(execution)
-    ran = run_admitted(message, execution_id, stored, budget_seconds, problem, from_caller=False)
+        started = create_execution(execution, stored)
+    ran = run_admitted(message, execution_id, stored, budget_seconds, problem, from_caller=False, started=started)
     if ran is None:
         return
     execution, ended_here = ran

@@ -1,5 +1,6 @@
-"""ExecutionsTable deletions: an execution's items (its record, its kill request, its log lines) taken away,
-as Kestra's delete purges them. Apart from executions_repository, which writes and reads them."""
+"""ExecutionsTable deletions: an execution's items (its record with its first log lines, its log items, an earlier
+release's kill request) taken away, as Kestra's delete purges them. Apart from executions_repository, which writes
+and reads them."""
 
 import random
 import time
@@ -7,12 +8,8 @@ import time
 from backfill_core.aws_clients import dynamodb
 from backfill_core.errors import ConcurrentUpdate
 from backfill_core.settings import settings
-from backfill_core.storage.executions_repository import (
-    EXECUTION,
-    KILL,
-    UNPROCESSED_BACKOFF_SECONDS,
-    UNPROCESSED_RETRIES,
-)
+from backfill_core.storage.execution_logs import UNPROCESSED_BACKOFF_SECONDS, UNPROCESSED_RETRIES
+from backfill_core.storage.executions_repository import EXECUTION, KILL
 
 
 def delete(execution_id: str, with_logs: bool) -> None:
@@ -42,8 +39,3 @@ def delete(execution_id: str, with_logs: bool) -> None:
         else:
             raise ConcurrentUpdate(f"DynamoDB kept back part of execution {execution_id}'s deletion: try again")
     dynamodb().delete_item(TableName=table, Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}})
-
-
-def delete_kill_request(execution_id: str) -> None:
-    """A restarted execution runs again: the kill that ended it is not asked for again."""
-    dynamodb().delete_item(TableName=settings().executions_table, Key={"pk": {"S": execution_id}, "sk": {"S": KILL}})

@@ -1,55 +1,50 @@
 """ExecutionsTable: one EXECUTION item per execution and its LOG items, under the execution id.
 
-The ByFlow index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
+The ByFlowStart index (tenant; namespace#flowId#created#id) serves the executions search; the BySlot index
 (tenant#namespace#flowId#triggerId; slot#created#id) finds what already ran for a trigger's slots; the sparse
 AwaitingMessage index (AWAITING; due#tenant#id) holds what only a message not yet taken moves on. Writes
 to an execution are conditional on its `attempt`, so a dead attempt that wakes up cannot overwrite a newer
-one. A kill request is its own KILL item beside the execution.
+one. A kill request is the execution's `killRequested` attribute: every write of the attempt is conditioned on
+its absence unless the attempt knows of it, so a write never erases one and the attempt learns of it from the
+write it makes anyway (ReturnValuesOnConditionCheckFailure), not from a read per task.
 """
 
 import json
-import random
-import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic import BaseModel
 
 from backfill_core.aws_clients import dynamodb
 from backfill_core.backfills.reprocess import PriorExecution
 from backfill_core.errors import ConcurrentUpdate
 from backfill_core.flows.execution import Execution, ExecutionState
-from backfill_core.flows.model import in_namespace
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
 from backfill_core.storage.conditions import condition_failed, written
+from backfill_core.storage.execution_logs import inline_lines
 
 EXECUTION = "EXECUTION"
-KILL = "KILL"  # its own item, so the attempt's writes of the execution never erase a kill request
-BY_FLOW_INDEX = "ByFlow"
+KILL = "KILL"  # an earlier release's kill request, an item of its own: deleted with its execution
+KILL_REQUESTED = "killRequested"
+BY_FLOW_INDEX = "ByFlowStart"
 BY_SLOT_INDEX = "BySlot"
 # The sparse AwaitingMessage index: an execution written before its message was sent, until an executor takes it.
 AWAITING_MESSAGE_INDEX = "AwaitingMessage"
 AWAITING_MESSAGE = "AWAITING"
 AWAITING_MESSAGE_STATES = (ExecutionState.CREATED, ExecutionState.RESTARTED)
-# BatchWriteItem hands back what it could not write under throttling; botocore does not retry those. Each retry
-# waits a random time up to a doubling bound (full jitter, so throttled writers spread out), 0.1 s then 0.2,
-# 0.4, ... capped at 2 s: about 5 s in all at most before the lines are given up on.
-UNPROCESSED_RETRIES = 6
-UNPROCESSED_BACKOFF_SECONDS = 0.05
-UNPROCESSED_BACKOFF_CAP_SECONDS = 2.0
-
-
-class LogsNotWritten(Exception):
-    """DynamoDB still held back some log lines after every retry: the table is throttled for longer than a
-    flush may wait."""
+# Said by the item's keys and attributes, so left out of its body (as are the fields at their defaults): a write
+# costs a unit per KB, on the ByFlow index too.
+IN_ITS_OWN_ATTRIBUTES = {"id", "attempt", "backfill_id"}
 
 
 def _item(execution: Execution) -> dict:
     created = execution.state.histories[0].date if execution.state.histories else execution.scheduled_date
-    item = {
+    created = created.replace(microsecond=created.microsecond // 1000 * 1000)  # as the body keeps it: keys stay put
+    item: dict[str, dict[str, Any]] = {
         "pk": {"S": execution.id},
         "sk": {"S": EXECUTION},
         "gsi1pk": {"S": execution.tenant_id},
@@ -60,11 +55,34 @@ def _item(execution: Execution) -> dict:
         "state": {"S": execution.state.current},
         "attempt": {"N": str(execution.attempt)},
         "leaseUntil": {"N": repr(execution.lease_until)},
-        "body": {"S": execution.model_dump_json(by_alias=True)},
+        "body": {"S": json.dumps(_lean(execution, execution.to_json()), separators=(",", ":"))},
     }
+    if execution.kill_requested:
+        item[KILL_REQUESTED] = {"BOOL": True}
+    if execution.log_lines:
+        item["logLines"] = {"S": json.dumps(execution.log_lines, separators=(",", ":"))}
     if execution.message_due is not None and execution.state.current in AWAITING_MESSAGE_STATES:
         item |= awaiting_keys(execution.tenant_id, execution.id, execution.message_due)
     return item
+
+
+def _lean(model: BaseModel, dumped: dict[str, Any]) -> dict[str, Any]:
+    """The model's JSON less the fields at their defaults, at every depth (pydantic's exclude_defaults does not see
+    them past KestraModel's serializer), and less what the item's own attributes say."""
+    for name, field in type(model).model_fields.items():
+        key, value = field.alias or name, getattr(model, name)
+        if key not in dumped:
+            continue
+        own = name in IN_ITS_OWN_ATTRIBUTES and isinstance(model, Execution)
+        if own or (not field.is_required() and field.default_factory is None and value == field.default):
+            del dumped[key]
+        elif isinstance(value, BaseModel):
+            _lean(value, dumped[key])
+        elif isinstance(value, list):
+            for element, element_dumped in zip(value, dumped[key], strict=True):
+                if isinstance(element, BaseModel):
+                    _lean(element, element_dumped)
+    return dumped
 
 
 def awaiting_keys(tenant: str, execution_id: str, due: datetime) -> dict:
@@ -81,8 +99,14 @@ def _slot_trigger(execution: Execution) -> str:
 
 
 def _execution(item: dict) -> Execution:
-    execution = Execution.model_validate_json(item["body"]["S"])
+    body = json.loads(item["body"]["S"])
+    origin = item.get("origin", {}).get("S") or None
+    execution = Execution.model_validate(
+        {**body, "id": item["pk"]["S"], "attempt": int(item["attempt"]["N"]), "backfillId": origin}
+    )
     execution.lease_until = float(item["leaseUntil"]["N"])
+    execution.kill_requested = KILL_REQUESTED in item
+    execution.log_lines = inline_lines(item)
     return execution
 
 
@@ -110,49 +134,35 @@ def take_over(execution: Execution, seen_attempt: int, now_epoch: float) -> None
 
     ConcurrentUpdate means a live attempt still owns the execution (or another executor took it first).
     """
-    try:
-        dynamodb().put_item(
-            TableName=settings().executions_table,
-            Item=_item(execution),
-            ConditionExpression="attempt = :seen AND leaseUntil < :now",
-            ExpressionAttributeValues={":seen": {"N": str(seen_attempt)}, ":now": {"N": repr(now_epoch)}},
-        )
-    except ClientError as exc:
-        if condition_failed(exc):
-            raise ConcurrentUpdate(execution.id) from exc
-        raise
+    _put_keeping_kill(
+        execution,
+        "attempt = :seen AND leaseUntil < :now",
+        {":seen": {"N": str(seen_attempt)}, ":now": {"N": repr(now_epoch)}},
+        lambda old: old["attempt"]["N"] == str(seen_attempt) and float(old["leaseUntil"]["N"]) < now_epoch,
+    )
 
 
 def request_kill(execution_id: str) -> bool:
     """Ask the attempt running this execution to kill it; False if the execution does not exist yet."""
-    table = settings().executions_table
-    try:
-        dynamodb().transact_write_items(
-            TransactItems=[
-                {
-                    "ConditionCheck": {
-                        "TableName": table,
-                        "Key": {"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
-                        "ConditionExpression": "attribute_exists(pk)",
-                    }
-                },
-                {"Put": {"TableName": table, "Item": {"pk": {"S": execution_id}, "sk": {"S": KILL}}}},
-            ]
-        )
-        return True
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "TransactionCanceledException":
-            return False
-        raise
+    return written(
+        dynamodb().update_item,
+        TableName=settings().executions_table,
+        Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
+        UpdateExpression=f"SET {KILL_REQUESTED} = :yes",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={":yes": {"BOOL": True}},
+    )
 
 
 def kill_requested(execution_id: str) -> bool:
+    """Read for a kill while a task runs: between tasks the attempt learns of one from its own writes."""
     response = dynamodb().get_item(
         TableName=settings().executions_table,
-        Key={"pk": {"S": execution_id}, "sk": {"S": KILL}},
+        Key={"pk": {"S": execution_id}, "sk": {"S": EXECUTION}},
+        ProjectionExpression=KILL_REQUESTED,
         ConsistentRead=True,
     )
-    return "Item" in response
+    return KILL_REQUESTED in response.get("Item", {})
 
 
 def prior_executions(trigger_pk: str, first: datetime, last: datetime) -> dict[str, list[PriorExecution]]:
@@ -182,95 +192,46 @@ def prior_executions(trigger_pk: str, first: datetime, last: datetime) -> dict[s
     return dict(found)
 
 
-def save(execution: Execution) -> None:
-    """Write progress of the attempt that owns the execution; ConcurrentUpdate if it no longer does."""
+def save(execution: Execution, *, clear_kill: bool = False) -> None:
+    """Write progress of the attempt that owns the execution; ConcurrentUpdate if it no longer does. A kill
+    request on the item is kept, and learned (`execution.kill_requested`), unless `clear_kill` (a restart)."""
+    mine = {":mine": {"N": str(execution.attempt)}}
+    if clear_kill:
+        execution.kill_requested = False
+        _put(execution, "attempt = :mine", mine)
+    else:
+        _put_keeping_kill(execution, "attempt = :mine", mine, lambda old: old["attempt"]["N"] == str(execution.attempt))
+
+
+def _put_keeping_kill(execution: Execution, condition: str, values: dict, still_holds: Callable[[dict], bool]) -> None:
+    """Put the item under `condition`, never erasing a kill request it does not know of: one found makes the
+    write again carrying it (the condition as it was otherwise: `still_holds` of the item as it is)."""
+    if not execution.kill_requested:
+        try:
+            _put(execution, f"{condition} AND attribute_not_exists({KILL_REQUESTED})", values)
+            return
+        except ConcurrentUpdate as exc:
+            old = exc.args[1] if len(exc.args) > 1 else None
+            if not old or KILL_REQUESTED not in old or not still_holds(old):
+                raise ConcurrentUpdate(execution.id) from exc
+            execution.kill_requested = True
+    _put(execution, condition, values)
+
+
+def _put(execution: Execution, condition: str, values: dict) -> None:
+    """ConcurrentUpdate(id, the item as it was) when the condition failed."""
     try:
         dynamodb().put_item(
             TableName=settings().executions_table,
             Item=_item(execution),
-            ConditionExpression="attempt = :mine",
-            ExpressionAttributeValues={":mine": {"N": str(execution.attempt)}},
+            ConditionExpression=condition,
+            ExpressionAttributeValues=values,
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as exc:
         if condition_failed(exc):
-            raise ConcurrentUpdate(execution.id) from exc
+            raise ConcurrentUpdate(execution.id, exc.response.get("Item")) from exc
         raise
-
-
-def append_logs(execution_id: str, entries: list[tuple[str, dict[str, Any]]]) -> None:
-    """Store log lines as (sort key suffix, Kestra LogEntry JSON). LogsNotWritten if DynamoDB keeps some back
-    past the retries; each line is a put of its own key, so writing them all again is safe."""
-    expires = str(int(time.time()) + settings().log_retention_days * 86400)
-    requests = [
-        {
-            "PutRequest": {
-                "Item": {
-                    "pk": {"S": execution_id},
-                    "sk": {"S": f"LOG#{suffix}"},
-                    "entry": {"S": json.dumps(entry)},
-                    "expiresAt": {"N": expires},
-                }
-            }
-        }
-        for suffix, entry in entries
-    ]
-    client = dynamodb()
-    for chunk_start in range(0, len(requests), 25):
-        pending = {settings().executions_table: requests[chunk_start : chunk_start + 25]}
-        for retry in range(UNPROCESSED_RETRIES + 1):
-            if retry:
-                bound = min(UNPROCESSED_BACKOFF_SECONDS * 2**retry, UNPROCESSED_BACKOFF_CAP_SECONDS)
-                time.sleep(random.uniform(0, bound))
-            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            if not pending:
-                break
-        else:
-            left = sum(len(items) for items in pending.values())
-            raise LogsNotWritten(
-                f"{left} log lines of execution {execution_id} were still unprocessed by DynamoDB (throttled) "
-                f"after {UNPROCESSED_RETRIES} retries"
-            )
-
-
-def logs(execution_id: str) -> Iterator[dict[str, Any]]:
-    """The execution's log lines in order, read from DynamoDB a page at a time as they are consumed."""
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().executions_table,
-            KeyConditionExpression="pk = :id AND begins_with(sk, :log)",
-            ExpressionAttributeValues={":id": {"S": execution_id}, ":log": {"S": "LOG#"}},
-        )
-    )
-    return (json.loads(item["entry"]["S"]) for page in pages for item in page["Items"])
-
-
-def by_flow(tenant: str, namespace: str | None, flow_id: str | None) -> list[Execution]:
-    """Executions of a tenant, narrowed by namespace prefix and flow id on the ByFlow index."""
-    prefix = ""
-    if namespace:
-        prefix = f"{namespace}#{flow_id}#" if flow_id else namespace
-    condition = "gsi1pk = :tenant" + (" AND begins_with(gsi1sk, :prefix)" if prefix else "")
-    values = {":tenant": {"S": tenant}}
-    if prefix:
-        values[":prefix"] = {"S": prefix}
-    pages = (
-        dynamodb()
-        .get_paginator("query")
-        .paginate(
-            TableName=settings().executions_table,
-            IndexName=BY_FLOW_INDEX,
-            KeyConditionExpression=condition,
-            ExpressionAttributeValues=values,
-        )
-    )
-    found = [_execution(item) for page in pages for item in page["Items"]]
-    if namespace:
-        found = [e for e in found if in_namespace(e.namespace, namespace)]
-    if flow_id:
-        found = [e for e in found if e.flow_id == flow_id]
-    return found
 
 
 def end_leases(now_epoch: float) -> int:

@@ -9,9 +9,16 @@ YAML once per revision in a warm function (cached), and a stored flow that no lo
 stricter validator refuses it) is read as it is, its `flow` None and its `problem` saying why, so that
 one such flow never stops a tick, the watchdog or a search for the others. Its triggers are then treated as
 disabled: no live slot of it runs and its backfills are held until a valid revision is stored.
+
+An executor reads the flow it runs through `find_current`: at most once every FLOW_CACHE_SECONDS per warm
+process, and afresh as soon as this process stores or deletes it. A revision stored through another process (the
+API's function, on AWS) is run by every execution created more than FLOW_CACHE_SECONDS after it was stored: the
+bound on Kestra's rule that an execution runs its flow's current revision (0 reads it for every execution).
 """
 
-from functools import lru_cache
+import time
+from collections.abc import Iterable
+from functools import lru_cache, partial
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
@@ -22,7 +29,11 @@ from backfill_core.flows.model import Flow, parse_flow
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.settings import settings
+from backfill_core.storage import trigger_listing
+from backfill_core.storage.conditions import condition_failed
+from backfill_core.triggers.model import TriggerKey
 
+_current: dict[tuple[str, str, str, str], tuple[float, StoredFlow | None]] = {}  # find_current's, by flow
 PARSED_REVISIONS = 256  # flow revisions a warm function keeps parsed (each at most a request body, 128 KB)
 logger = Logger(child=True)
 
@@ -80,14 +91,44 @@ def _item(tenant: str, flow: Flow, source: str, revision: int, created: str | No
     }
 
 
+def _put(tenant: str, flow: Flow, put: dict, dropped: Iterable[str] = ()) -> None:
+    """Store a revision, and in the same transaction list its triggers, put its Schedule ones due at once (the next
+    tick sees the new revision), and unlist those of the `dropped` ids (storage/trigger_listing)."""
+    key = partial(TriggerKey, tenant, flow.namespace, flow.id)
+    declared = {trigger.id for trigger in flow.triggers}
+    triggers = [trigger_listing.listed(key(t.id), t.is_schedule) for t in flow.triggers]
+    triggers += [trigger_listing.unlisted(key(trigger_id)) for trigger_id in set(dropped) - declared]
+    if len(triggers) > trigger_listing.MAX_TRIGGERS:
+        raise Invalid(f"triggers: a flow may declare at most {trigger_listing.MAX_TRIGGERS} triggers")
+    if triggers:
+        dynamodb().transact_write_items(TransactItems=[{"Put": put}, *triggers])
+    else:
+        dynamodb().put_item(**put)
+
+
+def _exists(exc: ClientError) -> bool:
+    """The flow's own condition failed (alone, or first in the transaction of _put)."""
+    reasons = exc.response.get("CancellationReasons") or [{}]
+    return exc.response["Error"]["Code"] == "ConditionalCheckFailedException" or (
+        reasons[0].get("Code") == "ConditionalCheckFailed"
+    )
+
+
 def create(tenant: str, flow: Flow, source: str) -> StoredFlow:
     item = _item(tenant, flow, source, 1)
     try:
-        dynamodb().put_item(TableName=settings().flows_table, Item=item, ConditionExpression="attribute_not_exists(pk)")
+        _put(
+            tenant,
+            flow,
+            {"TableName": settings().flows_table, "Item": item, "ConditionExpression": "attribute_not_exists(pk)"},
+        )
     except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+        if _exists(exc):
             raise Invalid(f"Flow id already exists: {flow.namespace}.{flow.id}") from exc
+        if condition_failed(exc):
+            raise Conflict(f"Flow {flow.namespace}.{flow.id} is changing; retry") from exc
         raise
+    forget(tenant, flow.namespace, flow.id)
     return _stored(item)
 
 
@@ -96,17 +137,23 @@ def update(tenant: str, flow: Flow, source: str) -> StoredFlow:
     current = get(tenant, flow.namespace, flow.id)
     item = _item(tenant, flow, source, current.revision + 1, current.created)
     try:
-        dynamodb().put_item(
-            TableName=settings().flows_table,
-            Item=item,
-            ConditionExpression="revision = :seen",
-            ExpressionAttributeValues={":seen": {"N": str(current.revision)}},
+        _put(
+            tenant,
+            flow,
+            {
+                "TableName": settings().flows_table,
+                "Item": item,
+                "ConditionExpression": "revision = :seen",
+                "ExpressionAttributeValues": {":seen": {"N": str(current.revision)}},
+            },
+            current.trigger_ids,
         )
     except ClientError as exc:
         # A transaction starting a backfill of this flow can hold the item for a moment (TransactionConflict).
-        if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
+        if exc.response["Error"]["Code"] == "TransactionConflictException" or condition_failed(exc):
             raise Conflict(f"Flow {flow.namespace}.{flow.id} was updated concurrently; retry") from exc
         raise
+    forget(tenant, flow.namespace, flow.id)
     return _stored(item)
 
 
@@ -117,6 +164,43 @@ def find(tenant: str, namespace: str, flow_id: str) -> StoredFlow | None:
         ConsistentRead=True,
     )
     return _stored(response["Item"]) if "Item" in response else None
+
+
+def find_current(tenant: str, namespace: str, flow_id: str) -> StoredFlow | None:
+    """The flow as an executor runs it: as read at most FLOW_CACHE_SECONDS ago by this process (see above)."""
+    key = (settings().flows_table, tenant, namespace, flow_id)
+    at, seen = time.monotonic(), _current.get(key)
+    if seen is not None and at - seen[0] < settings().flow_cache_seconds:
+        return seen[1]
+    stored = find(tenant, namespace, flow_id)
+    if len(_current) >= PARSED_REVISIONS:
+        _current.clear()
+    _current[key] = (at, stored)
+    return stored
+
+
+def forget(tenant: str, namespace: str, flow_id: str) -> None:
+    """Read the flow afresh at its next `find_current`: this process stored or deleted it."""
+    _current.pop((settings().flows_table, tenant, namespace, flow_id), None)
+
+
+def forget_all() -> None:
+    """Read every flow afresh (tests that make a new table under the same name)."""
+    _current.clear()
+
+
+def find_many(tenant: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredFlow]:
+    """The flows of (namespace, id) pairs that exist, by pair: BatchGetItem, 100 keys a call (a page of a search)."""
+    wanted = [{"pk": {"S": _pk(tenant, namespace)}, "sk": {"S": flow_id}} for namespace, flow_id in dict.fromkeys(keys)]
+    found = {}
+    for start in range(0, len(wanted), 100):
+        request = {settings().flows_table: {"Keys": wanted[start : start + 100], "ConsistentRead": True}}
+        while request:  # keys DynamoDB left unprocessed (a large answer, throttling) are asked again
+            answer = dynamodb().batch_get_item(RequestItems=request)
+            for stored in map(_stored, answer["Responses"].get(settings().flows_table, [])):
+                found[stored.namespace, stored.id] = stored
+            request = answer.get("UnprocessedKeys") or {}
+    return found
 
 
 def get(tenant: str, namespace: str, flow_id: str) -> StoredFlow:
@@ -162,6 +246,7 @@ def delete(stored: StoredFlow) -> None:
         if exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionConflictException"):
             raise ConcurrentUpdate(f"{stored.namespace}.{stored.id}") from exc
         raise
+    forget(stored.tenant, stored.namespace, stored.id)
 
 
 def list_flows(tenant: str, namespace: str | None = None) -> list[StoredFlow]:
@@ -180,9 +265,11 @@ def list_flows(tenant: str, namespace: str | None = None) -> list[StoredFlow]:
     return _scan(FilterExpression="tenant = :tenant", ExpressionAttributeValues={":tenant": {"S": tenant}})
 
 
-def every_flow() -> list[StoredFlow]:
-    """Every tenant's flows, in one Scan (the scheduler's tick: one read of the table, whatever the tenants)."""
-    return _scan()
+def flows_page(after: dict | None) -> tuple[list[StoredFlow], dict | None]:
+    """One page of a Scan of every tenant's flows, from `after` (None: the first), and where the next starts (None:
+    that was the last)."""
+    answer = dynamodb().scan(TableName=settings().flows_table, **({"ExclusiveStartKey": after} if after else {}))
+    return [_stored(item) for item in answer["Items"]], answer.get("LastEvaluatedKey")
 
 
 def _scan(**condition) -> list[StoredFlow]:

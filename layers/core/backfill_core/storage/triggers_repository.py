@@ -22,9 +22,9 @@ from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.settings import settings
 from backfill_core.storage import backfill_items, backfill_progress
 from backfill_core.storage.conditions import condition_failed, written
+from backfill_core.storage.due_triggers import SET_DUE, STATE, due_values
 from backfill_core.triggers.model import TriggerKey, TriggerState
 
-STATE = "STATE"
 RUNNING_INDEX = "RunningBackfills"
 BY_ID_INDEX = "BackfillsById"
 BY_TENANT_INDEX = "BackfillsByTenant"
@@ -48,15 +48,17 @@ def get_state(key: TriggerKey) -> TriggerState:
         schedule=item["schedule"]["S"] if "schedule" in item else None,
         disabled=item.get("disabled", {}).get("BOOL", False),
         backfills=int(item["backfills"]["N"]) if "backfills" in item else 0,
+        due=item["due"]["S"] if "due" in item else None,
     )
 
 
 def set_disabled(key: TriggerKey, disabled: bool) -> None:
+    """Enabling puts the trigger in the due index at once (its tick recovers what it missed)."""
     dynamodb().update_item(
         TableName=settings().triggers_table,
         Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
-        UpdateExpression="SET disabled = :disabled",
-        ExpressionAttributeValues={":disabled": {"BOOL": disabled}},
+        UpdateExpression="SET disabled = :disabled" + ("" if disabled else f", {SET_DUE}"),
+        ExpressionAttributeValues={":disabled": {"BOOL": disabled}} | ({} if disabled else due_values(key)),
     )
 
 
@@ -67,30 +69,15 @@ def delete_state(key: TriggerKey) -> None:
 
 def forget_evaluation(key: TriggerKey, disabled_too: bool = False) -> None:
     """Forget where the live schedule got to (and, with `disabled_too`, the API's disabled flag): its next tick
-    takes the trigger up as new. The backfills counter stays, for the overlap check of a backfill starting."""
+    takes the trigger up as new (due at once). The backfills counter stays, for the overlap check of a backfill
+    starting."""
     removed = "#date, #schedule" + (", disabled" if disabled_too else "")
     dynamodb().update_item(
         TableName=settings().triggers_table,
         Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
-        UpdateExpression=f"REMOVE {removed}",
+        UpdateExpression=f"REMOVE {removed} SET {SET_DUE}",
         ExpressionAttributeNames={"#date": "date", "#schedule": "schedule"},
-    )
-
-
-def advance(key: TriggerKey, seen: datetime | None, to: datetime, schedule: str) -> bool:
-    """Move the live schedule's evaluation date from `seen` to `to`; False if another tick moved it first."""
-    condition = "attribute_not_exists(#date)" if seen is None else "#date = :seen"
-    values = {":to": {"S": storage_key(to)}, ":schedule": {"S": schedule}}
-    if seen is not None:
-        values[":seen"] = {"S": storage_key(seen)}
-    return written(
-        dynamodb().update_item,
-        TableName=settings().triggers_table,
-        Key={"pk": {"S": key.pk}, "sk": {"S": STATE}},
-        UpdateExpression="SET #date = :to, #schedule = :schedule",
-        ConditionExpression=condition,
-        ExpressionAttributeNames={"#date": "date", "#schedule": "schedule"},
-        ExpressionAttributeValues=values,
+        ExpressionAttributeValues=due_values(key),
     )
 
 

@@ -1,4 +1,5 @@
-"""The live schedule: each scheduler tick dispatches every enabled Schedule trigger's due slots.
+"""The live schedule: each scheduler tick dispatches the due slots of the enabled Schedule triggers that the due
+index (storage/due_triggers) says are due, at most MAX_TRIGGERS_PER_TICK of them, the longest due first.
 
 A slot is due once the tick's scheduled time has reached it. Slots the previous tick should already have
 dispatched (the stack was down, the trigger was disabled) are missed, and `recoverMissedSchedules` says
@@ -15,12 +16,13 @@ from aws_lambda_powertools import Logger
 
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.schedules.cron import CronSchedule
-from backfill_core.schedules.kestra_time import parse_instant
+from backfill_core.schedules.kestra_time import parse_instant, storage_key
 from backfill_core.slots.message import SlotMessage
-from backfill_core.storage import flows_repository, triggers_repository, work_queue
-from backfill_core.triggers.model import TriggerKey
+from backfill_core.storage import due_triggers, flows_repository, triggers_repository, work_queue
+from backfill_core.triggers.model import TriggerKey, TriggerState
 
 MAX_SLOTS_PER_TICK = 500
+MAX_TRIGGERS_PER_TICK = 500  # a tick of 500 triggers takes about 15 s on AWS (four calls each); more wait a tick
 logger = Logger(child=True)
 
 
@@ -64,21 +66,41 @@ def plan_tick(
 
 
 def tick(tick_time: datetime, interval: timedelta) -> int:
-    """One scheduler tick over every flow of every tenant; returns how many slots it dispatched."""
+    """One scheduler tick over the triggers due by `tick_time` (storage/due_triggers), at most
+    MAX_TRIGGERS_PER_TICK of them, the longest due first; returns how many slots it dispatched."""
     dispatched = 0
-    for stored in flows_repository.every_flow():
-        if stored.flow is None:  # its schedule waits for a valid revision, then recovers what it missed
-            logger.warning("live schedule skipped", extra={"reason": stored.invalid_message()})
-            continue
-        for trigger in stored.flow.triggers:
-            if not trigger.is_schedule:
-                continue
-            key = stored.trigger_key(trigger.id)
-            try:
-                dispatched += _tick_trigger(key, stored, trigger, tick_time, interval)
-            except Exception:  # one broken trigger must not stop the schedule of the others
-                logger.exception("scheduler could not evaluate a trigger", extra={"trigger": key.pk})
+    for key in due_triggers.due_triggers(tick_time, MAX_TRIGGERS_PER_TICK):
+        try:
+            dispatched += _tick_due(key, tick_time, interval)
+        except Exception:  # one broken trigger must not stop the schedule of the others; it stays due
+            logger.exception("scheduler could not evaluate a trigger", extra={"trigger": key.pk})
     return dispatched
+
+
+def _tick_due(key: TriggerKey, tick_time: datetime, interval: timedelta) -> int:
+    # The state first, then the flow: a revision stored in between has put the trigger due at once again, and
+    # the writes below, conditioned on the `due` read here, then fail rather than undo it.
+    state = triggers_repository.get_state(key)
+    due = state.due
+    if due is None or due > storage_key(tick_time):
+        return 0  # another tick moved it since the index was read
+    stored = flows_repository.find(key.tenant, key.namespace, key.flow_id)
+    if stored is not None and stored.flow is None:  # its schedule waits for a valid revision, then recovers
+        logger.warning("live schedule skipped", extra={"reason": stored.invalid_message()})
+    flow = stored.flow if stored is not None else None
+    trigger = flow.trigger(key.trigger_id) if flow is not None else None
+    if (
+        stored is None
+        or flow is None
+        or trigger is None
+        or not trigger.is_schedule
+        or flow.trigger_disabled(trigger, state.disabled)
+    ):
+        # The date stays (re-enabling recovers what was missed, per recoverMissedSchedules); the trigger leaves
+        # the index until what put it out changes (a revision, enabling it), which puts it back at once.
+        due_triggers.move(key, due, None)
+        return 0
+    return _tick_trigger(key, stored, trigger, state, due, tick_time, interval)
 
 
 def fingerprint(trigger: TriggerSpec) -> str:
@@ -86,16 +108,23 @@ def fingerprint(trigger: TriggerSpec) -> str:
     return f"{trigger.cron}|{trigger.timezone}|{trigger.with_seconds}"
 
 
-def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: datetime, interval: timedelta) -> int:
-    state = triggers_repository.get_state(key)
-    if stored.flow.trigger_disabled(trigger, state.disabled):
-        return 0  # the date stays: re-enabling recovers what was missed, per recoverMissedSchedules
+def _tick_trigger(
+    key: TriggerKey,
+    stored,
+    trigger: TriggerSpec,
+    state: TriggerState,
+    due: str,
+    tick_time: datetime,
+    interval: timedelta,
+) -> int:
+    """Dispatch the trigger's due slots, then move its date and its place in the due index from `due`."""
     current = fingerprint(trigger)
     fresh = state.date is None or state.schedule != current
     # A new trigger, or one whose cron or timezone changed, starts at the current tick (or at the flow's
     # registration, if later): the time before it existed is not "missed".
     last = max(parse_instant(stored.updated), tick_time - interval) if fresh or state.date is None else state.date
-    plan = plan_tick(trigger.schedule(), trigger, last, tick_time, interval)
+    schedule = trigger.schedule()
+    plan = plan_tick(schedule, trigger, last, tick_time, interval)
     if plan.run:
         work_queue.send(
             [
@@ -113,5 +142,8 @@ def _tick_trigger(key: TriggerKey, stored, trigger: TriggerSpec, tick_time: date
     if plan.evaluated_to is not None or fresh:
         # Written even when nothing was due, so a fresh trigger's start point is kept: a slot due before the
         # next tick that fails is then missed, not lost.
-        triggers_repository.advance(key, state.date, plan.evaluated_to or last, current)
+        evaluated = plan.evaluated_to or last
+        due_triggers.advance(key, state.date, evaluated, current, due, schedule.next_after(evaluated))
+    elif state.date is not None:  # due at once (a revision, enabling it) with nothing to run yet: its next slot
+        due_triggers.move(key, due, schedule.next_after(state.date))
     return len(plan.run)

@@ -27,3 +27,4 @@ class TriggerState:
     schedule: str | None = None  # the cron, timezone and seconds flag `date` was evaluated with
     disabled: bool = False  # disabled through the API or by stopAfter
     backfills: int = 0  # bumped by each backfill that starts (or starts again) running
+    due: str | None = None  # its key in the live schedule's due index (storage/due_triggers); None: not in it

@@ -1,0 +1,148 @@
+"""Executions search against history: GET /executions/search of one flow (Kestra's default order, newest
+start first, 10 a page), its first and 50th page, with 1,000 and then 100,000 executions of that flow, on
+DynamoDB in memory behind botocore with AWS-like latencies (bench/fake_aws: 5 ms a read).
+
+    .venv/bin/python -m bench.search_cost [--quick] [--sizes 1000,100000] [--repeats 3]
+
+The executions are written through the repository's item mapping straight into moto's store (a PutItem each
+would take minutes at 100,000). Each search is timed in design time less the time moto takes to answer: moto
+looks at every item of a table on each Query of an index, where DynamoDB reads only the key range asked, so
+its CPU would measure moto; the latency each call waits stays in. The figure is the median of `--repeats`.
+moto also ends a Query's 1 MB page by the table's whole items where DynamoDB counts the index's entries (a
+ByFlowStart entry is its keys): its page limit is raised by the ratio of the two sizes, so it pages as DynamoDB does.
+And moto's store lives in this process: once written, its items are frozen out of the garbage collector
+(`gc.freeze`), whose full collections would otherwise walk 100,000 executions during a search.
+"""
+
+import gc
+import statistics
+import time
+from datetime import UTC, datetime, timedelta
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models import table as moto_table
+
+from local.lambda_runtime import ensure_layer_on_path
+
+from .fake_aws import units
+from .fake_aws.runner import AwsLike
+from .fake_aws.service import REGION, Latency, botocore_stubber
+from .report import Report, arguments
+
+ensure_layer_on_path()
+from backfill_core.flows.execution import Execution, ExecutionTrigger, Label, State, StateHistory  # noqa: E402
+from backfill_core.kestra_api.execution_search import ExecutionSearch, search_executions  # noqa: E402
+from backfill_core.settings import settings  # noqa: E402
+from backfill_core.storage import executions_repository  # noqa: E402
+
+TENANT, NAMESPACE, FLOW = "main", "bench.search", "history"
+FIRST = datetime(2020, 1, 1, tzinfo=UTC)
+PAGE_SIZE = 10
+PAGES = (1, 50)
+
+
+class MotoTime:
+    """Wall seconds moto spends answering calls, to take out of a search's time."""
+
+    def __init__(self):
+        self.seconds = 0.0
+        self.answer = botocore_stubber.process_request
+
+    def __enter__(self) -> "MotoTime":
+        def timed(request):
+            started = time.perf_counter()
+            try:
+                return self.answer(request)
+            finally:
+                self.seconds += time.perf_counter() - started
+
+        botocore_stubber.process_request = timed
+        return self
+
+    def __exit__(self, *exc) -> None:
+        del botocore_stubber.process_request  # the class's method again
+
+
+def execution(n: int) -> Execution:
+    """The n-th execution of the flow: a backfill's slot, started a minute after the one before, ended."""
+    started = FIRST + timedelta(minutes=n)
+    ended = started + timedelta(seconds=2)
+    histories = [StateHistory(state=s, date=d) for s, d in (("RUNNING", started), ("SUCCESS", ended))]
+    return Execution(
+        id=f"bench{n:08d}",
+        tenant_id=TENANT,
+        namespace=NAMESPACE,
+        flow_id=FLOW,
+        flow_revision=1,
+        labels=[Label(key="team", value="data" if n % 2 else "ops")],
+        trigger=ExecutionTrigger(id="schedule", type="io.kestra.plugin.core.trigger.Schedule", variables={}),
+        state=State(current="SUCCESS", histories=histories, start_date=started, end_date=ended, duration="PT2S"),
+        backfill_id="bench-backfill",
+        scheduled_date=started,
+    )
+
+
+def write_executions(first: int, last: int) -> None:
+    """Executions first..last-1, as the repository maps them, put straight into moto's table."""
+    table = dynamodb_backends[DEFAULT_ACCOUNT_ID][REGION].get_table(settings().executions_table)
+    for n in range(first, last):
+        table.put_item(executions_repository._item(execution(n)))
+    gc.collect()
+    gc.freeze()
+
+
+def page_by_index_entries() -> None:
+    """moto's page limit raised by how much larger an item is than its ByFlowStart entry (DynamoDB's measure)."""
+    item = executions_repository._item(execution(0))
+    entry = {name: item[name] for name in ("pk", "sk", "gsi1pk", "gsi1sk")}
+    moto_table.RESULT_SIZE_LIMIT = 1_000_000 * units.item_size(item) // units.item_size(entry)
+
+
+def timed_page(env: AwsLike, page: int, repeats: int) -> tuple[float, int, int]:
+    """Median design milliseconds of the page without moto's own time, its DynamoDB calls, and the total."""
+    times, calls, total = [], 0, 0
+    for _ in range(repeats):
+        env.fake.reset()
+        with MotoTime() as moto:
+            started = env.clock.monotonic()
+            answer = search_executions(TENANT, ExecutionSearch(NAMESPACE, FLOW), page, PAGE_SIZE)
+            spent = env.clock.monotonic() - started - moto.seconds / env.clock.scale
+        assert len(answer.results) == PAGE_SIZE, f"page {page} has {len(answer.results)} executions"
+        times.append(spent * 1000)
+        calls, total = sum(env.fake.calls.values()), answer.total
+    return statistics.median(times), calls, total
+
+
+def main() -> None:
+    args = arguments(
+        __doc__,
+        sizes=(str, "1000,100000", "executions in the flow, in turn"),
+        repeats=(int, 3, "searches timed per page (the median is reported)"),
+    )
+    sizes = [600, 3_000] if args.quick else [int(size) for size in args.sizes.split(",")]
+    report = Report("search_cost", "executions search, first and 50th page, against the flow's history", args.quick)
+    rows, first_size, written = [], {}, 0
+    with AwsLike(Latency()) as env:
+        page_by_index_entries()
+        for size in sizes:
+            started = time.monotonic()
+            write_executions(written, size)
+            written = size
+            print(f"{size:,} executions written in {time.monotonic() - started:.0f} s", flush=True)
+            for page in PAGES:
+                ms, calls, total = timed_page(env, page, args.repeats)
+                first_size.setdefault(page, ms)
+                ratio = ms / first_size[page]
+                rows.append([f"{size:,}", page, f"{ms:.1f}", calls, f"{total:,}", f"{ratio:.2f}x"])
+                print(rows[-1], flush=True)
+    report.table(["executions", "page", "ms (design, moto's CPU out)", "DynamoDB calls", "total", "vs smallest"], rows)
+    report.note(
+        f"One flow, {PAGE_SIZE} a page, Kestra's default sort (state.startDate:desc); latencies 5 ms a DynamoDB "
+        f"read; median of {args.repeats}. Done when: pages 1 and 50 at 100,000 within 1.5x of the same at 1,000."
+    )
+    report.save()
+
+
+if __name__ == "__main__":
+    main()
