@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from backfill_core.backfills import changes
 from backfill_core.backfills import slots as backfill_slots
 from backfill_core.flows import task_run as task_run_module
 from backfill_core.triggers.model import TriggerKey
@@ -88,11 +87,11 @@ def test_a_crash_after_the_execution_is_final_counts_the_slot_once(crashable, mo
     real_finish = backfill_slots.finish_slot
     calls = {"n": 0}
 
-    def finish_slot(message, succeeded):
+    def finish_slot(message, succeeded, known=None):
         calls["n"] += 1
         if calls["n"] == 1:
             raise ExecutorDied()
-        return real_finish(message, succeeded)
+        return real_finish(message, succeeded, known)
 
     monkeypatch.setattr(slot_runner.backfill_slots, "finish_slot", finish_slot)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
@@ -113,10 +112,10 @@ def test_a_lost_message_is_sent_again_by_the_watchdog(crashable, monkeypatch, se
 
     set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
-    monkeypatch.setattr(changes.work_queue, "send", lambda messages: None)
+    monkeypatch.setattr(work_queue, "send", lambda messages: None)
     assert stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS)).status == 200
     assert stack.queue_depth() == 0
-    monkeypatch.setattr(changes.work_queue, "send", real_send)
+    monkeypatch.setattr(work_queue, "send", real_send)
 
     from local.lambda_runtime import LambdaContext
 
@@ -136,12 +135,12 @@ def test_a_failed_send_still_answers_200_and_the_watchdog_sends_the_slot(crashab
 
     set_setting("SLOT_RESEND_SECONDS", "0")
     real_send = work_queue.send
-    monkeypatch.setattr(changes.work_queue, "send", refuse)
+    monkeypatch.setattr(work_queue, "send", refuse)
     answer = stack.call("PUT", "/api/v1/triggers", backfill_body("quick", *TWO_SLOTS))
     assert answer.status == 200, answer.raw
     assert answer.body["backfill"]["dispatched"] == 1
     assert stack.queue_depth() == 0
-    monkeypatch.setattr(changes.work_queue, "send", real_send)
+    monkeypatch.setattr(work_queue, "send", real_send)
     assert stack.scheduler_module.lambda_handler({}, LambdaContext("SchedulerFunction", 60))["resentSlots"] == 1
     stack.drain()
     assert len(stack.executions(namespace="tests", state="SUCCESS")) == 2

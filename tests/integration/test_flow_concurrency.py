@@ -249,8 +249,16 @@ def test_a_duplicate_message_of_a_queued_slot_stops_there_and_one_message_waits(
     (queued,) = [e for e in by_slot(stack).values() if e["state"]["current"] == "QUEUED"]
     assert (stack.queue_depth(), messages_for_later(stack)) == (1, 1)  # the held slot's, and the wait's
     slot = queued["trigger"]["variables"]["date"]
+    position = TWO_SLOTS.index(slot)  # the first window: lane n holds the n-th slot
     duplicate = SlotMessage(
-        tenant="main", namespace="tests", flow_id="limited", trigger_id="every_hour", backfill_id=backfill_id, date=slot
+        tenant="main",
+        namespace="tests",
+        flow_id="limited",
+        trigger_id="every_hour",
+        backfill_id=backfill_id,
+        date=slot,
+        lane=position,
+        position=position,
     )
     work_queue.send([duplicate])
     assert one_at_a_time(stack).poll_once() == 1

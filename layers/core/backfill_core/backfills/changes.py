@@ -13,7 +13,7 @@ from backfill_core.backfills.model import Backfill, BackfillSpec
 from backfill_core.backfills.planning import schedule_trigger
 from backfill_core.backfills.progress import Progress
 from backfill_core.backfills.progress_changes import ProgressChange
-from backfill_core.backfills.slots import send_slots
+from backfill_core.backfills.slots import send_slots, store_end
 from backfill_core.backfills.view import backfill_view
 from backfill_core.errors import BackfillContended, ConcurrentUpdate, Conflict, NotFound
 from backfill_core.ids import backfill_execution_id
@@ -88,8 +88,9 @@ def change(key: TriggerKey, backfill_id: str, decide: Decide, exclusive: bool = 
         if not wanted:
             return backfill_view(spec, progress)
         after = _write(key, spec, wanted, exclusive)
-        if after is not None and after[0]:
+        if after is not None and after[0] and after[1] is not None:
             send_slots(spec, wanted.dispatched(progress))
+            store_end(spec, after[1])
             return backfill_view(spec, after[1])
         lost_to = after[1] if after is not None else None
         found = (spec, lost_to) if lost_to is not None else backfill_items.get(key.pk, backfill_id)

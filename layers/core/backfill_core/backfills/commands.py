@@ -209,7 +209,7 @@ def _change_running(tenant: str, ref: TriggerRef, decide: Decide) -> list[Backfi
         raise Invalid(stored.invalid_message())
 
     def unless_finished(spec: BackfillSpec, progress: Progress):
-        if progress.status != BackfillStatus.RUNNING:
+        if not progress.dispatching:
             raise BadRequest(NO_BACKFILL)
         return decide(spec, progress)
 

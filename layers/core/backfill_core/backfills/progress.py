@@ -99,6 +99,12 @@ class Progress(BaseModel):
     def stored_running(self) -> bool:
         return self.status == BackfillStatus.RUNNING
 
+    @property
+    def dispatching(self) -> bool:
+        """Running, and not yet ended: a backfill with nothing left may still be stored RUNNING until the
+        watchdog stores its end."""
+        return settled_status(self) == BackfillStatus.RUNNING
+
     def idle_lanes(self) -> list[int]:
         """The lanes below the concurrency that hold no slot: the places a dispatch may fill."""
         return [lane for lane in range(self.concurrency) if self.lane(lane) is None]

@@ -83,7 +83,7 @@ def change_window(progress: Progress, concurrency: int | None = None, paused: bo
     Unpause sends the parked slots first, then fills; the failures so far count as seen (maxFailures counts
     anew). A person's pause clears a pause the failure policy made, so retry-failed leaves it paused."""
     change = ProgressChange()
-    if progress.status != BackfillStatus.RUNNING:
+    if not progress.dispatching:
         return change
     if paused is True and (not progress.paused or progress.pause_reason):
         _set(change, progress, paused=True, pause_reason=None)
@@ -101,7 +101,7 @@ def change_window(progress: Progress, concurrency: int | None = None, paused: bo
 
 def set_trigger_disabled(progress: Progress, disabled: bool) -> ProgressChange:
     change = ProgressChange()
-    if progress.status != BackfillStatus.RUNNING or progress.trigger_disabled == disabled:
+    if not progress.dispatching or progress.trigger_disabled == disabled:
         return change
     _set(change, progress, trigger_disabled=disabled)
     if not disabled and not progress.paused:
@@ -114,7 +114,7 @@ def cancel(progress: Progress, kill: bool = False) -> ProgressChange:
     """Stop dispatch and cancel what waits: slots sent or parked and slots never sent count cancelled (queued
     retries stay failed, as their records say); running ones end as they will, or are killed with `kill`."""
     change = ProgressChange()
-    if progress.status != BackfillStatus.RUNNING:
+    if not progress.dispatching:
         return change
     _set(change, progress, status=BackfillStatus.CANCELLING, kill=kill, retry=[])
     change.expect["cursor"] = progress.cursor

@@ -8,7 +8,7 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
-from backfill_core.backfills.model import BackfillSpec, SlotOutcome, SlotRecord, SlotState
+from backfill_core.backfills.model import BackfillSpec, BackfillStatus, SlotOutcome, SlotRecord, SlotState
 from backfill_core.backfills.progress import (
     COUNTERS,
     Claim,
@@ -18,8 +18,10 @@ from backfill_core.backfills.progress import (
     claim_of,
     failure_pause_reason,
     next_of,
+    settled_status,
     trips_failure_policy,
 )
+from backfill_core.backfills.progress_changes import settle
 from backfill_core.backfills.state_machine import schedule_of
 from backfill_core.errors import BackfillContended
 from backfill_core.schedules.kestra_time import now
@@ -59,6 +61,8 @@ def claim_slot(message: SlotMessage) -> ClaimedSlot | None:
         else:
             return ClaimedSlot(spec, progress, decision)
         if ok:
+            if decision == Claim.CANCEL and found is not None:
+                store_end(spec, found)
             return ClaimedSlot(spec, found or progress, Claim.DROP if decision == Claim.CANCEL else decision)
         progress = found
     raise BackfillContended(f"backfill {message.backfill_id} is changing too fast to claim a slot; retry")
@@ -119,6 +123,8 @@ def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | No
             taken = found.lane(slot.lane)
             if then in (Next.CURSOR, Next.RETRY) and taken is not None:
                 send_slots(spec, [(taken.lane, taken.position, taken.round)], known=(message.date, slot.position))
+            elif not found.in_flight:
+                store_end(spec, found)
             return
         progress = found
     raise BackfillContended(f"backfill {message.backfill_id} is changing too fast to count a slot; retry")
@@ -143,9 +149,27 @@ def release_slot(message: SlotMessage) -> Progress | None:
         else:
             return progress
         if ok:
+            if found is not None:
+                store_end(spec, found)
             return found
         progress = found
     raise BackfillContended(f"backfill {message.backfill_id} is changing too fast to give back a slot; retry")
+
+
+def store_end(spec: BackfillSpec, progress: Progress) -> None:
+    """A backfill whose last slot ended (or whose cancel left nothing running) is stored as ended, and its spec
+    leaves the RunningBackfills index. A crash in between is mended by the watchdog."""
+    ended = settled_status(progress)
+    if ended == progress.status or ended in (BackfillStatus.RUNNING, BackfillStatus.CANCELLING):
+        return
+    for _ in range(DECISIONS):
+        ok, found = backfill_progress.change(spec.id, settle(progress, ended), now())
+        if ok or found is None:
+            break
+        progress, ended = found, settled_status(found)
+        if ended == found.status or ended in (BackfillStatus.RUNNING, BackfillStatus.CANCELLING):
+            return
+    backfill_items.set_running(spec, False)
 
 
 def send_slots(

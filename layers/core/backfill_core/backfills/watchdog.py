@@ -10,7 +10,7 @@ from backfill_core.backfills.changes import change, kill_running
 from backfill_core.backfills.holds import trigger_disabled
 from backfill_core.backfills.model import Backfill, BackfillSpec, SlotState
 from backfill_core.backfills.progress import Progress, settled_status
-from backfill_core.backfills.slots import send_slots
+from backfill_core.backfills.slots import send_slots, store_end
 from backfill_core.settings import settings
 from backfill_core.storage import backfill_items, backfill_watch, flows_repository, triggers_repository
 
@@ -22,7 +22,7 @@ def resend_stale_slots() -> int:
     disabled state says (in case a crash came between the two writes), and store the end of those that ended.
     Returns how many slots were re-sent."""
     sent = 0
-    for running in triggers_repository.running_backfills():
+    for running in triggers_repository.running_backfills(ended_too=True):
         try:
             sent += _watch(running)
         except Exception:  # one broken backfill must not stop the watchdog for the others
@@ -51,16 +51,11 @@ def _watch(running: Backfill) -> int:
         return 0
     spec, progress = found
     if watched.settled:
-        _store_end(spec, progress)
+        store_end(spec, progress)
+        if settled_status(progress) == progress.status:  # stored as ended, but a crash kept it in the index
+            backfill_items.set_running(spec, False)
         return 0
     return _resend_lost(spec, progress)
-
-
-def _store_end(spec: BackfillSpec, progress: Progress) -> None:
-    ended = settled_status(progress)
-    stored = change(spec.trigger_key, spec.id, lambda _, p: progress_changes.settle(p, settled_status(p)))
-    if stored is not None and stored.settled and ended == stored.status:
-        backfill_items.set_running(spec, False)
 
 
 def _resend_lost(spec: BackfillSpec, progress: Progress) -> int:

@@ -188,11 +188,13 @@ def _backfills_on_index(index: str, condition: str, values: dict, **query) -> li
     return backfill_items.with_progress(item for page in pages for item in page["Items"])
 
 
-def running_backfills() -> list[Backfill]:
-    """Every backfill not yet settled, from the sparse index (for the watchdog)."""
-    return _backfills_on_index(
+def running_backfills(ended_too: bool = False) -> list[Backfill]:
+    """Every backfill not yet settled, from the sparse index; `ended_too`: with those that ended but are still
+    in it (a crash between the end and the index: the watchdog mends them)."""
+    found = _backfills_on_index(
         RUNNING_INDEX, "#running = :one", {":one": {"S": "1"}}, ExpressionAttributeNames={"#running": "running"}
     )
+    return found if ended_too else [b for b in found if not b.settled]
 
 
 def backfill_by_id(backfill_id: str) -> Backfill | None:
