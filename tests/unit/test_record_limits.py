@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backfill_core.backfills.model import Backfill, InflightSlot, SlotState
+from backfill_core.backfills.model import BackfillSpec
+from backfill_core.backfills.progress import Progress
 from backfill_core.flows.execution import Execution, ExecutionTrigger, State, StateHistory, TaskRun, TaskRunAttempt
 from backfill_core.flows.inputs import MAX_INPUT_BYTES, MAX_INPUTS_BYTES, resolve
 from backfill_core.flows.labels import MAX_LABEL_KEY, MAX_LABELS_BYTES, normalize_labels
@@ -18,7 +19,8 @@ from backfill_core.ids import backfill_execution_id as execution_id
 from backfill_core.kestra_api.searches import MAX_ANSWER_BYTES, answer_bytes
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
-from backfill_core.storage import backfill_items, executions_repository, flows_repository
+from backfill_core.storage import backfill_items, backfill_progress, executions_repository, flows_repository
+from bench.fake_aws.units import item_size
 
 # DynamoDB's limits: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html
 PARTITION_KEY_BYTES = 2048
@@ -128,8 +130,8 @@ def test_every_key_of_the_longest_ids_fits_dynamodbs_key_limits(flow):
     """Was: a 1,000-character flow id overflowed the executions' ByFlow sort key, and a long trigger id the
     triggers' partition key (and the RunningBackfills index's sort key, which is that same key)."""
     execution = executions_repository._item(largest_execution(flow))
-    backfill = backfill_items.request_item(
-        Backfill(
+    backfill = backfill_items.spec_item(
+        BackfillSpec(
             id=new_id(),
             tenant=TENANT,
             namespace=NAMESPACE,
@@ -140,9 +142,7 @@ def test_every_key_of_the_longest_ids_fits_dynamodbs_key_limits(flow):
             timezone="America/Argentina/ComodRivadavia",
             start=AT,
             end=AT,
-            cursor=AT,
             created=AT,
-            updated=AT,
         )
     )
     stored_flow = flows_repository._item(TENANT, flow, longest_flow(), 2**31 - 1)
@@ -181,13 +181,9 @@ def test_the_largest_execution_fits_one_item_and_one_answer(flow):
 
 
 def test_the_largest_backfill_record_fits_one_item(flow):
-    """The backfill record holds its labels and resolved inputs and the slots in flight of its window."""
+    """The backfill's spec holds its labels and resolved inputs; its progress a lane per slot of its window."""
     window = settings().max_concurrency
-    slots = {
-        storage_key(AT + timedelta(minutes=30 * n)): InflightSlot(state=SlotState.RUNNING, since=AT)
-        for n in range(window)
-    }
-    backfill = Backfill(
+    spec = BackfillSpec(
         id=new_id(),
         tenant=TENANT,
         namespace=NAMESPACE,
@@ -198,16 +194,20 @@ def test_the_largest_backfill_record_fits_one_item(flow):
         timezone="America/Argentina/ComodRivadavia",
         start=AT,
         end=AT,
-        cursor=AT,
         created=AT,
-        updated=AT,
         labels=largest_labels(),
         inputs=largest_inputs(flow),
-        inflight=slots,
-        concurrency=window,
     )
-    assert item_bytes(backfill_items.request_item(backfill)) < ITEM_BYTES
-    assert item_bytes(backfill_items.progress_item(backfill)) < ITEM_BYTES
+    assert item_bytes(backfill_items.spec_item(spec)) < ITEM_BYTES
+    busiest = Progress(
+        total=10**9,
+        concurrency=window,
+        cursor=10**9 - window,
+        slots={lane: -(10**9 - lane) for lane in range(window)},
+        rounds=dict.fromkeys(range(window), 10**6),
+        updated=AT,
+    )
+    assert item_size(backfill_progress.item(spec.id, busiest)) < 4 * 1024  # a few write units at most
 
 
 def test_answer_bytes_is_what_a_body_costs_in_lambdas_answer():
