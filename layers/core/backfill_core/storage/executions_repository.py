@@ -211,7 +211,7 @@ def _put_keeping_kill(execution: Execution, condition: str, values: dict, still_
             _put(execution, f"{condition} AND attribute_not_exists({KILL_REQUESTED})", values)
             return
         except ConcurrentUpdate as exc:
-            old = exc.args[1] if len(exc.args) > 1 else None
+            old = exc.current
             if not old or KILL_REQUESTED not in old or not still_holds(old):
                 raise ConcurrentUpdate(execution.id) from exc
             execution.kill_requested = True
