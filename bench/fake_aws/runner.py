@@ -203,10 +203,20 @@ class AwsLike:
             time.sleep(0.2)
             with self.fake.acting_as("bench"):
                 state = self.call("GET", f"/api/v1/backfills/{backfill_id}")
-            if state["status"] in FINAL:
+            if state["status"] in FINAL and self._drained():
                 return state, False
             if time.monotonic() > wall_deadline:
                 return state, True
+
+    def _drained(self) -> bool:
+        """No message left on the queue, nor one an executor still holds: the last slot's handler has ended and
+        its message is deleted (a backfill reads as ended as soon as its last slot's finish is written)."""
+        with self.fake.acting_as("bench"):
+            found = self.sqs.get_queue_attributes(
+                QueueUrl=self.queue_url,
+                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+            )["Attributes"]
+        return found["ApproximateNumberOfMessages"] == found["ApproximateNumberOfMessagesNotVisible"] == "0"
 
     def _executor(self, handler, invocations: Invocations, stopping: threading.Event) -> None:
         """One executor environment (its own module copy), fed by the event source mapping's receive."""

@@ -27,11 +27,11 @@ def test_the_fake_runs_every_slot_once_and_counts_calls_units_and_backoff():
     assert calls[("poller", "sqs", "ReceiveMessage")] >= SLOTS  # one message a receive (template's batch size 1)
     assert calls[("poller", "sqs", "DeleteMessageBatch")] == SLOTS
     assert calls[("api", "dynamodb", "TransactWriteItems")] == 1
-    assert calls[("executor", "dynamodb", "PutItem")] >= 2 * SLOTS  # the execution, the backfill record
+    assert calls[("executor", "dynamodb", "PutItem")] >= 2 * SLOTS  # the execution created, then saved
     assert result["invocations"].count >= SLOTS
     used = result["units"]
     assert 2 <= (used.write + used.index_write) / SLOTS <= 200
     assert used.index_write > 0  # the backfill record and the executions are on indexes
-    assert 0.5 <= used.read / SLOTS <= 50
+    assert 0 < used.read / SLOTS <= 50  # a slot reads almost nothing: its claim and finish answer what they wrote
     assert result["sqs_requests"] >= 2 * SLOTS  # a receive and a delete each, the sends of the next slots
     assert changes.time is time  # the bench's design clock is gone with it: production code untouched
