@@ -141,7 +141,7 @@ def test_a_backfill_ends_when_nothing_is_left_to_send_or_in_flight():
 def test_a_larger_window_fills_the_new_lanes_from_the_cursor():
     change = pc.change_window(progress({0: (0, R)}), concurrency=3)
     assert change.sets == {"concurrency": 3} and change.fresh == 2
-    assert change.dispatched(progress({0: (0, R)})) == [(1, 1, 0), (2, 2, 0)]
+    assert change.lanes == {1: pc.LaneChange(None, fresh=0), 2: pc.LaneChange(None, fresh=1)}
 
 
 def test_a_smaller_window_sends_nothing():
@@ -159,7 +159,7 @@ def test_unpause_sends_the_parked_slots_first_then_fills():
     p = progress({0: (1, P)}, concurrency=2, cursor=2, paused=True, failed=1)
     change = pc.change_window(p, paused=False)
     assert change.sets["paused"] is False and change.sets["failures_seen"] == 1 and change.expect["failed"] == 1
-    assert change.dispatched(p) == [(0, 1, 0), (1, 2, 0)]
+    assert change.lanes == {0: pc.LaneChange(code_of(1, P), code=1), 1: pc.LaneChange(None, fresh=0)}
 
 
 def test_unpause_while_the_trigger_is_disabled_keeps_the_slots_parked():
@@ -170,7 +170,8 @@ def test_unpause_while_the_trigger_is_disabled_keeps_the_slots_parked():
 
 def test_enabling_the_trigger_carries_on_like_unpause():
     p = progress({0: (1, P)}, concurrency=2, cursor=2, trigger_disabled=True)
-    assert pc.set_trigger_disabled(p, False).dispatched(p) == [(0, 1, 0), (1, 2, 0)]
+    enabled = pc.set_trigger_disabled(p, False)
+    assert enabled.lanes == {0: pc.LaneChange(code_of(1, P), code=1), 1: pc.LaneChange(None, fresh=0)}
     assert not pc.set_trigger_disabled(p, True)
 
 
@@ -201,7 +202,7 @@ def test_retry_failed_reopens_an_ended_backfill_as_a_new_round_first():
     assert queued == 2 and change.adds == {"failed": -2}
     assert change.sets["round"] == 1 and change.sets["status"] == BackfillStatus.RUNNING
     assert change.sets["retry"] == [3]  # 1 went to the free lane at once
-    assert change.dispatched(p) == [(0, 1, 1)]
+    assert change.lanes == {0: pc.LaneChange(6, code=1, round=1)}  # lane 0 held only a place past the end
 
 
 def test_retry_failed_never_queues_more_than_failed_nor_a_slot_in_flight():
@@ -213,7 +214,7 @@ def test_retry_failed_never_queues_more_than_failed_nor_a_slot_in_flight():
 def test_retry_failed_resumes_a_backfill_its_failure_policy_paused_but_not_one_a_person_paused():
     by_policy = progress({}, cursor=3, failed=2, paused=True, pause_reason="maxFailures")
     change, _ = pc.retry_failed(by_policy, [0])
-    assert change.sets["paused"] is False and change.dispatched(by_policy) == [(0, 0, 1)]
+    assert change.sets["paused"] is False and change.lanes == {0: pc.LaneChange(None, code=0, round=1)}
     by_person = progress({}, cursor=3, failed=2, paused=True)
     change, _ = pc.retry_failed(by_person, [0])
     assert "paused" not in change.sets and not change.lanes
@@ -256,3 +257,10 @@ def test_the_view_names_slots_by_date_in_the_backfills_order():
     newest_first = SPEC.model_copy(update={"order": SlotOrder.NEWEST_FIRST})
     b = backfill_view(newest_first, progress({0: (0, R)}, cursor=1, retry=[5], round=1))
     assert list(b.inflight) == [storage_key(hour(5))] and b.cursor == hour(4) and b.retry == [storage_key(hour(0))]
+
+
+def test_a_change_sends_what_its_write_left_in_its_lanes():
+    """Executors move the cursor between a person's read and write: the fresh slots sent are where it stood."""
+    change = pc.change_window(progress({0: (0, R)}, cursor=1), concurrency=3)
+    after = progress({0: (0, R), 1: (4, D), 2: (5, D)}, concurrency=3, cursor=6)
+    assert change.dispatched(after) == [(1, 4, 0), (2, 5, 0)]

@@ -31,14 +31,15 @@ class ProgressChange:
     def __bool__(self) -> bool:
         return bool(self.sets or self.lanes or self.fresh or self.adds)
 
-    def dispatched(self, progress: Progress) -> list[tuple[int, int, int]]:
-        """(lane, position, round) of each slot this change sends, `progress` being what it was made from."""
+    def dispatched(self, after: Progress) -> list[tuple[int, int, int]]:
+        """(lane, position, round) of each slot this change sent, read from the progress as its write left it:
+        a fresh slot's position is where the cursor stood at the write, which executors may have moved since
+        the read."""
         sent = []
         for lane, change in sorted(self.lanes.items()):
-            if change.fresh is not None:
-                sent.append((lane, progress.cursor + change.fresh, 0))
-            elif change.code is not None:  # a queued retry, or a parked slot released: DISPATCHED
-                sent.append((lane, change.code, change.round))
+            slot = after.lane(lane)
+            if (change.fresh is not None or change.code is not None) and slot and slot.state == SlotState.DISPATCHED:
+                sent.append((lane, slot.position, slot.round))
         return sent
 
 
