@@ -264,3 +264,11 @@ def test_a_change_sends_what_its_write_left_in_its_lanes():
     change = pc.change_window(progress({0: (0, R)}, cursor=1), concurrency=3)
     after = progress({0: (0, R), 1: (4, D), 2: (5, D)}, concurrency=3, cursor=6)
     assert change.dispatched(after) == [(1, 4, 0), (2, 5, 0)]
+
+
+def test_unpause_fills_no_more_than_the_window_counting_slots_on_lanes_above_it():
+    """Was: a slot parked on a lane above a lowered window was sent again at unpause and the free lanes below it
+    filled too, one more in flight than the window (the race suite, seed 1388309186)."""
+    p = progress({2: (4, P)}, concurrency=2, cursor=5, paused=True)
+    change = pc.change_window(p, paused=False)
+    assert change.lanes == {2: pc.LaneChange(code_of(4, P), code=4), 0: pc.LaneChange(None, fresh=0)}

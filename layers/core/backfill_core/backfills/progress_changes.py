@@ -60,7 +60,10 @@ def fill(progress: Progress, change: ProgressChange) -> None:
     if after.held or after.status != BackfillStatus.RUNNING:
         return
     retry = list(after.retry)
-    free = [lane for lane in after.idle_lanes() if lane not in change.lanes]
+    # Slots still in flight on lanes above a lowered window count too: the window is never exceeded.
+    emptied = {lane for lane, c in change.lanes.items() if c.code is None and c.fresh is None}
+    places = after.concurrency - len([slot for slot in progress.in_flight if slot.lane not in emptied])
+    free = [lane for lane in after.idle_lanes() if lane not in change.lanes][: max(places, 0)]
     for lane in free:
         if retry:
             position = retry.pop(0)
