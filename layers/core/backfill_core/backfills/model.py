@@ -112,16 +112,6 @@ class Backfill(BackfillSpec):
     version: int = 0
 
     @property
-    def request(self) -> dict[str, Any]:
-        """What never changes once the backfill is created, as stored (by alias)."""
-        return self.model_dump(mode="json", by_alias=True, include=set(REQUEST_FIELDS))
-
-    @property
-    def progress(self) -> dict[str, Any]:
-        """What its slots change: stored apart from the request, small and on no index (DESIGN.md, Scale rule)."""
-        return self.model_dump(mode="json", by_alias=True, exclude=set(REQUEST_FIELDS | {"version"}))
-
-    @property
     def finished(self) -> bool:
         """No longer dispatching: done, cancelled, or cancelling while its running slots end."""
         return self.status != BackfillStatus.RUNNING
