@@ -18,9 +18,10 @@ from .report import Report, arguments
 # The slots of each case at its default size: a few windows of the concurrency, each case a couple of minutes.
 SLOTS = {1: 100, 10: 300, 50: 200, 200: 400}
 QUICK_SLOTS = {1: 20, 10: 40, 50: 100, 200: 200}
-# List prices, us-east-1, on-demand (the figures; AWS has since halved DynamoDB's on-demand prices).
-DYNAMODB_WRITE_PER_MILLION = 1.25  # per million write request units
-DYNAMODB_READ_PER_MILLION = 0.25  # per million read request units
+# List prices, us-east-1, on-demand, as AWS has charged them since 1 November 2024 (it halved DynamoDB's on-demand
+# prices then, from $1.25 and $0.25); the "$23 a million at 31 write units a slot" is at these prices.
+DYNAMODB_WRITE_PER_MILLION = 0.625  # per million write request units
+DYNAMODB_READ_PER_MILLION = 0.125  # per million read request units
 SQS_PER_MILLION = 0.40  # per million requests, each 64 KB chunk of a request one request (standard queue)
 LAMBDA_PER_MILLION = 0.20  # per million invocations
 LAMBDA_GB_SECOND = 0.0000166667  # x86_64, per GB-second of duration
@@ -85,7 +86,7 @@ def main() -> None:
         "reported failed to the event source (a claim or finish that gave up under contention comes back after "
         "5 to 30 s). A case `(stopped)` at its wall-time limit reports the slots it finished; its per-slot figures "
         "then include the calls and units of the slots still in flight (upper bounds), its rate the start of the "
-        "run. Prices: us-east-1 list prices, DynamoDB on-demand $1.25 per million write and $0.25 per "
+        "run. Prices: us-east-1 list prices, DynamoDB on-demand $0.625 per million write and $0.125 per "
         "million read request units, SQS standard $0.40 per million requests (64 KB chunks), Lambda $0.20 per "
         f"million requests and $0.0000166667 per GB-s (x86_64) at template.yaml's {memory_mb} MB for the "
         "executor's measured design-time duration (its CPU here shrunk by the scale); no free tier, the API's "

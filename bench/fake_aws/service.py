@@ -7,6 +7,7 @@ would charge (units.py), the conditional-check failures and the SQS requests as 
 
 Other services (S3, Secrets Manager, Lambda) are answered by moto as `mock_aws` would, uncounted and instant."""
 
+import contextvars
 import copy
 import json
 import math
@@ -60,7 +61,7 @@ class FakeAws:
         self.counted = threading.Lock()
         self.sent = threading.Condition()
         self.sends = 0  # sends and visibility changes so far, read by idle pollers
-        self.local = threading.local()
+        self.acting: contextvars.ContextVar[str | None] = contextvars.ContextVar("acting", default=None)
         self.reset()
 
     def reset(self) -> None:
@@ -85,16 +86,16 @@ class FakeAws:
 
     @contextmanager
     def acting_as(self, who: str):
-        """Calls of this thread counted as `who` (the event source mapping's receive and delete, the API)."""
-        previous = getattr(self.local, "who", None)
-        self.local.who = who
+        """Calls made in this context counted as `who` (the event source mapping's receive and delete, the API),
+        those of the threads it hands a copy of its context to too (work_queue's batches)."""
+        token = self.acting.set(who)
         try:
             yield
         finally:
-            self.local.who = previous
+            self.acting.reset(token)
 
     def caller(self) -> str:
-        return getattr(self.local, "who", None) or self.who()
+        return self.acting.get() or self.who()
 
     def wait_for_messages(self, seen: int, wall_seconds: float) -> None:
         """An idle poller's long poll: until a message is sent or made visible again after `seen` (`sends`

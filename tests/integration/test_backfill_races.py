@@ -5,12 +5,12 @@ up, a kill that lands)."""
 import threading
 from collections import Counter
 
-from backfill_core.backfills import commands
+from backfill_core.backfills import commands, slot_runs
 from backfill_core.backfills import slots as backfill_slots
-from backfill_core.backfills.model import SlotOutcome, SlotRecord
+from backfill_core.backfills.model import SlotOutcome
 from backfill_core.flows import task_run as task_run_module
 from backfill_core.slots.message import SlotMessage
-from backfill_core.storage import triggers_repository
+from backfill_core.storage import executions_repository, triggers_repository
 from tests.flows import backfill_body, sleeper
 from tests.harness import wait_for
 
@@ -72,7 +72,7 @@ def test_retry_failed_racing_the_last_slot_never_runs_beside_an_overlapping_back
     stack = flaky_flow
     first = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *ODD_PAIR)).body["backfill"]["id"]
     stack.poller().poll_once()  # 01:00 fails; 02:00 is in flight
-    real = triggers_repository.slot_keys_in_state
+    real = slot_runs.failed_slot_keys
     created = {}
 
     def read_keys_then_interleave(*args):
@@ -84,7 +84,7 @@ def test_retry_failed_racing_the_last_slot_never_runs_beside_an_overlapping_back
             created["id"] = answer.body["backfill"]["id"]
         return keys
 
-    monkeypatch.setattr(triggers_repository, "slot_keys_in_state", read_keys_then_interleave)
+    monkeypatch.setattr(slot_runs, "failed_slot_keys", read_keys_then_interleave)
     answer = stack.call("POST", f"/api/v1/backfills/{first}/retry-failed")
     assert answer.status == 409 and created["id"] in answer.message
     assert stack.backfill(first)["status"] == "FAILED"
@@ -120,14 +120,11 @@ def test_a_late_end_of_an_earlier_round_does_not_end_the_retry(flaky_flow, marke
         position=0,
     )  # round 0's copy, stalled since before the retry
     backfill_slots.finish_slot(late, SlotOutcome.FAILED)
-    triggers_repository.record_slot(
-        SlotRecord(backfill_id=backfill_id, date=b.start, state=SlotOutcome.FAILED, round=0)
-    )
     stack.drain()
     done = stack.backfill(backfill_id)
     assert (done["status"], done["succeeded"], done["failed"]) == ("SUCCEEDED", 1, 0)
     [slot] = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots").body["results"]
-    assert slot["state"] == "SUCCEEDED"  # the stale FAILED record did not overwrite round 1's
+    assert slot["state"] == "SUCCEEDED"  # round 1's execution, not round 0's FAILED one
 
 
 def test_a_stale_list_of_failed_slots_never_reruns_one_that_succeeded(flaky_flow, marker, monkeypatch):
@@ -135,10 +132,31 @@ def test_a_stale_list_of_failed_slots_never_reruns_one_that_succeeded(flaky_flow
     backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *ODD_PAIR)).body["backfill"]["id"]
     stack.drain()
     marker.touch()
-    stale = triggers_repository.slot_keys_in_state(backfill_id, SlotOutcome.FAILED, 1000)
+    stale = slot_runs.failed_slot_keys(triggers_repository.backfill_by_id(backfill_id), 0, 1000, set())
     assert stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed").body["retried"] == 1
     stack.drain()
-    monkeypatch.setattr(triggers_repository, "slot_keys_in_state", lambda *args: stale)
+    monkeypatch.setattr(slot_runs, "failed_slot_keys", lambda *args: stale)
+    again = stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed")
+    assert again.status == 200 and again.body["retried"] == 0
+    assert stack.backfill(backfill_id)["failed"] == 0
+    assert len(stack.executions(namespace="tests")) == 3  # two slots, one retried once
+
+
+def test_an_index_that_lags_a_retried_slot_never_reruns_it(flaky_flow, marker, monkeypatch):
+    stack = flaky_flow
+    backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *ODD_PAIR)).body["backfill"]["id"]
+    stack.drain()
+    first_round = {e["id"] for e in stack.executions(namespace="tests")}
+    marker.touch()
+    assert stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed").body["retried"] == 1
+    stack.drain()
+    real = executions_repository.prior_executions
+
+    def lagging(*args, **kwargs):  # the BySlot index does not show round 1's execution yet
+        found = real(*args, **kwargs)
+        return {slot: [run for run in runs if run.id in first_round] for slot, runs in found.items()}
+
+    monkeypatch.setattr(executions_repository, "prior_executions", lagging)
     again = stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed")
     assert again.status == 200 and again.body["retried"] == 0
     assert stack.backfill(backfill_id)["failed"] == 0

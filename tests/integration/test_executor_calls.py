@@ -58,6 +58,9 @@ def test_a_one_task_slot_writes_its_execution_twice_and_reads_neither_it_nor_its
     # Per slot: the create (RUNNING, its lease) and the final save (its state and its log line).
     assert {op: n for (table, op), n in made.items() if table == executions} == {"PutItem": 6}
     assert {op: n for (table, op), n in made.items() if table == flows} == {"GetItem": 1}
+    # Per slot: its claim and its count in the backfill's progress, no slot record (its execution tells how it
+    # ended); then the backfill stored as ended, and its spec leaving the RunningBackfills index.
+    assert {op: n for (table, op), n in made.items() if table == settings().triggers_table} == {"UpdateItem": 3 * 2 + 2}
 
 
 def test_a_slots_lines_read_alike_from_every_log_route_on_its_record_and_past_it(stack):

@@ -4,7 +4,7 @@ its delete. Each test injects the change at that exact point."""
 
 import pytest
 
-from backfill_core.backfills import watchdog
+from backfill_core.backfills import slot_runs, watchdog
 from backfill_core.storage import flows_repository, triggers_repository
 from tests.flows import QUICK, backfill_body
 
@@ -87,8 +87,8 @@ def test_retry_failed_racing_a_flow_delete_does_not_reopen_a_backfill_of_the_del
     stack.drain()
     before_first_call(
         monkeypatch,
-        triggers_repository,
-        "slot_keys_in_state",
+        slot_runs,
+        "failed_slot_keys",
         lambda: stack.call("DELETE", "/api/v1/flows/tests/flaky").status,
     )
     answer = stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed")

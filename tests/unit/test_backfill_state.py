@@ -7,7 +7,7 @@ import pytest
 
 from backfill_core.backfills import progress_changes as pc
 from backfill_core.backfills import state_machine as bs
-from backfill_core.backfills.model import BackfillSpec, BackfillStatus, SlotOutcome, SlotRecord, SlotState
+from backfill_core.backfills.model import BackfillSpec, BackfillStatus, SlotOutcome, SlotState
 from backfill_core.backfills.progress import (
     Claim,
     LaneSlot,
@@ -243,8 +243,8 @@ def test_a_new_backfill_is_queued_until_an_executor_picks_up_a_slot():
 
 def test_slot_view_covers_every_state_of_a_slot():
     b = backfill_view(SPEC, progress({0: (1, R), 1: (2, P)}, concurrency=2, cursor=3))
-    done = SlotRecord(backfill_id="bf-1", date=hour(0), state=SlotOutcome.SKIPPED, reason="x")
-    assert bs.slot_view(b, hour(0), done) == ("SKIPPED", 0)
+    assert bs.slot_view(b, hour(0), "SKIPPED") == ("SKIPPED", 0)
+    assert bs.slot_view(b, hour(1), "FAILED") == ("RUNNING", 0)  # an earlier round failed; this one runs
     assert bs.slot_view(b, hour(1), None) == ("RUNNING", 0)
     assert bs.slot_view(b, hour(2), None) == ("PARKED", 0)
     assert bs.slot_view(b, hour(4), None) == ("PENDING", 0)

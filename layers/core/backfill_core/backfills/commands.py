@@ -3,7 +3,7 @@ pause, unpause and delete, one by one or in bulk."""
 
 from collections.abc import Sequence
 
-from backfill_core.backfills import progress_changes
+from backfill_core.backfills import progress_changes, slot_runs
 from backfill_core.backfills.changes import (
     CHANGE_ATTEMPTS,
     Decide,
@@ -12,7 +12,7 @@ from backfill_core.backfills.changes import (
     check_no_overlap,
     kill_running,
 )
-from backfill_core.backfills.model import Backfill, BackfillSpec, BackfillStatus, SlotOutcome
+from backfill_core.backfills.model import Backfill, BackfillSpec, BackfillStatus
 from backfill_core.backfills.planning import checked_concurrency, plan_backfill
 from backfill_core.backfills.progress import Progress
 from backfill_core.backfills.queries import find_backfill, running_backfills_of, trigger_holds
@@ -114,10 +114,11 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
     """POST /api/v1/backfills/{id}/retry-failed: run the failed slots again (up to RETRY_BATCH a call), as
     new executions. Returns the backfill and how many slots were queued.
 
-    The failed slots are read after the backfill, on each attempt: a slot's record is written before the
+    The failed slots are read after the backfill, on each attempt: a slot's execution ends before the
     backfill counts it, so a slot that a concurrent retry already queued is in flight or queued in the
-    read backfill, or no longer FAILED. The write checks the trigger's STATE counter and the flow, as a create
-    does: a backfill that ended and runs again must not overlap one started meanwhile, nor outlive its flow.
+    read backfill, or its later round's execution exists. The write checks the trigger's STATE counter and the
+    flow, as a create does: a backfill that ended and runs again must not overlap one started meanwhile, nor
+    outlive its flow.
     """
     found = find_backfill(tenant, backfill_id)
     queued = 0
@@ -129,7 +130,7 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
             raise Conflict(f"Backfill {backfill_id} is {status}; a cancelled backfill cannot retry")
         shown = backfill_view(spec, progress)
         busy = set(shown.inflight) | set(shown.retry)
-        keys = triggers_repository.slot_keys_in_state(backfill_id, SlotOutcome.FAILED, RETRY_BATCH, busy)
+        keys = slot_runs.failed_slot_keys(spec, progress.round, RETRY_BATCH, busy)
         schedule = schedule_of(spec)
         positions = [spec.order.index_of(schedule, spec.start, spec.end, from_storage_key(key)) for key in keys]
         wanted, queued = progress_changes.retry_failed(progress, positions)

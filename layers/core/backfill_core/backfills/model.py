@@ -4,6 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
+from backfill_core.flows.execution import ENDED_STATES, SUCCEEDED_STATES, ExecutionState
 from backfill_core.flows.labels import Label
 from backfill_core.kestra_model import KestraModel
 from backfill_core.schedules.order import SlotOrder
@@ -19,12 +20,22 @@ class SlotState(StrEnum):
 
 
 class SlotOutcome(StrEnum):
-    """How a slot ended, kept on its own slot record."""
+    """How a slot ended: its latest execution's state says it, or, for a skipped slot, its slot record."""
 
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"
     SKIPPED = "SKIPPED"  # the reprocess policy found it already done
     CANCELLED = "CANCELLED"  # its execution was killed
+
+    @classmethod
+    def of_execution(cls, state: str) -> "SlotOutcome | None":
+        """A WARNING execution succeeded, as Kestra and the reprocess policy count it; a killed one, or one its
+        flow's concurrency limit cancelled, was cancelled. None while the execution has not ended."""
+        if state in SUCCEEDED_STATES:
+            return cls.SUCCEEDED
+        if state in (ExecutionState.KILLED, ExecutionState.CANCELLED):
+            return cls.CANCELLED
+        return cls.FAILED if state in ENDED_STATES else None
 
 
 class BackfillStatus(StrEnum):
@@ -46,7 +57,8 @@ class InflightSlot(KestraModel):
 
 
 class SlotRecord(KestraModel):
-    """How one slot of a backfill ended, and the execution that decided it."""
+    """A slot that ran nothing: the reprocess policy skipped it, for the execution that had already run it. (A
+    slot that ran is told by its executions.)"""
 
     backfill_id: str
     date: datetime

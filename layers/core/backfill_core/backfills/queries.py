@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from backfill_core.backfills import state_machine
+from backfill_core.backfills import slot_runs, state_machine
 from backfill_core.backfills.model import Backfill
 from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.model import TriggerSpec
@@ -49,13 +49,13 @@ def slots_page(tenant: str, backfill_id: str, page: int, size: int) -> tuple[lis
     skip = (page - 1) * size  # the page's first slot is found by counting to it, then `size` slots are stepped
     first = b.order.nth(schedule, b.start, b.end, skip)
     slots = b.order.slots_from(schedule, b.start, b.end, first, size) if first else []
-    records = triggers_repository.slot_records(b.id, slots[0], slots[-1]) if slots else {}
+    ends = slot_runs.slot_ends(b, slots[0], slots[-1]) if slots else {}
     results = []
     for slot in slots:
-        record = records.get(storage_key(slot))
-        state, round_ = state_machine.slot_view(b, slot, record)
-        if record is not None and state == record.state.value:
-            execution_id, reason = record.execution_id, record.reason
+        end = ends.get(storage_key(slot))
+        state, round_ = state_machine.slot_view(b, slot, end.state if end else None)
+        if end is not None and state == end.state:
+            execution_id, reason = end.execution_id, end.reason
         else:
             started = state in ("RUNNING", "SUCCEEDED", "FAILED")
             execution_id, reason = (

@@ -68,31 +68,27 @@ def claim_slot(message: SlotMessage) -> ClaimedSlot | None:
     raise BackfillContended(f"backfill {message.backfill_id} is changing too fast to claim a slot; retry")
 
 
-def end_slot(
-    message: SlotMessage,
-    outcome: SlotOutcome,
-    execution_id: str | None,
-    reason: str | None = None,
-    known: Progress | None = None,
-) -> None:
-    """Record how the slot ended (rewritten identically by a redelivery), then count it in the progress, where
-    its lane takes the next slot. `known`: the progress as the claim left it, so the count needs no read."""
+def skip_slot(message: SlotMessage, execution_id: str, reason: str, known: Progress | None = None) -> None:
+    """Record why the reprocess policy skipped the slot (rewritten identically by a redelivery): a slot that runs
+    nothing has no execution to tell it. Then count it. `known`: the progress as the claim left it."""
     if message.backfill_id is None:
         raise ValueError(f"the {message.kind} slot message for {message.date} names no backfill")
     triggers_repository.record_slot(
         SlotRecord(
             backfill_id=message.backfill_id,
             date=message.date,
-            state=outcome,
+            state=SlotOutcome.SKIPPED,
             execution_id=execution_id,
             reason=reason,
             round=message.round,
         )
     )
-    finish_slot(message, outcome, known)
+    finish_slot(message, SlotOutcome.SKIPPED, known)
 
 
 def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | None = None) -> None:
+    """Count how the slot ended (its execution, saved before, tells it) in the progress, where its lane takes the
+    next slot. `known`: the progress as the claim left it, so the count needs no read."""
     spec = _spec_of(message)
     progress = known or (backfill_progress.get(spec.id) if spec else None)
     if spec is None:

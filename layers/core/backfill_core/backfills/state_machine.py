@@ -7,7 +7,6 @@ from backfill_core.backfills.model import (
     Backfill,
     BackfillSpec,
     BackfillStatus,
-    SlotRecord,
     SlotState,
 )
 from backfill_core.schedules.cron import CronSchedule
@@ -45,18 +44,18 @@ def display_status(backfill: Backfill) -> str:
     return "RUNNING"
 
 
-def slot_view(backfill: Backfill, slot: datetime, record: SlotRecord | None) -> tuple[str, int]:
+def slot_view(backfill: Backfill, slot: datetime, ended: str | None) -> tuple[str, int]:
     """A slot's state as a person reads it, and the round of its latest execution. What is in flight
-    wins over an earlier round's record; a slot the cursor has not reached is PENDING (CANCELLED once
-    the backfill is cancelled); a passed slot with no record was cancelled before it ran."""
+    wins over how an earlier round `ended` (backfills/slot_runs.py); a slot the cursor has not reached is PENDING
+    (CANCELLED once the backfill is cancelled); a passed slot that never ran was cancelled before it did."""
     key = storage_key(slot)
     if key in backfill.inflight:
         entry = backfill.inflight[key]
         return entry.state.value, entry.round
     if key in backfill.retry:
         return "PENDING", backfill.round
-    if record is not None:
-        return record.state.value, record.round
+    if ended is not None:
+        return ended, 0
     cursor = backfill.cursor
     ahead = cursor is not None and backfill.order.reached(slot, cursor)
     if ahead and not backfill.finished:

@@ -79,9 +79,10 @@ def start_run(
 
 def replay(execution_id: str, task_run_id: str | None = None, revision: int | None = None) -> Execution:
     """Kestra's replay: a new execution of an ended one, with its trigger (a slot's `trigger.date` too), inputs and
-    labels, `originalId` naming it. A replayed backfill slot is a new run by hand of that slot; the backfill's own
-    record of the slot stays as it ended (its retry-failed runs the slot again as the backfill's). Its values are
-    the original's: the runner checks them against the flow's scripts as it checks a backfill's."""
+    labels, `originalId` naming it. A replayed backfill slot is a new run by hand of that slot, not the
+    backfill's: the backfill's slot stays as its own execution ended (its retry-failed runs the slot again as the
+    backfill's). Its values are the original's: the runner checks them against the flow's scripts as it checks a
+    backfill's."""
     original = executions_repository.get(execution_id)
     if original is None or original.deleted:
         raise NotFound(f"Execution not found: {execution_id}")
@@ -105,7 +106,9 @@ def replay(execution_id: str, task_run_id: str | None = None, revision: int | No
 def restart(execution_id: str, revision: int | None = None) -> Execution:
     """Kestra's restart: the same execution runs again from its failed task. The tasks of the flow's `tasks`
     that ended before it are not run again (their task runs and outputs stay); the failed one and what follows
-    run, and the `errors` and `finally` tasks as their rules say. A backfill slot's record stays as it ended."""
+    run, and the `errors` and `finally` tasks as their rules say. A backfill's slot then reads as the restarted
+    execution does (so retry-failed never runs one a restart put right again); the backfill's counts keep how
+    the slot ended in it."""
     found = executions_repository.get(execution_id)
     if found is None:
         raise NotFound(f"Execution not found: {execution_id}")

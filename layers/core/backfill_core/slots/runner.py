@@ -7,9 +7,9 @@ A backfill slot's writes, each surviving a crash at any point:
    concurrency limit to wait for (slots/attempts.py create_execution);
 3. else the attempt: the execution taken over only when no live attempt holds its lease, and once it holds a
    place under its flow's concurrency limit (slots/concurrency.py: else QUEUED, CANCELLED or FAILED);
-4. the final state, written only by the attempt that owns the execution;
-5. the slot record: how the slot ended (rewritten identically by a redelivery);
-6. the backfill record: the slot counted once and the next slot dispatched.
+4. the final state, written only by the attempt that owns the execution: how the slot ended (a skipped
+   slot, which has no execution, writes a slot record instead, rewritten identically by a redelivery);
+5. the backfill record: the slot counted once and the next slot dispatched.
 A live schedule slot does 2 to 4, its id derived from (trigger, slot). A message redelivered after a crash
 finds the state its predecessor left and carries on from there.
 """
@@ -25,7 +25,7 @@ from backfill_core.backfills.progress import Claim
 from backfill_core.backfills.state_machine import schedule_of
 from backfill_core.errors import Invalid
 from backfill_core.flows import inputs as flow_inputs
-from backfill_core.flows.execution import SUCCEEDED_STATES, Execution, ExecutionState
+from backfill_core.flows.execution import Execution
 from backfill_core.flows.labels import merge_labels
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
@@ -83,7 +83,7 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
                 schedule_of(spec), key, spec.reprocess, message.date, message.date, besides=spec.id
             ).get(slot_key)
             if skipped:
-                backfill_slots.end_slot(message, SlotOutcome.SKIPPED, skipped[1], skipped[0], known)
+                backfill_slots.skip_slot(message, skipped[1], skipped[0], known)
                 return
         execution = new_execution(
             execution_id=this_execution,
@@ -102,17 +102,8 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     execution, ended_here = ran
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
-    backfill_slots.end_slot(message, slot_outcome(execution), execution.id, known=known)
-
-
-def slot_outcome(execution: Execution) -> SlotOutcome:
-    """A WARNING execution succeeded, as Kestra and the reprocess policy count it; a killed one, or one its
-    flow's concurrency limit cancelled, was cancelled."""
-    if execution.state.current in SUCCEEDED_STATES:
-        return SlotOutcome.SUCCEEDED
-    if execution.state.current in (ExecutionState.KILLED, ExecutionState.CANCELLED):
-        return SlotOutcome.CANCELLED
-    return SlotOutcome.FAILED
+    outcome = SlotOutcome.of_execution(execution.state.current) or SlotOutcome.FAILED
+    backfill_slots.finish_slot(message, outcome, known)
 
 
 def _flow_labels(stored: StoredFlow | None, trigger_id: str) -> list:

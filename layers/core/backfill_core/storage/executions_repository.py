@@ -165,23 +165,23 @@ def kill_requested(execution_id: str) -> bool:
     return KILL_REQUESTED in response.get("Item", {})
 
 
-def prior_executions(trigger_pk: str, first: datetime, last: datetime) -> dict[str, list[PriorExecution]]:
+def prior_executions(
+    trigger_pk: str, first: datetime, last: datetime, backfill_id: str | None = None
+) -> dict[str, list[PriorExecution]]:
     """The executions of a trigger (tenant#namespace#flowId#triggerId) whose slot lies between two slots,
-    inclusive, by the slot's storage key."""
+    inclusive, by the slot's storage key; given `backfill_id`, only that backfill's (filtered in DynamoDB)."""
     low, high = sorted((storage_key(first), storage_key(last)))
+    query: dict[str, Any] = {
+        "KeyConditionExpression": "gsi2pk = :trigger AND gsi2sk BETWEEN :low AND :high",
+        "ExpressionAttributeValues": {":trigger": {"S": trigger_pk}, ":low": {"S": low}, ":high": {"S": high + "#~"}},
+    }
+    if backfill_id is not None:
+        query["FilterExpression"] = "origin = :origin"
+        query["ExpressionAttributeValues"][":origin"] = {"S": backfill_id}
     pages = (
         dynamodb()
         .get_paginator("query")
-        .paginate(
-            TableName=settings().executions_table,
-            IndexName=BY_SLOT_INDEX,
-            KeyConditionExpression="gsi2pk = :trigger AND gsi2sk BETWEEN :low AND :high",
-            ExpressionAttributeValues={
-                ":trigger": {"S": trigger_pk},
-                ":low": {"S": low},
-                ":high": {"S": high + "#~"},
-            },
-        )
+        .paginate(TableName=settings().executions_table, IndexName=BY_SLOT_INDEX, **query)
     )
     found: dict[str, list[PriorExecution]] = defaultdict(list)
     for page in pages:

@@ -10,6 +10,7 @@ executions with BatchGetItem; what a search costs grows with the page it asks fo
 import random
 import time
 from collections.abc import Collection, Iterator
+from typing import Any
 
 from backfill_core.aws_clients import dynamodb
 from backfill_core.flows.execution import Execution
@@ -100,15 +101,15 @@ def namespace_keys(tenant: str, namespace: str | None, flow_id: str | None) -> l
     ]
 
 
-def executions(ids: list[str], states: Collection[str] | None = None) -> list[Execution]:
-    """The executions of these ids, in that order (one deleted since its key was read is left out), read
-    BATCH_GET_KEYS at a time; given `states`, only those in one of them (told by the item's own `state`, before
-    the execution is read from its body)."""
+def executions(ids: list[str], states: Collection[str] | None = None, consistent: bool = False) -> list[Execution]:
+    """The executions of these ids, in that order (one deleted since its key was read, or never written, is left
+    out), read BATCH_GET_KEYS at a time; given `states`, only those in one of them (told by the item's own
+    `state`, before the execution is read from its body)."""
     found: dict[str, Execution] = {}
     table = settings().executions_table
     for start in range(0, len(ids), BATCH_GET_KEYS):
         keys = [{"pk": {"S": i}, "sk": {"S": EXECUTION}} for i in dict.fromkeys(ids[start : start + BATCH_GET_KEYS])]
-        pending = {table: {"Keys": keys}}
+        pending: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": consistent}}
         for retry in range(UNPROCESSED_RETRIES + 1):
             if retry:
                 time.sleep(random.uniform(0, min(UNPROCESSED_BACKOFF_SECONDS * 2**retry, 2.0)))

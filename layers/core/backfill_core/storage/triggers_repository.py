@@ -8,14 +8,14 @@ so a backfill starts only on the revision of the flow it was planned on, and nev
 Slot records: pk = SLOTS#<backfill id>, sk = the slot's storage key.
 """
 
-from collections.abc import Iterator, Set
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
 from botocore.exceptions import ClientError
 
 from backfill_core.aws_clients import dynamodb
-from backfill_core.backfills.model import Backfill, BackfillSpec, SlotOutcome, SlotRecord
+from backfill_core.backfills.model import Backfill, BackfillSpec, SlotRecord
 from backfill_core.backfills.progress import Progress
 from backfill_core.errors import ConcurrentUpdate, trigger_disabled_conflict
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
@@ -235,7 +235,7 @@ def _slot_pk(backfill_id: str) -> str:
 
 
 def record_slot(record: SlotRecord) -> None:
-    """Keep how a slot ended; a later round of the same slot overwrites it, an earlier one never does."""
+    """Keep why a slot was skipped; a later round of the same slot overwrites it, an earlier one never does."""
     item = {
         "pk": {"S": _slot_pk(record.backfill_id)},
         "sk": {"S": storage_key(record.date)},
@@ -254,7 +254,7 @@ def record_slot(record: SlotRecord) -> None:
 
 
 def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str, SlotRecord]:
-    """The slot records of a backfill between two slots (inclusive), by storage key."""
+    """The slot records (skipped slots) of a backfill between two slots (inclusive), by storage key."""
     low, high = sorted((storage_key(first), storage_key(last)))
     pages = _query_pages(
         KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
@@ -264,21 +264,3 @@ def slot_records(backfill_id: str, first: datetime, last: datetime) -> dict[str,
     return {
         item["sk"]["S"]: SlotRecord.model_validate_json(item["body"]["S"]) for page in pages for item in page["Items"]
     }
-
-
-def slot_keys_in_state(backfill_id: str, state: SlotOutcome, limit: int, besides: Set[str] = frozenset()) -> list[str]:
-    """Up to `limit` slots of a backfill that ended in `state`, oldest first, as storage keys; those in
-    `besides` are passed over."""
-    pages = _query_pages(
-        KeyConditionExpression="pk = :pk",
-        FilterExpression="slotState = :state",
-        ProjectionExpression="sk",
-        ExpressionAttributeValues={":pk": {"S": _slot_pk(backfill_id)}, ":state": {"S": state.value}},
-        ConsistentRead=True,
-    )
-    keys: list[str] = []
-    for page in pages:
-        keys += [item["sk"]["S"] for item in page["Items"] if item["sk"]["S"] not in besides]
-        if len(keys) >= limit:
-            break
-    return keys[:limit]
