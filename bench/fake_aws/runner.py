@@ -91,6 +91,7 @@ class AwsLike:
         from backfill_core import aws_clients
         from backfill_core.backfills import changes
         from backfill_core.settings import forget_settings, load_settings
+        from backfill_core.storage import flows_repository
 
         self.stack.enter_context(mock_aws())
         self.fake = FakeAws(self.clock, self.latency, units.shapes_from_template(self.template), role)
@@ -100,6 +101,8 @@ class AwsLike:
         design_millis = lambda dt=None: design_seconds(dt) * 1000.0  # noqa: E731
         self.stack.enter_context(patched(moto.sqs.models, "unix_time_millis", design_millis))
         self.stack.enter_context(patched(changes, "time", time_module(self.backoff)))
+        # The executor's flow cache ages on the design clock too (FLOW_CACHE_SECONDS are design seconds on AWS).
+        self.stack.enter_context(patched(flows_repository, "time", time_module(self.backoff)))
         self.stack.enter_context(self.fake.installed())
         aws_clients.reset()
         self.stack.callback(aws_clients.reset)

@@ -1,6 +1,6 @@
 """An execution's log lines as Kestra LogEntry JSON, in order of their key (`<time>#<attempt>#<count>`).
 
-The first INLINE_LOG_BYTES of them are kept on the execution's own record (its `logLines`, each less what every
+The first INLINE_LOG_BYTES of them are kept on the execution's own record (its `logLinesZ`, each less what every
 line of the execution says alike), so an attempt writes them with the save it makes anyway; lines past that are
 LOG items under the execution id (`LOG#<key>`), which expire after LOG_RETENTION_DAYS. A read merges the two in
 key order.
@@ -16,6 +16,7 @@ from typing import Any
 
 from backfill_core.aws_clients import dynamodb
 from backfill_core.settings import settings
+from backfill_core.storage.execution_items import BODY, EXECUTION, LOG_LINES, unpacked
 
 # BatchWriteItem hands back what it could not write under throttling; botocore does not retry those. Each retry
 # waits a random time up to a doubling bound (full jitter, so throttled writers spread out), 0.1 s then 0.2,
@@ -24,7 +25,6 @@ UNPROCESSED_RETRIES = 6
 UNPROCESSED_BACKOFF_SECONDS = 0.05
 UNPROCESSED_BACKOFF_CAP_SECONDS = 2.0
 INLINE_LOG_BYTES = 1024  # an execution's lines kept on its record, as JSON: a no-op flow's fit, a chatty one's do not
-EXECUTION = "EXECUTION"  # the execution record's sort key (storage/executions_repository.py)
 LogLine = tuple[str, dict[str, Any]]  # (key, Kestra LogEntry JSON)
 
 
@@ -97,7 +97,7 @@ def shared_fields(tenant: str, namespace: str, flow_id: str, execution_id: str, 
 
 def inline_lines(item: dict) -> list[LogLine]:
     """The lines kept on an execution record's item, in key order."""
-    return [(key, entry) for key, entry in json.loads(item["logLines"]["S"])] if "logLines" in item else []
+    return [(key, entry) for key, entry in unpacked(item, LOG_LINES) or []]
 
 
 def logs(execution_id: str) -> Iterator[dict[str, Any]]:
@@ -116,7 +116,7 @@ def logs(execution_id: str) -> Iterator[dict[str, Any]]:
     first = next(items, None)
     inline: list[LogLine] = []
     if first is not None and first["sk"]["S"] == EXECUTION:
-        body = json.loads(first["body"]["S"])
+        body = unpacked(first, BODY)
         trigger = body.get("trigger") or {}
         shared = shared_fields(body["tenantId"], body["namespace"], body["flowId"], execution_id, trigger.get("id"))
         inline = [(key, {**shared, **entry}) for key, entry in inline_lines(first)]

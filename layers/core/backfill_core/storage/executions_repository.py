@@ -9,7 +9,6 @@ its absence unless the attempt knows of it, so a write never erases one and the 
 write it makes anyway (ReturnValuesOnConditionCheckFailure), not from a read per task.
 """
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime
@@ -25,9 +24,9 @@ from backfill_core.flows.execution import Execution, ExecutionState
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
 from backfill_core.storage.conditions import condition_failed, written
+from backfill_core.storage.execution_items import BODY, EXECUTION, LOG_LINES, packed, unpacked
 from backfill_core.storage.execution_logs import inline_lines
 
-EXECUTION = "EXECUTION"
 KILL = "KILL"  # an earlier release's kill request, an item of its own: deleted with its execution
 KILL_REQUESTED = "killRequested"
 BY_FLOW_INDEX = "ByFlowStart"
@@ -55,12 +54,12 @@ def _item(execution: Execution) -> dict:
         "state": {"S": execution.state.current},
         "attempt": {"N": str(execution.attempt)},
         "leaseUntil": {"N": repr(execution.lease_until)},
-        "body": {"S": json.dumps(_lean(execution, execution.to_json()), separators=(",", ":"))},
+        BODY: packed(_lean(execution, execution.to_json())),
     }
     if execution.kill_requested:
         item[KILL_REQUESTED] = {"BOOL": True}
     if execution.log_lines:
-        item["logLines"] = {"S": json.dumps(execution.log_lines, separators=(",", ":"))}
+        item[LOG_LINES] = packed(execution.log_lines)
     if execution.message_due is not None and execution.state.current in AWAITING_MESSAGE_STATES:
         item |= awaiting_keys(execution.tenant_id, execution.id, execution.message_due)
     return item
@@ -99,7 +98,7 @@ def _slot_trigger(execution: Execution) -> str:
 
 
 def _execution(item: dict) -> Execution:
-    body = json.loads(item["body"]["S"])
+    body = unpacked(item, BODY)
     origin = item.get("origin", {}).get("S") or None
     execution = Execution.model_validate(
         {**body, "id": item["pk"]["S"], "attempt": int(item["attempt"]["N"]), "backfillId": origin}
