@@ -44,22 +44,19 @@ def spec_item(spec: BackfillSpec, running: bool = True) -> dict:
 
 def set_running(spec: BackfillSpec, running: bool) -> None:
     """The spec joins the RunningBackfills index (a backfill that runs again) or leaves it (one that settled)."""
-    names = {"#running": "running"}
+    dynamodb().update_item(**running_update(spec, running))
+
+
+def running_update(spec: BackfillSpec, running: bool) -> dict:
+    """set_running's update, for a transaction of its own too."""
+    update = {
+        "TableName": settings().triggers_table,
+        "Key": spec_key(spec),
+        "ExpressionAttributeNames": {"#r": "running"},
+    }
     if running:
-        dynamodb().update_item(
-            TableName=settings().triggers_table,
-            Key=spec_key(spec),
-            UpdateExpression="SET #running = :one",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={":one": {"S": "1"}},
-        )
-    else:
-        dynamodb().update_item(
-            TableName=settings().triggers_table,
-            Key=spec_key(spec),
-            UpdateExpression="REMOVE #running",
-            ExpressionAttributeNames=names,
-        )
+        return update | {"UpdateExpression": "SET #r = :one", "ExpressionAttributeValues": {":one": {"S": "1"}}}
+    return update | {"UpdateExpression": "REMOVE #r"}
 
 
 def remember(item: dict) -> BackfillSpec:

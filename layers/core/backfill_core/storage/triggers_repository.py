@@ -153,18 +153,11 @@ def restart_backfill(spec: BackfillSpec, change: dict, start: BackfillStart) -> 
     """Write a change that sets an ended backfill running again (retry-failed), checked as a create is: no
     overlapping backfill started since, the flow as planned, the trigger enabled. `change` is the progress
     item's update (storage/backfill_progress.py)."""
-    running = {
-        "TableName": settings().triggers_table,
-        "Key": backfill_items.spec_key(spec),
-        "UpdateExpression": "SET #running = :one",
-        "ExpressionAttributeNames": {"#running": "running"},
-        "ExpressionAttributeValues": {":one": {"S": "1"}},
-    }
     try:
         dynamodb().transact_write_items(
             TransactItems=[
                 {"Update": change},
-                {"Update": running},
+                {"Update": backfill_items.running_update(spec, True)},
                 _claim_state(spec.trigger_key, start.seen),
                 start.flow_check,
             ]
