@@ -152,7 +152,7 @@ def _wait(message: WorkMessage, execution: Execution, at: datetime) -> None:
     if execution.attempt == execution.restarted_at_attempt:  # not started yet (since its restart, if any)
         if execution.state.current != ExecutionState.QUEUED:
             execution.state = transition(execution.state, ExecutionState.QUEUED, at)
-        body = execution.model_dump_json(by_alias=True)
+        body = executions_repository.stored_body(execution)
     delay = settings().concurrency_recheck_seconds
     token = new_id()
     due = at + timedelta(seconds=delay + WAIT_GRACE_SECONDS)

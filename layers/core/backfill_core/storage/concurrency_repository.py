@@ -12,6 +12,7 @@ from backfill_core.aws_clients import dynamodb
 from backfill_core.flows.execution import ExecutionState
 from backfill_core.settings import settings
 from backfill_core.storage.conditions import written
+from backfill_core.storage.execution_items import BODY
 from backfill_core.storage.executions_repository import EXECUTION, end_live_leases
 
 PLACE = "PLACE#"
@@ -74,7 +75,7 @@ def give_back(key: str, place: int, execution_id: str) -> None:
 def wait(
     execution_id: str,
     attempt: int,
-    body: str | None,
+    body: dict[str, bytes] | None,
     seen_token: str | None,
     token: str,
     due: float,
@@ -85,11 +86,11 @@ def wait(
     AwaitingMessage keys of an execution run by id, which only its message moves on (executions_repository).
 
     Before its first attempt (CREATED, RESTARTED or QUEUED: `attempt` as it was created or restarted) the
-    execution is written QUEUED (`body`, its
-    Kestra JSON); an execution resumed after its executor died (RUNNING, its attempt's lease ended) stays as it
-    is. Only the message whose token the item holds (`seen_token`) may wait on, or any message once that wait is
-    overdue (its message lost). False otherwise: an attempt took it, it ended, or another message waits for it."""
-    values = {
+    execution is written QUEUED (`body`: executions_repository.stored_body); an execution resumed after its
+    executor died (RUNNING, its attempt's lease ended) stays as it is. Only the message whose token the item
+    holds (`seen_token`) may wait on, or any message once that wait is overdue (its message lost). False
+    otherwise: an attempt took it, it ended, or another message waits for it."""
+    values: dict[str, dict] = {
         ":attempt": {"N": str(attempt)},
         ":token": {"S": token},
         ":seen": {"S": seen_token or ""},
@@ -101,10 +102,10 @@ def wait(
         state = "#state = :running AND leaseUntil < :now"
         values[":running"] = {"S": ExecutionState.RUNNING}
     else:
-        update = "SET body = :body, #state = :queued, waitToken = :token, waitUntil = :due"
+        update = f"SET {BODY} = :body, #state = :queued, waitToken = :token, waitUntil = :due"
         state = "#state IN (:created, :restarted, :queued)"
         values |= {
-            ":body": {"S": body},
+            ":body": body,
             ":queued": {"S": ExecutionState.QUEUED},
             ":created": {"S": ExecutionState.CREATED},
             ":restarted": {"S": ExecutionState.RESTARTED},

@@ -54,7 +54,7 @@ def _item(execution: Execution) -> dict:
         "state": {"S": execution.state.current},
         "attempt": {"N": str(execution.attempt)},
         "leaseUntil": {"N": repr(execution.lease_until)},
-        BODY: packed(_lean(execution, execution.to_json())),
+        BODY: stored_body(execution),
     }
     if execution.kill_requested:
         item[KILL_REQUESTED] = {"BOOL": True}
@@ -63,6 +63,11 @@ def _item(execution: Execution) -> dict:
     if execution.message_due is not None and execution.state.current in AWAITING_MESSAGE_STATES:
         item |= awaiting_keys(execution.tenant_id, execution.id, execution.message_due)
     return item
+
+
+def stored_body(execution: Execution) -> dict[str, bytes]:
+    """The item's BODY attribute: the execution's JSON, less what the item's attributes and defaults say."""
+    return packed(_lean(execution, execution.to_json()))
 
 
 def _lean(model: BaseModel, dumped: dict[str, Any]) -> dict[str, Any]:
