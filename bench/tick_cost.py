@@ -17,6 +17,7 @@ table (about 0.4 s of CPU at 10,000 items, 10 s for a COUNT), where DynamoDB rea
 
 import statistics
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from .fake_aws.runner import AwsLike
@@ -46,18 +47,14 @@ def store(env: AwsLike, flows: int, due: int) -> None:
     from backfill_core.flows.model import parse_flow
     from backfill_core.schedules.kestra_time import storage_key
     from backfill_core.settings import settings
-    from backfill_core.storage import flows_repository
+    from backfill_core.storage import due_triggers, flows_repository, trigger_listing
     from backfill_core.triggers.live_schedule import fingerprint
     from backfill_core.triggers.model import TriggerKey
 
-    try:  # the due index (absent before it was built: the bench then measures the tick that reads every flow)
-        from backfill_core.storage import due_triggers
-    except ImportError:
-        due_triggers = None
     shapes = {
         cron: parse_flow(FLOW.format(flow_id="shape", namespace=NAMESPACE, cron=cron)) for cron in (DUE_CRON, IDLE_CRON)
     }
-    flow_items, state_items = [], []
+    flow_items, state_items, counts = [], [], Counter()
     for n in range(flows):
         flow_id, cron = f"flow{n:05d}", DUE_CRON if n % (flows // due) == 0 else IDLE_CRON
         flow = shapes[cron].model_copy(update={"id": flow_id})
@@ -74,14 +71,17 @@ def store(env: AwsLike, flows: int, due: int) -> None:
             "date": {"S": storage_key(last)},
             "schedule": {"S": fingerprint(trigger)},
         }
-        if due_triggers is not None:  # due at the slot after `last`; listed (storage/trigger_listing) by identity
-            state |= {
-                "due": {"S": storage_key(schedule.next_after(last))},
-                "dueShard": {"S": due_triggers.shard(key)},
-                "listTenant": {"S": "main"},
-                "listKey": {"S": f"{NAMESPACE}#{flow_id}#{trigger.id}"},
-            }
+        state |= {  # due at the slot after `last`; listed (storage/trigger_listing) by identity, and counted
+            "due": {"S": storage_key(schedule.next_after(last))},
+            "dueShard": {"S": due_triggers.shard(key)},
+            "listTenant": {"S": "main"},
+            "listKey": {"S": f"{NAMESPACE}#{flow_id}#{trigger.id}"},
+            trigger_listing.COUNTED: {"BOOL": True},
+        }
         state_items.append(state)
+        counts[trigger_listing._shard(key)] += 1
+    for shard, count in counts.items():  # the counter items of the count
+        state_items.append(trigger_listing._counter_key("main", shard) | {"count": {"N": str(count)}})
     client = dynamodb()
     for table, items in ((settings().flows_table, flow_items), (settings().triggers_table, state_items)):
         for start in range(0, len(items), 25):
