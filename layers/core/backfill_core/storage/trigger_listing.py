@@ -138,13 +138,11 @@ def _changes(
 def _raced(exc: ClientError) -> bool:
     """The transaction was cancelled by a trigger's item or the counter (changed since read, or held by another
     transaction), not by the first item's own condition: read again and retry."""
-    reasons = exc.response.get("CancellationReasons") or []
-    codes = [reason.get("Code") for reason in reasons]
+    codes = [reason.get("Code") for reason in exc.response.get("CancellationReasons") or []]
     return (
         exc.response["Error"]["Code"] == "TransactionCanceledException"
-        and bool(codes)
-        and codes[0] != "ConditionalCheckFailed"
-        and any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes)
+        and codes[:1] == ["None"]
+        and any(code in ("ConditionalCheckFailed", "TransactionConflict") for code in codes[1:])
     )
 
 
