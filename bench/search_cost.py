@@ -31,6 +31,7 @@ from local.lambda_runtime import ensure_layer_on_path
 from .fake_aws import units
 from .fake_aws.runner import AwsLike
 from .fake_aws.service import REGION, Latency, botocore_stubber
+from .harness import NOOP_FLOW
 from .report import Report, arguments
 
 ensure_layer_on_path()
@@ -44,18 +45,7 @@ FIRST = datetime(2020, 1, 1, tzinfo=UTC)
 PAGE_SIZE = 10
 PAGES = (1, 50)
 SLOTS_PAGE_SIZE = 100
-SLOT_FLOW = """id: {flow_id}
-namespace: bench.slots
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "slot {{{{ trigger.date }}}}"
-triggers:
-  - id: schedule
-    type: io.kestra.plugin.core.trigger.Schedule
-    cron: "{cron}"
-    timezone: {timezone}
-"""
+SLOT_FLOW = NOOP_FLOW + "    timezone: {timezone}\n"  # the no-op flow, its schedule in a zone
 # (what, flow id, cron, timezone, start, end): the backfills whose slots pages are timed
 SLOT_CASES = (
     ("every minute, 1 year", "minutes", "* * * * *", "UTC", "2024-01-01T00:00:00Z", "2024-12-31T23:59:00Z"),
@@ -148,7 +138,7 @@ def slots_pages(env: AwsLike, pages: list[int], repeats: int) -> list[list]:
     rows = []
     for what, flow_id, cron, timezone, start, end in SLOT_CASES:
         with env.fake.acting_as("bench"):
-            source = SLOT_FLOW.format(flow_id=flow_id, cron=cron, timezone=timezone)
+            source = SLOT_FLOW.format(namespace="bench.slots", flow_id=flow_id, cron=cron, timezone=timezone)
             env.call("POST", "/api/v1/flows", source, "application/x-yaml")
             backfill = {"start": start, "end": end}
             body = {"namespace": "bench.slots", "flowId": flow_id, "triggerId": "schedule", "backfill": backfill}
