@@ -31,7 +31,7 @@ from local.lambda_runtime import ensure_layer_on_path
 
 from .fake_aws import units
 from .fake_aws.runner import AwsLike
-from .fake_aws.service import REGION, Latency, botocore_stubber
+from .fake_aws.service import REGION, Latency, MotoTime
 from .harness import NOOP_FLOW
 from .report import Report, arguments
 
@@ -59,28 +59,6 @@ SLOT_CASES = (
         "2024-12-31T00:00:00Z",
     ),
 )
-
-
-class MotoTime:
-    """Wall seconds moto spends answering calls, to take out of a search's time."""
-
-    def __init__(self):
-        self.seconds = 0.0
-        self.answer = botocore_stubber.process_request
-
-    def __enter__(self) -> "MotoTime":
-        def timed(request):
-            started = time.perf_counter()
-            try:
-                return self.answer(request)
-            finally:
-                self.seconds += time.perf_counter() - started
-
-        botocore_stubber.process_request = timed
-        return self
-
-    def __exit__(self, *exc) -> None:
-        del botocore_stubber.process_request  # the class's method again
 
 
 def execution(n: int) -> Execution:
