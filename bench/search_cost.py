@@ -1,8 +1,12 @@
 """Executions search against history: GET /executions/search of one flow (Kestra's default order, newest
 start first, 10 a page), its first and 50th page, with 1,000 and then 100,000 executions of that flow, on
-DynamoDB in memory behind botocore with AWS-like latencies (bench/fake_aws: 5 ms a read).
+DynamoDB in memory behind botocore with AWS-like latencies (bench/fake_aws: 5 ms a read). And a backfill's slots
+page deep in a long range: GET /api/v1/backfills/{id}/slots, pages 1 and 100 at size 100, through the API handler,
+of a year of every-minute slots and of 35 years of daily slots in a zone with summer time (the most days counted
+to reach page 100: the page's first slot is found by counting the days before it, never by stepping the cron).
 
-    .venv/bin/python -m bench.search_cost [--quick] [--sizes 1000,100000] [--repeats 3]
+    .venv/bin/python -m bench.search_cost [--quick] [--sizes 1000,100000] [--repeats 3] [--slot-pages 1,100]
+        [--slot-repeats 9]
 
 The executions are written through the repository's item mapping straight into moto's store (a PutItem each
 would take minutes at 100,000). Each search is timed in design time less the time moto takes to answer: moto
@@ -27,7 +31,8 @@ from local.lambda_runtime import ensure_layer_on_path
 
 from .fake_aws import units
 from .fake_aws.runner import AwsLike
-from .fake_aws.service import REGION, Latency, botocore_stubber
+from .fake_aws.service import REGION, Latency, MotoTime
+from .harness import NOOP_FLOW
 from .report import Report, arguments
 
 ensure_layer_on_path()
@@ -40,28 +45,20 @@ TENANT, NAMESPACE, FLOW = "main", "bench.search", "history"
 FIRST = datetime(2020, 1, 1, tzinfo=UTC)
 PAGE_SIZE = 10
 PAGES = (1, 50)
-
-
-class MotoTime:
-    """Wall seconds moto spends answering calls, to take out of a search's time."""
-
-    def __init__(self):
-        self.seconds = 0.0
-        self.answer = botocore_stubber.process_request
-
-    def __enter__(self) -> "MotoTime":
-        def timed(request):
-            started = time.perf_counter()
-            try:
-                return self.answer(request)
-            finally:
-                self.seconds += time.perf_counter() - started
-
-        botocore_stubber.process_request = timed
-        return self
-
-    def __exit__(self, *exc) -> None:
-        del botocore_stubber.process_request  # the class's method again
+SLOTS_PAGE_SIZE = 100
+SLOT_FLOW = NOOP_FLOW + "    timezone: {timezone}\n"  # the no-op flow, its schedule in a zone
+# (what, flow id, cron, timezone, start, end): the backfills whose slots pages are timed
+SLOT_CASES = (
+    ("every minute, 1 year", "minutes", "* * * * *", "UTC", "2024-01-01T00:00:00Z", "2024-12-31T23:59:00Z"),
+    (
+        "daily, 35 years, Europe/Paris",
+        "days",
+        "0 0 * * *",
+        "Europe/Paris",
+        "1990-01-01T00:00:00Z",
+        "2024-12-31T00:00:00Z",
+    ),
+)
 
 
 def execution(n: int) -> Execution:
@@ -114,11 +111,46 @@ def timed_page(env: AwsLike, page: int, repeats: int) -> tuple[float, int, int]:
     return statistics.median(times), calls, total
 
 
+def slots_pages(env: AwsLike, pages: list[int], repeats: int) -> list[list]:
+    """Each SLOT_CASES backfill's slots pages: median design milliseconds less moto's own time (after one page 1
+    not timed, the warm function's), the DynamoDB calls, the first slot and the ratio to the first page's time."""
+    rows = []
+    for what, flow_id, cron, timezone, start, end in SLOT_CASES:
+        with env.fake.acting_as("bench"):
+            source = SLOT_FLOW.format(namespace="bench.slots", flow_id=flow_id, cron=cron, timezone=timezone)
+            env.call("POST", "/api/v1/flows", source, "application/x-yaml")
+            backfill = {"start": start, "end": end}
+            body = {"namespace": "bench.slots", "flowId": flow_id, "triggerId": "schedule", "backfill": backfill}
+            backfill_id = env.call("PUT", "/api/v1/triggers", body)["backfill"]["id"]
+            env.sqs.purge_queue(QueueUrl=env.queue_url)  # its first slot's message: no executor runs here
+            path = f"/api/v1/backfills/{backfill_id}/slots?size={SLOTS_PAGE_SIZE}&page="
+            env.call("GET", path + "1")
+            times: dict[int, list[float]] = {page: [] for page in pages}
+            for _ in range(repeats):  # the pages in turn, so that a slower moment of the machine hits each alike
+                for page in pages:
+                    env.fake.reset()
+                    with MotoTime() as moto:
+                        started = env.clock.monotonic()
+                        answer = env.call("GET", path + str(page))
+                        spent = env.clock.monotonic() - started - moto.seconds / env.clock.scale
+                    assert len(answer["results"]) == SLOTS_PAGE_SIZE, f"page {page}: {len(answer['results'])} slots"
+                    times[page].append(spent * 1000)
+                    calls, first, total = sum(env.fake.calls.values()), answer["results"][0]["date"], answer["total"]
+                    if len(times[page]) == repeats:
+                        ms = statistics.median(times[page])
+                        base = statistics.median(times[pages[0]])
+                        rows.append([what, f"{total:,}", page, first, f"{ms:.1f}", calls, f"{ms / base:.2f}x"])
+                        print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     args = arguments(
         __doc__,
         sizes=(str, "1000,100000", "executions in the flow, in turn"),
         repeats=(int, 3, "searches timed per page (the median is reported)"),
+        slot_pages=(str, "1,100", f"the slots pages timed ({SLOTS_PAGE_SIZE} slots a page; the first is the base)"),
+        slot_repeats=(int, 9, "times each slots page is timed (the median is reported; a page takes ~50 ms)"),
     )
     sizes = [600, 3_000] if args.quick else [int(size) for size in args.sizes.split(",")]
     report = Report("search_cost", "executions search, first and 50th page, against the flow's history", args.quick)
@@ -136,10 +168,17 @@ def main() -> None:
                 ratio = ms / first_size[page]
                 rows.append([f"{size:,}", page, f"{ms:.1f}", calls, f"{total:,}", f"{ratio:.2f}x"])
                 print(rows[-1], flush=True)
+        slot_rows = slots_pages(env, [int(page) for page in args.slot_pages.split(",")], args.slot_repeats)
     report.table(["executions", "page", "ms (design, moto's CPU out)", "DynamoDB calls", "total", "vs smallest"], rows)
     report.note(
         f"One flow, {PAGE_SIZE} a page, Kestra's default sort (state.startDate:desc); latencies 5 ms a DynamoDB "
         f"read; median of {args.repeats}. Done when: pages 1 and 50 at 100,000 within 1.5x of the same at 1,000."
+    )
+    headers = ["backfill", "slots", "page", "its first slot", "ms (design, moto's CPU out)", "DynamoDB calls"]
+    report.table([*headers, "vs page 1"], slot_rows)
+    report.note(
+        f"GET /api/v1/backfills/{{id}}/slots?size={SLOTS_PAGE_SIZE}&page=N through the API handler, oldest first, "
+        f"the handler's CPU counted in full; median of {args.slot_repeats}. Done when: page 100 within 1.5x of page 1."
     )
     report.save()
 

@@ -107,11 +107,12 @@ class Harness:
         return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
 
     def item_count(self, table: str) -> int:
-        """Items in the table; trigger STATE items apart (every stored flow's triggers have one: the trigger list)."""
+        """Items in the table; the trigger list's apart (every stored flow's triggers have a STATE item, and each
+        tenant its count's items)."""
         pages = self.dynamodb.get_paginator("scan").paginate(
             TableName=table,
-            FilterExpression="attribute_not_exists(sk) OR sk <> :state",
-            ExpressionAttributeValues={":state": {"S": "STATE"}},
+            FilterExpression="attribute_not_exists(sk) OR (sk <> :state AND NOT begins_with(pk, :count))",
+            ExpressionAttributeValues={":state": {"S": "STATE"}, ":count": {"S": "LISTED#"}},
         )
         return sum(page["Count"] for page in pages)
 

@@ -11,6 +11,7 @@ import pytest
 from backfill_core import aws_clients
 from local.aws_template import load_template
 from tests.flows import backfill_body, flaky, ref
+from tests.harness import store_bypassing_validation
 
 WINDOW = ("2024-01-01T00:00:00Z", "2024-01-01T03:00:00Z")
 # Kestra's read() in an expression: the executor reads the internal storage (here a file that is not there).
@@ -200,7 +201,10 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert api("POST", "/api/v1/executions/tests/flaky", {}).status == 200  # overdue at once: the watchdog queues it
     third = api("PUT", "/api/v1/triggers", backfill_body("flaky", "2024-01-02T00:00:00Z", "2024-01-02T01:00:00Z"))
     assert third.status == 200
-    scheduler()  # live ticks and the watchdog
+    earlier = "tasks:\n  - id: t\n    type: io.kestra.plugin.core.log.Log\n    message: hi\ntriggers:\n"
+    schedule = "  - id: s\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: '0 * * * *'\n"
+    store_bypassing_validation(stack, "earlier", earlier + schedule)
+    scheduler()  # live ticks, the watchdog, and the listing of a flow an earlier release stored
     executor()
     assert api("PUT", "/api/v1/triggers", {**ref("flaky"), "disabled": True}).status == 200
     assert api("POST", "/api/v1/triggers/backfill/delete/by-query?namespace=tests").status == 200
@@ -219,3 +223,4 @@ def test_every_call_of_every_function_is_allowed_by_its_policy(stack, recorder, 
     assert ("ApiFunction", "s3:GetObject", "ExecutionFilesBucket/files/*") in recorder.calls  # the file route
     assert ("ApiFunction", "s3:DeleteObject", "ExecutionFilesBucket/files/*") in recorder.calls  # a deletion
     assert ("SchedulerFunction", "dynamodb:UpdateItem", "ExecutionsTable") in recorder.calls  # a run queued again
+    assert ("SchedulerFunction", "dynamodb:ConditionCheckItem", "FlowsTable") in recorder.calls  # a flow listed

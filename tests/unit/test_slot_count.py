@@ -149,3 +149,21 @@ def test_the_nth_slot_is_the_one_stepping_reaches(seed):
             if 0 <= index < len(slots):
                 assert nth_slot(schedule, start, end, index) == slots[index], (cron, zone, start, end, index)
         assert nth_slot(schedule, start, end, len(slots)) is None
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_over_many_months_counting_whole_months_agrees_with_stepping(seed):
+    """Past its first and last days a long span is counted a month at a time (by the month's shape): the count and
+    the nth slot are still those stepping gives, across DST changes and leap years."""
+    rng = random.Random(200 + seed)
+    sparse = [(cron, seconds) for cron, seconds in CRONS if not cron.startswith(("* ", "*/", "0 30 *")) and not seconds]
+    for cron, seconds in sparse:
+        zone = rng.choice(ZONES)
+        start = datetime(2023, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 300 * 86400))
+        end = start + timedelta(days=rng.randint(400, 800), seconds=rng.randint(0, 86400))
+        schedule = CronSchedule(cron, zone, seconds)
+        slots = schedule.slots(start, end, 1_000_000)
+        assert count_slots(schedule, start, end) == len(slots), (cron, zone, start, end)
+        for index in sorted({0, len(slots) // 5, len(slots) // 2, len(slots) - 2, len(slots) - 1}):
+            if 0 <= index < len(slots):
+                assert nth_slot(schedule, start, end, index) == slots[index], (cron, zone, start, end, index)

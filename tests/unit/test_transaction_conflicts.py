@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from backfill_core.errors import ConcurrentUpdate, Conflict
 from backfill_core.flows.model import parse_flow
-from backfill_core.storage import flows_repository
+from backfill_core.storage import flows_repository, trigger_listing
 from backfill_core.storage.conditions import condition_failed
 from tests.flows import QUICK
 
@@ -52,6 +52,9 @@ class FlowsTableBusy:
     def get_item(self, **_):
         return {"Item": STORED_ITEM}
 
+    def batch_get_item(self, **_):  # the triggers' STATE items, read before they are listed: none yet
+        return {"Responses": {}}
+
     def put_item(self, **_):
         raise conflict("PutItem")
 
@@ -64,8 +67,27 @@ class FlowsTableBusy:
 
 def test_a_flow_update_meeting_a_backfills_transaction_is_a_conflict_not_a_server_error(monkeypatch):
     monkeypatch.setattr(flows_repository, "dynamodb", FlowsTableBusy)
+    monkeypatch.setattr(trigger_listing, "dynamodb", FlowsTableBusy)
     with pytest.raises(Conflict, match="updated concurrently"):
         flows_repository.update("main", parse_flow(QUICK), QUICK)
+
+
+class TriggerItemsBusy(FlowsTableBusy):
+    """The flow's item is free, one of its triggers' items keeps being held by another transaction."""
+
+    writes = 0
+
+    def transact_write_items(self, **_):
+        TriggerItemsBusy.writes += 1
+        raise cancelled("None", "TransactionConflict")
+
+
+def test_a_flow_update_meeting_transactions_on_its_triggers_items_tries_again_then_is_a_conflict(monkeypatch):
+    monkeypatch.setattr(flows_repository, "dynamodb", TriggerItemsBusy)
+    monkeypatch.setattr(trigger_listing, "dynamodb", TriggerItemsBusy)
+    with pytest.raises(Conflict, match="triggers of flow tests.quick are changing"):
+        flows_repository.update("main", parse_flow(QUICK), QUICK)
+    assert TriggerItemsBusy.writes == trigger_listing.LISTING_ATTEMPTS
 
 
 def test_a_flow_delete_meeting_a_backfills_transaction_reads_the_flow_again(monkeypatch):

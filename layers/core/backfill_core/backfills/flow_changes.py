@@ -9,7 +9,7 @@ from backfill_core.errors import (
     Conflict,
 )
 from backfill_core.flows.stored import StoredFlow
-from backfill_core.storage import flows_repository, triggers_repository
+from backfill_core.storage import flows_repository, trigger_listing
 
 
 def flow_updated(stored: StoredFlow) -> None:
@@ -31,7 +31,7 @@ def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
         for key in keys:
             for backfill in running_backfills_of(key):
                 change(key, backfill.id, lambda spec, progress: progress_changes.cancel(progress))
-            triggers_repository.delete_state(key)  # before the flow: a DELETE that failed is retried whole
+            trigger_listing.delete_state(key)  # before the flow: a DELETE that failed is retried whole
         try:
             flows_repository.delete(stored)
         except ConcurrentUpdate:

@@ -8,11 +8,15 @@ spring-forward gap, where croniter puts the times it skipped, is asked of the sa
 uses; a fixed-hour job has no slot in the repeated pass of a fall-back, the others run at each real instant.
 Days given by `L`, `#` or `W` are found by stepping croniter one matching day at a time through one month of
 each calendar shape, never one slot at a time, so every cron form counts in time bounded by the range's days.
+With no conditions on the trigger, the whole months inside a span count a month at a time (which days of a month
+match depends only on its shape), so the slot deep in a long range that a slots page starts at (nth_slot) is found
+in time bounded by the range's months, not its days.
 """
 
 from bisect import bisect_left, bisect_right
 from calendar import monthrange
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from croniter import CroniterBadDateError, croniter
 
@@ -177,17 +181,48 @@ def nth_slot(schedule: CronSchedule, start: datetime, end: datetime, index: int)
         if index < count:
             if first is None:  # the end of a gap
                 return where
+            if isinstance(where, _WholeDays):  # the day the index falls on, then its time of day
+                where, index = where.day(index // times.per_day), index % times.per_day
             return (datetime.combine(where, times.nth_from(first, index)) - offset).replace(tzinfo=UTC)
         index -= count
     return None
 
 
+class _WholeDays(NamedTuple):
+    """The matching days of one local month, each holding every time of day (a piece of _pieces)."""
+
+    month: date  # its first day
+    days: tuple[int, ...]  # the matching days' numbers
+
+    def day(self, n: int) -> date:
+        return self.month.replace(day=self.days[n])
+
+
+class _MonthShapes:
+    """Which days of a month a cron with no conditions matches depends only on the month's number, the weekday of
+    its first day and its length: found once per such shape (at most 168), so a long span is counted a month at a
+    time rather than a day at a time."""
+
+    def __init__(self, matches):
+        self.matches = matches
+        self.shapes: dict[tuple[int, int, int], tuple[int, ...]] = {}
+
+    def of(self, month: date) -> _WholeDays:
+        length = monthrange(month.year, month.month)[1]
+        shape = (month.month, month.weekday(), length)
+        if shape not in self.shapes:
+            self.shapes[shape] = tuple(n for n in range(1, length + 1) if self.matches(month.replace(day=n)))
+        return _WholeDays(month, self.shapes[shape])
+
+
 def _pieces(schedule: CronSchedule, start: datetime, end: datetime):
     """The range's slots in order, in pieces (count, local day, first time of day, offset) for a local day of
-    a span between offset changes, or (1, instant, None, None) for the first instant after a gap."""
+    a span between offset changes, (count, _WholeDays, midnight, offset) for the whole local months inside such a
+    span when the trigger has no conditions, or (1, instant, None, None) for the first instant after a gap."""
     zone = schedule.zone
     times, matches = _expand(schedule)
     rule = schedule.rule
+    months = _MonthShapes(matches) if rule is None else None
     if rule is not None and rule.after is not None:  # a DateTimeBetween clamps the range (its bounds excluded)
         start = max(start, rule.after + TICK)
     if rule is not None and rule.before is not None:
@@ -200,7 +235,7 @@ def _pieces(schedule: CronSchedule, start: datetime, end: datetime):
             if after < before and schedule.fixed_hour:
                 low = max(low, change + (before - after))
             continue
-        yield from _span(times, matches, rule, zone, low, change - TICK)
+        yield from _span(times, matches, rule, months, zone, low, change - TICK)
         low = change
         if after > before:  # a gap: its end is where croniter puts the local times it skipped
             if schedule.slot_at_gap_end(change):
@@ -208,12 +243,20 @@ def _pieces(schedule: CronSchedule, start: datetime, end: datetime):
             low = change + TICK
         elif schedule.fixed_hour:  # a fall-back: a fixed-hour job ran in the first pass, not the repeated one
             low = change + (before - after)
-    yield from _span(times, matches, rule, zone, low, end)
+    yield from _span(times, matches, rule, months, zone, low, end)
 
 
-def _span(times: _TimesOfDay, matches, rule: SlotRule | None, zone, low: datetime, high: datetime):
+def _span(
+    times: _TimesOfDay,
+    matches,
+    rule: SlotRule | None,
+    months: _MonthShapes | None,
+    zone,
+    low: datetime,
+    high: datetime,
+):
     """The matching local days between two instants with no offset change between them (one instant per
-    local time), as pieces of _pieces."""
+    local time), as pieces of _pieces; with `months` (no conditions), each whole month inside as one piece."""
     if high < low:
         return
     low_local, high_local = low.astimezone(zone), high.astimezone(zone)
@@ -222,8 +265,16 @@ def _span(times: _TimesOfDay, matches, rule: SlotRule | None, zone, low: datetim
     if low_wall.microsecond:
         low_wall = low_wall.replace(microsecond=0) + timedelta(seconds=1)
     high_wall = high_wall.replace(microsecond=0)
-    day = low_wall.date()
-    while day <= high_wall.date():
+    day, first_day, last_day = low_wall.date(), low_wall.date(), high_wall.date()
+    while day <= last_day:
+        if months is not None and day.day == 1 and day > first_day:
+            month_end = day.replace(day=monthrange(day.year, day.month)[1])
+            if month_end < last_day:  # a whole month: every time of day of each matching day
+                whole = months.of(day)
+                if whole.days:
+                    yield len(whole.days) * times.per_day, whole, time(), offset
+                day = month_end + timedelta(days=1)
+                continue
         if matches(day):
             first = low_wall.time() if day == low_wall.date() else time()
             last = high_wall.time() if day == high_wall.date() else time(23, 59, 59)

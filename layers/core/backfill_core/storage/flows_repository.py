@@ -94,16 +94,21 @@ def _item(tenant: str, flow: Flow, source: str, revision: int, created: str | No
 def _put(tenant: str, flow: Flow, put: dict, dropped: Iterable[str] = ()) -> None:
     """Store a revision, and in the same transaction list its triggers, put its Schedule ones due at once (the next
     tick sees the new revision), and unlist those of the `dropped` ids (storage/trigger_listing)."""
+    declared = {trigger.id: trigger.is_schedule for trigger in flow.triggers}
     key = partial(TriggerKey, tenant, flow.namespace, flow.id)
-    declared = {trigger.id for trigger in flow.triggers}
-    triggers = [trigger_listing.listed(key(t.id), t.is_schedule) for t in flow.triggers]
-    triggers += [trigger_listing.unlisted(key(trigger_id)) for trigger_id in set(dropped) - declared]
-    if len(triggers) > trigger_listing.MAX_TRIGGERS:
-        raise Invalid(f"triggers: a flow may declare at most {trigger_listing.MAX_TRIGGERS} triggers")
-    if triggers:
-        dynamodb().transact_write_items(TransactItems=[{"Put": put}, *triggers])
-    else:
-        dynamodb().put_item(**put)
+    trigger_listing.write_with_triggers({"Put": put}, key, declared, dropped)
+
+
+def unchanged(stored: StoredFlow) -> dict:
+    """The transaction item of a write that must land only while the flow is as read: not deleted, no new revision."""
+    return {
+        "ConditionCheck": {
+            "TableName": settings().flows_table,
+            "Key": _key(stored),
+            "ConditionExpression": "revision = :revision",
+            "ExpressionAttributeValues": {":revision": {"N": str(stored.revision)}},
+        }
+    }
 
 
 def _exists(exc: ClientError) -> bool:

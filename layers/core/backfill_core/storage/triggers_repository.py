@@ -62,11 +62,6 @@ def set_disabled(key: TriggerKey, disabled: bool) -> None:
     )
 
 
-def delete_state(key: TriggerKey) -> None:
-    """Forget a trigger's state (its flow was deleted); its backfill records stay as history."""
-    dynamodb().delete_item(TableName=settings().triggers_table, Key={"pk": {"S": key.pk}, "sk": {"S": STATE}})
-
-
 def forget_evaluation(key: TriggerKey, disabled_too: bool = False) -> None:
     """Forget where the live schedule got to (and, with `disabled_too`, the API's disabled flag): its next tick
     takes the trigger up as new (due at once). The backfills counter stays, for the overlap check of a backfill
