@@ -10,9 +10,7 @@ from backfill_core.schedules.kestra_time import format_date
 
 
 class KestraModel(BaseModel):
-    # Each record builds its validator when first used, not when imported: a handler imports many records and a
-    # request uses a few (bench/cold_start.py).
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     @field_serializer("*", when_used="json")
     def _dates(self, value: Any) -> Any:

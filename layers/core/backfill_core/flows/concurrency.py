@@ -37,7 +37,7 @@ STATE_WHEN_FULL = {
 class FlowConcurrency(BaseModel):
     """Kestra's Concurrency: `limit` at least 1 and required, `behavior` QUEUE unless given; nothing else."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid")
     limit: StrictInt = Field(ge=1)
     behavior: ConcurrencyBehavior = ConcurrencyBehavior.QUEUE
 

@@ -37,7 +37,7 @@ def in_namespace(candidate: str, namespace: str | None) -> bool:
 
 
 class TriggerSpec(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str
     cron: str | None = None
@@ -66,7 +66,7 @@ class TriggerSpec(BaseModel):
 
 
 class InputSpec(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow")
     id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str = "STRING"
     defaults: Any = None
@@ -82,7 +82,7 @@ class InputSpec(BaseModel):
 
 
 class Flow(BaseModel):
-    model_config = ConfigDict(extra="allow", defer_build=True)
+    model_config = ConfigDict(extra="allow")
     id: str = Field(pattern=FLOW_ID_PATTERN, max_length=MAX_FLOW_ID)
     namespace: str = Field(pattern=NAMESPACE_PATTERN, max_length=MAX_NAMESPACE)
     tasks: list[TaskSpec] = Field(min_length=1, max_length=MAX_TASKS)

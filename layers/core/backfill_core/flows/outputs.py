@@ -24,7 +24,7 @@ OUTPUT_TYPES = ("STRING", "INT", "FLOAT", "BOOLEAN", "DATETIME", "DATE", "JSON")
 class OutputSpec(BaseModel):
     """One of the flow's `outputs`: {id, type, value}, the value rendered at the end and given its type."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str
     value: Any = Field()

@@ -35,7 +35,7 @@ def _article(word: str) -> str:
 
 
 class RetrySpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     type: Literal["constant", "exponential", "random"]
     # Kestra's documentation writes maxAttempts; its older model maxAttempt: both mean the same.
     max_attempts: int | None = Field(

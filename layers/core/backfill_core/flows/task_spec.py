@@ -36,7 +36,7 @@ MAX_DEPTH = 10  # flowables inside flowables: each level is a recursion of the r
 class TaskSpec(BaseModel):
     """A task: its type's own properties stay extra (`properties()`); those Kestra gives every task are typed."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
     id: str = Field(pattern=ID_PATTERN, max_length=MAX_ID)
     type: str
     retry: RetrySpec | None = None
