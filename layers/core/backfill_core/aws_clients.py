@@ -47,9 +47,12 @@ def dynamodb():
     return client("dynamodb")
 
 
+SQS_CONNECTIONS = 20  # calls of one process in flight at once: a window's batches are sent side by side
+
+
 @cache
 def sqs():
-    return client("sqs")
+    return client("sqs", config(max_pool_connections=SQS_CONNECTIONS))
 
 
 @cache
