@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from backfill_core.flows.templating import TemplateRenderError, render, render_properties, translate
+from backfill_core.flows.pebble.syntax import translate
+from backfill_core.flows.templating import TemplateRenderError, render, render_properties
 
 SLOT = "2024-03-28T06:30:00Z"
 STARTED = "2024-05-01T12:00:00.123Z"

@@ -3,8 +3,6 @@ before the run by hand (/executions/{namespace}/{id}), whose two segments they w
 
 import base64
 from datetime import datetime
-from email.parser import BytesParser
-from email.policy import HTTP
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
@@ -115,6 +113,9 @@ def _inputs() -> dict[str, Any] | None:
 
 
 def _form_parts(content_type: str, body: bytes) -> dict[str, Any]:
+    from email.parser import BytesParser  # a form's parser: imported by the first form, not at the cold start
+    from email.policy import HTTP
+
     message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body)
     boundary = message.get_boundary()
     if boundary and body.strip() == f"--{boundary}--".encode():

@@ -4,7 +4,6 @@ import re
 from datetime import timedelta
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from backfill_core.errors import Invalid
@@ -18,7 +17,7 @@ from backfill_core.flows.properties import SCHEDULE_TYPES, TASK_LISTS, refused_p
 from backfill_core.flows.task_spec import TaskSpec, walk
 from backfill_core.flows.task_tree import MAX_TASKS, check_task_tree
 from backfill_core.flows.tasks.subflow import recursive_call
-from backfill_core.flows.yaml_text import load_yaml
+from backfill_core.flows.yaml_text import YamlProblem, load_yaml
 from backfill_core.ids import FLOW_ID_PATTERN, ID_PATTERN, MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE, NAMESPACE_PATTERN
 from backfill_core.schedules.conditions import ConditionError
 from backfill_core.schedules.counting import keeps_no_slot
@@ -143,7 +142,7 @@ def parse_flow(source: str) -> Flow:
     """Parse and validate a flow's YAML; every problem is an Invalid (422) naming the field."""
     try:
         document = load_yaml(source)
-    except yaml.YAMLError as exc:
+    except YamlProblem as exc:
         raise Invalid(f"Flow YAML does not parse: {exc}") from exc
     except RecursionError as exc:
         raise Invalid("Flow YAML is nested too deeply to read") from exc

@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-import yaml
-
 from backfill_core.errors import NotFound
 from backfill_core.flows.model import Flow, TriggerSpec
 from backfill_core.flows.yaml_text import load_yaml
@@ -36,7 +34,7 @@ class StoredFlow:
             return [trigger.id for trigger in self.flow.triggers]
         try:
             triggers = (load_yaml(self.source) or {}).get("triggers") or []
-        except (yaml.YAMLError, AttributeError, RecursionError, ValueError):
+        except (AttributeError, RecursionError, ValueError):  # ValueError: YamlProblem too
             return []
         return [t["id"] for t in triggers if isinstance(t, dict) and isinstance(t.get("id"), str)]
 

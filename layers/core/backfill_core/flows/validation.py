@@ -4,8 +4,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import yaml
-
 from backfill_core.errors import Invalid
 from backfill_core.flows.budget import over_budget
 from backfill_core.flows.model import Flow, parse_flow
@@ -30,7 +28,7 @@ def _named(source: str) -> tuple[str | None, str | None]:
     """The document's id and namespace as written, for a verdict on a document that does not validate."""
     try:
         document = load_yaml(source)
-    except (yaml.YAMLError, RecursionError, ValueError):
+    except (RecursionError, ValueError):  # ValueError: YamlProblem too
         return None, None
     if not isinstance(document, dict):
         return None, None

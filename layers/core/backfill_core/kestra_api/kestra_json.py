@@ -4,7 +4,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import yaml
 from aws_lambda_powertools.event_handler.openapi.encoders import jsonable_encoder
 
 from backfill_core.backfills.model import Backfill
@@ -36,7 +35,7 @@ def flow_json(stored: StoredFlow) -> flow_answers.FlowWithSource:
     if stored.flow is None:
         try:
             document = load_yaml(stored.source)
-        except (yaml.YAMLError, RecursionError, ValueError):
+        except (RecursionError, ValueError):  # ValueError: YamlProblem too
             document = None
         document = {
             **(document if isinstance(document, dict) else {}),
