@@ -40,7 +40,8 @@ def load_handler_module(function_dir: str) -> ModuleType:
             spec.loader.exec_module(module)
         finally:
             sys.path.remove(str(code_root))
-            for sibling in [n for n, m in sys.modules.items() if n != name and _is_under(m, code_root)]:
+            # list(): another thread may import meanwhile (botocore, Jinja2 and YAML load on first use)
+            for sibling in [n for n, m in list(sys.modules.items()) if n != name and _is_under(m, code_root)]:
                 del sys.modules[sibling]
     return module
 

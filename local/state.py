@@ -16,6 +16,7 @@ are kept. Messages come back visible (a restart ends every receive in flight: th
 received them died with the process) with their receive counts, so dead-lettering counts as before.
 """
 
+import base64
 import fcntl
 import json
 import logging
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from moto.core.request import Request
 from moto.dynamodb.models import dynamodb_backends
-from moto.dynamodb.models.dynamo_type import DynamoType, Item
+from moto.dynamodb.models.dynamo_type import DDBType, DynamoType, Item
 from moto.dynamodb.responses import DynamoHandler
 from moto.sqs.models import Message, Queue, sqs_backends
 
@@ -294,7 +295,7 @@ class StateDir:
                         for table in backend.tables.values():
                             for item in table.all_items():
                                 record = {"table": table.name, "account": account, "region": region}
-                                record["item"] = item.to_json()["Attributes"]
+                                record["item"] = _attributes(item)
                                 out.write(json.dumps(record, separators=(",", ":")).encode() + b"\n")
                 for queue in self._queues():
                     for message in queue._messages:
@@ -328,3 +329,13 @@ class StateDir:
         if self.lock_fd is not None:
             os.close(self.lock_fd)
             self.lock_fd = None
+
+
+def _attributes(item: Item) -> dict:
+    """The item's attributes as DynamoDB's JSON says them: a binary one (an execution's compressed body) as
+    base64 text, which moto may hold as bytes."""
+    attributes = item.to_json()["Attributes"]
+    for name, value in attributes.items():
+        if isinstance(value.get(DDBType.BINARY), bytes):
+            attributes[name] = {DDBType.BINARY: base64.b64encode(value[DDBType.BINARY]).decode()}
+    return attributes

@@ -41,6 +41,8 @@ def some_writes(queue_url: str) -> None:
     dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
     for n in range(5):
         dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": f"p{n}"}, "sk": {"S": "s"}, "v": {"N": "0"}})
+    # A binary attribute, as an execution's compressed body is kept.
+    dynamodb.put_item(TableName=TABLE, Item={"pk": {"S": "bin"}, "sk": {"S": "s"}, "z": {"B": b"\x00\xffzip"}})
     dynamodb.update_item(
         TableName=TABLE,
         Key={"pk": {"S": "p1"}, "sk": {"S": "s"}},

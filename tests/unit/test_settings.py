@@ -14,7 +14,13 @@ GLOBAL_VARIABLES = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
 FUNCTIONS = [name for name, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
 ENGINE_FUNCTIONS = ["ApiFunction", "ExecutorFunction", "SchedulerFunction"]  # those that import the layer
 # Variables the template sets that are not the engine's settings: Powertools' own, and the task runner's.
-NOT_SETTINGS = {"POWERTOOLS_LOG_LEVEL", "POWERTOOLS_METRICS_NAMESPACE", "TASK_RUNNER_EMPTY_TMP"}
+# Read by the libraries (Powertools, pydantic) or by the task runner, not by settings.py.
+NOT_SETTINGS = {
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_METRICS_NAMESPACE",
+    "TASK_RUNNER_EMPTY_TMP",
+    "PYDANTIC_DISABLE_PLUGINS",
+}
 FIELDS = {field.alias: field for field in Settings.model_fields.values()}
 
 
