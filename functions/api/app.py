@@ -4,20 +4,23 @@ error mapping (errors.py) and the refusals before a route runs (guards.py), wire
 The siblings are imported as top-level modules: functions/api is the Lambda's code root, so it is on the import
 path on AWS; the local stack puts it there while it loads this file, and gives each load its own copies."""
 
-from functools import cache
-from http import HTTPStatus
-from typing import Any
+from backfill_core.cold_start import imports_without_collection
 
-from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.logging import correlation_paths
+with imports_without_collection():
+    from functools import cache
+    from http import HTTPStatus
+    from typing import Any
 
-import errors
-import guards
-import tenants
-from backfill_core.settings import load_settings
-from backfill_core.strict_json import json_loads
-from routes import backfills, executions, flows, logs, runs, trigger_commands, triggers, ui
+    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+    from aws_lambda_powertools.logging import correlation_paths
+
+    import errors
+    import guards
+    import tenants
+    from backfill_core.settings import load_settings
+    from backfill_core.strict_json import json_loads
+    from routes import backfills, executions, flows, logs, runs, trigger_commands, triggers, ui
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="api")

@@ -1,21 +1,24 @@
 """SQS handler: each record is one slot to run, or one execution to run by id. Failures are reported per record
 (partial batch)."""
 
-import random
-from collections.abc import Callable
+from backfill_core.cold_start import imports_without_collection
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+with imports_without_collection():
+    import random
+    from collections.abc import Callable
 
-from backfill_core.errors import BackfillContended
-from backfill_core.settings import load_settings, settings
-from backfill_core.slots.by_id import run_execution
-from backfill_core.slots.message import ExecutionMessage, parse_work_message
-from backfill_core.slots.runner import run_slot
-from backfill_core.storage import work_queue
+    from aws_lambda_powertools import Logger, Metrics
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+    from backfill_core.errors import BackfillContended
+    from backfill_core.settings import load_settings, settings
+    from backfill_core.slots.by_id import run_execution
+    from backfill_core.slots.message import ExecutionMessage, parse_work_message
+    from backfill_core.slots.runner import run_slot
+    from backfill_core.storage import work_queue
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="executor")

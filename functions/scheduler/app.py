@@ -5,15 +5,18 @@ The schedule passes its scheduled time (`<aws.scheduler.scheduled-time>`) as `sc
 evaluates the minute it stands for, whatever its own delay; without one, it uses the current time.
 """
 
-from datetime import timedelta
+from backfill_core.cold_start import imports_without_collection
 
-from aws_lambda_powertools import Logger
+with imports_without_collection():
+    from datetime import timedelta
 
-from backfill_core.backfills.watchdog import resend_stale_slots
-from backfill_core.schedules.kestra_time import now, parse_instant
-from backfill_core.settings import load_settings, settings
-from backfill_core.slots.execution_messages import requeue_overdue
-from backfill_core.triggers import listing_migration, live_schedule
+    from aws_lambda_powertools import Logger
+
+    from backfill_core.backfills.watchdog import resend_stale_slots
+    from backfill_core.schedules.kestra_time import now, parse_instant
+    from backfill_core.settings import load_settings, settings
+    from backfill_core.slots.execution_messages import requeue_overdue
+    from backfill_core.triggers import listing_migration, live_schedule
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="scheduler")

@@ -22,13 +22,14 @@ NOT_AT_COLD_START += ["regex"]
 NOT_AT_IMPORT = ["botocore.client", "jinja2", "yaml"]
 
 PROBE = """
-import json, sys
+import gc, json, sys
 import app
 imported = sorted(sys.modules)
+collector = {"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}
 from backfill_core import aws_clients
 clients = [aws_clients.dynamodb(), aws_clients.sqs(), aws_clients.s3(), aws_clients.lambda_client()]
 names = [c.meta.service_model.service_name for c in clients]
-print(json.dumps({"imported": imported, "modules": sorted(sys.modules), "clients": names}))
+print(json.dumps({"imported": imported, "modules": sorted(sys.modules), "clients": names, "collector": collector}))
 """
 
 
@@ -56,6 +57,14 @@ def test_a_handler_imports_no_client_template_or_yaml_machinery_and_its_clients_
     assert "botocore.client" in loaded["modules"]
     assert [name for name in NOT_AT_COLD_START if name in loaded["modules"]] == []
     assert [name for name in NOT_AT_IMPORT if name in loaded["imported"]] == []
+
+
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_a_handler_leaves_the_collector_running_and_what_its_import_built_frozen(function):
+    """Paused for the import (backfill_core/cold_start.py), never left paused: a warm process would grow."""
+    collector = cold_start(function)["collector"]
+    assert collector["enabled"] is True
+    assert collector["frozen"] > 50_000  # the import's objects: a later pass of the collector skips them
 
 
 def recipe(makefile: Path, target: str) -> list[str]:

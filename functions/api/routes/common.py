@@ -24,6 +24,11 @@ NamespaceQuery = Annotated[str | None, Query(max_length=MAX_NAMESPACE)]
 FlowIdQuery = Annotated[str | None, Query(max_length=MAX_FLOW_ID)]
 TriggerIdQuery = Annotated[str | None, Query(max_length=MAX_ID)]
 
+# The largest page a search answers: the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too).
+MAX_PAGE_SIZE = 1000
+MAX_SLOTS_PAGE_SIZE = 1000
+MAX_TRIGGERS_PAGE_SIZE = 10_000  # the UI lists every trigger on one page; an entry is small, and bounded() holds
+
 
 ERRORS = {
     400: "The body is not JSON, or the trigger has no running backfill to act on",

@@ -10,13 +10,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.errors import Invalid
 from backfill_core.flows.execution import ExecutionState
-from backfill_core.kestra_api import execution_search, searches
-from backfill_core.kestra_api.execution_files import execution_file
 from backfill_core.kestra_api.filter_fields import EXECUTION_FIELDS, DateFilter
-from backfill_core.kestra_api.follow import follow
 from backfill_core.kestra_api.responses import Execution, PagedResults
-from backfill_core.storage import executions_repository
 from routes.common import (
+    MAX_PAGE_SIZE,
     FlowIdQuery,
     KillCascade,
     NamespaceQuery,
@@ -45,11 +42,13 @@ def search_executions(
     startDate: Annotated[datetime | None, Query(description="started at or after")] = None,  # noqa: N803
     endDate: Annotated[datetime | None, Query(description="ended at or before")] = None,  # noqa: N803
     page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 10,
     sort: Annotated[list[str] | None, Query(description="field:asc or field:desc, each; the first sorts first")] = None,
     dateFilter: Annotated[DateFilter, Query()] = DateFilter.START_DATE,  # noqa: N803 - Kestra 2.0's name
 ) -> PagedResults[Execution]:
     """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    from backfill_core.kestra_api import execution_search
+
     found = query_filters(router, EXECUTION_FIELDS)
     search = execution_search.ExecutionSearch(
         namespace, flowId, state or [], labels or [], q, _aware(startDate, "startDate"), _aware(endDate, "endDate")
@@ -65,12 +64,17 @@ def _aware(value: datetime | None, field: str) -> datetime | None:
 
 @router.get("/executions/<execution_id>", responses=answers("The execution", 404))
 def get_execution(execution_id: RecordIdParam) -> Execution:
+    from backfill_core.kestra_api import searches
+
     return searches.execution(tenant(), execution_id)
 
 
 @router.delete("/executions/<execution_id>/kill", responses=answers("Kill requested", 404, status=202, body=False))
 def kill_execution(execution_id: RecordIdParam, isOnKillCascade: KillCascade = True):  # noqa: N803
     """Kestra's kill: the attempt running the execution stops its task and ends it KILLED."""
+    from backfill_core.kestra_api import searches
+    from backfill_core.storage import executions_repository
+
     refuse_no_cascade(isOnKillCascade)
     searches.tenant_execution(tenant(), execution_id)  # 404 when the tenant has no such execution
     executions_repository.request_kill(execution_id)
@@ -86,6 +90,8 @@ FOLLOW_ANSWERS[200]["content"] = {"text/event-stream": {"schema": {"$ref": "#/co
 def follow_execution(execution_id: RecordIdParam):
     """Kestra's follow, as server-sent events. API Gateway answers a Lambda whole, so the events are gathered until
     the execution ends or FOLLOW_SECONDS pass, then answered together; without an `end` event, follow again."""
+    from backfill_core.kestra_api.follow import follow
+
     events = list(follow(execution_id, FOLLOW_SECONDS))
     body = "".join(f"id: {kind}\ndata: {execution.model_dump_json(by_alias=True)}\n\n" for kind, execution in events)
     return Response(
@@ -104,6 +110,8 @@ def download_execution_file(
 ):
     """Kestra's file download: one of the execution's internal-storage files, as an attachment. On AWS, ask
     for it with `Accept: application/octet-stream` (API Gateway then answers the bytes rather than base64)."""
+    from backfill_core.kestra_api.execution_files import execution_file
+
     name, body = execution_file(tenant(), execution_id, path)
     disposition = 'attachment; filename="' + name.replace('"', "") + '"'
     return Response(

@@ -7,17 +7,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core.backfills import flow_changes
 from backfill_core.errors import Invalid, NotFound
-from backfill_core.flows.validation import check_sources, registered_flow
-from backfill_core.kestra_api import listings, searches
 from backfill_core.kestra_api.filter_fields import FLOW_FIELDS
 from backfill_core.kestra_api.flow_answers import FlowWithSource, ValidateConstraintViolation
-from backfill_core.kestra_api.kestra_json import flow_json, validation_json
 from backfill_core.kestra_api.responses import PagedResults
-from backfill_core.slots import subflows
-from backfill_core.storage import flows_repository
 from routes.common import (
+    MAX_PAGE_SIZE,
     FlowIdParam,
     NamespaceParam,
     NamespaceQuery,
@@ -48,6 +43,11 @@ def _refuse_draft(draft: bool) -> None:
 
 @router.post("/flows", responses=answers("The flow as Kestra returns it", 409, 422))
 def create_flow(draft: Draft = False) -> FlowWithSource:
+    from backfill_core.flows.validation import registered_flow
+    from backfill_core.kestra_api.kestra_json import flow_json
+    from backfill_core.slots import subflows
+    from backfill_core.storage import flows_repository
+
     _refuse_draft(draft)
     source = _yaml_body()
     flow = registered_flow(source)
@@ -62,6 +62,10 @@ def create_flow(draft: Draft = False) -> FlowWithSource:
 def validate_flows() -> list[ValidateConstraintViolation]:
     """Kestra's validation: each flow checked as POST /flows would check it; `constraints` names each property
     refused, with its path."""
+    from backfill_core.flows.validation import check_sources
+    from backfill_core.kestra_api.kestra_json import validation_json
+    from backfill_core.slots import subflows
+
     return validation_json(check_sources(_yaml_body(), lambda flow: subflows.check_chain(tenant(), flow)))
 
 
@@ -72,9 +76,11 @@ def search_flows(
     q: Annotated[str | None, Query(description="A part of the namespace or the flow id", max_length=1000)] = None,
     sort: Annotated[list[str] | None, Query(description="Kestra's field:asc|desc: id or namespace")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 10,
 ) -> PagedResults[FlowWithSource]:
     """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    from backfill_core.kestra_api import listings, searches
+
     found = listings.search_flows(tenant(), namespace, q, sort, query_filters(router, FLOW_FIELDS))
     return searches.page_of(PagedResults[FlowWithSource], found, page, size)
 
@@ -83,6 +89,8 @@ def search_flows(
 def distinct_namespaces(
     q: Annotated[str | None, Query(description="A part of the namespace", max_length=1000)] = None,
 ) -> list[str]:
+    from backfill_core.kestra_api import listings
+
     return listings.distinct_namespaces(tenant(), q)
 
 
@@ -98,6 +106,9 @@ def flow_revisions(
     ] = False,
 ) -> list[FlowWithSource]:
     """Each revision replaces the one before it: the list holds the latest, under its own revision number."""
+    from backfill_core.kestra_api.kestra_json import flow_json
+    from backfill_core.storage import flows_repository
+
     return [flow_json(flows_repository.get(tenant(), namespace, flow_id))]
 
 
@@ -113,6 +124,9 @@ def get_flow(
         bool, Query(description="a deleted flow is not kept: with true, still a 404")
     ] = False,
 ) -> FlowWithSource:
+    from backfill_core.kestra_api.kestra_json import flow_json
+    from backfill_core.storage import flows_repository
+
     return flow_json(flows_repository.get(tenant(), namespace, flow_id).at_revision(revision))
 
 
@@ -125,11 +139,15 @@ def list_flows(
     namespace: NamespaceParam,
     page: Annotated[int | None, Query(ge=1, description="ours: a page of the flows, with size")] = None,
     size: Annotated[
-        int | None, Query(ge=1, le=searches.MAX_PAGE_SIZE, description="ours: flows per page; without it, every flow")
+        int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="ours: flows per page; without it, every flow")
     ] = None,
 ) -> list[FlowWithSource]:
     """Kestra's answer is every flow of the namespace, when they fit one answer (else a 422 naming size); page
     and size read a large namespace a page at a time."""
+    from backfill_core.kestra_api import searches
+    from backfill_core.kestra_api.kestra_json import flow_json
+    from backfill_core.storage import flows_repository
+
     if namespace in KESTRA_ROUTES_NOT_SERVED:
         raise NotFound(f"No route for GET /flows/{namespace}: Kestra's route of that name is not served here")
     size_with_page(page, size)
@@ -140,6 +158,12 @@ def list_flows(
 
 @router.put("/flows/<namespace>/<flow_id>", responses=answers("The flow's new revision", 404, 422))
 def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam, draft: Draft = False) -> FlowWithSource:
+    from backfill_core.backfills import flow_changes
+    from backfill_core.flows.validation import registered_flow
+    from backfill_core.kestra_api.kestra_json import flow_json
+    from backfill_core.slots import subflows
+    from backfill_core.storage import flows_repository
+
     _refuse_draft(draft)
     source = _yaml_body()
     flow = registered_flow(source)
@@ -156,5 +180,7 @@ def update_flow(namespace: NamespaceParam, flow_id: FlowIdParam, draft: Draft = 
     responses=answers("Deleted; its running backfills are cancelled", 404, status=204, body=False),
 )
 def delete_flow(namespace: NamespaceParam, flow_id: FlowIdParam):
+    from backfill_core.backfills import flow_changes
+
     flow_changes.delete_flow(tenant(), namespace, flow_id)
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type="application/json", body="")

@@ -11,11 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.errors import Invalid
 from backfill_core.flows.tasks.core import LogLevel
-from backfill_core.kestra_api import logs, searches
 from backfill_core.kestra_api.filter_fields import LOG_FIELDS
-from backfill_core.kestra_api.logs import LineFilter
 from backfill_core.kestra_api.responses import LogEntry, LogPage
 from routes.common import (
+    MAX_PAGE_SIZE,
     FlowIdQuery,
     NamespaceQuery,
     RecordIdParam,
@@ -46,10 +45,12 @@ def search_logs(
     endDate: Annotated[datetime | None, Query(description="lines at or before")] = None,  # noqa: N803
     q: Annotated[str | None, Query(max_length=200, description="a piece of the message or of an id")] = None,
     page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=searches.MAX_PAGE_SIZE)] = 10,
+    size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 10,
     sort: Annotated[list[str] | None, Query(description="field:asc or field:desc; timestamp:desc by default")] = None,
 ) -> LogPage:
     """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    from backfill_core.kestra_api import logs
+
     found = query_filters(router, LOG_FIELDS)
     for field, value in (("startDate", startDate), ("endDate", endDate)):
         if value is not None and value.tzinfo is None:
@@ -67,13 +68,17 @@ def get_logs(
     attempt: Attempt = None,
     page: Annotated[int | None, Query(ge=1, description="ours: a page of the lines, with size")] = None,
     size: Annotated[
-        int | None, Query(ge=1, le=searches.MAX_PAGE_SIZE, description="ours: lines per page; without it, every line")
+        int | None, Query(ge=1, le=MAX_PAGE_SIZE, description="ours: lines per page; without it, every line")
     ] = None,
 ) -> list[LogEntry]:
     """Kestra's answer is every line kept, when they fit one answer (else a 422 naming size); page and size read
     the lines of a long execution a page at a time."""
+    from backfill_core.kestra_api import logs
+
     size_with_page(page, size)
-    return logs.execution_logs(tenant(), execution_id, LineFilter(minLevel, taskRunId, taskId, attempt), page, size)
+    return logs.execution_logs(
+        tenant(), execution_id, logs.LineFilter(minLevel, taskRunId, taskId, attempt), page, size
+    )
 
 
 TEXT_ANSWERS = answers("The lines as text, `timestamp level message` each", 404)
@@ -89,7 +94,9 @@ def download_logs(
     attempt: Attempt = None,
 ):
     """Kestra's download: the lines as a text attachment named after the execution."""
-    text = logs.download(tenant(), execution_id, LineFilter(minLevel, taskRunId, taskId, attempt))
+    from backfill_core.kestra_api import logs
+
+    text = logs.download(tenant(), execution_id, logs.LineFilter(minLevel, taskRunId, taskId, attempt))
     return Response(
         status_code=HTTPStatus.OK,
         content_type="text/plain",

@@ -14,12 +14,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from backfill_core.errors import Conflict, Invalid
 from backfill_core.flows.execution import ENDED_STATES
 from backfill_core.flows.labels import normalize_labels
-from backfill_core.kestra_api import searches
-from backfill_core.kestra_api.kestra_json import execution_json
 from backfill_core.kestra_api.responses import Execution
-from backfill_core.kestra_api.searches import parse_label_filters
-from backfill_core.slots import manual
-from backfill_core.storage import executions_repository
 from backfill_core.strict_json import json_loads
 from routes.common import (
     FlowIdParam,
@@ -45,6 +40,9 @@ def replay_execution(
 ) -> Execution:
     """Kestra's replay: a new execution of an ended one, with its inputs and labels, from its first task;
     `originalId` names the one replayed."""
+    from backfill_core.kestra_api.kestra_json import execution_json
+    from backfill_core.slots import manual
+
     if breakpoints is not None:
         raise Invalid("breakpoints: executions here do not stop at breakpoints")
     return execution_json(manual.replay(execution_id, taskRunId, revision))
@@ -55,6 +53,9 @@ def replay_execution(
 def restart_execution(execution_id: RecordIdParam, revision: Revision = None) -> Execution:
     """Kestra's restart: an ended execution with a FAILED task run runs again, the same execution, from that task;
     the tasks that ended before it are not run again."""
+    from backfill_core.kestra_api.kestra_json import execution_json
+    from backfill_core.slots import manual
+
     return execution_json(manual.restart(execution_id, revision))
 
 
@@ -75,6 +76,10 @@ def create_execution(
 ) -> Execution:
     """Kestra's createExecution (a run by hand): inputs as a multipart or urlencoded form, or a JSON object;
     they are data, never rendered, typed and checked as the flow declares them."""
+    from backfill_core.kestra_api.kestra_json import execution_json
+    from backfill_core.kestra_api.searches import parse_label_filters
+    from backfill_core.slots import manual
+
     if breakpoints is not None:
         raise Invalid("breakpoints: executions here do not stop at breakpoints")
     if wait:
@@ -145,6 +150,8 @@ def delete_execution(
     deleteStorage: Annotated[bool, Query(description="its internal-storage files")] = True,  # noqa: N803
 ):
     """Kestra's delete: the execution, its log lines and its files; one still running is killed first (409)."""
+    from backfill_core.slots import manual
+
     manual.delete(execution_id, delete_logs=deleteLogs, delete_files=deleteStorage)
     return Response(status_code=HTTPStatus.NO_CONTENT, content_type="application/json", body="")
 
@@ -153,6 +160,10 @@ def delete_execution(
 def kill_execution_v2(execution_id: RecordIdParam, isOnKillCascade: KillCascade = True) -> Execution:  # noqa: N803
     """Kestra 2.0's kill: 409 for an ended execution; else its attempt stops its task and ends it KILLING, then
     KILLED. Answers the execution as it is when the kill is asked for."""
+    from backfill_core.kestra_api import searches
+    from backfill_core.kestra_api.kestra_json import execution_json
+    from backfill_core.storage import executions_repository
+
     refuse_no_cascade(isOnKillCascade)
     found = searches.tenant_execution(tenant(), execution_id)
     if found.state.current in ENDED_STATES:

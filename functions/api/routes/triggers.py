@@ -5,15 +5,12 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core.backfills import commands
 from backfill_core.errors import Invalid, NotFound
-from backfill_core.kestra_api import searches
 from backfill_core.kestra_api.filter_fields import TRIGGER_FIELDS, TriggerDateFilter
-from backfill_core.kestra_api.kestra_json import bulk_json
 from backfill_core.kestra_api.requests import BackfillDelete, TriggerRef, TriggerUpdate
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerContexts, TriggerEntries
-from backfill_core.triggers import commands as trigger_commands
 from routes.common import (
+    MAX_TRIGGERS_PAGE_SIZE,
     FlowIdParam,
     FlowIdQuery,
     NamespaceParam,
@@ -30,21 +27,33 @@ router = Router()
 
 @router.put("/triggers", responses=answers("Kestra's trigger JSON, with the new backfill", 400, 404, 409, 415))
 def update_trigger(body: TriggerUpdate) -> TriggerContext:
+    from backfill_core.kestra_api import searches
+    from backfill_core.triggers import commands as trigger_commands
+
     return searches.trigger_context(tenant(), body, trigger_commands.update_trigger(tenant(), body, caller(router)))
 
 
 @router.put("/triggers/backfill/pause", responses=answers("Kestra's trigger JSON", 400, 404, 415))
 def pause_backfill(body: TriggerRef) -> TriggerContext:
+    from backfill_core.backfills import commands
+    from backfill_core.kestra_api import searches
+
     return searches.trigger_context(tenant(), body, commands.pause(tenant(), body))
 
 
 @router.put("/triggers/backfill/unpause", responses=answers("Kestra's trigger JSON", 400, 404, 415))
 def unpause_backfill(body: TriggerRef) -> TriggerContext:
+    from backfill_core.backfills import commands
+    from backfill_core.kestra_api import searches
+
     return searches.trigger_context(tenant(), body, commands.unpause(tenant(), body))
 
 
 @router.post("/triggers/backfill/delete", responses=answers("Kestra's trigger JSON", 400, 404, 415))
 def delete_backfill(body: BackfillDelete) -> TriggerContext:
+    from backfill_core.backfills import commands
+    from backfill_core.kestra_api import searches
+
     return searches.trigger_context(tenant(), body, commands.delete(tenant(), body, body.kill))
 
 
@@ -61,6 +70,9 @@ def _bulk_action(action: str) -> str:
     "/triggers/backfill/<action>/by-triggers", responses=answers("How many triggers' backfills changed", 400, 404, 415)
 )
 def bulk_by_triggers(action: str, body: list[TriggerRef]) -> BulkAnswer:
+    from backfill_core.backfills import commands
+    from backfill_core.kestra_api.kestra_json import bulk_json
+
     return bulk_json(commands.bulk(tenant(), _bulk_action(action), body))
 
 
@@ -75,6 +87,9 @@ def bulk_by_query(
 ) -> BulkAnswer:
     """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above:
     a filter this route cannot honour is refused, never dropped to act on more triggers."""
+    from backfill_core.backfills import commands
+    from backfill_core.kestra_api.kestra_json import bulk_json
+
     action = _bulk_action(action)
     refs = commands.triggers_matching(tenant(), namespace, q, query_filters(router, TRIGGER_FIELDS))
     return bulk_json(commands.bulk(tenant(), action, refs))
@@ -85,7 +100,7 @@ SortQuery = Annotated[
 ]
 QQuery = Annotated[str | None, Query(description="A part of the namespace, flow id or trigger id", max_length=1000)]
 PageQuery = Annotated[int, Query(ge=1)]
-TriggersPageSize = Annotated[int, Query(ge=1, le=searches.MAX_TRIGGERS_PAGE_SIZE)]
+TriggersPageSize = Annotated[int, Query(ge=1, le=MAX_TRIGGERS_PAGE_SIZE)]
 
 
 @router.get("/triggers/search", responses=answers("A page of triggers with their context", 422))
@@ -102,6 +117,8 @@ def search_triggers(
     ] = TriggerDateFilter.NEXT_EXECUTION_DATE,
 ) -> TriggerEntries:
     """Kestra's `filters[field][OPERATION]=value` too (README, "Query filters"), all holding with the above."""
+    from backfill_core.kestra_api import searches
+
     if dateFilter is TriggerDateFilter.LAST_TRIGGERED_DATE:
         raise Invalid("dateFilter: LAST_TRIGGERED_DATE is not supported; startDate and endDate bound nextExecutionDate")
     found = query_filters(router, TRIGGER_FIELDS)
@@ -118,4 +135,6 @@ def flow_triggers(
     size: TriggersPageSize = 10,
 ) -> TriggerContexts:
     """Kestra's Triggers tab of a flow; a flow that is not there has none (an empty page, as Kestra's)."""
+    from backfill_core.kestra_api import searches
+
     return searches.flow_triggers(tenant(), namespace, flow_id, page, size, q, sort)

@@ -16,8 +16,6 @@ from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.storage import triggers_repository
 from backfill_core.triggers.model import TriggerKey
 
-MAX_SLOTS_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
-
 
 def find_backfill(tenant: str, backfill_id: str) -> Backfill:
     found = triggers_repository.backfill_by_id(backfill_id)

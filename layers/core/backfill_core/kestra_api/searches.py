@@ -27,8 +27,6 @@ from backfill_core.schedules.kestra_time import now
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
 from backfill_core.triggers.model import TriggerKey
 
-MAX_PAGE_SIZE = 1000  # the API checks page >= 1 and 1 <= size <= this (in the OpenAPI document too)
-MAX_TRIGGERS_PAGE_SIZE = 10_000  # the UI lists every trigger on one page; an entry is small, and bounded() holds
 # Lambda answers at most 6 MB, counting the body as the JSON string of its proxy response; a page stays well
 # under it. One execution's record is at most DynamoDB's 400 KB item, so a single one always fits.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
