@@ -5,7 +5,7 @@ page deep in a long range: GET /api/v1/backfills/{id}/slots, pages 1 and 100 at 
 of a year of every-minute slots and of 35 years of daily slots in a zone with summer time (the most days counted
 to reach page 100: the page's first slot is found by counting the days before it, never by stepping the cron).
 
-    .venv/bin/python -m bench.search_cost [--quick] [--sizes 1000,100000] [--repeats 3] [--slot-pages 1,100]
+    .venv/bin/python -m bench.search_cost [--quick] [--sizes 1000,100000] [--repeats 9] [--slot-pages 1,100]
         [--slot-repeats 9]
 
 The executions are written through the repository's item mapping straight into moto's store (a PutItem each
@@ -148,7 +148,7 @@ def main() -> None:
     args = arguments(
         __doc__,
         sizes=(str, "1000,100000", "executions in the flow, in turn"),
-        repeats=(int, 3, "searches timed per page (the median is reported)"),
+        repeats=(int, 9, "searches timed per page (the median is reported; a page takes ~30 ms)"),
         slot_pages=(str, "1,100", f"the slots pages timed ({SLOTS_PAGE_SIZE} slots a page; the first is the base)"),
         slot_repeats=(int, 9, "times each slots page is timed (the median is reported; a page takes ~50 ms)"),
     )

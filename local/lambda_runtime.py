@@ -34,14 +34,17 @@ def load_handler_module(function_dir: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, code_root / "app.py")
     module = importlib.util.module_from_spec(spec)
     with _loading:
+        before = set(sys.modules)
         sys.modules[name] = module
         sys.path.insert(0, str(code_root))
         try:
             spec.loader.exec_module(module)
         finally:
             sys.path.remove(str(code_root))
-            # list(): another thread may import meanwhile (botocore, Jinja2 and YAML load on first use)
-            for sibling in [n for n, m in list(sys.modules.items()) if n != name and _is_under(m, code_root)]:
+            # This copy's siblings only: the copies loaded before stay in sys.modules, as each Lambda environment's
+            # handler stays loaded. list(): another thread may import meanwhile (botocore loads on first use).
+            loaded = [(n, m) for n, m in list(sys.modules.items()) if n not in before and n != name]
+            for sibling in [n for n, m in loaded if _is_under(m, code_root)]:
                 del sys.modules[sibling]
     return module
 

@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 from backfill_core.errors import BadRequest, Conflict, DomainError, Invalid, NotFound
 from backfill_core.kestra_api.requests import ErrorMessage
+from backfill_core.storage.batches import Unprocessed
 
 logger = Logger(service="api")
 router = Router()
@@ -64,6 +65,17 @@ def _aws_error(exc: ClientError) -> Response:
     if not _throttled(exc):
         raise exc
     logger.warning("DynamoDB throttled a request", extra={"code": exc.response["Error"].get("Code")})
+    return _try_again()
+
+
+@router.exception_handler(Unprocessed)
+def _held_back(exc: Unprocessed) -> Response:
+    """A batch read DynamoDB kept holding back part of, after every retry: throttling too."""
+    logger.warning("DynamoDB held back part of a batch", extra={"left": exc.left})
+    return _try_again()
+
+
+def _try_again() -> Response:
     return Response(
         status_code=HTTPStatus.SERVICE_UNAVAILABLE,
         content_type="application/json",

@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 
 from backfill_core import aws_clients
 from backfill_core.kestra_api import searches
+from backfill_core.storage import batches
 from local.api_server import proxy_event
 from local.lambda_runtime import LambdaContext
 from tests.flows import QUICK, backfill_body
@@ -227,3 +228,19 @@ def test_any_other_aws_error_is_not_passed_off_as_throttling(stack, monkeypatch)
     monkeypatch.setattr(client, "get_item", broken)
     with pytest.raises(ClientError):
         stack.call("GET", "/api/v1/flows/dev/scheduled_flow")
+
+
+def test_a_search_whose_batch_read_dynamodb_keeps_holding_back_answers_503_with_retry_after(stack, monkeypatch):
+    """Was: a 500 (executions), or the same keys asked again at once, with no end (flows, backfills, triggers),
+    until the function timed out. Now each retry waits, and past the last one the caller is told to try again."""
+    stack.call("POST", "/api/v1/executions/dev/scheduled_flow")
+    client = aws_clients.dynamodb()
+    monkeypatch.setattr(batches.time, "sleep", lambda seconds: None)
+
+    def holding_back(RequestItems):  # noqa: N803 - botocore's name
+        return {"Responses": {}, "UnprocessedKeys": RequestItems}
+
+    monkeypatch.setattr(client, "batch_get_item", holding_back)
+    response = answer_with_headers(stack, "GET", "/api/v1/executions/search?namespace=dev")
+    assert response["statusCode"] == 503, response["body"][:300]
+    assert "throttling" in json.loads(response["body"])["message"]

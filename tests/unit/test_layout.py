@@ -99,9 +99,9 @@ def test_storage_defines_no_domain_type_only_its_own_errors_and_write_conditions
         for node in ast.walk(ast.parse(path.read_text()))
         if isinstance(node, ast.ClassDef)
     }
-    # LogsNotWritten and SendFailed: what a write could not do; BackfillStart: what a write must find unchanged;
-    # Update: a write being built.
-    assert defined <= {"LogsNotWritten", "SendFailed", "BackfillStart", "Update"}
+    # LogsNotWritten, SendFailed and Unprocessed: what a write or a batch could not do; BackfillStart: what a write
+    # must find unchanged; Update: a write being built.
+    assert defined <= {"LogsNotWritten", "SendFailed", "Unprocessed", "BackfillStart", "Update"}
 
 
 def test_the_domain_knows_nothing_of_http_or_lambda_events():

@@ -4,7 +4,7 @@ could spin for as long as the throttling lasted."""
 
 import pytest
 
-from backfill_core.storage import execution_logs
+from backfill_core.storage import batches
 from backfill_core.storage.execution_logs import LogsNotWritten, append_logs
 
 LINES = [(f"2024-01-01T00:00:00Z#001#{n:06d}", {"message": f"line {n}"}) for n in range(30)]
@@ -31,14 +31,14 @@ class ThrottledTable:
 def waits(monkeypatch):
     """Each wait, at the top of its jitter range (time.sleep recorded, not slept)."""
     slept: list[float] = []
-    monkeypatch.setattr(execution_logs.random, "uniform", lambda low, high: high)
-    monkeypatch.setattr(execution_logs.time, "sleep", slept.append)
+    monkeypatch.setattr(batches.random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(batches.time, "sleep", slept.append)
     return slept
 
 
 def test_append_logs_backs_off_between_retries_of_unprocessed_items(monkeypatch, waits):
     table = ThrottledTable(refusals=4)
-    monkeypatch.setattr(execution_logs, "dynamodb", lambda: table)
+    monkeypatch.setattr(batches, "dynamodb", lambda: table)
 
     append_logs("execution-1", LINES)
 
@@ -50,11 +50,11 @@ def test_append_logs_backs_off_between_retries_of_unprocessed_items(monkeypatch,
 
 def test_append_logs_throttled_past_its_retries_raises_naming_the_execution(monkeypatch, waits):
     table = ThrottledTable(refusals=1000)
-    monkeypatch.setattr(execution_logs, "dynamodb", lambda: table)
+    monkeypatch.setattr(batches, "dynamodb", lambda: table)
 
     with pytest.raises(LogsNotWritten, match="25 log lines of execution execution-2"):
         append_logs("execution-2", LINES)
 
-    assert table.calls == execution_logs.UNPROCESSED_RETRIES + 1  # bounded: it stops
-    assert max(waits) <= execution_logs.UNPROCESSED_BACKOFF_CAP_SECONDS
+    assert table.calls == batches.UNPROCESSED_RETRIES + 1  # bounded: it stops
+    assert max(waits) <= batches.UNPROCESSED_BACKOFF_CAP_SECONDS
     assert sum(waits) < 10  # a flush gives up in seconds, within the executor's invocation

@@ -7,7 +7,7 @@ from botocore.exceptions import ClientError
 
 from backfill_core.errors import ConcurrentUpdate, Conflict
 from backfill_core.flows.model import parse_flow
-from backfill_core.storage import flows_repository, trigger_listing
+from backfill_core.storage import batches, flows_repository, trigger_listing
 from backfill_core.storage.conditions import condition_failed
 from tests.flows import QUICK
 
@@ -68,6 +68,7 @@ class FlowsTableBusy:
 def test_a_flow_update_meeting_a_backfills_transaction_is_a_conflict_not_a_server_error(monkeypatch):
     monkeypatch.setattr(flows_repository, "dynamodb", FlowsTableBusy)
     monkeypatch.setattr(trigger_listing, "dynamodb", FlowsTableBusy)
+    monkeypatch.setattr(batches, "dynamodb", FlowsTableBusy)
     with pytest.raises(Conflict, match="updated concurrently"):
         flows_repository.update("main", parse_flow(QUICK), QUICK)
 
@@ -85,6 +86,7 @@ class TriggerItemsBusy(FlowsTableBusy):
 def test_a_flow_update_meeting_transactions_on_its_triggers_items_tries_again_then_is_a_conflict(monkeypatch):
     monkeypatch.setattr(flows_repository, "dynamodb", TriggerItemsBusy)
     monkeypatch.setattr(trigger_listing, "dynamodb", TriggerItemsBusy)
+    monkeypatch.setattr(batches, "dynamodb", TriggerItemsBusy)
     with pytest.raises(Conflict, match="triggers of flow tests.quick are changing"):
         flows_repository.update("main", parse_flow(QUICK), QUICK)
     assert TriggerItemsBusy.writes == trigger_listing.LISTING_ATTEMPTS

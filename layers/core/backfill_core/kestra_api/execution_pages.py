@@ -26,7 +26,7 @@ from backfill_core.flows.model import in_namespace
 from backfill_core.kestra_api.filter_fields import KESTRA_STATES, DateFilter, Op
 from backfill_core.kestra_api.filters import DATE, Filter, FilterGroup, QueryFilter, duration, matches
 from backfill_core.schedules.kestra_time import storage_key
-from backfill_core.storage import executions_search
+from backfill_core.storage import batches, executions_search
 from backfill_core.storage.executions_search import LAST, flow_prefix
 
 TOTAL_LOOKAHEAD = 5000  # keys counted past the page for an exact total (one Query at most: keys are ~100 B)
@@ -201,11 +201,11 @@ def _examined(
     """Executions read in order, a batch at a time, until one more than the page's end is kept; those in none
     of `states` are left out before they are read whole."""
     matched: list[Execution] = []
-    batch = min(end + 1, executions_search.BATCH_GET_KEYS)
+    batch = min(end + 1, batches.BATCH_GET_KEYS)
     while len(matched) <= end:
         keys = list(islice(candidates, batch))
         if not keys:
             break
         matched += [e for e in executions_search.executions([key.id for key in keys], states) if keeps(e)]
-        batch = min(batch * 2, executions_search.BATCH_GET_KEYS)
+        batch = min(batch * 2, batches.BATCH_GET_KEYS)
     return matched[skip:end], len(matched)

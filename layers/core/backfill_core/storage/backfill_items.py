@@ -16,10 +16,9 @@ from backfill_core.backfills.progress import Progress
 from backfill_core.backfills.view import backfill_view
 from backfill_core.schedules.kestra_time import storage_key
 from backfill_core.settings import settings
-from backfill_core.storage import backfill_progress
+from backfill_core.storage import backfill_progress, batches
 from backfill_core.storage.backfill_progress import PROGRESS
 
-BATCH_GET_KEYS = 100  # DynamoDB's limit per BatchGetItem
 KEPT_SPECS = 2048  # specs a warm process remembers; past that it forgets them all and reads again
 
 _specs: dict[str, BackfillSpec] = {}
@@ -86,7 +85,7 @@ def get(pk: str, backfill_id: str) -> tuple[BackfillSpec, Progress] | None:
         progress = backfill_progress.get(backfill_id)
         return (known, progress) if progress else None
     keys = [{"pk": {"S": pk}, "sk": {"S": f"BACKFILL#{backfill_id}"}}, backfill_progress.key(backfill_id)]
-    items = {item["sk"]["S"]: item for item in _batch_get(keys)}
+    items = {item["sk"]["S"]: item for item in batches.get_items(settings().triggers_table, keys, consistent=True)}
     if f"BACKFILL#{backfill_id}" not in items or PROGRESS not in items:
         return None
     return remember(items[f"BACKFILL#{backfill_id}"]), backfill_progress.progress_of(items[PROGRESS])
@@ -102,18 +101,8 @@ def with_progress(spec_items: Iterable[dict]) -> list[Backfill]:
     specs = [remember(item) for item in spec_items]
     progress = {
         item["pk"]["S"].removeprefix(f"{PROGRESS}#"): backfill_progress.progress_of(item)
-        for item in _batch_get([backfill_progress.key(spec.id) for spec in specs])
+        for item in batches.get_items(
+            settings().triggers_table, [backfill_progress.key(spec.id) for spec in specs], consistent=True
+        )
     }
     return [backfill_view(spec, progress[spec.id]) for spec in specs if spec.id in progress]
-
-
-def _batch_get(keys: list[dict]) -> list[dict]:
-    table = settings().triggers_table
-    found: list[dict] = []
-    for first in range(0, len(keys), BATCH_GET_KEYS):
-        pending: dict = {table: {"Keys": keys[first : first + BATCH_GET_KEYS], "ConsistentRead": True}}
-        while pending:
-            answer = dynamodb().batch_get_item(RequestItems=pending)
-            found += answer["Responses"].get(table, [])
-            pending = answer.get("UnprocessedKeys") or {}
-    return found

@@ -9,21 +9,15 @@ key order.
 import heapq
 import itertools
 import json
-import random
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from backfill_core.aws_clients import dynamodb
 from backfill_core.settings import settings
+from backfill_core.storage import batches
 from backfill_core.storage.execution_items import BODY, EXECUTION, LOG_LINES, unpacked
 
-# BatchWriteItem hands back what it could not write under throttling; botocore does not retry those. Each retry
-# waits a random time up to a doubling bound (full jitter, so throttled writers spread out), 0.1 s then 0.2,
-# 0.4, ... capped at 2 s: about 5 s in all at most before the lines are given up on.
-UNPROCESSED_RETRIES = 6
-UNPROCESSED_BACKOFF_SECONDS = 0.05
-UNPROCESSED_BACKOFF_CAP_SECONDS = 2.0
 INLINE_LOG_BYTES = 1024  # an execution's lines kept on its record, as JSON: a no-op flow's fit, a chatty one's do not
 LogLine = tuple[str, dict[str, Any]]  # (key, Kestra LogEntry JSON)
 
@@ -50,22 +44,13 @@ def append_logs(execution_id: str, entries: list[tuple[str, dict[str, Any]]]) ->
         }
         for suffix, entry in entries
     ]
-    client = dynamodb()
-    for chunk_start in range(0, len(requests), 25):
-        pending = {settings().executions_table: requests[chunk_start : chunk_start + 25]}
-        for retry in range(UNPROCESSED_RETRIES + 1):
-            if retry:
-                bound = min(UNPROCESSED_BACKOFF_SECONDS * 2**retry, UNPROCESSED_BACKOFF_CAP_SECONDS)
-                time.sleep(random.uniform(0, bound))
-            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-            if not pending:
-                break
-        else:
-            left = sum(len(items) for items in pending.values())
-            raise LogsNotWritten(
-                f"{left} log lines of execution {execution_id} were still unprocessed by DynamoDB (throttled) "
-                f"after {UNPROCESSED_RETRIES} retries"
-            )
+    try:
+        batches.write_items(settings().executions_table, requests)
+    except batches.Unprocessed as exc:
+        raise LogsNotWritten(
+            f"{exc.left} log lines of execution {execution_id} were still unprocessed by DynamoDB (throttled) "
+            f"after {batches.UNPROCESSED_RETRIES} retries"
+        ) from exc
 
 
 def kept_inline(inline: list[LogLine], shared: dict[str, Any], entries: list[LogLine]) -> list[LogLine]:

@@ -7,16 +7,14 @@ A search reads keys, which are small (about 10,000 in one 1 MB Query), to find i
 executions with BatchGetItem; what a search costs grows with the page it asks for, not with the flow's history.
 """
 
-import random
-import time
 from collections.abc import Collection, Iterator
-from typing import Any
 
 from backfill_core.aws_clients import dynamodb
 from backfill_core.flows.execution import Execution
 from backfill_core.flows.execution_key import ExecutionKey
 from backfill_core.flows.model import in_namespace
 from backfill_core.settings import settings
+from backfill_core.storage import batches
 from backfill_core.storage.executions_repository import BY_FLOW_INDEX, EXECUTION, _execution
 
 BATCH_GET_KEYS = 100  # BatchGetItem's most keys a call
@@ -105,23 +103,12 @@ def executions(ids: list[str], states: Collection[str] | None = None, consistent
     """The executions of these ids, in that order (one deleted since its key was read, or never written, is left
     out), read BATCH_GET_KEYS at a time; given `states`, only those in one of them (told by the item's own
     `state`, before the execution is read from its body)."""
-    found: dict[str, Execution] = {}
-    table = settings().executions_table
-    for start in range(0, len(ids), BATCH_GET_KEYS):
-        keys = [{"pk": {"S": i}, "sk": {"S": EXECUTION}} for i in dict.fromkeys(ids[start : start + BATCH_GET_KEYS])]
-        pending: dict[str, Any] = {table: {"Keys": keys, "ConsistentRead": consistent}}
-        for retry in range(UNPROCESSED_RETRIES + 1):
-            if retry:
-                time.sleep(random.uniform(0, min(UNPROCESSED_BACKOFF_SECONDS * 2**retry, 2.0)))
-            answer = dynamodb().batch_get_item(RequestItems=pending)
-            for item in answer["Responses"].get(table, []):
-                if states is None or item["state"]["S"] in states:
-                    found[item["pk"]["S"]] = _execution(item)
-            pending = answer.get("UnprocessedKeys") or {}
-            if not pending:
-                break
-        else:
-            raise RuntimeError(f"DynamoDB kept back {len(pending[table]['Keys'])} executions after every retry")
+    keys = [{"pk": {"S": i}, "sk": {"S": EXECUTION}} for i in dict.fromkeys(ids)]
+    found = {
+        item["pk"]["S"]: _execution(item)
+        for item in batches.get_items(settings().executions_table, keys, consistent)
+        if states is None or item["state"]["S"] in states
+    }
     return [found[i] for i in ids if i in found]
 
 

@@ -29,7 +29,7 @@ from backfill_core.flows.model import Flow, parse_flow
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.schedules.kestra_time import format_date, now
 from backfill_core.settings import settings
-from backfill_core.storage import trigger_listing
+from backfill_core.storage import batches, trigger_listing
 from backfill_core.storage.conditions import condition_failed
 from backfill_core.triggers.model import TriggerKey
 
@@ -195,17 +195,10 @@ def forget_all() -> None:
 
 
 def find_many(tenant: str, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], StoredFlow]:
-    """The flows of (namespace, id) pairs that exist, by pair: BatchGetItem, 100 keys a call (a page of a search)."""
+    """The flows of (namespace, id) pairs that exist, by pair (a page of a search)."""
     wanted = [{"pk": {"S": _pk(tenant, namespace)}, "sk": {"S": flow_id}} for namespace, flow_id in dict.fromkeys(keys)]
-    found = {}
-    for start in range(0, len(wanted), 100):
-        request = {settings().flows_table: {"Keys": wanted[start : start + 100], "ConsistentRead": True}}
-        while request:  # keys DynamoDB left unprocessed (a large answer, throttling) are asked again
-            answer = dynamodb().batch_get_item(RequestItems=request)
-            for stored in map(_stored, answer["Responses"].get(settings().flows_table, [])):
-                found[stored.namespace, stored.id] = stored
-            request = answer.get("UnprocessedKeys") or {}
-    return found
+    found = map(_stored, batches.get_items(settings().flows_table, wanted, consistent=True))
+    return {(stored.namespace, stored.id): stored for stored in found}
 
 
 def get(tenant: str, namespace: str, flow_id: str) -> StoredFlow:

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from backfill_core.aws_clients import dynamodb
 from backfill_core.errors import Conflict, Invalid
 from backfill_core.settings import settings
+from backfill_core.storage import batches
 from backfill_core.storage.due_triggers import SET_DUE, due_values, state_key
 from backfill_core.triggers.model import TriggerKey
 
@@ -64,22 +65,14 @@ def _counter_change(key: TriggerKey, change: int) -> dict:
 
 def _counted(keys: list[TriggerKey]) -> set[str]:
     """The pks of those whose STATE item the count includes now (a consistent read)."""
-    found: set[str] = set()
-    table = settings().triggers_table
-    for start in range(0, len(keys), 100):
-        request = {
-            table: {
-                "Keys": [state_key(key) for key in keys[start : start + 100]],
-                "ConsistentRead": True,
-                "ProjectionExpression": "pk, #counted",
-                "ExpressionAttributeNames": {"#counted": COUNTED},
-            }
-        }
-        while request:
-            answer = dynamodb().batch_get_item(RequestItems=request)
-            found |= {item["pk"]["S"] for item in answer["Responses"].get(table, []) if COUNTED in item}
-            request = answer.get("UnprocessedKeys") or {}
-    return found
+    items = batches.get_items(
+        settings().triggers_table,
+        [state_key(key) for key in keys],
+        consistent=True,
+        ProjectionExpression="pk, #counted",
+        ExpressionAttributeNames={"#counted": COUNTED},
+    )
+    return {item["pk"]["S"] for item in items if COUNTED in item}
 
 
 def _listed(key: TriggerKey, schedule: bool, counted: bool) -> dict:
