@@ -180,13 +180,32 @@ def test_cancel_counts_what_waits_and_lets_running_slots_end():
     change = pc.cancel(p, kill=True)
     assert change.sets == {"status": BackfillStatus.CANCELLING, "kill": True, "retry": []}
     assert sorted(change.lanes) == [1, 2] and all(c.code is None for c in change.lanes.values())
-    assert change.adds == {"cancelled": 2 + 3}  # the two waiting, and the three never sent
-    assert change.expect["cursor"] == 3  # never sent: counted from the cursor as read
+    assert change.adds == {"cancelled": 2}  # the two waiting
+    assert change.unsent_cancelled  # the three never sent: counted by the write, from the cursor as it stands then
+    assert "cursor" not in change.expect  # executors move it many times a second: a cancel never waits on them
+
+
+def test_a_cancel_that_lost_a_try_leaves_the_sent_slots_to_their_claims():
+    """A sent slot's lane changes as soon as its message is claimed: on a busy backfill a cancel expecting it would
+    lose every try, so after one lost it expects only the parked ones (their claims count the sent ones)."""
+    p = progress({0: (0, R), 1: (1, D), 2: (2, P)}, concurrency=3, cursor=3, retry=[], total=6)
+    decide = pc.cancelling()
+    first, second = decide(SPEC, p), decide(SPEC, p)
+    assert sorted(first.lanes) == [1, 2] and first.adds == {"cancelled": 2}
+    assert sorted(second.lanes) == [2] and second.adds == {"cancelled": 1}
+    assert first.unsent_cancelled and second.unsent_cancelled
+
+
+def test_cancel_of_a_backfill_whose_cursor_reached_the_end_counts_nothing_unsent():
+    p = progress({0: (5, R)}, concurrency=1, cursor=6, retry=[], total=6)
+    change = pc.cancel(p)
+    assert not change.unsent_cancelled and change.sets["status"] == BackfillStatus.CANCELLING
 
 
 def test_cancel_keeps_queued_and_waiting_retries_failed():
-    p = progress({0: (1, D)}, rounds={0: 1}, round=1, retry=[3], cursor=6, failed=0, succeeded=4)
-    assert pc.cancel(p).adds == {"failed": 2}
+    p = progress({0: (1, D), 1: (2, P)}, rounds={0: 1, 1: 1}, round=1, retry=[3], cursor=6, failed=0, succeeded=3)
+    assert pc.cancel(p).adds == {"failed": 3}  # the queued, the sent and the parked retries
+    assert pc.cancel(p, sent_too=False).adds == {"failed": 2}  # the sent one's claim counts it failed
 
 
 def test_controls_leave_an_ended_backfill_as_it_is():

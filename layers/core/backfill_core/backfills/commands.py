@@ -105,7 +105,7 @@ def cancel(tenant: str, backfill_id: str, kill: bool = False) -> Backfill:
     found = find_backfill(tenant, backfill_id)
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can be cancelled")
-    cancelled = change_found(found.trigger_key, backfill_id, lambda spec, p: progress_changes.cancel(p, kill))
+    cancelled = change_found(found.trigger_key, backfill_id, progress_changes.cancelling(kill))
     kill_running(cancelled)
     return cancelled
 
@@ -195,7 +195,7 @@ def unpause(tenant: str, ref: TriggerRef) -> Backfill:
 
 
 def delete(tenant: str, ref: TriggerRef, kill: bool = False) -> Backfill:
-    cancelled = _change_running(tenant, ref, lambda spec, p: progress_changes.cancel(p, kill))
+    cancelled = _change_running(tenant, ref, progress_changes.cancelling(kill))
     for backfill in cancelled:
         kill_running(backfill)
     return cancelled[0]

@@ -30,7 +30,7 @@ def delete_flow(tenant: str, namespace: str, flow_id: str) -> None:
         keys = [stored.trigger_key(trigger_id) for trigger_id in stored.trigger_ids]
         for key in keys:
             for backfill in running_backfills_of(key):
-                change(key, backfill.id, lambda spec, progress: progress_changes.cancel(progress))
+                change(key, backfill.id, progress_changes.cancelling())
             trigger_listing.delete_state(key)  # before the flow: a DELETE that failed is retried whole
         try:
             flows_repository.delete(stored)

@@ -40,7 +40,7 @@ class SlotOutcome(StrEnum):
 
 class BackfillStatus(StrEnum):
     RUNNING = "RUNNING"
-    CANCELLING = "CANCELLING"  # cancelled; slots that were running still finish
+    CANCELLING = "CANCELLING"  # cancelled; running slots still finish, sent ones are cancelled by their claim
     SUCCEEDED = "SUCCEEDED"
     FAILED = "FAILED"  # every slot ended, and some failed
     CANCELLED = "CANCELLED"

@@ -37,9 +37,11 @@ def _watch(running: Backfill) -> int:
     # backfills of the triggers the flow still has), or one started before creates checked the flow.
     orphan = flows_repository.find(key.tenant, key.namespace, key.flow_id) is None
 
+    cancel_orphan = progress_changes.cancelling()
+
     def decide(spec: BackfillSpec, progress: Progress):
         if orphan:
-            return progress_changes.cancel(progress)
+            return cancel_orphan(spec, progress)
         return progress_changes.set_trigger_disabled(progress, disabled)
 
     watched = change(key, running.id, decide)
@@ -61,7 +63,8 @@ def _watch(running: Backfill) -> int:
 def _resend_lost(spec: BackfillSpec, progress: Progress) -> int:
     """Send again each slot whose lane has not moved for longer than any message can take: a message lost (a
     crash between the write and the send, or one moved to the dead-letter queue). A RUNNING slot is sent again
-    even while held or cancelled, so its execution is resumed or its claim given back."""
+    even while held or cancelled, so its execution is resumed or its claim given back; a sent one of a cancelled
+    backfill too, so that its claim counts it cancelled."""
     now = time.time()
     before = backfill_watch.seen(spec.id)
     seen: dict[int, tuple[int, float]] = {}
@@ -69,8 +72,8 @@ def _resend_lost(spec: BackfillSpec, progress: Progress) -> int:
     for slot in progress.in_flight:
         if slot.state == SlotState.PARKED:
             continue
-        if slot.state == SlotState.DISPATCHED and (progress.held or not progress.stored_running):
-            continue
+        if slot.state == SlotState.DISPATCHED and progress.held and progress.stored_running:
+            continue  # its claim would park it: unpause sends it again
         code, since = before.get(slot.lane, (None, now))
         if code != slot.code:
             since = now

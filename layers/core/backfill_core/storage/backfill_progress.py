@@ -20,6 +20,7 @@ from backfill_core.storage.conditions import condition_failed
 from backfill_core.storage.updates import Update, wire
 
 PROGRESS = "PROGRESS"
+UNSENT_CANCELLED = "cancelledUnsent"  # the slots a cancel found never sent; `cancelled` counts them too when read
 _NUMBERS = (
     "slotTotal",
     "concurrency",
@@ -77,7 +78,7 @@ def progress_of(found: dict) -> Progress:
         succeeded=numbers["succeeded"],
         failed=numbers["failed"],
         skipped=numbers["skipped"],
-        cancelled=numbers["cancelled"],
+        cancelled=numbers["cancelled"] + int(found.get(UNSENT_CANCELLED, {"N": "0"})["N"]),
         slots={int(lane): int(code["N"]) for lane, code in found["slots"]["M"].items()},
         rounds={int(lane): int(round_["N"]) for lane, round_ in found["rounds"]["M"].items()},
         retry=[int(position["N"]) for position in found["retry"]["L"]],
@@ -244,6 +245,9 @@ def _update_of(wanted: ProgressChange) -> Update:
             update.sets.append(f"{stored} = :s{n}")
     for n, (name, amount) in enumerate(wanted.adds.items()):
         update.adds.append(f"{name} {update.value(f'a{n}', amount)}")
+    if wanted.unsent_cancelled:  # counted where the cursor stands; past the end (a lane's empty take), none is left
+        update.conditions.append("nextSlot <= slotTotal")
+        update.sets.append(f"{UNSENT_CANCELLED} = slotTotal - nextSlot")
     if not update.conditions:
         update.conditions.append("attribute_exists(pk)")
     return update

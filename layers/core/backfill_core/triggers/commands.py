@@ -74,7 +74,7 @@ def delete(tenant: str, ref: TriggerRef) -> None:
     declared_trigger(tenant, ref)
     key = ref.trigger_key(tenant)
     for backfill in running_backfills_of(key):
-        change(key, backfill.id, lambda spec, progress: progress_changes.cancel(progress))
+        change(key, backfill.id, progress_changes.cancelling())
     triggers_repository.forget_evaluation(key, disabled_too=True)
 
 
