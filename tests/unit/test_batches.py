@@ -25,19 +25,11 @@ class HoldingBackTable:
         return {"Responses": {table: [self.items[k["pk"]["S"]] for k in answered]}, "UnprocessedKeys": left}
 
 
-@pytest.fixture
-def waits(monkeypatch):
-    slept: list[float] = []
-    monkeypatch.setattr(batches.random, "uniform", lambda low, high: high)
-    monkeypatch.setattr(batches.time, "sleep", slept.append)
-    return slept
-
-
 def keys(n: int) -> list[dict]:
     return [{"pk": {"S": f"item-{i:03d}"}} for i in range(n)]
 
 
-def test_a_batch_read_asks_again_for_what_was_held_back_after_growing_waits(monkeypatch, waits):
+def test_a_batch_read_asks_again_for_what_was_held_back_after_growing_waits(monkeypatch, batch_waits):
     table = HoldingBackTable([f"item-{i:03d}" for i in range(150)], refusals=3)
     monkeypatch.setattr(batches, "dynamodb", lambda: table)
 
@@ -45,10 +37,10 @@ def test_a_batch_read_asks_again_for_what_was_held_back_after_growing_waits(monk
 
     assert sorted(item["pk"]["S"] for item in found) == [f"item-{i:03d}" for i in range(150)]  # each once
     assert max(table.calls) == batches.BATCH_GET_KEYS  # DynamoDB's limit per call
-    assert len(waits) == 3 and waits == sorted(waits) and waits[0] < waits[-1]
+    assert len(batch_waits) == 3 and batch_waits == sorted(batch_waits) and batch_waits[0] < batch_waits[-1]
 
 
-def test_a_batch_read_held_back_past_its_retries_stops_naming_what_is_left(monkeypatch, waits):
+def test_a_batch_read_held_back_past_its_retries_stops_naming_what_is_left(monkeypatch, batch_waits):
     table = HoldingBackTable([f"item-{i:03d}" for i in range(20)], refusals=1000)
     monkeypatch.setattr(batches, "dynamodb", lambda: table)
 
@@ -56,4 +48,4 @@ def test_a_batch_read_held_back_past_its_retries_stops_naming_what_is_left(monke
         batches.get_items("Table", keys(20), consistent=False)
 
     assert len(table.calls) == batches.UNPROCESSED_RETRIES + 1  # bounded
-    assert sum(waits) < 10  # seconds: within any invocation
+    assert sum(batch_waits) < 10  # seconds: within any invocation

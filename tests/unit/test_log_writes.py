@@ -27,28 +27,19 @@ class ThrottledTable:
         return {"UnprocessedItems": {}}
 
 
-@pytest.fixture
-def waits(monkeypatch):
-    """Each wait, at the top of its jitter range (time.sleep recorded, not slept)."""
-    slept: list[float] = []
-    monkeypatch.setattr(batches.random, "uniform", lambda low, high: high)
-    monkeypatch.setattr(batches.time, "sleep", slept.append)
-    return slept
-
-
-def test_append_logs_backs_off_between_retries_of_unprocessed_items(monkeypatch, waits):
+def test_append_logs_backs_off_between_retries_of_unprocessed_items(monkeypatch, batch_waits):
     table = ThrottledTable(refusals=4)
     monkeypatch.setattr(batches, "dynamodb", lambda: table)
 
     append_logs("execution-1", LINES)
 
     assert sorted(table.written) == sorted(f"LOG#{suffix}" for suffix, _ in LINES)  # every line, once
-    assert len(waits) == 4  # one wait before each retry, none before the first send
-    assert all(w > 0 for w in waits)
-    assert waits == sorted(waits) and waits[-1] > waits[0]  # growing
+    assert len(batch_waits) == 4  # one wait before each retry, none before the first send
+    assert all(w > 0 for w in batch_waits)
+    assert batch_waits == sorted(batch_waits) and batch_waits[-1] > batch_waits[0]  # growing
 
 
-def test_append_logs_throttled_past_its_retries_raises_naming_the_execution(monkeypatch, waits):
+def test_append_logs_throttled_past_its_retries_raises_naming_the_execution(monkeypatch, batch_waits):
     table = ThrottledTable(refusals=1000)
     monkeypatch.setattr(batches, "dynamodb", lambda: table)
 
@@ -56,5 +47,5 @@ def test_append_logs_throttled_past_its_retries_raises_naming_the_execution(monk
         append_logs("execution-2", LINES)
 
     assert table.calls == batches.UNPROCESSED_RETRIES + 1  # bounded: it stops
-    assert max(waits) <= batches.UNPROCESSED_BACKOFF_CAP_SECONDS
-    assert sum(waits) < 10  # a flush gives up in seconds, within the executor's invocation
+    assert max(batch_waits) <= batches.UNPROCESSED_BACKOFF_CAP_SECONDS
+    assert sum(batch_waits) < 10  # a flush gives up in seconds, within the executor's invocation
