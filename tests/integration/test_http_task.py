@@ -344,5 +344,6 @@ namespace: tests
         assert received.headers[f"X-Label-{n}"] == value
         assert query[f"i{n}"] == [value] and query[f"l{n}"] == [value]
     assert unquote(urlsplit(received.path).path) == f"/raw/{HOSTILE[0]}"  # pasted raw into the path: still text
-    assert "49" not in received.body.decode() and "49" not in json.dumps(received.headers)
+    caller_headers = {name: value for name, value in received.headers.items() if name.startswith("X-")}
+    assert "49" not in received.body.decode() and "49" not in json.dumps(caller_headers)  # Host's port may hold 49
     assert not (readable_tmp / "pwned").exists()
