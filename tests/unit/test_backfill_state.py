@@ -18,6 +18,7 @@ from backfill_core.backfills.progress import (
     decode,
     next_of,
     settled_status,
+    successor_lane,
     trips_failure_policy,
 )
 from backfill_core.backfills.view import backfill_view
@@ -291,3 +292,28 @@ def test_unpause_fills_no_more_than_the_window_counting_slots_on_lanes_above_it(
     p = progress({2: (4, P)}, concurrency=2, cursor=5, paused=True)
     change = pc.change_window(p, paused=False)
     assert change.lanes == {2: pc.LaneChange(code_of(4, P), code=4), 0: pc.LaneChange(None, fresh=0)}
+
+
+def test_a_slot_ending_above_a_lowered_window_hands_its_place_to_an_idle_lane_below_only_when_there_is_room():
+    """Lanes below the window left idle by a pause stay idle after an unpause that found the window full; the slots
+    above it, as they end, give them their places back (the race suite, seed 3722799787)."""
+    full = progress({1: (1, R), 2: (2, R)}, concurrency=1, cursor=3)
+    assert successor_lane(full, 1) is None and next_of(full, 1, 1, 0, OK) == Next.IDLE
+    room = progress({2: (2, R)}, concurrency=1, cursor=3)
+    assert successor_lane(room, 2) == 0 and next_of(room, 2, 2, 0, OK) == Next.CURSOR
+    assert successor_lane(progress({3: (2, R), 1: (1, R)}, concurrency=3, cursor=3), 3) == 0  # the lowest idle lane
+    assert successor_lane(progress({2: (2, R)}, concurrency=1, cursor=6), 2) is None  # nothing left to send
+    retrying = progress({2: (2, R)}, concurrency=1, cursor=6, retry=[4], round=1)
+    assert successor_lane(retrying, 2) == 0 and next_of(retrying, 2, 2, 0, OK) == Next.RETRY
+    assert successor_lane(progress({0: (0, R)}, concurrency=1, cursor=3), 0) is None  # below the window: its own
+    assert next_of(progress({2: (2, R)}, concurrency=1, cursor=3, paused=True), 2, 2, 0, OK) == Next.IDLE
+
+
+def test_the_watchdogs_refill_fills_only_free_places_and_pins_the_window():
+    stalled = progress({}, concurrency=2, cursor=3)
+    change = pc.refill(stalled)
+    assert change.lanes == {0: pc.LaneChange(None, fresh=0), 1: pc.LaneChange(None, fresh=1)} and change.fresh == 2
+    assert change.expect == {"concurrency": 2, "paused": False, "trigger_disabled": False, "status": "RUNNING"}
+    assert not pc.refill(progress({0: (2, R), 3: (1, R)}, concurrency=2, cursor=3))  # full, counting lane 3
+    assert not pc.refill(progress({}, concurrency=2, cursor=3, paused=True))
+    assert not pc.refill(progress({}, concurrency=2, cursor=6))  # nothing left to send: it has ended

@@ -150,12 +150,28 @@ COUNTERS = {
 
 
 def next_of(progress: Progress, lane: int, position: int, round_: int, outcome: SlotOutcome) -> Next:
+    """Where the lane's slot goes once it ends. A lane above the concurrency takes nothing, unless
+    `successor_lane` names a lane below it that takes the next slot in its place."""
     held = progress.lane(lane)
     if held is None or held.position != position or held.round != round_ or held.state != SlotState.RUNNING:
         return Next.DONE
-    if not progress.stored_running or progress.held or lane >= progress.concurrency:
+    if not progress.stored_running or progress.held:
+        return Next.IDLE
+    if lane >= progress.concurrency and successor_lane(progress, lane) is None:
         return Next.IDLE
     return Next.RETRY if progress.retry else Next.CURSOR
+
+
+def successor_lane(progress: Progress, lane: int) -> int | None:
+    """The idle lane below a lowered concurrency to which a slot ending above it hands its place: the lowest one,
+    when the other slots in flight leave room in the window and there is a slot to send. Otherwise lanes below the
+    window that went idle while their backfill was held stay idle after an unpause that found the window full, and
+    once the lanes above it end, nothing is in flight and nothing sends (the race suite, seed 3722799787)."""
+    if lane < progress.concurrency or (not progress.retry and progress.cursor >= progress.total):
+        return None
+    others = [slot for slot in progress.in_flight if slot.lane != lane]
+    idle = progress.idle_lanes()
+    return idle[0] if idle and len(others) < progress.concurrency else None
 
 
 def trips_failure_policy(progress: Progress, outcome: SlotOutcome, max_failures: int | None) -> bool:

@@ -118,6 +118,20 @@ def set_trigger_disabled(progress: Progress, disabled: bool) -> ProgressChange:
     return change
 
 
+def refill(progress: Progress) -> ProgressChange:
+    """The watchdog's net: places free in a running backfill's window that no lane holds are filled. Every move
+    keeps them filled (a slot ending above a lowered window hands its place down), so this finds none unless a
+    defect left the backfill with nothing in flight and nothing to send it on. Pinned to the window and flags read."""
+    change = ProgressChange()
+    if not progress.dispatching or progress.held:
+        return change
+    fill(progress, change)
+    if change:
+        for name in ("concurrency", "paused", "trigger_disabled", "status"):
+            change.expect.setdefault(name, getattr(progress, name))
+    return change
+
+
 def cancel(progress: Progress, kill: bool = False, sent_too: bool = True) -> ProgressChange:
     """Stop dispatch and cancel what waits: slots never sent, parked ones and, `sent_too`, those sent but not
     started count cancelled (queued retries stay failed, as their records say); running ones end as they will, or

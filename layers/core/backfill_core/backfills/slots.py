@@ -19,6 +19,7 @@ from backfill_core.backfills.progress import (
     failure_pause_reason,
     next_of,
     settled_status,
+    successor_lane,
     trips_failure_policy,
 )
 from backfill_core.backfills.progress_changes import settle
@@ -114,9 +115,16 @@ def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | No
         elif then == Next.IDLE:
             why = "cancelled" if not progress.stored_running else "held" if progress.held else "above"
             premises = {"why": why}
+        successor = successor_lane(progress, slot.lane) if then in (Next.CURSOR, Next.RETRY) else None
+        if successor is not None or premises.get("why") == "above":
+            # Both depend on the window and on how many lanes hold a slot: two lanes ending above it at once
+            # must not both go idle, nor both hand their place down.
+            premises |= {"concurrency": progress.concurrency, "lanes": len(progress.slots)}
+        if successor is not None:
+            premises |= {"successor": successor, "successor_seen": progress.slots.get(successor)}
         ok, found = backfill_progress.end_slot(spec.id, slot, COUNTERS[outcome], then, now(), **premises)
         if ok and found is not None:
-            taken = found.lane(slot.lane)
+            taken = found.lane(slot.lane if successor is None else successor)
             if then in (Next.CURSOR, Next.RETRY) and taken is not None:
                 send_slots(spec, [(taken.lane, taken.position, taken.round)], known=(message.date, slot.position))
             elif not found.in_flight:

@@ -1,5 +1,6 @@
-"""The watchdog: slots whose message was lost are sent again, holds mended after a crash, and a backfill that
-ended is stored as ended (its spec leaves the RunningBackfills index)."""
+"""The watchdog: slots whose message was lost are sent again, holds mended after a crash, free places in a running
+backfill's window filled, and a backfill that ended is stored as ended (its spec leaves the RunningBackfills
+index)."""
 
 import time
 
@@ -42,7 +43,13 @@ def _watch(running: Backfill) -> int:
     def decide(spec: BackfillSpec, progress: Progress):
         if orphan:
             return cancel_orphan(spec, progress)
-        return progress_changes.set_trigger_disabled(progress, disabled)
+        held = progress_changes.set_trigger_disabled(progress, disabled)
+        if held:
+            return held
+        refilled = progress_changes.refill(progress)
+        if refilled:
+            logger.warning("watchdog filled free places in a backfill's window", extra={"backfill": spec.id})
+        return refilled
 
     watched = change(key, running.id, decide)
     if watched is None:

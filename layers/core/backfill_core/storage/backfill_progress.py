@@ -135,14 +135,29 @@ def end_slot(
     """Count the lane's slot in `counter` (succeeded, failed, skipped or cancelled), then, as `then` says: take the
     next fresh slot from the cursor (CURSOR), the first queued retry (RETRY), or nothing (IDLE). `premises` are
     what the choice was made on, checked by the write: `retry_head` and `round` for RETRY; for IDLE, `why`
-    (cancelled, held or above) or `pause` (the reason, with `failed` and `failures_seen` as seen)."""
+    (cancelled, held or above) or `pause` (the reason, with `failed` and `failures_seen` as seen). A lane above the
+    window gives what it takes to the lane `successor` (its slot as seen: `successor_seen`); such a move, and going
+    idle above the window, are decided on the `concurrency` and on how many `lanes` hold a slot, as seen."""
     update = Update()
     slot_path, round_path = update.holds(slot)
     update.adds.append(f"{counter} {update.value('one', 1)}")
+    if "lanes" in premises:
+        update.conditions.append(f"concurrency = {update.value('window', premises['concurrency'])}")
+        update.conditions.append(f"size(slots) = {update.value('lanes', premises['lanes'])}")
     if then in ("CURSOR", "RETRY"):
         update.running()
         update.not_held()
-        update.conditions.append(f"concurrency > {update.value('lanenumber', slot.lane)}")
+        if "successor" in premises:
+            update.removes += [slot_path, round_path]
+            slot_path, round_path = update.lane(premises["successor"], "successor")
+            seen = premises["successor_seen"]
+            update.conditions.append(
+                f"attribute_not_exists({slot_path})"
+                if seen is None
+                else f"{slot_path} = {update.value('successorseen', seen)}"
+            )
+        else:
+            update.conditions.append(f"concurrency > {update.value('lanenumber', slot.lane)}")
     if then == "CURSOR":
         update.conditions.append(f"size(retry) = {update.value('zero', 0)}")
         update.sets.insert(0, f"{slot_path} = nextSlot")  # before the cursor moves: the old value is taken
@@ -156,11 +171,11 @@ def end_slot(
         update.removes.append("retry[0]")
     else:
         update.removes += [slot_path, round_path]
-        _idle_premise(update, premises, slot.lane)
+        _idle_premise(update, premises)
     return apply(backfill_id, update, now)
 
 
-def _idle_premise(update: Update, premises: dict[str, Any], lane: int) -> None:
+def _idle_premise(update: Update, premises: dict[str, Any]) -> None:
     if "pause" in premises:  # the failure policy pauses the backfill with this slot's failure
         update.running()
         false = update.value("false", False)
@@ -178,9 +193,8 @@ def _idle_premise(update: Update, premises: dict[str, Any], lane: int) -> None:
         update.running()
         true = update.value("true", True)
         update.conditions.append(f"(paused = {true} OR triggerDisabled = {true})")
-    else:  # above: the concurrency was lowered below this lane
+    else:  # above: the concurrency was lowered below this lane (end_slot pins it, and the lanes in use)
         update.running()
-        update.conditions.append(f"concurrency <= {update.value('lanenumber', lane)}")
 
 
 # Progress's names for the attributes a change may set or expect, as stored.
