@@ -117,6 +117,7 @@ def no_ignored_parameters(app: APIGatewayRestResolver, next_middleware) -> Respo
     unknown = sorted(k for k in given if k not in declared and not k.lower().startswith("filters"))
     if unknown:
         takes = ", ".join(sorted(declared)) or "none"
-        text = f"{unknown[0]}: not a parameter of {app.current_event.http_method} {route.rule}; it takes {takes}"
+        event = app.current_event
+        text = f"{unknown[0]}: not a parameter of {event.http_method} {event.path}; it takes {takes}"
         return message(HTTPStatus.UNPROCESSABLE_ENTITY, text)
     return next_middleware(app)

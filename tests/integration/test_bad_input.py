@@ -178,4 +178,4 @@ def test_a_parameter_the_route_does_not_take_is_refused_naming_it(stack, path, u
     """Was: an undeclared query parameter was ignored, so a misspelt filter answered everything."""
     answer = stack.call("GET", path)
     assert answer.status == 422, answer.raw
-    assert answer.message.startswith(f"{unknown}: not a parameter of GET ")
+    assert answer.message.startswith(f"{unknown}: not a parameter of GET {path.split('?')[0]}; it takes ")
