@@ -136,3 +136,14 @@ def test_each_request_is_one_line_with_method_path_status_and_time(stack):
     assert sum(unknown in line for line in stack.output().splitlines()) == 1  # one line per request
     # Each of those calls reached moto (DynamoDB) several times: none of its server's lines is shown.
     assert not [line for line in stack.output().splitlines() if WERKZEUG_LINE.search(line)], stack.output()
+
+
+def test_a_request_line_cannot_write_to_the_terminal(stack):
+    """The path is the client's: an escape sequence in it (here, clear the screen) is logged as text."""
+    marker = uuid.uuid4().hex
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as raw:
+        raw.sendall(f"GET /api/v1/{marker}\x1b[2J HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        assert raw.recv(100).startswith(b"HTTP/1.1 404")
+    stack.wait_for(lambda: marker in stack.output(), timeout=10, what="the request's line")
+    (line,) = [line for line in stack.output().splitlines() if marker in line]
+    assert re.fullmatch(rf"GET /api/v1/{marker}\\x1b\[2J 404 \d+ ms", line), line
