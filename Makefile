@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make run` needs only the stack's packages (requirements-run.txt, which requirements-dev.txt holds too): its own
+# stamp, in the same venv, so a first `make run` does not wait for the test and deploy tools.
+RUN_STAMP := $(VENV)/.run-installed
 # checkov pins many packages of its own, so it gets a venv of its own; tests/integration/test_template.py runs it.
 CHECKOV_VENV := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
@@ -15,12 +18,21 @@ KESTRAPY_STAMPS := .venv-kestrapy1/.installed .venv-kestrapy2/.installed
 # Installs come from the locks (*.txt: every package pinned, with its hashes), never from the intents (*.in);
 # pip first, from its own lock (requirements-pip.in says why).
 PIP_INSTALL = -m pip install --quiet --disable-pip-version-check --require-hashes
+PIP_RUN_INSTALL = -m pip install --disable-pip-version-check --require-hashes
 
-$(STAMP): requirements-pip.txt requirements-dev.txt layers/core/requirements.txt
+$(STAMP): requirements-pip.txt requirements-dev.txt requirements-run.txt layers/core/requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python $(PIP_INSTALL) -r requirements-pip.txt
 	$(BIN)/python $(PIP_INSTALL) -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
+
+# Not quiet: a first `make run` shows each package as pip fetches and installs it.
+$(RUN_STAMP): requirements-pip.txt requirements-run.txt layers/core/requirements.txt
+	@test -x $(BIN)/python || (echo "Creating the virtualenv $(VENV)" && $(PYTHON) -m venv $(VENV))
+	@echo "Installing pip, then the local stack's packages (requirements-run.txt) into $(VENV)"
+	$(BIN)/python $(PIP_RUN_INSTALL) -r requirements-pip.txt
+	$(BIN)/python $(PIP_RUN_INSTALL) -r requirements-run.txt
+	touch $(RUN_STAMP)
 
 $(CHECKOV_STAMP): requirements-pip.txt requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -35,8 +47,10 @@ $(CHECKOV_STAMP): requirements-pip.txt requirements-checkov.txt
 	.venv-kestrapy$*/bin/python $(PIP_INSTALL) -r requirements-kestrapy$*.txt
 	touch $@
 
-run: $(STAMP)
-	$(BIN)/python -m local
+# `make run PORT=9090` serves on another port (python -m local --port).
+PORT ?=
+run: $(RUN_STAMP)
+	$(BIN)/python -m local $(if $(PORT),--port $(PORT))
 
 test: lint $(CHECKOV_STAMP) $(KESTRAPY_STAMPS)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
@@ -72,10 +86,10 @@ bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH)
 
 # The locks again, after a change to a *.in: each package pinned with the hashes of its files on PyPI, for
-# Lambda's Python (3.11 on x86_64 Linux). The layer's lock is what `sam build` installs; requirements-dev.in
-# takes the layer's packages at their locked versions. A pin already in a lock stays unless its *.in moves it
-# (`make lock LOCK_FLAGS=--upgrade` takes the newest that fit). uv runs from a venv of its own, outside the
-# project's.
+# Lambda's Python (3.11 on x86_64 Linux). The layer's lock is what `sam build` installs; requirements-run.in
+# takes the layer's packages at their locked versions, and requirements-dev.in all of requirements-run.in. A pin
+# already in a lock stays unless its *.in moves it (`make lock LOCK_FLAGS=--upgrade` takes the newest that fit).
+# uv runs from a venv of its own, outside the project's.
 LOCK_TOOL := $(or $(TMPDIR),/tmp)/kestra-backfills-uv
 UV_VERSION := 0.13.9
 LOCK_FLAGS ?=
@@ -86,6 +100,7 @@ lock:
 	test -x $(LOCK_TOOL)/bin/uv || ($(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/pip install --quiet uv==$(UV_VERSION))
 	$(COMPILE) requirements-pip.in -o requirements-pip.txt
 	$(COMPILE) layers/core/requirements.in -o layers/core/requirements.txt
+	$(COMPILE) requirements-run.in -o requirements-run.txt
 	$(COMPILE) requirements-dev.in -o requirements-dev.txt
 	$(COMPILE) requirements-checkov.in -o requirements-checkov.txt
 	$(COMPILE) requirements-kestrapy1.in -o requirements-kestrapy1.txt

@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+from .api_server import PortUnavailable, check_port
 from .aws_template import ROOT
 from .lambda_runtime import ensure_layer_on_path
 from .stack import LocalStack
@@ -18,10 +19,21 @@ from backfill_core.settings import SettingsError  # noqa: E402
 DEFAULT_STATE_DIR = ROOT / ".local-state"
 
 
+def port_number(text: str) -> int:
+    port = int(text) if text.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535; 0 takes any free port)")
+    return port
+
+
+def print_line(line: str) -> None:
+    print(line, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--port", type=port_number, default=8080, help="the API's and UI's port (default: 8080)")
     parser.add_argument("--executors", type=int, default=2, help="concurrent executor pollers")
     parser.add_argument("--visibility-timeout", type=int, help="override the work queue's visibility timeout")
     parser.add_argument("--scheduler-interval", type=float, default=60.0)
@@ -36,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a function setting")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:  # before anything starts: a busy port is one line, not a stack started and stopped again
+        check_port(args.host, args.port)
+    except PortUnavailable as problem:
+        print(problem, file=sys.stderr, flush=True)
+        return 1
     settings = dict(item.split("=", 1) for item in args.set)
     stack = LocalStack(
         host=args.host,
@@ -46,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         scheduler_interval=args.scheduler_interval,
         state_dir=args.state_dir,
         fresh=args.fresh,
+        request_log=print_line,
     )
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -54,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         print(stack.describe(), flush=True)
         print("Ready. Press Ctrl-C to stop.", flush=True)
         stopped.wait()
-    except (StateError, SettingsError) as problem:
+    except (StateError, SettingsError, PortUnavailable) as problem:
         print(f"The local stack cannot start: {problem}", file=sys.stderr, flush=True)
         return 1
     except KeyboardInterrupt:

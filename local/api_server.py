@@ -1,13 +1,51 @@
 """Serves the API handler over HTTP: each request becomes an API Gateway REST proxy event."""
 
 import base64
+import errno
+import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from .lambda_runtime import LambdaContext
+
+UI_PATH = "/ui/"  # the web UI's page, which the stack's root sends a browser to
+MAX_LOGGED_TARGET = 300  # a request line's path and query, as logged; longer ones are cut
+
+
+class PortUnavailable(Exception):
+    """The API's port cannot be listened on; the message is one line that says what to do."""
+
+    def __init__(self, host: str, port: int, problem: OSError):
+        if problem.errno == errno.EADDRINUSE:
+            what = f"Port {port} is in use on {host}: stop what uses it"
+        else:
+            what = f"Port {port} cannot be used on {host} ({problem.strerror or problem})"
+        super().__init__(f"{what}, or pick another with `make run PORT=...` (python -m local --port ...).")
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortUnavailable unless host:port can be listened on, before the stack starts anything else. The
+    server binds as http.server does (SO_REUSEADDR), so a port left in TIME_WAIT by the last run is free."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as problem:
+            raise PortUnavailable(host, port, problem) from None
+
+
+def request_line(method: str, target: str, status: int | str, seconds: float) -> str:
+    """What the stack logs of one request: `GET /api/v1/flows/search 200 12 ms`. The path comes from the client,
+    so what a terminal would act on (escape sequences, control characters) is written escaped."""
+    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in target[:MAX_LOGGED_TARGET])
+    if len(target) > MAX_LOGGED_TARGET:
+        shown += "..."
+    return f"{method} {shown} {status} {round(seconds * 1000)} ms"
 
 
 def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes, client_ip: str) -> dict:
@@ -47,11 +85,22 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
 class ApiServer:
     """One handler instance behind a lock: a Lambda environment serves one request at a time."""
 
-    def __init__(self, handler, host: str, port: int, timeout_seconds: float):
+    def __init__(
+        self,
+        handler,
+        host: str,
+        port: int,
+        timeout_seconds: float,
+        request_log: Callable[[str], None] | None = None,
+    ):
         self.handler = handler
         self.lock = threading.Lock()
         self.timeout_seconds = timeout_seconds
-        self.httpd = ThreadingHTTPServer((host, port), self._request_class())
+        self.request_log = request_log  # given a line per request (request_line), once it is answered
+        try:
+            self.httpd = ThreadingHTTPServer((host, port), self._request_class())
+        except OSError as problem:
+            raise PortUnavailable(host, port, problem) from None
         self.httpd.daemon_threads = True
 
     @property
@@ -65,15 +114,31 @@ class ApiServer:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
+                started, status = time.perf_counter(), "error"  # the handler raised, unless it answered
+                try:
+                    status = self._answer()
+                finally:
+                    if server.request_log:
+                        server.request_log(request_line(self.command, self.path, status, time.perf_counter() - started))
+
+            def _answer(self) -> int:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if self.command in ("GET", "HEAD") and urlsplit(self.path).path == "/":
+                    # The stack's root is the UI (on AWS, API Gateway routes no root: the UI is $API_URL/ui/).
+                    self.send_response(HTTPStatus.FOUND)
+                    self.send_header("Location", UI_PATH)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return HTTPStatus.FOUND
                 headers = {k: v for k, v in self.headers.items()}
                 event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
                 with server.lock:
                     response = server.handler(event, LambdaContext("ApiFunction", server.timeout_seconds))
                 payload = response.get("body") or ""
                 data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
-                self.send_response(response.get("statusCode", 200))
+                status = int(response.get("statusCode", 200))
+                self.send_response(status)
                 sent = set()
                 for key, values in (response.get("multiValueHeaders") or {}).items():
                     for value in values:
@@ -85,6 +150,7 @@ class ApiServer:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
+                return status
 
             def __getattr__(self, name: str):
                 # Every method reaches the handler (TRACE too), which answers one it does not serve in JSON.

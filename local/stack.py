@@ -9,6 +9,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import boto3
 import requests
 
 from . import moto_gate
-from .api_server import ApiServer, proxy_event
+from .api_server import UI_PATH, ApiServer, proxy_event
 from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
 from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
@@ -49,6 +50,7 @@ class LocalStack:
         scheduler_interval: float = 60.0,
         state_dir: Path | None = None,
         fresh: bool = False,
+        request_log: Callable[[str], None] | None = None,
     ):
         self.host = host
         self.port = port
@@ -66,6 +68,7 @@ class LocalStack:
         self.resumed: Loaded | None = None
         self.flow_secrets = 0  # how many secrets.json put into Secrets Manager
         self.found: dict[str, int] = {}
+        self.request_log = request_log  # given a line per HTTP request (python -m local prints them)
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
@@ -123,7 +126,9 @@ class LocalStack:
             self._resume()
 
         api = self.resources.function_properties("ApiFunction")
-        self.api = ApiServer(load_handler_module("api").lambda_handler, self.host, self.port, api["Timeout"])
+        self.api = ApiServer(
+            load_handler_module("api").lambda_handler, self.host, self.port, api["Timeout"], self.request_log
+        )
         self.api.serve_in_thread()
 
         # Flow code runs in a process of its own, with none of this one's environment; this process's own
@@ -266,6 +271,9 @@ class LocalStack:
         return "\n".join(
             [
                 f"Kestra backfill API  {self.api_url}/api/v1  (tenant main; any other: {self.api_url}/api/v1/<tenant>)",
+                f"web UI               {self.api_url}{UI_PATH}  ({self.api_url}/ leads there)",
+                f"Swagger UI           {self.api_url}/api/v1/swagger  (OpenAPI document: "
+                f"{self.api_url}/api/v1/openapi.json)",
                 f"moto (DynamoDB, SQS) {self.moto_url}",
                 "tables               FlowsTable, TriggersTable, ExecutionsTable",
                 f"flow secrets         {self.flow_secrets} (from {SECRETS_FILE} in the state directory)",
