@@ -238,3 +238,56 @@ def test_a_slots_page_past_the_end_is_empty(stack):
     assert (deep["results"], deep["total"]) == ([], 11)
     past_the_end = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?page=3&size=10").body
     assert (past_the_end["results"], past_the_end["total"]) == ([], 11)
+
+
+def every_page(stack, backfill_id: str, states: tuple[str, ...], size: int) -> tuple[list[dict], set[int]]:
+    """Every page of the slots in `states`, and the totals the pages answered."""
+    query = "&".join(f"state={state}" for state in states)
+    found, totals, page = [], set(), 1
+    while True:
+        answer = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?{query}&size={size}&page={page}")
+        assert answer.status == 200, answer.raw
+        totals.add(answer.body["total"])
+        if not answer.body["results"]:
+            return found, totals
+        found += answer.body["results"]
+        page += 1
+
+
+def assert_filtered_pages_match(stack, backfill_id: str) -> set[str]:
+    everything = slots(stack, backfill_id)
+    shown = {s["state"] for s in everything}
+    for states in [(state,) for state in shown] + [("PENDING", "SUCCEEDED"), ("FAILED", "CANCELLED", "PARKED")]:
+        wanted = [s for s in everything if s["state"] in states]
+        found, totals = every_page(stack, backfill_id, states, size=3)
+        assert found == wanted and totals == {len(wanted)}, (states, found, totals)
+    return shown
+
+
+def test_slots_filtered_by_state_are_the_slots_in_those_states_page_by_page(flaky_flow, monkeypatch):
+    """Each state's pages and total, against the whole list filtered: while a backfill runs with slots done, failed,
+    queued for a retry, parked and never reached; then once it is cancelled. The slots the cursor passed are read a
+    chunk at a time (2 here), the others found by their position."""
+    from backfill_core.backfills import queries
+
+    monkeypatch.setattr(queries, "STATE_SCAN_CHUNK", 2)
+    stack = flaky_flow
+    backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *DAY, concurrency=2)).body["backfill"]
+    backfill_id = backfill_id["id"]
+    assert stack.poller().poll_once() == 2  # 00:00 succeeds, 01:00 fails; 02:00 and 03:00 are sent
+    assert stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed").body["retried"] == 1
+    stack.call("PUT", "/api/v1/triggers/backfill/pause", ref("flaky"))
+    stack.drain()  # 02:00 and 03:00 park
+    assert assert_filtered_pages_match(stack, backfill_id) == {"SUCCEEDED", "PENDING", "PARKED"}
+    assert [s["date"] for s in slots(stack, backfill_id, state="PENDING")][:2] == ODD_HOURS[:1] + [EVEN_HOURS[2]]
+
+    stack.call("PUT", "/api/v1/triggers/backfill/unpause", ref("flaky"))
+    assert stack.poller().poll_once() == 2
+    assert stack.call("POST", f"/api/v1/backfills/{backfill_id}/cancel").status == 200
+    stack.drain()
+    assert assert_filtered_pages_match(stack, backfill_id) >= {"SUCCEEDED", "FAILED", "CANCELLED"}
+
+    monkeypatch.setattr(queries, "STATE_SCAN_LIMIT", 2)
+    refused = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?state=CANCELLED&size=1&page=4")
+    assert refused.status == 422 and refused.message.startswith("state: the page's slots lie past the first 2 slots")
+    assert stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?state=DONE").status == 422

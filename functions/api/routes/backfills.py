@@ -5,6 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
+from backfill_core.backfills.model import SlotShown
 from backfill_core.kestra_api.filter_fields import BACKFILL_FIELDS
 from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
 from backfill_core.kestra_api.responses import BackfillResource, DryRunResult, PagedResults, RetryFailedResult, Slot
@@ -96,7 +97,9 @@ def backfill_slots(
     backfill_id: RecordIdParam,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_SLOTS_PAGE_SIZE)] = 100,
+    state: Annotated[list[SlotShown] | None, Query()] = None,
 ) -> PagedResults[Slot]:
+    """`state` (repeatable) keeps the slots in those states; `total` then counts them."""
     from backfill_core.kestra_api import searches
 
-    return searches.backfill_slots(tenant(), backfill_id, page, size)
+    return searches.backfill_slots(tenant(), backfill_id, page, size, state or [])

@@ -38,6 +38,19 @@ class SlotOutcome(StrEnum):
         return cls.FAILED if state in ENDED_STATES else None
 
 
+class SlotShown(StrEnum):
+    """A slot's state as its backfill's slots page shows it: waiting, in flight or how it ended."""
+
+    PENDING = "PENDING"  # the cursor has not reached it, or it waits for retry-failed's round
+    DISPATCHED = SlotState.DISPATCHED.value
+    RUNNING = SlotState.RUNNING.value
+    PARKED = SlotState.PARKED.value
+    SUCCEEDED = SlotOutcome.SUCCEEDED.value
+    FAILED = SlotOutcome.FAILED.value
+    SKIPPED = SlotOutcome.SKIPPED.value
+    CANCELLED = SlotOutcome.CANCELLED.value
+
+
 class BackfillStatus(StrEnum):
     RUNNING = "RUNNING"
     CANCELLING = "CANCELLING"  # cancelled; running slots still finish, sent ones are cancelled by their claim

@@ -1,14 +1,14 @@
 """The read side of the API: trigger search, execution search, one execution (logs: kestra_api/logs.py)."""
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from itertools import islice
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from backfill_core.backfills import queries
-from backfill_core.backfills.model import Backfill
+from backfill_core.backfills.model import Backfill, SlotShown
 from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.execution import Execution
 from backfill_core.flows.model import TriggerSpec, in_namespace
@@ -173,9 +173,11 @@ def execution(tenant: str, execution_id: str) -> answer.Execution:
     return execution_json(tenant_execution(tenant, execution_id))
 
 
-def backfill_slots(tenant: str, backfill_id: str, page: int, size: int) -> answer.PagedResults[answer.Slot]:
-    """A page of a backfill's slots, bounded: 1,000 slots take about 250 kB."""
-    slots, total = queries.slots_page(tenant, backfill_id, page, size)
+def backfill_slots(
+    tenant: str, backfill_id: str, page: int, size: int, states: Collection[SlotShown] = ()
+) -> answer.PagedResults[answer.Slot]:
+    """A page of a backfill's slots (those in `states`, if given), bounded: 1,000 slots take about 250 kB."""
+    slots, total = queries.slots_page(tenant, backfill_id, page, size, states)
     return answer.PagedResults[answer.Slot](results=bounded(slots_json(slots)), total=total)
 
 
