@@ -125,18 +125,18 @@ def backfill_table(backfill: dict[str, Any], now: datetime | None = None) -> Tab
 
 
 def backfills_table(backfills: list[dict[str, Any]]) -> Table:
-    """`list`: one row a backfill, newest first as the API answers (`show` has the rest)."""
+    """`list`: one row a backfill, newest first as the API answers; the trigger over its window, so a row fits
+    80 columns (`show` has the rest)."""
     table = Table(box=None, padding=(0, 1), header_style="bold")
-    table.add_column("ID", no_wrap=True)
-    for column in ("TRIGGER", "STATUS", "DONE", "WINDOW"):
-        table.add_column(column, overflow="fold")
+    for column in ("ID", "STATUS", "DONE"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("TRIGGER, WINDOW")
     for backfill in backfills:
         table.add_row(
             str(backfill.get("id")),
-            trigger_name(backfill),
             status_text(backfill),
             f"{done_of(backfill)}/{backfill.get('total')}",
-            f"{backfill.get('start')} to {backfill.get('end')}",
+            f"{trigger_name(backfill)}\n{backfill.get('start')} to {backfill.get('end')}",
         )
     return table
 
