@@ -25,6 +25,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tests.e2e.conftest import start_stack
+
 ROOT = Path(__file__).resolve().parents[2]
 COLUMNS = 80
 OUTAGE = ["--start", "2024-03-28T06:30:00Z", "--end", "2024-03-28T11:30:00Z"]
@@ -199,6 +201,26 @@ ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEtoken"
 STAGE = "/prod"
+TOKEN = "cli-token"
+
+
+@pytest.fixture(scope="module")
+def guarded_stack(tmp_path_factory):
+    """A stack that takes a call only with the API token, as a team behind a private API deploys it."""
+    stack = start_stack(tmp_path_factory, None, "--set", f"BACKFILL_API_TOKEN={TOKEN}")
+    yield stack
+    if stack.process.poll() is None:
+        stack.interrupt()
+
+
+def test_a_token_is_sent_as_a_bearer_token(guarded_stack):
+    listed = backfill("--url", guarded_stack.url, "--token", TOKEN, "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout)["total"] == 0, listed.stderr
+    from_env = backfill("--url", guarded_stack.url, "list", "--json", env=cli_env(BACKFILL_API_TOKEN=TOKEN))
+    assert from_env.returncode == 0, from_env.stderr
+    refused = backfill("--url", guarded_stack.url, "list")
+    assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
+    assert refused.stderr.startswith("Error: 401: ") and "X-Api-Token" in refused.stderr
 
 
 class StandInGateway(ThreadingHTTPServer):
@@ -212,6 +234,7 @@ class StandInGateway(ThreadingHTTPServer):
         self.signed: list[str] = []
         self.refused: list[str] = []
         self.scopes: set[str] = set()
+        self.tokens: set[str | None] = set()
         self.lock = threading.Lock()
 
     @property
@@ -253,6 +276,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return "Missing Authentication Token"
         fields = dict(part.strip().split("=", 1) for part in given.removeprefix("AWS4-HMAC-SHA256 ").split(","))
         self.server.scopes.add(fields["Credential"].split("/", 1)[1])
+        self.server.tokens.add(self.headers.get("X-Api-Token"))
         signed_names = fields["SignedHeaders"].split(";")
         headers = {n: self.headers[n] for n in signed_names if n not in ("host", "x-amz-date", "x-amz-security-token")}
         request = AWSRequest(
@@ -270,8 +294,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def gateway(local_stack):
-    server = StandInGateway(local_stack.url)
+def gateway(guarded_stack):
+    server = StandInGateway(guarded_stack.url)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
@@ -292,7 +316,8 @@ def aws_env(secret: str = SECRET_KEY) -> dict[str, str]:
 
 
 def test_through_a_sigv4_gateway_every_call_is_signed(gateway):
-    signed = ["--url", gateway.url, "--sigv4", "--region", REGION]
+    """Signed, with the token in X-Api-Token beside the signature (IAM owns Authorization)."""
+    signed = ["--url", gateway.url, "--sigv4", "--region", REGION, "--token", TOKEN]
     watched = backfill(
         *signed, "create", "dev.scheduled_flow", *OUTAGE, "--label", "reason=gateway", "--concurrency", "11",
         "--watch", "--interval", "0.5", env=aws_env(), timeout=90,
@@ -302,6 +327,7 @@ def test_through_a_sigv4_gateway_every_call_is_signed(gateway):
     assert gateway.refused == []
     today = datetime.datetime.now(datetime.UTC).strftime("%Y%m%d")
     assert gateway.scopes == {f"{today}/{REGION}/execute-api/aws4_request"}
+    assert gateway.tokens == {TOKEN}
     assert gateway.signed[:2] == [f"GET {STAGE}/api/v1/flows/dev/scheduled_flow", f"PUT {STAGE}/api/v1/triggers"]
     assert all(call.startswith(f"GET {STAGE}/api/v1/backfills/") for call in gateway.signed[2:])
 
