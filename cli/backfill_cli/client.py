@@ -21,6 +21,10 @@ class ApiError(Exception):
         self.status = status
         self.message = message
 
+    def passing(self) -> bool:
+        """Worth asking again: the API was unreachable or failed on its side (a 4xx will not change)."""
+        return self.status is None or self.status >= 500
+
     def one_line(self) -> str:
         text = " ".join(self.message.split())
         return f"{self.status}: {text}" if self.status else text

@@ -75,7 +75,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the AP
 
 
 def settings() -> Settings:
-    return click.get_current_context().find_object(Settings)  # type: ignore[return-value]
+    found: Settings = click.get_current_context().find_root().obj
+    return found
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -169,7 +170,7 @@ def create(
     interval: float,
     as_json: bool,
 ) -> None:
-    """Backfill FLOW's Schedule TRIGGER (its only one when not named) from --start to --end."""
+    """Backfill the flow's Schedule TRIGGER (its only one when not named) from --start to --end."""
     if dry_run and then_watch:
         usage("--watch: a dry run starts nothing to watch")
     try:
@@ -194,7 +195,10 @@ def create(
     request = {"namespace": found["namespace"], "flowId": found["id"], "triggerId": trigger_id, "backfill": body}
     if dry_run:
         plan = client.call("POST", "/backfills/dry-run", {"size": 5}, body=request)
-        print_json(plan) if as_json else click.echo(dry_run_text(plan))
+        if as_json:
+            print_json(plan)
+        else:
+            click.echo(dry_run_text(plan))
         return
     answer = client.call("PUT", "/triggers", body=request)
     created = answer["backfill"]
@@ -250,7 +254,10 @@ def list_backfills(
 def show(backfill_id: str, as_json: bool) -> None:
     """One backfill with its progress."""
     backfill = settings().client().get(path_of("backfills", backfill_id))
-    print_json(backfill) if as_json else console().print(backfill_table(backfill))
+    if as_json:
+        print_json(backfill)
+    else:
+        console().print(backfill_table(backfill))
 
 
 def follow(client: ApiClient, backfill_id: str, as_json: bool, interval: float) -> NoReturn:
@@ -337,10 +344,11 @@ def slots(backfill_id: str, states: tuple[str, ...], limit: int, as_json: bool) 
     """The backfill's slots in its order, with their state, execution and skip reason."""
     client, found, page, total = settings().client(), [], 1, 0
     while True:
-        answer = client.get(path_of("backfills", backfill_id, "slots"), page=page, size=PAGE)
+        size = min(limit, PAGE) if limit and not states else PAGE
+        answer = client.get(path_of("backfills", backfill_id, "slots"), page=page, size=size)
         total = answer["total"]
         found += [slot for slot in answer["results"] if not states or slot["state"] in states]
-        if (limit and len(found) >= limit) or page * PAGE >= total:
+        if (limit and len(found) >= limit) or page * size >= total:
             break
         page += 1
     shown = found[:limit] if limit else found

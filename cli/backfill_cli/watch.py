@@ -7,8 +7,12 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from backfill_cli.client import ApiClient, path_of
+from backfill_cli.client import ApiClient, ApiError, path_of
 from backfill_cli.display import ENDED, progress_view
+
+# Polls in a row that may fail for a passing reason (unreachable, 5xx such as a throttled 503) before the watch
+# gives up: a long watch outlives a network blip or a redeploy.
+MAX_MISSED_POLLS = 10
 
 
 class Detached(Exception):
@@ -28,9 +32,17 @@ def watch_backfill(client: ApiClient, backfill_id: str, console: Console | None,
     try:
         if live:
             live.start()
+        missed = 0
         while backfill.get("status") not in ENDED:
             time.sleep(interval)
-            backfill = client.get(path)
+            try:
+                backfill = client.get(path)
+                missed = 0
+            except ApiError as error:
+                missed += 1
+                if missed >= MAX_MISSED_POLLS or not error.passing():
+                    raise
+                continue
             if live:
                 live.update(progress_view(backfill), refresh=True)
     except KeyboardInterrupt:
