@@ -1,7 +1,6 @@
 """The `backfill` command line's reading of what a person types and its display of a backfill, without a server:
 flow references, KEY=VALUE pairs, the trigger it picks, the request body, the API's URLs, the progress view."""
 
-import re
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +9,7 @@ from rich.console import Console
 from backfill_cli.arguments import BadArgument, backfill_body, backfill_trigger, flow_candidates, key_values
 from backfill_cli.client import ApiClient, ApiError
 from backfill_cli.display import done_of, eta_text, progress_view, states_text
-from backfill_cli.signing import is_aws_url, region_in_url
+from backfill_cli.signing import SigningUnavailable, SigV4Signer, is_aws_url, region_in_url
 
 SCHEDULE = "io.kestra.plugin.core.trigger.Schedule"
 
@@ -147,8 +146,30 @@ def test_the_progress_view_fits_80_columns_and_ends_with_done_of_total():
     assert all(len(line) <= 80 for line in lines)
     assert lines[0] == "1VlxKWtxU9KBRfqAIm0M9g  dev.scheduled_flow:schedule  RUNNING"
     assert lines[1].startswith("running 2, pending 5, succeeded 4  30.0 slots/min  ETA ")
-    assert re.fullmatch(r"\S+ +4 of 11  36%", lines[2].replace("━", "#").replace("╸", "#").replace("╺", "-"))
+    assert lines[2].startswith("━") and lines[2].endswith(" 4 of 11  36%")
 
     final = rendered(progress_view(backfill("SUCCEEDED", succeeded=11)))
     assert final[-1].endswith(" 11 of 11 100%")
     assert "took 0:00:22" in final[1]
+
+
+def test_sigv4_takes_the_region_from_the_option_then_the_url_then_the_aws_configuration(monkeypatch):
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    aws = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+    assert SigV4Signer.from_chain(aws, "ap-south-1").region == "ap-south-1"
+    assert SigV4Signer.from_chain(aws, None).region == "eu-west-1"
+    assert SigV4Signer.from_chain("https://api.example.com", None).region == "us-east-2"
+
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    with pytest.raises(SigningUnavailable, match="^--region: no AWS region given"):
+        SigV4Signer.from_chain("https://api.example.com", None)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    with pytest.raises(SigningUnavailable, match="^--sigv4: no AWS credentials found"):
+        SigV4Signer.from_chain(aws, None)
