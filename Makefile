@@ -16,7 +16,8 @@ KESTRAPY_STAMPS := .venv-kestrapy1/.installed .venv-kestrapy2/.installed
 .PHONY: run test lint unit integration e2e sam checkov bench lock clean routes
 
 # Installs come from the locks (*.txt: every package pinned, with its hashes), never from the intents (*.in);
-# pip first, from its own lock (requirements-pip.in says why).
+# pip first, from its own lock (requirements-pip.in says why). Then the project itself, without dependencies
+# (they are in the locks), for its `backfill` console script (cli/).
 PIP_INSTALL = -m pip install --quiet --disable-pip-version-check --require-hashes
 PIP_RUN_INSTALL = -m pip install --disable-pip-version-check --require-hashes
 
@@ -24,6 +25,7 @@ $(STAMP): requirements-pip.txt requirements-dev.txt requirements-run.txt layers/
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python $(PIP_INSTALL) -r requirements-pip.txt
 	$(BIN)/python $(PIP_INSTALL) -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP) $(RUN_STAMP)
 
 # Not quiet: a first `make run` shows each package as pip fetches and installs it.

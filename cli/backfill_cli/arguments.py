@@ -1,0 +1,83 @@
+"""What a person types, read into what the API takes: a flow reference, `key=value` pairs, the trigger to
+backfill. Pure functions, so each rule is tested without a server."""
+
+from typing import Any
+
+# The Schedule trigger's type names Kestra knows (the current one and the deprecated one).
+SCHEDULE_TYPES = ("io.kestra.plugin.core.trigger.Schedule", "io.kestra.core.models.triggers.types.Schedule")
+
+
+class BadArgument(Exception):
+    """An argument that cannot be read; the message names it."""
+
+
+def flow_candidates(reference: str) -> list[tuple[str, str]]:
+    """(namespace, flowId) readings of NAMESPACE.FLOW_ID, the likeliest first. A flow id may hold dots too, so
+    every split is a reading; the last dot first (most flow ids hold none). NAMESPACE/FLOW_ID is one reading."""
+    if "/" in reference:
+        namespace, _, flow_id = reference.partition("/")
+        if not namespace or not flow_id or "/" in flow_id:
+            raise BadArgument(f"FLOW: {reference!r} is not NAMESPACE.FLOW_ID nor NAMESPACE/FLOW_ID")
+        return [(namespace, flow_id)]
+    parts = reference.split(".")
+    readings = [(".".join(parts[:i]), ".".join(parts[i:])) for i in range(len(parts) - 1, 0, -1)]
+    readings = [(namespace, flow_id) for namespace, flow_id in readings if namespace and flow_id]
+    if not readings:
+        raise BadArgument(f"FLOW: {reference!r} is not NAMESPACE.FLOW_ID (e.g. dev.scheduled_flow)")
+    return readings
+
+
+def key_values(values: tuple[str, ...] | list[str], option: str) -> dict[str, str]:
+    """`k=v` pairs in the order given; the value may hold `=`; a key given twice is refused, not overwritten."""
+    pairs: dict[str, str] = {}
+    for value in values:
+        key, equals, text = value.partition("=")
+        if not equals or not key:
+            raise BadArgument(f"{option}: {value!r} is not KEY=VALUE")
+        if key in pairs:
+            raise BadArgument(f"{option}: {key!r} is given twice")
+        pairs[key] = text
+    return pairs
+
+
+def schedule_trigger_ids(flow: dict[str, Any]) -> list[str]:
+    return [str(t.get("id")) for t in flow.get("triggers") or [] if t.get("type") in SCHEDULE_TYPES]
+
+
+def backfill_trigger(flow: dict[str, Any], given: str | None) -> str:
+    """The trigger named, or the flow's only Schedule trigger; with several and none named, the message lists
+    them, since backfilling the wrong schedule replays the wrong slots."""
+    found = schedule_trigger_ids(flow)
+    name = f"{flow.get('namespace')}.{flow.get('id')}"
+    if given is not None:
+        if given not in found:
+            listed = ", ".join(found) or "none"
+            raise BadArgument(f"TRIGGER: {name} has no Schedule trigger {given!r} (its Schedule triggers: {listed})")
+        return given
+    if not found:
+        raise BadArgument(f"TRIGGER: {name} has no Schedule trigger to backfill")
+    if len(found) > 1:
+        raise BadArgument(f"TRIGGER: {name} has {len(found)} Schedule triggers ({', '.join(found)}); name one")
+    return found[0]
+
+
+def backfill_body(
+    start: str,
+    end: str | None,
+    labels: dict[str, str],
+    inputs: dict[str, str],
+    concurrency: int | None,
+    order: str | None,
+    reprocess: str | None,
+    max_failures: int | None,
+) -> dict[str, Any]:
+    """The `backfill` object of PUT /api/v1/triggers and the dry run; options not given are left out, so the
+    API's defaults apply (Kestra's: one at a time, oldest first, replay all)."""
+    body: dict[str, Any] = {"start": start, "end": end}
+    if labels:
+        body["labels"] = [{"key": k, "value": v} for k, v in labels.items()]
+    if inputs:
+        body["inputs"] = inputs
+    optional = {"concurrency": concurrency, "order": order, "reprocess": reprocess, "maxFailures": max_failures}
+    body.update({k: v for k, v in optional.items() if v is not None})
+    return body
