@@ -343,12 +343,12 @@ def retry_failed(backfill_id: str, as_json: bool) -> None:
 def slots(backfill_id: str, states: tuple[str, ...], limit: int, as_json: bool) -> None:
     """The backfill's slots in its order, with their state, execution and skip reason."""
     client, found, page, total = settings().client(), [], 1, 0
-    while True:
-        size = min(limit, PAGE) if limit and not states else PAGE
-        answer = client.get(path_of("backfills", backfill_id, "slots"), page=page, size=size)
+    size = min(limit, PAGE) if limit else PAGE
+    while True:  # the API filters by state: `total` counts the slots in those states
+        answer = client.get(path_of("backfills", backfill_id, "slots"), page=page, size=size, state=list(states))
         total = answer["total"]
-        found += [slot for slot in answer["results"] if not states or slot["state"] in states]
-        if (limit and len(found) >= limit) or page * size >= total:
+        found += answer["results"]
+        if (limit and len(found) >= limit) or page * size >= total or not answer["results"]:
             break
         page += 1
     shown = found[:limit] if limit else found
@@ -357,7 +357,7 @@ def slots(backfill_id: str, states: tuple[str, ...], limit: int, as_json: bool) 
         return
     console().print(slots_table(shown))
     which = f" in {', '.join(states)}" if states else ""
-    click.echo(f"{len(shown)} slots shown{which}; the backfill has {total}")
+    click.echo(f"{len(shown)} of the backfill's {total} slots{which} shown")
 
 
 @cli.command()
