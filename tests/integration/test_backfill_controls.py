@@ -291,3 +291,36 @@ def test_slots_filtered_by_state_are_the_slots_in_those_states_page_by_page(flak
     refused = stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?state=CANCELLED&size=1&page=4")
     assert refused.status == 422 and refused.message.startswith("state: the page's slots lie past the first 2 slots")
     assert stack.call("GET", f"/api/v1/backfills/{backfill_id}/slots?state=DONE").status == 422
+
+
+def test_retry_failed_reads_the_slots_only_up_to_its_batch(flaky_flow, marker, monkeypatch):
+    """Was: each call read every execution of the backfill's range, then took its batch (1,000 failed slots):
+    a retry of a long backfill read its whole history. Now it reads in slot order until its batch is found."""
+    from backfill_core.backfills import commands
+    from backfill_core.storage import executions_repository
+
+    stack = flaky_flow
+    backfill_id = stack.call("PUT", "/api/v1/triggers", backfill_body("flaky", *DAY)).body["backfill"]["id"]
+    stack.drain()
+    assert stack.backfill(backfill_id)["failed"] == 5  # the odd hours
+    marker.touch()
+    monkeypatch.setattr(commands, "RETRY_BATCH", 2)
+    real_read = executions_repository.slot_executions
+    read: list[str] = []
+
+    def counted(*args, **kwargs):
+        for slot, runs in real_read(*args, **kwargs):
+            read.append(slot)
+            yield slot, runs
+
+    monkeypatch.setattr(executions_repository, "slot_executions", counted)
+    for retried_hours, slots_read in (([1, 3], 4), ([5, 7], 8), ([9], 11)):
+        read.clear()
+        answer = stack.call("POST", f"/api/v1/backfills/{backfill_id}/retry-failed")
+        assert answer.status == 200 and answer.body["retried"] == len(retried_hours), answer.raw
+        assert len(read) == slots_read  # up to the batch's last failed slot, not the whole range
+        stack.drain()
+        ran = [s["date"] for s in slots(stack, backfill_id) if s["state"] == "SUCCEEDED"]
+        assert all(f"2024-01-01T{h:02d}:00:00Z" in ran for h in retried_hours)
+    done = stack.backfill(backfill_id)
+    assert (done["status"], done["succeeded"], done["failed"]) == ("SUCCEEDED", 11, 0)

@@ -32,14 +32,28 @@ def slot_ends(backfill: Backfill, first: datetime, last: datetime) -> dict[str, 
 
 def failed_slot_keys(spec: BackfillSpec, last_round: int, limit: int, besides: set[str]) -> list[str]:
     """Up to `limit` slots of the backfill whose latest execution failed, oldest first, as storage keys; those in
-    `besides` are passed over. The index may lag a write by a moment, so an execution of a later round it does
-    not show yet is looked for by its id (derived from the round), read consistently: a slot whose later round
-    exists is told by that one, never run again for a failure it has put right."""
-    failed = {
-        key: run
-        for key, run in sorted(_latest_runs(spec, spec.start, spec.end).items())
-        if key not in besides and SlotOutcome.of_execution(run.state) == SlotOutcome.FAILED
-    }
+    `besides` are passed over. Its executions are read in slot order only until `limit` are found, so a retry of a
+    long backfill costs what precedes its batch, not the whole range."""
+    still: list[str] = []
+    candidates: dict[str, PriorExecution] = {}
+    runs = executions_repository.slot_executions(spec.trigger_key.pk, spec.start, spec.end, backfill_id=spec.id)
+    for key, found in runs:
+        latest = max(found, key=lambda run: run.created)
+        if key not in besides and SlotOutcome.of_execution(latest.state) == SlotOutcome.FAILED:
+            candidates[key] = latest
+        if len(still) + len(candidates) >= limit:
+            still += _still_failed(spec, last_round, candidates)
+            candidates = {}
+            if len(still) >= limit:
+                break
+    still += _still_failed(spec, last_round, candidates)
+    return still[:limit]
+
+
+def _still_failed(spec: BackfillSpec, last_round: int, failed: dict[str, PriorExecution]) -> list[str]:
+    """The index may lag a write by a moment, so an execution of a later round it does not show yet is looked for
+    by its id (derived from the round), read consistently: a slot whose later round exists is told by that one,
+    never run again for a failure it has put right."""
     later: dict[str, tuple[str, int]] = {}  # a later round's execution id -> (slot, round)
     for key, run in failed.items():
         rounds = [backfill_execution_id(spec.id, key, r) for r in range(last_round + 1)]
@@ -50,10 +64,9 @@ def failed_slot_keys(spec: BackfillSpec, last_round: int, limit: int, besides: s
         key, round_ = later[execution.id]
         if newest.get(key, (-1, ""))[0] < round_:
             newest[key] = (round_, execution.state.current)
-    still = [
+    return [
         key for key in failed if key not in newest or SlotOutcome.of_execution(newest[key][1]) == SlotOutcome.FAILED
     ]
-    return still[:limit]
 
 
 def _latest_runs(spec: BackfillSpec, first: datetime, last: datetime) -> dict[str, PriorExecution]:

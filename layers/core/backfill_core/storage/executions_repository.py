@@ -9,9 +9,9 @@ its absence unless the attempt knows of it, so a write never erases one and the 
 write it makes anyway (ReturnValuesOnConditionCheckFailure), not from a read per task.
 """
 
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -174,6 +174,14 @@ def prior_executions(
 ) -> dict[str, list[PriorExecution]]:
     """The executions of a trigger (tenant#namespace#flowId#triggerId) whose slot lies between two slots,
     inclusive, by the slot's storage key; given `backfill_id`, only that backfill's (filtered in DynamoDB)."""
+    return dict(slot_executions(trigger_pk, first, last, backfill_id))
+
+
+def slot_executions(
+    trigger_pk: str, first: datetime, last: datetime, backfill_id: str | None = None
+) -> Iterator[tuple[str, list[PriorExecution]]]:
+    """`prior_executions`, slot by slot in the slots' order, read lazily from the BySlot index (whose sort key
+    starts with the slot, so a slot's executions come together): a caller that stops early reads no further."""
     low, high = sorted((storage_key(first), storage_key(last)))
     query: dict[str, Any] = {
         "KeyConditionExpression": "gsi2pk = :trigger AND gsi2sk BETWEEN :low AND :high",
@@ -187,13 +195,14 @@ def prior_executions(
         .get_paginator("query")
         .paginate(TableName=settings().executions_table, IndexName=BY_SLOT_INDEX, **query)
     )
-    found: dict[str, list[PriorExecution]] = defaultdict(list)
-    for page in pages:
-        for item in page["Items"]:
-            slot, created, execution_id = item["gsi2sk"]["S"].split("#", 2)
+    items = (item for page in pages for item in page["Items"])
+    for slot, runs in groupby(items, key=lambda item: item["gsi2sk"]["S"].split("#", 1)[0]):
+        found = []
+        for item in runs:
+            _, created, execution_id = item["gsi2sk"]["S"].split("#", 2)
             origin = item.get("origin", {}).get("S") or None
-            found[slot].append(PriorExecution(execution_id, item["state"]["S"], created, origin))
-    return dict(found)
+            found.append(PriorExecution(execution_id, item["state"]["S"], created, origin))
+        yield slot, found
 
 
 def save(execution: Execution, *, clear_kill: bool = False) -> None:
