@@ -21,7 +21,7 @@ KESTRAPY_STAMPS := .venv-kestrapy1/.installed .venv-kestrapy2/.installed
 PIP_INSTALL = -m pip install --quiet --disable-pip-version-check --require-hashes
 PIP_RUN_INSTALL = -m pip install --disable-pip-version-check --require-hashes
 
-$(STAMP): requirements-pip.txt requirements-dev.txt requirements-run.txt layers/core/requirements.txt
+$(STAMP): requirements-pip.txt requirements-dev.txt requirements-run.txt layers/core/requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python $(PIP_INSTALL) -r requirements-pip.txt
 	$(BIN)/python $(PIP_INSTALL) -r requirements-dev.txt
@@ -29,11 +29,12 @@ $(STAMP): requirements-pip.txt requirements-dev.txt requirements-run.txt layers/
 	touch $(STAMP) $(RUN_STAMP)
 
 # Not quiet: a first `make run` shows each package as pip fetches and installs it.
-$(RUN_STAMP): requirements-pip.txt requirements-run.txt layers/core/requirements.txt
+$(RUN_STAMP): requirements-pip.txt requirements-run.txt layers/core/requirements.txt pyproject.toml
 	@test -x $(BIN)/python || (echo "Creating the virtualenv $(VENV)" && $(PYTHON) -m venv $(VENV))
-	@echo "Installing pip, then the local stack's packages (requirements-run.txt) into $(VENV)"
+	@echo "Installing pip, then the local stack's packages and the backfill command (requirements-run.txt) into $(VENV)"
 	$(BIN)/python $(PIP_RUN_INSTALL) -r requirements-pip.txt
 	$(BIN)/python $(PIP_RUN_INSTALL) -r requirements-run.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(RUN_STAMP)
 
 $(CHECKOV_STAMP): requirements-pip.txt requirements-checkov.txt
