@@ -394,6 +394,19 @@ triggers:
     timezone: Europe/Paris
 """,
 )
+UNTIMED_FLOW = """
+id: untimed
+namespace: ui.review
+tasks:
+  - id: say
+    type: io.kestra.plugin.core.log.Log
+    message: "never run by these tests"
+triggers:
+  - id: daily
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 0 * * *"
+    timezone: Europe/Paris
+"""
 BIG_WINDOW = ("1990-01-01T00:00", "2023-12-31T00:00")  # more than 10,000 daily slots
 WIDTHS = pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280", "390"])
 HUMAN_DATE = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (UTC|[+-]\d\d:\d\d [A-Za-z_/]+)"
@@ -412,7 +425,7 @@ def backfill_body(flow_id: str, start: str, end: str, **extra) -> dict:
 def review(ui_stack):
     """The backfills the review tests read: three finished slots of `quick` labelled reason=review, two FAILED
     slots of `failing`, and a `quick` backfill of more than 10,000 slots cancelled once a few had run."""
-    for source in REVIEW_FLOWS:
+    for source in (*REVIEW_FLOWS, UNTIMED_FLOW):
         answer = requests.post(
             f"{ui_stack.url}/api/v1/flows", data=source, headers={"Content-Type": "application/x-yaml"}, timeout=10
         )
@@ -558,6 +571,9 @@ def test_the_lists_filter_and_show_dates_with_their_zone_and_human_durations(ui_
     expect(executions.locator("tbody tr")).to_have_count(3)
     for row in executions.locator("tbody tr").all():
         expect(row.locator("td[data-label=Started]")).to_have_text(re.compile(rf"^{HUMAN_DATE}$"))
+        expect(row.locator("td[data-label=Slot]")).to_have_text(
+            re.compile(r"^2024-03-0[123] 00:00:00 \+01:00 Europe/Paris$")  # in its trigger's zone
+        )
         expect(row.locator("td[data-label=Duration]")).to_have_text(
             re.compile(r"^(<0\.1|\d+(\.\d)?) s$|^\d+ min( \d+ s)?$")
         )
@@ -598,6 +614,7 @@ def test_a_failed_slot_shows_why(ui_stack, review, browser, viewport):
     last_error = [line["message"] for line in logs if line["level"] == "ERROR"][-1]
     assert "no export for" in last_error
     expect(first.locator("td[data-label=Reason]")).to_contain_text(last_error)
+    screens.shot("slots")
     first.get_by_role("link", name="its logs").click()
     expect(page.locator("#logs")).to_contain_text(last_error)
     fits(page, viewport)
@@ -662,12 +679,15 @@ def test_the_form_debounces_its_dry_run_aborts_stale_ones_and_confirms_a_big_bac
     page.get_by_role("button", name="Start backfill").click()
     confirm = page.get_by_role("group", name=f"Start {expected:,} executions of quick?")
     expect(confirm).to_be_visible()
-    finished = ui_stack.executions(namespace="ui.review", flowId="quick", state=["SUCCESS", "FAILED", "WARNING"])
-    timed = min(len(finished), 20)
+    # Timed by the pace of the trigger's latest finished backfill (newest first), named in the text.
+    settled = ("SUCCEEDED", "FAILED", "CANCELLED")
+    latest = ui_stack.get("/api/v1/backfills", namespace="ui.review", flowId="quick")["results"]
+    paced = next(b for b in latest if b["status"] in settled and b["succeeded"] + b["failed"] > 0)
+    ran = paced["succeeded"] + paced["failed"]
     expect(confirm).to_contain_text(
         re.compile(
-            rf"Estimated time: about .+ at concurrency 25 \({expected:,} × .+, the mean duration of this flow's "
-            rf"last {timed} finished executions, ÷ 25"
+            rf"Estimated time: about .+ at concurrency 25 \(this flow's last finished backfill ran {ran:,} slots in "
+            rf".+ at concurrency {paced['concurrency']}(, if the pace changes with the concurrency.*)?\)"
         )
     )
     fits(page, viewport)
@@ -685,6 +705,26 @@ def test_the_form_debounces_its_dry_run_aborts_stale_ones_and_confirms_a_big_bac
         assert len(ui_stack.get("/api/v1/backfills", namespace="ui.review", flowId="quick")["results"]) == before + 1
     else:
         assert len(ui_stack.get("/api/v1/backfills", namespace="ui.review", flowId="quick")["results"]) == before
+    assert screens.errors == [], screens.errors
+    context.close()
+
+
+@WIDTHS
+def test_a_big_backfill_of_a_flow_that_never_ran_says_its_time_is_unknown(ui_stack, review, browser, viewport):
+    context, page, screens = review_page(browser, viewport, "untimed")
+    page.goto(f"{ui_stack.url}/ui/#/flows/ui.review/untimed/triggers/daily/backfill")
+    fill_window(page, *BIG_WINDOW)
+    expect(page.locator("#dry-run")).to_have_text(re.compile(r"^This will run \d{2},\d{3} executions"))
+    run = page.locator("#dry-run").get_attribute("data-run")
+    page.keyboard.press("Tab")
+    page.get_by_role("button", name="Start backfill").click()
+    confirm = page.get_by_role("group", name=f"Start {int(run):,} executions of untimed?")
+    expect(confirm).to_contain_text("Estimated time: unknown, as nothing of this flow has finished yet to time it")
+    assert ui_stack.executions(namespace="ui.review", flowId="untimed") == []
+    fits(page, viewport)
+    screens.shot("confirm")
+    confirm.get_by_role("button", name="Go back").click()
+    assert ui_stack.get("/api/v1/backfills", namespace="ui.review", flowId="untimed")["results"] == []
     assert screens.errors == [], screens.errors
     context.close()
 

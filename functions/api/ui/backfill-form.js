@@ -6,14 +6,33 @@ import { api } from "./api.js";
 import { clearErrors, inputField, labelRow, readInputs, showErrors, wallTimeToIso } from "./backfill-fields.js";
 import { announce, enc, fmtDate, fmtDuration, fmtNumber, h, parseDuration } from "./dom.js";
 import { onCleanup, setPage } from "./page.js";
+import { BACKFILL_SETTLED } from "./states.js";
 
 const CONFIRM_ABOVE = 10000;
 const DRY_RUN_DELAY_MS = 400;
-const TIMED_EXECUTIONS = 20; // the flow's latest finished executions whose mean duration makes the estimate
+const TIMED_EXECUTIONS = 20; // without a finished backfill: the flow's latest executions whose mean duration counts
 
-// How long `run` executions should take at `concurrency`, from the mean duration of the flow's latest finished
-// executions; null when none has a duration yet. Dispatch time between slots is not counted: a lower bound.
-async function estimate(namespace, flowId, run, concurrency) {
+// How long `run` executions should take at `concurrency`, from what this flow did before: the pace of its
+// latest finished backfill (wall time a slot, per slot running at once), or else the mean duration of its latest
+// finished executions (a lower bound: it leaves out the time between slots). Null when it has neither.
+async function estimate(namespace, flowId, triggerId, run, concurrency) {
+  const backfills = await api("GET", `backfills?namespace=${enc(namespace)}&flowId=${enc(flowId)}&triggerId=${enc(triggerId)}&size=20`);
+  const paced = backfills.results.find((b) => {
+    const ran = (b.counts.SUCCEEDED || 0) + (b.counts.FAILED || 0);
+    return BACKFILL_SETTLED.includes(b.status) && ran > 0 && Date.parse(b.updated) > Date.parse(b.created);
+  });
+  if (paced) {
+    const ran = paced.counts.SUCCEEDED + paced.counts.FAILED;
+    const took = (Date.parse(paced.updated) - Date.parse(paced.created)) / 1000;
+    const perSlot = (took * paced.concurrency) / ran;
+    return {
+      seconds: (perSlot * run) / concurrency,
+      basis:
+        `this flow's last finished backfill ran ${fmtNumber(ran)} slots in ${fmtDuration(took)} at concurrency ${paced.concurrency}` +
+        (paced.concurrency === concurrency ? "" : `, if the pace changes with the concurrency; the executors may allow fewer at once`),
+      bound: "about",
+    };
+  }
   const found = await api(
     "GET",
     `executions/search?namespace=${enc(namespace)}&flowId=${enc(flowId)}&state=SUCCESS&state=FAILED&state=WARNING&size=${TIMED_EXECUTIONS}`
@@ -23,8 +42,12 @@ async function estimate(namespace, flowId, run, concurrency) {
     .map((e) => parseDuration(e.state.duration || ""))
     .filter((d) => d !== null && d >= 0);
   if (!durations.length) return null;
-  const mean = durations.reduce((a, b) => a + b, 0) / durations.length;
-  return { mean, timed: durations.length, seconds: (mean * run) / concurrency };
+  const mean = durations.reduce((x, y) => x + y, 0) / durations.length;
+  return {
+    seconds: (mean * run) / concurrency,
+    basis: `${fmtNumber(run)} × ${fmtDuration(mean)}, the mean duration of this flow's last ${durations.length} finished executions, ÷ ${concurrency}; the time between slots comes on top`,
+    bound: "at least",
+  };
 }
 
 export async function backfillFormPage(namespace, flowId, triggerId) {
@@ -266,13 +289,13 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
     goBack.focus();
     let timed = null;
     try {
-      timed = await estimate(namespace, flowId, answer.run, concurrency);
+      timed = await estimate(namespace, flowId, triggerId, answer.run, concurrency);
     } catch {
       timed = null;
     }
     confirmTime.textContent = timed
-      ? `Estimated time: about ${fmtDuration(timed.seconds)} at concurrency ${concurrency} (${fmtNumber(answer.run)} × ${fmtDuration(timed.mean)}, the mean duration of this flow's last ${timed.timed} finished executions, ÷ ${concurrency}; the time between slots comes on top).`
-      : `Estimated time: unknown, as no execution of this flow has finished yet to time it (concurrency ${concurrency}).`;
+      ? `Estimated time: ${timed.bound} ${fmtDuration(timed.seconds)} at concurrency ${concurrency} (${timed.basis}).`
+      : `Estimated time: unknown, as nothing of this flow has finished yet to time it (concurrency ${concurrency}).`;
     confirmStart.textContent = `Yes, start ${fmtNumber(answer.run)} executions`;
     confirmStart.onclick = async () => {
       confirmStart.disabled = true;

@@ -6,7 +6,7 @@ import { badge, changes, enc, fill, fmtDate, fmtNumber, h, tableWrap } from "./d
 import { poll, setPage } from "./page.js";
 import { SLOT_SETTLED } from "./states.js";
 
-const MAX_REASONS = 25; // log reads per refresh: a page of 100 failed slots fills in over a few refreshes
+const MAX_REASONS = 10; // log reads per refresh: a page of 100 failed slots fills in over a few refreshes
 
 // A failed execution's last ERROR line, once per execution (a failed execution's logs do not change).
 async function failureReason(executionId, known) {
@@ -64,7 +64,7 @@ export async function slotsPage(id) {
         h("td", {}, fmtDate(slot.date, b.timezone)),
         h("td", {}, badge(slot.state)),
         h("td", {}, slot.executionId ? h("a", { href: `#/executions/${enc(slot.executionId)}`, class: "mono", id: `slot-${slot.executionId}` }, slot.executionId) : "—"),
-        h("td", { class: "wrap" }, reasonCell(slot, reasons))
+        h("td", { class: "wrap" }, h("span", {}, reasonCell(slot, reasons)))
       )
     );
     const pages = Math.max(1, Math.ceil(found.total / size));

@@ -91,7 +91,7 @@ async function executionsTab(panel, flow) {
       { class: "field" },
       h("label", { for: "filter-label" }, "Label"),
       h("input", { id: "filter-label", name: "label", type: "text", value: label, placeholder: "key:value", "aria-describedby": "hint-filter-label" }),
-      h("p", { class: "hint", id: "hint-filter-label" }, "key:value, e.g. reason:outage")
+      h("p", { class: "visually-hidden", id: "hint-filter-label" }, "Written key:value, for example reason:outage")
     ),
     h("button", { type: "submit" }, "Filter"),
     state || label ? h("a", { href: base, class: "button" }, "Clear") : null
@@ -100,6 +100,8 @@ async function executionsTab(panel, flow) {
   const query = new URLSearchParams({ namespace: flow.namespace, flowId: flow.id, page: String(page), size: String(size) });
   if (state) query.set("state", state);
   if (label) query.set("labels", label);
+  // A slot reads in its trigger's zone, as on the backfill's pages.
+  const zones = Object.fromEntries((flow.triggers || []).map((t) => [t.id, t.timezone || "UTC"]));
   const load = async () => {
     let found;
     try {
@@ -114,7 +116,7 @@ async function executionsTab(panel, flow) {
     if (!changed(found)) return true;
     const rows = found.results
       .filter((e) => e.namespace === flow.namespace)
-      .map((e) => executionRow(e));
+      .map((e) => executionRow(e, zones));
     const pages = Math.max(1, Math.ceil(found.total / size));
     const pageLink = (n) => {
       const q = new URLSearchParams(filters);
@@ -142,14 +144,15 @@ async function executionsTab(panel, flow) {
   poll(load, 3000);
 }
 
-function executionRow(e) {
+function executionRow(e, zones) {
   const variables = (e.trigger && e.trigger.variables) || {};
+  const zone = (e.trigger && zones[e.trigger.id]) || "UTC";
   return h(
     "tr",
     {},
     h("td", {}, h("a", { href: `#/executions/${enc(e.id)}`, class: "mono", id: `execution-${e.id}` }, e.id)),
     h("td", {}, badge(e.state.current)),
-    h("td", {}, fmtDate(variables.date)),
+    h("td", {}, fmtDate(variables.date, zone)),
     h("td", {}, fmtDuration(e.state.duration)),
     h("td", {}, fmtDate(e.state.startDate)),
     h("td", {}, runKind(e)),
