@@ -1,6 +1,7 @@
 """The web UI at /ui/, driven in Chromium through the seed scenario: open the flow, its Triggers tab, fill the
 backfill form (dry-run count), watch the progress bar reach 100%, pause and resume a second backfill, cancel
-a third, read the slots and an execution's logs. Screenshots of each step go to tests/e2e/screenshots/."""
+a third, read the slots and an execution's logs; then what each page says (issue 16, part 3) at 1280 and 390 px.
+Screenshots of each step go to tests/e2e/screenshots/; `UI_README_SCREENSHOT=1` also refreshes docs/ui-progress.png."""
 
 import contextlib
 import json
