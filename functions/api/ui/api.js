@@ -98,11 +98,13 @@ function askCredentials(retryMessage, refused) {
 
 let clockSkewMs = 0; // the server's clock minus ours, learnt from a "Signature expired" answer
 
-export async function api(method, path, body, retried) {
-  const attempt = retried || 0;
+// `options.signal` aborts the call (the form's dry run drops a request the next keystroke made stale).
+export async function api(method, path, body, options) {
+  const { signal, attempt = 0 } = options || {};
+  const again = () => api(method, path, body, { signal, attempt: attempt + 1 });
   const url = API + path.replace(/^\//, "");
   const headers = { Accept: "application/json" };
-  const init = { method, headers };
+  const init = { method, headers, signal };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -130,7 +132,7 @@ export async function api(method, path, body, retried) {
     if (hadToken) window.sessionStorage.removeItem(TOKEN_KEY);
     if (attempt > 3) throw new ApiError(401, "The API refused the token");
     await askToken(hadToken ? "That token was refused; try again." : "");
-    return api(method, path, body, attempt + 1);
+    return again();
   }
   // Our handler never answers 403: this is API Gateway's IAM check (unsigned, badly signed, not allowed).
   if (response.status === 403) {
@@ -142,14 +144,14 @@ export async function api(method, path, body, retried) {
     const serverNow = Date.parse(response.headers.get("Date") || "");
     if (credentials && /Signature (expired|not yet current)/i.test(message) && Number.isFinite(serverNow)) {
       clockSkewMs = serverNow - Date.now();
-      return api(method, path, body, attempt + 1);
+      return again();
     }
     // Calls run in parallel: one sent before the credentials were entered (or replaced) just goes again.
     const current = window.sessionStorage.getItem(AWS_KEY);
-    if (current && current !== JSON.stringify(credentials)) return api(method, path, body, attempt + 1);
+    if (current && current !== JSON.stringify(credentials)) return again();
     if (current) window.sessionStorage.removeItem(AWS_KEY);
     await askCredentials(credentials && `AWS refused these credentials: ${message || "403 Forbidden"}`, credentials);
-    return api(method, path, body, attempt + 1);
+    return again();
   }
   const text = await response.text();
   let data = null;

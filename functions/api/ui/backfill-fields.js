@@ -1,22 +1,6 @@
 // The backfill form's parts: times typed in a zone, one field per flow input, label rows, and the API's error
 // messages shown next to the field they name.
-import { h } from "./dom.js";
-
-function zoneOffsetMs(instantMs, timeZone) {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(new Date(instantMs));
-  const get = (type) => Number(parts.find((p) => p.type === type).value);
-  const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
-  return asUtc - Math.floor(instantMs / 1000) * 1000;
-}
+import { h, zoneOffsetMs } from "./dom.js";
 
 // A wall time (YYYY-MM-DDTHH:MM[:SS]) in a time zone, as an ISO instant in UTC.
 export function wallTimeToIso(wall, timeZone) {

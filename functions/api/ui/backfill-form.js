@@ -1,9 +1,54 @@
 // The backfill form (#/flows/<namespace>/<id>/triggers/<trigger>/backfill): a window, inputs, labels and options,
-// counted by a dry run as they are typed, then started with PUT /triggers.
+// counted by a dry run as they are typed (debounced; a request made stale by the next keystroke is aborted),
+// then started with PUT /triggers, after a confirmation stating the count and the time it should take when it
+// runs more than CONFIRM_ABOVE executions.
 import { api } from "./api.js";
 import { clearErrors, inputField, labelRow, readInputs, showErrors, wallTimeToIso } from "./backfill-fields.js";
-import { announce, enc, fmtDate, fmtNumber, h } from "./dom.js";
+import { announce, enc, fmtDate, fmtDuration, fmtNumber, h, parseDuration } from "./dom.js";
 import { onCleanup, setPage } from "./page.js";
+import { BACKFILL_SETTLED } from "./states.js";
+
+const CONFIRM_ABOVE = 10000;
+const DRY_RUN_DELAY_MS = 400;
+const TIMED_EXECUTIONS = 20; // without a finished backfill: the flow's latest executions whose mean duration counts
+
+// How long `run` executions should take at `concurrency`, from what this flow did before: the pace of its
+// latest finished backfill (wall time a slot, per slot running at once), or else the mean duration of its latest
+// finished executions (a lower bound: it leaves out the time between slots). Null when it has neither.
+async function estimate(namespace, flowId, triggerId, run, concurrency) {
+  const backfills = await api("GET", `backfills?namespace=${enc(namespace)}&flowId=${enc(flowId)}&triggerId=${enc(triggerId)}&size=20`);
+  const paced = backfills.results.find((b) => {
+    const ran = (b.counts.SUCCEEDED || 0) + (b.counts.FAILED || 0);
+    return BACKFILL_SETTLED.includes(b.status) && ran > 0 && Date.parse(b.updated) > Date.parse(b.created);
+  });
+  if (paced) {
+    const ran = paced.counts.SUCCEEDED + paced.counts.FAILED;
+    const took = (Date.parse(paced.updated) - Date.parse(paced.created)) / 1000;
+    const perSlot = (took * paced.concurrency) / ran;
+    return {
+      seconds: (perSlot * run) / concurrency,
+      basis:
+        `this flow's last finished backfill ran ${fmtNumber(ran)} slots in ${fmtDuration(took)} at concurrency ${paced.concurrency}` +
+        (paced.concurrency === concurrency ? "" : `, if the pace changes with the concurrency; the executors may allow fewer at once`),
+      bound: "about",
+    };
+  }
+  const found = await api(
+    "GET",
+    `executions/search?namespace=${enc(namespace)}&flowId=${enc(flowId)}&state=SUCCESS&state=FAILED&state=WARNING&size=${TIMED_EXECUTIONS}`
+  );
+  const durations = found.results
+    .filter((e) => e.namespace === namespace)
+    .map((e) => parseDuration(e.state.duration || ""))
+    .filter((d) => d !== null && d >= 0);
+  if (!durations.length) return null;
+  const mean = durations.reduce((x, y) => x + y, 0) / durations.length;
+  return {
+    seconds: (mean * run) / concurrency,
+    basis: `${fmtNumber(run)} × ${fmtDuration(mean)}, the mean duration of this flow's last ${durations.length} finished executions, ÷ ${concurrency}; the time between slots comes on top`,
+    bound: "at least",
+  };
+}
 
 export async function backfillFormPage(namespace, flowId, triggerId) {
   const [flow, triggers] = await Promise.all([
@@ -17,13 +62,24 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
   const spec = entry.abstractTrigger;
   const triggerZone = spec.timezone || "UTC";
   const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
-  const zones = [...new Set(["UTC", triggerZone, browserZone])];
+  const zones = [...new Set([triggerZone, "UTC", browserZone])]; // the trigger's first: the form's default
   const flowLink = `#/flows/${enc(namespace)}/${enc(flowId)}/triggers`;
 
   const labels = h("div", { class: "labels", id: "labels" });
   const dryRun = h("p", { class: "dry-run", id: "dry-run", role: "status", "aria-live": "polite" }, "Fill in a start to count the executions.");
   const dryRunDates = h("p", { class: "muted small", id: "dry-run-dates" });
   const submit = h("button", { type: "submit", class: "primary", id: "submit-backfill" }, "Start backfill");
+  const confirmText = h("p", { id: "confirm-start-title" });
+  const confirmTime = h("p", { id: "confirm-start-time" });
+  const confirmStart = h("button", { type: "button", class: "primary", id: "confirm-start" }, "Start them");
+  const goBack = h("button", { type: "button", id: "confirm-back" }, "Go back");
+  const confirmBox = h(
+    "div",
+    { class: "confirm card", id: "start-confirm", hidden: true, role: "group", "aria-labelledby": "confirm-start-title", "aria-describedby": "confirm-start-time" },
+    confirmText,
+    confirmTime,
+    h("div", { class: "actions" }, confirmStart, goBack)
+  );
 
   const field = (id, label, control, hint) =>
     h(
@@ -61,8 +117,8 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
         field(
           "zone",
           "Times are in",
-          h("select", { id: "zone", name: "zone", "aria-describedby": "hint-zone err-zone" }, zones.map((z) => h("option", { value: z }, z === triggerZone ? `${z} (the trigger's)` : z))),
-          `The cron runs in ${triggerZone}.`
+          h("select", { id: "zone", name: "zone", "aria-describedby": "hint-zone err-zone" }, zones.map((z) => h("option", { value: z, selected: z === triggerZone }, z === triggerZone ? `${z} (the trigger's)` : z))),
+          `Start and end are read in this zone. The trigger's cron runs in ${triggerZone}.`
         )
       )
     ),
@@ -128,6 +184,7 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
       )
     ),
     h("div", { class: "summary" }, dryRun, dryRunDates),
+    confirmBox,
     h("div", { class: "actions" }, submit, h("a", { href: flowLink, class: "button" }, "Back to triggers"))
   );
   labelRow(labels);
@@ -153,10 +210,10 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
     return { namespace, flowId, triggerId, backfill };
   };
 
-  let dryRunSeq = 0;
   let dryRunTimer = null;
+  let inFlight = null; // the dry run's AbortController
+  let counted = null; // the last dry run's request (as JSON) and answer
   const runDryRun = async () => {
-    const seq = ++dryRunSeq;
     const request = body();
     if (!request.backfill.start) {
       clearErrors(form);
@@ -164,20 +221,27 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
       dryRunDates.textContent = "";
       return null;
     }
+    if (inFlight) inFlight.abort();
+    const controller = new AbortController();
+    inFlight = controller;
     dryRun.textContent = "Counting…";
     try {
-      const answer = await api("POST", "backfills/dry-run?size=1", request);
-      if (seq !== dryRunSeq) return null;
+      const answer = await api("POST", "backfills/dry-run?size=1", request, { signal: controller.signal });
+      if (controller.signal.aborted) return null;
+      inFlight = null;
       clearErrors(form);
+      counted = { request: JSON.stringify(request), answer };
       const noun = answer.run === 1 ? "execution" : "executions";
       dryRun.textContent = `This will run ${fmtNumber(answer.run)} ${noun}, ${fmtNumber(answer.skipped)} skipped.`;
       dryRun.dataset.run = String(answer.run);
       const first = answer.firstPage[0];
       const last = answer.lastPage[answer.lastPage.length - 1];
-      dryRunDates.textContent = first ? `From ${fmtDate(first)} to ${fmtDate(last)} (${answer.order.replace("_", " ")}).` : "";
+      const zone = form.elements.zone.value;
+      dryRunDates.textContent = first ? `From ${fmtDate(first, zone)} to ${fmtDate(last, zone)} (${answer.order.replace("_", " ")}).` : "";
       return answer;
     } catch (err) {
-      if (seq !== dryRunSeq) return null;
+      if (controller.signal.aborted) return null; // a newer request replaced it
+      inFlight = null;
       dryRun.textContent = "Cannot count the executions: see the message next to the field.";
       delete dryRun.dataset.run;
       dryRunDates.textContent = "";
@@ -185,13 +249,70 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
       return null;
     }
   };
+  // Each change makes the running count stale: it is aborted at once, and one request goes once typing pauses.
   const scheduleDryRun = () => {
     window.clearTimeout(dryRunTimer);
-    dryRunTimer = window.setTimeout(runDryRun, 350);
+    if (inFlight) inFlight.abort();
+    inFlight = null;
+    confirmBox.hidden = true;
+    dryRunTimer = window.setTimeout(runDryRun, DRY_RUN_DELAY_MS);
   };
   form.addEventListener("input", scheduleDryRun);
   form.addEventListener("change", scheduleDryRun);
-  onCleanup(() => window.clearTimeout(dryRunTimer));
+  onCleanup(() => {
+    window.clearTimeout(dryRunTimer);
+    if (inFlight) inFlight.abort();
+  });
+
+  const start = async (request) => {
+    const trigger = await api("PUT", "triggers", request);
+    let id = trigger.backfill && trigger.backfill.id;
+    if (!id) {
+      const found = await api("GET", `backfills?namespace=${enc(namespace)}&flowId=${enc(flowId)}&triggerId=${enc(triggerId)}&size=1`);
+      id = found.results.length ? found.results[0].id : null;
+    }
+    announce("Backfill started");
+    window.location.hash = id ? `#/backfills/${enc(id)}` : flowLink;
+  };
+  const failed = (err) => {
+    showErrors(form, err.message);
+    const invalid = form.querySelector("[aria-invalid]") || form.querySelector("#form-error");
+    if (invalid) invalid.focus();
+  };
+
+  // Above CONFIRM_ABOVE executions, the count and the estimated time are stated and asked about first.
+  const askToConfirm = async (request, answer) => {
+    const concurrency = request.backfill.concurrency || 1;
+    confirmText.textContent = `Start ${fmtNumber(answer.run)} executions of ${flowId}?`;
+    confirmTime.textContent = "Estimating the time…";
+    confirmBox.hidden = false;
+    goBack.focus();
+    let timed = null;
+    try {
+      timed = await estimate(namespace, flowId, triggerId, answer.run, concurrency);
+    } catch {
+      timed = null;
+    }
+    confirmTime.textContent = timed
+      ? `Estimated time: ${timed.bound} ${fmtDuration(timed.seconds)} at concurrency ${concurrency} (${timed.basis}).`
+      : `Estimated time: unknown, as nothing of this flow has finished yet to time it (concurrency ${concurrency}).`;
+    confirmStart.textContent = `Yes, start ${fmtNumber(answer.run)} executions`;
+    confirmStart.onclick = async () => {
+      confirmStart.disabled = true;
+      try {
+        await start(request);
+      } catch (err) {
+        confirmBox.hidden = true;
+        failed(err);
+      } finally {
+        confirmStart.disabled = false;
+      }
+    };
+  };
+  goBack.addEventListener("click", () => {
+    confirmBox.hidden = true;
+    submit.focus();
+  });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -204,18 +325,16 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
         form.elements.start.focus();
         return;
       }
-      const trigger = await api("PUT", "triggers", request);
-      let id = trigger.backfill && trigger.backfill.id;
-      if (!id) {
-        const found = await api("GET", `backfills?namespace=${enc(namespace)}&flowId=${enc(flowId)}&triggerId=${enc(triggerId)}&size=1`);
-        id = found.results.length ? found.results[0].id : null;
+      let answer = counted && counted.request === JSON.stringify(request) ? counted.answer : null;
+      if (!answer) answer = await runDryRun();
+      if (!answer) return; // its error is shown next to its field
+      if (answer.run > CONFIRM_ABOVE) {
+        await askToConfirm(request, answer);
+        return;
       }
-      announce("Backfill started");
-      window.location.hash = id ? `#/backfills/${enc(id)}` : flowLink;
+      await start(request);
     } catch (err) {
-      showErrors(form, err.message);
-      const invalid = form.querySelector("[aria-invalid]") || form.querySelector("#form-error");
-      if (invalid) invalid.focus();
+      failed(err);
     } finally {
       submit.disabled = false;
     }

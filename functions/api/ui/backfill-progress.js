@@ -1,13 +1,15 @@
 // A backfill's progress page (#/backfills/<id>): live counts and bar, and its controls (pause, resume, cancel,
 // retry failed, concurrency).
 import { api } from "./api.js";
-import { announce, badge, enc, fill, fmtDate, fmtNumber, fmtRelative, h, labelChips } from "./dom.js";
+import { announce, backfillOutcome, badge, enc, fill, fmtDate, fmtNumber, fmtRelative, h, labelChips } from "./dom.js";
 import { poll, setPage } from "./page.js";
 import { BACKFILL_ACTIVE, BACKFILL_SETTLED, SLOT_STATES } from "./states.js";
 
 const POLL_MS = 1000;
 
+// Cancelled slots fill their own grey part of the bar but count as neither done nor ran.
 function stackedBar(b) {
+  const outcome = backfillOutcome(b);
   const total = b.total || 0;
   const counts = b.counts || {};
   const bar = h("div", {
@@ -15,8 +17,8 @@ function stackedBar(b) {
     role: "progressbar",
     "aria-valuemin": 0,
     "aria-valuemax": 100,
-    "aria-valuenow": b.percent,
-    "aria-valuetext": `${b.percent}% done`,
+    "aria-valuenow": outcome.percent,
+    "aria-valuetext": `${outcome.percentText} · ${outcome.text}`,
     "aria-labelledby": "progress-label",
     id: "progress-bar",
   });
@@ -91,16 +93,16 @@ export async function progressPage(id) {
       h("span", { class: "mono" }, b.id)
     );
     fill(statusLine, "Status ", badge(b.status), b.paused && b.status !== "PAUSED" ? h("span", { class: "muted" }, " (paused)") : null, b.triggerDisabled ? h("span", { class: "muted" }, " · the trigger is disabled") : null, b.pauseReason ? h("span", { class: "muted" }, ` · ${b.pauseReason}`) : null);
-    const done = b.total - (b.counts ? (b.counts.PENDING || 0) + (b.counts.DISPATCHED || 0) + (b.counts.RUNNING || 0) + (b.counts.PARKED || 0) : 0);
-    progressText.textContent = `${b.percent}% · ${fmtNumber(done)} of ${fmtNumber(b.total)} slots done`;
+    const outcome = backfillOutcome(b);
+    progressText.textContent = `${outcome.percentText} · ${outcome.text}`;
     fill(barSlot, stackedBar(b));
     fill(counts, countsList(b));
     const settled = BACKFILL_SETTLED.includes(b.status);
     fill(facts,
       h("dt", {}, "Window"),
-      h("dd", {}, `${fmtDate(b.start)} → ${fmtDate(b.end)}`),
+      h("dd", {}, `${fmtDate(b.start, b.timezone)} → ${fmtDate(b.end, b.timezone)}`),
       h("dt", {}, "Current date"),
-      h("dd", { id: "current-date" }, settled ? "—" : fmtDate(b.currentDate)),
+      h("dd", { id: "current-date" }, settled ? "—" : fmtDate(b.currentDate, b.timezone)),
       h("dt", {}, "Rate"),
       h("dd", { id: "rate" }, `${b.slotsPerMinute} slots/min`),
       h("dt", {}, "ETA"),
@@ -124,7 +126,7 @@ export async function progressPage(id) {
     concurrency.disabled = setConcurrency.disabled = !active;
     if (document.activeElement !== concurrency) concurrency.value = String(b.concurrency);
     if (!active) confirmBox.hidden = true;
-    updated.textContent = `Updated ${new Date().toLocaleTimeString("en-GB")}${settled ? "" : " · updating live"}`;
+    updated.textContent = `Updated ${fmtDate(new Date().toISOString())}${settled ? "" : " · updating live"}`;
     return settled;
   };
 

@@ -1,8 +1,39 @@
-// A backfill's slots (#/backfills/<id>/details), a page at a time, each with its execution.
+// A backfill's slots (#/backfills/<id>/details), a page at a time, each with its execution; a FAILED slot with
+// why it failed (its execution's last ERROR log line). No state filter: the slots route has none, and filtering
+// one page here would pass a partial list off as the whole.
 import { api } from "./api.js";
 import { badge, changes, enc, fill, fmtDate, fmtNumber, h, tableWrap } from "./dom.js";
 import { poll, setPage } from "./page.js";
 import { SLOT_SETTLED } from "./states.js";
+
+const MAX_REASONS = 10; // log reads per refresh: a page of 100 failed slots fills in over a few refreshes
+
+// A failed execution's last ERROR line, once per execution (a failed execution's logs do not change).
+async function failureReason(executionId, known) {
+  if (known.has(executionId)) return known.get(executionId);
+  let reason = null;
+  try {
+    const lines = await api("GET", `logs/${enc(executionId)}`);
+    const errors = lines.filter((line) => String(line.level).toUpperCase() === "ERROR");
+    reason = errors.length ? errors[errors.length - 1].message : "";
+  } catch {
+    return null; // asked again on the next refresh
+  }
+  known.set(executionId, reason);
+  return reason;
+}
+
+function reasonCell(slot, known) {
+  if (slot.state !== "FAILED") return slot.reason || "";
+  const logReason = slot.executionId ? known.get(slot.executionId) : undefined;
+  const logs = slot.executionId
+    ? h("a", { href: `#/executions/${enc(slot.executionId)}`, class: "small" }, "its logs")
+    : null;
+  if (slot.reason) return [h("span", { class: "reason" }, slot.reason), " ", logs];
+  if (logReason) return [h("span", { class: "reason" }, logReason), " ", logs];
+  if (logReason === "") return ["No ERROR line in its logs: see ", logs];
+  return slot.executionId ? ["Reading its logs… ", logs] : "";
+}
 
 export async function slotsPage(id) {
   const params = new URLSearchParams(window.location.hash.split("?")[1] || "");
@@ -11,24 +42,29 @@ export async function slotsPage(id) {
   const list = h("div", {});
   const b = await api("GET", `backfills/${enc(id)}`);
   const changed = changes();
+  const reasons = new Map();
   setPage(
     "Backfill slots",
     h("p", { class: "breadcrumb" }, h("a", { href: `#/backfills/${enc(id)}` }, "Backfill progress"), " / "),
     h("h1", {}, `Slots of ${b.flowId}`),
-    h("p", { class: "muted" }, `${b.namespace} / ${b.flowId} · ${fmtDate(b.start)} → ${fmtDate(b.end)} · `, badge(b.status)),
+    h("p", { class: "muted" }, `${b.namespace} / ${b.flowId} · ${fmtDate(b.start, b.timezone)} → ${fmtDate(b.end, b.timezone)} · `, badge(b.status)),
     list
   );
   const load = async () => {
     const found = await api("GET", `backfills/${enc(id)}/slots?page=${page}&size=${size}`);
-    if (!changed(found)) return true;
+    const unread = found.results
+      .filter((slot) => slot.state === "FAILED" && !slot.reason && slot.executionId && !reasons.has(slot.executionId))
+      .slice(0, MAX_REASONS);
+    await Promise.all(unread.map((slot) => failureReason(slot.executionId, reasons)));
+    if (!changed([found, [...reasons]])) return true;
     const rows = found.results.map((slot) =>
       h(
         "tr",
-        {},
-        h("td", {}, fmtDate(slot.date)),
+        { "data-state": slot.state },
+        h("td", {}, fmtDate(slot.date, b.timezone)),
         h("td", {}, badge(slot.state)),
         h("td", {}, slot.executionId ? h("a", { href: `#/executions/${enc(slot.executionId)}`, class: "mono", id: `slot-${slot.executionId}` }, slot.executionId) : "—"),
-        h("td", {}, slot.reason || "")
+        h("td", { class: "wrap" }, h("span", {}, reasonCell(slot, reasons)))
       )
     );
     const pages = Math.max(1, Math.ceil(found.total / size));
@@ -43,7 +79,8 @@ export async function slotsPage(id) {
         page < pages ? h("a", { href: `${base}?page=${page + 1}` }, "Next") : null
       )
     );
-    return !found.results.every((slot) => SLOT_SETTLED.includes(slot.state));
+    const reasonsLeft = found.results.some((s) => s.state === "FAILED" && !s.reason && s.executionId && !reasons.has(s.executionId));
+    return reasonsLeft || !found.results.every((slot) => SLOT_SETTLED.includes(slot.state));
   };
   if (await load()) poll(load, 2000);
 }

@@ -1,6 +1,6 @@
 // An execution's page (#/executions/<id>): state history, trigger variables, inputs, labels, task runs and logs.
 import { api } from "./api.js";
-import { badge, dl, enc, fill, fmtDate, h, labelChips, tableWrap } from "./dom.js";
+import { badge, dl, enc, fill, fmtDate, fmtDuration, h, labelChips, tableWrap } from "./dom.js";
 import { poll, setPage } from "./page.js";
 import { EXECUTION_DONE, runKind } from "./states.js";
 
@@ -12,7 +12,7 @@ export async function executionPage(id) {
     const [e, lines] = await Promise.all([api("GET", `executions/${enc(id)}`), api("GET", `logs/${enc(id)}`)]);
     const variables = (e.trigger && e.trigger.variables) || {};
     const history = (e.state.histories || []).map((s) => h("tr", {}, h("td", {}, badge(s.state)), h("td", {}, fmtDate(s.date))));
-    const tasks = (e.taskRunList || []).map((t) => h("tr", {}, h("td", {}, t.taskId), h("td", {}, badge(t.state.current)), h("td", {}, fmtDate(t.state.startDate)), h("td", {}, t.state.duration || "—")));
+    const tasks = (e.taskRunList || []).map((t) => h("tr", {}, h("td", {}, t.taskId), h("td", {}, badge(t.state.current)), h("td", {}, fmtDate(t.state.startDate)), h("td", {}, fmtDuration(t.state.duration))));
     fill(body,
       h(
         "p",
@@ -22,7 +22,7 @@ export async function executionPage(id) {
         e.backfillId ? [" · ", h("a", { href: `#/backfills/${enc(e.backfillId)}` }, "its backfill")] : null,
         ` · attempt ${e.attempt}`
       ),
-      h("p", { class: "status-line" }, "State ", badge(e.state.current), e.state.duration ? ` · ${e.state.duration}` : ""),
+      h("p", { class: "status-line" }, "State ", badge(e.state.current), e.state.duration ? ` · ${fmtDuration(e.state.duration)}` : ""),
       h(
         "div",
         { class: "columns" },

@@ -22,3 +22,7 @@ export function runKind(e) {
   if ((e.labels || []).some((l) => l.key === "system.backfill" && l.value === "true")) return "backfill";
   return e.trigger ? "schedule" : "manual";
 }
+// A backfill's statuses, as GET /backfills?status= takes them.
+export const BACKFILL_STATUSES = ["QUEUED", "RUNNING", "PAUSED", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED"];
+// An execution's states a person filters by (GET /executions/search?state=).
+export const EXECUTION_STATES = ["CREATED", "QUEUED", "RUNNING", "PAUSED", "SUCCESS", "WARNING", "FAILED", "KILLING", "KILLED", "CANCELLED", "RESTARTED"];

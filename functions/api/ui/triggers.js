@@ -1,7 +1,7 @@
 // A flow's Triggers tab: each trigger's schedule, on/off switch and Backfill button, then the flow's backfills.
 import { api } from "./api.js";
 import { backfillTable } from "./backfills.js";
-import { announce, changes, enc, fill, fmtDate, h } from "./dom.js";
+import { announce, backfillOutcome, changes, enc, fill, fmtDate, h } from "./dom.js";
 import { poll } from "./page.js";
 
 export async function triggersTab(panel, flow) {
@@ -80,15 +80,15 @@ function triggerCard(flow, entry) {
       h("dt", {}, "Timezone"),
       h("dd", {}, spec.timezone || "UTC"),
       h("dt", {}, "Next date"),
-      h("dd", {}, fmtDate(context.nextExecutionDate)),
+      h("dd", {}, fmtDate(context.nextExecutionDate, spec.timezone)),
       h("dt", {}, "Last evaluated"),
-      h("dd", {}, fmtDate(context.date)),
+      h("dd", {}, fmtDate(context.date, spec.timezone)),
       h("dt", {}, "Running backfill"),
       h(
         "dd",
         {},
         running
-          ? h("a", { href: `#/backfills/${enc(running.id)}` }, `${running.status} · ${running.percent}%`)
+          ? h("a", { href: `#/backfills/${enc(running.id)}` }, backfillOutcome(running).text)
           : "none"
       )
     ),
