@@ -90,7 +90,8 @@ class RunningStack:
             return self.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            raise
+            self.process.wait(timeout=20)
+            raise AssertionError(f"the stack did not stop within 20 s of Ctrl-C:\n{self.output()[-3000:]}") from None
 
 
 def start_stack(tmp_path_factory, prefer_port: int | None = None, *args: str) -> RunningStack:
