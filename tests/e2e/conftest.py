@@ -122,3 +122,16 @@ def browser():
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+API_TOKEN = "e2e-token"
+
+
+@pytest.fixture(scope="module")
+def guarded_stack(tmp_path_factory):
+    """A stack that takes a call only with the API token (BACKFILL_API_TOKEN), as a team behind a private API
+    deploys it."""
+    stack = start_stack(tmp_path_factory, None, "--set", f"BACKFILL_API_TOKEN={API_TOKEN}")
+    yield stack
+    if stack.process.poll() is None:
+        stack.interrupt()

@@ -4,20 +4,9 @@ X-Api-Token (beside SigV4 on AWS); Kestra's clients' `Authorization: Bearer` wor
 import json
 import subprocess
 
-import pytest
 import requests
 
-from tests.e2e.conftest import start_stack
-
-TOKEN = "e2e-token"
-
-
-@pytest.fixture(scope="module")
-def guarded_stack(tmp_path_factory):
-    stack = start_stack(tmp_path_factory, None, "--set", f"BACKFILL_API_TOKEN={TOKEN}")
-    yield stack
-    if stack.process.poll() is None:
-        stack.interrupt()
+from tests.e2e.conftest import API_TOKEN as TOKEN
 
 
 def test_the_token_is_required_over_http(guarded_stack):

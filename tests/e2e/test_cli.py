@@ -25,7 +25,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from tests.e2e.conftest import start_stack
+from tests.e2e.conftest import API_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 COLUMNS = 80
@@ -201,16 +201,7 @@ ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLEtoken"
 STAGE = "/prod"
-TOKEN = "cli-token"
-
-
-@pytest.fixture(scope="module")
-def guarded_stack(tmp_path_factory):
-    """A stack that takes a call only with the API token, as a team behind a private API deploys it."""
-    stack = start_stack(tmp_path_factory, None, "--set", f"BACKFILL_API_TOKEN={TOKEN}")
-    yield stack
-    if stack.process.poll() is None:
-        stack.interrupt()
+TOKEN = API_TOKEN
 
 
 def test_a_token_is_sent_as_a_bearer_token(guarded_stack):
