@@ -1,9 +1,11 @@
 """Serves the API handler over HTTP: each request becomes an API Gateway REST proxy event."""
 
 import base64
+import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -45,10 +47,19 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
 
 
 class ApiServer:
-    """One handler instance behind a lock: a Lambda environment serves one request at a time."""
+    """One handler instance behind a lock: a Lambda environment serves one request at a time. `local_routes`: GET
+    paths the local stack answers itself (JSON), outside the API's (/local/metrics)."""
 
-    def __init__(self, handler, host: str, port: int, timeout_seconds: float):
+    def __init__(
+        self,
+        handler,
+        host: str,
+        port: int,
+        timeout_seconds: float,
+        local_routes: dict[str, Callable[[], dict]] | None = None,
+    ):
         self.handler = handler
+        self.local_routes = local_routes or {}
         self.lock = threading.Lock()
         self.timeout_seconds = timeout_seconds
         self.httpd = ThreadingHTTPServer((host, port), self._request_class())
@@ -68,9 +79,17 @@ class ApiServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 headers = {k: v for k, v in self.headers.items()}
-                event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
-                with server.lock:
-                    response = server.handler(event, LambdaContext("ApiFunction", server.timeout_seconds))
+                local = server.local_routes.get(urlsplit(self.path).path)
+                if local is not None and self.command == "GET":
+                    response = {
+                        "statusCode": 200,
+                        "headers": {"Content-Type": "application/json"},
+                        "body": json.dumps(local()),
+                    }
+                else:
+                    event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
+                    with server.lock:
+                        response = server.handler(event, LambdaContext("ApiFunction", server.timeout_seconds))
                 payload = response.get("body") or ""
                 data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
                 self.send_response(response.get("statusCode", 200))

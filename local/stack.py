@@ -21,6 +21,7 @@ from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
 from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 from .moto_thread_safety import serialize_moto_requests
+from .operations import LifecycleEventPrinter, MetricsStore, capture_metrics
 from .state import Loaded, StateDir, StateError
 from .task_runner import TaskRunnerProcess
 
@@ -49,6 +50,7 @@ class LocalStack:
         scheduler_interval: float = 60.0,
         state_dir: Path | None = None,
         fresh: bool = False,
+        write=print,
     ):
         self.host = host
         self.port = port
@@ -66,6 +68,8 @@ class LocalStack:
         self.resumed: Loaded | None = None
         self.flow_secrets = 0  # how many secrets.json put into Secrets Manager
         self.found: dict[str, int] = {}
+        self.events = LifecycleEventPrinter(lambda line: write(line, flush=True))
+        self.metrics = MetricsStore()  # what the handlers emit, on GET /local/metrics
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
@@ -104,7 +108,9 @@ class LocalStack:
         aws_clients.reset()
         dynamodb, self.sqs = boto3.client("dynamodb"), boto3.client("sqs")
         self.resources = LocalResources(load_template(), REGION)
-        self.resources.create(dynamodb, self.sqs, boto3.client("s3"))
+        self.resources.create(dynamodb, self.sqs, boto3.client("s3"), boto3.client("events"))
+        self.events.attach(boto3.DEFAULT_SESSION._session)
+        capture_metrics(self.metrics)
         if self.visibility_timeout is not None:
             for url in self.resources.queue_urls.values():
                 self.sqs.set_queue_attributes(
@@ -123,7 +129,13 @@ class LocalStack:
             self._resume()
 
         api = self.resources.function_properties("ApiFunction")
-        self.api = ApiServer(load_handler_module("api").lambda_handler, self.host, self.port, api["Timeout"])
+        self.api = ApiServer(
+            load_handler_module("api").lambda_handler,
+            self.host,
+            self.port,
+            api["Timeout"],
+            local_routes={"/local/metrics": self.metrics.answer},
+        )
         self.api.serve_in_thread()
 
         # Flow code runs in a process of its own, with none of this one's environment; this process's own
@@ -267,6 +279,7 @@ class LocalStack:
             [
                 f"Kestra backfill API  {self.api_url}/api/v1  (tenant main; any other: {self.api_url}/api/v1/<tenant>)",
                 f"moto (DynamoDB, SQS) {self.moto_url}",
+                f"metrics              {self.api_url}/local/metrics  (backfill events: the EVENT lines below)",
                 "tables               FlowsTable, TriggersTable, ExecutionsTable",
                 f"flow secrets         {self.flow_secrets} (from {SECRETS_FILE} in the state directory)",
                 f"queues               {queues}",

@@ -8,6 +8,8 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from backfill_core import metrics
+from backfill_core.backfills import events
 from backfill_core.backfills.model import BackfillSpec, BackfillStatus, SlotOutcome, SlotRecord, SlotState
 from backfill_core.backfills.progress import (
     COUNTERS,
@@ -87,9 +89,12 @@ def skip_slot(message: SlotMessage, execution_id: str, reason: str, known: Progr
     finish_slot(message, SlotOutcome.SKIPPED, known)
 
 
-def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | None = None) -> None:
+def finish_slot(
+    message: SlotMessage, outcome: SlotOutcome, known: Progress | None = None, seconds: float | None = None
+) -> None:
     """Count how the slot ended (its execution, saved before, tells it) in the progress, where its lane takes the
-    next slot. `known`: the progress as the claim left it, so the count needs no read."""
+    next slot. `known`: the progress as the claim left it, so the count needs no read; `seconds`: how long its
+    execution ran, for the metric."""
     spec = _spec_of(message)
     progress = known or (backfill_progress.get(spec.id) if spec else None)
     if spec is None:
@@ -123,7 +128,11 @@ def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | No
         if successor is not None:
             premises |= {"successor": successor, "successor_seen": progress.slots.get(successor)}
         ok, found = backfill_progress.end_slot(spec.id, slot, COUNTERS[outcome], then, now(), **premises)
+        if ok:
+            metrics.slot_ended(spec.id, outcome, seconds)
         if ok and found is not None:
+            if "pause" in premises:  # this failure reached maxFailures: the write that paused it says so
+                events.publish(events.Lifecycle.PAUSED, spec, found)
             taken = found.lane(slot.lane if successor is None else successor)
             if then in (Next.CURSOR, Next.RETRY) and taken is not None:
                 send_slots(spec, [(taken.lane, taken.position, taken.round)], known=(message.date, slot.position))
@@ -168,6 +177,8 @@ def store_end(spec: BackfillSpec, progress: Progress) -> None:
         return
     for _ in range(DECISIONS):
         ok, found = backfill_progress.change(spec.id, settle(progress, ended), now())
+        if ok and found is not None:
+            events.publish(events.ENDS.get(ended), spec, found)
         if ok or found is None:
             break
         progress, ended = found, settled_status(found)

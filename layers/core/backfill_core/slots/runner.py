@@ -103,7 +103,15 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
     outcome = SlotOutcome.of_execution(execution.state.current) or SlotOutcome.FAILED
-    backfill_slots.finish_slot(message, outcome, known)
+    backfill_slots.finish_slot(message, outcome, known, _ran_seconds(execution))
+
+
+def _ran_seconds(execution: Execution) -> float | None:
+    """How long the execution ran, from its start to its end (none when it never started)."""
+    state = execution.state
+    if state.start_date is None or state.end_date is None:
+        return None
+    return (state.end_date - state.start_date).total_seconds()
 
 
 def _flow_labels(stored: StoredFlow | None, trigger_id: str) -> list:
