@@ -217,7 +217,7 @@ def send_slots(
     try:
         work_queue.send(list[WorkMessage](messages))
     except (work_queue.SendFailed, BotoCoreError, ClientError):
-        logger.exception("slot messages not sent; the watchdog will send them", extra={"backfill": spec.id})
+        logger.exception("slot messages not sent; the watchdog will send them", extra={"backfill_id": spec.id})
 
 
 def _spec_of(message: SlotMessage) -> BackfillSpec | None:
