@@ -160,3 +160,33 @@ def test_the_handlers_emit_slot_and_backfill_metrics(flaky_flow, capsys):
     assert metric_values(documents, "BackfillsEnded") == [1]
     slot_lines = [d for d in documents if "SlotsSucceeded" in d or "SlotsFailed" in d]
     assert {d["backfill_id"] for d in slot_lines} == {backfill_id}
+
+
+def test_disabling_the_trigger_pauses_with_its_reason_and_enabling_it_resumes(stack, routed):
+    backfill_id = create(stack, "quick", *DAY)
+    assert stack.call("PUT", "/api/v1/triggers/set-disabled", {**ref("quick"), "disabled": True}).status == 200
+    stack.drain()
+    assert routed.types(backfill_id) == ["Backfill Created", "Backfill Paused"]
+    assert routed.of(backfill_id)[1][1]["reason"] == "trigger disabled"
+    assert stack.call("PUT", "/api/v1/triggers/set-disabled", {**ref("quick"), "disabled": False}).status == 200
+    stack.drain()
+    assert routed.types(backfill_id) == [
+        "Backfill Created",
+        "Backfill Paused",
+        "Backfill Resumed",
+        "Backfill Succeeded",
+    ]
+
+
+def test_skipped_slots_are_counted_without_a_duration(stack, routed, capsys):
+    create(stack, "quick", "2024-01-01T00:00:00Z", "2024-01-01T01:00:00Z")
+    stack.drain()
+    capsys.readouterr()
+    backfill_id = create(stack, "quick", *THREE_HOURS, reprocess="missing")  # 00:00 and 01:00 ran already
+    stack.drain()
+    assert stack.backfill(backfill_id)["skipped"] == 2
+    documents = emitted(capsys.readouterr().out)
+    assert sum(metric_values(documents, "SlotsSkipped", "executor")) == 2
+    assert sum(metric_values(documents, "SlotsSucceeded", "executor")) == 1
+    assert len(metric_values(documents, "SlotDuration", "executor")) == 1
+    assert routed.types(backfill_id) == ["Backfill Created", "Backfill Succeeded"]
