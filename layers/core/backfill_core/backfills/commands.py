@@ -96,8 +96,8 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
     )
     seen = check_no_overlap(spec.trigger_key, spec)
     triggers_repository.create_backfill(spec, progress, BackfillStart(seen, flows_repository.backfill_start(stored)))
-    events.publish(events.Lifecycle.CREATED, spec, progress)
     send_slots(spec, [(lane, lane, 0) for lane in range(first)])
+    events.publish(events.Lifecycle.CREATED, spec, progress)  # after the slots: a slow publish delays no run
     return backfill_view(spec, progress)
 
 
