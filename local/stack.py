@@ -50,7 +50,6 @@ class LocalStack:
         scheduler_interval: float = 60.0,
         state_dir: Path | None = None,
         fresh: bool = False,
-        write=print,
     ):
         self.host = host
         self.port = port
@@ -68,7 +67,7 @@ class LocalStack:
         self.resumed: Loaded | None = None
         self.flow_secrets = 0  # how many secrets.json put into Secrets Manager
         self.found: dict[str, int] = {}
-        self.events = LifecycleEventPrinter(lambda line: write(line, flush=True))
+        self.events = LifecycleEventPrinter(lambda line: print(line, flush=True))  # `make run`'s terminal
         self.metrics = MetricsStore()  # what the handlers emit, on GET /local/metrics
 
     def start(self) -> None:

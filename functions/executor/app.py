@@ -16,7 +16,7 @@ with imports_without_collection():
 
     from backfill_core import metrics as backfill_metrics
     from backfill_core.errors import BackfillContended
-    from backfill_core.ids import backfill_execution_id
+    from backfill_core.ids import backfill_execution_id, live_execution_id
     from backfill_core.metrics import flushed_by
     from backfill_core.schedules.kestra_time import storage_key
     from backfill_core.settings import load_settings, settings
@@ -56,9 +56,11 @@ def record_handler(record: SQSRecord) -> None:
         return
     message = work
     logger.append_keys(backfill_id=message.backfill_id, slot=message.date.isoformat())
+    slot = storage_key(message.date)
     if message.backfill_id is not None:
-        slot = storage_key(message.date)
         logger.append_keys(execution_id=backfill_execution_id(message.backfill_id, slot, message.round))
+    else:  # the live schedule's slot
+        logger.append_keys(execution_id=live_execution_id(message.trigger_key.pk, slot))
     if message.kind == "backfill":
         backfill_metrics.slot_received(time.time() - int(record.attributes.sent_timestamp) / 1000)
     try:
