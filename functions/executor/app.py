@@ -9,7 +9,6 @@ with imports_without_collection():
     from collections.abc import Callable
 
     from aws_lambda_powertools import Logger, Metrics
-    from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -70,7 +69,7 @@ def record_handler(record: SQSRecord) -> None:
         if message.kind != "backfill" or not last_receive:
             raise
         logger.exception("slot message failed on its last receive; the watchdog will send its slot again")
-        metrics.add_metric(name="SlotMessagesLetGo", unit=MetricUnit.Count, value=1)
+        backfill_metrics.slot_message_let_go()
 
 
 def _run(record: SQSRecord, work: Callable[[], None]) -> None:

@@ -5,10 +5,13 @@ and written at the end of the handler's invocation (`flushed_by`).
 
 Powertools keeps one metric set per process, so the instance here and a handler's share it; a slot's metrics
 carry its backfill's id as metadata (a property of the log line, not a dimension, so each backfill costs no
-metric of its own), which the dashboard's Logs Insights widget groups by.
+metric of its own), which the dashboard's Logs Insights widget groups by. Adds and flushes take one lock: on
+Lambda a process runs one invocation at a time, but the local stack and the tests run executors in threads of
+one process, and a flush reading the set while another thread adds to it fails.
 """
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,29 +31,45 @@ SLOT_DURATION = "SlotDuration"
 DISPATCH_LAG = "DispatchLag"
 BACKFILLS_CREATED = "BackfillsCreated"
 BACKFILLS_ENDED = "BackfillsEnded"
+SLOT_MESSAGES_LET_GO = "SlotMessagesLetGo"
 
 _metrics = Metrics()
+_lock = threading.Lock()
 
 
-def slot_ended(backfill_id: str, outcome: str, seconds: float | None = None) -> None:
-    """A slot counted in its backfill, and how long its execution ran (none for a skipped slot)."""
-    _metrics.add_metadata(key="backfill_id", value=backfill_id)
-    _metrics.add_metric(name=SLOT_COUNTS[outcome], unit=MetricUnit.Count, value=1)
-    if seconds is not None:
-        _metrics.add_metric(name=SLOT_DURATION, unit=MetricUnit.Seconds, value=max(seconds, 0.0))
+def _count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, backfill_id: str | None = None) -> None:
+    with _lock:
+        if backfill_id is not None:
+            _metrics.add_metadata(key="backfill_id", value=backfill_id)
+        _metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def slot_ended(backfill_id: str, outcome: str) -> None:
+    """A slot counted in its backfill as it ended."""
+    _count(SLOT_COUNTS[outcome], backfill_id=backfill_id)
+
+
+def slot_ran(backfill_id: str, seconds: float) -> None:
+    """How long a slot's execution ran."""
+    _count(SLOT_DURATION, max(seconds, 0.0), MetricUnit.Seconds, backfill_id)
 
 
 def slot_received(seconds: float) -> None:
     """How long a slot's message waited in the work queue before an executor received it."""
-    _metrics.add_metric(name=DISPATCH_LAG, unit=MetricUnit.Seconds, value=max(seconds, 0.0))
+    _count(DISPATCH_LAG, max(seconds, 0.0), MetricUnit.Seconds)
+
+
+def slot_message_let_go() -> None:
+    """A backfill slot's message failed on its last receive and was let go for the watchdog to send again."""
+    _count(SLOT_MESSAGES_LET_GO)
 
 
 def backfill_created() -> None:
-    _metrics.add_metric(name=BACKFILLS_CREATED, unit=MetricUnit.Count, value=1)
+    _count(BACKFILLS_CREATED)
 
 
 def backfill_ended() -> None:
-    _metrics.add_metric(name=BACKFILLS_ENDED, unit=MetricUnit.Count, value=1)
+    _count(BACKFILLS_ENDED)
 
 
 def flushed_by(handler_metrics: Metrics) -> Callable[[Handler], Handler]:
@@ -63,8 +82,9 @@ def flushed_by(handler_metrics: Metrics) -> Callable[[Handler], Handler]:
             try:
                 return handler(*args, **kwargs)
             finally:
-                if handler_metrics.metric_set:
-                    handler_metrics.flush_metrics()
+                with _lock:
+                    if handler_metrics.metric_set:
+                        handler_metrics.flush_metrics()
 
         return invoke  # type: ignore[return-value]
 

@@ -89,12 +89,9 @@ def skip_slot(message: SlotMessage, execution_id: str, reason: str, known: Progr
     finish_slot(message, SlotOutcome.SKIPPED, known)
 
 
-def finish_slot(
-    message: SlotMessage, outcome: SlotOutcome, known: Progress | None = None, seconds: float | None = None
-) -> None:
+def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | None = None) -> None:
     """Count how the slot ended (its execution, saved before, tells it) in the progress, where its lane takes the
-    next slot. `known`: the progress as the claim left it, so the count needs no read; `seconds`: how long its
-    execution ran, for the metric."""
+    next slot. `known`: the progress as the claim left it, so the count needs no read."""
     spec = _spec_of(message)
     progress = known or (backfill_progress.get(spec.id) if spec else None)
     if spec is None:
@@ -129,7 +126,7 @@ def finish_slot(
             premises |= {"successor": successor, "successor_seen": progress.slots.get(successor)}
         ok, found = backfill_progress.end_slot(spec.id, slot, COUNTERS[outcome], then, now(), **premises)
         if ok:
-            metrics.slot_ended(spec.id, outcome, seconds)
+            metrics.slot_ended(spec.id, outcome)
         if ok and found is not None:
             if "pause" in premises:  # this failure reached maxFailures: the write that paused it says so
                 events.publish(events.Lifecycle.PAUSED, spec, found)
