@@ -3,6 +3,8 @@ rule routes them (here to an SQS queue, as a rule to Slack or email would be mad
 nothing of the backfill; and the handlers emit the slot and backfill metrics as CloudWatch's EMF lines."""
 
 import json
+import re
+from pathlib import Path
 
 import boto3
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from backfill_core.settings import settings
 from tests.flows import QUICK, backfill_body, ref
 
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 THREE_HOURS = ("2024-01-01T00:00:00Z", "2024-01-01T02:00:00Z")
 DAY = ("2024-01-01T00:00:00Z", "2024-01-01T10:00:00Z")  # 11 hourly slots: 5 odd hours
 
@@ -190,3 +193,25 @@ def test_skipped_slots_are_counted_without_a_duration(stack, routed, capsys):
     assert sum(metric_values(documents, "SlotsSucceeded", "executor")) == 1
     assert len(metric_values(documents, "SlotDuration", "executor")) == 1
     assert routed.types(backfill_id) == ["Backfill Created", "Backfill Succeeded"]
+
+
+def test_the_readmes_rule_pattern_routes_failures_and_pauses_only(flaky_flow):
+    (pattern,) = re.findall(r"```json\n(\{\n  \"source\": \[\"kestra.backfills\"\].*?)```", README, re.DOTALL)
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    url = sqs.create_queue(QueueName="needs-a-look")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bus = settings().event_bus_name
+    events.put_rule(Name="needs-a-look", EventBusName=bus, EventPattern=pattern)
+    events.put_targets(Rule="needs-a-look", EventBusName=bus, Targets=[{"Id": "queue", "Arn": arn}])
+    stack = flaky_flow
+    # The README's pattern matches the namespaces under company: the flaky flow's copy there, and tests' for contrast.
+    flaky = stack.call("GET", "/api/v1/flows/tests/flaky").body["source"]
+    copied = flaky.replace("namespace: tests", "namespace: company.team")
+    assert stack.call("POST", "/api/v1/flows", copied, "application/x-yaml").status == 200
+    for namespace in ("company.team", "tests"):
+        body = {**backfill_body("flaky", *THREE_HOURS, maxFailures=1), "namespace": namespace}
+        assert stack.call("PUT", "/api/v1/triggers", body).status == 200
+    stack.drain()
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+    routed = [(json.loads(m["Body"])["detail-type"], json.loads(m["Body"])["detail"]["namespace"]) for m in got]
+    assert routed == [("Backfill Paused", "company.team")]  # not its creation, nor the tests namespace's pause
