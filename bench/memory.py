@@ -82,7 +82,7 @@ def run_case(start: str, end: str, slots: int) -> dict:
         )
         sqs = boto3.client("sqs")
         resources = LocalResources(load_template(), REGION)
-        resources.create(boto3.client("dynamodb"), sqs)
+        resources.create(boto3.client("dynamodb"), sqs, events=boto3.client("events"))
         os.environ.update(resources.function_environment("ExecutorFunction"))
         os.environ.update(resources.function_environment("ApiFunction"))
         queue = resources.work_queue_event_source()["Queue"]

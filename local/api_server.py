@@ -2,6 +2,7 @@
 
 import base64
 import errno
+import json
 import socket
 import threading
 import time
@@ -83,7 +84,8 @@ def proxy_event(method: str, raw_path: str, headers: dict[str, str], body: bytes
 
 
 class ApiServer:
-    """One handler instance behind a lock: a Lambda environment serves one request at a time."""
+    """One handler instance behind a lock: a Lambda environment serves one request at a time. `local_routes`: GET
+    paths the local stack answers itself (JSON), outside the API's (/local/metrics)."""
 
     def __init__(
         self,
@@ -92,8 +94,10 @@ class ApiServer:
         port: int,
         timeout_seconds: float,
         request_log: Callable[[str], None] | None = None,
+        local_routes: dict[str, Callable[[], dict]] | None = None,
     ):
         self.handler = handler
+        self.local_routes = local_routes or {}
         self.lock = threading.Lock()
         self.timeout_seconds = timeout_seconds
         self.request_log = request_log  # given a line per request (request_line), once it is answered
@@ -132,9 +136,17 @@ class ApiServer:
                     self.end_headers()
                     return HTTPStatus.FOUND
                 headers = {k: v for k, v in self.headers.items()}
-                event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
-                with server.lock:
-                    response = server.handler(event, LambdaContext("ApiFunction", server.timeout_seconds))
+                local = server.local_routes.get(urlsplit(self.path).path)
+                if local is not None and self.command == "GET":
+                    response = {
+                        "statusCode": 200,
+                        "headers": {"Content-Type": "application/json"},
+                        "body": json.dumps(local()),
+                    }
+                else:
+                    event = proxy_event(self.command, self.path, headers, body, self.client_address[0])
+                    with server.lock:
+                        response = server.handler(event, LambdaContext("ApiFunction", server.timeout_seconds))
                 payload = response.get("body") or ""
                 data = base64.b64decode(payload) if response.get("isBase64Encoded") else payload.encode()
                 status = int(response.get("statusCode", 200))

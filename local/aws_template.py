@@ -57,7 +57,10 @@ class LocalResources:
         """S3 wants lowercase names; on AWS CloudFormation makes one up."""
         return logical_id.lower()
 
-    def create(self, dynamodb, sqs, s3=None) -> None:
+    def create(self, dynamodb, sqs, s3=None, events=None) -> None:
+        if events is not None:  # EventBridge buses, named after their logical ids (as !Ref resolves here)
+            for name in resources_of_type(self.template, "AWS::Events::EventBus"):
+                events.create_event_bus(Name=name)
         if s3 is not None:
             for name in resources_of_type(self.template, "AWS::S3::Bucket"):
                 s3.create_bucket(Bucket=self.bucket_name(name))

@@ -22,6 +22,7 @@ from .aws_template import ROOT, LocalResources, load_template
 from .event_source import QueuePoller
 from .lambda_runtime import LambdaContext, ensure_layer_on_path, load_handler_module
 from .moto_thread_safety import serialize_moto_requests
+from .operations import LifecycleEventPrinter, MetricsStore, capture_metrics
 from .state import Loaded, StateDir, StateError
 from .task_runner import TaskRunnerProcess
 
@@ -69,6 +70,8 @@ class LocalStack:
         self.flow_secrets = 0  # how many secrets.json put into Secrets Manager
         self.found: dict[str, int] = {}
         self.request_log = request_log  # given a line per HTTP request (python -m local prints them)
+        self.events = LifecycleEventPrinter(lambda line: print(line, flush=True))  # `make run`'s terminal
+        self.metrics = MetricsStore()  # what the handlers emit, on GET /local/metrics
 
     def start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request otherwise
@@ -107,7 +110,9 @@ class LocalStack:
         aws_clients.reset()
         dynamodb, self.sqs = boto3.client("dynamodb"), boto3.client("sqs")
         self.resources = LocalResources(load_template(), REGION)
-        self.resources.create(dynamodb, self.sqs, boto3.client("s3"))
+        self.resources.create(dynamodb, self.sqs, boto3.client("s3"), boto3.client("events"))
+        self.events.attach(boto3.DEFAULT_SESSION._session)
+        capture_metrics(self.metrics)
         if self.visibility_timeout is not None:
             for url in self.resources.queue_urls.values():
                 self.sqs.set_queue_attributes(
@@ -127,7 +132,12 @@ class LocalStack:
 
         api = self.resources.function_properties("ApiFunction")
         self.api = ApiServer(
-            load_handler_module("api").lambda_handler, self.host, self.port, api["Timeout"], self.request_log
+            load_handler_module("api").lambda_handler,
+            self.host,
+            self.port,
+            api["Timeout"],
+            self.request_log,
+            local_routes={"/local/metrics": self.metrics.answer},
         )
         self.api.serve_in_thread()
 
@@ -275,6 +285,7 @@ class LocalStack:
                 f"Swagger UI           {self.api_url}/api/v1/swagger  (OpenAPI document: "
                 f"{self.api_url}/api/v1/openapi.json)",
                 f"moto (DynamoDB, SQS) {self.moto_url}",
+                f"metrics              {self.api_url}/local/metrics  (backfill events: the EVENT lines below)",
                 "tables               FlowsTable, TriggersTable, ExecutionsTable",
                 f"flow secrets         {self.flow_secrets} (from {SECRETS_FILE} in the state directory)",
                 f"queues               {queues}",

@@ -88,7 +88,7 @@ def aws(monkeypatch, task_runner):
         aws_clients.reset()
         flows_repository.forget_all()  # flows an executor read from an earlier test's tables
         resources = LocalResources(load_template(), "us-east-1")
-        resources.create(boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3"))
+        resources.create(boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("s3"), boto3.client("events"))
         for function in ("ExecutorFunction", None):
             for key, value in resources.function_environment(function).items():
                 monkeypatch.setenv(key, value)

@@ -109,7 +109,7 @@ class AwsLike:
         self.stack.callback(forget_settings)
         self.resources = LocalResources(self.template, REGION)
         self.sqs = boto3.client("sqs")
-        self.resources.create(boto3.client("dynamodb"), self.sqs, boto3.client("s3"))
+        self.resources.create(boto3.client("dynamodb"), self.sqs, boto3.client("s3"), boto3.client("events"))
         for function in ("ExecutorFunction", "ApiFunction"):
             os.environ.update(self.resources.function_environment(function))
         os.environ["BACKFILL_MAX_CONCURRENCY"] = str(self.max_concurrency)

@@ -11,19 +11,22 @@ with imports_without_collection():
     from http import HTTPStatus
     from typing import Any
 
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger, Metrics
     from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
     from aws_lambda_powertools.logging import correlation_paths
 
     import errors
     import guards
     import tenants
+    from backfill_core.metrics import flushed_by
     from backfill_core.settings import load_settings
     from backfill_core.strict_json import json_loads
+    from backfill_core.tracing import traced
     from routes import backfills, executions, flows, logs, runs, trigger_commands, triggers, ui
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="api")
+metrics = Metrics(service="api")
 
 
 # Every route answers with and without the tenant segment, as Kestra's do (tenants.py reads which tenant).
@@ -76,7 +79,9 @@ def openapi_document():
 app.include_router(ui.router)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@traced
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@flushed_by(metrics)
 def lambda_handler(event: dict, context) -> dict:
     """The token and the body size are checked before `app.resolve` (see guards): Powertools reads and validates
     a body before any middleware runs."""

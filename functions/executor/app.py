@@ -5,20 +5,25 @@ from backfill_core.cold_start import imports_without_collection
 
 with imports_without_collection():
     import random
+    import time
     from collections.abc import Callable
 
     from aws_lambda_powertools import Logger, Metrics
-    from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+    from backfill_core import metrics as backfill_metrics
     from backfill_core.errors import BackfillContended
+    from backfill_core.ids import backfill_execution_id, live_execution_id
+    from backfill_core.metrics import flushed_by
+    from backfill_core.schedules.kestra_time import storage_key
     from backfill_core.settings import load_settings, settings
     from backfill_core.slots.by_id import run_execution
     from backfill_core.slots.message import ExecutionMessage, parse_work_message
     from backfill_core.slots.runner import run_slot
     from backfill_core.storage import work_queue
+    from backfill_core.tracing import traced
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="executor")
@@ -50,6 +55,13 @@ def record_handler(record: SQSRecord) -> None:
         return
     message = work
     logger.append_keys(backfill_id=message.backfill_id, slot=message.date.isoformat())
+    slot = storage_key(message.date)
+    if message.backfill_id is not None:
+        logger.append_keys(execution_id=backfill_execution_id(message.backfill_id, slot, message.round))
+    else:  # the live schedule's slot
+        logger.append_keys(execution_id=live_execution_id(message.trigger_key.pk, slot))
+    if message.kind == "backfill":
+        backfill_metrics.slot_received(time.time() - int(record.attributes.sent_timestamp) / 1000)
     try:
         _run(record, lambda: run_slot(message, _budget_seconds))
     except Exception:
@@ -57,8 +69,7 @@ def record_handler(record: SQSRecord) -> None:
         if message.kind != "backfill" or not last_receive:
             raise
         logger.exception("slot message failed on its last receive; the watchdog will send its slot again")
-        metrics.add_metric(name="SlotMessagesLetGo", unit=MetricUnit.Count, value=1)
-        metrics.flush_metrics()  # now: most invocations have no metric, and an empty flush warns
+        backfill_metrics.slot_message_let_go()
 
 
 def _run(record: SQSRecord, work: Callable[[], None]) -> None:
@@ -73,7 +84,9 @@ def _run(record: SQSRecord, work: Callable[[], None]) -> None:
         raise
 
 
-@logger.inject_lambda_context
+@traced
+@logger.inject_lambda_context(clear_state=True)  # a record's backfill and execution ids are not the next one's
+@flushed_by(metrics)
 def lambda_handler(event: dict, context) -> PartialItemFailureResponse:
     global _context
     _context = context

@@ -10,19 +10,24 @@ from backfill_core.cold_start import imports_without_collection
 with imports_without_collection():
     from datetime import timedelta
 
-    from aws_lambda_powertools import Logger
+    from aws_lambda_powertools import Logger, Metrics
 
     from backfill_core.backfills.watchdog import resend_stale_slots
+    from backfill_core.metrics import flushed_by
     from backfill_core.schedules.kestra_time import now, parse_instant
     from backfill_core.settings import load_settings, settings
     from backfill_core.slots.execution_messages import requeue_overdue
+    from backfill_core.tracing import traced
     from backfill_core.triggers import listing_migration, live_schedule
 
 load_settings()  # the cold start: an invalid or missing setting fails it, naming the variable
 logger = Logger(service="scheduler")
+metrics = Metrics(service="scheduler")
 
 
-@logger.inject_lambda_context
+@traced
+@logger.inject_lambda_context(clear_state=True)
+@flushed_by(metrics)
 def lambda_handler(event: dict, context) -> dict:
     scheduled = (event or {}).get("scheduledTime")
     tick_time = parse_instant(scheduled) if scheduled else now()

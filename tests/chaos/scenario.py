@@ -67,7 +67,7 @@ def local_aws(extra_env: dict[str, str]) -> Iterator[LocalResources]:
         with mock_aws():
             aws_clients.reset()
             resources = LocalResources(load_template(), "us-east-1")
-            resources.create(boto3.client("dynamodb"), boto3.client("sqs"))
+            resources.create(boto3.client("dynamodb"), boto3.client("sqs"), events=boto3.client("events"))
             os.environ.update(resources.function_environment())
             os.environ.update(extra_env)
             yield resources

@@ -186,7 +186,8 @@ def test_the_api_token_lives_in_secrets_manager_not_in_a_parameter_or_the_enviro
         variables.update(props.get("Environment", {}).get("Variables", {}))
     refs = {v["Ref"] for v in variables.values() if isinstance(v, dict) and "Ref" in v}
     names = {"LogLevel", *resources_of_type(template, "AWS::DynamoDB::Table"), "WorkQueue"}
-    assert refs <= names | {"ExecutionFilesBucket", "TaskRunnerFunction", "FlowSecretsPrefix"}, refs  # a name prefix
+    names |= {"ExecutionFilesBucket", "TaskRunnerFunction", "FlowSecretsPrefix", "BackfillEventBus"}  # names, a prefix
+    assert refs <= names, refs
     assert variables["API_TOKEN_SECRET"] == {"Fn::If": ["ApiTokenRequired", {"Ref": "ApiTokenSecret"}, ""]}
     secret = resources_of_type(template, "AWS::SecretsManager::Secret")["ApiTokenSecret"]
     assert "GenerateSecretString" in secret and "SecretString" not in secret

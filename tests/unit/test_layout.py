@@ -10,7 +10,7 @@ MAX_LINES = 320  # "about 300"
 
 # Bottom to top: a module may import modules of its own layer or of the layers below it, never above.
 LAYERS = [
-    ("shared", ["settings", "errors", "ids", "aws_clients", "kestra_model", "strict_json"]),
+    ("shared", ["settings", "errors", "ids", "aws_clients", "kestra_model", "strict_json", "metrics", "tracing"]),
     ("time", ["schedules", "kestra_model"]),
     ("flows", ["flows", "triggers.model"]),
     (

@@ -71,6 +71,12 @@ def lambda_client():
 
 
 @cache
+def events():
+    # A lifecycle event is a notice, never worth holding up a backfill's write: few tries, short waits.
+    return client("events", config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=2, read_timeout=5))
+
+
+@cache
 def secrets() -> "SecretsProvider":
     """Powertools' Secrets Manager reader, whose cache lives as long as the execution environment. Imported here:
     Powertools' parameters import boto3, which only a deployment with secrets needs."""
@@ -81,5 +87,5 @@ def secrets() -> "SecretsProvider":
 
 def reset() -> None:
     """Forget cached clients and the session (tests switch between moto backends)."""
-    for cached in (dynamodb, sqs, s3, lambda_client, secrets, session):
+    for cached in (dynamodb, sqs, s3, lambda_client, events, secrets, session):
         cached.cache_clear()

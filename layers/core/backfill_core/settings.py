@@ -58,6 +58,9 @@ class Settings(BaseModel):
     # The Secrets Manager secret (ARN or name) holding the token every API call must then carry; empty leaves
     # the local stack open on loopback and AWS to AWS_IAM alone.
     api_token_secret: str = Field("", alias="API_TOKEN_SECRET")
+    # The EventBridge bus a backfill's lifecycle events go to (backfills/events.py): created, paused, resumed,
+    # succeeded, failed, cancelled.
+    event_bus_name: str = Field("BackfillEventBus", alias="BACKFILL_EVENT_BUS", min_length=1)
 
     # Limits the template leaves to their defaults.
     default_concurrency: PositiveInt = Field(1, alias="BACKFILL_DEFAULT_CONCURRENCY")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
-from backfill_core.backfills import state_machine
+from backfill_core.backfills import events, state_machine
 from backfill_core.backfills.model import Backfill, BackfillSpec
 from backfill_core.backfills.planning import schedule_trigger
 from backfill_core.backfills.progress import Progress
@@ -90,6 +90,7 @@ def change(key: TriggerKey, backfill_id: str, decide: Decide, exclusive: bool = 
         after = _write(key, spec, wanted, exclusive)
         if after is not None and after[0] and after[1] is not None:
             send_slots(spec, wanted.dispatched(after[1]))
+            events.publish(events.hold_change(progress, after[1]), spec, after[1])
             store_end(spec, after[1])
             return backfill_view(spec, after[1])
         lost_to = after[1] if after is not None else None

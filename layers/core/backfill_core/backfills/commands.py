@@ -3,7 +3,7 @@ pause, unpause and delete, one by one or in bulk."""
 
 from collections.abc import Sequence
 
-from backfill_core.backfills import progress_changes, slot_runs
+from backfill_core.backfills import events, progress_changes, slot_runs
 from backfill_core.backfills.changes import (
     CHANGE_ATTEMPTS,
     Decide,
@@ -97,6 +97,7 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
     seen = check_no_overlap(spec.trigger_key, spec)
     triggers_repository.create_backfill(spec, progress, BackfillStart(seen, flows_repository.backfill_start(stored)))
     send_slots(spec, [(lane, lane, 0) for lane in range(first)])
+    events.publish(events.Lifecycle.CREATED, spec, progress)  # after the slots: a slow publish delays no run
     return backfill_view(spec, progress)
 
 

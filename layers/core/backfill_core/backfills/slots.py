@@ -8,6 +8,8 @@ from datetime import datetime
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 
+from backfill_core import metrics
+from backfill_core.backfills import events
 from backfill_core.backfills.model import BackfillSpec, BackfillStatus, SlotOutcome, SlotRecord, SlotState
 from backfill_core.backfills.progress import (
     COUNTERS,
@@ -123,7 +125,11 @@ def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | No
         if successor is not None:
             premises |= {"successor": successor, "successor_seen": progress.slots.get(successor)}
         ok, found = backfill_progress.end_slot(spec.id, slot, COUNTERS[outcome], then, now(), **premises)
+        if ok:
+            metrics.slot_ended(spec.id, outcome)
         if ok and found is not None:
+            if "pause" in premises:  # this failure reached maxFailures: the write that paused it says so
+                events.publish(events.Lifecycle.PAUSED, spec, found)
             taken = found.lane(slot.lane if successor is None else successor)
             if then in (Next.CURSOR, Next.RETRY) and taken is not None:
                 send_slots(spec, [(taken.lane, taken.position, taken.round)], known=(message.date, slot.position))
@@ -168,6 +174,8 @@ def store_end(spec: BackfillSpec, progress: Progress) -> None:
         return
     for _ in range(DECISIONS):
         ok, found = backfill_progress.change(spec.id, settle(progress, ended), now())
+        if ok and found is not None:
+            events.publish(events.ENDS.get(ended), spec, found)
         if ok or found is None:
             break
         progress, ended = found, settled_status(found)
@@ -206,7 +214,7 @@ def send_slots(
     try:
         work_queue.send(list[WorkMessage](messages))
     except (work_queue.SendFailed, BotoCoreError, ClientError):
-        logger.exception("slot messages not sent; the watchdog will send them", extra={"backfill": spec.id})
+        logger.exception("slot messages not sent; the watchdog will send them", extra={"backfill_id": spec.id})
 
 
 def _spec_of(message: SlotMessage) -> BackfillSpec | None:

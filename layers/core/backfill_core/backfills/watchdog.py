@@ -27,7 +27,7 @@ def resend_stale_slots() -> int:
         try:
             sent += _watch(running)
         except Exception:  # one broken backfill must not stop the watchdog for the others
-            logger.exception("watchdog could not check a backfill", extra={"backfill": running.id})
+            logger.exception("watchdog could not check a backfill", extra={"backfill_id": running.id})
     return sent
 
 
@@ -48,7 +48,7 @@ def _watch(running: Backfill) -> int:
             return held
         refilled = progress_changes.refill(progress)
         if refilled:
-            logger.warning("watchdog filled free places in a backfill's window", extra={"backfill": spec.id})
+            logger.warning("watchdog filled free places in a backfill's window", extra={"backfill_id": spec.id})
         return refilled
 
     watched = change(key, running.id, decide)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
+from backfill_core import metrics
 from backfill_core.backfills import holds, planning
 from backfill_core.backfills import slots as backfill_slots
 from backfill_core.backfills.model import SlotOutcome
@@ -102,8 +103,16 @@ def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]
     execution, ended_here = ran
     if ended_here:
         _stop_after(message, stored, execution)  # before the next slot is dispatched
+        _count_run(spec.id, execution)
     outcome = SlotOutcome.of_execution(execution.state.current) or SlotOutcome.FAILED
     backfill_slots.finish_slot(message, outcome, known)
+
+
+def _count_run(backfill_id: str, execution: Execution) -> None:
+    """How long the execution ran, from its start to its end: counted by the attempt that ended it, so once."""
+    state = execution.state
+    if state.start_date is not None and state.end_date is not None:
+        metrics.slot_ran(backfill_id, (state.end_date - state.start_date).total_seconds())
 
 
 def _flow_labels(stored: StoredFlow | None, trigger_id: str) -> list:
