@@ -101,6 +101,7 @@ def import_seconds(function: str, code: Path, layer: Path, runtime: Path) -> flo
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
         **settings,
+        "LAMBDA_TASK_ROOT": str(code),  # as Lambda sets it (/var/task): what is built only on Lambda is built
         "PYTHONPATH": os.pathsep.join([str(code), str(layer), str(runtime)]),
         "PYTHONDONTWRITEBYTECODE": "1",
     }
