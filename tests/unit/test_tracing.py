@@ -13,7 +13,9 @@ from local.aws_template import ROOT, LocalResources, load_template
 PROBE = """
 import json, sys
 import app
-print(json.dumps({"xray": "aws_xray_sdk" in sys.modules}))
+print(json.dumps({"xray": "aws_xray_sdk" in sys.modules, "patched": sorted(
+    name.rsplit(".", 1)[-1] for name in sys.modules if name.startswith("aws_xray_sdk.ext.") and name.count(".") == 2
+)}))
 """
 
 
@@ -48,3 +50,10 @@ def test_the_executor_is_traced_on_lambda_only(environment, traced):
 def test_every_engine_handler_is_traced_on_lambda():
     for function, resource in (("api", "ApiFunction"), ("scheduler", "SchedulerFunction")):
         assert handler_imported(function, resource, LAMBDA_TASK_ROOT="/var/task")["xray"] is True
+
+
+def test_only_the_aws_calls_are_patched():
+    """The flows' own HTTP calls (requests, httplib) are not the engine's to trace, and patching them costs 30 to 50 ms
+    more at each cold start."""
+    patched = handler_imported("executor", "ExecutorFunction", LAMBDA_TASK_ROOT="/var/task")["patched"]
+    assert "botocore" in patched and not {"requests", "httplib", "httpx", "sqlite3"} & set(patched), patched
