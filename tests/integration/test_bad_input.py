@@ -179,3 +179,11 @@ def test_a_parameter_the_route_does_not_take_is_refused_naming_it(stack, path, u
     answer = stack.call("GET", path)
     assert answer.status == 422, answer.raw
     assert answer.message.startswith(f"{unknown}: not a parameter of GET {path.split('?')[0]}; it takes ")
+
+
+@pytest.mark.parametrize("status", ["FOO", "running"])
+def test_a_backfills_list_status_that_is_no_status_is_refused_naming_it(stack, status):
+    """Was: any string was taken, so a misspelt status answered an empty list, as if there were no backfill."""
+    answer = stack.call("GET", f"/api/v1/backfills?status={status}")
+    assert answer.status == 422 and answer.message.startswith("status"), answer.raw
+    assert stack.call("GET", "/api/v1/backfills?status=RUNNING").status == 200

@@ -5,7 +5,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
-from backfill_core.backfills.model import SlotShown
+from backfill_core.backfills.model import BackfillShown, SlotShown
 from backfill_core.kestra_api.filter_fields import BACKFILL_FIELDS
 from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
 from backfill_core.kestra_api.responses import BackfillResource, DryRunResult, PagedResults, RetryFailedResult, Slot
@@ -31,7 +31,7 @@ def list_backfills(
     namespace: NamespaceQuery = None,
     flowId: FlowIdQuery = None,  # noqa: N803 - Kestra's parameter names
     triggerId: TriggerIdQuery = None,  # noqa: N803
-    status: Annotated[str | None, Query()] = None,
+    status: Annotated[BackfillShown | None, Query()] = None,
     page: Annotated[int, Query(ge=1)] = 1,
     size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 25,
 ) -> PagedResults[BackfillResource]:

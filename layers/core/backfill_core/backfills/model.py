@@ -59,6 +59,19 @@ class BackfillStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class BackfillShown(StrEnum):
+    """A backfill's status as people read it (state_machine.display_status): a running one is QUEUED until an
+    executor picks up a slot, PAUSED while held."""
+
+    QUEUED = "QUEUED"
+    RUNNING = BackfillStatus.RUNNING.value
+    PAUSED = "PAUSED"
+    CANCELLING = BackfillStatus.CANCELLING.value
+    SUCCEEDED = BackfillStatus.SUCCEEDED.value
+    FAILED = BackfillStatus.FAILED.value
+    CANCELLED = BackfillStatus.CANCELLED.value
+
+
 SETTLED_STATUSES = (BackfillStatus.SUCCEEDED, BackfillStatus.FAILED, BackfillStatus.CANCELLED)
 Reprocess = Literal["all", "failed", "missing"]
 

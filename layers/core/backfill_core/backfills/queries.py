@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import partial
 
 from backfill_core.backfills import slot_runs, state_machine
-from backfill_core.backfills.model import Backfill, SlotShown
+from backfill_core.backfills.model import Backfill, BackfillShown, SlotShown
 from backfill_core.errors import Invalid, NotFound
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
@@ -136,7 +136,7 @@ def list_backfills(
     namespace: str | None,
     flow_id: str | None,
     trigger_id: str | None,
-    status: str | None,
+    status: BackfillShown | None,
     filters: Sequence[Filter] = (),
 ):
     """Every backfill of the tenant, newest first, running and finished alike; `filters` are Kestra's trigger
