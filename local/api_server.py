@@ -106,6 +106,7 @@ class ApiServer:
         except OSError as problem:
             raise PortUnavailable(host, port, problem) from None
         self.httpd.daemon_threads = True
+        self.serving: threading.Thread | None = None
 
     @property
     def port(self) -> int:
@@ -176,10 +177,11 @@ class ApiServer:
         return Request
 
     def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.httpd.serve_forever, name="api", daemon=True)
-        thread.start()
-        return thread
+        self.serving = threading.Thread(target=self.httpd.serve_forever, name="api", daemon=True)
+        self.serving.start()
+        return self.serving
 
     def stop(self) -> None:
-        self.httpd.shutdown()
+        if self.serving is not None:  # shutdown() waits for serve_forever: one never started would wait for ever
+            self.httpd.shutdown()
         self.httpd.server_close()

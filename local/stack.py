@@ -138,8 +138,7 @@ class LocalStack:
             api["Timeout"],
             self.request_log,
             local_routes={"/local/metrics": self.metrics.answer},
-        )
-        self.api.serve_in_thread()
+        )  # bound and listening from here: a request waits until it is served, below
 
         # Flow code runs in a process of its own, with none of this one's environment; this process's own
         # environment (the shell's, perhaps with real AWS keys) is unreadable to it.
@@ -174,6 +173,9 @@ class LocalStack:
         threading.Thread(target=self._tick_scheduler, name="scheduler", daemon=True).start()
         if self.flows_dir:
             self.load_flows(self.flows_dir)
+        # Served once the example flows are there: an earlier answer would show an empty stack (a readiness check
+        # that polls the API then found no flow).
+        self.api.serve_in_thread()
 
     def _put_flow_secrets(self, secretsmanager) -> int:
         """A flow's secret('NAME') on the local stack: <state dir>/secrets.json maps names under the prefix, as

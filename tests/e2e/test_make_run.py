@@ -150,3 +150,27 @@ def test_a_request_line_cannot_write_to_the_terminal(stack):
     stack.wait_for(lambda: marker in stack.output(), timeout=10, what="the request's line")
     (line,) = [line for line in stack.output().splitlines() if marker in line]
     assert re.fullmatch(rf"GET /api/v1/{marker}\\x1b\[2J 404 \d+ ms", line), line
+
+
+def test_the_first_answer_already_holds_the_example_flows(tmp_path):
+    """Was: the API served before the example flows were loaded, so a readiness check that polls it (curl until it
+    answers) could pass on an empty stack: `GET /api/v1/flows/search` answered 200 with no flow. Now a request made
+    from the moment the process starts waits until the flows are there."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "local", "--port", str(port), "--state-dir", str(tmp_path / "state")]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                answer = requests.get(f"http://127.0.0.1:{port}/api/v1/flows/search?namespace=dev", timeout=60)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline and process.poll() is None, "the stack never listened"
+                time.sleep(0.02)
+        assert answer.status_code == 200 and answer.json()["total"] == 1, answer.text
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
