@@ -34,13 +34,17 @@ def handler_imported(function: str, resource: str, **environment: str) -> dict:
     return json.loads(done.stdout.splitlines()[-1])
 
 
+ON_LAMBDA = {"LAMBDA_TASK_ROOT": "/var/task"}
+TRACING_CALLS = {**ON_LAMBDA, "POWERTOOLS_TRACE_DISABLED": "false"}  # as TraceAwsCalls=true deploys it
+
+
 @pytest.mark.parametrize(
     ("environment", "traced"),
     [
-        ({"LAMBDA_TASK_ROOT": "/var/task"}, True),
-        ({}, False),
-        ({"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "true"}, False),
-        ({"LAMBDA_TASK_ROOT": "/var/task", "AWS_SAM_LOCAL": "true"}, False),
+        (TRACING_CALLS, True),
+        ({"POWERTOOLS_TRACE_DISABLED": "false"}, False),
+        (ON_LAMBDA, False),  # the template's default: TraceAwsCalls is "false"
+        ({**TRACING_CALLS, "AWS_SAM_LOCAL": "true"}, False),
     ],
 )
 def test_the_executor_is_traced_on_lambda_only(environment, traced):
@@ -49,11 +53,11 @@ def test_the_executor_is_traced_on_lambda_only(environment, traced):
 
 def test_every_engine_handler_is_traced_on_lambda():
     for function, resource in (("api", "ApiFunction"), ("scheduler", "SchedulerFunction")):
-        assert handler_imported(function, resource, LAMBDA_TASK_ROOT="/var/task")["xray"] is True
+        assert handler_imported(function, resource, **TRACING_CALLS)["xray"] is True
 
 
 def test_only_the_aws_calls_are_patched():
     """The flows' own HTTP calls (requests, httplib) are not the engine's to trace, and patching them costs 30 to 50 ms
     more at each cold start."""
-    patched = handler_imported("executor", "ExecutorFunction", LAMBDA_TASK_ROOT="/var/task")["patched"]
+    patched = handler_imported("executor", "ExecutorFunction", **TRACING_CALLS)["patched"]
     assert "botocore" in patched and not {"requests", "httplib", "httpx", "sqlite3"} & set(patched), patched
