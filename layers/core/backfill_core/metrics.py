@@ -18,16 +18,14 @@ from typing import Any, TypeVar
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from backfill_core.backfills.model import SlotOutcome
-
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
-# A slot's outcome -> the metric counting it.
+# A slot's outcome (backfills.model.SlotOutcome, a str) -> the metric counting it.
 SLOT_COUNTS = {
-    SlotOutcome.SUCCEEDED: "SlotsSucceeded",
-    SlotOutcome.FAILED: "SlotsFailed",
-    SlotOutcome.SKIPPED: "SlotsSkipped",
-    SlotOutcome.CANCELLED: "SlotsCancelled",
+    "SUCCEEDED": "SlotsSucceeded",
+    "FAILED": "SlotsFailed",
+    "SKIPPED": "SlotsSkipped",
+    "CANCELLED": "SlotsCancelled",
 }
 SLOT_DURATION = "SlotDuration"
 DISPATCH_LAG = "DispatchLag"
@@ -46,7 +44,7 @@ def _count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, bac
         _metrics.add_metric(name=name, unit=unit, value=value)
 
 
-def slot_ended(backfill_id: str, outcome: SlotOutcome) -> None:
+def slot_ended(backfill_id: str, outcome: str) -> None:
     """A slot counted in its backfill as it ended."""
     _count(SLOT_COUNTS[outcome], backfill_id=backfill_id)
 
