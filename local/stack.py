@@ -197,12 +197,18 @@ class LocalStack:
         """Load the state directory into moto; after a restart no attempt of the earlier process is alive, so
         their leases end now and their messages are visible again (state.py): the slots they held carry on at
         once as their next attempt, as after every executor environment dying and the timeouts passing."""
+        from backfill_core.backfills.watchdog import resend_unqueued
+        from backfill_core.slots.message import parse_work_message
         from backfill_core.storage import concurrency_repository, executions_repository, triggers_repository
 
         self.resumed = self.state.load(self.fresh)
         if self.resumed.resumed:
             self.found["interrupted"] = executions_repository.end_leases(time.time())
             concurrency_repository.free_all_places(time.time())  # flows' concurrency places, likewise
+            # A kill between the write that moved a lane and the send of its slot's message lost that message: the
+            # watchdog would send it after SLOT_RESEND_SECONDS; no send is under way any more, so it is sent now.
+            queued = self.state.queued_bodies(self.resources.work_queue_event_source()["Queue"])
+            self.found["resent"] = resend_unqueued([parse_work_message(body) for body in queued])
         tables = self.resources.function_environment("ApiFunction")
         self.found["flows"] = self._count(tables["FLOWS_TABLE"])
         self.found["backfills"] = self._count(tables["TRIGGERS_TABLE"], "begins_with(sk, :kind)", "BACKFILL#")
@@ -234,6 +240,7 @@ class LocalStack:
                 f"{where}: resumed {found['flows']} flows, {found['backfills']} backfills ({found['running']} "
                 f"running), {found['executions']} executions, {found['queued']} queued messages"
                 + (f"; {interrupted} runs cut short by the stop resume as their next attempt" if interrupted else "")
+                + (f"; {found['resent']} slots whose message the stop lost sent again" if found["resent"] else "")
             )
         if loaded.discarded:
             return f"{where}: FRESH START (--fresh): the earlier state was deleted"

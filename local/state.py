@@ -254,6 +254,11 @@ class StateDir:
             if queue is not None:
                 queue._messages = []
 
+    def queued_bodies(self, queue_name: str) -> list[str]:
+        """The bodies of the messages a queue holds (visible, in flight or delayed), read without receiving them."""
+        with locked():
+            return [m.body for queue in self._queues() if queue.name == queue_name for m in queue._messages]
+
     # -- the journal (ChangeObserver: each call arrives inside moto_thread_safety's lock) --------------------
 
     def _record(self, record: dict) -> None:

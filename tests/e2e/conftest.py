@@ -1,6 +1,7 @@
 """The local stack as `make run` starts it, in a subprocess, reached over HTTP."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from local.stack import free_port
 from tests.harness import run_kind
 
 ROOT = Path(__file__).resolve().parents[2]
+REQUEST_LINE = re.compile(r"^[A-Z]+ /\S* \d{3} \d+ ms$")  # the stack's log of one request
 # Debian's Chromium, driven by Playwright (its own browser download needs the internet).
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -57,6 +59,11 @@ class RunningStack:
     def output(self) -> str:
         return self.log_path.read_text() if self.log_path.exists() else ""
 
+    def story(self) -> str:
+        """The end of the output without its request lines (a test polling the API fills the log with them)."""
+        lines = [line for line in self.output().splitlines() if not REQUEST_LINE.match(line)]
+        return "\n".join(lines)[-3000:]
+
     def get(self, path: str, **params) -> dict:
         response = requests.get(self.url + path, params=params, timeout=10)
         assert response.status_code == 200, response.text
@@ -76,7 +83,7 @@ class RunningStack:
             if value:
                 return value
             time.sleep(0.2)
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.output()[-3000:]}")
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.story()}")
 
     def kill(self) -> None:
         """SIGKILL: the stack gets no chance to save or stop anything."""
@@ -91,7 +98,7 @@ class RunningStack:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=20)
-            raise AssertionError(f"the stack did not stop within 20 s of Ctrl-C:\n{self.output()[-3000:]}") from None
+            raise AssertionError(f"the stack did not stop within 20 s of Ctrl-C:\n{self.story()}") from None
 
 
 def start_stack(tmp_path_factory, prefer_port: int | None = None, *args: str) -> RunningStack:

@@ -156,3 +156,34 @@ def test_a_restart_ends_the_leases_of_running_attempts_only(aws):
         for pk in ("running", "done", "old")
     }
     assert leases == {"running": now, "done": now + 300, "old": 5}
+
+
+def test_a_restart_sends_again_the_slot_messages_the_kill_lost_and_only_those(stack):
+    """A kill between the write that moved a lane and the send of its slot's message loses that message; the
+    resumed stack sends it at once (resend_unqueued), not after SLOT_RESEND_SECONDS, and no slot twice."""
+    from backfill_core.backfills.watchdog import resend_unqueued
+    from backfill_core.slots.message import parse_work_message
+    from tests.flows import QUICK, backfill_body
+
+    assert stack.call("POST", "/api/v1/flows", QUICK, "application/x-yaml").status == 200
+    answer = stack.call(
+        "PUT", "/api/v1/triggers", backfill_body("quick", "2024-01-01T00:00:00Z", "2024-01-01T03:00:00Z", concurrency=2)
+    )
+    assert answer.status == 200, answer.raw
+    backfill_id = answer.body["backfill"]["id"]
+    sqs = boto3.client("sqs")
+    sent = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert len(sent) == 2  # one per lane
+    kept, lost = sent
+    sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=lost["ReceiptHandle"])  # never sent, as after the kill
+
+    assert resend_unqueued([parse_work_message(kept["Body"])]) == 1
+    queued = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=0)["Messages"]
+    assert sorted(m["Body"] for m in queued) == sorted([kept["Body"], lost["Body"]])
+    assert resend_unqueued([parse_work_message(m["Body"]) for m in queued]) == 0  # nothing lost: nothing sent
+
+    stack.drain()
+    done = stack.backfill(backfill_id)
+    assert (done["status"], done["succeeded"]) == ("SUCCEEDED", 4)
+    dates = [e["trigger"]["variables"]["date"] for e in stack.executions(namespace="tests", flowId="quick")]
+    assert sorted(dates) == sorted(set(dates)) and len(dates) == 4

@@ -10,9 +10,10 @@ from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import change, kill_running
 from backfill_core.backfills.holds import trigger_disabled
 from backfill_core.backfills.model import Backfill, BackfillSpec, SlotState
-from backfill_core.backfills.progress import Progress, settled_status
+from backfill_core.backfills.progress import LaneSlot, Progress, settled_status
 from backfill_core.backfills.slots import send_slots, store_end
 from backfill_core.settings import settings
+from backfill_core.slots.message import SlotMessage, WorkMessage
 from backfill_core.storage import backfill_items, backfill_watch, flows_repository, triggers_repository
 
 logger = Logger(child=True)
@@ -76,11 +77,7 @@ def _resend_lost(spec: BackfillSpec, progress: Progress) -> int:
     before = backfill_watch.seen(spec.id)
     seen: dict[int, tuple[int, float]] = {}
     stale = []
-    for slot in progress.in_flight:
-        if slot.state == SlotState.PARKED:
-            continue
-        if slot.state == SlotState.DISPATCHED and progress.held and progress.stored_running:
-            continue  # its claim would park it: unpause sends it again
+    for slot in _awaiting_message(progress):
         code, since = before.get(slot.lane, (None, now))
         if code != slot.code:
             since = now
@@ -92,3 +89,37 @@ def _resend_lost(spec: BackfillSpec, progress: Progress) -> int:
         backfill_watch.keep(spec.id, seen)
     send_slots(spec, stale)
     return len(stale)
+
+
+def _awaiting_message(progress: Progress) -> list[LaneSlot]:
+    """The slots in flight that a message must still reach: not PARKED (unpause sends those), nor DISPATCHED
+    while held (their claim would park them: unpause sends them again)."""
+    return [
+        slot
+        for slot in progress.in_flight
+        if slot.state != SlotState.PARKED
+        and not (slot.state == SlotState.DISPATCHED and progress.held and progress.stored_running)
+    ]
+
+
+def resend_unqueued(queued: list[WorkMessage]) -> int:
+    """After every executor died at once (the local stack restarted), a slot in flight whose message is not among
+    `queued` lost it between the write that moved its lane and the send: it is sent now, not slot_resend_seconds
+    later. Returns how many slots were sent."""
+    waiting = {
+        (m.backfill_id, m.lane, m.position, m.round) for m in queued if isinstance(m, SlotMessage) and m.backfill_id
+    }
+    sent = 0
+    for running in triggers_repository.running_backfills():
+        found = backfill_items.get(running.trigger_key.pk, running.id)
+        if found is None:
+            continue
+        spec, progress = found
+        lost = [
+            (slot.lane, slot.position, slot.round)
+            for slot in _awaiting_message(progress)
+            if (spec.id, slot.lane, slot.position, slot.round) not in waiting
+        ]
+        send_slots(spec, lost)
+        sent += len(lost)
+    return sent
