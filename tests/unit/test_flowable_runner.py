@@ -2,6 +2,8 @@
 ForEach (values, taskrun.value, outputs by value, parentTaskRunId), Sleep and Fail, their errors, and the
 bounds that keep an execution inside one executor and one DynamoDB item."""
 
+import time
+
 import pytest
 
 from backfill_core.errors import Invalid
@@ -333,3 +335,29 @@ def test_log_lines_of_branches_in_threads_are_all_kept():
 
     assert done.state.current == "SUCCESS"
     assert sorted(recorder.messages()) == sorted(f"line {i}" for i in range(8))
+
+
+def test_branches_join_the_task_run_list_in_the_order_declared_however_their_threads_run():
+    """Kestra creates a Parallel's branches (a ForEach's groups) in order: a branch whose thread is slow to start
+    still comes before the next one in taskRunList."""
+    from backfill_core.flows.branches import task_run_added, windowed
+
+    joined: list[str] = []
+
+    def branch(name: str, late: float):
+        def run_branch() -> str:
+            time.sleep(late)
+            joined.append(name)
+            task_run_added()
+            return "SUCCESS"
+
+        return run_branch
+
+    assert (
+        windowed([branch("first", 0.1), branch("second", 0), branch("third", 0)], 0, lambda: False, False) == "SUCCESS"
+    )
+    assert joined == ["first", "second", "third"]
+
+    many = "".join(log_task(f"b{i}", f"line {i}") for i in range(8))
+    done, _ = run("tasks:\n" + flowable("fan", "Parallel", "    tasks:\n" + indent(many)))
+    assert [t.task_id for t in done.task_run_list] == ["fan", *(f"b{i}" for i in range(8))]

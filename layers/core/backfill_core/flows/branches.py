@@ -43,16 +43,29 @@ def windowed(groups: Sequence[Callable[[], str]], limit: int, killed: Callable[[
 
 
 def _start(pool: ThreadPoolExecutor, group: Callable[[], str]) -> Future:
-    """A group in a thread of the pool, seeing this thread's context (the secrets the execution may read)."""
-    return pool.submit(contextvars.copy_context().run, _in_branch, group)
+    """A group in a thread of the pool, seeing this thread's context (the secrets the execution may read). The next
+    starts once this one's first task run is in the execution (or it ended without one), so the task run list holds
+    the branches in the order Kestra creates them, not in the order their threads happened to run."""
+    opened = threading.Event()
+    future = pool.submit(contextvars.copy_context().run, _in_branch, group, opened)
+    future.add_done_callback(lambda _: opened.set())
+    opened.wait()
+    return future
 
 
-def _in_branch(group: Callable[[], str]) -> str:
-    _branch.inside = True
+def _in_branch(group: Callable[[], str], opened: threading.Event) -> str:
+    _branch.inside, _branch.opened = True, opened
     try:
         return group()
     finally:
-        _branch.inside = False
+        _branch.inside, _branch.opened = False, None
+
+
+def task_run_added() -> None:
+    """A task run joined the execution: in a branch, its first lets the next branch start (`_start`)."""
+    opened = getattr(_branch, "opened", None)
+    if opened is not None:
+        opened.set()
 
 
 def _one_after_another(groups: Sequence[Callable[[], str]], limit: int, killed: Callable[[], bool]) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from backfill_core.flows.branches import task_run_added
 from backfill_core.flows.execution import ENDED_STATES, Execution, State, StateHistory, TaskRun, TaskRunAttempt
 from backfill_core.flows.outputs import MAX_RECORD_BYTES, outputs_problem
 from backfill_core.flows.task_spec import TaskSpec
@@ -90,6 +91,7 @@ def new_task_run(task: TaskSpec, run: TaskRunContext, placement: Placement) -> T
         ),
     )
     execution.task_run_list.append(task_run)
+    task_run_added()
     return task_run
 
 
