@@ -20,13 +20,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
-# A slot's outcome (backfills.model.SlotOutcome, a str) -> the metric counting it.
-SLOT_COUNTS = {
-    "SUCCEEDED": "SlotsSucceeded",
-    "FAILED": "SlotsFailed",
-    "SKIPPED": "SlotsSkipped",
-    "CANCELLED": "SlotsCancelled",
-}
 SLOT_DURATION = "SlotDuration"
 DISPATCH_LAG = "DispatchLag"
 BACKFILLS_CREATED = "BackfillsCreated"
@@ -44,9 +37,10 @@ def _count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count, bac
         _metrics.add_metric(name=name, unit=unit, value=value)
 
 
-def slot_ended(backfill_id: str, outcome: str) -> None:
-    """A slot counted in its backfill as it ended."""
-    _count(SLOT_COUNTS[outcome], backfill_id=backfill_id)
+def slot_ended(backfill_id: str, counter: str) -> None:
+    """A slot counted in its backfill as it ended, by the progress counter it went to (`succeeded`, `failed`,
+    `skipped`, `cancelled`): the metric SlotsSucceeded, SlotsFailed and so on."""
+    _count(f"Slots{counter.capitalize()}", backfill_id=backfill_id)
 
 
 def slot_ran(backfill_id: str, seconds: float) -> None:

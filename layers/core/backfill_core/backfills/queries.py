@@ -116,7 +116,6 @@ def _slots_in_states(
 
 def _count(b: Backfill, state: SlotShown) -> int:
     """How many of the backfill's slots are in this state, from its counters and its slots in flight."""
-    in_flight = sum(entry.state.value == state.value for entry in b.inflight.values())
     match state:
         case SlotShown.SUCCEEDED:
             return b.succeeded
@@ -128,7 +127,7 @@ def _count(b: Backfill, state: SlotShown) -> int:
             return b.cancelled  # the slots a cancel found never sent included
         case SlotShown.PENDING:
             return len(b.retry) + (0 if b.finished else b.total - b.dispatched)
-    return in_flight
+    return sum(entry.state.value == state.value for entry in b.inflight.values())  # DISPATCHED, RUNNING, PARKED
 
 
 def list_backfills(

@@ -126,7 +126,7 @@ def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | No
             premises |= {"successor": successor, "successor_seen": progress.slots.get(successor)}
         ok, found = backfill_progress.end_slot(spec.id, slot, COUNTERS[outcome], then, now(), **premises)
         if ok:
-            metrics.slot_ended(spec.id, outcome)
+            metrics.slot_ended(spec.id, COUNTERS[outcome])
         if ok and found is not None:
             if "pause" in premises:  # this failure reached maxFailures: the write that paused it says so
                 events.publish(events.Lifecycle.PAUSED, spec, found)
