@@ -61,6 +61,15 @@ def backfill_trigger(flow: dict[str, Any], given: str | None) -> str:
     return found[0]
 
 
+def rate_limit(value: str) -> int | None:
+    """--max-slots-per-minute of `set`: a number, or `none` to remove the limit."""
+    if value.strip().lower() == "none":
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise BadArgument(f"--max-slots-per-minute: {value!r} is neither a whole number of at least 1 nor none")
+    return int(value)
+
+
 def backfill_body(
     start: str,
     end: str | None,
@@ -70,6 +79,7 @@ def backfill_body(
     order: str | None,
     reprocess: str | None,
     max_failures: int | None,
+    max_slots_per_minute: int | None = None,
 ) -> dict[str, Any]:
     """The `backfill` object of PUT /api/v1/triggers and the dry run; options not given are left out, so the
     API's defaults apply (Kestra's: one at a time, oldest first, replay all)."""
@@ -78,6 +88,12 @@ def backfill_body(
         body["labels"] = [{"key": k, "value": v} for k, v in labels.items()]
     if inputs:
         body["inputs"] = inputs
-    optional = {"concurrency": concurrency, "order": order, "reprocess": reprocess, "maxFailures": max_failures}
+    optional = {
+        "concurrency": concurrency,
+        "order": order,
+        "reprocess": reprocess,
+        "maxFailures": max_failures,
+        "maxSlotsPerMinute": max_slots_per_minute,
+    }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body

@@ -11,7 +11,14 @@ from typing import Any, NoReturn
 import click
 from rich.console import Console
 
-from backfill_cli.arguments import BadArgument, backfill_body, backfill_trigger, flow_candidates, key_values
+from backfill_cli.arguments import (
+    BadArgument,
+    backfill_body,
+    backfill_trigger,
+    flow_candidates,
+    key_values,
+    rate_limit,
+)
 from backfill_cli.client import LOCAL_URL, ApiClient, ApiError, path_of
 from backfill_cli.display import (
     SLOT_STATES,
@@ -144,6 +151,9 @@ def find_flow(client: ApiClient, reference: str) -> dict[str, Any]:
 @click.option("--order", type=click.Choice(["oldest_first", "newest_first"]), help="Slot order (oldest_first).")
 @click.option("--reprocess", type=click.Choice(["all", "failed", "missing"]), help="What to replay (all).")
 @click.option("--max-failures", type=click.IntRange(min=1), help="Pause once this many slots failed.")
+@click.option(
+    "--max-slots-per-minute", type=click.IntRange(min=1), help="A rate limit: slots started in any minute, at most."
+)
 @click.option("--dry-run", is_flag=True, help="Count and list the slots; start nothing.")
 @click.option("--watch", "then_watch", is_flag=True, help="Then watch it until it ends (as `backfill watch`).")
 @click.option(
@@ -165,6 +175,7 @@ def create(
     order: str | None,
     reprocess: str | None,
     max_failures: int | None,
+    max_slots_per_minute: int | None,
     dry_run: bool,
     then_watch: bool,
     interval: float,
@@ -183,6 +194,7 @@ def create(
             order,
             reprocess,
             max_failures,
+            max_slots_per_minute,
         )
     except BadArgument as error:
         usage(str(error))
@@ -312,6 +324,31 @@ def pause(backfill_id: str, as_json: bool) -> None:
 def resume(backfill_id: str, as_json: bool) -> None:
     """Resume a paused backfill (the held slots first)."""
     change(backfill_id, as_json, "PATCH", "", {"paused": False})
+
+
+@cli.command(name="set")
+@click.argument("backfill_id")
+@click.option("--concurrency", type=click.IntRange(min=1), help="A new window: slots in flight at once.")
+@click.option("--max-slots-per-minute", "rate", metavar="N|none", help="A new rate limit; none removes it.")
+@json_option
+def set_limits(backfill_id: str, concurrency: int | None, rate: str | None, as_json: bool) -> None:
+    """Change a running backfill's concurrency or rate limit; the slots dispatched next follow them."""
+    body: dict[str, Any] = {} if concurrency is None else {"concurrency": concurrency}
+    if rate is not None:
+        try:
+            body["maxSlotsPerMinute"] = rate_limit(rate)
+        except BadArgument as error:
+            usage(str(error))
+    if not body:
+        usage("give --concurrency, --max-slots-per-minute or both")
+    changed = settings().client().call("PATCH", path_of("backfills", backfill_id), body=body)
+    if as_json:
+        print_json(changed)
+        return
+    click.echo(
+        f"Backfill {changed['id']} {changed['status']}: concurrency {changed['concurrency']}, "
+        f"maxSlotsPerMinute {changed.get('maxSlotsPerMinute') or 'none'}"
+    )
 
 
 @cli.command()

@@ -49,7 +49,8 @@ def duration_text(seconds: float) -> str:
 
 def rate_text(backfill: dict[str, Any]) -> str:
     rate = float(backfill.get("slotsPerMinute") or 0)
-    return f"{rate:.1f} slots/min" if rate else "- slots/min"
+    limit = backfill.get("maxSlotsPerMinute")
+    return (f"{rate:.1f} slots/min" if rate else "- slots/min") + (f" (limit {limit})" if limit else "")
 
 
 def eta_text(backfill: dict[str, Any], now: datetime) -> str:
@@ -112,7 +113,8 @@ def backfill_table(backfill: dict[str, Any], now: datetime | None = None) -> Tab
         (
             "policy",
             f"concurrency {backfill.get('concurrency')}, {backfill.get('order')}, reprocess "
-            f"{backfill.get('reprocess')}, maxFailures {backfill.get('maxFailures') or '-'}",
+            f"{backfill.get('reprocess')}, maxFailures {backfill.get('maxFailures') or '-'}, maxSlotsPerMinute "
+            f"{backfill.get('maxSlotsPerMinute') or '-'}",
         ),
         ("labels", labels or "-"),
         ("inputs", inputs or "-"),

@@ -4,6 +4,7 @@
 from backfill_core.cold_start import imports_without_collection
 
 with imports_without_collection():
+    import math
     import random
     import time
     from collections.abc import Callable
@@ -14,7 +15,7 @@ with imports_without_collection():
     from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
     from backfill_core import metrics as backfill_metrics
-    from backfill_core.errors import BackfillContended
+    from backfill_core.errors import BackfillContended, SlotNotDue
     from backfill_core.ids import backfill_execution_id, live_execution_id
     from backfill_core.metrics import flushed_by
     from backfill_core.schedules.kestra_time import storage_key
@@ -75,6 +76,9 @@ def record_handler(record: SQSRecord) -> None:
 def _run(record: SQSRecord, work: Callable[[], None]) -> None:
     try:
         work()
+    except SlotNotDue as early:
+        work_queue.retry_soon(record.receipt_handle, min(math.ceil(early.seconds), work_queue.MAX_VISIBILITY_SECONDS))
+        raise
     except BackfillContended:
         logger.warning("backfill record contended; the slot's message comes back soon")
         try:

@@ -333,3 +333,25 @@ def test_through_a_sigv4_gateway_every_call_is_signed(gateway):
     ]
     unsigned = backfill("--url", gateway.url, "list", env=aws_env())
     assert unsigned.returncode == 1 and unsigned.stderr.strip() == "Error: 403: Missing Authentication Token"
+
+
+def test_a_rate_limit_is_set_at_create_shown_and_changed_with_set(local_stack):
+    window = ["--start", "2023-05-01T00:00:00Z", "--end", "2023-05-01T02:00:00Z"]  # 5 slots, every 30 minutes
+    created = backfill(
+        "--url", local_stack.url, "create", "company.team.scheduled_flow", *window, "--concurrency", "5",
+        "--max-slots-per-minute", "2", "--json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    backfill_id = json.loads(created.stdout)["backfill"]["id"]
+    try:
+        shown = backfill("--url", local_stack.url, "show", backfill_id)
+        assert "maxSlotsPerMinute 2" in shown.stdout and "(limit 2)" in shown.stdout, shown.stdout
+        assert local_stack.get(f"/api/v1/backfills/{backfill_id}")["succeeded"] < 5  # 2 a minute: not yet done
+
+        bad = backfill("--url", local_stack.url, "set", backfill_id, "--max-slots-per-minute", "fast")
+        assert bad.returncode == 2 and "--max-slots-per-minute: 'fast'" in bad.stderr
+        lifted = backfill("--url", local_stack.url, "set", backfill_id, "--max-slots-per-minute", "none")
+        assert lifted.returncode == 0 and lifted.stdout.strip().endswith("maxSlotsPerMinute none"), lifted.stdout
+        assert local_stack.get(f"/api/v1/backfills/{backfill_id}")["maxSlotsPerMinute"] is None
+    finally:
+        backfill("--url", local_stack.url, "cancel", backfill_id)

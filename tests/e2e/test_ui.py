@@ -775,3 +775,40 @@ def test_a_small_backfill_needs_no_confirmation(ui_stack, review, browser):
     expect(page.locator(".progress-text")).to_have_text("100% · 2 of 2 ran, succeeded")
     assert screens.errors == [], screens.errors
     context.close()
+
+
+def test_a_rate_limit_is_asked_in_the_form_shown_on_the_progress_page_and_lifted_there(ui_stack, review, browser):
+    context, page, screens = review_page(browser, DESKTOP, "rate-limit")
+    page.goto(f"{ui_stack.url}/ui/#/flows/ui.review/untimed/triggers/daily/backfill")
+    fill_window(page, *BIG_WINDOW)
+    page.locator("details.advanced summary").click()
+    page.get_by_label("Rate limit (slots per minute)").fill("600")
+    expect(page.locator("#dry-run")).to_have_text(re.compile(r"^This will run \d{2},\d{3} executions"))
+    page.get_by_role("button", name="Start backfill").click()
+    confirm = page.get_by_role("group", name=re.compile(r"^Start [\d,]+ executions of untimed\?$"))
+    expect(confirm).to_contain_text(
+        re.compile(r"Estimated time: at least 20 min \d+ s, at the rate limit of 600 slots a minute")
+    )
+    confirm.get_by_role("button", name="Go back").click()
+    assert screens.errors == [], screens.errors
+
+    page = context.new_page()  # a fresh page: the form of another flow
+    screens = Screens(page, "review-rate-limit-1280-quick")
+    page.goto(f"{ui_stack.url}/ui/#/flows/ui.review/quick/triggers/daily/backfill")
+    fill_window(page, "2024-05-01T00:00", "2024-05-04T00:00")
+    page.locator("details.advanced summary").click()
+    page.get_by_label("Rate limit (slots per minute)").fill("6")
+    expect(page.locator("#dry-run")).to_have_text("This will run 4 executions, 0 skipped.")
+    page.get_by_role("button", name="Start backfill").click()
+    expect(page.get_by_role("heading", name="Backfill of quick")).to_be_visible()
+    expect(page.locator("#rate")).to_contain_text("(limit 6 a minute)")
+    expect(page.locator("#rate-limit")).to_have_value("6")
+    expect(page.locator(".progress-text")).to_contain_text(re.compile(r"[01] of 4"))  # one in 10 s: not all at once
+    page.locator("#rate-limit").fill("")
+    page.locator("#set-rate-limit").click()
+    expect(page.locator("#rate")).not_to_contain_text("limit")
+    expect(progress(page)).to_have_attribute(
+        "aria-valuenow", "100", timeout=60_000
+    )  # the slot already sent keeps its time
+    assert screens.errors == [], screens.errors
+    context.close()

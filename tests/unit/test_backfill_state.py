@@ -313,7 +313,13 @@ def test_the_watchdogs_refill_fills_only_free_places_and_pins_the_window():
     stalled = progress({}, concurrency=2, cursor=3)
     change = pc.refill(stalled)
     assert change.lanes == {0: pc.LaneChange(None, fresh=0), 1: pc.LaneChange(None, fresh=1)} and change.fresh == 2
-    assert change.expect == {"concurrency": 2, "paused": False, "trigger_disabled": False, "status": "RUNNING"}
+    assert change.expect == {
+        "concurrency": 2,
+        "paused": False,
+        "trigger_disabled": False,
+        "status": "RUNNING",
+        "max_slots_per_minute": None,  # a rate limit set meanwhile would pace these slots
+    }
     assert not pc.refill(progress({0: (2, R), 3: (1, R)}, concurrency=2, cursor=3))  # full, counting lane 3
     assert not pc.refill(progress({}, concurrency=2, cursor=3, paused=True))
     assert not pc.refill(progress({}, concurrency=2, cursor=6))  # nothing left to send: it has ended

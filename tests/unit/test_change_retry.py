@@ -48,7 +48,7 @@ def contended(monkeypatch, losses: int) -> dict[str, int]:
 
     monkeypatch.setattr(changes.backfill_items, "get", read)
     monkeypatch.setattr(changes.backfill_progress, "change", write)
-    monkeypatch.setattr(changes, "send_slots", lambda spec, slots: None)
+    monkeypatch.setattr(changes, "send_slots", lambda spec, slots, **_: None)
     return counts
 
 

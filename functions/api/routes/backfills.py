@@ -66,7 +66,7 @@ def change_backfill(backfill_id: RecordIdParam, body: BackfillChange) -> Backfil
     from backfill_core.backfills import commands
     from backfill_core.kestra_api.kestra_json import backfill_resource_json
 
-    changed = commands.change_backfill(tenant(), backfill_id, body.concurrency, body.paused)
+    changed = commands.change_backfill(tenant(), backfill_id, body.concurrency, body.paused, body.rate_limit)
     return backfill_resource_json(changed)
 
 

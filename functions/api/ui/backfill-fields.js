@@ -116,6 +116,8 @@ const FIELD_ERRORS = [
   ["backfill.reprocess", "err-reprocess"],
   ["backfill.maxFailures", "err-maxFailures"],
   ["backfill.max_failures", "err-maxFailures"],
+  ["backfill.maxSlotsPerMinute", "err-maxSlotsPerMinute"],
+  ["maxSlotsPerMinute", "err-maxSlotsPerMinute"],
   ["concurrency", "err-concurrency"],
   ["start", "err-start"],
   ["end", "err-end"],

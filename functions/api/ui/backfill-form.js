@@ -153,6 +153,12 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
           "Slots run at the same time (default 1, as Kestra)."
         ),
         field(
+          "maxSlotsPerMinute",
+          "Rate limit (slots per minute)",
+          h("input", { id: "maxSlotsPerMinute", name: "maxSlotsPerMinute", type: "number", min: 1, step: 1, placeholder: "no limit", "aria-describedby": "hint-maxSlotsPerMinute err-maxSlotsPerMinute" }),
+          "At most this many slots start in any minute, to spare the system they replay into. Empty: no limit."
+        ),
+        field(
           "reprocess",
           "Reprocess",
           h(
@@ -207,6 +213,8 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
     if (concurrency) backfill.concurrency = Number(concurrency);
     const maxFailures = form.elements.maxFailures.value.trim();
     if (maxFailures) backfill.maxFailures = Number(maxFailures);
+    const maxSlotsPerMinute = form.elements.maxSlotsPerMinute.value.trim();
+    if (maxSlotsPerMinute) backfill.maxSlotsPerMinute = Number(maxSlotsPerMinute);
     return { namespace, flowId, triggerId, backfill };
   };
 
@@ -293,9 +301,16 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
     } catch {
       timed = null;
     }
+    const limit = request.backfill.maxSlotsPerMinute;
+    const paced = limit ? ((answer.run - 1) * 60) / limit : 0; // the rate limit's floor: one slot every 60/limit s
+    if (timed && paced > timed.seconds) {
+      timed = { bound: "about", seconds: paced, basis: `the rate limit of ${fmtNumber(limit)} slots a minute sets the pace` };
+    }
     confirmTime.textContent = timed
       ? `Estimated time: ${timed.bound} ${fmtDuration(timed.seconds)} at concurrency ${concurrency} (${timed.basis}).`
-      : `Estimated time: unknown, as nothing of this flow has finished yet to time it (concurrency ${concurrency}).`;
+      : limit
+        ? `Estimated time: at least ${fmtDuration(paced)}, at the rate limit of ${fmtNumber(limit)} slots a minute (nothing of this flow has finished yet to time it).`
+        : `Estimated time: unknown, as nothing of this flow has finished yet to time it (concurrency ${concurrency}).`;
     confirmStart.textContent = `Yes, start ${fmtNumber(answer.run)} executions`;
     confirmStart.onclick = async () => {
       confirmStart.disabled = true;

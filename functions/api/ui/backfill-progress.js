@@ -71,6 +71,15 @@ export async function progressPage(id) {
     concurrency,
     setConcurrency
   );
+  const rateLimit = h("input", { type: "number", id: "rate-limit", min: "1", step: "1", inputmode: "numeric", placeholder: "no limit" });
+  const setRateLimit = h("button", { type: "button", id: "set-rate-limit" }, "Set");
+  const rateLimitForm = h(
+    "div",
+    { class: "concurrency-field" },
+    h("label", { for: "rate-limit" }, "Rate limit (slots/min)"),
+    rateLimit,
+    setRateLimit
+  );
   const kill = h("input", { type: "checkbox", id: "cancel-kill" });
   const confirmCancel = h("button", { type: "button", id: "confirm-cancel", class: "danger" }, "Yes, cancel the backfill");
   const keep = h("button", { type: "button", id: "keep-running" }, "Keep it");
@@ -104,7 +113,7 @@ export async function progressPage(id) {
       h("dt", {}, "Current date"),
       h("dd", { id: "current-date" }, settled ? "—" : fmtDate(b.currentDate, b.timezone)),
       h("dt", {}, "Rate"),
-      h("dd", { id: "rate" }, `${b.slotsPerMinute} slots/min`),
+      h("dd", { id: "rate" }, `${b.slotsPerMinute} slots/min` + (b.maxSlotsPerMinute ? ` (limit ${b.maxSlotsPerMinute} a minute)` : "")),
       h("dt", {}, "ETA"),
       h("dd", { id: "eta" }, b.etaDate ? `${fmtDate(b.etaDate)} (${fmtRelative(b.etaDate)})` : "—"),
       h("dt", {}, "Concurrency"),
@@ -125,6 +134,8 @@ export async function progressPage(id) {
     retry.disabled = !b.failed || ["CANCELLING", "CANCELLED"].includes(b.status);
     concurrency.disabled = setConcurrency.disabled = !active;
     if (document.activeElement !== concurrency) concurrency.value = String(b.concurrency);
+    rateLimit.disabled = setRateLimit.disabled = !active;
+    if (document.activeElement !== rateLimit) rateLimit.value = b.maxSlotsPerMinute ? String(b.maxSlotsPerMinute) : "";
     if (!active) confirmBox.hidden = true;
     updated.textContent = `Updated ${fmtDate(new Date().toISOString())}${settled ? "" : " · updating live"}`;
     return settled;
@@ -151,6 +162,10 @@ export async function progressPage(id) {
   setConcurrency.addEventListener("click", () =>
     act(setConcurrency, () => change({ concurrency: Number(concurrency.value) }), `Concurrency ${concurrency.value}`)
   );
+  setRateLimit.addEventListener("click", () => {
+    const limit = rateLimit.value.trim() ? Number(rateLimit.value) : null;
+    act(setRateLimit, () => change({ maxSlotsPerMinute: limit }), limit ? `Rate limit ${limit} a minute` : "No rate limit");
+  });
   cancel.addEventListener("click", () => {
     confirmBox.hidden = false;
     keep.focus();
@@ -181,6 +196,7 @@ export async function progressPage(id) {
       counts,
       h("div", { class: "actions" }, pause, resume, cancel, retry, detailsLink),
       concurrencyForm,
+      rateLimitForm,
       confirmBox,
       message,
       updated

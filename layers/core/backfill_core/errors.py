@@ -26,6 +26,15 @@ class BackfillContended(Conflict):
     """Too many writers on one backfill record at once: the change gave up and may be tried again soon."""
 
 
+class SlotNotDue(DomainError):
+    """A slot's message came before the time its backfill's rate limit dispatches it (a delay longer than SQS's
+    15 minutes, or a message sent again): it waits out the rest in the queue, not in an executor."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"the slot is due in {seconds:.0f} s")
+        self.seconds = seconds
+
+
 class Invalid(DomainError):
     """A field's value is not acceptable; the message names the field."""
 

@@ -89,7 +89,7 @@ def change(key: TriggerKey, backfill_id: str, decide: Decide, exclusive: bool = 
             return backfill_view(spec, progress)
         after = _write(key, spec, wanted, exclusive)
         if after is not None and after[0] and after[1] is not None:
-            send_slots(spec, wanted.dispatched(after[1]))
+            send_slots(spec, wanted.dispatched(after[1]), dues=wanted.dues)
             events.publish(events.hold_change(progress, after[1]), spec, after[1])
             store_end(spec, after[1])
             return backfill_view(spec, after[1])

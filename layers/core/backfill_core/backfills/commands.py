@@ -14,7 +14,7 @@ from backfill_core.backfills.changes import (
 )
 from backfill_core.backfills.model import Backfill, BackfillSpec, BackfillStatus
 from backfill_core.backfills.planning import checked_concurrency, plan_backfill
-from backfill_core.backfills.progress import Progress
+from backfill_core.backfills.progress import Progress, RateLimit, pace
 from backfill_core.backfills.queries import find_backfill, running_backfills_of, trigger_holds
 from backfill_core.backfills.slots import send_slots
 from backfill_core.backfills.state_machine import schedule_of
@@ -90,13 +90,17 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
     progress = Progress(
         total=spec.total,
         concurrency=plan.concurrency,
+        max_slots_per_minute=request.max_slots_per_minute,
         cursor=first,
         slots={lane: lane for lane in range(first)},
         updated=plan.at,
     )
+    paced = pace(progress, first, plan.at)
+    if paced is not None:
+        progress.next_dispatch_us = paced.next_us
     seen = check_no_overlap(spec.trigger_key, spec)
     triggers_repository.create_backfill(spec, progress, BackfillStart(seen, flows_repository.backfill_start(stored)))
-    send_slots(spec, [(lane, lane, 0) for lane in range(first)])
+    send_slots(spec, [(lane, lane, 0) for lane in range(first)], dues=dict(enumerate(paced.due_us)) if paced else None)
     events.publish(events.Lifecycle.CREATED, spec, progress)  # after the slots: a slow publish delays no run
     return backfill_view(spec, progress)
 
@@ -141,16 +145,19 @@ def retry_failed(tenant: str, backfill_id: str) -> tuple[Backfill, int]:
     return saved, queued
 
 
-def change_backfill(tenant: str, backfill_id: str, concurrency: int | None, paused: bool | None) -> Backfill:
-    """PATCH /api/v1/backfills/{id}: a new window size takes effect on this dispatch; a pause holds this
-    backfill only (Kestra's trigger-level pause holds every backfill of the trigger)."""
+def change_backfill(
+    tenant: str, backfill_id: str, concurrency: int | None, paused: bool | None, rate: RateLimit | None = None
+) -> Backfill:
+    """PATCH /api/v1/backfills/{id}: a new window size takes effect on this dispatch, a new rate limit from the next
+    slot dispatched; a pause holds this backfill only (Kestra's trigger-level pause holds every backfill of the
+    trigger)."""
     found = find_backfill(tenant, backfill_id)
     if concurrency is not None:
         checked_concurrency(concurrency, "concurrency")
     if found.finished:
         raise Conflict(f"Backfill {backfill_id} is {found.status.value}; only a running backfill can change")
     return change_found(
-        found.trigger_key, backfill_id, lambda spec, p: progress_changes.change_window(p, concurrency, paused)
+        found.trigger_key, backfill_id, lambda spec, p: progress_changes.change_window(p, concurrency, paused, rate)
     )
 
 

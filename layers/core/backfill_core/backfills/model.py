@@ -131,6 +131,7 @@ class Backfill(BackfillSpec):
     """One backfill of one trigger: its plan, its cursor and the slots in flight."""
 
     concurrency: int = 1
+    max_slots_per_minute: int | None = None  # the rate limit, changeable while it runs
     cursor: datetime | None  # the next slot to dispatch, in `order`; None when every slot is dispatched
     retry: list[str] = []  # storage keys of failed slots to dispatch again, before the cursor
     round: int = 0  # how many times retry-failed was asked for

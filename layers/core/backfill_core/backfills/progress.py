@@ -54,6 +54,8 @@ class Progress(BaseModel):
 
     total: int
     concurrency: int
+    max_slots_per_minute: int | None = None  # the rate limit; None: none
+    next_dispatch_us: int | None = None  # with a rate limit, when (epoch µs) the next slot may be dispatched
     cursor: int = 0
     slots: dict[int, int] = {}  # lane -> code
     rounds: dict[int, int] = {}  # lane -> round of its slot, when not 0
@@ -172,6 +174,41 @@ def successor_lane(progress: Progress, lane: int) -> int | None:
     others = [slot for slot in progress.in_flight if slot.lane != lane]
     idle = progress.idle_lanes()
     return idle[0] if idle and len(others) < progress.concurrency else None
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A rate limit to set on a running backfill: slots dispatched per minute at most (None: no limit)."""
+
+    per_minute: int | None
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A dispatch under the rate limit (maxSlotsPerMinute): the dispatch times of the slots sent, and the pacing's
+    next free time after them, computed from `seen_us` (the write requires both it and the rate unchanged)."""
+
+    rate: int
+    seen_us: int | None
+    due_us: list[int]
+    next_us: int
+
+
+def spacing_us(rate: int) -> int:
+    """The time between two dispatches, in microseconds: a little over 60/rate seconds, so that no 60-second span,
+    however it falls, holds more than `rate` of them."""
+    return -(-60_001_000 // rate)
+
+
+def pace(progress: Progress, count: int, at: datetime) -> Pace | None:
+    """Dispatch times for the next `count` slots: one every spacing_us, from now or from the last one's turn,
+    whichever is later. None without a rate limit (the slots go at once)."""
+    rate = progress.max_slots_per_minute
+    if rate is None:
+        return None
+    step = spacing_us(rate)
+    first = max(int(at.timestamp() * 1_000_000), progress.next_dispatch_us or 0)
+    return Pace(rate, progress.next_dispatch_us, [first + n * step for n in range(count)], first + count * step)
 
 
 def trips_failure_policy(progress: Progress, outcome: SlotOutcome, max_failures: int | None) -> bool:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backfill_core.backfills.model import BackfillSpec, BackfillStatus, SlotState
-from backfill_core.backfills.progress import Progress
+from backfill_core.backfills.progress import Progress, RateLimit, pace
+from backfill_core.schedules.kestra_time import now
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class ProgressChange:
     expect: dict[str, Any] = field(default_factory=dict)  # attribute -> value as read
     lanes: dict[int, LaneChange] = field(default_factory=dict)
     fresh: int = 0  # how far the cursor moves
+    dues: dict[int, int] = field(default_factory=dict)  # lane -> when its slot is dispatched, under a rate limit
     adds: dict[str, int] = field(default_factory=dict)  # counter -> amount
     # The slots never sent count cancelled, counted by the write from the cursor as it stands then (nothing moves
     # the cursor once the backfill is not RUNNING), so the change need not expect the cursor executors move.
@@ -77,6 +79,20 @@ def fill(progress: Progress, change: ProgressChange) -> None:
             change.fresh += 1
     if retry != after.retry:
         _set(change, progress, retry=retry)
+    _pace(progress, change)
+
+
+def _pace(progress: Progress, change: ProgressChange) -> None:
+    """Under a rate limit, the slots this change sends (parked ones released, free lanes filled) are spaced from
+    the pacing as read, which the write then requires unchanged; the slots go one spacing apart, in lane order."""
+    sending = sorted(lane for lane, c in change.lanes.items() if c.code is not None or c.fresh is not None)
+    if not sending:
+        return
+    change.expect.setdefault("max_slots_per_minute", progress.max_slots_per_minute)
+    paced = pace(_effective(progress, change), len(sending), now())
+    if paced is not None:
+        change.dues = dict(zip(sending, paced.due_us, strict=True))
+        _set(change, progress, next_dispatch_us=paced.next_us)
 
 
 def _release_parked(progress: Progress, change: ProgressChange) -> None:
@@ -85,9 +101,12 @@ def _release_parked(progress: Progress, change: ProgressChange) -> None:
             change.lanes[slot.lane] = LaneChange(slot.code, code=slot.position, round=slot.round)
 
 
-def change_window(progress: Progress, concurrency: int | None = None, paused: bool | None = None) -> ProgressChange:
-    """A new concurrency and a pause or unpause, together: the window takes effect at once (a larger one
-    dispatches more now; a smaller one lets the slots in flight end, and lanes above it take nothing new).
+def change_window(
+    progress: Progress, concurrency: int | None = None, paused: bool | None = None, rate: RateLimit | None = None
+) -> ProgressChange:
+    """A new concurrency, rate limit and a pause or unpause, together: the window takes effect at once (a larger one
+    dispatches more now; a smaller one lets the slots in flight end, and lanes above it take nothing new); a rate
+    limit paces the slots dispatched from then on (those already sent keep their times).
     Unpause sends the parked slots first, then fills; the failures so far count as seen (maxFailures counts
     anew). A person's pause clears a pause the failure policy made, so retry-failed leaves it paused."""
     change = ProgressChange()
@@ -97,6 +116,8 @@ def change_window(progress: Progress, concurrency: int | None = None, paused: bo
         _set(change, progress, paused=True, pause_reason=None)
     if concurrency is not None and concurrency != progress.concurrency:
         _set(change, progress, concurrency=concurrency)
+    if rate is not None and rate.per_minute != progress.max_slots_per_minute:
+        _set(change, progress, max_slots_per_minute=rate.per_minute)
     if paused is False and progress.paused:
         _set(change, progress, paused=False, pause_reason=None, failures_seen=progress.failed)
         change.expect["failed"] = progress.failed

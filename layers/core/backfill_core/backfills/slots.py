@@ -3,7 +3,7 @@ takes the next slot), or given back. Each is one conditional update naming only 
 because a person changed the backfill meanwhile decides again from what it found, without a read."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
@@ -20,6 +20,7 @@ from backfill_core.backfills.progress import (
     claim_of,
     failure_pause_reason,
     next_of,
+    pace,
     settled_status,
     successor_lane,
     trips_failure_policy,
@@ -118,6 +119,9 @@ def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | No
             why = "cancelled" if not progress.stored_running else "held" if progress.held else "above"
             premises = {"why": why}
         successor = successor_lane(progress, slot.lane) if then in (Next.CURSOR, Next.RETRY) else None
+        paced = pace(progress, 1, now()) if then in (Next.CURSOR, Next.RETRY) else None
+        if paced is not None:
+            premises["pace"] = paced
         if successor is not None or premises.get("why") == "above":
             # Both depend on the window and on how many lanes hold a slot: two lanes ending above it at once
             # must not both go idle, nor both hand their place down.
@@ -132,7 +136,8 @@ def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | No
                 events.publish(events.Lifecycle.PAUSED, spec, found)
             taken = found.lane(slot.lane if successor is None else successor)
             if then in (Next.CURSOR, Next.RETRY) and taken is not None:
-                send_slots(spec, [(taken.lane, taken.position, taken.round)], known=(message.date, slot.position))
+                dues = {taken.lane: paced.due_us[0]} if paced else None
+                send_slots(spec, [(taken.lane, taken.position, taken.round)], (message.date, slot.position), dues)
             elif not found.in_flight:
                 store_end(spec, found)
             return
@@ -185,11 +190,15 @@ def store_end(spec: BackfillSpec, progress: Progress) -> None:
 
 
 def send_slots(
-    spec: BackfillSpec, slots: list[tuple[int, int, int]], known: tuple[datetime, int] | None = None
+    spec: BackfillSpec,
+    slots: list[tuple[int, int, int]],
+    known: tuple[datetime, int] | None = None,
+    dues: dict[int, int] | None = None,
 ) -> None:
     """Send (lane, position, round) slots after the write that dispatched them. A failed send is not an error for
     the caller: the progress holds them DISPATCHED, and the watchdog sends them again. `known`: a slot's date and
-    position, from which nearby dates are counted rather than from the start."""
+    position, from which nearby dates are counted rather than from the start. `dues`: lane -> when (epoch µs) its
+    slot is dispatched under the rate limit; its message is not delivered, nor its slot started, before then."""
     if not slots:
         return
     schedule = schedule_of(spec)
@@ -209,12 +218,18 @@ def send_slots(
                 round=round_,
                 lane=lane,
                 position=position,
+                not_before=_instant_after(dues[lane]) if dues and lane in dues else None,
             )
         )
     try:
         work_queue.send(list[WorkMessage](messages))
     except (work_queue.SendFailed, BotoCoreError, ClientError):
         logger.exception("slot messages not sent; the watchdog will send them", extra={"backfill_id": spec.id})
+
+
+def _instant_after(epoch_us: int) -> datetime:
+    """The dispatch time as a message carries it (Kestra's dates hold milliseconds): rounded up, never early."""
+    return datetime.fromtimestamp(-(-epoch_us // 1000) / 1000, UTC)
 
 
 def _spec_of(message: SlotMessage) -> BackfillSpec | None:

@@ -22,6 +22,7 @@ def backfill_view(spec: BackfillSpec, progress: Progress) -> Backfill:
     return Backfill(
         **dict(spec),
         concurrency=progress.concurrency,
+        max_slots_per_minute=progress.max_slots_per_minute,
         cursor=date_of(progress.cursor) if progress.cursor < spec.total and progress.stored_running else None,
         retry=[storage_key(date_of(position)) for position in progress.retry],
         round=progress.round,

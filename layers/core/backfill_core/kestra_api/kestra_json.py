@@ -79,6 +79,7 @@ def _backfill_fields(backfill: Backfill) -> dict[str, Any]:
         "status": display_status(backfill),
         "pause_reason": backfill.pause_reason,
         "concurrency": backfill.concurrency,
+        "max_slots_per_minute": backfill.max_slots_per_minute,
         "order": backfill.order,
         "reprocess": backfill.reprocess,
         "max_failures": backfill.max_failures,

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from backfill_core.backfills.model import Reprocess
+from backfill_core.backfills.progress import RateLimit
 from backfill_core.flows.labels import Label, normalize_labels
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE
 from backfill_core.schedules.kestra_time import supported
@@ -24,8 +25,8 @@ TriggerId = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
 
 
 class BackfillRequest(BaseModel):
-    """Kestra's backfill object; `concurrency`, `order`, `reprocess` and `maxFailures` are ours, ignored
-    by Kestra's clients."""
+    """Kestra's backfill object; `concurrency`, `order`, `reprocess`, `maxFailures` and `maxSlotsPerMinute` are
+    ours, ignored by Kestra's clients."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
     start: datetime
@@ -51,6 +52,17 @@ class BackfillRequest(BaseModel):
     order: SlotOrder = SlotOrder.OLDEST_FIRST
     reprocess: Reprocess = "all"
     max_failures: int | None = Field(default=None, ge=1, le=MAX_INT, alias="maxFailures")
+    max_slots_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_INT,
+        alias="maxSlotsPerMinute",
+        description=(
+            "A rate limit: the backfill's slots are dispatched (sent to the executors, and started no earlier) at "
+            "most this many in any 60 seconds, whatever the concurrency; null: no limit. Changeable while it runs "
+            "(PATCH /api/v1/backfills/{id})."
+        ),
+    )
 
     @field_validator("labels", mode="before")
     @classmethod
@@ -131,15 +143,29 @@ class DryRun(TriggerRef):
 class BackfillChange(BaseModel):
     """PATCH /api/v1/backfills/{id}: what may change while a backfill runs."""
 
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     concurrency: int | None = Field(default=None, ge=1, le=MAX_INT)
     paused: bool | None = Field(default=None, description="true pauses this backfill only; false resumes it")
+    max_slots_per_minute: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_INT,
+        alias="maxSlotsPerMinute",
+        description="a new rate limit, from the next slot dispatched on; null removes the limit",
+    )
 
     @model_validator(mode="after")
     def _something_changes(self) -> "BackfillChange":
-        if self.concurrency is None and self.paused is None:
-            raise ValueError("give concurrency, paused or both")
+        if self.concurrency is None and self.paused is None and "max_slots_per_minute" not in self.model_fields_set:
+            raise ValueError("give concurrency, paused, maxSlotsPerMinute or several")
         return self
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """The rate limit to set, when the body names one (null: none)."""
+        if "max_slots_per_minute" not in self.model_fields_set:
+            return None
+        return RateLimit(self.max_slots_per_minute)
 
 
 class Link(BaseModel):

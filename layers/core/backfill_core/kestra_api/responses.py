@@ -205,6 +205,7 @@ class Backfill(KestraAnswer):
     status: BackfillDisplayStatus
     pause_reason: str | None = Field(description="why it paused itself (maxFailures); null when a person paused it")
     concurrency: int
+    max_slots_per_minute: int | None = Field(description="the rate limit: slots dispatched in any 60 s at most")
     order: SlotOrder
     reprocess: Reprocess
     max_failures: int | None

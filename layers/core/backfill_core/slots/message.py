@@ -23,6 +23,7 @@ class SlotMessage(KestraModel):
     lane: int | None = None  # a backfill slot's lane, which holds it in the backfill's progress
     position: int | None = None  # a backfill slot's index in the backfill's order
     wait_token: str | None = None  # the wait it continues, for a slot QUEUED by its flow's concurrency limit
+    not_before: datetime | None = None  # when the rate limit dispatches it: it starts no earlier
 
     @property
     def trigger_key(self) -> TriggerKey:

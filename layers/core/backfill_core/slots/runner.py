@@ -14,6 +14,7 @@ A live schedule slot does 2 to 4, its id derived from (trigger, slot). A message
 finds the state its predecessor left and carries on from there.
 """
 
+import time
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
@@ -24,7 +25,7 @@ from backfill_core.backfills import slots as backfill_slots
 from backfill_core.backfills.model import SlotOutcome
 from backfill_core.backfills.progress import Claim
 from backfill_core.backfills.state_machine import schedule_of
-from backfill_core.errors import Invalid
+from backfill_core.errors import Invalid, SlotNotDue
 from backfill_core.flows import inputs as flow_inputs
 from backfill_core.flows.execution import Execution
 from backfill_core.flows.labels import merge_labels
@@ -39,6 +40,8 @@ from backfill_core.storage import executions_repository, flows_repository, trigg
 
 logger = Logger(child=True)
 
+MAX_TURN_SLEEP_SECONDS = 2.0  # a message this close to its dispatch time waits for it in the executor
+
 
 def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
     """Raises SlotBusy when another live attempt holds the execution: the message is retried later."""
@@ -48,7 +51,20 @@ def run_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
         _run_backfill_slot(message, budget_seconds)
 
 
+def _wait_for_its_turn(message: SlotMessage) -> None:
+    """A slot the rate limit dispatches at a set time starts no earlier: SQS delays whole seconds (15 minutes at
+    most), so the rest of a second is slept here, and a longer wait goes back to the queue (SlotNotDue)."""
+    if message.not_before is None:
+        return
+    early = (message.not_before - now()).total_seconds()
+    if early > MAX_TURN_SLEEP_SECONDS:
+        raise SlotNotDue(early)
+    if early > 0:
+        time.sleep(early)
+
+
 def _run_backfill_slot(message: SlotMessage, budget_seconds: Callable[[], float]) -> None:
+    _wait_for_its_turn(message)
     claimed = backfill_slots.claim_slot(message)
     if claimed is None or claimed.decision not in (Claim.RUN, Claim.RESUME):
         decision = claimed.decision.value if claimed else "GONE"

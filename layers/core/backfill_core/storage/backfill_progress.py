@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from backfill_core.aws_clients import dynamodb
 from backfill_core.backfills.model import BackfillStatus, SlotState
-from backfill_core.backfills.progress import LaneSlot, Progress, code_of
+from backfill_core.backfills.progress import LaneSlot, Pace, Progress, code_of
 from backfill_core.backfills.progress_changes import ProgressChange
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.settings import settings
@@ -64,6 +64,10 @@ def item(backfill_id: str, progress: Progress) -> dict:
     }
     if progress.pause_reason is not None:
         result["pauseReason"] = {"S": progress.pause_reason}
+    if progress.max_slots_per_minute is not None:
+        result["maxSlotsPerMinute"] = {"N": str(progress.max_slots_per_minute)}
+    if progress.next_dispatch_us is not None:
+        result["nextDispatchUs"] = {"N": str(progress.next_dispatch_us)}
     return result
 
 
@@ -88,6 +92,8 @@ def progress_of(found: dict) -> Progress:
         status=BackfillStatus(found["backfillStatus"]["S"]),
         kill=found["kill"]["BOOL"],
         updated=from_storage_key(found["updated"]["S"]),
+        max_slots_per_minute=int(found["maxSlotsPerMinute"]["N"]) if "maxSlotsPerMinute" in found else None,
+        next_dispatch_us=int(found["nextDispatchUs"]["N"]) if "nextDispatchUs" in found else None,
     )
 
 
@@ -133,11 +139,12 @@ def end_slot(
     backfill_id: str, slot: LaneSlot, counter: str, then: str, now: datetime, **premises: Any
 ) -> tuple[bool, Progress | None]:
     """Count the lane's slot in `counter` (succeeded, failed, skipped or cancelled), then, as `then` says: take the
-    next fresh slot from the cursor (CURSOR), the first queued retry (RETRY), or nothing (IDLE). `premises` are
-    what the choice was made on, checked by the write: `retry_head` and `round` for RETRY; for IDLE, `why`
-    (cancelled, held or above) or `pause` (the reason, with `failed` and `failures_seen` as seen). A lane above the
-    window gives what it takes to the lane `successor` (its slot as seen: `successor_seen`); such a move, and going
-    idle above the window, are decided on the `concurrency` and on how many `lanes` hold a slot, as seen."""
+        next fresh slot from the cursor (CURSOR), the first queued retry (RETRY), or nothing (IDLE). `premises` are
+        what the choice was made on, checked by the write: `retry_head` and `round` for RETRY; for IDLE, `why`
+        (cancelled, held or above) or `pause` (the reason, with `failed` and `failures_seen` as seen). A lane above the
+        window gives what it takes to the lane `successor` (its slot as seen: `successor_seen`); such a move, and going
+        idle above the window, are decided on the `concurrency` and on how many `lanes` hold a slot, as seen. A slot
+    taken under the rate limit carries its `pace`."""
     update = Update()
     slot_path, round_path = update.holds(slot)
     update.adds.append(f"{counter} {update.value('one', 1)}")
@@ -147,6 +154,7 @@ def end_slot(
     if then in ("CURSOR", "RETRY"):
         update.running()
         update.not_held()
+        paced(update, premises.get("pace"))
         if "successor" in premises:
             update.removes += [slot_path, round_path]
             slot_path, round_path = update.lane(premises["successor"], "successor")
@@ -173,6 +181,20 @@ def end_slot(
         update.removes += [slot_path, round_path]
         _idle_premise(update, premises)
     return apply(backfill_id, update, now)
+
+
+def paced(update: Update, pace: Pace | None) -> None:
+    """A slot sent under the rate limit moves the pacing on from the time it was computed from, at the rate read;
+    one sent without a limit requires that none was set meanwhile."""
+    if pace is None:
+        update.conditions.append("attribute_not_exists(maxSlotsPerMinute)")
+        return
+    update.conditions.append(f"maxSlotsPerMinute = {update.value('rate', pace.rate)}")
+    if pace.seen_us is None:
+        update.conditions.append("attribute_not_exists(nextDispatchUs)")
+    else:
+        update.conditions.append(f"nextDispatchUs = {update.value('seenus', pace.seen_us)}")
+    update.sets.append(f"nextDispatchUs = {update.value('nextus', pace.next_us)}")
 
 
 def _idle_premise(update: Update, premises: dict[str, Any]) -> None:
@@ -205,6 +227,8 @@ _STORED = {
     "pause_reason": "pauseReason",
     "trigger_disabled": "triggerDisabled",
     "failures_seen": "failuresSeen",
+    "max_slots_per_minute": "maxSlotsPerMinute",
+    "next_dispatch_us": "nextDispatchUs",
 }
 
 

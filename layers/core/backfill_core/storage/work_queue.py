@@ -1,13 +1,16 @@
 """The SQS work queue: one message per slot to run, or per execution to run by id."""
 
 import contextvars
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from backfill_core.aws_clients import SQS_CONNECTIONS, sqs
 from backfill_core.settings import settings
-from backfill_core.slots.message import WorkMessage
+from backfill_core.slots.message import SlotMessage, WorkMessage
 
 BATCH = 10  # SendMessageBatch's most messages a call
+MAX_DELAY_SECONDS = 900  # SQS's longest delay of a message
+MAX_VISIBILITY_SECONDS = 12 * 3600  # SQS's longest visibility timeout
 
 
 class SendFailed(Exception):
@@ -31,10 +34,20 @@ def send(messages: list[WorkMessage]) -> None:
 def _send_batch(batch: list[WorkMessage]) -> None:
     response = sqs().send_message_batch(
         QueueUrl=settings().work_queue_url,
-        Entries=[{"Id": str(i), "MessageBody": m.model_dump_json(by_alias=True)} for i, m in enumerate(batch)],
+        Entries=[
+            {"Id": str(i), "MessageBody": m.model_dump_json(by_alias=True), "DelaySeconds": _delay_of(m)}
+            for i, m in enumerate(batch)
+        ],
     )
     if response.get("Failed"):
         raise SendFailed(f"{len(response['Failed'])} slot messages were not accepted: {response['Failed']}")
+
+
+def _delay_of(message: WorkMessage) -> int:
+    """Whole seconds until a slot's dispatch time (SQS's delay; the executor waits out the rest)."""
+    if not isinstance(message, SlotMessage) or message.not_before is None:
+        return 0
+    return int(min(max(message.not_before.timestamp() - time.time(), 0), MAX_DELAY_SECONDS))
 
 
 def send_later(message: WorkMessage, seconds: int) -> None:
