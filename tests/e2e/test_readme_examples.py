@@ -290,3 +290,20 @@ def test_readme_openapi_line_works(readme_stack):
     assert errors["$ref"].endswith("/ErrorMessage")
     page = requests.get(f"{readme_stack.url}/api/v1/swagger", timeout=10)
     assert page.status_code == 200 and "swagger" in page.text.lower()
+
+
+def test_readme_rate_limit_lines_work(readme_stack):
+    (block,) = [b for b in code_blocks("sh") if '"maxSlotsPerMinute": 6' in b]
+    create, faster = commands(block)
+    status, trigger = run_curl(readme_stack, create)
+    assert status == 200 and "message" not in trigger, trigger
+    created = trigger["backfill"]
+    assert (created["maxSlotsPerMinute"], created["concurrency"], created["total"]) == (6, 5, 11)
+    status, changed = run_curl(readme_stack, faster, BACKFILL_ID=created["id"])
+    assert status == 200 and changed["maxSlotsPerMinute"] == 60, changed
+    done = readme_stack.wait_for(
+        lambda: (b := readme_stack.get(f"/api/v1/backfills/{created['id']}"))["status"] == "SUCCEEDED" and b,
+        timeout=60,
+        what="the rate-limited backfill to end",
+    )
+    assert done["succeeded"] == 11
