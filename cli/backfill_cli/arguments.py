@@ -70,6 +70,33 @@ def rate_limit(value: str) -> int | None:
     return int(value)
 
 
+WEEK = ("MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY")
+
+
+def run_window(hours: str | None, days: str | None, zone: str | None) -> dict[str, Any] | None:
+    """--run-window 01:00-06:00 [--run-days MON,TUE] [--run-zone Europe/Paris]: the backfill's runWindow (the API
+    checks the times and the zone, naming the field)."""
+    if hours is None:
+        if days or zone:
+            raise BadArgument("--run-days and --run-zone need --run-window FROM-TO")
+        return None
+    opens, dash, closes = hours.partition("-")
+    if not dash:
+        raise BadArgument(f"--run-window: {hours!r} is not FROM-TO, such as 01:00-06:00")
+    window: dict[str, Any] = {"from": opens.strip(), "to": closes.strip()}
+    if days:
+        named = []
+        for day in days.split(","):
+            found = [full for full in WEEK if full.startswith(day.strip().upper()) and len(day.strip()) >= 2]
+            if len(found) != 1:
+                raise BadArgument(f"--run-days: {day.strip()!r} is not a day of the week (MON, TUESDAY, ...)")
+            named.append(found[0])
+        window["days"] = named
+    if zone:
+        window["timezone"] = zone
+    return window
+
+
 def backfill_body(
     start: str,
     end: str | None,
@@ -80,6 +107,7 @@ def backfill_body(
     reprocess: str | None,
     max_failures: int | None,
     max_slots_per_minute: int | None = None,
+    window: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `backfill` object of PUT /api/v1/triggers and the dry run; options not given are left out, so the
     API's defaults apply (Kestra's: one at a time, oldest first, replay all)."""
@@ -94,6 +122,7 @@ def backfill_body(
         "reprocess": reprocess,
         "maxFailures": max_failures,
         "maxSlotsPerMinute": max_slots_per_minute,
+        "runWindow": window,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body

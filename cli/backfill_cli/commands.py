@@ -19,6 +19,7 @@ from backfill_cli.arguments import (
     key_values,
     rate_limit,
 )
+from backfill_cli.arguments import run_window as window_of
 from backfill_cli.client import LOCAL_URL, ApiClient, ApiError, path_of
 from backfill_cli.display import (
     SLOT_STATES,
@@ -31,7 +32,7 @@ from backfill_cli.signing import SigningUnavailable, SigV4Signer, is_aws_url
 from backfill_cli.watch import Detached, watch_backfill
 
 EXIT_REFUSED, EXIT_USAGE, EXIT_ENDED_BADLY, EXIT_DETACHED = 1, 2, 3, 130
-STATUSES = ("QUEUED", "RUNNING", "PAUSED", "CANCELLING", "CANCELLED", "SUCCEEDED", "FAILED")
+STATUSES = ("QUEUED", "RUNNING", "PAUSED", "WAITING_FOR_WINDOW", "CANCELLING", "CANCELLED", "SUCCEEDED", "FAILED")
 PAGE = 1000  # the API's largest page
 
 
@@ -154,6 +155,9 @@ def find_flow(client: ApiClient, reference: str) -> dict[str, Any]:
 @click.option(
     "--max-slots-per-minute", type=click.IntRange(min=1), help="A rate limit: slots started in any minute, at most."
 )
+@click.option("--run-window", metavar="FROM-TO", help="Start slots only between these local times, e.g. 01:00-06:00.")
+@click.option("--run-days", metavar="DAYS", help="The days the run window opens, e.g. MON,TUE (default every day).")
+@click.option("--run-zone", metavar="ZONE", help="The run window's time zone (default the trigger's).")
 @click.option("--dry-run", is_flag=True, help="Count and list the slots; start nothing.")
 @click.option("--watch", "then_watch", is_flag=True, help="Then watch it until it ends (as `backfill watch`).")
 @click.option(
@@ -176,6 +180,9 @@ def create(
     reprocess: str | None,
     max_failures: int | None,
     max_slots_per_minute: int | None,
+    run_window: str | None,
+    run_days: str | None,
+    run_zone: str | None,
     dry_run: bool,
     then_watch: bool,
     interval: float,
@@ -195,6 +202,7 @@ def create(
             reprocess,
             max_failures,
             max_slots_per_minute,
+            window_of(run_window, run_days, run_zone),
         )
     except BadArgument as error:
         usage(str(error))

@@ -20,6 +20,7 @@ STATUS_STYLES = {
     "CANCELLED": "red",
     "CANCELLING": "yellow",
     "PAUSED": "yellow",
+    "WAITING_FOR_WINDOW": "yellow",
     "RUNNING": "cyan",
 }
 
@@ -71,7 +72,18 @@ def status_text(backfill: dict[str, Any]) -> Text:
     text = Text(status, style=STATUS_STYLES.get(status, ""))
     if backfill.get("pauseReason"):
         text.append(f" ({backfill['pauseReason']})")
+    if backfill.get("nextWindowOpening"):
+        text.append(f" (opens {backfill['nextWindowOpening']})")
     return text
+
+
+def window_text(backfill: dict[str, Any]) -> str:
+    """`01:00-06:00 Europe/Paris, MONDAY FRIDAY`, or `any time`."""
+    window = backfill.get("runWindow")
+    if not window:
+        return "any time"
+    days = "every day" if len(window.get("days") or []) == 7 else " ".join(window.get("days") or [])
+    return f"{window['from']}-{window['to']} {window.get('timezone')}, {days}"
 
 
 def progress_view(backfill: dict[str, Any], now: datetime | None = None) -> RenderableType:
@@ -110,6 +122,7 @@ def backfill_table(backfill: dict[str, Any], now: datetime | None = None) -> Tab
         ("progress", f"{done_of(backfill)} of {backfill.get('total')} done: {states_text(backfill)}"),
         ("rate", f"{rate_text(backfill)}, {eta_text(backfill, now)}"),
         ("next slot", str(backfill.get("currentDate"))),
+        ("run window", window_text(backfill)),
         (
             "policy",
             f"concurrency {backfill.get('concurrency')}, {backfill.get('order')}, reprocess "

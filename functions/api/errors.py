@@ -135,6 +135,9 @@ def _validation_error(exc: RequestValidationError) -> Response:
         if error.get("loc") == ("body",) and error.get("type") == "missing":
             parts.append("body: a JSON object is required")
             continue
+        if error.get("type") == "extra_forbidden":  # a misspelt or unsupported field must not pass for honoured
+            parts.append(f"{field}: not a field this API knows (a misspelling, or a setting it does not support)")
+            continue
         parts.append(f"{field}: {error.get('msg', 'is invalid').removeprefix('Value error, ')}")
     return message(HTTPStatus.UNPROCESSABLE_ENTITY, "; ".join(parts))
 

@@ -355,3 +355,23 @@ def test_a_rate_limit_is_set_at_create_shown_and_changed_with_set(local_stack):
         assert local_stack.get(f"/api/v1/backfills/{backfill_id}")["maxSlotsPerMinute"] is None
     finally:
         backfill("--url", local_stack.url, "cancel", backfill_id)
+
+
+def test_a_run_window_closed_now_holds_the_backfill_and_show_says_when_it_opens(local_stack):
+    hour = datetime.datetime.now(datetime.UTC).hour
+    closed = f"{(hour + 2) % 24:02d}:00-{(hour + 3) % 24:02d}:00"  # opens in an hour or more
+    window = ["--start", "2023-06-01T00:00:00Z", "--end", "2023-06-01T02:00:00Z"]
+    created = backfill(
+        "--url", local_stack.url, "create", "company.team.scheduled_flow", *window, "--run-window", closed,
+        "--run-zone", "UTC", "--json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    answer = json.loads(created.stdout)["backfill"]
+    try:
+        assert answer["status"] == "WAITING_FOR_WINDOW" and answer["nextWindowOpening"], answer
+        shown = backfill("--url", local_stack.url, "show", answer["id"])
+        assert f"WAITING_FOR_WINDOW (opens {answer['nextWindowOpening']})" in shown.stdout, shown.stdout
+        assert f"run window  {closed} UTC, every day" in shown.stdout, shown.stdout
+        assert local_stack.get(f"/api/v1/backfills/{answer['id']}")["counts"]["PENDING"] == 5  # nothing sent
+    finally:
+        backfill("--url", local_stack.url, "cancel", answer["id"])

@@ -8,7 +8,9 @@ import json
 import os
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -810,5 +812,31 @@ def test_a_rate_limit_is_asked_in_the_form_shown_on_the_progress_page_and_lifted
     expect(progress(page)).to_have_attribute(
         "aria-valuenow", "100", timeout=60_000
     )  # the slot already sent keeps its time
+    assert screens.errors == [], screens.errors
+    context.close()
+
+
+def test_a_run_window_is_asked_in_the_form_and_the_progress_page_says_it_waits_for_it(ui_stack, review, browser):
+    paris_hour = datetime.now(ZoneInfo("Europe/Paris")).hour
+    opens, closes = f"{(paris_hour + 2) % 24:02d}:00", f"{(paris_hour + 3) % 24:02d}:00"  # closed now
+    context, page, screens = review_page(browser, DESKTOP, "run-window")
+    page.goto(f"{ui_stack.url}/ui/#/flows/ui.review/quick/triggers/daily/backfill")
+    fill_window(page, "2024-06-01T00:00", "2024-06-03T00:00")
+    page.locator("details.advanced summary").click()
+    page.get_by_label("Run window: from").fill(opens)
+    page.get_by_label("Run window: to").fill(closes)
+    page.get_by_label("SAT").uncheck()
+    page.get_by_label("SUN").uncheck()
+    expect(page.locator("#dry-run")).to_have_text("This will run 3 executions, 0 skipped.")
+    page.get_by_role("button", name="Start backfill").click()
+    expect(page.get_by_role("heading", name="Backfill of quick")).to_be_visible()
+    expect(page.locator(".badge").first).to_have_text("WAITING_FOR_WINDOW")
+    expect(page.locator("#next-opening")).to_contain_text("carries on at")
+    expect(page.locator("#run-window")).to_have_text(
+        f"{opens} to {closes} Europe/Paris, Monday, Tuesday, Wednesday, Thursday, Friday"
+    )
+    backfill_id = page.url.rsplit("/", 1)[-1]
+    assert ui_stack.get(f"/api/v1/backfills/{backfill_id}")["counts"]["PENDING"] == 3  # nothing sent
+    requests.post(f"{ui_stack.url}/api/v1/backfills/{backfill_id}/cancel", json={}, timeout=30)
     assert screens.errors == [], screens.errors
     context.close()

@@ -173,3 +173,23 @@ def test_sigv4_takes_the_region_from_the_option_then_the_url_then_the_aws_config
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     with pytest.raises(SigningUnavailable, match="^--sigv4: no AWS credentials found"):
         SigV4Signer.from_chain(aws, None)
+
+
+def test_a_run_window_and_a_rate_limit_are_read_as_the_api_takes_them():
+    from backfill_cli.arguments import rate_limit, run_window
+
+    assert run_window("01:00-06:00", "mon,FRI,sat", "Europe/Paris") == {
+        "from": "01:00", "to": "06:00", "days": ["MONDAY", "FRIDAY", "SATURDAY"], "timezone": "Europe/Paris"
+    }  # fmt: skip
+    assert run_window("22:00-06:00", None, None) == {"from": "22:00", "to": "06:00"}
+    assert run_window(None, None, None) is None
+    for hours, days, zone, says in (
+        ("01:00", None, None, "--run-window: '01:00' is not FROM-TO"),
+        ("01:00-06:00", "MON,T", None, "--run-days: 'T' is not a day"),
+        (None, "MON", None, "--run-days and --run-zone need --run-window"),
+    ):
+        with pytest.raises(BadArgument, match=f"^{says}"):
+            run_window(hours, days, zone)
+    assert (rate_limit("30"), rate_limit("None")) == (30, None)
+    with pytest.raises(BadArgument, match="^--max-slots-per-minute: '0'"):
+        rate_limit("0")

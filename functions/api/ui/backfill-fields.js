@@ -117,6 +117,7 @@ const FIELD_ERRORS = [
   ["backfill.maxFailures", "err-maxFailures"],
   ["backfill.max_failures", "err-maxFailures"],
   ["backfill.maxSlotsPerMinute", "err-maxSlotsPerMinute"],
+  ["backfill.runWindow", "err-runWindow"],
   ["maxSlotsPerMinute", "err-maxSlotsPerMinute"],
   ["concurrency", "err-concurrency"],
   ["start", "err-start"],

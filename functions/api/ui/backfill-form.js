@@ -8,6 +8,8 @@ import { announce, enc, fmtDate, fmtDuration, fmtNumber, h, parseDuration } from
 import { onCleanup, setPage } from "./page.js";
 import { BACKFILL_SETTLED } from "./states.js";
 
+const WEEK = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"];
+
 const CONFIRM_ABOVE = 10000;
 const DRY_RUN_DELAY_MS = 400;
 const TIMED_EXECUTIONS = 20; // without a finished backfill: the flow's latest executions whose mean duration counts
@@ -182,6 +184,27 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
           null
         ),
         field(
+          "windowFrom",
+          "Run window: from",
+          h("input", { id: "windowFrom", name: "windowFrom", type: "time", "aria-describedby": "hint-windowFrom err-runWindow" }),
+          "Slots start only between these local times (in the zone above); a slot running at the close finishes. Empty: any time."
+        ),
+        field(
+          "windowTo",
+          "Run window: to",
+          h("input", { id: "windowTo", name: "windowTo", type: "time", "aria-describedby": "err-runWindow" }),
+          "Before from: overnight."
+        ),
+        h(
+          "fieldset",
+          { class: "field days", id: "windowDays" },
+          h("legend", {}, "Run window: days"),
+          ...WEEK.map((day) =>
+            h("label", { class: "day" }, h("input", { type: "checkbox", name: "windowDay", value: day, checked: true }), ` ${day.slice(0, 3)}`)
+          ),
+          h("p", { class: "field-error", id: "err-runWindow", hidden: true })
+        ),
+        field(
           "maxFailures",
           "Pause after this many failures",
           h("input", { id: "maxFailures", name: "maxFailures", type: "number", min: 1, step: 1, placeholder: "never", "aria-describedby": "hint-maxFailures err-maxFailures" }),
@@ -215,6 +238,12 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
     if (maxFailures) backfill.maxFailures = Number(maxFailures);
     const maxSlotsPerMinute = form.elements.maxSlotsPerMinute.value.trim();
     if (maxSlotsPerMinute) backfill.maxSlotsPerMinute = Number(maxSlotsPerMinute);
+    const [windowFrom, windowTo] = [form.elements.windowFrom.value, form.elements.windowTo.value];
+    if (windowFrom || windowTo) {
+      const days = [...form.querySelectorAll("input[name=windowDay]:checked")].map((box) => box.value);
+      backfill.runWindow = { from: windowFrom, to: windowTo, timezone: zone };
+      if (days.length !== WEEK.length) backfill.runWindow.days = days;
+    }
     return { namespace, flowId, triggerId, backfill };
   };
 

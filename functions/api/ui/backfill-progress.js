@@ -101,7 +101,7 @@ export async function progressPage(id) {
       ` · trigger ${b.triggerId} · `,
       h("span", { class: "mono" }, b.id)
     );
-    fill(statusLine, "Status ", badge(b.status), b.paused && b.status !== "PAUSED" ? h("span", { class: "muted" }, " (paused)") : null, b.triggerDisabled ? h("span", { class: "muted" }, " · the trigger is disabled") : null, b.pauseReason ? h("span", { class: "muted" }, ` · ${b.pauseReason}`) : null);
+    fill(statusLine, "Status ", badge(b.status), b.paused && b.status !== "PAUSED" ? h("span", { class: "muted" }, " (paused)") : null, b.triggerDisabled ? h("span", { class: "muted" }, " · the trigger is disabled") : null, b.pauseReason ? h("span", { class: "muted" }, ` · ${b.pauseReason}`) : null, b.nextWindowOpening ? h("span", { class: "muted", id: "next-opening" }, ` · carries on at ${fmtDate(b.nextWindowOpening, b.runWindow.timezone)} (${fmtRelative(b.nextWindowOpening)})`) : null);
     const outcome = backfillOutcome(b);
     progressText.textContent = `${outcome.percentText} · ${outcome.text}`;
     fill(barSlot, stackedBar(b));
@@ -118,6 +118,8 @@ export async function progressPage(id) {
       h("dd", { id: "eta" }, b.etaDate ? `${fmtDate(b.etaDate)} (${fmtRelative(b.etaDate)})` : "—"),
       h("dt", {}, "Concurrency"),
       h("dd", {}, String(b.concurrency)),
+      h("dt", {}, "Run window"),
+      h("dd", { id: "run-window" }, b.runWindow ? windowText(b.runWindow) : "any time"),
       h("dt", {}, "Order, reprocess"),
       h("dd", {}, `${b.order.replace("_", " ")}, ${b.reprocess}`),
       h("dt", {}, "Labels"),
@@ -204,4 +206,13 @@ export async function progressPage(id) {
     h("section", { class: "card", "aria-label": "About this backfill" }, h("h2", {}, "About"), facts)
   );
   if (!settled) poll(async () => !(await refresh()), POLL_MS);
+}
+
+// "01:00 to 06:00 Europe/Paris, Monday to Friday": a run window as a person reads it.
+function windowText(w) {
+  const week = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"];
+  const name = (d) => d.charAt(0) + d.slice(1).toLowerCase();
+  const days = w.days.length === 7 ? "every day" : w.days.map(name).join(", ");
+  const overnight = w.to <= w.from ? " (overnight)" : "";
+  return `${w.from} to ${w.to}${overnight} ${w.timezone}, ${days}`;
 }

@@ -1,5 +1,5 @@
 // The states the UI tells apart, named once: those of a backfill, of its slots and of an execution.
-export const BACKFILL_ACTIVE = ["QUEUED", "RUNNING", "PAUSED"];
+export const BACKFILL_ACTIVE = ["QUEUED", "RUNNING", "PAUSED", "WAITING_FOR_WINDOW"];
 export const BACKFILL_SETTLED = ["SUCCEEDED", "FAILED", "CANCELLED"];
 // In the order the progress bar and the counts show them.
 export const SLOT_STATES = [
@@ -23,6 +23,6 @@ export function runKind(e) {
   return e.trigger ? "schedule" : "manual";
 }
 // A backfill's statuses, as GET /backfills?status= takes them.
-export const BACKFILL_STATUSES = ["QUEUED", "RUNNING", "PAUSED", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED"];
+export const BACKFILL_STATUSES = ["QUEUED", "RUNNING", "PAUSED", "WAITING_FOR_WINDOW", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED"];
 // An execution's states a person filters by (GET /executions/search?state=).
 export const EXECUTION_STATES = ["CREATED", "QUEUED", "RUNNING", "PAUSED", "SUCCESS", "WARNING", "FAILED", "KILLING", "KILLED", "CANCELLED", "RESTARTED"];

@@ -33,6 +33,7 @@ from backfill_core.kestra_api.filters import Filter, matches
 from backfill_core.kestra_api.requests import BackfillRequest, TriggerRef
 from backfill_core.schedules.counting import count_slots
 from backfill_core.schedules.kestra_time import from_storage_key
+from backfill_core.schedules.run_window import open_now
 from backfill_core.storage import flows_repository, triggers_repository
 from backfill_core.storage.triggers_repository import BackfillStart
 
@@ -81,15 +82,18 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
         order=request.order,
         reprocess=request.reprocess,
         max_failures=request.max_failures,
+        run_window=request.run_window.in_zone(trigger.timezone) if request.run_window else None,
         total=count_slots(trigger.schedule(), plan.start, plan.end),
         previous_next_execution_date=trigger.schedule().next_after(plan.at),
         created=plan.at,
         created_by=created_by,
     )
-    first = min(plan.concurrency, spec.total)  # the first window: lane n takes the n-th slot
+    closed = not open_now(spec.run_window)  # created outside its run window: it waits for the opening
+    first = 0 if closed else min(plan.concurrency, spec.total)  # the first window: lane n takes the n-th slot
     progress = Progress(
         total=spec.total,
         concurrency=plan.concurrency,
+        window_closed=closed,
         max_slots_per_minute=request.max_slots_per_minute,
         cursor=first,
         slots={lane: lane for lane in range(first)},

@@ -8,6 +8,7 @@ from backfill_core.flows.execution import ENDED_STATES, SUCCEEDED_STATES, Execut
 from backfill_core.flows.labels import Label
 from backfill_core.kestra_model import KestraModel
 from backfill_core.schedules.order import SlotOrder
+from backfill_core.schedules.run_window import RunWindow
 from backfill_core.triggers.model import TriggerKey
 
 
@@ -66,6 +67,7 @@ class BackfillShown(StrEnum):
     QUEUED = "QUEUED"
     RUNNING = BackfillStatus.RUNNING.value
     PAUSED = "PAUSED"
+    WAITING_FOR_WINDOW = "WAITING_FOR_WINDOW"  # held by its run window only, until it opens
     CANCELLING = BackfillStatus.CANCELLING.value
     SUCCEEDED = BackfillStatus.SUCCEEDED.value
     FAILED = BackfillStatus.FAILED.value
@@ -114,6 +116,7 @@ class BackfillSpec(KestraModel):
     order: SlotOrder = SlotOrder.OLDEST_FIRST
     reprocess: Reprocess = "all"
     max_failures: int | None = None
+    run_window: RunWindow | None = None  # with its zone filled in (the trigger's when the request named none)
     total: int = 0  # every slot of the range, counted at creation
     previous_next_execution_date: datetime | None = None
     created: datetime
@@ -140,6 +143,7 @@ class Backfill(BackfillSpec):
     failures_seen: int = 0  # failures the user has seen: maxFailures counts those after them
     kill: bool = False  # cancelled with kill: running executions are killed rather than left to finish
     trigger_disabled: bool = False  # the trigger was disabled: hold like a pause until it is enabled
+    window_closed: bool = False  # outside its run window: hold until it opens
     status: BackfillStatus = BackfillStatus.RUNNING
     inflight: dict[str, InflightSlot] = {}  # storage_key(slot) -> state
     dispatched: int = 0
@@ -167,8 +171,9 @@ class Backfill(BackfillSpec):
 
     @property
     def held(self) -> bool:
-        """Paused by its user or by its trigger being disabled: nothing new is dispatched or started."""
-        return self.paused or self.trigger_disabled
+        """Paused by its user, by its trigger being disabled or outside its run window: nothing new is dispatched or
+        started."""
+        return self.paused or self.trigger_disabled or self.window_closed
 
 
 REQUEST_FIELDS = frozenset(BackfillSpec.model_fields)

@@ -64,6 +64,7 @@ class Progress(BaseModel):
     paused: bool = False
     pause_reason: str | None = None
     trigger_disabled: bool = False
+    window_closed: bool = False
     status: BackfillStatus = BackfillStatus.RUNNING
     kill: bool = False
     failures_seen: int = 0
@@ -90,7 +91,7 @@ class Progress(BaseModel):
 
     @property
     def held(self) -> bool:
-        return self.paused or self.trigger_disabled
+        return self.paused or self.trigger_disabled or self.window_closed
 
     @property
     def dispatched(self) -> int:

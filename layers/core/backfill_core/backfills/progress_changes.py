@@ -121,7 +121,7 @@ def change_window(
     if paused is False and progress.paused:
         _set(change, progress, paused=False, pause_reason=None, failures_seen=progress.failed)
         change.expect["failed"] = progress.failed
-        if not progress.trigger_disabled:
+        if not progress.trigger_disabled and not progress.window_closed:
             _release_parked(progress, change)
     if change:
         fill(progress, change)
@@ -133,7 +133,21 @@ def set_trigger_disabled(progress: Progress, disabled: bool) -> ProgressChange:
     if not progress.dispatching or progress.trigger_disabled == disabled:
         return change
     _set(change, progress, trigger_disabled=disabled)
-    if not disabled and not progress.paused:
+    if not disabled and not progress.paused and not progress.window_closed:
+        _release_parked(progress, change)
+        fill(progress, change)
+    return change
+
+
+def set_window_closed(progress: Progress, closed: bool) -> ProgressChange:
+    """The run window closed (hold: lanes stop as their slots end) or opened (the parked slots go first, then the
+    free lanes fill), as the watchdog finds it each minute; an executor marks it closed first when a slot meets
+    it closed."""
+    change = ProgressChange()
+    if not progress.dispatching or progress.window_closed == closed:
+        return change
+    _set(change, progress, window_closed=closed)
+    if not closed and not progress.paused and not progress.trigger_disabled:
         _release_parked(progress, change)
         fill(progress, change)
     return change
@@ -214,7 +228,8 @@ def retry_failed(progress: Progress, positions: list[int]) -> tuple[ProgressChan
     change.adds["failed"] = -len(fresh)
     if progress.pause_reason:
         _set(change, progress, paused=False, pause_reason=None)
-        _release_parked(progress, change)
+        if not progress.trigger_disabled and not progress.window_closed:
+            _release_parked(progress, change)
     fill(progress, change)
     return change, len(fresh)
 

@@ -29,6 +29,7 @@ from backfill_core.backfills.progress_changes import settle
 from backfill_core.backfills.state_machine import schedule_of
 from backfill_core.errors import BackfillContended
 from backfill_core.schedules.kestra_time import now
+from backfill_core.schedules.run_window import open_now
 from backfill_core.slots.message import SlotMessage, WorkMessage
 from backfill_core.storage import backfill_items, backfill_progress, triggers_repository, work_queue
 
@@ -50,7 +51,12 @@ def claim_slot(message: SlotMessage) -> ClaimedSlot | None:
     if spec is None:
         return None
     slot = _slot(message, SlotState.DISPATCHED)
-    ok, progress = backfill_progress.claim(spec.id, slot, now())
+    if not open_now(spec.run_window):  # it starts no slot outside its run window: kept for the opening
+        ok, progress = backfill_progress.park(spec.id, slot, now(), close_window=True)
+        if ok and progress is not None:
+            return ClaimedSlot(spec, progress, Claim.PARK)
+    else:
+        ok, progress = backfill_progress.claim(spec.id, slot, now())
     for _ in range(DECISIONS):
         if progress is None:
             return None
@@ -105,7 +111,9 @@ def finish_slot(message: SlotMessage, outcome: SlotOutcome, known: Progress | No
         if then == Next.DONE:
             return
         premises: dict = {}
-        if then == Next.RETRY:
+        if then in (Next.CURSOR, Next.RETRY) and not open_now(spec.run_window):
+            then, premises = Next.IDLE, {"why": "window"}  # the run window closed: the lane stops until it opens
+        elif then == Next.RETRY:
             premises = {"retry_head": progress.retry[0], "round": progress.round}
         elif trips_failure_policy(progress, outcome, spec.max_failures):
             then = Next.IDLE

@@ -29,10 +29,12 @@ def current_date(backfill: Backfill) -> datetime | None:
 
 
 def display_status(backfill: Backfill) -> str:
-    """The status a person reads: a running backfill that is held says PAUSED, and one none of whose
-    slots an executor has picked up yet says QUEUED."""
+    """The status a person reads: a running backfill that is held says PAUSED (WAITING_FOR_WINDOW when only its
+    run window holds it), and one none of whose slots an executor has picked up yet says QUEUED."""
     if backfill.status != BackfillStatus.RUNNING:
         return backfill.status.value
+    if backfill.window_closed and not (backfill.paused or backfill.trigger_disabled):
+        return "WAITING_FOR_WINDOW"
     if backfill.held:
         return "PAUSED"
     if (

@@ -31,6 +31,7 @@ def backfill_view(spec: BackfillSpec, progress: Progress) -> Backfill:
         failures_seen=progress.failures_seen,
         kill=progress.kill,
         trigger_disabled=progress.trigger_disabled,
+        window_closed=progress.window_closed,
         status=settled_status(progress),
         inflight=inflight,
         dispatched=progress.dispatched,

@@ -12,6 +12,7 @@ from backfill_core.backfills.holds import trigger_disabled
 from backfill_core.backfills.model import Backfill, BackfillSpec, SlotState
 from backfill_core.backfills.progress import LaneSlot, Progress, settled_status
 from backfill_core.backfills.slots import send_slots, store_end
+from backfill_core.schedules.run_window import open_now
 from backfill_core.settings import settings
 from backfill_core.slots.message import SlotMessage, WorkMessage
 from backfill_core.storage import backfill_items, backfill_watch, flows_repository, triggers_repository
@@ -47,6 +48,9 @@ def _watch(running: Backfill) -> int:
         held = progress_changes.set_trigger_disabled(progress, disabled)
         if held:
             return held
+        windowed = progress_changes.set_window_closed(progress, not open_now(spec.run_window))
+        if windowed:
+            return windowed
         refilled = progress_changes.refill(progress)
         if refilled:
             logger.warning("watchdog filled free places in a backfill's window", extra={"backfill_id": spec.id})

@@ -20,6 +20,7 @@ from backfill_core.kestra_api import flow_answers
 from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerEntry
 from backfill_core.schedules.kestra_time import format_date, now
+from backfill_core.schedules.run_window import opens_next
 from backfill_core.triggers.model import TriggerState
 
 
@@ -80,6 +81,10 @@ def _backfill_fields(backfill: Backfill) -> dict[str, Any]:
         "pause_reason": backfill.pause_reason,
         "concurrency": backfill.concurrency,
         "max_slots_per_minute": backfill.max_slots_per_minute,
+        "run_window": backfill.run_window,
+        "next_window_opening": (
+            opens_next(backfill.run_window) if backfill.run_window and backfill.window_closed else None
+        ),
         "order": backfill.order,
         "reprocess": backfill.reprocess,
         "max_failures": backfill.max_failures,

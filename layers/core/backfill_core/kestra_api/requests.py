@@ -12,6 +12,7 @@ from backfill_core.flows.labels import Label, normalize_labels
 from backfill_core.ids import MAX_FLOW_ID, MAX_ID, MAX_NAMESPACE
 from backfill_core.schedules.kestra_time import supported
 from backfill_core.schedules.order import SlotOrder
+from backfill_core.schedules.run_window import RunWindow
 from backfill_core.triggers.model import TriggerKey
 
 # Kestra's integers are Java's int: larger numbers mean nothing to any field, and are refused unconverted.
@@ -25,12 +26,19 @@ TriggerId = Annotated[str, Field(min_length=1, max_length=MAX_ID)]
 
 
 class BackfillRequest(BaseModel):
-    """Kestra's backfill object; `concurrency`, `order`, `reprocess`, `maxFailures` and `maxSlotsPerMinute` are
-    ours, ignored by Kestra's clients."""
+    """Kestra's backfill object; `concurrency`, `order`, `reprocess`, `maxFailures`, `maxSlotsPerMinute` and
+    `runWindow` are ours, ignored by Kestra's clients. Any other field is refused (a misspelt `concurency` answered
+    200 would run the backfill as it was not asked)."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, defer_build=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
     start: datetime
     end: datetime | None = None
+    # Kestra's own fields that a client may send back from a Backfill it read; the server sets them, as Kestra's.
+    current_date: datetime | None = Field(default=None, alias="currentDate", description="set by the server")
+    paused: bool | None = Field(default=None, description="set by the server: a backfill starts unpaused")
+    previous_next_execution_date: datetime | None = Field(
+        default=None, alias="previousNextExecutionDate", description="set by the server"
+    )
     inputs: dict[str, Any] | None = Field(
         default=None,
         description=(
@@ -61,6 +69,18 @@ class BackfillRequest(BaseModel):
             "A rate limit: the backfill's slots are dispatched (sent to the executors, and started no earlier) at "
             "most this many in any 60 seconds, whatever the concurrency; null: no limit. Changeable while it runs "
             "(PATCH /api/v1/backfills/{id})."
+        ),
+    )
+
+    run_window: RunWindow | None = Field(
+        default=None,
+        alias="runWindow",
+        description=(
+            'When slots may start: {"from": "01:00", "to": "06:00", "days": ["MONDAY", ...], '
+            '"timezone": "Europe/Paris"}, local times in `timezone` (the trigger\'s when left out), every day when '
+            "`days` is left out; a `to` not after `from` runs overnight. Outside it the backfill holds "
+            "(WAITING_FOR_WINDOW, with `nextWindowOpening`) and carries on by itself once it opens; a slot already "
+            "running when it closes finishes."
         ),
     )
 

@@ -20,6 +20,7 @@ from pydantic.alias_generators import to_camel
 from backfill_core.backfills.model import Reprocess
 from backfill_core.schedules.kestra_time import format_date, iso_duration, now, parse_instant
 from backfill_core.schedules.order import SlotOrder
+from backfill_core.schedules.run_window import RunWindow
 
 
 def _kestra_date(value: Any) -> Any:
@@ -29,7 +30,9 @@ def _kestra_date(value: Any) -> Any:
 # A date as Kestra writes it (kestra_time.format_date): ISO-8601 with its offset, `Z` for UTC, milliseconds when
 # there are any. A datetime given is written so; a string is taken as already written.
 KestraDate = Annotated[str, BeforeValidator(_kestra_date), WithJsonSchema({"type": "string", "format": "date-time"})]
-BackfillDisplayStatus = Literal["QUEUED", "RUNNING", "PAUSED", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED"]
+BackfillDisplayStatus = Literal[
+    "QUEUED", "RUNNING", "PAUSED", "WAITING_FOR_WINDOW", "CANCELLING", "SUCCEEDED", "FAILED", "CANCELLED"
+]
 SlotDisplayState = Literal["PENDING", "DISPATCHED", "RUNNING", "PARKED", "SUCCEEDED", "FAILED", "SKIPPED", "CANCELLED"]
 
 
@@ -206,6 +209,10 @@ class Backfill(KestraAnswer):
     pause_reason: str | None = Field(description="why it paused itself (maxFailures); null when a person paused it")
     concurrency: int
     max_slots_per_minute: int | None = Field(description="the rate limit: slots dispatched in any 60 s at most")
+    run_window: RunWindow | None = Field(description="when its slots may start (its zone filled in)")
+    next_window_opening: KestraDate | None = Field(
+        description="while WAITING_FOR_WINDOW, when its run window opens next (it carries on by itself then)"
+    )
     order: SlotOrder
     reprocess: Reprocess
     max_failures: int | None

@@ -64,6 +64,8 @@ def item(backfill_id: str, progress: Progress) -> dict:
     }
     if progress.pause_reason is not None:
         result["pauseReason"] = {"S": progress.pause_reason}
+    if progress.window_closed:
+        result["windowClosed"] = {"BOOL": True}
     if progress.max_slots_per_minute is not None:
         result["maxSlotsPerMinute"] = {"N": str(progress.max_slots_per_minute)}
     if progress.next_dispatch_us is not None:
@@ -92,6 +94,7 @@ def progress_of(found: dict) -> Progress:
         status=BackfillStatus(found["backfillStatus"]["S"]),
         kill=found["kill"]["BOOL"],
         updated=from_storage_key(found["updated"]["S"]),
+        window_closed=found.get("windowClosed", {}).get("BOOL", False),
         max_slots_per_minute=int(found["maxSlotsPerMinute"]["N"]) if "maxSlotsPerMinute" in found else None,
         next_dispatch_us=int(found["nextDispatchUs"]["N"]) if "nextDispatchUs" in found else None,
     )
@@ -124,13 +127,16 @@ def claim(backfill_id: str, slot: LaneSlot, now: datetime) -> tuple[bool, Progre
     return apply(backfill_id, update, now)
 
 
-def park(backfill_id: str, slot: LaneSlot, now: datetime) -> tuple[bool, Progress | None]:
-    """The lane's DISPATCHED (or claimed, never started) slot is kept for unpause, while the backfill is held."""
+def park(backfill_id: str, slot: LaneSlot, now: datetime, close_window: bool = False) -> tuple[bool, Progress | None]:
+    """The lane's DISPATCHED (or claimed, never started) slot is kept for unpause, while the backfill is held;
+    `close_window`: it came outside the backfill's run window, which this write marks closed."""
     update = Update()
     slot_path, _ = update.holds(slot)
     update.running()
-    true = update.value("true", True)
-    update.conditions.append(f"(paused = {true} OR triggerDisabled = {true})")
+    if close_window:
+        update.sets.append(f"windowClosed = {update.value('true', True)}")
+    else:
+        update.held()
     update.sets.append(f"{slot_path} = {update.value('parked', code_of(slot.position, SlotState.PARKED))}")
     return apply(backfill_id, update, now)
 
@@ -139,12 +145,12 @@ def end_slot(
     backfill_id: str, slot: LaneSlot, counter: str, then: str, now: datetime, **premises: Any
 ) -> tuple[bool, Progress | None]:
     """Count the lane's slot in `counter` (succeeded, failed, skipped or cancelled), then, as `then` says: take the
-        next fresh slot from the cursor (CURSOR), the first queued retry (RETRY), or nothing (IDLE). `premises` are
-        what the choice was made on, checked by the write: `retry_head` and `round` for RETRY; for IDLE, `why`
-        (cancelled, held or above) or `pause` (the reason, with `failed` and `failures_seen` as seen). A lane above the
-        window gives what it takes to the lane `successor` (its slot as seen: `successor_seen`); such a move, and going
-        idle above the window, are decided on the `concurrency` and on how many `lanes` hold a slot, as seen. A slot
-    taken under the rate limit carries its `pace`."""
+    next fresh slot from the cursor (CURSOR), the first queued retry (RETRY), or nothing (IDLE). `premises` are
+    what the choice was made on, checked by the write: `retry_head` and `round` for RETRY; for IDLE, `why`
+    (cancelled, held, window or above) or `pause` (the reason, with `failed` and `failures_seen` as seen). A lane
+    above the window gives what it takes to the lane `successor` (its slot as seen: `successor_seen`); such a move,
+    and going idle above the window, are decided on the `concurrency` and on how many `lanes` hold a slot, as seen.
+    A slot taken under the rate limit carries its `pace`."""
     update = Update()
     slot_path, round_path = update.holds(slot)
     update.adds.append(f"{counter} {update.value('one', 1)}")
@@ -213,8 +219,10 @@ def _idle_premise(update: Update, premises: dict[str, Any]) -> None:
         update.running(False)
     elif premises["why"] == "held":
         update.running()
-        true = update.value("true", True)
-        update.conditions.append(f"(paused = {true} OR triggerDisabled = {true})")
+        update.held()
+    elif premises["why"] == "window":  # outside the run window: the lane stops and marks it closed
+        update.running()
+        update.sets.append(f"windowClosed = {update.value('true', True)}")
     else:  # above: the concurrency was lowered below this lane (end_slot pins it, and the lanes in use)
         update.running()
 
@@ -227,6 +235,7 @@ _STORED = {
     "pause_reason": "pauseReason",
     "trigger_disabled": "triggerDisabled",
     "failures_seen": "failuresSeen",
+    "window_closed": "windowClosed",
     "max_slots_per_minute": "maxSlotsPerMinute",
     "next_dispatch_us": "nextDispatchUs",
 }

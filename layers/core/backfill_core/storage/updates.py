@@ -64,7 +64,14 @@ class Update:
 
     def not_held(self) -> None:
         false = self.value("false", False)
-        self.conditions.append(f"paused = {false} AND triggerDisabled = {false}")
+        self.conditions.append(
+            f"paused = {false} AND triggerDisabled = {false}"
+            f" AND (attribute_not_exists(windowClosed) OR windowClosed = {false})"
+        )
+
+    def held(self) -> None:
+        true = self.value("true", True)
+        self.conditions.append(f"(paused = {true} OR triggerDisabled = {true} OR windowClosed = {true})")
 
     def request(self, key: dict, now: datetime) -> dict:
         self.sets.append(f"updated = {self.value('now', storage_key(now))}")
