@@ -307,3 +307,16 @@ def test_readme_rate_limit_lines_work(readme_stack):
         what="the rate-limited backfill to end",
     )
     assert done["succeeded"] == 11
+
+
+def test_readme_run_window_lines_work(readme_stack):
+    (block,) = [b for b in code_blocks("sh") if '"runWindow"' in b]
+    create, cancel = commands(block)
+    status, trigger = run_curl(readme_stack, create)
+    assert status == 200 and "message" not in trigger, trigger
+    created = trigger["backfill"]
+    assert created["runWindow"]["from"] == "01:00" and len(created["runWindow"]["days"]) == 5
+    # Waiting, and saying until when, or (between 01:00 and 06:00 UTC on a weekday) running.
+    assert (created["status"] == "WAITING_FOR_WINDOW") == bool(created["nextWindowOpening"]), created
+    status, cancelled = run_curl(readme_stack, cancel, BACKFILL_ID=created["id"])
+    assert status == 200 and cancelled["status"] in ("CANCELLING", "CANCELLED"), cancelled
