@@ -11,20 +11,25 @@ runs every executor here; on AWS each is a Lambda of its own), so this machine's
     .venv/bin/python -m bench.aws_like [--quick] [--slots N] [--concurrency 1,10,50,200]
 """
 
+from local.lambda_runtime import ensure_layer_on_path
+
 from .fake_aws.runner import AwsLike
 from .fake_aws.service import Latency
 from .report import Report, arguments
 
+ensure_layer_on_path()
+
 # The slots of each case at its default size: a few windows of the concurrency, each case a couple of minutes.
 SLOTS = {1: 100, 10: 300, 50: 200, 200: 400}
 QUICK_SLOTS = {1: 20, 10: 40, 50: 100, 200: 200}
-# List prices, us-east-1, on-demand, as AWS has charged them since 1 November 2024 (it halved DynamoDB's on-demand
-# prices then, from $1.25 and $0.25); the issue's "$23 a million at 31 write units a slot" is at these prices.
-DYNAMODB_WRITE_PER_MILLION = 0.625  # per million write request units
-DYNAMODB_READ_PER_MILLION = 0.125  # per million read request units
-SQS_PER_MILLION = 0.40  # per million requests, each 64 KB chunk of a request one request (standard queue)
-LAMBDA_PER_MILLION = 0.20  # per million invocations
-LAMBDA_GB_SECOND = 0.0000166667  # x86_64, per GB-second of duration
+# The list prices are the dry run's forecast's (backfills/forecast.py), so the two price a slot alike.
+from backfill_core.backfills.forecast import (  # noqa: E402
+    DYNAMODB_READ_PER_MILLION,
+    DYNAMODB_WRITE_PER_MILLION,
+    LAMBDA_GB_SECOND,
+    LAMBDA_PER_MILLION,
+    SQS_PER_MILLION,
+)
 
 
 def prices(result: dict, memory_mb: int) -> dict[str, float]:

@@ -178,5 +178,25 @@ def dry_run_text(plan: dict[str, Any]) -> str:
     if last and last != first:
         lines.append("last:  " + ", ".join(last))
     lines += [f"skip:  {s['date']} {s['reason']}" for s in plan.get("skippedPage") or []]
+    lines += forecast_lines(plan.get("forecast"))
     lines.append("Nothing was started (dry run).")
     return "\n".join(lines)
+
+
+def forecast_lines(forecast: dict[str, Any] | None) -> list[str]:
+    """The dry run's forecast: the time and what it comes from, the rate limit's and the window's effects, and the
+    cost, each line of it with its arithmetic."""
+    if not forecast:
+        return []
+    seconds = forecast.get("seconds")
+    time = f"about {duration_text(seconds)}" if seconds is not None else "unknown"
+    lines = [f"time:  {time} ({forecast['basis']})"]
+    if forecast.get("endDate"):
+        lines.append(f"ends:  {forecast['endDate']} if started now")
+    lines += [
+        f"       {effect}" for effect in (forecast.get("rateLimitEffect"), forecast.get("windowEffect")) if effect
+    ]
+    lines.append(f"cost:  ${forecast['costUsd']:.4f} on AWS")
+    lines += [f"       {line['item']}: {line['arithmetic']}" for line in forecast.get("cost") or []]
+    lines.append(f"       ({forecast['prices']})")
+    return lines

@@ -144,6 +144,9 @@ def test_a_dry_run_counts_the_slots_and_starts_nothing(local_stack):
     planned = backfill("--url", local_stack.url, "create", "company.team.scheduled_flow", *OUTAGE, "--dry-run")
     assert planned.returncode == 0, planned.stderr
     assert "11 slots, 11 to run, 0 skipped" in planned.stdout and "Nothing was started" in planned.stdout
+    assert re.search(r"^time:  (about \d+:\d\d:\d\d|unknown) \(", planned.stdout, re.M), planned.stdout
+    assert re.search(r"^cost:  \$\d+\.\d{4} on AWS$", planned.stdout, re.M), planned.stdout
+    assert "       DynamoDB writes: 11 slots x 7.2 units = 79.2 write request units" in planned.stdout
     started = backfill("--url", local_stack.url, "list", "--namespace", "company.team", "--json")
     assert json.loads(started.stdout)["total"] == 0
 

@@ -202,7 +202,7 @@ def test_the_seed_scenario_through_the_ui(ui_stack, browser):
     expect(page.get_by_role("button", name="Pause")).to_be_enabled()
     expect(page.locator(".status-line")).to_contain_text("RUNNING")
     page.get_by_label("Concurrency").fill("3")
-    page.get_by_role("button", name="Set").click()
+    page.get_by_role("button", name="Set", exact=True).click()
     expect(page.locator(".facts")).to_contain_text("Concurrency3")
     second_id = page.url.rsplit("/", 1)[-1]
     assert requests.get(f"{ui_stack.url}/api/v1/backfills/{second_id}", timeout=10).json()["concurrency"] == 3
@@ -716,15 +716,12 @@ def test_the_form_debounces_its_dry_run_aborts_stale_ones_and_confirms_a_big_bac
     page.get_by_role("button", name="Start backfill").click()
     confirm = page.get_by_role("group", name=f"Start {expected:,} executions of quick?")
     expect(confirm).to_be_visible()
-    # Timed by the pace of the trigger's latest finished backfill (newest first), named in the text.
-    settled = ("SUCCEEDED", "FAILED", "CANCELLED")
-    latest = ui_stack.get("/api/v1/backfills", namespace="ui.review", flowId="quick")["results"]
-    paced = next(b for b in latest if b["status"] in settled and b["succeeded"] + b["failed"] > 0)
-    ran = paced["succeeded"] + paced["failed"]
+    # Timed by the server's forecast, which names what it is worked out from, and priced.
     expect(confirm).to_contain_text(
         re.compile(
-            rf"Estimated time: about .+ at concurrency 25 \(this flow's last finished backfill ran {ran:,} slots in "
-            rf".+ at concurrency {paced['concurrency']}(, if the pace changes with the concurrency.*)?\)"
+            r"Estimated time: about .+ at concurrency 25 \((this trigger's last backfill \(\w+\) ran [\d,]+ slots in "
+            r".+ at concurrency \d+: [\d.]+ s a slot per lane|the mean duration of this flow's last \d+ finished "
+            r"executions, .+)\)\. Estimated AWS cost: \$\d+\.\d{4}\."
         )
     )
     fits(page, viewport)
@@ -789,7 +786,7 @@ def test_a_rate_limit_is_asked_in_the_form_shown_on_the_progress_page_and_lifted
     page.get_by_role("button", name="Start backfill").click()
     confirm = page.get_by_role("group", name=re.compile(r"^Start [\d,]+ executions of untimed\?$"))
     expect(confirm).to_contain_text(
-        re.compile(r"Estimated time: at least 20 min \d+ s, at the rate limit of 600 slots a minute")
+        re.compile(r"Estimated time: unknown.*; the rate limit of 600 a minute sets the pace: 20 min for [\d,]+ slots")
     )
     confirm.get_by_role("button", name="Go back").click()
     assert screens.errors == [], screens.errors
@@ -801,6 +798,12 @@ def test_a_rate_limit_is_asked_in_the_form_shown_on_the_progress_page_and_lifted
     page.locator("details.advanced summary").click()
     page.get_by_label("Rate limit (slots per minute)").fill("6")
     expect(page.locator("#dry-run")).to_have_text("This will run 4 executions, 0 skipped.")
+    forecast = page.locator("#forecast")
+    expect(forecast.locator("#forecast-text")).to_contain_text(re.compile(r"Estimated AWS cost: \$\d+\.\d{4}\.$"))
+    forecast.get_by_text("How the cost is worked out").click()
+    expect(forecast).to_contain_text(
+        "DynamoDB writes: 4 slots x 7.2 units = 28.8 write request units x $0.625 per million"
+    )
     page.get_by_role("button", name="Start backfill").click()
     expect(page.get_by_role("heading", name="Backfill of quick")).to_be_visible()
     expect(page.locator("#rate")).to_contain_text("(limit 6 a minute)")

@@ -230,3 +230,11 @@ def test_a_slot_failing_on_every_delivery_is_alarmed_on_though_it_never_reaches_
     assert (alarm["Namespace"], alarm["MetricName"]) == ("KestraBackfills", "SlotMessagesLetGo")
     assert alarm["Dimensions"] == [{"Name": "service", "Value": "executor"}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (0, "GreaterThanThreshold")
+
+
+def test_the_forecasts_memory_is_the_functions_memory():
+    """The dry run prices Lambda's GB-seconds by FUNCTION_MEMORY_MB: it must say what MemorySize says."""
+    template = load_template()
+    function = template["Globals"]["Function"]
+    assert function["Environment"]["Variables"]["FUNCTION_MEMORY_MB"] == str(function["MemorySize"])
+    assert not any("MemorySize" in props for props in resources_of_type(template, "AWS::Serverless::Function").values())

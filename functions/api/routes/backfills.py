@@ -6,9 +6,10 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from backfill_core.backfills.model import BackfillShown, SlotShown
+from backfill_core.kestra_api.dry_run_answers import DryRunResult
 from backfill_core.kestra_api.filter_fields import BACKFILL_FIELDS
 from backfill_core.kestra_api.requests import BackfillCancel, BackfillChange, DryRun
-from backfill_core.kestra_api.responses import BackfillResource, DryRunResult, PagedResults, RetryFailedResult, Slot
+from backfill_core.kestra_api.responses import BackfillResource, PagedResults, RetryFailedResult, Slot
 from routes.common import (
     MAX_PAGE_SIZE,
     MAX_SLOTS_PAGE_SIZE,

@@ -4,52 +4,33 @@
 // runs more than CONFIRM_ABOVE executions.
 import { api } from "./api.js";
 import { clearErrors, inputField, labelRow, readInputs, showErrors, wallTimeToIso } from "./backfill-fields.js";
-import { announce, enc, fmtDate, fmtDuration, fmtNumber, h, parseDuration } from "./dom.js";
+import { announce, enc, fill, fmtDate, fmtDuration, fmtNumber, h } from "./dom.js";
 import { onCleanup, setPage } from "./page.js";
-import { BACKFILL_SETTLED } from "./states.js";
 
 const WEEK = ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"];
 
 const CONFIRM_ABOVE = 10000;
 const DRY_RUN_DELAY_MS = 400;
-const TIMED_EXECUTIONS = 20; // without a finished backfill: the flow's latest executions whose mean duration counts
 
-// How long `run` executions should take at `concurrency`, from what this flow did before: the pace of its
-// latest finished backfill (wall time a slot, per slot running at once), or else the mean duration of its latest
-// finished executions (a lower bound: it leaves out the time between slots). Null when it has neither.
-async function estimate(namespace, flowId, triggerId, run, concurrency) {
-  const backfills = await api("GET", `backfills?namespace=${enc(namespace)}&flowId=${enc(flowId)}&triggerId=${enc(triggerId)}&size=20`);
-  const paced = backfills.results.find((b) => {
-    const ran = (b.counts.SUCCEEDED || 0) + (b.counts.FAILED || 0);
-    return BACKFILL_SETTLED.includes(b.status) && ran > 0 && Date.parse(b.updated) > Date.parse(b.created);
-  });
-  if (paced) {
-    const ran = paced.counts.SUCCEEDED + paced.counts.FAILED;
-    const took = (Date.parse(paced.updated) - Date.parse(paced.created)) / 1000;
-    const perSlot = (took * paced.concurrency) / ran;
-    return {
-      seconds: (perSlot * run) / concurrency,
-      basis:
-        `this flow's last finished backfill ran ${fmtNumber(ran)} slots in ${fmtDuration(took)} at concurrency ${paced.concurrency}` +
-        (paced.concurrency === concurrency ? "" : `, if the pace changes with the concurrency; the executors may allow fewer at once`),
-      bound: "about",
-    };
-  }
-  const found = await api(
-    "GET",
-    `executions/search?namespace=${enc(namespace)}&flowId=${enc(flowId)}&state=SUCCESS&state=FAILED&state=WARNING&size=${TIMED_EXECUTIONS}`
+// The dry run's forecast as a sentence: its time at the concurrency asked (or why it is unknown), what the rate
+// limit and the run window do to it, and its AWS cost.
+export function forecastText(forecast, concurrency) {
+  const effects = [forecast.rateLimitEffect, forecast.windowEffect].filter(Boolean);
+  const time =
+    forecast.seconds === null
+      ? `Estimated time: unknown, as nothing of this flow has finished yet to time it (concurrency ${concurrency})`
+      : `Estimated time: about ${fmtDuration(forecast.seconds)} at concurrency ${concurrency} (${forecast.basis})`;
+  return `${[time, ...effects].join("; ")}. Estimated AWS cost: $${forecast.costUsd.toFixed(4)}.`;
+}
+
+function costDetails(forecast) {
+  return h(
+    "details",
+    { class: "cost" },
+    h("summary", {}, "How the cost is worked out"),
+    h("ul", {}, forecast.cost.map((line) => h("li", {}, `${line.item}: ${line.arithmetic}`))),
+    h("p", { class: "muted small" }, forecast.prices)
   );
-  const durations = found.results
-    .filter((e) => e.namespace === namespace)
-    .map((e) => parseDuration(e.state.duration || ""))
-    .filter((d) => d !== null && d >= 0);
-  if (!durations.length) return null;
-  const mean = durations.reduce((x, y) => x + y, 0) / durations.length;
-  return {
-    seconds: (mean * run) / concurrency,
-    basis: `${fmtNumber(run)} × ${fmtDuration(mean)}, the mean duration of this flow's last ${durations.length} finished executions, ÷ ${concurrency}; the time between slots comes on top`,
-    bound: "at least",
-  };
 }
 
 export async function backfillFormPage(namespace, flowId, triggerId) {
@@ -70,6 +51,7 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
   const labels = h("div", { class: "labels", id: "labels" });
   const dryRun = h("p", { class: "dry-run", id: "dry-run", role: "status", "aria-live": "polite" }, "Fill in a start to count the executions.");
   const dryRunDates = h("p", { class: "muted small", id: "dry-run-dates" });
+  const forecastBox = h("div", { class: "forecast", id: "forecast" });
   const submit = h("button", { type: "submit", class: "primary", id: "submit-backfill" }, "Start backfill");
   const confirmText = h("p", { id: "confirm-start-title" });
   const confirmTime = h("p", { id: "confirm-start-time" });
@@ -212,7 +194,7 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
         )
       )
     ),
-    h("div", { class: "summary" }, dryRun, dryRunDates),
+    h("div", { class: "summary" }, dryRun, dryRunDates, forecastBox),
     confirmBox,
     h("div", { class: "actions" }, submit, h("a", { href: flowLink, class: "button" }, "Back to triggers"))
   );
@@ -256,6 +238,7 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
       clearErrors(form);
       dryRun.textContent = "Fill in a start to count the executions.";
       dryRunDates.textContent = "";
+      fill(forecastBox);
       return null;
     }
     if (inFlight) inFlight.abort();
@@ -275,6 +258,7 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
       const last = answer.lastPage[answer.lastPage.length - 1];
       const zone = form.elements.zone.value;
       dryRunDates.textContent = first ? `From ${fmtDate(first, zone)} to ${fmtDate(last, zone)} (${answer.order.replace("_", " ")}).` : "";
+      fill(forecastBox, h("p", { id: "forecast-text" }, forecastText(answer.forecast, answer.concurrency)), costDetails(answer.forecast));
       return answer;
     } catch (err) {
       if (controller.signal.aborted) return null; // a newer request replaced it
@@ -282,6 +266,7 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
       dryRun.textContent = "Cannot count the executions: see the message next to the field.";
       delete dryRun.dataset.run;
       dryRunDates.textContent = "";
+      fill(forecastBox);
       showErrors(form, err.message);
       return null;
     }
@@ -321,25 +306,9 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
   const askToConfirm = async (request, answer) => {
     const concurrency = request.backfill.concurrency || 1;
     confirmText.textContent = `Start ${fmtNumber(answer.run)} executions of ${flowId}?`;
-    confirmTime.textContent = "Estimating the time…";
+    confirmTime.textContent = forecastText(answer.forecast, concurrency);
     confirmBox.hidden = false;
     goBack.focus();
-    let timed = null;
-    try {
-      timed = await estimate(namespace, flowId, triggerId, answer.run, concurrency);
-    } catch {
-      timed = null;
-    }
-    const limit = request.backfill.maxSlotsPerMinute;
-    const paced = limit ? ((answer.run - 1) * 60) / limit : 0; // the rate limit's floor: one slot every 60/limit s
-    if (timed && paced > timed.seconds) {
-      timed = { bound: "about", seconds: paced, basis: `the rate limit of ${fmtNumber(limit)} slots a minute sets the pace` };
-    }
-    confirmTime.textContent = timed
-      ? `Estimated time: ${timed.bound} ${fmtDuration(timed.seconds)} at concurrency ${concurrency} (${timed.basis}).`
-      : limit
-        ? `Estimated time: at least ${fmtDuration(paced)}, at the rate limit of ${fmtNumber(limit)} slots a minute (nothing of this flow has finished yet to time it).`
-        : `Estimated time: unknown, as nothing of this flow has finished yet to time it (concurrency ${concurrency}).`;
     confirmStart.textContent = `Yes, start ${fmtNumber(answer.run)} executions`;
     confirmStart.onclick = async () => {
       confirmStart.disabled = true;

@@ -72,7 +72,7 @@ export async function progressPage(id) {
     setConcurrency
   );
   const rateLimit = h("input", { type: "number", id: "rate-limit", min: "1", step: "1", inputmode: "numeric", placeholder: "no limit" });
-  const setRateLimit = h("button", { type: "button", id: "set-rate-limit" }, "Set");
+  const setRateLimit = h("button", { type: "button", id: "set-rate-limit" }, "Set limit");
   const rateLimitForm = h(
     "div",
     { class: "concurrency-field" },

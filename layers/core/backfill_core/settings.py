@@ -62,6 +62,9 @@ class Settings(BaseModel):
     # succeeded, failed, cancelled.
     event_bus_name: str = Field("BackfillEventBus", alias="BACKFILL_EVENT_BUS", min_length=1)
 
+    # The functions' memory (template.yaml's Globals MemorySize): the dry run prices Lambda's GB-seconds by it.
+    function_memory_mb: PositiveInt = Field(512, alias="FUNCTION_MEMORY_MB")
+
     # Limits the template leaves to their defaults.
     default_concurrency: PositiveInt = Field(1, alias="BACKFILL_DEFAULT_CONCURRENCY")
     max_concurrency: PositiveInt = Field(50, alias="BACKFILL_MAX_CONCURRENCY")

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from backfill_core.backfills.forecast import Forecast, forecast
 from backfill_core.backfills.model import SlotOutcome
 from backfill_core.backfills.queries import SlotView
 from backfill_core.backfills.reprocess import skip_reason
@@ -112,6 +113,7 @@ class BackfillPreview:
     first_page: list[datetime]
     last_page: list[datetime]
     skipped_page: list[SlotView]
+    forecast: Forecast
 
 
 def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: int) -> BackfillPreview:
@@ -130,12 +132,15 @@ def dry_run(tenant: str, ref: TriggerRef, request: BackfillRequest, page_size: i
     first = to_run(request.order.slots(schedule, plan.start, plan.end, reach))
     last = to_run(request.order.reverse.slots(schedule, plan.start, plan.end, reach))[::-1]
 
+    total = count_slots(schedule, plan.start, plan.end)
+    window = request.run_window.in_zone(plan.trigger.timezone) if request.run_window else None
     return BackfillPreview(
         ref=ref,
         request=request,
         plan=plan,
-        total=count_slots(schedule, plan.start, plan.end),
+        total=total,
         skipped=len(skipped),
+        forecast=forecast(key, total - len(skipped), plan.concurrency, request.max_slots_per_minute, window, plan.at),
         first_page=[schedule.local(slot) for slot in first],
         last_page=[schedule.local(slot) for slot in last],
         skipped_page=[

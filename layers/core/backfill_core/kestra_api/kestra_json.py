@@ -6,6 +6,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.encoders import jsonable_encoder
 
+from backfill_core.backfills.forecast import PRICES
 from backfill_core.backfills.model import Backfill
 from backfill_core.backfills.planning import BackfillPreview
 from backfill_core.backfills.queries import SlotView
@@ -16,7 +17,7 @@ from backfill_core.flows.model import TriggerSpec
 from backfill_core.flows.stored import StoredFlow
 from backfill_core.flows.validation import FlowCheck
 from backfill_core.flows.yaml_text import load_yaml
-from backfill_core.kestra_api import flow_answers
+from backfill_core.kestra_api import dry_run_answers, flow_answers
 from backfill_core.kestra_api import responses as answer
 from backfill_core.kestra_api.trigger_answers import BulkAnswer, TriggerContext, TriggerEntry
 from backfill_core.schedules.kestra_time import format_date, now
@@ -160,9 +161,9 @@ def slots_json(slots: Sequence[SlotView]) -> list[answer.Slot]:
     return [answer.Slot.model_validate(slot) for slot in slots]
 
 
-def dry_run_json(preview: BackfillPreview) -> answer.DryRunResult:
+def dry_run_json(preview: BackfillPreview) -> dry_run_answers.DryRunResult:
     plan = preview.plan
-    return answer.DryRunResult(
+    return dry_run_answers.DryRunResult(
         namespace=preview.ref.namespace,
         flow_id=preview.ref.flow_id,
         trigger_id=preview.ref.trigger_id,
@@ -177,7 +178,19 @@ def dry_run_json(preview: BackfillPreview) -> answer.DryRunResult:
         skipped=preview.skipped,
         first_page=preview.first_page,
         last_page=preview.last_page,
-        skipped_page=[answer.SkippedSlot.model_validate(slot) for slot in preview.skipped_page],
+        skipped_page=[dry_run_answers.SkippedSlot.model_validate(slot) for slot in preview.skipped_page],
+        forecast=dry_run_answers.Forecast(
+            seconds=preview.forecast.seconds,
+            duration=preview.forecast.duration,
+            end_date=preview.forecast.end_date,
+            basis=preview.forecast.basis,
+            slot_seconds=preview.forecast.slot_seconds,
+            rate_limit_effect=preview.forecast.rate_limit_effect,
+            window_effect=preview.forecast.window_effect,
+            cost_usd=preview.forecast.cost_usd,
+            cost=[dry_run_answers.CostLine.model_validate(line) for line in preview.forecast.cost],
+            prices=PRICES,
+        ),
     )
 
 

@@ -278,26 +278,3 @@ class Slot(KestraAnswer):
     state: SlotDisplayState
     execution_id: str | None
     reason: str | None
-
-
-class SkippedSlot(KestraAnswer):
-    date: KestraDate
-    reason: str
-    execution_id: str | None
-
-
-class DryRunResult(TriggerIdentity):
-    """What the backfill would run and skip, and the first and last pages of the slots it would run."""
-
-    start: KestraDate
-    end: KestraDate
-    order: SlotOrder
-    reprocess: Reprocess
-    concurrency: int
-    inputs: dict[str, Any]
-    total: int
-    run: int
-    skipped: int
-    first_page: list[KestraDate]
-    last_page: list[KestraDate]
-    skipped_page: list[SkippedSlot]

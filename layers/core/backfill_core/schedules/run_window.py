@@ -59,19 +59,35 @@ class RunWindow(KestraModel):
         """The window with its zone filled in (the trigger's, when it named none)."""
         return self if self.timezone else self.model_copy(update={"timezone": timezone})
 
-    def _spans(self, around: date) -> list[tuple[datetime, datetime]]:
-        """The openings of the days around `around`, each (open, close), as aware datetimes."""
+    def _span(self, day: date) -> tuple[datetime, datetime] | None:
+        """The day's opening (open, close) as aware datetimes; None on a day it does not open."""
+        if WEEK[day.weekday()] not in self.days:
+            return None
         where = zone(self.timezone or "UTC")
         opens, closes = time.fromisoformat(self.opens), time.fromisoformat(self.closes)
-        spans = []
-        for offset in range(-1, 9):
-            day = around + timedelta(days=offset)
-            if WEEK[day.weekday()] not in self.days:
+        start = datetime.combine(day, opens, where)
+        return start, datetime.combine(day + timedelta(days=1) if closes <= opens else day, closes, where)
+
+    def _spans(self, around: date) -> list[tuple[datetime, datetime]]:
+        """The openings of the days around `around`, a day before to a week after."""
+        spans = (self._span(around + timedelta(days=offset)) for offset in range(-1, 9))
+        return [span for span in spans if span is not None]
+
+    def finish_after(self, start: datetime, open_seconds: float) -> datetime:
+        """When work needing `open_seconds` of open time, begun at `start`, ends: the closed hours waited out."""
+        left = open_seconds
+        day = start.astimezone(zone(self.timezone or "UTC")).date() - timedelta(days=1)
+        for _ in range(366 * 100):
+            span = self._span(day)
+            day += timedelta(days=1)
+            if span is None or span[1] <= start:
                 continue
-            start = datetime.combine(day, opens, where)
-            end = datetime.combine(day + timedelta(days=1) if closes <= opens else day, closes, where)
-            spans.append((start, end))
-        return spans
+            begin = max(span[0], start)
+            length = (span[1] - begin).total_seconds()
+            if left <= length:
+                return begin + timedelta(seconds=left)
+            left -= length
+        raise ValueError("the run window leaves too little open time for a century")
 
     def is_open(self, at: datetime) -> bool:
         local = at.astimezone(zone(self.timezone or "UTC"))
