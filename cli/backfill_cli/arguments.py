@@ -108,6 +108,7 @@ def backfill_body(
     max_failures: int | None,
     max_slots_per_minute: int | None = None,
     window: dict[str, Any] | None = None,
+    live_first: bool = True,
 ) -> dict[str, Any]:
     """The `backfill` object of PUT /api/v1/triggers and the dry run; options not given are left out, so the
     API's defaults apply (Kestra's: one at a time, oldest first, replay all)."""
@@ -123,6 +124,7 @@ def backfill_body(
         "maxFailures": max_failures,
         "maxSlotsPerMinute": max_slots_per_minute,
         "runWindow": window,
+        "liveFirst": None if live_first else False,  # left out: the API's default, live runs first
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     return body

@@ -158,6 +158,11 @@ def find_flow(client: ApiClient, reference: str) -> dict[str, Any]:
 @click.option("--run-window", metavar="FROM-TO", help="Start slots only between these local times, e.g. 01:00-06:00.")
 @click.option("--run-days", metavar="DAYS", help="The days the run window opens, e.g. MON,TUE (default every day).")
 @click.option("--run-zone", metavar="ZONE", help="The run window's time zone (default the trigger's).")
+@click.option(
+    "--live-first/--no-live-first",
+    default=True,
+    help="Step aside while a slot of the trigger's live schedule starts (default), or compete with it.",
+)
 @click.option("--dry-run", is_flag=True, help="Count and list the slots; start nothing.")
 @click.option("--watch", "then_watch", is_flag=True, help="Then watch it until it ends (as `backfill watch`).")
 @click.option(
@@ -183,6 +188,7 @@ def create(
     run_window: str | None,
     run_days: str | None,
     run_zone: str | None,
+    live_first: bool,
     dry_run: bool,
     then_watch: bool,
     interval: float,
@@ -203,6 +209,7 @@ def create(
             max_failures,
             max_slots_per_minute,
             window_of(run_window, run_days, run_zone),
+            live_first,
         )
     except BadArgument as error:
         usage(str(error))

@@ -72,6 +72,8 @@ def status_text(backfill: dict[str, Any]) -> Text:
     text = Text(status, style=STATUS_STYLES.get(status, ""))
     if backfill.get("pauseReason"):
         text.append(f" ({backfill['pauseReason']})")
+    if backfill.get("yieldingToLive"):
+        text.append(" (stepping aside for a live run)")
     if backfill.get("nextWindowOpening"):
         text.append(f" (opens {backfill['nextWindowOpening']})")
     return text

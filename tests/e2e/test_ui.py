@@ -830,6 +830,7 @@ def test_a_run_window_is_asked_in_the_form_and_the_progress_page_says_it_waits_f
     page.get_by_label("Run window: to").fill(closes)
     page.get_by_label("SAT").uncheck()
     page.get_by_label("SUN").uncheck()
+    page.get_by_label("Live runs first").uncheck()
     expect(page.locator("#dry-run")).to_have_text("This will run 3 executions, 0 skipped.")
     page.get_by_role("button", name="Start backfill").click()
     expect(page.get_by_role("heading", name="Backfill of quick")).to_be_visible()
@@ -838,8 +839,10 @@ def test_a_run_window_is_asked_in_the_form_and_the_progress_page_says_it_waits_f
     expect(page.locator("#run-window")).to_have_text(
         f"{opens} to {closes} Europe/Paris, Monday, Tuesday, Wednesday, Thursday, Friday"
     )
+    expect(page.locator("#live-first")).to_have_text("compete with it")
     backfill_id = page.url.rsplit("/", 1)[-1]
-    assert ui_stack.get(f"/api/v1/backfills/{backfill_id}")["counts"]["PENDING"] == 3  # nothing sent
+    shown = ui_stack.get(f"/api/v1/backfills/{backfill_id}")
+    assert shown["counts"]["PENDING"] == 3 and shown["liveFirst"] is False  # nothing sent; as asked
     requests.post(f"{ui_stack.url}/api/v1/backfills/{backfill_id}/cancel", json={}, timeout=30)
     assert screens.errors == [], screens.errors
     context.close()

@@ -191,5 +191,8 @@ def test_a_run_window_and_a_rate_limit_are_read_as_the_api_takes_them():
         with pytest.raises(BadArgument, match=f"^{says}"):
             run_window(hours, days, zone)
     assert (rate_limit("30"), rate_limit("None")) == (30, None)
+    competing = backfill_body("2024-01-01T00:00:00Z", None, {}, {}, None, None, None, None, live_first=False)
+    assert competing["liveFirst"] is False
+    assert "liveFirst" not in backfill_body("2024-01-01T00:00:00Z", None, {}, {}, None, None, None, None)
     with pytest.raises(BadArgument, match="^--max-slots-per-minute: '0'"):
         rate_limit("0")

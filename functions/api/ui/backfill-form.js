@@ -186,6 +186,13 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
           ),
           h("p", { class: "field-error", id: "err-runWindow", hidden: true })
         ),
+        h(
+          "div",
+          { class: "field switch" },
+          h("input", { type: "checkbox", id: "liveFirst", name: "liveFirst", checked: true, "aria-describedby": "hint-liveFirst" }),
+          h("label", { for: "liveFirst" }, "Live runs first"),
+          h("p", { class: "hint", id: "hint-liveFirst" }, "While a slot of the trigger's own schedule starts, the backfill steps aside.")
+        ),
         field(
           "maxFailures",
           "Pause after this many failures",
@@ -220,6 +227,7 @@ export async function backfillFormPage(namespace, flowId, triggerId) {
     if (maxFailures) backfill.maxFailures = Number(maxFailures);
     const maxSlotsPerMinute = form.elements.maxSlotsPerMinute.value.trim();
     if (maxSlotsPerMinute) backfill.maxSlotsPerMinute = Number(maxSlotsPerMinute);
+    if (!form.elements.liveFirst.checked) backfill.liveFirst = false;
     const [windowFrom, windowTo] = [form.elements.windowFrom.value, form.elements.windowTo.value];
     if (windowFrom || windowTo) {
       const days = [...form.querySelectorAll("input[name=windowDay]:checked")].map((box) => box.value);

@@ -101,7 +101,7 @@ export async function progressPage(id) {
       ` · trigger ${b.triggerId} · `,
       h("span", { class: "mono" }, b.id)
     );
-    fill(statusLine, "Status ", badge(b.status), b.paused && b.status !== "PAUSED" ? h("span", { class: "muted" }, " (paused)") : null, b.triggerDisabled ? h("span", { class: "muted" }, " · the trigger is disabled") : null, b.pauseReason ? h("span", { class: "muted" }, ` · ${b.pauseReason}`) : null, b.nextWindowOpening ? h("span", { class: "muted", id: "next-opening" }, ` · carries on at ${fmtDate(b.nextWindowOpening, b.runWindow.timezone)} (${fmtRelative(b.nextWindowOpening)})`) : null);
+    fill(statusLine, "Status ", badge(b.status), b.paused && b.status !== "PAUSED" ? h("span", { class: "muted" }, " (paused)") : null, b.triggerDisabled ? h("span", { class: "muted" }, " · the trigger is disabled") : null, b.pauseReason ? h("span", { class: "muted" }, ` · ${b.pauseReason}`) : null, b.yieldingToLive ? h("span", { class: "muted", id: "yielding" }, " · stepping aside while a live run of its trigger starts") : null, b.nextWindowOpening ? h("span", { class: "muted", id: "next-opening" }, ` · carries on at ${fmtDate(b.nextWindowOpening, b.runWindow.timezone)} (${fmtRelative(b.nextWindowOpening)})`) : null);
     const outcome = backfillOutcome(b);
     progressText.textContent = `${outcome.percentText} · ${outcome.text}`;
     fill(barSlot, stackedBar(b));
@@ -120,6 +120,8 @@ export async function progressPage(id) {
       h("dd", {}, String(b.concurrency)),
       h("dt", {}, "Run window"),
       h("dd", { id: "run-window" }, b.runWindow ? windowText(b.runWindow) : "any time"),
+      h("dt", {}, "Live runs"),
+      h("dd", { id: "live-first" }, b.liveFirst ? "go first: it steps aside while one starts" : "compete with it"),
       h("dt", {}, "Order, reprocess"),
       h("dd", {}, `${b.order.replace("_", " ")}, ${b.reprocess}`),
       h("dt", {}, "Labels"),

@@ -83,6 +83,7 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
         reprocess=request.reprocess,
         max_failures=request.max_failures,
         run_window=request.run_window.in_zone(trigger.timezone) if request.run_window else None,
+        live_first=request.live_first,
         total=count_slots(trigger.schedule(), plan.start, plan.end),
         previous_next_execution_date=trigger.schedule().next_after(plan.at),
         created=plan.at,

@@ -1,9 +1,14 @@
 """A backfill holds, like a pause, while its trigger is disabled (through the API, stopAfter or the flow's YAML)
-or its stored flow no longer validates; it carries on when that ends."""
+or its stored flow no longer validates; it carries on when that ends. It holds too, unless asked not to
+(`liveFirst: false`), while a slot of its trigger's live schedule starts: the live slot meets the executors and the
+flow's concurrency places its backfill would otherwise take, and the backfill carries on once it has started."""
+
+from datetime import datetime
 
 from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import change
 from backfill_core.backfills.queries import running_backfills_of
+from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.storage import flows_repository, triggers_repository
 from backfill_core.triggers.model import TriggerKey
 
@@ -32,3 +37,23 @@ def reconcile_hold(key: TriggerKey) -> None:
         disabled = trigger_disabled(key)
         for backfill in running:
             change(key, backfill.id, lambda spec, p: progress_changes.set_trigger_disabled(p, disabled))
+
+
+def yield_to_live(key: TriggerKey, at: datetime) -> None:
+    """Before the live schedule sends a slot of the trigger: hold its running backfills that put live runs first."""
+    since = storage_key(at)
+    for backfill in running_backfills_of(key):
+        if backfill.live_first and backfill.yielding_since is None:
+            change(key, backfill.id, lambda spec, p: progress_changes.set_yielding(p, since))
+
+
+def release_after_live(key: TriggerKey) -> None:
+    """A live slot of the trigger started: its backfills held for it carry on."""
+    for backfill in running_backfills_of(key):
+        if backfill.yielding_since is not None:
+            change(key, backfill.id, lambda spec, p: progress_changes.set_yielding(p, None))
+
+
+def yielded_too_long(yielding_since: str | None, at: datetime, most_seconds: float) -> bool:
+    """A hold for a live slot that never started (its message lost, its flow changed): the watchdog lifts it."""
+    return yielding_since is not None and (at - from_storage_key(yielding_since)).total_seconds() > most_seconds

@@ -117,6 +117,7 @@ class BackfillSpec(KestraModel):
     reprocess: Reprocess = "all"
     max_failures: int | None = None
     run_window: RunWindow | None = None  # with its zone filled in (the trigger's when the request named none)
+    live_first: bool = True  # held while a slot of its trigger's live schedule starts
     total: int = 0  # every slot of the range, counted at creation
     previous_next_execution_date: datetime | None = None
     created: datetime
@@ -144,6 +145,7 @@ class Backfill(BackfillSpec):
     kill: bool = False  # cancelled with kill: running executions are killed rather than left to finish
     trigger_disabled: bool = False  # the trigger was disabled: hold like a pause until it is enabled
     window_closed: bool = False  # outside its run window: hold until it opens
+    yielding_since: str | None = None  # held since then while a live slot of its trigger starts
     status: BackfillStatus = BackfillStatus.RUNNING
     inflight: dict[str, InflightSlot] = {}  # storage_key(slot) -> state
     dispatched: int = 0
@@ -173,7 +175,7 @@ class Backfill(BackfillSpec):
     def held(self) -> bool:
         """Paused by its user, by its trigger being disabled or outside its run window: nothing new is dispatched or
         started."""
-        return self.paused or self.trigger_disabled or self.window_closed
+        return self.paused or self.trigger_disabled or self.window_closed or self.yielding_since is not None
 
 
 REQUEST_FIELDS = frozenset(BackfillSpec.model_fields)

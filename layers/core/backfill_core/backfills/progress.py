@@ -65,6 +65,7 @@ class Progress(BaseModel):
     pause_reason: str | None = None
     trigger_disabled: bool = False
     window_closed: bool = False
+    yielding_since: str | None = None  # held while a live slot of its trigger starts (storage key of when it began)
     status: BackfillStatus = BackfillStatus.RUNNING
     kill: bool = False
     failures_seen: int = 0
@@ -90,8 +91,19 @@ class Progress(BaseModel):
         return [slot for slot in held if slot is not None]
 
     @property
+    def holds(self) -> set[str]:
+        """What holds it: a person's pause, its trigger disabled, its run window closed, a live slot going first."""
+        flags = {
+            "paused": self.paused,
+            "trigger_disabled": self.trigger_disabled,
+            "window_closed": self.window_closed,
+            "yielding_since": self.yielding_since is not None,
+        }
+        return {name for name, on in flags.items() if on}
+
+    @property
     def held(self) -> bool:
-        return self.paused or self.trigger_disabled or self.window_closed
+        return bool(self.holds)
 
     @property
     def dispatched(self) -> int:

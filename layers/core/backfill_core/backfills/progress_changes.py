@@ -121,7 +121,7 @@ def change_window(
     if paused is False and progress.paused:
         _set(change, progress, paused=False, pause_reason=None, failures_seen=progress.failed)
         change.expect["failed"] = progress.failed
-        if not progress.trigger_disabled and not progress.window_closed:
+        if not progress.holds - {"paused"}:
             _release_parked(progress, change)
     if change:
         fill(progress, change)
@@ -133,7 +133,7 @@ def set_trigger_disabled(progress: Progress, disabled: bool) -> ProgressChange:
     if not progress.dispatching or progress.trigger_disabled == disabled:
         return change
     _set(change, progress, trigger_disabled=disabled)
-    if not disabled and not progress.paused and not progress.window_closed:
+    if not disabled and not progress.holds - {"trigger_disabled"}:
         _release_parked(progress, change)
         fill(progress, change)
     return change
@@ -147,7 +147,20 @@ def set_window_closed(progress: Progress, closed: bool) -> ProgressChange:
     if not progress.dispatching or progress.window_closed == closed:
         return change
     _set(change, progress, window_closed=closed)
-    if not closed and not progress.paused and not progress.trigger_disabled:
+    if not closed and not progress.holds - {"window_closed"}:
+        _release_parked(progress, change)
+        fill(progress, change)
+    return change
+
+
+def set_yielding(progress: Progress, since: str | None) -> ProgressChange:
+    """Hold the backfill while a live slot of its trigger starts (`since`: when the hold began), or release it once
+    the live slot has started (None): its parked slots go first, then the free lanes fill."""
+    change = ProgressChange()
+    if not progress.dispatching or (progress.yielding_since is None) == (since is None):
+        return change
+    _set(change, progress, yielding_since=since)
+    if since is None and not progress.holds - {"yielding_since"}:
         _release_parked(progress, change)
         fill(progress, change)
     return change
@@ -228,7 +241,7 @@ def retry_failed(progress: Progress, positions: list[int]) -> tuple[ProgressChan
     change.adds["failed"] = -len(fresh)
     if progress.pause_reason:
         _set(change, progress, paused=False, pause_reason=None)
-        if not progress.trigger_disabled and not progress.window_closed:
+        if not progress.holds - {"paused"}:
             _release_parked(progress, change)
     fill(progress, change)
     return change, len(fresh)

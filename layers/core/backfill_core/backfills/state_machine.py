@@ -35,8 +35,8 @@ def display_status(backfill: Backfill) -> str:
         return backfill.status.value
     if backfill.window_closed and not (backfill.paused or backfill.trigger_disabled):
         return "WAITING_FOR_WINDOW"
-    if backfill.held:
-        return "PAUSED"
+    if backfill.paused or backfill.trigger_disabled:
+        return "PAUSED"  # a live slot going first holds it a moment: it still reads as running
     if (
         not backfill.ended
         and backfill.round == 0

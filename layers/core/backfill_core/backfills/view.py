@@ -32,6 +32,7 @@ def backfill_view(spec: BackfillSpec, progress: Progress) -> Backfill:
         kill=progress.kill,
         trigger_disabled=progress.trigger_disabled,
         window_closed=progress.window_closed,
+        yielding_since=progress.yielding_since,
         status=settled_status(progress),
         inflight=inflight,
         dispatched=progress.dispatched,

@@ -8,16 +8,19 @@ from aws_lambda_powertools import Logger
 
 from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import change, kill_running
-from backfill_core.backfills.holds import trigger_disabled
+from backfill_core.backfills.holds import trigger_disabled, yielded_too_long
 from backfill_core.backfills.model import Backfill, BackfillSpec, SlotState
 from backfill_core.backfills.progress import LaneSlot, Progress, settled_status
 from backfill_core.backfills.slots import send_slots, store_end
+from backfill_core.schedules.kestra_time import now
 from backfill_core.schedules.run_window import open_now
 from backfill_core.settings import settings
 from backfill_core.slots.message import SlotMessage, WorkMessage
 from backfill_core.storage import backfill_items, backfill_watch, flows_repository, triggers_repository
 
 logger = Logger(child=True)
+
+LIVE_FIRST_MOST_SECONDS = 300  # a backfill holds this long at most for a live slot that does not start
 
 
 def resend_stale_slots() -> int:
@@ -51,6 +54,9 @@ def _watch(running: Backfill) -> int:
         windowed = progress_changes.set_window_closed(progress, not open_now(spec.run_window))
         if windowed:
             return windowed
+        if yielded_too_long(progress.yielding_since, now(), LIVE_FIRST_MOST_SECONDS):
+            logger.warning("a hold for a live slot that never started was lifted", extra={"backfill_id": spec.id})
+            return progress_changes.set_yielding(progress, None)
         refilled = progress_changes.refill(progress)
         if refilled:
             logger.warning("watchdog filled free places in a backfill's window", extra={"backfill_id": spec.id})

@@ -83,6 +83,8 @@ def _backfill_fields(backfill: Backfill) -> dict[str, Any]:
         "concurrency": backfill.concurrency,
         "max_slots_per_minute": backfill.max_slots_per_minute,
         "run_window": backfill.run_window,
+        "live_first": backfill.live_first,
+        "yielding_to_live": backfill.yielding_since is not None,
         "next_window_opening": (
             opens_next(backfill.run_window) if backfill.run_window and backfill.window_closed else None
         ),

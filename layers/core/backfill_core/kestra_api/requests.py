@@ -84,6 +84,16 @@ class BackfillRequest(BaseModel):
         ),
     )
 
+    live_first: bool = Field(
+        default=True,
+        alias="liveFirst",
+        description=(
+            "When a slot of the trigger's live schedule is due, the backfill holds until it has started, so that "
+            "the live run meets free executors and places under the flow's concurrency limit; false lets the "
+            "backfill compete with it."
+        ),
+    )
+
     @field_validator("labels", mode="before")
     @classmethod
     def _labels(cls, value: Any) -> list[Label]:

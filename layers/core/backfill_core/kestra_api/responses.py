@@ -210,6 +210,8 @@ class Backfill(KestraAnswer):
     concurrency: int
     max_slots_per_minute: int | None = Field(description="the rate limit: slots dispatched in any 60 s at most")
     run_window: RunWindow | None = Field(description="when its slots may start (its zone filled in)")
+    live_first: bool = Field(description="held while a slot of its trigger's live schedule starts")
+    yielding_to_live: bool = Field(description="held now, for a live slot of its trigger that is starting")
     next_window_opening: KestraDate | None = Field(
         description="while WAITING_FOR_WINDOW, when its run window opens next (it carries on by itself then)"
     )

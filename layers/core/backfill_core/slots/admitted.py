@@ -22,11 +22,13 @@ def run_admitted(
     from_caller: bool,
     depth: int = 0,
     started: Execution | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> tuple[Execution, bool] | None:
     """The execution once ended, and whether this call ended it; None while it waits for a place under its
     flow's concurrency limit, or when a newer attempt took it over. `depth` and `from_caller` place it in its
     chain of subflows (0 and whether a backfill started it, for a slot). `started`: the execution as this call
-    created it, RUNNING in its first attempt (its flow has no concurrency limit), which it runs as it is."""
+    created it, RUNNING in its first attempt (its flow has no concurrency limit), which it runs as it is. `on_start`:
+    called once the attempt may run (it holds its place), before the flow runs."""
     held = None
     if started is not None:
         execution, ended_here = started, False
@@ -38,6 +40,8 @@ def run_admitted(
             return end_without_running(execution, admission.value), True
         execution, ended_here = take_attempt(execution_id)
     if execution.state.current not in ENDED_STATES:
+        if on_start is not None:
+            on_start()
         ran = run_attempt(
             execution,
             stored,

@@ -37,6 +37,7 @@ from backfill_core.slots.admitted import run_admitted
 from backfill_core.slots.attempts import create_execution, new_execution
 from backfill_core.slots.message import SlotMessage
 from backfill_core.storage import executions_repository, flows_repository, triggers_repository
+from backfill_core.triggers.model import TriggerKey
 
 logger = Logger(child=True)
 
@@ -186,12 +187,29 @@ def _run_live_slot(message: SlotMessage, budget_seconds: Callable[[], float]) ->
             at=now(),
         )
         started = create_execution(execution, stored)
-    ran = run_admitted(message, execution_id, stored, budget_seconds, problem, from_caller=False, started=started)
+    ran = run_admitted(
+        message,
+        execution_id,
+        stored,
+        budget_seconds,
+        problem,
+        from_caller=False,
+        started=started,
+        on_start=lambda: _live_started(key),
+    )
     if ran is None:
         return
     execution, ended_here = ran
     if ended_here:
         _stop_after(message, stored, execution)
+
+
+def _live_started(key: TriggerKey) -> None:
+    """The live slot holds its executor (and its place): the backfills that stepped aside for it carry on."""
+    try:
+        holds.release_after_live(key)
+    except Exception:  # the live run goes on; the watchdog lifts a hold left behind
+        logger.exception("could not release the backfills held for a live slot", extra={"trigger": key.pk})
 
 
 def _stop_after(message: SlotMessage, stored: StoredFlow | None, execution: Execution) -> None:

@@ -66,6 +66,8 @@ def item(backfill_id: str, progress: Progress) -> dict:
         result["pauseReason"] = {"S": progress.pause_reason}
     if progress.window_closed:
         result["windowClosed"] = {"BOOL": True}
+    if progress.yielding_since is not None:
+        result["yieldingSince"] = {"S": progress.yielding_since}
     if progress.max_slots_per_minute is not None:
         result["maxSlotsPerMinute"] = {"N": str(progress.max_slots_per_minute)}
     if progress.next_dispatch_us is not None:
@@ -95,6 +97,7 @@ def progress_of(found: dict) -> Progress:
         kill=found["kill"]["BOOL"],
         updated=from_storage_key(found["updated"]["S"]),
         window_closed=found.get("windowClosed", {}).get("BOOL", False),
+        yielding_since=found["yieldingSince"]["S"] if "yieldingSince" in found else None,
         max_slots_per_minute=int(found["maxSlotsPerMinute"]["N"]) if "maxSlotsPerMinute" in found else None,
         next_dispatch_us=int(found["nextDispatchUs"]["N"]) if "nextDispatchUs" in found else None,
     )
@@ -236,6 +239,7 @@ _STORED = {
     "trigger_disabled": "triggerDisabled",
     "failures_seen": "failuresSeen",
     "window_closed": "windowClosed",
+    "yielding_since": "yieldingSince",
     "max_slots_per_minute": "maxSlotsPerMinute",
     "next_dispatch_us": "nextDispatchUs",
 }

@@ -67,11 +67,14 @@ class Update:
         self.conditions.append(
             f"paused = {false} AND triggerDisabled = {false}"
             f" AND (attribute_not_exists(windowClosed) OR windowClosed = {false})"
+            " AND attribute_not_exists(yieldingSince)"
         )
 
     def held(self) -> None:
         true = self.value("true", True)
-        self.conditions.append(f"(paused = {true} OR triggerDisabled = {true} OR windowClosed = {true})")
+        self.conditions.append(
+            f"(paused = {true} OR triggerDisabled = {true} OR windowClosed = {true} OR attribute_exists(yieldingSince))"
+        )
 
     def request(self, key: dict, now: datetime) -> dict:
         self.sets.append(f"updated = {self.value('now', storage_key(now))}")

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
 
+from backfill_core.backfills import holds
 from backfill_core.flows.model import TriggerSpec
 from backfill_core.schedules.cron import CronSchedule
 from backfill_core.schedules.kestra_time import parse_instant, storage_key
@@ -126,6 +127,10 @@ def _tick_trigger(
     schedule = trigger.schedule()
     plan = plan_tick(schedule, trigger, last, tick_time, interval)
     if plan.run:
+        try:  # the trigger's backfills step aside first, so the live slot meets free executors and places
+            holds.yield_to_live(key, tick_time)
+        except Exception:  # never at the cost of the live slot itself; the watchdog lifts a hold left behind
+            logger.exception("could not hold the trigger's backfills for its live slot", extra={"trigger": key.pk})
         work_queue.send(
             [
                 SlotMessage(
