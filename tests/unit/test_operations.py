@@ -63,6 +63,15 @@ def test_an_event_names_its_backfill_counts_and_why_it_paused():
     assert (detail["total"], detail["succeeded"], detail["start"]) == (10, 2, "2024-01-01T00:00:00Z")
     assert event_of(Lifecycle.PAUSED, SPEC, after(trigger_disabled=True)).reason == "trigger disabled"
     assert event_of(Lifecycle.PAUSED, SPEC, after(paused=True)).reason is None  # a person paused it
+    assert event_of(Lifecycle.PAUSED, SPEC, after(window_closed=True)).reason == "outside its run window"
+
+
+def test_a_run_window_pauses_and_resumes_but_stepping_aside_for_a_live_slot_is_no_event():
+    running = after()
+    assert hold_change(running, after(window_closed=True)) == Lifecycle.PAUSED
+    assert hold_change(after(window_closed=True), running) == Lifecycle.RESUMED
+    assert hold_change(running, after(yielding_since="2024-01-01T00:00:00.000000Z")) is None
+    assert hold_change(after(yielding_since="2024-01-01T00:00:00.000000Z"), running) is None
 
 
 def test_the_local_event_line_names_the_event_its_backfill_and_counts():

@@ -62,23 +62,31 @@ class BackfillEvent(KestraModel):
     failed: int
     skipped: int
     cancelled: int
-    # Why it paused: its failure policy's message, or "trigger disabled"; none when a person paused it.
+    # Why it paused: its failure policy's message, "trigger disabled" or "outside its run window"; none when a person
+    # paused it.
     reason: str | None = None
     created_by: str | None = None
 
 
 def hold_change(before: Progress, after: Progress) -> Lifecycle | None:
     """What a write that took `before` to `after` did to the hold of a running backfill: paused (by a person, its
-    trigger disabled, its failure policy) or resumed; None when it did neither."""
-    if settled_status(after) != BackfillStatus.RUNNING or before.held == after.held:
+    trigger disabled, its failure policy, its run window) or resumed; None when it did neither. Stepping aside a
+    moment for a live slot is neither."""
+    held_before, held_after = before.holds - {"yielding_since"}, after.holds - {"yielding_since"}
+    if settled_status(after) != BackfillStatus.RUNNING or bool(held_before) == bool(held_after):
         return None
-    return Lifecycle.PAUSED if after.held else Lifecycle.RESUMED
+    return Lifecycle.PAUSED if held_after else Lifecycle.RESUMED
 
 
 def event_of(kind: Lifecycle, spec: BackfillSpec, progress: Progress) -> BackfillEvent:
     reason = None
     if kind == Lifecycle.PAUSED:
-        reason = progress.pause_reason or ("trigger disabled" if not progress.paused else None)
+        if progress.paused:
+            reason = progress.pause_reason
+        elif progress.trigger_disabled:
+            reason = "trigger disabled"
+        elif progress.window_closed:
+            reason = "outside its run window"
     return BackfillEvent(
         event=kind,
         backfill_id=spec.id,
