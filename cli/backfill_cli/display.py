@@ -79,6 +79,12 @@ def status_text(backfill: dict[str, Any]) -> Text:
     return text
 
 
+def forecast_text(backfill: dict[str, Any]) -> str:
+    """`, forecast 1:40:00`: what the dry run forecast when the backfill was created, to read the ETA against."""
+    seconds = backfill.get("forecastSeconds")
+    return f" (forecast {duration_text(seconds)})" if seconds is not None else ""
+
+
 def window_text(backfill: dict[str, Any]) -> str:
     """`01:00-06:00 Europe/Paris, MONDAY FRIDAY`, or `any time`."""
     window = backfill.get("runWindow")
@@ -95,7 +101,9 @@ def progress_view(backfill: dict[str, Any], now: datetime | None = None) -> Rend
     heading = Text.assemble(Text(str(backfill.get("id")), style="bold"), "  ", trigger_name(backfill), "  ")
     heading.append_text(status_text(backfill))
     heading.no_wrap, heading.overflow = True, "ellipsis"
-    details = Text(f"{states_text(backfill)}  {rate_text(backfill)}  {eta_text(backfill, now)}")
+    details = Text(
+        f"{states_text(backfill)}  {rate_text(backfill)}  {eta_text(backfill, now)}{forecast_text(backfill)}"
+    )
     details.no_wrap, details.overflow = True, "ellipsis"
     bar = Table.grid(expand=True, padding=(0, 1))
     bar.add_column(ratio=1)
@@ -122,7 +130,7 @@ def backfill_table(backfill: dict[str, Any], now: datetime | None = None) -> Tab
             f"{backfill.get('start')} to {backfill.get('end')} ({backfill.get('cron')}, {backfill.get('timezone')})",
         ),
         ("progress", f"{done_of(backfill)} of {backfill.get('total')} done: {states_text(backfill)}"),
-        ("rate", f"{rate_text(backfill)}, {eta_text(backfill, now)}"),
+        ("rate", f"{rate_text(backfill)}, {eta_text(backfill, now)}{forecast_text(backfill)}"),
         ("next slot", str(backfill.get("currentDate"))),
         ("run window", window_text(backfill)),
         (

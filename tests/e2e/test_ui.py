@@ -807,6 +807,7 @@ def test_a_rate_limit_is_asked_in_the_form_shown_on_the_progress_page_and_lifted
     page.get_by_role("button", name="Start backfill").click()
     expect(page.get_by_role("heading", name="Backfill of quick")).to_be_visible()
     expect(page.locator("#rate")).to_contain_text("(limit 6 a minute)")
+    expect(page.locator("#forecast-at-start")).to_have_text(re.compile(r"^(about .+ on AWS \(.+\)|unknown \(.+\))$"))
     expect(page.locator("#rate-limit")).to_have_value("6")
     expect(page.locator(".progress-text")).to_contain_text(re.compile(r"[01] of 4"))  # one in 10 s: not all at once
     page.locator("#rate-limit").fill("")

@@ -56,6 +56,11 @@ def test_the_trigger_s_last_backfill_times_the_next_one_and_a_rate_limit_and_a_w
     assert timed["seconds"] == pytest.approx(timed["slotSeconds"] * 42)  # 168 slots, 4 lanes: 42 each
     assert timed["rateLimitEffect"] is None and timed["windowEffect"] is None
 
+    created = quick.call("PUT", "/api/v1/triggers", backfill_body("quick", *WEEK, concurrency=4)).body["backfill"]
+    assert created["forecastSeconds"] == pytest.approx(timed["seconds"], rel=0.01)  # kept to read progress against
+    assert (created["forecastBasis"], created["forecastCostUsd"]) == (timed["basis"], pytest.approx(timed["costUsd"]))
+    quick.call("POST", f"/api/v1/backfills/{created['id']}/cancel")
+
     limited = dry_run(quick, concurrency=4, maxSlotsPerMinute=6)
     assert limited["rateLimitEffect"].startswith("the rate limit of 6 a minute sets the pace")
     assert limited["seconds"] == pytest.approx(167 * 10 + limited["slotSeconds"])

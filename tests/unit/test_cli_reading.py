@@ -196,3 +196,14 @@ def test_a_run_window_and_a_rate_limit_are_read_as_the_api_takes_them():
     assert "liveFirst" not in backfill_body("2024-01-01T00:00:00Z", None, {}, {}, None, None, None, None)
     with pytest.raises(BadArgument, match="^--max-slots-per-minute: '0'"):
         rate_limit("0")
+
+
+def test_the_watch_line_shows_the_rate_limit_the_window_wait_and_the_forecast_made_at_creation():
+    from backfill_cli.display import forecast_text, rate_text, status_text
+
+    waiting = {"status": "WAITING_FOR_WINDOW", "nextWindowOpening": "2030-01-08T13:00:00+01:00"}
+    assert status_text(waiting).plain == "WAITING_FOR_WINDOW (opens 2030-01-08T13:00:00+01:00)"
+    assert status_text({"status": "RUNNING", "yieldingToLive": True}).plain == "RUNNING (stepping aside for a live run)"
+    assert rate_text({"slotsPerMinute": 29.5, "maxSlotsPerMinute": 30}) == "29.5 slots/min (limit 30)"
+    assert forecast_text({"forecastSeconds": 100.4}) == " (forecast 0:01:40)"
+    assert forecast_text({"forecastSeconds": None}) == ""

@@ -1,7 +1,7 @@
 // A backfill's progress page (#/backfills/<id>): live counts and bar, and its controls (pause, resume, cancel,
 // retry failed, concurrency).
 import { api } from "./api.js";
-import { announce, backfillOutcome, badge, enc, fill, fmtDate, fmtNumber, fmtRelative, h, labelChips } from "./dom.js";
+import { announce, backfillOutcome, badge, enc, fill, fmtDate, fmtDuration, fmtNumber, fmtRelative, h, labelChips } from "./dom.js";
 import { poll, setPage } from "./page.js";
 import { BACKFILL_ACTIVE, BACKFILL_SETTLED, SLOT_STATES } from "./states.js";
 
@@ -120,6 +120,8 @@ export async function progressPage(id) {
       h("dd", {}, String(b.concurrency)),
       h("dt", {}, "Run window"),
       h("dd", { id: "run-window" }, b.runWindow ? windowText(b.runWindow) : "any time"),
+      h("dt", {}, "Forecast at start"),
+      h("dd", { id: "forecast-at-start" }, b.forecastSeconds === null ? `unknown (${b.forecastBasis || "no forecast"})` : `about ${fmtDuration(b.forecastSeconds)} and $${b.forecastCostUsd.toFixed(4)} on AWS (${b.forecastBasis})`),
       h("dt", {}, "Live runs"),
       h("dd", { id: "live-first" }, b.liveFirst ? "go first: it steps aside while one starts" : "compete with it"),
       h("dt", {}, "Order, reprocess"),

@@ -12,6 +12,7 @@ from backfill_core.backfills.changes import (
     check_no_overlap,
     kill_running,
 )
+from backfill_core.backfills.forecast import forecast
 from backfill_core.backfills.model import Backfill, BackfillSpec, BackfillStatus
 from backfill_core.backfills.planning import checked_concurrency, plan_backfill
 from backfill_core.backfills.progress import Progress, RateLimit, pace
@@ -61,6 +62,10 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest, crea
 def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created_by: str | None) -> Backfill:
     plan = plan_backfill(tenant, ref, request)
     stored, trigger = plan.stored, plan.trigger
+    window = request.run_window.in_zone(trigger.timezone) if request.run_window else None
+    total = count_slots(trigger.schedule(), plan.start, plan.end)
+    key = ref.trigger_key(tenant)
+    predicted = forecast(key, total, plan.concurrency, request.max_slots_per_minute, window, plan.at)
     # The API flag is checked by the create itself; planning refused a stored flow that no longer validates.
     if stored.flow is None or stored.flow.trigger_disabled(trigger, by_api=False):
         raise trigger_disabled_conflict(ref.namespace, ref.flow_id, ref.trigger_id)
@@ -82,9 +87,12 @@ def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created
         order=request.order,
         reprocess=request.reprocess,
         max_failures=request.max_failures,
-        run_window=request.run_window.in_zone(trigger.timezone) if request.run_window else None,
+        run_window=window,
         live_first=request.live_first,
-        total=count_slots(trigger.schedule(), plan.start, plan.end),
+        forecast_seconds=predicted.seconds,
+        forecast_basis=predicted.basis,
+        forecast_cost_usd=predicted.cost_usd,
+        total=total,
         previous_next_execution_date=trigger.schedule().next_after(plan.at),
         created=plan.at,
         created_by=created_by,

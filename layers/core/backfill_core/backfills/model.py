@@ -118,6 +118,10 @@ class BackfillSpec(KestraModel):
     max_failures: int | None = None
     run_window: RunWindow | None = None  # with its zone filled in (the trigger's when the request named none)
     live_first: bool = True  # held while a slot of its trigger's live schedule starts
+    # The dry run's forecast for its `total` slots, made as it was created: to read its progress against.
+    forecast_seconds: float | None = None
+    forecast_basis: str | None = None
+    forecast_cost_usd: float | None = None
     total: int = 0  # every slot of the range, counted at creation
     previous_next_execution_date: datetime | None = None
     created: datetime

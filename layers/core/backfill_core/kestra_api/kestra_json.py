@@ -85,6 +85,9 @@ def _backfill_fields(backfill: Backfill) -> dict[str, Any]:
         "run_window": backfill.run_window,
         "live_first": backfill.live_first,
         "yielding_to_live": backfill.yielding_since is not None,
+        "forecast_seconds": backfill.forecast_seconds,
+        "forecast_basis": backfill.forecast_basis,
+        "forecast_cost_usd": backfill.forecast_cost_usd,
         "next_window_opening": (
             opens_next(backfill.run_window) if backfill.run_window and backfill.window_closed else None
         ),

@@ -212,6 +212,9 @@ class Backfill(KestraAnswer):
     run_window: RunWindow | None = Field(description="when its slots may start (its zone filled in)")
     live_first: bool = Field(description="held while a slot of its trigger's live schedule starts")
     yielding_to_live: bool = Field(description="held now, for a live slot of its trigger that is starting")
+    forecast_seconds: float | None = Field(description="the dry run's forecast when it was created; null: unknown")
+    forecast_basis: str | None = Field(description="what that forecast was worked out from")
+    forecast_cost_usd: float | None = Field(description="the AWS cost forecast when it was created, in US dollars")
     next_window_opening: KestraDate | None = Field(
         description="while WAITING_FOR_WINDOW, when its run window opens next (it carries on by itself then)"
     )
