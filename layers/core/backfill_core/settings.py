@@ -49,6 +49,8 @@ class Settings(BaseModel):
     slot_resend_seconds: NonNegativeInt = Field(alias="SLOT_RESEND_SECONDS")
     # How often the scheduler ticks: a slot older than one interval at a tick was missed.
     scheduler_interval_seconds: PositiveInt = Field(alias="SCHEDULER_INTERVAL_SECONDS")
+    # The functions' memory (template.yaml's Globals MemorySize): the dry run prices Lambda's GB-seconds by it.
+    function_memory_mb: PositiveInt = Field(alias="FUNCTION_MEMORY_MB")
 
     # A function's own resources (template.yaml sets them where the function uses them); the defaults are
     # the names the local stack gives them.
@@ -61,9 +63,6 @@ class Settings(BaseModel):
     # The EventBridge bus a backfill's lifecycle events go to (backfills/events.py): created, paused, resumed,
     # succeeded, failed, cancelled.
     event_bus_name: str = Field("BackfillEventBus", alias="BACKFILL_EVENT_BUS", min_length=1)
-
-    # The functions' memory (template.yaml's Globals MemorySize): the dry run prices Lambda's GB-seconds by it.
-    function_memory_mb: PositiveInt = Field(512, alias="FUNCTION_MEMORY_MB")
 
     # Limits the template leaves to their defaults.
     default_concurrency: PositiveInt = Field(1, alias="BACKFILL_DEFAULT_CONCURRENCY")

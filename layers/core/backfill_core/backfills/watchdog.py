@@ -103,12 +103,14 @@ def _resend_lost(spec: BackfillSpec, progress: Progress) -> int:
 
 def _awaiting_message(progress: Progress) -> list[LaneSlot]:
     """The slots in flight that a message must still reach: not PARKED (unpause sends those), nor DISPATCHED
-    while held (their claim would park them: unpause sends them again)."""
+    while held (their claim would park them: unpause sends them again). A backfill stepping aside for a live slot
+    is let go by that slot's start, which re-sends only what it parked: a lost message of it is sent again."""
+    held = progress.holds - {"yielding_since"}
     return [
         slot
         for slot in progress.in_flight
         if slot.state != SlotState.PARKED
-        and not (slot.state == SlotState.DISPATCHED and progress.held and progress.stored_running)
+        and not (slot.state == SlotState.DISPATCHED and held and progress.stored_running)
     ]
 
 
