@@ -10,6 +10,7 @@ from backfill_core.backfills import state_machine as bs
 from backfill_core.backfills.model import BackfillSpec, BackfillStatus, SlotOutcome, SlotState
 from backfill_core.backfills.progress import (
     Claim,
+    Hold,
     LaneSlot,
     Next,
     Progress,
@@ -171,9 +172,9 @@ def test_unpause_while_the_trigger_is_disabled_keeps_the_slots_parked():
 
 def test_enabling_the_trigger_carries_on_like_unpause():
     p = progress({0: (1, P)}, concurrency=2, cursor=2, trigger_disabled=True)
-    enabled = pc.set_trigger_disabled(p, False)
+    enabled = pc.set_hold(p, Hold.TRIGGER_DISABLED, False)
     assert enabled.lanes == {0: pc.LaneChange(code_of(1, P), code=1), 1: pc.LaneChange(None, fresh=0)}
-    assert not pc.set_trigger_disabled(p, True)
+    assert not pc.set_hold(p, Hold.TRIGGER_DISABLED, True)
 
 
 def test_cancel_counts_what_waits_and_lets_running_slots_end():
@@ -213,7 +214,7 @@ def test_controls_leave_an_ended_backfill_as_it_is():
     ended = progress({0: (6, D)}, cursor=7)
     assert not pc.change_window(ended, concurrency=3, paused=True)
     assert not pc.cancel(ended)
-    assert not pc.set_trigger_disabled(ended, True)
+    assert not pc.set_hold(ended, Hold.TRIGGER_DISABLED, True)
 
 
 def test_retry_failed_reopens_an_ended_backfill_as_a_new_round_first():
@@ -323,3 +324,17 @@ def test_the_watchdogs_refill_fills_only_free_places_and_pins_the_window():
     assert not pc.refill(progress({0: (2, R), 3: (1, R)}, concurrency=2, cursor=3))  # full, counting lane 3
     assert not pc.refill(progress({}, concurrency=2, cursor=3, paused=True))
     assert not pc.refill(progress({}, concurrency=2, cursor=6))  # nothing left to send: it has ended
+
+
+def test_holds_stack_and_the_parked_slots_go_only_once_nothing_holds_the_backfill():
+    parked = progress({0: (0, P)}, concurrency=2, cursor=1, paused=True, window_closed=True)
+    assert parked.holds == {Hold.PAUSED, Hold.WINDOW_CLOSED}
+    opened = pc.set_hold(parked, Hold.WINDOW_CLOSED, False)
+    assert opened.sets == {"window_closed": False} and not opened.lanes  # still paused: nothing goes
+    unpaused = pc.change_window(parked.model_copy(update={"window_closed": False}), paused=False)
+    assert sorted(unpaused.lanes) == [0, 1]  # the parked slot first, then a fresh one
+    yielding = progress({0: (0, P)}, concurrency=1, yielding_since="2024-01-01T00:00:00.000000Z")
+    assert yielding.holds == {Hold.YIELDING} and yielding.held
+    released = pc.set_hold(yielding, Hold.YIELDING, None)
+    assert released.sets == {"yielding_since": None} and released.lanes[0].code == 0
+    assert not pc.set_hold(yielding, Hold.YIELDING, "2024-01-01T00:00:01.000000Z")  # already stepping aside

@@ -16,7 +16,7 @@ from aws_lambda_powertools import Logger
 from backfill_core import metrics
 from backfill_core.aws_clients import events
 from backfill_core.backfills.model import BackfillSpec, BackfillStatus
-from backfill_core.backfills.progress import Progress, settled_status
+from backfill_core.backfills.progress import Hold, Progress, settled_status
 from backfill_core.kestra_model import KestraModel
 from backfill_core.settings import settings
 
@@ -72,7 +72,7 @@ def hold_change(before: Progress, after: Progress) -> Lifecycle | None:
     """What a write that took `before` to `after` did to the hold of a running backfill: paused (by a person, its
     trigger disabled, its failure policy, its run window) or resumed; None when it did neither. Stepping aside a
     moment for a live slot is neither."""
-    held_before, held_after = before.holds - {"yielding_since"}, after.holds - {"yielding_since"}
+    held_before, held_after = before.holds - {Hold.YIELDING}, after.holds - {Hold.YIELDING}
     if settled_status(after) != BackfillStatus.RUNNING or bool(held_before) == bool(held_after):
         return None
     return Lifecycle.PAUSED if held_after else Lifecycle.RESUMED

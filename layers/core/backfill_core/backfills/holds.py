@@ -7,6 +7,7 @@ from datetime import datetime
 
 from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import change
+from backfill_core.backfills.progress import Hold
 from backfill_core.backfills.queries import running_backfills_of
 from backfill_core.schedules.kestra_time import from_storage_key, storage_key
 from backfill_core.storage import flows_repository, triggers_repository
@@ -36,7 +37,7 @@ def reconcile_hold(key: TriggerKey) -> None:
     if running:
         disabled = trigger_disabled(key)
         for backfill in running:
-            change(key, backfill.id, lambda spec, p: progress_changes.set_trigger_disabled(p, disabled))
+            change(key, backfill.id, lambda spec, p: progress_changes.set_hold(p, Hold.TRIGGER_DISABLED, disabled))
 
 
 def yield_to_live(key: TriggerKey, at: datetime) -> None:
@@ -44,14 +45,14 @@ def yield_to_live(key: TriggerKey, at: datetime) -> None:
     since = storage_key(at)
     for backfill in running_backfills_of(key):
         if backfill.live_first and backfill.yielding_since is None:
-            change(key, backfill.id, lambda spec, p: progress_changes.set_yielding(p, since))
+            change(key, backfill.id, lambda spec, p: progress_changes.set_hold(p, Hold.YIELDING, since))
 
 
 def release_after_live(key: TriggerKey) -> None:
     """A live slot of the trigger started: its backfills held for it carry on."""
     for backfill in running_backfills_of(key):
         if backfill.yielding_since is not None:
-            change(key, backfill.id, lambda spec, p: progress_changes.set_yielding(p, None))
+            change(key, backfill.id, lambda spec, p: progress_changes.set_hold(p, Hold.YIELDING, None))
 
 
 def yielded_too_long(yielding_since: str | None, at: datetime, most_seconds: float) -> bool:

@@ -34,6 +34,15 @@ def decode(code: int) -> tuple[int, SlotState]:
     return code, SlotState.DISPATCHED
 
 
+class Hold(StrEnum):
+    """A reason a running backfill dispatches and starts nothing new, named as the Progress field that says it."""
+
+    PAUSED = "paused"  # by a person, or by its failure policy
+    TRIGGER_DISABLED = "trigger_disabled"  # its trigger is disabled, or its stored flow no longer validates
+    WINDOW_CLOSED = "window_closed"  # outside its run window
+    YIELDING = "yielding_since"  # a moment, while a live slot of its trigger starts
+
+
 @dataclass(frozen=True)
 class LaneSlot:
     """The slot a lane holds."""
@@ -91,15 +100,9 @@ class Progress(BaseModel):
         return [slot for slot in held if slot is not None]
 
     @property
-    def holds(self) -> set[str]:
+    def holds(self) -> set["Hold"]:
         """What holds it: a person's pause, its trigger disabled, its run window closed, a live slot going first."""
-        flags = {
-            "paused": self.paused,
-            "trigger_disabled": self.trigger_disabled,
-            "window_closed": self.window_closed,
-            "yielding_since": self.yielding_since is not None,
-        }
-        return {name for name, on in flags.items() if on}
+        return {hold for hold in Hold if getattr(self, hold.value) not in (False, None)}
 
     @property
     def held(self) -> bool:

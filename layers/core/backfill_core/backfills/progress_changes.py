@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backfill_core.backfills.model import BackfillSpec, BackfillStatus, SlotState
-from backfill_core.backfills.progress import Progress, RateLimit, pace
+from backfill_core.backfills.progress import Hold, Progress, RateLimit, pace
 from backfill_core.schedules.kestra_time import now
 
 
@@ -121,46 +121,22 @@ def change_window(
     if paused is False and progress.paused:
         _set(change, progress, paused=False, pause_reason=None, failures_seen=progress.failed)
         change.expect["failed"] = progress.failed
-        if not progress.holds - {"paused"}:
+        if not progress.holds - {Hold.PAUSED}:
             _release_parked(progress, change)
     if change:
         fill(progress, change)
     return change
 
 
-def set_trigger_disabled(progress: Progress, disabled: bool) -> ProgressChange:
+def set_hold(progress: Progress, hold: Hold, value: bool | str | None) -> ProgressChange:
+    """Hold the backfill for this reason (`value`: true, or when it began for YIELDING), or lift it (false, None):
+    once nothing else holds it, its parked slots go first, then the free lanes fill. Nothing to write when the
+    reason is already as asked."""
     change = ProgressChange()
-    if not progress.dispatching or progress.trigger_disabled == disabled:
+    if not progress.dispatching or (hold in progress.holds) == (value not in (False, None)):
         return change
-    _set(change, progress, trigger_disabled=disabled)
-    if not disabled and not progress.holds - {"trigger_disabled"}:
-        _release_parked(progress, change)
-        fill(progress, change)
-    return change
-
-
-def set_window_closed(progress: Progress, closed: bool) -> ProgressChange:
-    """The run window closed (hold: lanes stop as their slots end) or opened (the parked slots go first, then the
-    free lanes fill), as the watchdog finds it each minute; an executor marks it closed first when a slot meets
-    it closed."""
-    change = ProgressChange()
-    if not progress.dispatching or progress.window_closed == closed:
-        return change
-    _set(change, progress, window_closed=closed)
-    if not closed and not progress.holds - {"window_closed"}:
-        _release_parked(progress, change)
-        fill(progress, change)
-    return change
-
-
-def set_yielding(progress: Progress, since: str | None) -> ProgressChange:
-    """Hold the backfill while a live slot of its trigger starts (`since`: when the hold began), or release it once
-    the live slot has started (None): its parked slots go first, then the free lanes fill."""
-    change = ProgressChange()
-    if not progress.dispatching or (progress.yielding_since is None) == (since is None):
-        return change
-    _set(change, progress, yielding_since=since)
-    if since is None and not progress.holds - {"yielding_since"}:
+    _set(change, progress, **{hold.value: value})
+    if value in (False, None) and not progress.holds - {hold}:
         _release_parked(progress, change)
         fill(progress, change)
     return change
@@ -241,7 +217,7 @@ def retry_failed(progress: Progress, positions: list[int]) -> tuple[ProgressChan
     change.adds["failed"] = -len(fresh)
     if progress.pause_reason:
         _set(change, progress, paused=False, pause_reason=None)
-        if not progress.holds - {"paused"}:
+        if not progress.holds - {Hold.PAUSED}:
             _release_parked(progress, change)
     fill(progress, change)
     return change, len(fresh)

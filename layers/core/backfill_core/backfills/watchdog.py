@@ -10,7 +10,7 @@ from backfill_core.backfills import progress_changes
 from backfill_core.backfills.changes import change, kill_running
 from backfill_core.backfills.holds import trigger_disabled, yielded_too_long
 from backfill_core.backfills.model import Backfill, BackfillSpec, SlotState
-from backfill_core.backfills.progress import LaneSlot, Progress, settled_status
+from backfill_core.backfills.progress import Hold, LaneSlot, Progress, settled_status
 from backfill_core.backfills.slots import send_slots, store_end
 from backfill_core.schedules.kestra_time import now
 from backfill_core.schedules.run_window import open_now
@@ -48,15 +48,15 @@ def _watch(running: Backfill) -> int:
     def decide(spec: BackfillSpec, progress: Progress):
         if orphan:
             return cancel_orphan(spec, progress)
-        held = progress_changes.set_trigger_disabled(progress, disabled)
+        held = progress_changes.set_hold(progress, Hold.TRIGGER_DISABLED, disabled)
         if held:
             return held
-        windowed = progress_changes.set_window_closed(progress, not open_now(spec.run_window))
+        windowed = progress_changes.set_hold(progress, Hold.WINDOW_CLOSED, not open_now(spec.run_window))
         if windowed:
             return windowed
         if yielded_too_long(progress.yielding_since, now(), LIVE_FIRST_MOST_SECONDS):
             logger.warning("a hold for a live slot that never started was lifted", extra={"backfill_id": spec.id})
-            return progress_changes.set_yielding(progress, None)
+            return progress_changes.set_hold(progress, Hold.YIELDING, None)
         refilled = progress_changes.refill(progress)
         if refilled:
             logger.warning("watchdog filled free places in a backfill's window", extra={"backfill_id": spec.id})
@@ -105,7 +105,7 @@ def _awaiting_message(progress: Progress) -> list[LaneSlot]:
     """The slots in flight that a message must still reach: not PARKED (unpause sends those), nor DISPATCHED
     while held (their claim would park them: unpause sends them again). A backfill stepping aside for a live slot
     is let go by that slot's start, which re-sends only what it parked: a lost message of it is sent again."""
-    held = progress.holds - {"yielding_since"}
+    held = progress.holds - {Hold.YIELDING}
     return [
         slot
         for slot in progress.in_flight
