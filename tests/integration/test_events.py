@@ -178,6 +178,18 @@ def test_flow_events_create_get_update_delete(stack):
 # ApiFunction: a backfill, as a console user drives it
 
 
+def test_the_gentle_backfill_event_sets_a_rate_limit_a_run_window_and_live_runs_first(stack):
+    status, trigger = call_api(stack, "api/create_gentle_backfill.json")
+    assert status == 200, trigger
+    backfill = trigger["backfill"]
+    assert (backfill["total"], backfill["concurrency"], backfill["maxSlotsPerMinute"]) == (48, 4, 6)
+    assert backfill["runWindow"]["from"] == "01:00" and len(backfill["runWindow"]["days"]) == 7
+    assert backfill["liveFirst"] is True
+    waiting = backfill["status"] == "WAITING_FOR_WINDOW"
+    assert waiting == (backfill["nextWindowOpening"] is not None)
+    assert stack.queue_depth() == (0 if waiting else 4)  # the first window, or nothing outside the hours
+
+
 def test_backfill_events_create_search_pause_unpause_delete(stack):
     status, trigger = call_api(stack, "api/create_backfill.json")
     assert status == 200, trigger
