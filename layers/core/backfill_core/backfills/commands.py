@@ -62,13 +62,14 @@ def create_backfill(tenant: str, ref: TriggerRef, request: BackfillRequest, crea
 def _create_once(tenant: str, ref: TriggerRef, request: BackfillRequest, created_by: str | None) -> Backfill:
     plan = plan_backfill(tenant, ref, request)
     stored, trigger = plan.stored, plan.trigger
-    window = request.run_window.in_zone(trigger.timezone) if request.run_window else None
-    total = count_slots(trigger.schedule(), plan.start, plan.end)
-    key = ref.trigger_key(tenant)
-    predicted = forecast(key, total, plan.concurrency, request.max_slots_per_minute, window, plan.at)
     # The API flag is checked by the create itself; planning refused a stored flow that no longer validates.
     if stored.flow is None or stored.flow.trigger_disabled(trigger, by_api=False):
         raise trigger_disabled_conflict(ref.namespace, ref.flow_id, ref.trigger_id)
+    window = request.run_window.in_zone(trigger.timezone) if request.run_window else None
+    total = count_slots(trigger.schedule(), plan.start, plan.end)
+    predicted = forecast(
+        ref.trigger_key(tenant), total, plan.concurrency, request.max_slots_per_minute, window, plan.at
+    )
     spec = BackfillSpec(
         id=new_id(),
         tenant=tenant,

@@ -71,6 +71,10 @@ class Forecast:
     def cost_usd(self) -> float:
         return sum(line.usd for line in self.cost)
 
+    @property
+    def prices(self) -> str:
+        return PRICES
+
 
 def forecast(
     key: TriggerKey,

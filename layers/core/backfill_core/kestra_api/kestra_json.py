@@ -6,7 +6,6 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.encoders import jsonable_encoder
 
-from backfill_core.backfills.forecast import PRICES
 from backfill_core.backfills.model import Backfill
 from backfill_core.backfills.planning import BackfillPreview
 from backfill_core.backfills.queries import SlotView
@@ -184,18 +183,7 @@ def dry_run_json(preview: BackfillPreview) -> dry_run_answers.DryRunResult:
         first_page=preview.first_page,
         last_page=preview.last_page,
         skipped_page=[dry_run_answers.SkippedSlot.model_validate(slot) for slot in preview.skipped_page],
-        forecast=dry_run_answers.Forecast(
-            seconds=preview.forecast.seconds,
-            duration=preview.forecast.duration,
-            end_date=preview.forecast.end_date,
-            basis=preview.forecast.basis,
-            slot_seconds=preview.forecast.slot_seconds,
-            rate_limit_effect=preview.forecast.rate_limit_effect,
-            window_effect=preview.forecast.window_effect,
-            cost_usd=preview.forecast.cost_usd,
-            cost=[dry_run_answers.CostLine.model_validate(line) for line in preview.forecast.cost],
-            prices=PRICES,
-        ),
+        forecast=dry_run_answers.Forecast.model_validate(preview.forecast),
     )
 
 
